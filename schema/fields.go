@@ -1,0 +1,197 @@
+package schema
+
+// Dataset and data stream naming. The collector's elasticsearch exporter runs
+// in its default "otel" mapping mode and routes a record with
+// data_stream.dataset=activity and data_stream.namespace=NS to the data stream
+// logs-activity.otel-NS.
+const (
+	// DataStreamType is the data_stream.type of every activity record.
+	DataStreamType = "logs"
+	// Dataset is the data_stream.dataset of every activity record.
+	Dataset = "activity"
+	// DefaultNamespace is the data_stream.namespace used when none is configured.
+	DefaultNamespace = "default"
+	// IndexPattern matches every activity data stream, whatever its namespace.
+	IndexPattern = "logs-activity.otel-*"
+)
+
+// DataStream returns the name of the activity data stream for a namespace.
+func DataStream(namespace string) string {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return DataStreamType + "-" + Dataset + ".otel-" + namespace
+}
+
+// Attribute keys set on log records. OpenTelemetry semantic-convention names
+// are used where a convention exists; everything else lives in the single
+// "activity." namespace.
+const (
+	// AttrUserID is the acting user's id (semconv user.id).
+	AttrUserID = "user.id"
+	// AttrUserName is the acting user's display name, or for a failed login the
+	// user name that was tried (semconv user.name).
+	AttrUserName = "user.name"
+	// AttrUserRoles holds the actor type as a one-element list (semconv user.roles).
+	AttrUserRoles = "user.roles"
+	// AttrClientAddress is the client IP address (semconv client.address).
+	AttrClientAddress = "client.address"
+	// AttrUserAgent is the client's User-Agent header (semconv user_agent.original).
+	AttrUserAgent = "user_agent.original"
+	// AttrServiceName is the emitting service (semconv service.name, a resource attribute).
+	AttrServiceName = "service.name"
+
+	// AttrID is the record's unique, time-ordered id (a UUIDv7) set at the
+	// source. The collector uses it as the Elasticsearch document id, so a
+	// retried batch cannot duplicate a record.
+	AttrID = "activity.id"
+	// AttrCategory is what kind of thing the action concerned; see the Category* constants.
+	AttrCategory = "activity.category"
+	// AttrEvent is what happened; see the Event* constants.
+	AttrEvent = "activity.event"
+	// AttrOutcome is OutcomeSuccess or OutcomeFailure.
+	AttrOutcome = "activity.outcome"
+	// AttrActorType is the actor's type: one of the Actor* constants.
+	AttrActorType = "activity.actor.type"
+	// AttrTenantID is the partner business the record belongs to. The query
+	// service scopes partners by this field.
+	AttrTenantID = "activity.tenant.id"
+	// AttrTenantName is the partner business's display name.
+	AttrTenantName = "activity.tenant.name"
+	// AttrSubjectType is the type of the thing acted on (card, member, reward...).
+	AttrSubjectType = "activity.subject.type"
+	// AttrSubjectID is the id of the thing acted on.
+	AttrSubjectID = "activity.subject.id"
+	// AttrSubjectName is the display name of the thing acted on.
+	AttrSubjectName = "activity.subject.name"
+	// AttrRequestID is the id of the request that caused the action.
+	AttrRequestID = "activity.request.id"
+	// AttrChanges maps each changed field to {"old": v, "new": v}, or to
+	// {"redacted": true} for a field recorded as changed without its values.
+	AttrChanges = "activity.changes"
+	// AttrChangedFields lists the names of every changed field, redacted ones included.
+	AttrChangedFields = "activity.changed_fields"
+	// AttrFailureReason says why a failed action failed (for example "invalid_password").
+	AttrFailureReason = "activity.failure.reason"
+	// AttrRedactedKeys lists the attribute paths the collector redacted (names, never values).
+	AttrRedactedKeys = "activity.redacted_keys"
+
+	// AttrAlertRule names the detection rule that raised an alert.
+	AttrAlertRule = "activity.alert.rule"
+	// AttrAlertKeyType is what an alert's key counts by (client.address, user.name, activity.tenant.id).
+	AttrAlertKeyType = "activity.alert.key_type"
+	// AttrAlertKey is the value counted (the IP address, user name or tenant).
+	AttrAlertKey = "activity.alert.key"
+	// AttrAlertCount is how many failures were seen in the window when the alert fired.
+	AttrAlertCount = "activity.alert.count"
+	// AttrAlertThreshold is the configured threshold that was reached.
+	AttrAlertThreshold = "activity.alert.threshold"
+	// AttrAlertWindowSeconds is the sliding window's length in seconds.
+	AttrAlertWindowSeconds = "activity.alert.window_seconds"
+	// AttrAlertFirstSeen is the time of the first failure counted (RFC 3339).
+	AttrAlertFirstSeen = "activity.alert.first_seen"
+	// AttrAlertLastSeen is the time of the last failure counted (RFC 3339).
+	AttrAlertLastSeen = "activity.alert.last_seen"
+)
+
+// Routing attributes read (and removed from the document) by the contrib
+// elasticsearch exporter.
+const (
+	// AttrDataStreamType routes a record to a data stream type.
+	AttrDataStreamType = "data_stream.type"
+	// AttrDataStreamDataset routes a record to a data stream dataset.
+	AttrDataStreamDataset = "data_stream.dataset"
+	// AttrDataStreamNamespace routes a record to a data stream namespace.
+	AttrDataStreamNamespace = "data_stream.namespace"
+	// AttrDocumentID is the exporter's document-id attribute (logs_dynamic_id).
+	AttrDocumentID = "elasticsearch.document_id"
+)
+
+// Categories: what kind of thing an action concerned.
+const (
+	CategoryCards        = "cards"
+	CategoryStampCards   = "stamp_cards"
+	CategoryMembers      = "members"
+	CategoryStaff        = "staff"
+	CategoryPartners     = "partners"
+	CategoryRewards      = "rewards"
+	CategoryClubs        = "clubs"
+	CategoryNetworks     = "networks"
+	CategoryTransactions = "transactions"
+	CategoryRedemptions  = "redemptions"
+	CategoryAuth         = "auth"
+	// CategorySecurity holds alerts raised by the collector's detectors.
+	CategorySecurity = "security"
+	// CategoryAudit holds the query service's records of who read the log.
+	CategoryAudit = "audit"
+)
+
+// Categories lists every category, in documentation order.
+func Categories() []string {
+	return []string{
+		CategoryCards, CategoryStampCards, CategoryMembers, CategoryStaff, CategoryPartners,
+		CategoryRewards, CategoryClubs, CategoryNetworks, CategoryTransactions, CategoryRedemptions,
+		CategoryAuth, CategorySecurity, CategoryAudit,
+	}
+}
+
+// Events: what happened.
+const (
+	EventCreated             = "created"
+	EventUpdated             = "updated"
+	EventDeleted             = "deleted"
+	EventLogin               = "login"
+	EventLogout              = "logout"
+	EventLoginFailed         = "login_failed"
+	EventOTPRequested        = "otp_requested"
+	EventOTPVerified         = "otp_verified"
+	EventOTPFailed           = "otp_failed"
+	EventStampAdded          = "stamp_added"
+	EventTransactionRecorded = "transaction_recorded"
+	EventTransactionRefunded = "transaction_refunded"
+	EventRedemptionProcessed = "redemption_processed"
+	EventRedemptionCancelled = "redemption_cancelled"
+	// EventFailedLoginBurst is the alert the collector raises when failed
+	// logins for one key reach the threshold inside the window.
+	EventFailedLoginBurst = "failed_login_burst"
+	// EventViewed records that someone queried the activity log.
+	EventViewed = "viewed"
+)
+
+// Events lists every event, in documentation order.
+func Events() []string {
+	return []string{
+		EventCreated, EventUpdated, EventDeleted, EventLogin, EventLogout, EventLoginFailed,
+		EventOTPRequested, EventOTPVerified, EventOTPFailed, EventStampAdded,
+		EventTransactionRecorded, EventTransactionRefunded, EventRedemptionProcessed,
+		EventRedemptionCancelled, EventFailedLoginBurst, EventViewed,
+	}
+}
+
+// EventName returns the OpenTelemetry log record EventName for an event:
+// "activity." followed by the event, for example "activity.login_failed".
+func EventName(event string) string { return "activity." + event }
+
+// Actor types.
+const (
+	ActorAdmin    = "Admin"
+	ActorPartner  = "Partner"
+	ActorStaff    = "Staff"
+	ActorCustomer = "Customer"
+)
+
+// ActorTypes lists every actor type.
+func ActorTypes() []string { return []string{ActorAdmin, ActorPartner, ActorStaff, ActorCustomer} }
+
+// Outcomes.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// AlertRuleFailedLoginBurst is the AttrAlertRule value of failed-login burst alerts.
+const AlertRuleFailedLoginBurst = "failed_login_burst"
+
+// TenantUnknown is the tenant the collector assigns to a record whose tenant
+// cannot be determined, when its missing-tenant policy is to tag.
+const TenantUnknown = "unknown"
