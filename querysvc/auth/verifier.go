@@ -1,0 +1,326 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/activitylog/activitylog/querysvc"
+)
+
+// Defaults.
+const (
+	// DefaultRoleClaim is the claim holding the role when none is configured.
+	DefaultRoleClaim = "role"
+	// DefaultTenantClaim is the claim holding a partner's tenant when none is configured.
+	DefaultTenantClaim = "tenant_id"
+	// DefaultLeeway is the clock skew allowed on exp, nbf and iat.
+	DefaultLeeway = 30 * time.Second
+	// DefaultJWKSRefresh is how long keys fetched from a JWKS URL are reused.
+	DefaultJWKSRefresh = 5 * time.Minute
+	// maxTokenBytes bounds what is parsed at all.
+	maxTokenBytes = 8 << 10
+	// maxJWKSBytes bounds a JWKS document.
+	maxJWKSBytes = 1 << 20
+)
+
+// Sentinel configuration errors.
+var (
+	ErrNoKeys     = errors.New("no verification key configured: set an HS256 secret, a JWKS file or a JWKS URL")
+	ErrWeakSecret = errors.New("HS256 secret must be at least 32 bytes")
+)
+
+// Config configures a Verifier. The zero value is invalid (no keys).
+type Config struct {
+	// Issuer, when set, must equal the token's iss claim. Empty accepts any issuer.
+	Issuer string
+	// Audience, when set, must be among the token's aud claim. Empty accepts any audience.
+	Audience string
+	// HS256Secret enables HS256 with this shared secret (at least 32 bytes).
+	// Empty disables HS256.
+	HS256Secret []byte
+	// JWKSFile enables RS256/ES256 with the public keys in this JWKS file. Empty disables it.
+	JWKSFile string
+	// JWKSURL enables RS256/ES256 with the public keys served at this URL,
+	// refetched every JWKSRefresh. Empty disables it.
+	JWKSURL string
+	// JWKSRefresh is how long fetched keys are reused; zero means DefaultJWKSRefresh.
+	JWKSRefresh time.Duration
+	// RoleClaim names the claim holding the role (admin, partner, staff,
+	// customer); empty means DefaultRoleClaim. A token without it is rejected.
+	RoleClaim string
+	// TenantClaim names the claim holding the partner's tenant; empty means
+	// DefaultTenantClaim. A partner token without it is rejected.
+	TenantClaim string
+	// Leeway is the allowed clock skew; zero means DefaultLeeway, negative means none.
+	Leeway time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// HTTPClient fetches the JWKS URL; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
+}
+
+// Validate reports whether the configuration can verify anything.
+func (c Config) Validate() error {
+	if len(c.HS256Secret) == 0 && c.JWKSFile == "" && c.JWKSURL == "" {
+		return ErrNoKeys
+	}
+	if len(c.HS256Secret) > 0 && len(c.HS256Secret) < 32 {
+		return ErrWeakSecret
+	}
+	return nil
+}
+
+// Verifier verifies bearer tokens. It is safe for concurrent use.
+type Verifier struct {
+	cfg    Config
+	algs   []jose.SignatureAlgorithm
+	static *jose.JSONWebKeySet
+
+	mu        sync.Mutex
+	fetched   *jose.JSONWebKeySet
+	fetchedAt time.Time
+}
+
+// New returns a Verifier for cfg. A JWKS file is read now; a JWKS URL on first use.
+func New(cfg Config) (*Verifier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("auth config: %w", err)
+	}
+	if cfg.RoleClaim == "" {
+		cfg.RoleClaim = DefaultRoleClaim
+	}
+	if cfg.TenantClaim == "" {
+		cfg.TenantClaim = DefaultTenantClaim
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = DefaultLeeway
+	} else if cfg.Leeway < 0 {
+		cfg.Leeway = 0
+	}
+	if cfg.JWKSRefresh <= 0 {
+		cfg.JWKSRefresh = DefaultJWKSRefresh
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	v := &Verifier{cfg: cfg}
+	if len(cfg.HS256Secret) > 0 {
+		v.algs = append(v.algs, jose.HS256)
+	}
+	if cfg.JWKSFile != "" || cfg.JWKSURL != "" {
+		v.algs = append(v.algs, jose.RS256, jose.ES256)
+	}
+	if cfg.JWKSFile != "" {
+		b, err := os.ReadFile(cfg.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth config: read JWKS file: %w", err)
+		}
+		set, err := parseJWKS(b)
+		if err != nil {
+			return nil, fmt.Errorf("auth config: JWKS file %s: %w", cfg.JWKSFile, err)
+		}
+		v.static = set
+	}
+	return v, nil
+}
+
+func parseJWKS(b []byte) (*jose.JSONWebKeySet, error) {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(b, &set); err != nil {
+		return nil, fmt.Errorf("parse JWKS: %w", err)
+	}
+	for _, k := range set.Keys {
+		if !k.IsPublic() {
+			return nil, fmt.Errorf("JWKS key %q is not a public key", k.KeyID)
+		}
+	}
+	return &set, nil
+}
+
+// claims is what the verifier reads from every token besides the registered claims.
+type claims map[string]any
+
+// Verify checks a compact JWS token and returns its principal. Every failure
+// is a *querysvc.Error with CodeUnauthorized whose message says what is
+// wrong without echoing the token.
+func (v *Verifier) Verify(ctx context.Context, token string) (querysvc.Principal, error) {
+	fail := func(msg string, err error) (querysvc.Principal, error) {
+		return querysvc.Principal{}, querysvc.Wrap(querysvc.CodeUnauthorized, msg, err)
+	}
+	if token == "" {
+		return fail("missing bearer token", nil)
+	}
+	if len(token) > maxTokenBytes {
+		return fail("token too large", nil)
+	}
+	tok, err := jwt.ParseSigned(token, v.algs)
+	if err != nil {
+		return fail("token is malformed or uses an algorithm that is not accepted", err)
+	}
+	if len(tok.Headers) != 1 {
+		return fail("token must have exactly one signature", nil)
+	}
+	hdr := tok.Headers[0]
+	key, err := v.key(ctx, hdr)
+	if err != nil {
+		return fail("no key to verify the token", err)
+	}
+	var reg jwt.Claims
+	extra := claims{}
+	if err := tok.Claims(key, &reg, &extra); err != nil {
+		return fail("invalid token signature", err)
+	}
+	if reg.Expiry == nil {
+		return fail("token has no exp claim", nil)
+	}
+	if reg.Subject == "" {
+		return fail("token has no sub claim", nil)
+	}
+	exp := jwt.Expected{Issuer: v.cfg.Issuer, Time: v.cfg.Now()}
+	if v.cfg.Audience != "" {
+		exp.AnyAudience = jwt.Audience{v.cfg.Audience}
+	}
+	if err := reg.ValidateWithLeeway(exp, v.cfg.Leeway); err != nil {
+		switch {
+		case errors.Is(err, jwt.ErrExpired):
+			return fail("token has expired", err)
+		case errors.Is(err, jwt.ErrNotValidYet):
+			return fail("token is not valid yet", err)
+		case errors.Is(err, jwt.ErrInvalidIssuer):
+			return fail("token issuer is not accepted", err)
+		case errors.Is(err, jwt.ErrInvalidAudience):
+			return fail("token audience is not accepted", err)
+		}
+		return fail("token claims are invalid", err)
+	}
+	roleName, ok := extra[v.cfg.RoleClaim].(string)
+	if !ok || roleName == "" {
+		return fail(fmt.Sprintf("token has no %s claim", v.cfg.RoleClaim), nil)
+	}
+	role, ok := querysvc.ParseRole(strings.ToLower(roleName))
+	if !ok {
+		return fail(fmt.Sprintf("token %s claim is not a known role", v.cfg.RoleClaim), nil)
+	}
+	p := querysvc.Principal{Subject: reg.Subject, Role: role}
+	if name, ok := extra["name"].(string); ok {
+		p.Name = name
+	}
+	if tenant, ok := extra[v.cfg.TenantClaim].(string); ok {
+		p.Tenant = tenant
+	}
+	if role == querysvc.RolePartner && p.Tenant == "" {
+		return fail(fmt.Sprintf("partner token has no %s claim", v.cfg.TenantClaim), nil)
+	}
+	if role == querysvc.RoleAdmin {
+		// An admin is never confined, so a tenant claim on an admin token
+		// must not be mistaken for a scope; it is simply dropped.
+		p.Tenant = ""
+	}
+	return p, nil
+}
+
+// key returns the verification key for a token header.
+func (v *Verifier) key(ctx context.Context, h jose.Header) (any, error) {
+	if h.Algorithm == string(jose.HS256) {
+		return v.cfg.HS256Secret, nil
+	}
+	var sets []*jose.JSONWebKeySet
+	if v.static != nil {
+		sets = append(sets, v.static)
+	}
+	if v.cfg.JWKSURL != "" {
+		set, err := v.remote(ctx, false)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, set)
+	}
+	for _, set := range sets {
+		if k, ok := pick(set, h); ok {
+			return k, nil
+		}
+	}
+	if v.cfg.JWKSURL != "" {
+		// An unknown kid may be a freshly rotated key: refetch once.
+		set, err := v.remote(ctx, true)
+		if err != nil {
+			return nil, err
+		}
+		if k, ok := pick(set, h); ok {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("no %s key with kid %q", h.Algorithm, h.KeyID)
+}
+
+func pick(set *jose.JSONWebKeySet, h jose.Header) (any, bool) {
+	candidates := set.Keys
+	if h.KeyID != "" {
+		candidates = set.Key(h.KeyID)
+	}
+	for _, k := range candidates {
+		if k.Algorithm != "" && k.Algorithm != h.Algorithm {
+			continue
+		}
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		return k.Key, true
+	}
+	return nil, false
+}
+
+// remote returns the keys from the JWKS URL, fetching them when stale or
+// when force is set (at most once per second, so bad tokens cannot hammer
+// the key server).
+func (v *Verifier) remote(ctx context.Context, force bool) (*jose.JSONWebKeySet, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.cfg.Now()
+	age := now.Sub(v.fetchedAt)
+	if v.fetched != nil && age < v.cfg.JWKSRefresh && (!force || age < time.Second) {
+		return v.fetched, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.cfg.JWKSURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwks request: %w", err)
+	}
+	resp, err := v.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if v.fetched != nil {
+			return v.fetched, nil
+		}
+		return nil, fmt.Errorf("fetch jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if v.fetched != nil {
+			return v.fetched, nil
+		}
+		return nil, fmt.Errorf("fetch jwks: status %d", resp.StatusCode)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read jwks: %w", err)
+	}
+	set, err := parseJWKS(b)
+	if err != nil {
+		return nil, err
+	}
+	v.fetched, v.fetchedAt = set, now
+	return set, nil
+}

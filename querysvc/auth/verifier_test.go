@@ -1,0 +1,164 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"go.uber.org/goleak"
+
+	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/querysvc/auth"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	secret = []byte("0123456789abcdef0123456789abcdef")
+	now    = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+)
+
+func valid(role, tenant string) auth.Token {
+	return auth.Token{Subject: "u-1", Issuer: "https://idp.test", Audience: "activitylog",
+		Role: role, Tenant: tenant, IssuedAt: now.Add(-time.Minute), Expiry: now.Add(time.Hour)}
+}
+
+func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, tok auth.Token) string {
+	t.Helper()
+	s, err := auth.Sign(alg, key, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// unsigned builds an "alg":"none" token by hand: go-jose refuses to make one.
+func unsigned(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	b, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h + "." + base64.RawURLEncoding.EncodeToString(b) + "."
+}
+
+func TestVerify(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherEC, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &rsaKey.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
+	}}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "jwks.json")
+	b, _ := json.Marshal(jwks)
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	urlSet, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &ecKey.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"},
+	}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(urlSet) }))
+	defer srv.Close()
+
+	v, err := auth.New(auth.Config{Issuer: "https://idp.test", Audience: "activitylog", HS256Secret: secret,
+		JWKSFile: file, JWKSURL: srv.URL, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaSigner := &jose.JSONWebKey{Key: rsaKey, KeyID: "rsa-1"}
+	ecSigner := &jose.JSONWebKey{Key: ecKey, KeyID: "ec-1"}
+	otherSigner := &jose.JSONWebKey{Key: otherEC, KeyID: "ec-1"}
+
+	mod := func(f func(*auth.Token)) auth.Token { tok := valid("partner", "t-1"); f(&tok); return tok }
+	tests := []struct {
+		name  string
+		token string
+		want  querysvc.Principal
+		err   bool
+	}{
+		{"hs256 admin", sign(t, jose.HS256, secret, valid("admin", "")), querysvc.Principal{Subject: "u-1", Role: querysvc.RoleAdmin}, false},
+		{"admin tenant claim ignored", sign(t, jose.HS256, secret, valid("admin", "t-9")), querysvc.Principal{Subject: "u-1", Role: querysvc.RoleAdmin}, false},
+		{"hs256 partner", sign(t, jose.HS256, secret, valid("partner", "t-1")), querysvc.Principal{Subject: "u-1", Role: querysvc.RolePartner, Tenant: "t-1"}, false},
+		{"rs256 from jwks file", sign(t, jose.RS256, rsaSigner, valid("staff", "")), querysvc.Principal{Subject: "u-1", Role: querysvc.RoleStaff}, false},
+		{"es256 from jwks url", sign(t, jose.ES256, ecSigner, valid("customer", "")), querysvc.Principal{Subject: "u-1", Role: querysvc.RoleCustomer}, false},
+		{"within skew", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Expiry = now.Add(-10 * time.Second) })), querysvc.Principal{Subject: "u-1", Role: querysvc.RolePartner, Tenant: "t-1"}, false},
+		{"expired", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Expiry = now.Add(-time.Hour) })), querysvc.Principal{}, true},
+		{"not yet valid", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.IssuedAt = now.Add(10 * time.Minute) })), querysvc.Principal{}, true},
+		{"no exp", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Expiry = time.Time{} })), querysvc.Principal{}, true},
+		{"no sub", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Subject = "" })), querysvc.Principal{}, true},
+		{"wrong issuer", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Issuer = "https://evil" })), querysvc.Principal{}, true},
+		{"wrong audience", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Audience = "other" })), querysvc.Principal{}, true},
+		{"no role", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Role = "" })), querysvc.Principal{}, true},
+		{"unknown role", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Role = "root" })), querysvc.Principal{}, true},
+		{"partner without tenant", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Tenant = "" })), querysvc.Principal{}, true},
+		{"wrong hs256 key", sign(t, jose.HS256, []byte("ffffffffffffffffffffffffffffffff"), valid("admin", "")), querysvc.Principal{}, true},
+		{"wrong es256 key", sign(t, jose.ES256, otherSigner, valid("admin", "")), querysvc.Principal{}, true},
+		{"unexpected alg hs384", sign(t, jose.HS384, append(secret, secret...), valid("admin", "")), querysvc.Principal{}, true},
+		{"alg none", unsigned(t, map[string]any{"sub": "u-1", "role": "admin", "iss": "https://idp.test", "aud": "activitylog", "exp": now.Add(time.Hour).Unix()}), querysvc.Principal{}, true},
+		{"garbage", "not.a.token", querysvc.Principal{}, true},
+		{"empty", "", querysvc.Principal{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := v.Verify(context.Background(), tt.token)
+			if tt.err {
+				if err == nil {
+					t.Fatalf("got principal %+v, want an error", got)
+				}
+				if code := querysvc.ErrorCode(err); code != querysvc.CodeUnauthorized {
+					t.Errorf("got code %q, want %q", code, querysvc.CodeUnauthorized)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  auth.Config
+		ok   bool
+	}{
+		{"no keys", auth.Config{}, false},
+		{"short secret", auth.Config{HS256Secret: []byte("short")}, false},
+		{"secret", auth.Config{HS256Secret: secret}, true},
+		{"jwks url", auth.Config{JWKSURL: "https://idp.test/jwks"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if got := err == nil; got != tt.ok {
+				t.Errorf("got valid=%v (%v), want %v", got, err, tt.ok)
+			}
+		})
+	}
+}
