@@ -1,0 +1,161 @@
+package activityprocessor
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
+	"github.com/activitylog/activitylog/schema"
+)
+
+var uuidV7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func runOnce(t *testing.T, cfg *Config, ld plog.Logs) plog.Logs {
+	t.Helper()
+	sink := new(consumertest.LogsSink)
+	p, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, sink)
+	if err != nil {
+		t.Fatalf("CreateLogs: %v", err)
+	}
+	if err := p.Start(context.Background(), nil); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	if err := p.ConsumeLogs(context.Background(), ld); err != nil {
+		t.Fatalf("ConsumeLogs: %v", err)
+	}
+	all := sink.AllLogs()
+	if len(all) != 1 {
+		t.Fatalf("got %d batches, want 1", len(all))
+	}
+	return all[0]
+}
+
+func oneRecord(fill func(lr plog.LogRecord)) plog.Logs {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(1764150000123456789))
+	lr.SetEventName(schema.EventName(schema.EventLogin))
+	lr.Body().SetStr("Jane logged in")
+	fill(lr)
+	return ld
+}
+
+func firstRecord(ld plog.Logs) plog.LogRecord {
+	return ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+}
+
+func attrStr(lr plog.LogRecord, key string) string {
+	v, ok := lr.Attributes().Get(key)
+	if !ok {
+		return "<absent>"
+	}
+	return v.AsString()
+}
+
+func TestRouting(t *testing.T) {
+	tests := []struct {
+		name      string
+		namespace string
+		fill      func(plog.LogRecord)
+		wantNS    string
+		wantID    string // "" means: a derived UUIDv7
+	}{
+		{
+			name:   "library record keeps its id",
+			fill:   func(lr plog.LogRecord) { lr.Attributes().PutStr(schema.AttrID, "0190f0e4-1111-7aaa-8bbb-123456789abc") },
+			wantNS: schema.DefaultNamespace,
+			wantID: "0190f0e4-1111-7aaa-8bbb-123456789abc",
+		},
+		{
+			name:      "configured namespace",
+			namespace: "prod",
+			fill:      func(lr plog.LogRecord) { lr.Attributes().PutStr(schema.AttrID, "abc") },
+			wantNS:    "prod",
+			wantID:    "abc",
+		},
+		{
+			name: "emitter routing attributes are overwritten",
+			fill: func(lr plog.LogRecord) {
+				a := lr.Attributes()
+				a.PutStr(schema.AttrID, "abc")
+				a.PutStr(schema.AttrDataStreamType, "metrics")
+				a.PutStr(schema.AttrDataStreamDataset, "other")
+				a.PutStr(schema.AttrDataStreamNamespace, "victim")
+				a.PutStr(schema.AttrDocumentID, "someone-elses-id")
+			},
+			wantNS: schema.DefaultNamespace,
+			wantID: "abc",
+		},
+		{
+			name:   "missing id is derived",
+			fill:   func(plog.LogRecord) {},
+			wantNS: schema.DefaultNamespace,
+		},
+		{
+			name:   "integer id is stringified",
+			fill:   func(lr plog.LogRecord) { lr.Attributes().PutInt(schema.AttrID, 42) },
+			wantNS: schema.DefaultNamespace,
+			wantID: "42",
+		},
+		{
+			name:   "id with control characters is replaced",
+			fill:   func(lr plog.LogRecord) { lr.Attributes().PutStr(schema.AttrID, "a\nb") },
+			wantNS: schema.DefaultNamespace,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := firstRecord(runOnce(t, &Config{Namespace: tt.namespace}, oneRecord(tt.fill)))
+			if got := attrStr(out, schema.AttrDataStreamType); got != schema.DataStreamType {
+				t.Errorf("data_stream.type: got %q, want %q", got, schema.DataStreamType)
+			}
+			if got := attrStr(out, schema.AttrDataStreamDataset); got != schema.Dataset {
+				t.Errorf("data_stream.dataset: got %q, want %q", got, schema.Dataset)
+			}
+			if got := attrStr(out, schema.AttrDataStreamNamespace); got != tt.wantNS {
+				t.Errorf("data_stream.namespace: got %q, want %q", got, tt.wantNS)
+			}
+			id, docID := attrStr(out, schema.AttrID), attrStr(out, schema.AttrDocumentID)
+			if id != docID {
+				t.Errorf("document id: got %q, want the activity.id %q", docID, id)
+			}
+			if tt.wantID != "" && id != tt.wantID {
+				t.Errorf("activity.id: got %q, want %q", id, tt.wantID)
+			}
+			if tt.wantID == "" && !uuidV7.MatchString(id) {
+				t.Errorf("derived activity.id: got %q, want a UUIDv7", id)
+			}
+		})
+	}
+}
+
+func TestDerivedIDIsDeterministic(t *testing.T) {
+	mk := func(extra string) plog.Logs {
+		return oneRecord(func(lr plog.LogRecord) {
+			lr.Attributes().PutStr(schema.AttrEvent, schema.EventLogin)
+			lr.Attributes().PutStr("x", extra)
+		})
+	}
+	a := attrStr(firstRecord(runOnce(t, &Config{}, mk("1"))), schema.AttrID)
+	b := attrStr(firstRecord(runOnce(t, &Config{}, mk("1"))), schema.AttrID)
+	c := attrStr(firstRecord(runOnce(t, &Config{}, mk("2"))), schema.AttrID)
+	if a != b {
+		t.Errorf("same record twice: got ids %q and %q, want equal", a, b)
+	}
+	if a == c {
+		t.Errorf("different records: got the same id %q, want different", a)
+	}
+	// The id is time-ordered: its first 48 bits are the record's Unix milliseconds.
+	wantPrefix := fmt.Sprintf("%012x", int64(1764150000123456789)/1e6)
+	if got := a[:8] + a[9:13]; got != wantPrefix {
+		t.Errorf("id time prefix: got %s, want %s", got, wantPrefix)
+	}
+}
