@@ -1,0 +1,237 @@
+package setup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// Names of the roles and users that make activity records read-only.
+//
+// Nothing but the superuser may change a record once written: the collector's
+// user can only add documents, the query service's user can only read them,
+// and neither role carries update, delete, index, write, manage or
+// delete_index privileges.
+const (
+	// WriterRole may only add new documents to the activity data streams
+	// (create_doc) and create a data stream on its first write (auto_configure).
+	WriterRole = "activitylog_writer"
+	// ReaderRole may only search the activity data streams and read their mappings.
+	ReaderRole = "activitylog_reader"
+	// WriterUser is the collector's user; it holds WriterRole only.
+	WriterUser = "activitylog_collector"
+	// ReaderUser is the query service's user; it holds ReaderRole only.
+	ReaderUser = "activitylog_querysvc"
+
+	// EnvWriterPassword names the environment variable holding WriterUser's password.
+	EnvWriterPassword = "ACTIVITYLOG_WRITER_PASSWORD"
+	// EnvReaderPassword names the environment variable holding ReaderUser's password.
+	EnvReaderPassword = "ACTIVITYLOG_READER_PASSWORD"
+
+	// MinPasswordLength is the shortest password InstallSecurity accepts.
+	// Elasticsearch itself accepts six characters; these users guard an
+	// audit trail, so setup asks for more.
+	MinPasswordLength = 12
+)
+
+// ErrWeakPassword is returned when a user's password is missing or shorter
+// than MinPasswordLength.
+var ErrWeakPassword = errors.New("password missing or too short")
+
+// SecurityConfig holds the passwords of the users InstallSecurity creates.
+// There are no defaults: a missing password fails closed with ErrWeakPassword.
+type SecurityConfig struct {
+	// WriterPassword is WriterUser's password (env EnvWriterPassword).
+	WriterPassword string
+	// ReaderPassword is ReaderUser's password (env EnvReaderPassword).
+	ReaderPassword string
+}
+
+// SecurityConfigFromEnv reads the passwords from the environment through getenv.
+func SecurityConfigFromEnv(getenv func(string) string) SecurityConfig {
+	return SecurityConfig{WriterPassword: getenv(EnvWriterPassword), ReaderPassword: getenv(EnvReaderPassword)}
+}
+
+// Validate reports whether both passwords are set and long enough.
+func (c SecurityConfig) Validate() error {
+	for _, p := range []struct{ env, value string }{
+		{EnvWriterPassword, c.WriterPassword},
+		{EnvReaderPassword, c.ReaderPassword},
+	} {
+		if len(p.value) < MinPasswordLength {
+			return fmt.Errorf("%s: %w (at least %d characters)", p.env, ErrWeakPassword, MinPasswordLength)
+		}
+	}
+	if c.WriterPassword == c.ReaderPassword {
+		return fmt.Errorf("%s and %s must differ: %w", EnvWriterPassword, EnvReaderPassword, ErrWeakPassword)
+	}
+	return nil
+}
+
+// Roles returns the role descriptors by role name. The same descriptors are
+// installed through the security API by InstallSecurity and can be written
+// to a file-realm roles.yml (JSON is valid YAML) where the native realm is
+// unavailable.
+func Roles() map[string]types.RoleDescriptor {
+	writerDescription := "activitylog collector: may only add new activity records, never change or delete them."
+	readerDescription := "activitylog query service: may only read activity records."
+	writer := types.RoleDescriptor{
+		Description: &writerDescription,
+		Indices: []types.IndicesPrivileges{{
+			Names:      []string{schema.IndexPattern},
+			Privileges: []indexprivilege.IndexPrivilege{indexprivilege.Createdoc, indexprivilege.Autoconfigure},
+		}},
+	}
+	reader := types.RoleDescriptor{
+		Description: &readerDescription,
+		Indices: []types.IndicesPrivileges{{
+			Names:      []string{schema.IndexPattern},
+			Privileges: []indexprivilege.IndexPrivilege{indexprivilege.Read, indexprivilege.Viewindexmetadata},
+		}},
+	}
+	return map[string]types.RoleDescriptor{
+		WriterRole: withRoleChecksum(writer),
+		ReaderRole: withRoleChecksum(reader),
+	}
+}
+
+// User is one user InstallSecurity manages.
+type User struct {
+	// Name is the user name.
+	Name string
+	// Roles are the roles the user holds, and no others.
+	Roles []string
+	// FullName describes what the user is for.
+	FullName string
+	// Password is the user's password.
+	Password string
+}
+
+// Users returns the users for c's passwords.
+func Users(c SecurityConfig) []User {
+	return []User{
+		{Name: WriterUser, Roles: []string{WriterRole}, FullName: "activitylog collector", Password: c.WriterPassword},
+		{Name: ReaderUser, Roles: []string{ReaderRole}, FullName: "activitylog query service", Password: c.ReaderPassword},
+	}
+}
+
+// InstallSecurity creates or updates the roles of Roles and the users of
+// Users through the Elasticsearch security API and returns what it did, one
+// Change per role and user. It is idempotent: a role whose metadata checksum
+// matches, and an enabled user with the same roles whose password still
+// authenticates, are left alone. es must authenticate as a user with the
+// manage_security cluster privilege.
+func InstallSecurity(ctx context.Context, es *elasticsearch.TypedClient, c SecurityConfig) ([]Change, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var changes []Change
+	roles := Roles()
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
+		change, err := installRole(ctx, es, name, roles[name])
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, change)
+	}
+	for _, u := range Users(c) {
+		change, err := installUser(ctx, es, u)
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, change)
+	}
+	return changes, nil
+}
+
+func installRole(ctx context.Context, es *elasticsearch.TypedClient, name string, want types.RoleDescriptor) (Change, error) {
+	change := Change{Kind: "role", Name: name}
+	resp, err := es.Security.GetRole().Name(name).Do(ctx)
+	if err != nil && !isNotFound(err) {
+		return change, fmt.Errorf("get role %s: %w", name, err)
+	}
+	have, found := resp[name]
+	change.Action = decide(found, schema.Checksum(have.Metadata), schema.Checksum(want.Metadata))
+	if change.Action == Unchanged {
+		return change, nil
+	}
+	_, err = es.Security.PutRole(name).
+		Description(*want.Description).
+		Indices(want.Indices...).
+		Metadata(want.Metadata).
+		Do(ctx)
+	if err != nil {
+		return change, fmt.Errorf("put role %s: %w", name, err)
+	}
+	return change, nil
+}
+
+func installUser(ctx context.Context, es *elasticsearch.TypedClient, u User) (Change, error) {
+	change := Change{Kind: "user", Name: u.Name, Action: Created}
+	resp, err := es.Security.GetUser().Username(u.Name).Do(ctx)
+	if err != nil && !isNotFound(err) {
+		return change, fmt.Errorf("get user %s: %w", u.Name, err)
+	}
+	if have, found := resp[u.Name]; found {
+		change.Action = Updated
+		if have.Enabled && slices.Equal(have.Roles, u.Roles) && authenticates(ctx, es, u.Name, u.Password) {
+			change.Action = Unchanged
+			return change, nil
+		}
+	}
+	_, err = es.Security.PutUser(u.Name).
+		Roles(u.Roles...).
+		FullName(u.FullName).
+		Enabled(true).
+		Password(u.Password).
+		Metadata(managedRoleMeta()).
+		Do(ctx)
+	if err != nil {
+		return change, fmt.Errorf("put user %s: %w", u.Name, err)
+	}
+	return change, nil
+}
+
+// authenticates reports whether name/password authenticate, by calling
+// _security/_authenticate with an Authorization header that replaces the
+// client's own credentials for this one request.
+func authenticates(ctx context.Context, es *elasticsearch.TypedClient, name, password string) bool {
+	ok, err := es.Security.Authenticate().Header("Authorization", BasicAuth(name, password)).IsSuccess(ctx)
+	return err == nil && ok
+}
+
+// BasicAuth returns the value of an HTTP Authorization header for name and password.
+func BasicAuth(name, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(name+":"+password))
+}
+
+func managedRoleMeta() types.Metadata {
+	return types.Metadata{schema.MetaManagedBy: json.RawMessage(`"activitylog"`)}
+}
+
+// withRoleChecksum records in the role's metadata a checksum of the role, so
+// a later run can tell an installed role that matches from one to update.
+func withRoleChecksum(r types.RoleDescriptor) types.RoleDescriptor {
+	r.Metadata = managedRoleMeta()
+	b, err := json.Marshal(r)
+	if err != nil {
+		// A RoleDescriptor built from the literals above always marshals; an
+		// empty checksum would only make setup rewrite the role.
+		b = nil
+	}
+	sum := sha256.Sum256(b)
+	r.Metadata[schema.MetaChecksum] = json.RawMessage(`"` + hex.EncodeToString(sum[:16]) + `"`)
+	return r
+}
