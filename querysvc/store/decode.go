@@ -1,0 +1,122 @@
+package store
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+
+	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// source is an activity document as the elasticsearch exporter writes it in
+// its "otel" mapping mode: attributes keep their dotted keys inside
+// "attributes" and "resource.attributes".
+type source struct {
+	Timestamp  json.RawMessage            `json:"@timestamp"`
+	Body       struct{ Text string }      `json:"body"`
+	Attributes map[string]json.RawMessage `json:"attributes"`
+	Resource   struct {
+		Attributes map[string]json.RawMessage `json:"attributes"`
+	} `json:"resource"`
+}
+
+func (s source) str(attr string) string { return rawString(s.Attributes[attr]) }
+
+func rawString(b json.RawMessage) string {
+	if len(b) == 0 {
+		return ""
+	}
+	var v string
+	if json.Unmarshal(b, &v) == nil {
+		return v
+	}
+	var list []string
+	if json.Unmarshal(b, &list) == nil && len(list) > 0 {
+		return list[0]
+	}
+	return string(b) // a number or other scalar, shown as written
+}
+
+func rawInt(b json.RawMessage) int64 {
+	var n json.Number
+	if json.Unmarshal(b, &n) == nil {
+		i, _ := n.Int64()
+		return i
+	}
+	if i, err := strconv.ParseInt(rawString(b), 10, 64); err == nil {
+		return i
+	}
+	return 0
+}
+
+func parseTimestamp(b json.RawMessage) time.Time {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC()
+		}
+		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.UnixMilli(ms).UTC()
+		}
+	}
+	var ms int64
+	if json.Unmarshal(b, &ms) == nil {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.Time{}
+}
+
+// decode turns a search hit into an Activity.
+func decode(h types.Hit) (querysvc.Activity, error) {
+	var s source
+	if err := json.Unmarshal(h.Source_, &s); err != nil {
+		return querysvc.Activity{}, querysvc.Wrap(querysvc.CodeInternal, "decode activity document", err)
+	}
+	a := querysvc.Activity{
+		ID:            s.str(schema.AttrID),
+		Timestamp:     parseTimestamp(s.Timestamp),
+		Description:   s.Body.Text,
+		Category:      s.str(schema.AttrCategory),
+		Event:         s.str(schema.AttrEvent),
+		Outcome:       s.str(schema.AttrOutcome),
+		Actor:         querysvc.Actor{Type: s.str(schema.AttrActorType), ID: s.str(schema.AttrUserID), Name: s.str(schema.AttrUserName)},
+		Tenant:        querysvc.Tenant{ID: s.str(schema.AttrTenantID), Name: s.str(schema.AttrTenantName)},
+		ClientAddress: s.str(schema.AttrClientAddress),
+		UserAgent:     s.str(schema.AttrUserAgent),
+		RequestID:     s.str(schema.AttrRequestID),
+		Service:       rawString(s.Resource.Attributes[schema.AttrServiceName]),
+		FailureReason: s.str(schema.AttrFailureReason),
+	}
+	if a.ID == "" && h.Id_ != nil {
+		a.ID = *h.Id_
+	}
+	if st, sid, sn := s.str(schema.AttrSubjectType), s.str(schema.AttrSubjectID), s.str(schema.AttrSubjectName); st != "" || sid != "" || sn != "" {
+		a.Subject = &querysvc.Subject{Type: st, ID: sid, Name: sn}
+	}
+	if b := s.Attributes[schema.AttrChangedFields]; len(b) > 0 {
+		var fields []string
+		if json.Unmarshal(b, &fields) != nil {
+			fields = []string{rawString(b)}
+		}
+		a.ChangedFields = fields
+	}
+	if b := s.Attributes[schema.AttrChanges]; len(b) > 0 && b[0] == '{' {
+		a.Changes = b
+	}
+	if rule := s.str(schema.AttrAlertRule); rule != "" {
+		a.Alert = &querysvc.Alert{
+			Rule:          rule,
+			KeyType:       s.str(schema.AttrAlertKeyType),
+			Key:           s.str(schema.AttrAlertKey),
+			Count:         rawInt(s.Attributes[schema.AttrAlertCount]),
+			Threshold:     rawInt(s.Attributes[schema.AttrAlertThreshold]),
+			WindowSeconds: rawInt(s.Attributes[schema.AttrAlertWindowSeconds]),
+			FirstSeen:     s.str(schema.AttrAlertFirstSeen),
+			LastSeen:      s.str(schema.AttrAlertLastSeen),
+		}
+	}
+	return a, nil
+}

@@ -1,0 +1,614 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/core/search"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/calendarinterval"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/operator"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/sortorder"
+
+	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// Defaults.
+const (
+	// DefaultKeepAlive is how long a search's point in time stays open between pages.
+	DefaultKeepAlive = 2 * time.Minute
+	// termsSize bounds every terms aggregation over a closed vocabulary
+	// (events, categories), well above the schema's sizes.
+	termsSize = 100
+	// burstKeys bounds the keys returned per burst window.
+	burstKeys = 100
+	// nanosFormat makes Elasticsearch return date_nanos sort values as
+	// strings, which survive a JSON round trip exactly (epoch nanoseconds
+	// do not fit a float64).
+	nanosFormat = "strict_date_optional_time_nanos"
+)
+
+// Store reads activity records from Elasticsearch. It is safe for concurrent use.
+type Store struct {
+	es        *elasticsearch.TypedClient
+	index     string
+	keepAlive time.Duration
+}
+
+var _ querysvc.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option interface{ apply(*Store) }
+
+type optionFunc func(*Store)
+
+func (f optionFunc) apply(s *Store) { f(s) }
+
+// WithIndex sets the index pattern or data stream searched. Default schema.IndexPattern.
+func WithIndex(index string) Option {
+	return optionFunc(func(s *Store) {
+		if index != "" {
+			s.index = index
+		}
+	})
+}
+
+// WithKeepAlive sets how long a point in time stays open between pages. Default DefaultKeepAlive.
+func WithKeepAlive(d time.Duration) Option {
+	return optionFunc(func(s *Store) {
+		if d > 0 {
+			s.keepAlive = d
+		}
+	})
+}
+
+// New returns a Store reading through es.
+func New(es *elasticsearch.TypedClient, opts ...Option) *Store {
+	s := &Store{es: es, index: schema.IndexPattern, keepAlive: DefaultKeepAlive}
+	for _, o := range opts {
+		o.apply(s)
+	}
+	return s
+}
+
+// scope returns the filters every query of the principal in ctx carries:
+// the tenant filter first, then the filters of f.
+func scope(ctx context.Context, f querysvc.Filter) ([]types.Query, error) {
+	p, ok := querysvc.FromContext(ctx)
+	if !ok {
+		return nil, querysvc.Errorf(querysvc.CodeUnauthorized, "no principal")
+	}
+	tenant, err := p.Scope()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case tenant != "" && f.Tenant != "" && f.Tenant != tenant:
+		return nil, querysvc.Errorf(querysvc.CodeForbidden, "a partner may only read its own tenant")
+	case tenant == "":
+		tenant = f.Tenant // admin: optional filter
+	}
+	var qs []types.Query
+	if tenant != "" {
+		qs = append(qs, term(schema.Path(schema.AttrTenantID), tenant))
+	} else if p.Role != querysvc.RoleAdmin {
+		// Unreachable: Scope refuses every non-admin without a tenant. Kept
+		// so that a future role can never fall through to an unscoped query.
+		return nil, querysvc.Errorf(querysvc.CodeForbidden, "unscoped query refused")
+	}
+	for _, kv := range []struct{ attr, v string }{
+		{schema.AttrCategory, f.Category},
+		{schema.AttrEvent, f.Event},
+		{schema.AttrActorType, f.UserType},
+		{schema.AttrUserID, f.UserID},
+		{schema.AttrSubjectType, f.SubjectType},
+		{schema.AttrSubjectID, f.SubjectID},
+		{schema.AttrOutcome, f.Outcome},
+	} {
+		if kv.v != "" {
+			qs = append(qs, term(schema.Path(kv.attr), kv.v))
+		}
+	}
+	if f.IP != "" {
+		if err := validIP(f.IP); err != nil {
+			return nil, err
+		}
+		qs = append(qs, term(schema.Path(schema.AttrClientAddress), f.IP))
+	}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		r := types.DateRangeQuery{Format: ptr(nanosFormat)}
+		if !f.From.IsZero() {
+			r.Gte = ptr(f.From.UTC().Format(time.RFC3339Nano))
+		}
+		if !f.To.IsZero() {
+			r.Lt = ptr(f.To.UTC().Format(time.RFC3339Nano))
+		}
+		qs = append(qs, types.Query{Range: map[string]types.RangeQuery{schema.FieldTimestamp: r}})
+	}
+	if f.Query != "" {
+		and := operator.And
+		qs = append(qs, types.Query{Match: map[string]types.MatchQuery{
+			schema.FieldBodyText: {Query: f.Query, Operator: &and},
+		}})
+	}
+	return qs, nil
+}
+
+// validIP accepts an address or a CIDR prefix, the forms a term query on an
+// ip field understands.
+func validIP(s string) error {
+	if net.ParseIP(s) != nil {
+		return nil
+	}
+	if _, _, err := net.ParseCIDR(s); err == nil {
+		return nil
+	}
+	return querysvc.Errorf(querysvc.CodeInvalid, "ip must be an IP address or CIDR prefix")
+}
+
+func term(field, value string) types.Query {
+	return types.Query{Term: map[string]types.TermQuery{field: {Value: value}}}
+}
+
+func terms(field string, values ...string) types.Query {
+	vs := make([]types.FieldValue, len(values))
+	for i, v := range values {
+		vs[i] = v
+	}
+	return types.Query{Terms: &types.TermsQuery{TermsQuery: map[string]types.TermsQueryField{field: vs}}}
+}
+
+func boolQuery(filters []types.Query) *types.Query {
+	return &types.Query{Bool: &types.BoolQuery{Filter: filters}}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// newestFirst is the sort of every record listing: timestamp descending,
+// then record id descending so that equal timestamps page deterministically.
+func newestFirst() []types.SortCombinations {
+	desc := sortorder.Desc
+	return []types.SortCombinations{
+		types.SortOptions{SortOptions: map[string]types.FieldSort{
+			schema.FieldTimestamp: {Order: &desc, Format: ptr(nanosFormat)},
+		}},
+		types.SortOptions{SortOptions: map[string]types.FieldSort{
+			schema.Path(schema.AttrID): {Order: &desc},
+		}},
+	}
+}
+
+// Search implements querysvc.Store.
+func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page) (querysvc.ActivityPage, error) {
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return querysvc.ActivityPage{}, err
+	}
+	if pg.Size <= 0 {
+		return querysvc.ActivityPage{}, querysvc.Errorf(querysvc.CodeInvalid, "page size must be positive")
+	}
+	pit := ""
+	if pg.After != nil {
+		pit = pg.After.PIT
+	} else {
+		r, err := s.es.OpenPointInTime(s.index).KeepAlive(keepAlive(s.keepAlive)).Do(ctx)
+		if err != nil {
+			return querysvc.ActivityPage{}, esError("open point in time", err)
+		}
+		pit = r.Id
+	}
+	req := &search.Request{
+		Pit:            &types.PointInTimeReference{Id: pit, KeepAlive: keepAlive(s.keepAlive)},
+		Query:          boolQuery(filters),
+		Sort:           newestFirst(),
+		Size:           ptr(pg.Size + 1), // one more tells whether a next page exists
+		TrackTotalHits: true,
+	}
+	if pg.After != nil {
+		for _, v := range pg.After.SearchAfter {
+			req.SearchAfter = append(req.SearchAfter, v)
+		}
+	}
+	resp, err := s.es.Search().Request(req).Do(ctx)
+	if err != nil {
+		return querysvc.ActivityPage{}, esError("search", err)
+	}
+	if resp.PitId != nil {
+		pit = *resp.PitId
+	}
+	hits := resp.Hits.Hits
+	out := querysvc.ActivityPage{}
+	if resp.Hits.Total != nil {
+		out.Total = resp.Hits.Total.Value
+	}
+	more := len(hits) > pg.Size
+	if more {
+		hits = hits[:pg.Size]
+	}
+	out.Activities = make([]querysvc.Activity, 0, len(hits))
+	for _, h := range hits {
+		a, err := decode(h)
+		if err != nil {
+			return querysvc.ActivityPage{}, err
+		}
+		out.Activities = append(out.Activities, a)
+	}
+	if more {
+		last := hits[len(hits)-1]
+		after := make([]json.RawMessage, len(last.Sort))
+		for i, v := range last.Sort {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return querysvc.ActivityPage{}, querysvc.Wrap(querysvc.CodeInternal, "encode sort values", err)
+			}
+			after[i] = b
+		}
+		out.Next = &querysvc.Position{PIT: pit, SearchAfter: after}
+	} else {
+		// The last page: release the point in time now rather than at keep-alive.
+		_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
+	}
+	return out, nil
+}
+
+func keepAlive(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + "ms" }
+
+// Get implements querysvc.Store.
+func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
+	filters, err := scope(ctx, querysvc.Filter{})
+	if err != nil {
+		return querysvc.Activity{}, err
+	}
+	filters = append(filters, term(schema.Path(schema.AttrID), id))
+	resp, err := s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true).
+		Request(&search.Request{Query: boolQuery(filters), Size: ptr(1)}).Do(ctx)
+	if err != nil {
+		return querysvc.Activity{}, esError("get", err)
+	}
+	if len(resp.Hits.Hits) == 0 {
+		// The same answer whether the record does not exist or belongs to
+		// another tenant, so ids cannot be probed across tenants.
+		return querysvc.Activity{}, querysvc.Errorf(querysvc.CodeNotFound, "activity %q not found", id)
+	}
+	return decode(resp.Hits.Hits[0])
+}
+
+// aggregate runs a size-0 search with aggregations over the scoped filter.
+func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations) (*search.Response, error) {
+	resp, err := s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true).Request(&search.Request{
+		Query:          boolQuery(filters),
+		Size:           ptr(0),
+		TrackTotalHits: true,
+		Aggregations:   aggs,
+	}).Do(ctx)
+	if err != nil {
+		return nil, esError("aggregate", err)
+	}
+	return resp, nil
+}
+
+func total(r *search.Response) int64 {
+	if r.Hits.Total == nil {
+		return 0
+	}
+	return r.Hits.Total.Value
+}
+
+func termsAgg(field string, size int, sub map[string]types.Aggregations) types.Aggregations {
+	return types.Aggregations{
+		Terms:        &types.TermsAggregation{Field: ptr(field), Size: ptr(size), ShardSize: ptr(size * 4)},
+		Aggregations: sub,
+	}
+}
+
+// Trends implements querysvc.Store.
+func (s *Store) Trends(ctx context.Context, f querysvc.Filter, interval querysvc.Interval, splitBy string) (querysvc.Trends, error) {
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return querysvc.Trends{}, err
+	}
+	if f.From.IsZero() || f.To.IsZero() {
+		return querysvc.Trends{}, querysvc.Errorf(querysvc.CodeInvalid, "trends need a time range")
+	}
+	interval = interval.Resolve(f.From, f.To)
+	var ci calendarinterval.CalendarInterval
+	switch interval {
+	case querysvc.IntervalHour:
+		ci = calendarinterval.Hour
+	case querysvc.IntervalDay:
+		ci = calendarinterval.Day
+	case querysvc.IntervalWeek:
+		ci = calendarinterval.Week
+	default:
+		return querysvc.Trends{}, querysvc.Errorf(querysvc.CodeInvalid, "interval must be auto, hour, day or week")
+	}
+	hist := types.Aggregations{DateHistogram: &types.DateHistogramAggregation{
+		Field: ptr(schema.FieldTimestamp), CalendarInterval: &ci, MinDocCount: ptr(1), TimeZone: ptr("UTC"),
+	}}
+	switch splitBy {
+	case "":
+	case schema.AttrEvent, schema.AttrCategory:
+		hist.Aggregations = map[string]types.Aggregations{"split": termsAgg(schema.Path(splitBy), termsSize, nil)}
+	default:
+		return querysvc.Trends{}, querysvc.Errorf(querysvc.CodeInvalid, "split must be event or category")
+	}
+	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"over_time": hist})
+	if err != nil {
+		return querysvc.Trends{}, err
+	}
+	out := querysvc.Trends{Interval: interval, Total: total(resp), Buckets: []querysvc.TrendBucket{}}
+	if splitBy != "" {
+		out.SplitBy = strings.TrimPrefix(splitBy, "activity.")
+	}
+	for _, b := range dateBuckets(resp.Aggregations["over_time"]) {
+		tb := querysvc.TrendBucket{Start: time.UnixMilli(b.Key).UTC(), Count: b.DocCount}
+		if splitBy != "" {
+			tb.Split = counts(b.Aggregations["split"])
+		}
+		out.Buckets = append(out.Buckets, tb)
+	}
+	return out, nil
+}
+
+// Breakdown implements querysvc.Store.
+func (s *Store) Breakdown(ctx context.Context, f querysvc.Filter, attr string) (querysvc.Breakdown, error) {
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return querysvc.Breakdown{}, err
+	}
+	if attr != schema.AttrEvent && attr != schema.AttrCategory {
+		return querysvc.Breakdown{}, querysvc.Errorf(querysvc.CodeInvalid, "breakdown by %q is not supported", attr)
+	}
+	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)})
+	if err != nil {
+		return querysvc.Breakdown{}, err
+	}
+	return querysvc.Breakdown{Total: total(resp), Buckets: counts(resp.Aggregations["by"])}, nil
+}
+
+// TopUsers implements querysvc.Store.
+func (s *Store) TopUsers(ctx context.Context, f querysvc.Filter, n int) ([]querysvc.UserCount, error) {
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{
+		"users": termsAgg(schema.Path(schema.AttrUserID), n, map[string]types.Aggregations{
+			"name": termsAgg(schema.Path(schema.AttrUserName), 1, nil),
+			"type": termsAgg(schema.Path(schema.AttrActorType), 1, nil),
+		}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []querysvc.UserCount{}
+	for _, b := range stringBuckets(resp.Aggregations["users"]) {
+		u := querysvc.UserCount{UserID: keyString(b.Key), Count: b.DocCount}
+		if c := counts(b.Aggregations["name"]); len(c) > 0 {
+			u.UserName = c[0].Key
+		}
+		if c := counts(b.Aggregations["type"]); len(c) > 0 {
+			u.UserType = c[0].Key
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// authEvents are the events /v1/analytics/auth summarises.
+func authEvents() []string {
+	return []string{schema.EventLogin, schema.EventLogout, schema.EventLoginFailed,
+		schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed}
+}
+
+// Auth implements querysvc.Store.
+func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.AuthStats, error) {
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return querysvc.AuthStats{}, err
+	}
+	filters = append(filters, terms(schema.Path(schema.AttrEvent), authEvents()...))
+	failed := term(schema.Path(schema.AttrEvent), schema.EventLoginFailed)
+	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{
+		"events": termsAgg(schema.Path(schema.AttrEvent), termsSize, nil),
+		"failed": {Filter: &failed, Aggregations: map[string]types.Aggregations{
+			"ips":   termsAgg(schema.Path(schema.AttrClientAddress), n, nil),
+			"users": termsAgg(schema.Path(schema.AttrUserName), n, nil),
+		}},
+	})
+	if err != nil {
+		return querysvc.AuthStats{}, err
+	}
+	var out querysvc.AuthStats
+	for _, c := range counts(resp.Aggregations["events"]) {
+		switch c.Key {
+		case schema.EventLogin:
+			out.Logins = c.Count
+		case schema.EventLogout:
+			out.Logouts = c.Count
+		case schema.EventLoginFailed:
+			out.FailedLogins = c.Count
+		case schema.EventOTPRequested:
+			out.OTPRequested = c.Count
+		case schema.EventOTPVerified:
+			out.OTPVerified = c.Count
+		case schema.EventOTPFailed:
+			out.OTPFailed = c.Count
+		}
+	}
+	if attempts := out.Logins + out.FailedLogins; attempts > 0 {
+		out.FailureRate = float64(out.FailedLogins) / float64(attempts)
+	}
+	out.TopFailingIPs, out.TopFailingUsers = []querysvc.Count{}, []querysvc.Count{}
+	if fa, ok := resp.Aggregations["failed"].(*types.FilterAggregate); ok {
+		out.TopFailingIPs = counts(fa.Aggregations["ips"])
+		out.TopFailingUsers = counts(fa.Aggregations["users"])
+	}
+	return out, nil
+}
+
+// Alerts implements querysvc.Store.
+func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysvc.Activity, error) {
+	f.Event = schema.EventFailedLoginBurst
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true).Request(&search.Request{
+		Query: boolQuery(filters), Sort: newestFirst(), Size: ptr(n),
+	}).Do(ctx)
+	if err != nil {
+		return nil, esError("alerts", err)
+	}
+	out := make([]querysvc.Activity, 0, len(resp.Hits.Hits))
+	for _, h := range resp.Hits.Hits {
+		a, err := decode(h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Bursts implements querysvc.Store; the method is described in the package doc.
+func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQuery) ([]querysvc.Burst, error) {
+	f.Event = schema.EventLoginFailed
+	filters, err := scope(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if q.KeyField != schema.AttrClientAddress && q.KeyField != schema.AttrUserName {
+		return nil, querysvc.Errorf(querysvc.CodeInvalid, "burst key must be client.address or user.name")
+	}
+	if q.Window < time.Second || q.Threshold < 1 {
+		return nil, querysvc.Errorf(querysvc.CodeInvalid, "burst window and threshold must be positive")
+	}
+	keys := termsAgg(schema.Path(q.KeyField), burstKeys, nil)
+	keys.Terms.MinDocCount = ptr(q.Threshold)
+	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{
+		"windows": {
+			DateHistogram: &types.DateHistogramAggregation{
+				Field: ptr(schema.FieldTimestamp), FixedInterval: strconv.FormatInt(q.Window.Milliseconds(), 10) + "ms",
+				MinDocCount: ptr(q.Threshold),
+			},
+			Aggregations: map[string]types.Aggregations{"keys": keys},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := []querysvc.Burst{}
+	for _, w := range dateBuckets(resp.Aggregations["windows"]) {
+		for _, c := range counts(w.Aggregations["keys"]) {
+			out = append(out, querysvc.Burst{WindowStart: time.UnixMilli(w.Key).UTC(), Key: c.Key, Count: c.Count})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.WindowStart.Equal(b.WindowStart) {
+			return a.WindowStart.After(b.WindowStart)
+		}
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		return a.Key < b.Key
+	})
+	return out, nil
+}
+
+// Ready implements querysvc.Store: Elasticsearch answers, and the tenant
+// field is mapped as a keyword on every index the pattern matches (which is
+// what the schema's index template gives it). It needs only the
+// view_index_metadata index privilege.
+func (s *Store) Ready(ctx context.Context) error {
+	field := schema.Path(schema.AttrTenantID)
+	resp, err := s.es.FieldCaps().Index(s.index).Fields(field).AllowNoIndices(true).Do(ctx)
+	if err != nil {
+		return esError("field caps", err)
+	}
+	if len(resp.Indices) == 0 {
+		return querysvc.Errorf(querysvc.CodeUnavailable, "no index matches %s yet", s.index)
+	}
+	caps, ok := resp.Fields[field]
+	if !ok {
+		return querysvc.Errorf(querysvc.CodeUnavailable, "%s is not mapped: the schema is not installed", field)
+	}
+	for typ := range caps {
+		if typ != string(schema.TypeKeyword) {
+			return querysvc.Errorf(querysvc.CodeUnavailable, "%s is mapped as %s, not keyword: the schema is not installed", field, typ)
+		}
+	}
+	return nil
+}
+
+func dateBuckets(a types.Aggregate) []types.DateHistogramBucket {
+	h, ok := a.(*types.DateHistogramAggregate)
+	if !ok {
+		return nil
+	}
+	bs, _ := h.Buckets.([]types.DateHistogramBucket)
+	return bs
+}
+
+func stringBuckets(a types.Aggregate) []types.StringTermsBucket {
+	t, ok := a.(*types.StringTermsAggregate)
+	if !ok {
+		return nil
+	}
+	bs, _ := t.Buckets.([]types.StringTermsBucket)
+	return bs
+}
+
+// counts returns the buckets of a terms aggregation.
+func counts(a types.Aggregate) []querysvc.Count {
+	out := []querysvc.Count{}
+	for _, b := range stringBuckets(a) {
+		out = append(out, querysvc.Count{Key: keyString(b.Key), Count: b.DocCount})
+	}
+	return out
+}
+
+func keyString(v types.FieldValue) string {
+	switch k := v.(type) {
+	case string:
+		return k
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// esError classifies an Elasticsearch client error.
+func esError(op string, err error) error {
+	var ee *types.ElasticsearchError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return querysvc.Wrap(querysvc.CodeTimeout, "Elasticsearch did not answer in time", err)
+	case errors.Is(err, context.Canceled):
+		return querysvc.Wrap(querysvc.CodeTimeout, "request cancelled", err)
+	case errors.As(err, &ee):
+		reason := ee.ErrorCause.Type
+		switch {
+		case ee.Status == 404 && strings.Contains(reason, "search_context_missing"):
+			return querysvc.Wrap(querysvc.CodeInvalid, "cursor has expired; start the search again", err)
+		case ee.Status == 404:
+			return querysvc.Wrap(querysvc.CodeUnavailable, "activity index not found", err)
+		case ee.Status == 400 || ee.Status == 413:
+			return querysvc.Wrap(querysvc.CodeInvalid, "Elasticsearch rejected the query", err)
+		case ee.Status == 429 || ee.Status >= 500:
+			return querysvc.Wrap(querysvc.CodeUnavailable, "Elasticsearch is unavailable", err)
+		}
+		return querysvc.Wrap(querysvc.CodeInternal, op+" failed", err)
+	}
+	return querysvc.Wrap(querysvc.CodeUnavailable, "Elasticsearch is unavailable", fmt.Errorf("%s: %w", op, err))
+}
