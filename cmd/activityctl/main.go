@@ -1,0 +1,129 @@
+// Command activityctl administers an activitylog deployment.
+//
+//	activityctl setup [-retention 365d] [-ilm auto|true|false]
+//
+// setup installs the activity schema (component templates, the index template
+// for the activity data streams and, where the cluster has ILM, the retention
+// policy) and prints what it created, updated or left alone. A second run
+// changes nothing. The cluster comes from ES_URL and ES_USERNAME/ES_PASSWORD
+// or ES_API_KEY.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/activitylog/activitylog/internal/esclient"
+	"github.com/activitylog/activitylog/schema"
+	"github.com/activitylog/activitylog/setup"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "activityctl:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage: activityctl <command> [flags]
+
+commands:
+  setup   install or update the activity schema in Elasticsearch (idempotent)
+
+environment:
+  ES_URL                  Elasticsearch URL(s), comma-separated (default http://localhost:9200)
+  ES_USERNAME/ES_PASSWORD basic auth, or
+  ES_API_KEY              an API key
+  ACTIVITYLOG_RETENTION   default for -retention (default 365d)
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "setup":
+		return runSetup(ctx, args[1:], getenv, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func runSetup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("activityctl setup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defaultRetention := getenv("ACTIVITYLOG_RETENTION")
+	if defaultRetention == "" {
+		defaultRetention = "365d"
+	}
+	retention := fs.String("retention", defaultRetention, "how long records are kept, in days (e.g. 365d); env ACTIVITYLOG_RETENTION")
+	ilm := fs.String("ilm", "auto", "auto: use ILM when GET _ilm/status answers; true or false to force")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	days, err := parseDays(*retention)
+	if err != nil {
+		return fmt.Errorf("-retention: %w", err)
+	}
+	cfg := setup.Config{Schema: schema.Options{Retention: time.Duration(days) * 24 * time.Hour}}
+	switch *ilm {
+	case "auto":
+	case "true", "false":
+		force := *ilm == "true"
+		cfg.ForceILM = &force
+	default:
+		return fmt.Errorf("-ilm: got %q, want auto, true or false", *ilm)
+	}
+	es, err := esclient.FromEnv(getenv).Typed()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	report, err := setup.Install(ctx, es, cfg)
+	if err != nil {
+		return err
+	}
+	if report.ILM {
+		fmt.Fprintf(stdout, "ILM available: retention %dd by ILM policy %s\n", days, schema.ILMPolicyName)
+	} else {
+		fmt.Fprintf(stdout, "ILM not available: retention %dd by data stream lifecycle\n", days)
+	}
+	for _, c := range report.Changes {
+		fmt.Fprintln(stdout, c)
+	}
+	if report.Changed() {
+		fmt.Fprintln(stdout, "schema installed")
+	} else {
+		fmt.Fprintln(stdout, "schema up to date: nothing changed")
+	}
+	return nil
+}
+
+// parseDays parses a whole number of days written "365d" (or "365").
+func parseDays(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(s), "d"))
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("got %q, want a positive whole number of days such as 365d", s)
+	}
+	return n, nil
+}

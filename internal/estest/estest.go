@@ -1,0 +1,128 @@
+// Package estest gives tests a real Elasticsearch node.
+//
+// URL returns ES_URL when it is set; otherwise it runs
+// `scripts/elasticsearch start`, which fetches the integ-test-zip
+// distribution once and starts (or reuses) a node on 127.0.0.1. A test that
+// cannot get a node fails with the reason: it never skips.
+//
+// Data streams cannot be deleted on the integ-test-zip distribution (it has no
+// data-stream APIs), so tests isolate themselves by writing to their own data
+// stream: schema.DataStream(Namespace(t)).
+package estest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/activitylog/activitylog/internal/esclient"
+	"github.com/activitylog/activitylog/setup"
+)
+
+// node holds the result of starting the node, shared by every test of the
+// process (tests in one package binary share one node).
+type node struct {
+	once sync.Once
+	url  string
+	err  string
+
+	schemaOnce sync.Once
+	schemaErr  string
+}
+
+// shared is the one package-level variable in the project: every test in a
+// test binary must share one node (and one schema install), and tests have no
+// other place to keep it.
+var shared node
+
+// RepoRoot returns the repository's root directory.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		tb.Fatal("estest: cannot locate the repository")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// URL returns the address of a running Elasticsearch node, starting one if
+// ES_URL is not set. It fails tb if no node can be had.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	shared.once.Do(func() {
+		if u := os.Getenv("ES_URL"); u != "" {
+			shared.url = strings.TrimRight(u, "/")
+			return
+		}
+		cmd := exec.Command(filepath.Join(RepoRoot(tb), "scripts", "elasticsearch"), "start")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			shared.err = "scripts/elasticsearch start failed: " + err.Error() + "\n" + stderr.String()
+			return
+		}
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		shared.url = strings.TrimSpace(lines[len(lines)-1])
+	})
+	if shared.err != "" {
+		tb.Fatalf("estest: no Elasticsearch node: %s", shared.err)
+	}
+	return shared.url
+}
+
+// Config returns the client configuration for the node, with the
+// credentials from ES_USERNAME/ES_PASSWORD or ES_API_KEY when set.
+func Config(tb testing.TB) esclient.Config {
+	tb.Helper()
+	c := esclient.FromEnv(os.Getenv)
+	c.URLs = []string{URL(tb)}
+	return c
+}
+
+// Client returns a typed client to the node.
+func Client(tb testing.TB) *elasticsearch.TypedClient {
+	tb.Helper()
+	es, err := Config(tb).Typed()
+	if err != nil {
+		tb.Fatalf("estest: client: %v", err)
+	}
+	return es
+}
+
+// Namespace returns a data stream namespace no other test uses.
+func Namespace(tb testing.TB) string {
+	tb.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatalf("estest: namespace: %v", err)
+	}
+	return "t" + hex.EncodeToString(b[:])
+}
+
+// InstallSchema installs the activity schema on the node once per test
+// process, with the default options.
+func InstallSchema(tb testing.TB) {
+	tb.Helper()
+	es := Client(tb)
+	shared.schemaOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+			shared.schemaErr = err.Error()
+		}
+	})
+	if shared.schemaErr != "" {
+		tb.Fatalf("estest: install schema: %s", shared.schemaErr)
+	}
+}

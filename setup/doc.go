@@ -1,0 +1,8 @@
+// Package setup installs the activity schema into Elasticsearch: the
+// component templates, the composable index template for the activity data
+// streams and, where the cluster has ILM, the retention policy.
+//
+// Install is idempotent. Every object it writes carries a checksum of its
+// content in _meta; an object whose checksum already matches is left alone,
+// so a second run reports no change and never rewrites cluster state.
+package setup

@@ -1,0 +1,213 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/cluster/putcomponenttemplate"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/ilm/putlifecycle"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/indices/putindextemplate"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// Action says what Install did to one object.
+type Action string
+
+// Actions.
+const (
+	Created   Action = "created"
+	Updated   Action = "updated"
+	Unchanged Action = "unchanged"
+)
+
+// Change is what Install did to one Elasticsearch object.
+type Change struct {
+	// Kind is the object's kind, e.g. "component template".
+	Kind string
+	// Name is the object's name.
+	Name string
+	// Action is what was done.
+	Action Action
+}
+
+func (c Change) String() string { return fmt.Sprintf("%-9s %s %s", c.Action, c.Kind, c.Name) }
+
+// Report lists what Install did.
+type Report struct {
+	// ILM reports whether the cluster has ILM (and so whether the ILM policy
+	// or the data stream lifecycle carries the retention).
+	ILM bool
+	// Changes lists every object Install looked at, in the order it did.
+	Changes []Change
+}
+
+// Changed reports whether Install created or updated anything.
+func (r Report) Changed() bool {
+	for _, c := range r.Changes {
+		if c.Action != Unchanged {
+			return true
+		}
+	}
+	return false
+}
+
+// Config says what Install installs.
+type Config struct {
+	// Schema chooses the retention. Its ILM field is ignored: Install detects
+	// ILM with GET _ilm/status unless ForceILM is set.
+	Schema schema.Options
+	// ForceILM, when not nil, skips detection and says whether the cluster has ILM.
+	ForceILM *bool
+}
+
+// Install installs or updates the schema and reports what it did. It is safe
+// to run any number of times and concurrently with writers: templates only
+// affect backing indices created after them.
+func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Report, error) {
+	var report Report
+	if err := cfg.Schema.Validate(); err != nil {
+		return report, fmt.Errorf("invalid schema options: %w", err)
+	}
+	ilm := false
+	if cfg.ForceILM != nil {
+		ilm = *cfg.ForceILM
+	} else {
+		var err error
+		if ilm, err = HasILM(ctx, es); err != nil {
+			return report, err
+		}
+	}
+	report.ILM = ilm
+	opts := cfg.Schema
+	opts.ILM = ilm
+
+	if ilm {
+		c, err := installPolicy(ctx, es, schema.ILMPolicy(opts))
+		if err != nil {
+			return report, err
+		}
+		report.Changes = append(report.Changes, c)
+	}
+	components := schema.Components(opts)
+	for _, name := range []string{schema.SettingsComponentName, schema.MappingsComponentName} {
+		c, err := installComponent(ctx, es, name, components[name])
+		if err != nil {
+			return report, err
+		}
+		report.Changes = append(report.Changes, c)
+	}
+	c, err := installIndexTemplate(ctx, es, schema.Template(opts))
+	if err != nil {
+		return report, err
+	}
+	report.Changes = append(report.Changes, c)
+	return report, nil
+}
+
+// HasILM reports whether the cluster has index lifecycle management: GET
+// _ilm/status answers 200 on a cluster with ILM and 404 or 405 on one
+// without (such as the integ-test-zip distribution).
+func HasILM(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
+	_, err := es.Ilm.GetStatus().Do(ctx)
+	if err == nil {
+		return true, nil
+	}
+	var esErr *types.ElasticsearchError
+	if errors.As(err, &esErr) {
+		switch esErr.Status {
+		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusBadRequest, http.StatusGone:
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("detect ILM (GET _ilm/status): %w", err)
+}
+
+func isNotFound(err error) bool {
+	var esErr *types.ElasticsearchError
+	return errors.As(err, &esErr) && esErr.Status == http.StatusNotFound
+}
+
+// decide turns "does it exist, and with which checksum" into an action.
+func decide(found bool, have, want string) Action {
+	switch {
+	case !found:
+		return Created
+	case have != want:
+		return Updated
+	default:
+		return Unchanged
+	}
+}
+
+func installPolicy(ctx context.Context, es *elasticsearch.TypedClient, policy *types.IlmPolicy) (Change, error) {
+	change := Change{Kind: "ILM policy", Name: schema.ILMPolicyName}
+	resp, err := es.Ilm.GetLifecycle().Policy(schema.ILMPolicyName).Do(ctx)
+	if err != nil && !isNotFound(err) {
+		return change, fmt.Errorf("get ILM policy %s: %w", schema.ILMPolicyName, err)
+	}
+	existing, found := resp[schema.ILMPolicyName]
+	change.Action = decide(found, schema.Checksum(existing.Policy.Meta_), schema.Checksum(policy.Meta_))
+	if change.Action == Unchanged {
+		return change, nil
+	}
+	if _, err := es.Ilm.PutLifecycle(schema.ILMPolicyName).Request(&putlifecycle.Request{Policy: policy}).Do(ctx); err != nil {
+		return change, fmt.Errorf("put ILM policy %s: %w", schema.ILMPolicyName, err)
+	}
+	return change, nil
+}
+
+func installComponent(ctx context.Context, es *elasticsearch.TypedClient, name string, want schema.ComponentTemplate) (Change, error) {
+	change := Change{Kind: "component template", Name: name}
+	resp, err := es.Cluster.GetComponentTemplate().Name(name).Do(ctx)
+	if err != nil && !isNotFound(err) {
+		return change, fmt.Errorf("get component template %s: %w", name, err)
+	}
+	found, have := false, ""
+	if resp != nil && len(resp.ComponentTemplates) > 0 {
+		found, have = true, schema.Checksum(resp.ComponentTemplates[0].ComponentTemplate.Meta_)
+	}
+	change.Action = decide(found, have, schema.Checksum(want.Meta))
+	if change.Action == Unchanged {
+		return change, nil
+	}
+	req := &putcomponenttemplate.Request{Template: want.Template, Meta_: want.Meta}
+	if _, err := es.Cluster.PutComponentTemplate(name).Request(req).Do(ctx); err != nil {
+		return change, fmt.Errorf("put component template %s: %w", name, err)
+	}
+	return change, nil
+}
+
+func installIndexTemplate(ctx context.Context, es *elasticsearch.TypedClient, want schema.IndexTemplate) (Change, error) {
+	name := schema.IndexTemplateName
+	change := Change{Kind: "index template", Name: name}
+	resp, err := es.Indices.GetIndexTemplate().Name(name).Do(ctx)
+	if err != nil && !isNotFound(err) {
+		return change, fmt.Errorf("get index template %s: %w", name, err)
+	}
+	found, have := false, ""
+	if resp != nil && len(resp.IndexTemplates) > 0 {
+		found, have = true, schema.Checksum(resp.IndexTemplates[0].IndexTemplate.Meta_)
+	}
+	change.Action = decide(found, have, schema.Checksum(want.Meta))
+	if change.Action == Unchanged {
+		return change, nil
+	}
+	priority := want.Priority
+	req := &putindextemplate.Request{
+		IndexPatterns: want.IndexPatterns,
+		DataStream:    want.DataStream,
+		ComposedOf:    want.ComposedOf,
+		Priority:      &priority,
+		Template:      want.Template,
+		Meta_:         want.Meta,
+	}
+	if _, err := es.Indices.PutIndexTemplate(name).Request(req).Do(ctx); err != nil {
+		return change, fmt.Errorf("put index template %s: %w", name, err)
+	}
+	return change, nil
+}

@@ -1,0 +1,191 @@
+package setup_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/schema"
+	"github.com/activitylog/activitylog/setup"
+)
+
+func TestInstallIsIdempotent(t *testing.T) {
+	es := estest.Client(t)
+	ctx := context.Background()
+	if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+		t.Fatalf("first install: %v", err)
+	}
+	report, err := setup.Install(ctx, es, setup.Config{})
+	if err != nil {
+		t.Fatalf("second install: %v", err)
+	}
+	if report.Changed() {
+		t.Errorf("second install changed something: %v", report.Changes)
+	}
+	if got, want := len(report.Changes), 3; got != want {
+		t.Errorf("got %d objects checked, want %d (2 components + index template)", got, want)
+	}
+	if report.ILM {
+		t.Errorf("got ILM detected on the integ-test-zip node, want none")
+	}
+}
+
+func TestInstallRetentionChange(t *testing.T) {
+	es := estest.Client(t)
+	ctx := context.Background()
+	restore := func() {
+		if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+			t.Errorf("restore default schema: %v", err)
+		}
+	}
+	defer restore()
+
+	report, err := setup.Install(ctx, es, setup.Config{Schema: schema.Options{Retention: 30 * 24 * time.Hour}})
+	if err != nil {
+		t.Fatalf("install with 30d: %v", err)
+	}
+	var updated []string
+	for _, c := range report.Changes {
+		if c.Action == setup.Updated {
+			updated = append(updated, c.Name)
+		}
+	}
+	if fmt.Sprint(updated) != "["+schema.IndexTemplateName+"]" {
+		t.Errorf("got updated %v, want only the index template", updated)
+	}
+	body := getJSON(t, estest.URL(t)+"/_index_template/"+schema.IndexTemplateName)
+	var got struct {
+		IndexTemplates []struct {
+			IndexTemplate struct {
+				Template struct {
+					Lifecycle struct {
+						DataRetention string `json:"data_retention"`
+						Enabled       bool   `json:"enabled"`
+					} `json:"lifecycle"`
+				} `json:"template"`
+				IndexPatterns []string `json:"index_patterns"`
+				Priority      int      `json:"priority"`
+				ComposedOf    []string `json:"composed_of"`
+			} `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil || len(got.IndexTemplates) != 1 {
+		t.Fatalf("index template response %s: %v", body, err)
+	}
+	tmpl := got.IndexTemplates[0].IndexTemplate
+	if tmpl.Template.Lifecycle.DataRetention != "30d" || !tmpl.Template.Lifecycle.Enabled {
+		t.Errorf("got lifecycle %+v, want enabled with data_retention 30d", tmpl.Template.Lifecycle)
+	}
+	if fmt.Sprint(tmpl.IndexPatterns) != "["+schema.IndexPattern+"]" || tmpl.Priority != schema.TemplatePriority {
+		t.Errorf("got patterns %v priority %d, want [%s] %d", tmpl.IndexPatterns, tmpl.Priority, schema.IndexPattern, schema.TemplatePriority)
+	}
+	if fmt.Sprint(tmpl.ComposedOf) != fmt.Sprint([]string{schema.SettingsComponentName, schema.MappingsComponentName}) {
+		t.Errorf("got composed_of %v", tmpl.ComposedOf)
+	}
+	again, err := setup.Install(ctx, es, setup.Config{Schema: schema.Options{Retention: 30 * 24 * time.Hour}})
+	if err != nil || again.Changed() {
+		t.Errorf("repeat 30d install: changed=%v err=%v", again.Changed(), err)
+	}
+}
+
+// TestHostileDocumentsIndex writes documents whose attribute keys and values
+// an attacker chose, and checks that Elasticsearch accepts every one of them
+// without growing the mapping.
+func TestHostileDocumentsIndex(t *testing.T) {
+	estest.InstallSchema(t)
+	base := estest.URL(t)
+	stream := schema.DataStream(estest.Namespace(t))
+	deep := map[string]any{"leaf": "x"}
+	for range 60 {
+		deep = map[string]any{"d": deep}
+	}
+	docs := []map[string]any{
+		{"user": "plain value where user.id is an object path", "user.id": "u1"},
+		{"user.id": map[string]any{"nested": 1}},
+		{"client.address": "not-an-ip", "activity.alert.count": "many", "activity.alert.first_seen": "yesterday"},
+		{"activity.tenant.id": strings.Repeat("x", 40000)},
+		{"unknown.deep": deep, "a.b.c.d.e.f": []any{1, "two", map[string]any{"three": 3}}},
+		{"new_key_1": 1, "new_key_2": true, "new_key_3": 1.5, "new_key_4": []string{"a"}, "new_key_5": nil},
+	}
+	for i := range 2000 {
+		docs = append(docs, map[string]any{fmt.Sprintf("spray.key_%d", i): i})
+	}
+	var bulk bytes.Buffer
+	for i, attrs := range docs {
+		fmt.Fprintf(&bulk, `{"create":{"_id":"hostile-%d"}}`+"\n", i)
+		doc := map[string]any{
+			"@timestamp": time.Now().UTC().Format(time.RFC3339Nano),
+			"attributes": attrs,
+			"body":       map[string]any{"text": "hostile"},
+		}
+		line, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bulk.Write(line)
+		bulk.WriteByte('\n')
+	}
+	resp := post(t, base+"/"+stream+"/_bulk?refresh=true", bulk.Bytes())
+	var result struct {
+		Errors bool `json:"errors"`
+		Items  []map[string]struct {
+			Status int             `json:"status"`
+			Error  json.RawMessage `json:"error"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp, &result); err != nil {
+		t.Fatalf("bulk response: %v", err)
+	}
+	for i, item := range result.Items {
+		if st := item["create"]; st.Status != http.StatusCreated {
+			t.Errorf("document %d: got status %d (%s), want 201", i, st.Status, st.Error)
+		}
+	}
+	if got, want := len(result.Items), len(docs); got != want {
+		t.Errorf("got %d bulk items, want %d", got, want)
+	}
+	mapping := getJSON(t, base+"/"+stream+"/_mapping")
+	if bytes.Contains(mapping, []byte("spray")) || bytes.Contains(mapping, []byte("new_key")) {
+		t.Errorf("unknown keys created mappings: %s", mapping)
+	}
+	// Unknown keys are not indexed, but they are kept in _source.
+	src := getJSON(t, base+"/"+stream+"/_search?q=_id:hostile-5")
+	if !bytes.Contains(src, []byte("new_key_3")) {
+		t.Errorf("unknown key missing from _source: %s", src)
+	}
+}
+
+func getJSON(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return b
+}
+
+func post(t *testing.T, url string, body []byte) []byte {
+	t.Helper()
+	resp, err := http.Post(url, "application/x-ndjson", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+	return b
+}
