@@ -1,0 +1,387 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/activitylog/activitylog/querysvc"
+)
+
+// OpenAPI is the OpenAPI 3 document describing the API, served at /openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// Defaults; each has an option that changes it.
+const (
+	DefaultRequestTimeout = 10 * time.Second
+	DefaultMaxPageSize    = 100
+	DefaultPageSize       = 20
+	DefaultMaxRange       = 92 * 24 * time.Hour
+	DefaultRange          = 7 * 24 * time.Hour
+	DefaultRate           = 10 // requests per second per principal
+	DefaultBurst          = 40
+	DefaultCursorTTL      = 10 * time.Minute
+	maxIDLen              = 256
+)
+
+// Authenticator verifies a bearer token into a principal. auth.Verifier is one.
+type Authenticator interface {
+	Verify(ctx context.Context, token string) (querysvc.Principal, error)
+}
+
+type config struct {
+	auditor   querysvc.Auditor
+	logger    *slog.Logger
+	now       func() time.Time
+	timeout   time.Duration
+	maxPage   int
+	maxRange  time.Duration
+	rate      float64
+	burst     int
+	cursorKey []byte
+	cursorTTL time.Duration
+}
+
+// Option configures a Server.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithAuditor sets where reads of the log are recorded. Default: nowhere,
+// which New refuses unless WithoutAudit is given, so the audit trail cannot
+// be dropped by forgetting an option.
+func WithAuditor(a querysvc.Auditor) Option { return optionFunc(func(c *config) { c.auditor = a }) }
+
+// WithoutAudit explicitly runs without an audit trail (tests of other concerns only).
+func WithoutAudit() Option {
+	return optionFunc(func(c *config) {
+		c.auditor = querysvc.AuditorFunc(func(context.Context, querysvc.Principal, querysvc.View) {})
+	})
+}
+
+// WithLogger sets the logger for internal errors. Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+
+// WithClock sets the clock. Default time.Now.
+func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
+
+// WithRequestTimeout bounds each request. Default DefaultRequestTimeout.
+func WithRequestTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = d })
+}
+
+// WithMaxPageSize caps the limit of a search page. Default DefaultMaxPageSize.
+func WithMaxPageSize(n int) Option { return optionFunc(func(c *config) { c.maxPage = n }) }
+
+// WithMaxRange caps the time range of analytics queries. Default DefaultMaxRange.
+func WithMaxRange(d time.Duration) Option { return optionFunc(func(c *config) { c.maxRange = d }) }
+
+// WithRateLimit allows each principal rate requests per second on average
+// and burst at once. Default DefaultRate and DefaultBurst; rate 0 disables.
+func WithRateLimit(rate float64, burst int) Option {
+	return optionFunc(func(c *config) { c.rate, c.burst = rate, burst })
+}
+
+// WithCursorKey sets the HMAC key that signs cursors (at least 32 bytes).
+// Default: a random key, so cursors do not survive a restart and are not
+// accepted by other replicas; set the same key on every replica.
+func WithCursorKey(key []byte) Option { return optionFunc(func(c *config) { c.cursorKey = key }) }
+
+// WithCursorTTL sets how long a cursor is accepted. Default DefaultCursorTTL.
+func WithCursorTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.cursorTTL = d }) }
+
+// Server is the HTTP handler of the query service. It is safe for concurrent use.
+type Server struct {
+	store   querysvc.Store
+	authn   Authenticator
+	cfg     config
+	cursors cursors
+	limiter *limiter
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns a Server answering from store and verifying tokens with authn.
+func New(store querysvc.Store, authn Authenticator, opts ...Option) (*Server, error) {
+	cfg := config{
+		logger: slog.Default(), now: time.Now, timeout: DefaultRequestTimeout, maxPage: DefaultMaxPageSize,
+		maxRange: DefaultMaxRange, rate: DefaultRate, burst: DefaultBurst, cursorTTL: DefaultCursorTTL,
+	}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	switch {
+	case store == nil || authn == nil:
+		return nil, errors.New("httpapi: store and authenticator are required")
+	case cfg.auditor == nil:
+		return nil, errors.New("httpapi: an auditor is required (WithAuditor), or WithoutAudit")
+	case cfg.maxPage < 1 || cfg.timeout <= 0 || cfg.maxRange <= 0 || cfg.cursorTTL <= 0:
+		return nil, errors.New("httpapi: page size, timeout, range and cursor TTL must be positive")
+	case cfg.cursorKey != nil && len(cfg.cursorKey) < 32:
+		return nil, errors.New("httpapi: cursor key must be at least 32 bytes")
+	}
+	if cfg.cursorKey == nil {
+		cfg.cursorKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.cursorKey); err != nil {
+			return nil, fmt.Errorf("httpapi: cursor key: %w", err)
+		}
+	}
+	s := &Server{
+		store: store, authn: authn, cfg: cfg,
+		cursors: cursors{key: cfg.cursorKey, ttl: cfg.cursorTTL, now: cfg.now},
+		limiter: newLimiter(cfg.rate, cfg.burst, cfg.now),
+		metrics: newMetrics(),
+		mux:     http.NewServeMux(),
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	filters := withFilters()
+	s.v1("/v1/activities", endpoint{params: withFilters("limit", "cursor"), defaultLimit: DefaultPageSize, maxLimit: s.cfg.maxPage}, false, s.activities)
+	s.v1("/v1/activities/{id}", endpoint{}, false, s.activity)
+	s.v1("/v1/analytics/trends", endpoint{params: withFilters("interval", "split")}, true, s.trends)
+	s.v1("/v1/analytics/events", endpoint{params: filters}, true, s.events)
+	s.v1("/v1/analytics/categories", endpoint{params: filters}, true, s.categories)
+	s.v1("/v1/analytics/users/top", endpoint{params: withFilters("limit"), defaultLimit: 10, maxLimit: 100}, true, s.topUsers)
+	s.v1("/v1/analytics/auth", endpoint{params: withFilters("limit"), defaultLimit: 10, maxLimit: 100}, true, s.authStats)
+	s.v1("/v1/security/alerts", endpoint{params: []string{"tenant", "from", "to", "limit"}, defaultLimit: 50, maxLimit: 500}, true, s.alerts)
+	s.v1("/v1/security/bursts", endpoint{params: []string{"tenant", "from", "to", "window", "threshold", "key"}}, true, s.bursts)
+
+	s.plain("/healthz", func(w http.ResponseWriter, _ *http.Request) int {
+		return s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.plain("/readyz", func(w http.ResponseWriter, r *http.Request) int {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.timeout)
+		defer cancel()
+		if err := s.store.Ready(ctx); err != nil {
+			if querysvc.ErrorCode(err) == querysvc.CodeInternal {
+				err = querysvc.Wrap(querysvc.CodeUnavailable, "not ready", err)
+			}
+			return s.writeError(w, r, err)
+		}
+		return s.writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.plain("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) int {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(OpenAPI)
+		return http.StatusOK
+	})
+	s.plain("/metrics", func(w http.ResponseWriter, _ *http.Request) int {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.metrics.write(w)
+		return http.StatusOK
+	})
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		start := s.cfg.now()
+		var status int
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			status = s.writeError(w, r, &querysvc.Error{Code: "method_not_allowed", Message: "the API is read-only: only GET is allowed"})
+		} else {
+			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeNotFound, "no such endpoint"))
+		}
+		s.metrics.observe("other", status, s.cfg.now().Sub(start))
+	})
+}
+
+func (s *Server) plain(path string, h func(http.ResponseWriter, *http.Request) int) {
+	s.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		start := s.cfg.now()
+		status := h(w, r)
+		s.metrics.observe(path, status, s.cfg.now().Sub(start))
+	})
+}
+
+// request is what a /v1 handler gets.
+type request struct {
+	http      *http.Request
+	principal querysvc.Principal
+	params    Params
+}
+
+type handler func(ctx context.Context, req request) (any, error)
+
+// v1 registers an authenticated, audited, rate-limited JSON endpoint.
+// analytics endpoints get a default and maximum time range.
+func (s *Server) v1(path string, ep endpoint, analytics bool, h handler) {
+	s.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		start := s.cfg.now()
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.timeout)
+		defer cancel()
+		var (
+			status int
+			pr     querysvc.Principal
+			authed bool
+			params Params
+		)
+		defer func() {
+			if v := recover(); v != nil {
+				s.cfg.logger.Error("panic serving request", "route", path, "panic", v)
+				status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeInternal, "internal error"))
+			}
+			s.metrics.observe(path, status, s.cfg.now().Sub(start))
+			if authed {
+				s.audit(ctx, r, path, pr, params, status)
+			}
+		}()
+		pr, err := s.authenticate(ctx, r)
+		if err != nil {
+			status = s.writeError(w, r, err)
+			return
+		}
+		authed = true
+		if !pr.Role.CanRead() {
+			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeForbidden, "role %s may not read the activity log", pr.Role))
+			return
+		}
+		if ok, wait := s.limiter.allow(string(pr.Role) + "\x00" + pr.Tenant + "\x00" + pr.Subject); !ok {
+			secs := int(wait/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeRateLimited, "rate limit exceeded; retry in %d s", secs))
+			return
+		}
+		params, err = parseParams(r.URL.RawQuery, ep)
+		if err != nil {
+			status = s.writeError(w, r, querysvc.Wrap(querysvc.CodeInvalid, err.Error(), nil))
+			return
+		}
+		if analytics {
+			if err := s.analyticsRange(&params); err != nil {
+				status = s.writeError(w, r, err)
+				return
+			}
+		}
+		body, err := h(querysvc.NewContext(ctx, pr), request{http: r, principal: pr, params: params})
+		if err != nil {
+			status = s.writeError(w, r, err)
+			return
+		}
+		status = s.writeJSON(w, http.StatusOK, body)
+	})
+}
+
+// analyticsRange fills the default range and enforces the maximum.
+func (s *Server) analyticsRange(p *Params) error {
+	f := &p.Filter
+	if f.To.IsZero() {
+		f.To = s.cfg.now().UTC()
+	}
+	if f.From.IsZero() {
+		f.From = f.To.Add(-DefaultRange)
+	}
+	if !f.From.Before(f.To) {
+		return querysvc.Errorf(querysvc.CodeInvalid, "parameter from: must be before to")
+	}
+	if f.To.Sub(f.From) > s.cfg.maxRange {
+		return querysvc.Errorf(querysvc.CodeInvalid, "time range from..to is longer than the maximum of %s", s.cfg.maxRange)
+	}
+	return nil
+}
+
+func (s *Server) authenticate(ctx context.Context, r *http.Request) (querysvc.Principal, error) {
+	hs := r.Header.Values("Authorization")
+	if len(hs) == 0 {
+		return querysvc.Principal{}, querysvc.Errorf(querysvc.CodeUnauthorized, "missing Authorization: Bearer token")
+	}
+	if len(hs) > 1 {
+		return querysvc.Principal{}, querysvc.Errorf(querysvc.CodeUnauthorized, "more than one Authorization header")
+	}
+	scheme, token, ok := strings.Cut(hs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return querysvc.Principal{}, querysvc.Errorf(querysvc.CodeUnauthorized, "Authorization must be a Bearer token")
+	}
+	return s.authn.Verify(ctx, strings.TrimSpace(token))
+}
+
+func (s *Server) audit(ctx context.Context, r *http.Request, route string, pr querysvc.Principal, p Params, status int) {
+	v := querysvc.View{Endpoint: route, Params: p.Raw, Status: status, UserAgent: r.UserAgent(), ID: r.PathValue("id")}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		v.ClientAddress = host
+	}
+	s.cfg.auditor.Viewed(context.WithoutCancel(ctx), pr, v)
+	s.metrics.audit()
+}
+
+// status maps error codes to HTTP statuses.
+func status(code string) int {
+	switch code {
+	case querysvc.CodeInvalid:
+		return http.StatusBadRequest
+	case querysvc.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case querysvc.CodeForbidden:
+		return http.StatusForbidden
+	case querysvc.CodeNotFound:
+		return http.StatusNotFound
+	case "method_not_allowed":
+		return http.StatusMethodNotAllowed
+	case querysvc.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case querysvc.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case querysvc.CodeTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the one error shape of the API.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError writes err as {"error":{"code","message"}} and returns the status.
+// The message is the caller-safe one; the wrapped detail is only logged.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+	code := querysvc.ErrorCode(err)
+	st := status(code)
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, querysvc.ErrorMessage(err)
+	if st >= 500 {
+		s.cfg.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "code", code, "err", err)
+	}
+	if st == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="activitylog"`)
+	}
+	return s.writeJSON(w, st, body)
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, st int, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.cfg.logger.Error("encode response", "err", err)
+		st, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(st)
+	_, _ = w.Write(append(b, '\n'))
+	return st
+}
