@@ -1,0 +1,49 @@
+// Command activitycol is the activitylog OpenTelemetry Collector
+// distribution: the OTLP receiver, the memory limiter, the activity processor
+// (routing, redaction, tenant tagging, failed-login burst alerts), batch, the
+// contrib Elasticsearch exporter with a persistent queue on file_storage, the
+// debug exporter and the health check. It is the code the OpenTelemetry
+// Collector Builder generates from builder-config.yaml.
+//
+// Run it with the production configuration:
+//
+//	activitycol --config otelcol-config.yaml
+package main
+
+import (
+	"log"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
+	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/otelcol"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0"
+
+func main() {
+	info := component.BuildInfo{
+		Command:     "activitycol",
+		Description: "activitylog collector - OTLP in, redaction, tenant tagging and burst alerts, Elasticsearch out",
+		Version:     version,
+	}
+	set := otelcol.CollectorSettings{
+		BuildInfo: info,
+		Factories: components,
+		ConfigProviderSettings: otelcol.ConfigProviderSettings{
+			ResolverSettings: confmap.ResolverSettings{
+				ProviderFactories: []confmap.ProviderFactory{
+					envprovider.NewFactory(),
+					fileprovider.NewFactory(),
+					yamlprovider.NewFactory(),
+				},
+			},
+		},
+	}
+	if err := otelcol.NewCommand(set).Execute(); err != nil {
+		log.Fatal(err)
+	}
+}
