@@ -92,6 +92,15 @@ const (
 	AttrAlertFirstSeen = "activity.alert.first_seen"
 	// AttrAlertLastSeen is the time of the last failure counted (RFC 3339).
 	AttrAlertLastSeen = "activity.alert.last_seen"
+
+	// AttrQueryEndpoint is, on an audit record, the query service endpoint
+	// that was called (the route template, e.g. "/v1/activities/{id}").
+	AttrQueryEndpoint = "activity.query.endpoint"
+	// AttrQueryParams is, on an audit record, the query parameters the caller
+	// sent (name to value; the pagination cursor omitted).
+	AttrQueryParams = "activity.query.params"
+	// AttrQueryStatus is, on an audit record, the HTTP status of the answer.
+	AttrQueryStatus = "activity.query.status"
 )
 
 // Routing attributes read (and removed from the document) by the contrib

@@ -114,6 +114,9 @@ func Fields() []Field {
 		{AttrAlertWindowSeconds, Path(AttrAlertWindowSeconds), TypeLong, "Alerts: the sliding window in seconds."},
 		{AttrAlertFirstSeen, Path(AttrAlertFirstSeen), TypeDate, "Alerts: time of the first failure counted."},
 		{AttrAlertLastSeen, Path(AttrAlertLastSeen), TypeDate, "Alerts: time of the last failure counted."},
+		{AttrQueryEndpoint, Path(AttrQueryEndpoint), TypeKeyword, "Audit: the query service endpoint called."},
+		{AttrQueryParams, Path(AttrQueryParams), TypeFlattened, "Audit: the query parameters sent (the cursor omitted)."},
+		{AttrQueryStatus, Path(AttrQueryStatus), TypeLong, "Audit: the HTTP status of the answer."},
 
 		{AttrServiceName, ResourcePath(AttrServiceName), TypeKeyword, "The emitting service (resource attribute service.name)."},
 		{"service.version", ResourcePath("service.version"), TypeKeyword, "The emitting service's version."},
