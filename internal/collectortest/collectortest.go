@@ -1,0 +1,286 @@
+// Package collectortest runs the real activitycol binary for tests, with the
+// shipped otelcol-config.yaml, on free loopback ports.
+//
+// The binary is ACTIVITYCOL_BIN when that is set (make test builds
+// bin/activitycol first and sets it); otherwise it is built once per test
+// process from ./collector into a temporary directory.
+package collectortest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/activitylog/activitylog/internal/estest"
+)
+
+// Options configure a collector.
+type Options struct {
+	// ESURL is the Elasticsearch endpoint (ES_ENDPOINT); empty means estest.URL.
+	ESURL string
+	// Namespace is the data stream namespace (ACTIVITY_NAMESPACE); empty
+	// means "default".
+	Namespace string
+	// StorageDir is the persistent queue directory; empty means a new
+	// temporary directory. Reuse one across Start calls to test restarts.
+	StorageDir string
+	// Env adds or overrides environment variables of the process.
+	Env map[string]string
+}
+
+// Collector is a running activitycol process.
+type Collector struct {
+	// GRPCEndpoint is the OTLP/gRPC host:port.
+	GRPCEndpoint string
+	// HTTPEndpoint is the OTLP/HTTP host:port.
+	HTTPEndpoint string
+	// HealthURL is the health check URL.
+	HealthURL string
+	// StorageDir is the persistent queue directory.
+	StorageDir string
+
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	stopped sync.Once
+}
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// built is shared by every test of a process so the binary is built once.
+var built build
+
+// Binary returns the path of an activitycol binary, building it if needed.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("ACTIVITYCOL_BIN"); p != "" {
+		return p
+	}
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "activitycol-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "activitycol")
+		cmd := exec.Command("go", "build", "-o", built.path, "./collector")
+		cmd.Dir = estest.RepoRoot(tb)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build ./collector: %w\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		tb.Fatalf("collectortest: %v", built.err)
+	}
+	return built.path
+}
+
+// FreePort returns a loopback host:port nothing listens on right now.
+func FreePort(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("collectortest: free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Start starts a collector and waits until its health check answers. The
+// collector is stopped when the test ends.
+func Start(tb testing.TB, opts Options) *Collector {
+	tb.Helper()
+	bin := Binary(tb)
+	if opts.ESURL == "" {
+		opts.ESURL = estest.URL(tb)
+	}
+	if opts.StorageDir == "" {
+		opts.StorageDir = tb.TempDir()
+	}
+	health := FreePort(tb)
+	c := &Collector{
+		GRPCEndpoint: FreePort(tb),
+		HTTPEndpoint: FreePort(tb),
+		HealthURL:    "http://" + health + "/",
+		StorageDir:   opts.StorageDir,
+		logPath:      filepath.Join(tb.TempDir(), "activitycol.log"),
+		done:         make(chan struct{}),
+	}
+	_, metricsPort, _ := net.SplitHostPort(FreePort(tb))
+	env := map[string]string{
+		"ES_ENDPOINT":                 opts.ESURL,
+		"ACTIVITY_NAMESPACE":          opts.Namespace,
+		"OTLP_GRPC_ENDPOINT":          c.GRPCEndpoint,
+		"OTLP_HTTP_ENDPOINT":          c.HTTPEndpoint,
+		"ACTIVITYCOL_HEALTH_ENDPOINT": health,
+		"ACTIVITYCOL_METRICS_HOST":    "127.0.0.1",
+		"ACTIVITYCOL_METRICS_PORT":    metricsPort,
+		"ACTIVITYCOL_STORAGE_DIR":     opts.StorageDir,
+		"ACTIVITYCOL_FLUSH_TIMEOUT":   "200ms",
+		"ACTIVITYCOL_DEBUG_VERBOSITY": "basic",
+	}
+	if opts.Namespace == "" {
+		delete(env, "ACTIVITY_NAMESPACE")
+	}
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	logFile, err := os.Create(c.logPath)
+	if err != nil {
+		tb.Fatalf("collectortest: %v", err)
+	}
+	c.cmd = exec.Command(bin, "--config", filepath.Join(estest.RepoRoot(tb), "otelcol-config.yaml"))
+	c.cmd.Env = os.Environ()
+	for k, v := range env {
+		c.cmd.Env = append(c.cmd.Env, k+"="+v)
+	}
+	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
+	if err := c.cmd.Start(); err != nil {
+		logFile.Close()
+		tb.Fatalf("collectortest: start %s: %v", bin, err)
+	}
+	go func() {
+		_ = c.cmd.Wait()
+		logFile.Close()
+		close(c.done)
+	}()
+	tb.Cleanup(func() {
+		c.Stop(tb)
+		if tb.Failed() {
+			tb.Logf("activitycol log:\n%s", c.Log())
+		}
+	})
+	if err := c.waitHealthy(60 * time.Second); err != nil {
+		tb.Fatalf("collectortest: %v\nlog:\n%s", err, c.Log())
+	}
+	return c
+}
+
+func (c *Collector) waitHealthy(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case <-c.done:
+			return fmt.Errorf("activitycol exited while starting")
+		default:
+		}
+		if resp, err := client.Get(c.HealthURL); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("activitycol not healthy at %s after %s", c.HealthURL, timeout)
+}
+
+// Stop stops the collector gracefully (SIGTERM, which drains its queues into
+// the persistent storage) and waits for it to exit.
+func (c *Collector) Stop(tb testing.TB) {
+	tb.Helper()
+	c.stopped.Do(func() {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done:
+		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.done
+			tb.Errorf("collectortest: activitycol did not stop within 30s after SIGTERM; killed")
+		}
+	})
+}
+
+// Log returns what the collector has logged so far.
+func (c *Collector) Log() string {
+	b, err := os.ReadFile(c.logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	return string(b)
+}
+
+// Count returns the number of documents in an index or data stream matching
+// an optional query-string query, after a refresh.
+func Count(ctx context.Context, esURL, index, query string) (int, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	refresh, err := http.NewRequestWithContext(ctx, http.MethodPost, esURL+"/"+index+"/_refresh?ignore_unavailable=true", nil)
+	if err != nil {
+		return 0, err
+	}
+	if resp, err := client.Do(refresh); err == nil {
+		resp.Body.Close()
+	}
+	url := esURL + "/" + index + "/_count?ignore_unavailable=true"
+	if query != "" {
+		url += "&q=" + query
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	if resp.StatusCode == http.StatusNotFound {
+		return 0, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("count %s: %d %s", index, resp.StatusCode, buf.String())
+	}
+	var out struct {
+		Count int `json:"count"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		return 0, fmt.Errorf("count %s: %w", index, err)
+	}
+	return out.Count, nil
+}
+
+// WaitForCount polls until index holds at least want documents or timeout
+// passes, and returns the last count seen. It then waits a little longer and
+// counts again, so a test comparing with want also catches extra documents.
+func WaitForCount(tb testing.TB, esURL, index string, want int, timeout time.Duration) int {
+	tb.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	got := 0
+	for {
+		n, err := Count(ctx, esURL, index, "")
+		if err != nil {
+			tb.Fatalf("collectortest: %v", err)
+		}
+		got = n
+		if got >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if got >= want {
+		// Anything still in flight (a duplicate, say) gets its chance to land.
+		time.Sleep(1500 * time.Millisecond)
+		if n, err := Count(ctx, esURL, index, ""); err == nil {
+			got = n
+		}
+	}
+	return got
+}
