@@ -1,0 +1,107 @@
+package audit_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.uber.org/goleak"
+
+	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/querysvc/audit"
+	"github.com/activitylog/activitylog/schema"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// memory is an in-memory sdklog.Exporter.
+type memory struct {
+	mu   sync.Mutex
+	recs []sdklog.Record
+}
+
+func (m *memory) Export(_ context.Context, rs []sdklog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rs {
+		m.recs = append(m.recs, r.Clone())
+	}
+	return nil
+}
+func (m *memory) Shutdown(context.Context) error   { return nil }
+func (m *memory) ForceFlush(context.Context) error { return nil }
+
+func attrs(r sdklog.Record) map[string]attribute.Value {
+	out := map[string]attribute.Value{}
+	r.WalkAttributes(func(kv attribute.KeyValue) bool { out[string(kv.Key)] = kv.Value; return true })
+	return out
+}
+
+func TestViewed(t *testing.T) {
+	mem := &memory{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
+	defer func() { _ = lp.Shutdown(context.Background()) }()
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	a := audit.New(lp, audit.WithClock(func() time.Time { return now }),
+		audit.WithIDGenerator(func() (string, error) { return "0193-id", nil }))
+
+	a.Viewed(context.Background(),
+		querysvc.Principal{Subject: "u-7", Name: "Pat", Role: querysvc.RolePartner, Tenant: "t-1"},
+		querysvc.View{Endpoint: "/v1/activities", Params: map[string]string{"category": "auth", "q": "coffee"},
+			Status: 200, ClientAddress: "203.0.113.9", UserAgent: "curl/8"})
+	a.Viewed(context.Background(),
+		querysvc.Principal{Subject: "u-8", Role: querysvc.RoleStaff},
+		querysvc.View{Endpoint: "/v1/activities/{id}", ID: "abc", Status: 403})
+
+	if len(mem.recs) != 2 {
+		t.Fatalf("got %d records, want 2", len(mem.recs))
+	}
+	r := mem.recs[0]
+	if got, want := r.EventName(), "activity.viewed"; got != want {
+		t.Errorf("got event name %q, want %q", got, want)
+	}
+	if got, want := r.Body().AsString(), `Pat (Partner) viewed /v1/activities with category="auth", q="coffee"`; got != want {
+		t.Errorf("got body %q, want %q", got, want)
+	}
+	if !r.Timestamp().Equal(now) {
+		t.Errorf("got timestamp %v, want %v", r.Timestamp(), now)
+	}
+	got := attrs(r)
+	for k, want := range map[string]string{
+		schema.AttrID: "0193-id", schema.AttrCategory: schema.CategoryAudit, schema.AttrEvent: schema.EventViewed,
+		schema.AttrOutcome: schema.OutcomeSuccess, schema.AttrUserID: "u-7", schema.AttrUserName: "Pat",
+		schema.AttrActorType: schema.ActorPartner, schema.AttrTenantID: "t-1", schema.AttrQueryEndpoint: "/v1/activities",
+		schema.AttrClientAddress: "203.0.113.9", schema.AttrUserAgent: "curl/8", schema.AttrSubjectType: audit.SubjectType,
+	} {
+		if g := got[k].AsString(); g != want {
+			t.Errorf("got %s=%q, want %q", k, g, want)
+		}
+	}
+	params := map[string]string{}
+	for _, kv := range got[schema.AttrQueryParams].AsMap() {
+		params[string(kv.Key)] = kv.Value.AsString()
+	}
+	if params["category"] != "auth" || params["q"] != "coffee" || len(params) != 2 {
+		t.Errorf("got params %v, want category=auth q=coffee", params)
+	}
+	if g := got[schema.AttrQueryStatus].AsInt64(); g != 200 {
+		t.Errorf("got status %d, want 200", g)
+	}
+
+	r = mem.recs[1]
+	got = attrs(r)
+	for k, want := range map[string]string{
+		schema.AttrOutcome: schema.OutcomeFailure, schema.AttrFailureReason: "http_403",
+		schema.AttrActorType: schema.ActorStaff, schema.AttrSubjectID: "abc",
+	} {
+		if g := got[k].AsString(); g != want {
+			t.Errorf("refused view: got %s=%q, want %q", k, g, want)
+		}
+	}
+	if _, ok := got[schema.AttrTenantID]; ok {
+		t.Errorf("refused staff view: got a tenant, want none")
+	}
+}
