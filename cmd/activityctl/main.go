@@ -1,12 +1,16 @@
 // Command activityctl administers an activitylog deployment.
 //
 //	activityctl setup [-retention 365d] [-ilm auto|true|false]
+//	activityctl summary [-namespace default]
 //
 // setup installs the activity schema (component templates, the index template
 // for the activity data streams and, where the cluster has ILM, the retention
 // policy) and prints what it created, updated or left alone. A second run
 // changes nothing. The cluster comes from ES_URL and ES_USERNAME/ES_PASSWORD
 // or ES_API_KEY.
+//
+// summary prints what has landed in an activity data stream: the number of
+// records, the count of each event and the newest record.
 package main
 
 import (
@@ -42,6 +46,7 @@ const usage = `usage: activityctl <command> [flags]
 
 commands:
   setup   install or update the activity schema in Elasticsearch (idempotent)
+  summary show what landed in an activity data stream: counts by event and the newest record
 
 environment:
   ES_URL                  Elasticsearch URL(s), comma-separated (default http://localhost:9200)
@@ -58,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "setup":
 		return runSetup(ctx, args[1:], getenv, stdout, stderr)
+	case "summary":
+		return runSummary(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

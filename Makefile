@@ -1,0 +1,57 @@
+# activitylog — the two commands a new user needs:
+#   make demo   run the whole pipeline on this machine and show records landing in Elasticsearch
+#   make test   run every test, against a real Elasticsearch node and the real collector binary
+# Both fetch and start everything they need (see scripts/prereqs and scripts/elasticsearch).
+
+GO        ?= go
+GOFLAGS   ?=
+TEST_TIMEOUT ?= 15m
+COMMANDS  := bin/activitycol bin/activityctl bin/querysvc bin/loyalty
+
+.PHONY: all build test demo vet bench fuzz-smoke es-start es-stop clean prereqs FORCE
+
+all: build
+
+prereqs:
+	@scripts/prereqs
+
+build: prereqs $(COMMANDS)
+
+# Go's build cache makes these cheap to re-run; FORCE lets Go decide what is stale.
+bin/activitycol: FORCE
+	$(GO) build $(GOFLAGS) -o $@ ./collector
+bin/activityctl: FORCE
+	$(GO) build $(GOFLAGS) -o $@ ./cmd/activityctl
+bin/querysvc: FORCE
+	$(GO) build $(GOFLAGS) -o $@ ./cmd/querysvc
+bin/loyalty: FORCE
+	$(GO) build $(GOFLAGS) -o $@ ./examples/loyalty
+FORCE:
+
+vet:
+	$(GO) vet ./...
+
+# Starts (or reuses) the Elasticsearch node, then runs vet and every test with the node and the built collector.
+test: build
+	@set -e; es_url=$$(scripts/elasticsearch start | tail -n 1); \
+	echo "make test: Elasticsearch at $$es_url"; \
+	$(GO) vet ./...; \
+	ES_URL=$$es_url ACTIVITYCOL_BIN=$(CURDIR)/bin/activitycol \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# The main job: Elasticsearch, schema, collector, query service and the example service with demo traffic.
+demo: build
+	@scripts/demo
+
+# Benchmarks that compare against their baselines in the same run (see README "Performance").
+bench: build
+	@es_url=$$(scripts/elasticsearch start | tail -n 1); \
+	ES_URL=$$es_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./processor/...
+
+es-start:
+	@scripts/elasticsearch start
+es-stop:
+	@scripts/elasticsearch stop
+
+clean:
+	rm -rf bin

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestManifestMatchesComponents keeps builder-config.yaml and components.go
+// in step: every module the manifest lists is a component the binary has,
+// and nothing else.
+func TestManifestMatchesComponents(t *testing.T) {
+	raw, err := os.ReadFile("builder-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type module struct {
+		GoMod string `yaml:"gomod"`
+	}
+	// The dist section is a map, not a list; decode the component lists only.
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("builder-config.yaml: %v", err)
+	}
+	manifest := map[string][]module{}
+	for _, kind := range []string{"receivers", "processors", "exporters", "extensions"} {
+		var list []module
+		if err := doc[kind].Decode(&list); err != nil {
+			t.Fatalf("builder-config.yaml %s: %v", kind, err)
+		}
+		manifest[kind] = list
+	}
+
+	factories, err := components()
+	if err != nil {
+		t.Fatalf("components: %v", err)
+	}
+	have := map[string][]string{}
+	for _, m := range factories.ReceiverModules {
+		have["receivers"] = append(have["receivers"], m)
+	}
+	for _, m := range factories.ProcessorModules {
+		have["processors"] = append(have["processors"], m)
+	}
+	for _, m := range factories.ExporterModules {
+		have["exporters"] = append(have["exporters"], m)
+	}
+	for _, m := range factories.ExtensionModules {
+		have["extensions"] = append(have["extensions"], m)
+	}
+	for kind, list := range manifest {
+		var want []string
+		for _, c := range list {
+			want = append(want, c.GoMod)
+		}
+		sort.Strings(want)
+		got := have[kind]
+		sort.Strings(got)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: components.go has\n%s\nbuilder-config.yaml has\n%s", kind, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if got, want := len(factories.Processors), len(factories.ProcessorModules); got != want {
+		t.Errorf("got %d processor factories, want %d (one per module entry)", got, want)
+	}
+}
