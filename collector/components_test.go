@@ -28,7 +28,8 @@ func TestManifestMatchesComponents(t *testing.T) {
 	manifest := map[string][]module{}
 	for _, kind := range []string{"receivers", "processors", "exporters", "extensions"} {
 		var list []module
-		if err := doc[kind].Decode(&list); err != nil {
+		node := doc[kind]
+		if err := node.Decode(&list); err != nil {
 			t.Fatalf("builder-config.yaml %s: %v", kind, err)
 		}
 		manifest[kind] = list
