@@ -83,7 +83,7 @@ func Fields() []Field {
 		{"", FieldTraceID, TypeKeyword, "Trace the action happened in, when the emitter had one."},
 		{"", FieldSpanID, TypeKeyword, "Span the action happened in, when the emitter had one."},
 		{"", FieldDataStreamType, TypeKeyword, `Always "logs".`},
-		{"", FieldDataStreamDataset, TypeKeyword, `Always "activity".`},
+		{"", FieldDataStreamDataset, TypeKeyword, `Always "activity.otel" (the exporter appends ".otel" in its otel mapping mode).`},
 		{"", FieldDataStreamNS, TypeKeyword, "The data stream namespace (the deployment's, \"default\" unless configured)."},
 
 		{AttrID, Path(AttrID), TypeKeyword, "Unique time-ordered record id (UUIDv7) set at the source; also the document _id."},
