@@ -1,0 +1,395 @@
+package redact
+
+import (
+	"encoding/base64"
+	"strings"
+)
+
+// A finder returns the first secret span [start, end) in s at or after from.
+// end > start whenever ok is true.
+type finder func(s string, from int) (start, end int, ok bool)
+
+// minScanLen is the length below which no detector can match: the shortest
+// secret any detector recognises ("a://b:c@") has 8 bytes.
+const minScanLen = 8
+
+func isB64URL(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+func isB64Std(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// isTokenChar reports whether c can be part of an opaque token (RFC 6750 b64token plus '_').
+func isTokenChar(c byte) bool {
+	return isB64URL(c) || c == '.' || c == '~' || c == '+' || c == '/'
+}
+
+func spanWhile(s string, i int, ok func(byte) bool) int {
+	for i < len(s) && ok(s[i]) {
+		i++
+	}
+	return i
+}
+
+// findJWT finds a compact JWS/JWE: "eyJ" (a base64url JSON object) then at
+// least two more dot-separated base64url segments. The signature may be
+// empty (alg "none"), so header.payload. is a match as well.
+func findJWT(s string, from int) (int, int, bool) {
+	for from < len(s) {
+		i := strings.Index(s[from:], "eyJ")
+		if i < 0 {
+			return 0, 0, false
+		}
+		start := from + i
+		h := spanWhile(s, start+3, isB64URL)
+		if h-start >= 10 && h < len(s) && s[h] == '.' {
+			p := spanWhile(s, h+1, isB64URL)
+			if p-(h+1) >= 2 && p < len(s) && s[p] == '.' {
+				end := spanWhile(s, p+1, isB64URL)
+				// JWE has five segments; swallow any further ones.
+				for end < len(s) && s[end] == '.' {
+					end = spanWhile(s, end+1, isB64URL)
+				}
+				return start, end, true
+			}
+		}
+		from = start + 3
+	}
+	return 0, 0, false
+}
+
+// hasSpace is the cheap pre-check of the authorization-scheme detectors:
+// "Bearer x" and "Basic x" need whitespace.
+func hasSpace(s string) bool {
+	return strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '\t') >= 0
+}
+
+// indexFoldWord returns the index at or after from of word (lowercase ASCII)
+// in s, compared case-insensitively, followed by at least one space or tab,
+// and the index just after that whitespace.
+func indexFoldWord(s string, from int, word string) (int, int) {
+	first := word[0]
+	for i := from; i+len(word) < len(s); i++ {
+		if s[i]|0x20 != first {
+			continue
+		}
+		j := 1
+		for j < len(word) && s[i+j]|0x20 == word[j] {
+			j++
+		}
+		if j < len(word) {
+			continue
+		}
+		k := i + len(word)
+		e := spanWhile(s, k, func(c byte) bool { return c == ' ' || c == '\t' })
+		if e > k {
+			return i, e
+		}
+	}
+	return -1, -1
+}
+
+// minBearerLen keeps "bearer of news" from matching.
+const minBearerLen = 8
+
+// findBearer finds the token of a "Bearer <token>" authorization value.
+func findBearer(s string, from int) (int, int, bool) {
+	if !hasSpace(s) {
+		return 0, 0, false
+	}
+	for {
+		i, t := indexFoldWord(s, from, "bearer")
+		if i < 0 {
+			return 0, 0, false
+		}
+		end := spanWhile(s, t, isTokenChar)
+		end = spanWhile(s, end, func(c byte) bool { return c == '=' })
+		if end-t >= minBearerLen {
+			return t, end, true
+		}
+		from = t
+	}
+}
+
+// findBasic finds the credentials of a "Basic <base64(user:pass)>" value.
+// The token must decode to something with a colon, so "basic membership"
+// is left alone.
+func findBasic(s string, from int) (int, int, bool) {
+	if !hasSpace(s) {
+		return 0, 0, false
+	}
+	for {
+		i, t := indexFoldWord(s, from, "basic")
+		if i < 0 {
+			return 0, 0, false
+		}
+		end := spanWhile(s, t, isB64Std)
+		body := end
+		end = spanWhile(s, end, func(c byte) bool { return c == '=' })
+		if body-t >= 4 && decodesWithColon(s[t:body]) {
+			return t, end, true
+		}
+		from = t
+	}
+}
+
+func decodesWithColon(tok string) bool {
+	var buf [96]byte
+	if base64.RawStdEncoding.DecodedLen(len(tok)) > len(buf) {
+		// Too long for the stack buffer: long enough to be a credential;
+		// fail closed.
+		return true
+	}
+	n, err := base64.RawStdEncoding.Decode(buf[:], []byte(tok))
+	if err != nil {
+		// A truncated or oddly padded credential is still a credential
+		// when what decoded so far has a colon.
+		return strings.IndexByte(string(buf[:n]), ':') >= 0
+	}
+	return strings.IndexByte(string(buf[:n]), ':') >= 0
+}
+
+// apiKeyPrefix is a well-known API key prefix and how many token characters
+// must follow it.
+type apiKeyPrefix struct {
+	prefix string
+	min    int
+}
+
+// apiKeyPrefixes returns the well-known prefixes, grouped by first byte.
+func apiKeyPrefixes() [256][]apiKeyPrefix {
+	var t [256][]apiKeyPrefix
+	for _, p := range []apiKeyPrefix{
+		{"sk_live_", 10}, {"sk_test_", 10}, {"rk_live_", 10}, {"rk_test_", 10}, {"whsec_", 20}, // Stripe
+		{"sk-ant-", 20}, {"sk-proj-", 20}, {"sk-svcacct-", 20}, // Anthropic, OpenAI
+		{"ghp_", 30}, {"gho_", 30}, {"ghu_", 30}, {"ghs_", 30}, {"ghr_", 30}, {"github_pat_", 30}, // GitHub
+		{"glpat-", 20},                                                                          // GitLab
+		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xapp-", 10}, // Slack
+		{"AKIA", 16}, {"ASIA", 16}, // AWS access key ids
+		{"AIza", 35},               // Google API keys
+		{"npm_", 36},               // npm
+		{"SG.", 20},                // SendGrid
+		{"pypi-", 50},              // PyPI
+		{"dop_v1_", 40},            // DigitalOcean
+		{"shpat_", 32}, {"shpss_", 32}, // Shopify
+	} {
+		t[p.prefix[0]] = append(t[p.prefix[0]], p)
+	}
+	return t
+}
+
+func isAPIKeyChar(c byte) bool { return isB64URL(c) || c == '.' }
+
+// findAPIKey finds an API key that starts with a well-known prefix.
+func (r *Redactor) findAPIKey(s string, from int) (int, int, bool) {
+	for i := from; i < len(s); i++ {
+		cands := r.apiKeys[s[i]]
+		if cands == nil {
+			continue
+		}
+		for _, p := range cands {
+			if !strings.HasPrefix(s[i:], p.prefix) {
+				continue
+			}
+			t := i + len(p.prefix)
+			end := spanWhile(s, t, isAPIKeyChar)
+			if end-t >= p.min {
+				return i, end, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// findPEM finds a PEM private key block, from its BEGIN line to the end of
+// its END line, or to the end of s when the END line is missing.
+func findPEM(s string, from int) (int, int, bool) {
+	for from < len(s) {
+		i := strings.Index(s[from:], "-----BEGIN ")
+		if i < 0 {
+			return 0, 0, false
+		}
+		start := from + i
+		labelEnd := strings.Index(s[start+11:], "-----")
+		if labelEnd < 0 {
+			// A BEGIN line cut short: fail closed if it could be a key.
+			if strings.Contains(s[start:], "PRIVATE") {
+				return start, len(s), true
+			}
+			return 0, 0, false
+		}
+		label := s[start+11 : start+11+labelEnd]
+		if !strings.Contains(label, "PRIVATE KEY") {
+			from = start + 11
+			continue
+		}
+		end := strings.Index(s[start:], "-----END ")
+		if end < 0 {
+			return start, len(s), true
+		}
+		end += start + 9
+		if close := strings.Index(s[end:], "-----"); close >= 0 {
+			return start, end + close + 5, true
+		}
+		return start, len(s), true
+	}
+	return 0, 0, false
+}
+
+// findURLCredentials finds the password of "scheme://user:password@host",
+// or the whole user info when it has no colon (a bare token).
+func findURLCredentials(s string, from int) (int, int, bool) {
+	for from < len(s) {
+		i := strings.Index(s[from:], "://")
+		if i < 0 {
+			return 0, 0, false
+		}
+		auth := from + i + 3
+		end := auth
+		colon := -1
+		for end < len(s) {
+			c := s[end]
+			if c == '/' || c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '<' || c == '>' {
+				break
+			}
+			if c == ':' && colon < 0 {
+				colon = end
+			}
+			end++
+		}
+		// The user info ends at the last '@' of the authority.
+		at := strings.LastIndexByte(s[auth:end], '@')
+		if at > 0 {
+			at += auth
+			if colon >= 0 && colon < at {
+				if at > colon+1 {
+					return colon + 1, at, true
+				}
+			} else {
+				return auth, at, true
+			}
+		}
+		from = auth
+	}
+	return 0, 0, false
+}
+
+// Card numbers: 13 to 19 digits, optionally grouped by single spaces or
+// dashes, that pass the Luhn check.
+const (
+	minCardDigits = 13
+	maxCardDigits = 19
+)
+
+func luhn(d []byte) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i])
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// findCard finds a Luhn-valid card number. In a longer run of digit groups
+// ("order 12 4111 1111 1111 1111") every window that starts at a group is
+// tried, so a card cannot hide behind a neighbouring number.
+func findCard(s string, from int) (int, int, bool) {
+	// Cheap pre-check: enough digits at all.
+	n := 0
+	for i := from; i < len(s); i++ {
+		if isDigit(s[i]) {
+			n++
+		}
+	}
+	if n < minCardDigits {
+		return 0, 0, false
+	}
+	var digits [64]byte // digit values of the current run
+	var pos [64]int     // byte offset of each digit
+	var groupStart [64]bool
+	i := from
+	for i < len(s) {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		// A run of digits separated by single spaces or dashes.
+		nd := 0
+		j := i
+		newGroup := true
+		for j < len(s) && nd < len(digits) {
+			c := s[j]
+			if isDigit(c) {
+				digits[nd], pos[nd], groupStart[nd] = c-'0', j, newGroup
+				nd++
+				newGroup = false
+				j++
+				continue
+			}
+			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && nd > 0 {
+				newGroup = true
+				j++
+				continue
+			}
+			break
+		}
+		// A run glued to letters ("ab4111...") is checked too: failing
+		// closed beats a leaked card.
+		for a := 0; a+minCardDigits <= nd; a++ {
+			if !groupStart[a] {
+				continue
+			}
+			for l := min(maxCardDigits, nd-a); l >= minCardDigits; l-- {
+				// Windows that end inside a group are only checked for the
+				// whole run, so "12345678901234567890" is not scanned for
+				// cards at every offset.
+				endsGroup := a+l == nd || groupStart[a+l]
+				if !endsGroup {
+					continue
+				}
+				if luhn(digits[a : a+l]) {
+					return pos[a], pos[a+l-1] + 1, true
+				}
+			}
+		}
+		i = j
+	}
+	return 0, 0, false
+}
+
+// isOTPCode reports whether a value under an OTP-like key looks like a
+// one-time code: at most 16 letters, digits, spaces or dashes, with at least
+// four digits.
+func isOTPCode(s string) bool {
+	if len(s) > 16 {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isDigit(c):
+			digits++
+		case isAlnum(c) || c == ' ' || c == '-':
+		default:
+			return false
+		}
+	}
+	return digits >= 4
+}

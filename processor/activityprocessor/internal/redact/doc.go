@@ -1,0 +1,17 @@
+// Package redact finds and removes credentials in OpenTelemetry log data.
+//
+// A Redactor walks attribute maps, bodies, nested maps and slices. A value is
+// redacted when its key matches a configured pattern (compared case- and
+// separator-insensitively, so "newPassword" and "x-api-key" match "password"
+// and "apikey"), or when a value detector finds a secret in it: JWTs, bearer
+// and basic authorization values, API keys with well-known prefixes, PEM
+// private keys, card numbers that pass the Luhn check, credentials in URLs and
+// one-time codes under OTP-like keys. Each rule masks, replaces the secret by
+// a keyed hash (HMAC-SHA256), or drops the value.
+//
+// The walker fails closed: a value it cannot inspect (bytes, nesting deeper
+// than the configured depth) is replaced, never passed through.
+//
+// Every detector does a cheap check before any real work, and nothing is
+// allocated for a value in which nothing is found.
+package redact

@@ -1,0 +1,169 @@
+package redact
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// alphabet maps fuzz bytes onto a character set, so generated secrets are
+// well formed whatever the fuzzer feeds.
+func alphabet(b []byte, chars string, minLen int) string {
+	var s strings.Builder
+	for _, c := range b {
+		s.WriteByte(chars[int(c)%len(chars)])
+	}
+	for s.Len() < minLen {
+		s.WriteByte(chars[s.Len()%len(chars)])
+	}
+	return s.String()
+}
+
+const (
+	b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	b64std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	alnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+// luhnComplete returns 15 digits from b plus the Luhn check digit.
+func luhnComplete(b []byte) string {
+	d := make([]byte, 16)
+	for i := 0; i < 15; i++ {
+		c := byte(7)
+		if i < len(b) {
+			c = b[i] % 10
+		}
+		d[i] = c
+	}
+	d[0] = 4
+	for c := byte(0); c < 10; c++ {
+		d[15] = c
+		if luhn(d) {
+			break
+		}
+	}
+	out := make([]byte, 16)
+	for i := range d {
+		out[i] = d[i] + '0'
+	}
+	return string(out)
+}
+
+// plant returns the secret a detector must find, generated from b, and the
+// part of it that must not survive.
+func plant(kind uint8, b []byte) (planted, core string) {
+	switch kind % 8 {
+	case 0:
+		sig := alphabet(b, b64url, 16)
+		return "eyJhbGciOiJIUzI1NiJ9." + alphabet(b, b64url, 4) + "." + sig, sig
+	case 1:
+		tok := alphabet(b, alnum, 12)
+		return "Bearer " + tok, tok
+	case 2:
+		tok := "dXNlcjpw" + alphabet(b, b64std, 8) // base64("user:p...")
+		return "Basic " + tok, tok
+	case 3:
+		k := "sk_live_" + alphabet(b, alnum, 24)
+		return k, k
+	case 4:
+		body := alphabet(b, b64std, 40)
+		return "-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----", body
+	case 5:
+		c := luhnComplete(b)
+		return c, c
+	case 6:
+		pw := alphabet(b, alnum, 8)
+		return "https://user:" + pw + "@host.example/path", pw
+	default:
+		k := "ghp_" + alphabet(b, alnum, 36)
+		return k, k
+	}
+}
+
+func FuzzDetectors(f *testing.F) {
+	f.Add(uint8(0), []byte("abc"), "prefix ", " suffix")
+	f.Add(uint8(1), []byte("tokentoken"), "Authorization:", "")
+	f.Add(uint8(2), []byte("secret"), "", "")
+	f.Add(uint8(3), []byte("4eC39HqLyjWDarjtT1zdp7dc"), "key=", "&x=1")
+	f.Add(uint8(4), []byte("MIIE"), "pem:", "")
+	f.Add(uint8(5), []byte("411111111111111"), "paid 12", " thanks")
+	f.Add(uint8(6), []byte("hunter2"), "dsn ", "")
+	f.Add(uint8(7), []byte{0xff, 0x00}, "\x00", "\xff")
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, kind uint8, b []byte, prefix, suffix string) {
+		planted, core := plant(kind, b)
+		if strings.Contains(prefix, core) || strings.Contains(suffix, core) {
+			t.Skip("the fuzzer's own text contains the secret")
+		}
+		// Separators keep the fuzzer's text from becoming part of the secret
+		// (a letter glued to "Bearer" makes a different word).
+		in := prefix + " \n " + planted + " \n " + suffix
+		var rep Report
+		out, drop := r.String(in, &rep)
+		if drop {
+			t.Fatalf("got drop, want mask")
+		}
+		if strings.Contains(out, core) {
+			t.Errorf("secret survived: in %q, got %q", in, out)
+		}
+		// Scanning a scanned string must be a no-op or further redaction,
+		// never a panic.
+		_, _ = r.String(out, &rep)
+	})
+}
+
+func FuzzWalker(f *testing.F) {
+	f.Add([]byte(`{"a":{"password":"x","b":[1,"Bearer abcdefghijk",{"c":null}]},"activity.changes":{"pin":{"old":1,"new":2}}}`), uint8(0), []byte("s"))
+	f.Add([]byte(`{"x":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}`), uint8(5), []byte("1234"))
+	f.Add([]byte(`not json`), uint8(3), []byte{})
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, doc []byte, kind uint8, b []byte) {
+		var raw map[string]any
+		if json.Unmarshal(doc, &raw) != nil {
+			raw = map[string]any{"text": string(doc)}
+		}
+		m := pcommon.NewMap()
+		if err := m.FromRaw(raw); err != nil {
+			t.Skip("not representable")
+		}
+		planted, core := plant(kind, b)
+		if strings.Contains(string(doc), core) {
+			t.Skip("the fuzzer's own document contains the secret")
+		}
+		m.PutEmptyMap("deep").PutEmptySlice("list").AppendEmpty().SetStr("x " + planted + " y")
+		m.PutStr("body", planted)
+		m.PutEmptyBytes("raw").FromRaw(b)
+		var rep Report
+		r.Attributes(m, "", true, &rep)
+		out, err := json.Marshal(m.AsRaw())
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		if strings.Contains(string(out), core) {
+			t.Errorf("secret %q survived in %s", core, out)
+		}
+		if depth(m.AsRaw()) > r.maxDepth+1 {
+			t.Errorf("got depth %d, want at most %d", depth(m.AsRaw()), r.maxDepth+1)
+		}
+	})
+}
+
+func depth(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		d := 0
+		for _, c := range x {
+			d = max(d, depth(c))
+		}
+		return d + 1
+	case []any:
+		d := 0
+		for _, c := range x {
+			d = max(d, depth(c))
+		}
+		return d + 1
+	}
+	return 0
+}

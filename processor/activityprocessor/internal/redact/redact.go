@@ -1,0 +1,617 @@
+package redact
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// Action is what a rule does to a value it matched.
+type Action uint8
+
+// Actions.
+const (
+	// ActionMask replaces the secret by Mask.
+	ActionMask Action = iota + 1
+	// ActionHash replaces the secret by "hmac:" and the hex of the first 16
+	// bytes of its HMAC-SHA256 under the configured key, so equal secrets
+	// stay correlatable without being reversible.
+	ActionHash
+	// ActionDrop removes the whole value (the attribute or map entry).
+	ActionDrop
+)
+
+// Mask replaces a masked secret.
+const Mask = "[REDACTED]"
+
+// hashPrefix starts every keyed hash.
+const hashPrefix = "hmac:"
+
+// hashBytes is how much of the HMAC is kept: 128 bits, plenty to correlate.
+const hashBytes = 16
+
+// ParseAction parses "mask", "hash" or "drop".
+func ParseAction(s string) (Action, error) {
+	switch s {
+	case "mask":
+		return ActionMask, nil
+	case "hash":
+		return ActionHash, nil
+	case "drop":
+		return ActionDrop, nil
+	}
+	return 0, fmt.Errorf("action %q is not one of mask, hash, drop: %w", s, ErrUnknownAction)
+}
+
+// String returns the action's configuration name.
+func (a Action) String() string {
+	switch a {
+	case ActionMask:
+		return "mask"
+	case ActionHash:
+		return "hash"
+	case ActionDrop:
+		return "drop"
+	}
+	return "action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// Rule names what caused a redaction.
+type Rule uint8
+
+// Rules: the key rule, one per value detector, and the fail-closed rules.
+const (
+	RuleKey Rule = iota
+	RuleJWT
+	RuleBearer
+	RuleBasic
+	RuleAPIKey
+	RulePrivateKey
+	RuleCard
+	RuleURLCredentials
+	RuleOTP
+	// RuleUninspectable replaced a value the walker cannot inspect (bytes).
+	RuleUninspectable
+	// RuleTooDeep replaced a map or slice nested deeper than the maximum depth.
+	RuleTooDeep
+	// NumRules is the number of rules.
+	NumRules
+)
+
+var ruleNames = [NumRules]string{
+	RuleKey: "key", RuleJWT: "jwt", RuleBearer: "bearer", RuleBasic: "basic_auth", RuleAPIKey: "api_key",
+	RulePrivateKey: "private_key", RuleCard: "card_number", RuleURLCredentials: "url_credentials", RuleOTP: "otp",
+	RuleUninspectable: "uninspectable", RuleTooDeep: "too_deep",
+}
+
+// String returns the rule's name, used in configuration and telemetry.
+func (r Rule) String() string {
+	if r < NumRules {
+		return ruleNames[r]
+	}
+	return "rule(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Detectors returns the value detectors, in the order they run.
+func Detectors() []Rule {
+	return []Rule{RulePrivateKey, RuleJWT, RuleBearer, RuleBasic, RuleAPIKey, RuleURLCredentials, RuleCard, RuleOTP}
+}
+
+// ParseDetector returns the detector rule named name.
+func ParseDetector(name string) (Rule, error) {
+	for _, r := range Detectors() {
+		if r.String() == name {
+			return r, nil
+		}
+	}
+	names := make([]string, 0, len(Detectors()))
+	for _, r := range Detectors() {
+		names = append(names, r.String())
+	}
+	return 0, fmt.Errorf("detector %q is not one of %s: %w", name, strings.Join(names, ", "), ErrUnknownDetector)
+}
+
+// Sentinel errors returned (wrapped) by New and the parsers.
+var (
+	ErrUnknownAction   = errors.New("unknown action")
+	ErrUnknownDetector = errors.New("unknown detector")
+	ErrEmptyPattern    = errors.New("key pattern has no letters or digits")
+	ErrNoHashKey       = errors.New("hash action configured without a hash key")
+	ErrBadDepth        = errors.New("max depth out of range")
+)
+
+// minHashKeyLen is the shortest HMAC key accepted: 128 bits.
+const minHashKeyLen = 16
+
+// Config configures a Redactor.
+type Config struct {
+	// KeyPatterns are matched against every map key, after removing
+	// everything but ASCII letters and digits and lowercasing, as substrings:
+	// "password" matches "newPassword" and "db.password_hash".
+	KeyPatterns []string
+	// KeyAction is applied to the whole value of a key that matches.
+	KeyAction Action
+	// OTPKeyPatterns mark keys (matched like KeyPatterns) whose values are
+	// one-time codes when they look like one.
+	OTPKeyPatterns []string
+	// Detectors maps each enabled value detector to its action.
+	Detectors map[Rule]Action
+	// HashKey is the HMAC key; required when any action is ActionHash.
+	HashKey []byte
+	// MaxDepth is the deepest nesting of maps and slices let through; a
+	// deeper container is replaced by Mask. Zero means schema.MaxChangesDepth.
+	MaxDepth int
+	// ExemptKeys are top-level record attribute keys that the key patterns
+	// never match, so the record's structure (ids, category, event...) is
+	// never removed. Value detectors still apply to them.
+	ExemptKeys []string
+}
+
+type detector struct {
+	rule   Rule
+	action Action
+	find   finder
+}
+
+// Redactor redacts log data in place. It is immutable after New and safe
+// for concurrent use.
+type Redactor struct {
+	keyPats   [256][][]byte
+	otpPats   [256][][]byte
+	hasOTP    bool
+	otpAction Action
+	detectors []detector
+	keyAction Action
+	hashKey   []byte
+	maxDepth  int
+	exempt    map[string]struct{}
+	apiKeys   [256][]apiKeyPrefix
+	cardOn    bool
+	cardAct   Action
+}
+
+// New returns a Redactor for cfg, or an error naming the first problem.
+func New(cfg Config) (*Redactor, error) {
+	r := &Redactor{keyAction: cfg.KeyAction, maxDepth: cfg.MaxDepth, hashKey: bytes.Clone(cfg.HashKey),
+		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes()}
+	if r.keyAction == 0 {
+		r.keyAction = ActionMask
+	}
+	if r.maxDepth == 0 {
+		r.maxDepth = schema.MaxChangesDepth
+	}
+	if r.maxDepth < 1 || r.maxDepth > schema.MaxChangesDepth {
+		return nil, fmt.Errorf("max depth %d is not between 1 and %d: %w", r.maxDepth, schema.MaxChangesDepth, ErrBadDepth)
+	}
+	if err := addPatterns(&r.keyPats, cfg.KeyPatterns); err != nil {
+		return nil, err
+	}
+	if err := addPatterns(&r.otpPats, cfg.OTPKeyPatterns); err != nil {
+		return nil, err
+	}
+	for _, k := range cfg.ExemptKeys {
+		r.exempt[k] = struct{}{}
+	}
+	usesHash := r.keyAction == ActionHash
+	for _, rule := range Detectors() {
+		a, ok := cfg.Detectors[rule]
+		if !ok {
+			continue
+		}
+		if a < ActionMask || a > ActionDrop {
+			return nil, fmt.Errorf("detector %s: %w", rule, ErrUnknownAction)
+		}
+		usesHash = usesHash || a == ActionHash
+		switch rule {
+		case RuleOTP:
+			r.hasOTP, r.otpAction = len(cfg.OTPKeyPatterns) > 0, a
+			continue
+		case RuleCard:
+			r.cardOn, r.cardAct = true, a
+		}
+		r.detectors = append(r.detectors, detector{rule: rule, action: a, find: r.finderFor(rule)})
+	}
+	if usesHash && len(r.hashKey) < minHashKeyLen {
+		return nil, fmt.Errorf("hash key has %d bytes, at least %d are needed: %w", len(r.hashKey), minHashKeyLen, ErrNoHashKey)
+	}
+	return r, nil
+}
+
+func (r *Redactor) finderFor(rule Rule) finder {
+	switch rule {
+	case RuleJWT:
+		return findJWT
+	case RuleBearer:
+		return findBearer
+	case RuleBasic:
+		return findBasic
+	case RuleAPIKey:
+		return r.findAPIKey
+	case RulePrivateKey:
+		return findPEM
+	case RuleURLCredentials:
+		return findURLCredentials
+	case RuleCard:
+		return findCard
+	}
+	panic("redact: no finder for " + rule.String()) // unreachable: Detectors lists only rules handled above
+}
+
+func addPatterns(t *[256][][]byte, pats []string) error {
+	for _, p := range pats {
+		var buf [128]byte
+		n := normalize(&buf, p)
+		if len(n) == 0 {
+			return fmt.Errorf("pattern %q: %w", p, ErrEmptyPattern)
+		}
+		t[n[0]] = append(t[n[0]], bytes.Clone(n))
+	}
+	return nil
+}
+
+// normalize lowercases the ASCII letters of k and drops everything that is
+// not a letter or digit. Keys longer than buf are normalized on the heap.
+func normalize(buf *[128]byte, k string) []byte {
+	out := buf[:0]
+	if len(k) > len(buf) {
+		out = make([]byte, 0, len(k))
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			out = append(out, c|0x20)
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func matchAny(t *[256][][]byte, k string) bool {
+	var buf [128]byte
+	n := normalize(&buf, k)
+	for i := range n {
+		for _, p := range t[n[i]] {
+			if bytes.HasPrefix(n[i:], p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// MatchKey reports whether key matches a key pattern.
+func (r *Redactor) MatchKey(key string) bool { return matchAny(&r.keyPats, key) }
+
+// Report accumulates what a walk redacted: counts by rule and the redacted
+// paths (names only). Reuse one with Reset to avoid allocation.
+type Report struct {
+	// Counts holds how many values each rule redacted.
+	Counts [NumRules]int
+	paths  []string
+}
+
+// Reset empties the report, keeping its storage.
+func (rep *Report) Reset() {
+	rep.Counts = [NumRules]int{}
+	rep.paths = rep.paths[:0]
+}
+
+// Any reports whether anything was redacted.
+func (rep *Report) Any() bool { return len(rep.paths) > 0 }
+
+// Paths returns the redacted paths, each once, in the order found.
+func (rep *Report) Paths() []string { return rep.paths }
+
+func (rep *Report) add(rule Rule, path string) {
+	rep.Counts[rule]++
+	for _, p := range rep.paths {
+		if p == path {
+			return
+		}
+	}
+	rep.paths = append(rep.paths, path)
+}
+
+// maxPathDepth bounds the path stack kept on the walker's stack array.
+const maxPathDepth = 24
+
+// walker carries the state of one walk. It lives on the caller's stack.
+type walker struct {
+	r      *Redactor
+	rep    *Report
+	prefix string
+	path   [maxPathDepth + 2]string
+	n      int
+}
+
+func (w *walker) push(k string) {
+	if w.n < len(w.path) {
+		w.path[w.n] = k
+	}
+	w.n++
+}
+
+func (w *walker) pop() { w.n-- }
+
+// current joins the path; it allocates, so it is only called on a hit.
+func (w *walker) current() string {
+	var b strings.Builder
+	b.WriteString(w.prefix)
+	for i := 0; i < w.n && i < len(w.path); i++ {
+		seg := w.path[i]
+		if seg == "[]" {
+			b.WriteString(seg)
+			continue
+		}
+		if i > 0 || w.prefix != "" {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
+}
+
+func (w *walker) hit(rule Rule) { w.rep.add(rule, w.current()) }
+
+// Attributes redacts an attribute map in place. Recorded paths start with
+// prefix ("" for record attributes, for example "resource" for resource
+// attributes). When top is true the map holds record attributes: exempt keys
+// are honoured and schema.AttrChanges gets its old/new treatment.
+func (r *Redactor) Attributes(m pcommon.Map, prefix string, top bool, rep *Report) {
+	w := walker{r: r, rep: rep, prefix: prefix}
+	w.walkMap(m, 0, false, top)
+}
+
+// Body redacts a record body in place; paths start with "body".
+func (r *Redactor) Body(v pcommon.Value, rep *Report) {
+	w := walker{r: r, rep: rep, prefix: "body"}
+	if w.walkValue(v, 0, false) {
+		v.SetStr(Mask)
+		w.hit(RuleKey)
+	}
+}
+
+// String returns s with every secret the value detectors find redacted,
+// drop reporting that a drop rule matched (the caller removes the value).
+func (r *Redactor) String(s string, rep *Report) (out string, drop bool) {
+	w := walker{r: r, rep: rep}
+	return w.scan(s)
+}
+
+// walkMap walks m, returning nothing: removals happen in place.
+func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
+	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		w.push(k)
+		defer w.pop()
+		// A secret used as a key: remove the entry, fail closed.
+		if len(k) >= minScanLen {
+			if out, drop := w.scanKey(k); drop || out != k {
+				return true
+			}
+		}
+		_, exempt := w.r.exempt[k]
+		exempt = exempt && top
+		if !exempt && w.r.MatchKey(k) {
+			if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
+				// The whole changes map matched: keep its shape, redact every field.
+				w.redactChangesFields(v.Map())
+				return false
+			}
+			return w.apply(v, RuleKey, w.r.keyAction)
+		}
+		childOTP := otp || (w.r.hasOTP && matchAny(&w.r.otpPats, k))
+		if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
+			w.walkChanges(v.Map())
+			return false
+		}
+		return w.walkValueOTP(v, depth, childOTP)
+	})
+}
+
+// walkChanges walks activity.changes: {"field": {"old": v, "new": v}}. A
+// field whose name matches a key pattern becomes {"redacted": true} (or,
+// with the hash action, keeps old/new as keyed hashes).
+func (w *walker) walkChanges(m pcommon.Map) {
+	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		w.push(k)
+		defer w.pop()
+		if len(k) >= minScanLen {
+			if out, drop := w.scanKey(k); drop || out != k {
+				return true
+			}
+		}
+		if w.r.MatchKey(k) {
+			w.redactChange(v)
+			return false
+		}
+		otp := w.r.hasOTP && matchAny(&w.r.otpPats, k)
+		return w.walkValueOTP(v, 1, otp)
+	})
+}
+
+func (w *walker) redactChangesFields(m pcommon.Map) {
+	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		w.push(k)
+		defer w.pop()
+		if len(k) >= minScanLen {
+			if out, drop := w.scanKey(k); drop || out != k {
+				return true
+			}
+		}
+		w.redactChange(v)
+		return false
+	})
+}
+
+// redactChange redacts one changed field's values.
+func (w *walker) redactChange(v pcommon.Value) {
+	w.hit(RuleKey)
+	if w.r.keyAction == ActionHash && v.Type() == pcommon.ValueTypeMap {
+		v.Map().RemoveIf(func(k string, old pcommon.Value) bool {
+			if k != "old" && k != "new" {
+				return true
+			}
+			old.SetStr(w.r.hash(old.AsString()))
+			return false
+		})
+		return
+	}
+	red := v.SetEmptyMap()
+	red.PutBool("redacted", true)
+}
+
+// scanKey runs the value detectors on a map key.
+func (w *walker) scanKey(k string) (string, bool) {
+	out, drop := w.scan(k)
+	return out, drop
+}
+
+func (w *walker) walkValue(v pcommon.Value, depth int, otp bool) bool {
+	return w.walkValueOTP(v, depth, otp)
+}
+
+// walkValueOTP redacts v in place and reports whether it must be removed.
+// depth is the number of containers around v.
+func (w *walker) walkValueOTP(v pcommon.Value, depth int, otp bool) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		s := v.Str()
+		if otp && isOTPCode(s) {
+			return w.apply(v, RuleOTP, w.r.otpAction)
+		}
+		if len(s) < minScanLen {
+			return false
+		}
+		out, drop := w.scan(s)
+		if drop {
+			return true
+		}
+		if len(out) != len(s) || out != s {
+			v.SetStr(out)
+		}
+		return false
+	case pcommon.ValueTypeInt:
+		if otp {
+			return w.apply(v, RuleOTP, w.r.otpAction)
+		}
+		if w.r.cardOn && isCardInt(v.Int()) {
+			return w.apply(v, RuleCard, w.r.cardAct)
+		}
+		return false
+	case pcommon.ValueTypeBytes:
+		// Bytes cannot be inspected: fail closed.
+		w.hit(RuleUninspectable)
+		v.SetStr(Mask)
+		return false
+	case pcommon.ValueTypeMap:
+		if depth >= w.r.maxDepth {
+			w.hit(RuleTooDeep)
+			v.SetStr(Mask)
+			return false
+		}
+		w.walkMap(v.Map(), depth+1, otp, false)
+		return false
+	case pcommon.ValueTypeSlice:
+		if depth >= w.r.maxDepth {
+			w.hit(RuleTooDeep)
+			v.SetStr(Mask)
+			return false
+		}
+		w.push("[]")
+		v.Slice().RemoveIf(func(e pcommon.Value) bool { return w.walkValueOTP(e, depth+1, otp) })
+		w.pop()
+		return false
+	}
+	return false
+}
+
+func isCardInt(n int64) bool {
+	if n < 1e12 { // fewer than 13 digits
+		return false
+	}
+	var buf [20]byte
+	s := strconv.AppendInt(buf[:0], n, 10)
+	if len(s) > maxCardDigits {
+		return false
+	}
+	for i := range s {
+		s[i] -= '0'
+	}
+	return luhn(s)
+}
+
+// apply applies action to the whole of v for rule; true means remove v.
+func (w *walker) apply(v pcommon.Value, rule Rule, action Action) bool {
+	w.hit(rule)
+	switch action {
+	case ActionDrop:
+		return true
+	case ActionHash:
+		v.SetStr(w.r.hash(v.AsString()))
+	default:
+		v.SetStr(Mask)
+	}
+	return false
+}
+
+func (r *Redactor) hash(secret string) string {
+	m := hmac.New(sha256.New, r.hashKey)
+	m.Write([]byte(secret))
+	var sum [sha256.Size]byte
+	return hashPrefix + hex.EncodeToString(m.Sum(sum[:0])[:hashBytes])
+}
+
+// scan runs every enabled detector over s. It returns s itself (no
+// allocation) when nothing is found.
+func (w *walker) scan(s string) (string, bool) {
+	if len(s) < minScanLen {
+		return s, false
+	}
+	for i := range w.r.detectors {
+		d := &w.r.detectors[i]
+		start, end, ok := d.find(s, 0)
+		if !ok {
+			continue
+		}
+		w.hit(d.rule)
+		if d.action == ActionDrop {
+			return "", true
+		}
+		s = w.replaceAll(s, d, start, end)
+	}
+	return s, false
+}
+
+// replaceAll replaces the span [start, end) found by d and every later one.
+func (w *walker) replaceAll(s string, d *detector, start, end int) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for {
+		b.WriteString(s[last:start])
+		if d.action == ActionHash {
+			b.WriteString(w.r.hash(s[start:end]))
+		} else {
+			b.WriteString(Mask)
+		}
+		last = end
+		var ok bool
+		start, end, ok = d.find(s, end)
+		if !ok {
+			break
+		}
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}

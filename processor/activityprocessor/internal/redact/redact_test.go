@@ -1,0 +1,235 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+const (
+	testJWT    = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	testPEM    = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo\n-----END RSA PRIVATE KEY-----"
+	testCard   = "4111 1111 1111 1111"
+	testStripe = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+	testAWS    = "AKIAIOSFODNN7EXAMPLE"
+)
+
+func allDetectors(a Action) map[Rule]Action {
+	m := map[Rule]Action{}
+	for _, r := range Detectors() {
+		m[r] = a
+	}
+	return m
+}
+
+func testConfig() Config {
+	return Config{
+		KeyPatterns:    []string{"password", "secret", "token", "api-key", "authorization", "cookie"},
+		KeyAction:      ActionMask,
+		OTPKeyPatterns: []string{"otp", "passcode", "verification_code"},
+		Detectors:      allDetectors(ActionMask),
+		HashKey:        []byte("0123456789abcdef0123456789abcdef"),
+		ExemptKeys:     []string{schema.AttrID, schema.AttrEvent, schema.AttrCategory},
+	}
+}
+
+func mustNew(t testing.TB, cfg Config) *Redactor {
+	t.Helper()
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return r
+}
+
+func TestDetectors(t *testing.T) {
+	r := mustNew(t, testConfig())
+	tests := []struct {
+		name, in, want string
+		rule           Rule
+	}{
+		{"jwt", "token=" + testJWT + " end", "token=" + Mask + " end", RuleJWT},
+		{"jwt without signature", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", Mask, RuleJWT},
+		{"bearer", "Authorization: Bearer abcdefgh12345678", "Authorization: Bearer " + Mask, RuleBearer},
+		{"bearer lowercase", "bearer   abcdefgh12345678==", "bearer   " + Mask, RuleBearer},
+		{"bearer of news is kept", "the bearer of bad news", "the bearer of bad news", NumRules},
+		{"basic", "Basic dXNlcjpwYXNzd29yZA==", "Basic " + Mask, RuleBasic},
+		{"basic membership is kept", "basic membership upgraded", "basic membership upgraded", NumRules},
+		{"stripe key", "key " + testStripe, "key " + Mask, RuleAPIKey},
+		{"aws key", testAWS, Mask, RuleAPIKey},
+		{"github token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", Mask, RuleAPIKey},
+		{"pem", "key:\n" + testPEM + "\nrest", "key:\n" + Mask + "\nrest", RulePrivateKey},
+		{"pem without end fails closed", "-----BEGIN PRIVATE KEY-----\nMIIE", Mask, RulePrivateKey},
+		{"public key is kept", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----", NumRules},
+		{"card spaced", "paid with " + testCard + " ok", "paid with " + Mask + " ok", RuleCard},
+		{"card dashed", "4111-1111-1111-1111", Mask, RuleCard},
+		{"card after another number", "order 12 " + testCard, "order 12 " + Mask, RuleCard},
+		{"order number failing luhn is kept", "order 4111111111111112", "order 4111111111111112", NumRules},
+		{"url credentials", "postgres://app:s3cr3t@db:5432/x", "postgres://app:" + Mask + "@db:5432/x", RuleURLCredentials},
+		{"url token user info", "https://ghtoken123@github.com/x", "https://" + Mask + "@github.com/x", RuleURLCredentials},
+		{"plain url is kept", "https://example.com/a@b", "https://example.com/a@b", NumRules},
+		{"uuid is kept", "0190f0e4-1111-7aaa-8bbb-123456789abc", "0190f0e4-1111-7aaa-8bbb-123456789abc", NumRules},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rep Report
+			got, drop := r.String(tt.in, &rep)
+			if drop {
+				t.Fatalf("got drop, want a masked string")
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
+				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
+			}
+		})
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	r := mustNew(t, testConfig())
+	m := pcommon.NewMap()
+	if err := m.FromRaw(map[string]any{
+		schema.AttrID:    "0190f0e4-1111-7aaa-8bbb-123456789abc",
+		schema.AttrEvent: "updated",
+		"newPassword":    "hunter22",
+		"X-Api-Key":      map[string]any{"v": 1},
+		"otp_code":       "123 456",
+		"otp_channel":    "sms",
+		"nested":         map[string]any{"list": []any{"fine", "Bearer abcdefghijklmnop", map[string]any{"client_secret": "x"}}},
+		"raw":            []byte{1, 2, 3},
+		"card":           int64(4111111111111111),
+		schema.AttrChanges: map[string]any{
+			"password": map[string]any{"old": "a", "new": "b"},
+			"email":    map[string]any{"old": "a@example.com", "new": "https://u:p4ss@x.example"},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	r.Attributes(m, "", true, &rep)
+	got := m.AsRaw()
+	want := map[string]any{
+		schema.AttrID:    "0190f0e4-1111-7aaa-8bbb-123456789abc",
+		schema.AttrEvent: "updated",
+		"newPassword":    Mask,
+		"X-Api-Key":      Mask,
+		"otp_code":       Mask,
+		"otp_channel":    "sms",
+		"nested":         map[string]any{"list": []any{"fine", "Bearer " + Mask, map[string]any{"client_secret": Mask}}},
+		"raw":            Mask,
+		"card":           Mask,
+		schema.AttrChanges: map[string]any{
+			"password": map[string]any{"redacted": true},
+			"email":    map[string]any{"old": "a@example.com", "new": "https://u:" + Mask + "@x.example"},
+		},
+	}
+	if !pcommonEqual(t, got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	wantPaths := []string{"newPassword", "X-Api-Key", "otp_code", "nested.list[]", "nested.list[].client_secret", "raw", "card",
+		"activity.changes.password", "activity.changes.email.new"}
+	for _, p := range wantPaths {
+		if !contains(rep.Paths(), p) {
+			t.Errorf("paths: got %v, want it to contain %q", rep.Paths(), p)
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func pcommonEqual(t *testing.T, got, want map[string]any) bool {
+	t.Helper()
+	a, b := pcommon.NewMap(), pcommon.NewMap()
+	if err := a.FromRaw(got); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.FromRaw(want); err != nil {
+		t.Fatal(err)
+	}
+	return a.Equal(b)
+}
+
+func TestActions(t *testing.T) {
+	cfg := testConfig()
+	cfg.KeyAction = ActionHash
+	cfg.Detectors = allDetectors(ActionDrop)
+	r := mustNew(t, cfg)
+	m := pcommon.NewMap()
+	m.PutStr("password", "hunter22")
+	m.PutStr("other_password", "hunter22")
+	m.PutStr("note", "Bearer abcdefghijklmnop")
+	m.PutStr("keep", "plain value")
+	var rep Report
+	r.Attributes(m, "", true, &rep)
+	h1, _ := m.Get("password")
+	h2, _ := m.Get("other_password")
+	if !strings.HasPrefix(h1.Str(), hashPrefix) || h1.Str() != h2.Str() {
+		t.Errorf("hash: got %q and %q, want equal %s... values", h1.Str(), h2.Str(), hashPrefix)
+	}
+	if strings.Contains(h1.Str(), "hunter22") {
+		t.Errorf("hash: got %q, want no plain secret", h1.Str())
+	}
+	if _, ok := m.Get("note"); ok {
+		t.Errorf("drop: got note present, want removed")
+	}
+	if v, _ := m.Get("keep"); v.Str() != "plain value" {
+		t.Errorf("keep: got %q, want %q", v.Str(), "plain value")
+	}
+}
+
+func TestTooDeep(t *testing.T) {
+	r := mustNew(t, Config{MaxDepth: 3})
+	m := pcommon.NewMap()
+	inner := m.PutEmptyMap("a")
+	for i := 0; i < 10; i++ {
+		inner = inner.PutEmptyMap("n")
+	}
+	inner.PutStr("leaf", "x")
+	var rep Report
+	r.Attributes(m, "", true, &rep)
+	if rep.Counts[RuleTooDeep] != 1 {
+		t.Errorf("too deep: got %d, want 1", rep.Counts[RuleTooDeep])
+	}
+	depth := 0
+	v, _ := m.Get("a")
+	for v.Type() == pcommon.ValueTypeMap {
+		depth++
+		v, _ = v.Map().Get("n")
+	}
+	if depth != 3 || v.Str() != Mask {
+		t.Errorf("got %d levels then %q, want 3 levels then %q", depth, v.AsString(), Mask)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want error
+	}{
+		{"hash without key", Config{KeyAction: ActionHash}, ErrNoHashKey},
+		{"short hash key", Config{Detectors: map[Rule]Action{RuleJWT: ActionHash}, HashKey: []byte("short")}, ErrNoHashKey},
+		{"empty pattern", Config{KeyPatterns: []string{"--"}}, ErrEmptyPattern},
+		{"depth", Config{MaxDepth: 99}, ErrBadDepth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if !errorsIs(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
