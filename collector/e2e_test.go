@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/instrumentation/otlp"
+	"github.com/activitylog/activitylog/internal/collectortest"
+	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// These tests run the real activitycol binary (built from this folder, with
+// the shipped otelcol-config.yaml) against a real Elasticsearch node, and send
+// records through the instrumentation library over OTLP/gRPC.
+
+type reward struct {
+	Title  string
+	Points int
+	Active bool
+}
+
+// emitBatch records n actions through rec: creates, updates, deletes and
+// logins across three tenants, every one from its own client address so that
+// no failed-login detector is involved. It returns how many records each
+// tenant should hold.
+func emitBatch(t *testing.T, rec *instrumentation.Recorder, n int) map[string]int {
+	t.Helper()
+	perTenant := map[string]int{}
+	for i := range n {
+		tenant := instrumentation.Tenant{ID: fmt.Sprintf("partner-%d", i%3), Name: fmt.Sprintf("Partner %d", i%3)}
+		ctx := instrumentation.WithTenant(context.Background(), tenant)
+		ctx = instrumentation.WithActor(ctx, instrumentation.Actor{ID: fmt.Sprintf("u%d", i%7), Name: "Jane Doe", Type: instrumentation.ActorType(schema.ActorPartner)})
+		ctx = instrumentation.WithRequest(ctx, instrumentation.Request{
+			ClientAddress: fmt.Sprintf("10.0.%d.%d", i/250, i%250+1),
+			UserAgent:     "e2e-test/1.0",
+			ID:            fmt.Sprintf("req-%d", i),
+		})
+		subject := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: fmt.Sprintf("r%d", i), Name: "Free coffee"}
+		var err error
+		switch i % 4 {
+		case 0:
+			err = rec.Created(ctx, subject, reward{Title: "Free coffee", Points: 10, Active: true})
+		case 1:
+			err = rec.Updated(ctx, subject, reward{Title: "Free coffee", Points: 10, Active: true}, reward{Title: "Free coffee", Points: 12, Active: false})
+		case 2:
+			err = rec.Deleted(ctx, subject, reward{Title: "Free coffee", Points: 12})
+		case 3:
+			err = rec.Login(ctx, instrumentation.Actor{ID: fmt.Sprintf("u%d", i%7), Name: "Jane Doe", Type: instrumentation.ActorType(schema.ActorPartner)})
+		}
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		perTenant[tenant.ID]++
+	}
+	return perTenant
+}
+
+func newProvider(t *testing.T, col *collectortest.Collector, opts ...otlp.Option) *otlp.Provider {
+	t.Helper()
+	opts = append([]otlp.Option{
+		otlp.WithEndpoint(col.GRPCEndpoint),
+		otlp.WithInsecure(),
+		otlp.WithServiceName("e2e"),
+		otlp.WithExportInterval(100 * time.Millisecond),
+	}, opts...)
+	p, err := otlp.NewProvider(context.Background(), opts...)
+	if err != nil {
+		t.Fatalf("otlp provider: %v", err)
+	}
+	return p
+}
+
+func TestPipelineDeliversEveryRecordOnce(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
+	provider := newProvider(t, col)
+	rec := instrumentation.New(provider)
+
+	const n = 400
+	perTenant := emitBatch(t, rec, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	if st := provider.Stats(); st.Exported != n || st.Dropped != 0 || st.Failed != 0 {
+		t.Fatalf("got provider stats %+v, want %d exported, none dropped or failed", st, n)
+	}
+
+	esURL := estest.URL(t)
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, esURL, stream, n, 60*time.Second); got != n {
+		t.Fatalf("got %d documents in %s, want exactly %d", got, stream, n)
+	}
+	for tenant, want := range perTenant {
+		q := schema.Path(schema.AttrTenantID) + ":" + tenant
+		got, err := collectortest.Count(ctx, esURL, stream, url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("tenant %s: got %d documents, want %d", tenant, got, want)
+		}
+	}
+
+	t.Run("fields have the schema's types", func(t *testing.T) {
+		mapped := fieldTypes(t, esURL, stream)
+		for _, f := range schema.Fields() {
+			if got := mapped[f.Path]; got != string(f.Type) {
+				t.Errorf("field %s: got type %q in the data stream, want %q", f.Path, got, f.Type)
+			}
+		}
+	})
+
+	t.Run("an update carries the documented fields", func(t *testing.T) {
+		doc := searchOne(t, esURL, stream, map[string]any{"term": map[string]any{schema.Path(schema.AttrSubjectID): "r1"}})
+		want := map[string]any{
+			"event_name": schema.EventName(schema.EventUpdated),
+			"body.text":  "Jane Doe (Partner) updated reward 'Free coffee'",
+			schema.Path(schema.AttrCategory):      schema.CategoryRewards,
+			schema.Path(schema.AttrEvent):         schema.EventUpdated,
+			schema.Path(schema.AttrOutcome):       schema.OutcomeSuccess,
+			schema.Path(schema.AttrUserID):        "u1",
+			schema.Path(schema.AttrUserName):      "Jane Doe",
+			schema.Path(schema.AttrActorType):     schema.ActorPartner,
+			schema.Path(schema.AttrTenantID):      "partner-1",
+			schema.Path(schema.AttrTenantName):    "Partner 1",
+			schema.Path(schema.AttrSubjectType):   "reward",
+			schema.Path(schema.AttrSubjectName):   "Free coffee",
+			schema.Path(schema.AttrClientAddress): "10.0.0.2",
+			schema.Path(schema.AttrUserAgent):     "e2e-test/1.0",
+			schema.Path(schema.AttrRequestID):     "req-1",
+			"resource.attributes.service.name":    "e2e",
+			"data_stream.namespace":               ns,
+		}
+		for path, v := range want {
+			if got := lookup(doc.Source, path); fmt.Sprint(got) != fmt.Sprint(v) {
+				t.Errorf("%s: got %v, want %v", path, got, v)
+			}
+		}
+		if got := lookup(doc.Source, schema.Path(schema.AttrID)); got != doc.ID {
+			t.Errorf("got activity.id %v, want it to equal the document _id %s", got, doc.ID)
+		}
+		changes, _ := lookup(doc.Source, schema.Path(schema.AttrChanges)).(map[string]any)
+		points, _ := changes["Points"].(map[string]any)
+		if fmt.Sprint(points["old"]) != "10" || fmt.Sprint(points["new"]) != "12" {
+			t.Errorf("got changes %v, want Points 10 -> 12", changes)
+		}
+		if _, ok := changes["Title"]; ok {
+			t.Errorf("got unchanged field Title in changes %v", changes)
+		}
+		if lookup(doc.Source, "@timestamp") == nil {
+			t.Errorf("no @timestamp in %v", doc.Source)
+		}
+	})
+
+	t.Run("typed queries work", func(t *testing.T) {
+		// An ip field answers CIDR queries; a keyword field answers exact terms.
+		q := url.QueryEscape(schema.Path(schema.AttrClientAddress) + `:"10.0.1.0/24"`)
+		got, err := collectortest.Count(ctx, esURL, stream, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 150; got != want { // records 250..399 come from 10.0.1.x
+			t.Errorf("got %d records from 10.0.1.0/24, want %d", got, want)
+		}
+		q = url.QueryEscape(schema.Path(schema.AttrEvent) + ":" + schema.EventLogin)
+		if got, err := collectortest.Count(ctx, esURL, stream, q); err != nil || got != n/4 {
+			t.Errorf("got %d logins (err %v), want %d", got, err, n/4)
+		}
+	})
+}
+
+// exportTwice is an OTLP exporter that sends every batch twice, as a client
+// does when it retries after the collector's answer to the first send was lost.
+type exportTwice struct{ sdklog.Exporter }
+
+func (e exportTwice) Export(ctx context.Context, records []sdklog.Record) error {
+	if err := e.Exporter.Export(ctx, records); err != nil {
+		return err
+	}
+	return e.Exporter.Export(ctx, records)
+}
+
+func TestRetriedBatchIsWrittenOnce(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
+	exp, err := otlploggrpc.New(context.Background(), otlploggrpc.WithEndpoint(col.GRPCEndpoint), otlploggrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider := newProvider(t, col, otlp.WithExporter(exportTwice{exp}))
+	rec := instrumentation.New(provider)
+
+	const n = 250
+	emitBatch(t, rec, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, estest.URL(t), stream, n, 60*time.Second); got != n {
+		t.Fatalf("got %d documents after every batch was sent twice, want exactly %d", got, n)
+	}
+}
+
+type hit struct {
+	ID     string         `json:"_id"`
+	Source map[string]any `json:"_source"`
+}
+
+func searchOne(t *testing.T, esURL, index string, query map[string]any) hit {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"size": 2, "query": query})
+	resp, err := http.Post(esURL+"/"+index+"/_search", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Hits struct {
+			Hits []hit `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out.Hits.Hits) != 1 {
+		t.Fatalf("search %s: want exactly one hit, got %s (err %v)", index, raw, err)
+	}
+	return out.Hits.Hits[0]
+}
+
+// lookup reads a dotted path from a document, trying the longest literal key
+// first at each level (attribute keys contain dots).
+func lookup(doc map[string]any, path string) any {
+	if v, ok := doc[path]; ok {
+		return v
+	}
+	parts := strings.Split(path, ".")
+	for i := len(parts) - 1; i >= 1; i-- {
+		head := strings.Join(parts[:i], ".")
+		if sub, ok := doc[head].(map[string]any); ok {
+			if v := lookup(sub, strings.Join(parts[i:], ".")); v != nil {
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+// fieldTypes returns the type of every field mapped in an index, by full path.
+func fieldTypes(t *testing.T, esURL, index string) map[string]string {
+	t.Helper()
+	resp, err := http.Get(esURL + "/" + index + "/_mapping/field/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]struct {
+		Mappings map[string]struct {
+			FullName string                    `json:"full_name"`
+			Mapping  map[string]map[string]any `json:"mapping"`
+		} `json:"mappings"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("field mappings: %v: %s", err, raw)
+	}
+	types := map[string]string{}
+	for _, idx := range out {
+		for _, m := range idx.Mappings {
+			for _, def := range m.Mapping {
+				if typ, ok := def["type"].(string); ok {
+					types[m.FullName] = typ
+				}
+			}
+		}
+	}
+	return types
+}
