@@ -129,8 +129,8 @@ func TestPipelineDeliversEveryRecordOnce(t *testing.T) {
 	t.Run("an update carries the documented fields", func(t *testing.T) {
 		doc := searchOne(t, esURL, stream, map[string]any{"term": map[string]any{schema.Path(schema.AttrSubjectID): "r1"}})
 		want := map[string]any{
-			"event_name": schema.EventName(schema.EventUpdated),
-			"body.text":  "Jane Doe (Partner) updated reward 'Free coffee'",
+			"event_name":                          schema.EventName(schema.EventUpdated),
+			"body.text":                           "Jane Doe (Partner) updated reward 'Free coffee'",
 			schema.Path(schema.AttrCategory):      schema.CategoryRewards,
 			schema.Path(schema.AttrEvent):         schema.EventUpdated,
 			schema.Path(schema.AttrOutcome):       schema.OutcomeSuccess,
