@@ -1,0 +1,69 @@
+package instrumentation
+
+import "context"
+
+// Login records that a successfully authenticated.
+func (r *Recorder) Login(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: Login, Actor: a})
+}
+
+// Logout records that a logged out.
+func (r *Recorder) Logout(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: Logout, Actor: a})
+}
+
+// LoginFailed records a failed login. a is who was tried: at least the user
+// name typed, and the portal's actor type when known. reason is a short code
+// such as "invalid_password" or "unknown_user"; never the password tried.
+func (r *Recorder) LoginFailed(ctx context.Context, a Actor, reason string) error {
+	return r.Record(ctx, Event{Action: LoginFailed, Actor: a, Outcome: Failure, FailureReason: reason})
+}
+
+// OTPRequested records that a asked for a one-time passcode. The passcode
+// itself is never recorded.
+func (r *Recorder) OTPRequested(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: OTPRequested, Actor: a})
+}
+
+// OTPVerified records that a entered a valid one-time passcode.
+func (r *Recorder) OTPVerified(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: OTPVerified, Actor: a})
+}
+
+// OTPFailed records that a entered a wrong or expired one-time passcode;
+// reason is a short code such as "expired" or "mismatch".
+func (r *Recorder) OTPFailed(ctx context.Context, a Actor, reason string) error {
+	return r.Record(ctx, Event{Action: OTPFailed, Actor: a, Outcome: Failure, FailureReason: reason})
+}
+
+// StampAdded records that a stamp was added to the stamp card s.
+func (r *Recorder) StampAdded(ctx context.Context, s Subject) error {
+	return r.Record(ctx, Event{Action: StampAdded, Subject: withCategory(s, StampCards)})
+}
+
+// TransactionRecorded records the purchase transaction s.
+func (r *Recorder) TransactionRecorded(ctx context.Context, s Subject) error {
+	return r.Record(ctx, Event{Action: TransactionRecorded, Subject: withCategory(s, Transactions)})
+}
+
+// TransactionRefunded records that the transaction s was refunded.
+func (r *Recorder) TransactionRefunded(ctx context.Context, s Subject) error {
+	return r.Record(ctx, Event{Action: TransactionRefunded, Subject: withCategory(s, Transactions)})
+}
+
+// RedemptionProcessed records that the reward redemption s was processed.
+func (r *Recorder) RedemptionProcessed(ctx context.Context, s Subject) error {
+	return r.Record(ctx, Event{Action: RedemptionProcessed, Subject: withCategory(s, Redemptions)})
+}
+
+// RedemptionCancelled records that the redemption s was cancelled.
+func (r *Recorder) RedemptionCancelled(ctx context.Context, s Subject) error {
+	return r.Record(ctx, Event{Action: RedemptionCancelled, Subject: withCategory(s, Redemptions)})
+}
+
+func withCategory(s Subject, c Category) Subject {
+	if s.Category == "" {
+		s.Category = c
+	}
+	return s
+}

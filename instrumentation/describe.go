@@ -1,0 +1,99 @@
+package instrumentation
+
+import "strings"
+
+// describe builds the plain-English description of an event, for example
+// "Jane Doe (Partner) updated reward 'Free coffee'". It uses only the actor,
+// subject, action and failure reason: never a changed value.
+func describe(e *Event) string {
+	var b strings.Builder
+	b.Grow(64)
+	writeActor(&b, e.Actor)
+	switch e.Action {
+	case Created, Updated, Deleted:
+		b.WriteString(" ")
+		b.WriteString(string(e.Action))
+		b.WriteString(" ")
+		writeSubject(&b, e.Subject)
+	case Login:
+		b.WriteString(" logged in")
+	case Logout:
+		b.WriteString(" logged out")
+	case LoginFailed:
+		b.WriteString(" failed to log in")
+	case OTPRequested:
+		b.WriteString(" requested a one-time passcode")
+	case OTPVerified:
+		b.WriteString(" verified a one-time passcode")
+	case OTPFailed:
+		b.WriteString(" failed to verify a one-time passcode")
+	case StampAdded:
+		b.WriteString(" added a stamp to ")
+		writeSubject(&b, e.Subject)
+	case TransactionRecorded:
+		b.WriteString(" recorded ")
+		writeSubject(&b, e.Subject)
+	case TransactionRefunded:
+		b.WriteString(" refunded ")
+		writeSubject(&b, e.Subject)
+	case RedemptionProcessed:
+		b.WriteString(" processed ")
+		writeSubject(&b, e.Subject)
+	case RedemptionCancelled:
+		b.WriteString(" cancelled ")
+		writeSubject(&b, e.Subject)
+	}
+	if e.Outcome == Failure {
+		switch e.Action {
+		case LoginFailed, OTPFailed:
+		default:
+			b.WriteString(", which failed")
+		}
+		if e.FailureReason != "" {
+			b.WriteString(": ")
+			b.WriteString(strings.ReplaceAll(e.FailureReason, "_", " "))
+		}
+	}
+	return b.String()
+}
+
+// writeActor writes "Jane Doe (Partner)", or "user 42 (Staff)" when the
+// actor has no name, or "Someone" when there is no actor at all.
+func writeActor(b *strings.Builder, a Actor) {
+	switch {
+	case a.Name != "":
+		b.WriteString(a.Name)
+	case a.ID != "":
+		b.WriteString("user ")
+		b.WriteString(a.ID)
+	default:
+		b.WriteString("Someone")
+	}
+	if a.Type != "" {
+		b.WriteString(" (")
+		b.WriteString(string(a.Type))
+		b.WriteString(")")
+	}
+}
+
+// writeSubject writes "reward 'Free coffee'", or "reward r-17" when the
+// subject has no name, or the category when it has neither.
+func writeSubject(b *strings.Builder, s Subject) {
+	typ := s.Type
+	if typ == "" {
+		typ = strings.TrimSuffix(strings.ReplaceAll(string(s.Category), "_", " "), "s")
+	}
+	if typ == "" {
+		typ = "something"
+	}
+	b.WriteString(typ)
+	switch {
+	case s.Name != "":
+		b.WriteString(" '")
+		b.WriteString(s.Name)
+		b.WriteString("'")
+	case s.ID != "":
+		b.WriteString(" ")
+		b.WriteString(s.ID)
+	}
+}

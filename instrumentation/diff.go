@@ -1,0 +1,663 @@
+package instrumentation
+
+import (
+	"encoding"
+	"encoding/base64"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Markers stand in for values the diff cannot or will not represent. They are
+// recorded as the old or new value of the field concerned.
+const (
+	// MarkerCycle replaces a value that refers back to one of its own parents.
+	MarkerCycle = "[cycle]"
+	// MarkerUnsupported replaces a channel, function or unsafe pointer.
+	MarkerUnsupported = "[unsupported]"
+	// MarkerTooDeep replaces a value nested deeper than the diff walks.
+	MarkerTooDeep = "[too deep]"
+	// MarkerUnrepresentable replaces a value whose MarshalText failed or
+	// panicked, or an unexported value that cannot be read safely.
+	MarkerUnrepresentable = "[unrepresentable]"
+	// MarkerTruncated is the new value of the TruncatedField change added
+	// when a diff has more changed fields than the recorder keeps.
+	MarkerTruncated = "[truncated]"
+)
+
+// TruncatedField is the field name of the change that says a diff was cut
+// short at the recorder's maximum number of changes.
+const TruncatedField = "[truncated]"
+
+// RootField is the field name of a change when the compared values are
+// themselves scalars rather than structs or maps.
+const RootField = "value"
+
+// Change is one changed field.
+type Change struct {
+	// Field is the field's path: struct fields and map keys joined by dots,
+	// slice elements as [i], for example "address.city" or "items[2].qty".
+	// A struct field is named by its json tag when it has one.
+	Field string
+	// Old is the value before; its Type is attribute.EMPTY when there was none.
+	Old attribute.Value
+	// New is the value after; its Type is attribute.EMPTY when there is none.
+	New attribute.Value
+	// Redacted marks a field recorded as changed without either value.
+	Redacted bool
+}
+
+// Changes is the list of changed fields of one action, in a stable order.
+type Changes []Change
+
+// Fields returns the name of every changed field, redacted ones included.
+func (c Changes) Fields() []string {
+	out := make([]string, len(c))
+	for i, ch := range c {
+		out[i] = ch.Field
+	}
+	return out
+}
+
+// Value returns the changes as the map attribute value recorded under
+// schema.AttrChanges: field → {"old": v, "new": v}, with "old" or "new"
+// left out when there was no value, or field → {"redacted": true}.
+func (c Changes) Value() attribute.Value {
+	kvs := make([]attribute.KeyValue, 0, len(c))
+	for _, ch := range c {
+		var inner []attribute.KeyValue
+		switch {
+		case ch.Redacted:
+			inner = []attribute.KeyValue{attribute.Bool("redacted", true)}
+		default:
+			inner = make([]attribute.KeyValue, 0, 2)
+			if ch.Old.Type() != attribute.EMPTY {
+				inner = append(inner, attribute.KeyValue{Key: "old", Value: ch.Old})
+			}
+			if ch.New.Type() != attribute.EMPTY {
+				inner = append(inner, attribute.KeyValue{Key: "new", Value: ch.New})
+			}
+		}
+		kvs = append(kvs, attribute.Map(ch.Field, inner...))
+	}
+	return attribute.MapValue(kvs...)
+}
+
+// Diff limits; a diff is bounded in depth and size whatever it is given.
+const (
+	// DefaultMaxChanges is how many changed fields a diff keeps by default.
+	DefaultMaxChanges = 256
+	// maxDepth is how deep the diff walks nested values.
+	maxDepth = 32
+	// maxLeafSlice is how many elements of a slice of scalars are recorded.
+	maxLeafSlice = 100
+)
+
+// differ walks two values side by side and collects their differences.
+type differ struct {
+	secrets    secretRules
+	maxChanges int
+
+	changes   Changes
+	index     map[string]int
+	truncated bool
+	// visiting holds the pointers, maps and slices on the current path of
+	// each side, so a value that contains itself is detected, not followed.
+	visiting [2]map[visit]bool
+}
+
+type visit struct {
+	ptr uintptr
+	typ reflect.Type
+	n   int
+}
+
+// side is one side of a comparison: a value, or a marker standing in for one.
+type side struct {
+	v      reflect.Value
+	marker string
+}
+
+func (s side) absent() bool { return !s.v.IsValid() && s.marker == "" }
+
+func diffValues(rules secretRules, maxChanges int, before, after any) Changes {
+	d := differ{secrets: rules, maxChanges: maxChanges}
+	d.walk("", side{v: reflect.ValueOf(before)}, side{v: reflect.ValueOf(after)}, 0)
+	if d.truncated {
+		d.changes = append(d.changes, Change{Field: TruncatedField, New: attribute.StringValue(MarkerTruncated)})
+	}
+	return d.changes
+}
+
+var (
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	durationType      = reflect.TypeFor[time.Duration]()
+	bytesType         = reflect.TypeFor[[]byte]()
+)
+
+// add records a change at path, merging with an earlier one-sided change there.
+func (d *differ) add(path string, old, new attribute.Value, redacted bool) {
+	if path == "" {
+		path = RootField
+	}
+	if i, ok := d.index[path]; ok {
+		c := &d.changes[i]
+		if old.Type() != attribute.EMPTY {
+			c.Old = old
+		}
+		if new.Type() != attribute.EMPTY {
+			c.New = new
+		}
+		c.Redacted = c.Redacted || redacted
+		return
+	}
+	if len(d.changes) >= d.maxChanges {
+		d.truncated = true
+		return
+	}
+	if d.index == nil {
+		d.index = make(map[string]int)
+	}
+	d.index[path] = len(d.changes)
+	d.changes = append(d.changes, Change{Field: path, Old: old, New: new, Redacted: redacted})
+}
+
+// resolve follows interfaces and pointers. A nil ends as an absent side; a
+// pointer already on the current path becomes MarkerCycle. The returned
+// visits must be released with leave once the value has been walked.
+func (d *differ) resolve(i int, s side) (side, []visit) {
+	var entered []visit
+	for s.v.IsValid() {
+		switch s.v.Kind() {
+		case reflect.Interface:
+			if s.v.IsNil() {
+				return side{}, entered
+			}
+			s.v = s.v.Elem()
+			continue
+		case reflect.Pointer:
+			if s.v.IsNil() {
+				return side{}, entered
+			}
+			if isLeafType(s.v.Type()) {
+				return s, entered
+			}
+			vk := visit{ptr: s.v.Pointer(), typ: s.v.Type()}
+			if !d.enter(i, vk) {
+				return side{marker: MarkerCycle}, entered
+			}
+			entered = append(entered, vk)
+			s.v = s.v.Elem()
+			continue
+		case reflect.Map:
+			if s.v.IsNil() {
+				return side{}, entered
+			}
+			vk := visit{ptr: s.v.Pointer(), typ: s.v.Type()}
+			if !d.enter(i, vk) {
+				return side{marker: MarkerCycle}, entered
+			}
+			entered = append(entered, vk)
+		case reflect.Slice:
+			if s.v.IsNil() {
+				return side{}, entered
+			}
+			vk := visit{ptr: s.v.Pointer(), typ: s.v.Type(), n: s.v.Len()}
+			if s.v.Len() > 0 && !d.enter(i, vk) {
+				return side{marker: MarkerCycle}, entered
+			}
+			if s.v.Len() > 0 {
+				entered = append(entered, vk)
+			}
+		}
+		return s, entered
+	}
+	return s, entered
+}
+
+func (d *differ) enter(i int, vk visit) bool {
+	if d.visiting[i] == nil {
+		d.visiting[i] = make(map[visit]bool)
+	}
+	if d.visiting[i][vk] {
+		return false
+	}
+	d.visiting[i][vk] = true
+	return true
+}
+
+func (d *differ) leave(i int, vks []visit) {
+	for _, vk := range vks {
+		delete(d.visiting[i], vk)
+	}
+}
+
+func (d *differ) walk(path string, a, b side, depth int) {
+	if d.truncated {
+		return
+	}
+	var va, vb []visit
+	a, va = d.resolve(0, a)
+	defer d.leave(0, va)
+	b, vb = d.resolve(1, b)
+	defer d.leave(1, vb)
+
+	if a.absent() && b.absent() {
+		return
+	}
+	if depth > maxDepth {
+		if a.absent() || b.absent() || !deepEqual(a.v, b.v) {
+			d.add(path, markerValue(a, MarkerTooDeep), markerValue(b, MarkerTooDeep), false)
+		}
+		return
+	}
+	// A marker, or a type change, splits the comparison into one-sided walks:
+	// whatever the old side held is recorded as old, the new side as new.
+	if a.marker != "" || b.marker != "" ||
+		(a.v.IsValid() && b.v.IsValid() && a.v.Type() != b.v.Type()) {
+		if a.marker != "" && a.marker == b.marker {
+			return
+		}
+		if a.marker != "" {
+			d.add(path, attribute.StringValue(a.marker), attribute.Value{}, false)
+		} else {
+			d.walk(path, a, side{}, depth)
+		}
+		if b.marker != "" {
+			d.add(path, attribute.Value{}, attribute.StringValue(b.marker), false)
+		} else {
+			d.walk(path, side{}, b, depth)
+		}
+		return
+	}
+
+	var t reflect.Type
+	if a.v.IsValid() {
+		t = a.v.Type()
+	} else {
+		t = b.v.Type()
+	}
+	if isLeafType(t) {
+		var old, new attribute.Value
+		if a.v.IsValid() {
+			old = leafValue(a.v)
+		}
+		if b.v.IsValid() {
+			new = leafValue(b.v)
+		}
+		if !valueEqual(old, new) {
+			d.add(path, old, new, false)
+		}
+		return
+	}
+
+	switch t.Kind() {
+	case reflect.Struct:
+		d.walkStruct(path, a.v, b.v, t, depth)
+	case reflect.Map:
+		d.walkMap(path, a.v, b.v, t, depth)
+	case reflect.Slice, reflect.Array:
+		n := max(length(a.v), length(b.v))
+		for i := range n {
+			var ea, eb side
+			if i < length(a.v) {
+				ea.v = a.v.Index(i)
+			}
+			if i < length(b.v) {
+				eb.v = b.v.Index(i)
+			}
+			d.walk(path+"["+strconv.Itoa(i)+"]", ea, eb, depth+1)
+			if d.truncated {
+				return
+			}
+		}
+	default:
+		// Channels, functions and unsafe pointers have no value to record:
+		// say whether the reference changed, with a marker for each side.
+		if a.v.IsValid() && b.v.IsValid() && a.v.UnsafePointer() == b.v.UnsafePointer() {
+			return
+		}
+		d.add(path, markerValue(a, MarkerUnsupported), markerValue(b, MarkerUnsupported), false)
+	}
+}
+
+func length(v reflect.Value) int {
+	if !v.IsValid() {
+		return 0
+	}
+	return v.Len()
+}
+
+// markerValue is marker when s holds a value, and empty when s is absent.
+func markerValue(s side, marker string) attribute.Value {
+	if s.absent() {
+		return attribute.Value{}
+	}
+	if s.marker != "" {
+		return attribute.StringValue(s.marker)
+	}
+	return attribute.StringValue(marker)
+}
+
+// fieldInfo is how one struct field takes part in a diff.
+type fieldInfo struct {
+	index    int
+	name     string
+	redact   bool
+	embedded bool
+}
+
+// fields lists the fields of struct type t that a diff looks at: exported,
+// not tagged activity:"-", not named like a credential.
+func (d *differ) fields(t reflect.Type) []fieldInfo {
+	out := make([]fieldInfo, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("activity")
+		opts := strings.Split(tag, ",")
+		if slices.Contains(opts, "-") {
+			continue
+		}
+		name := f.Name
+		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
+			name = j
+		}
+		if d.secrets.match(f.Name) || d.secrets.match(name) {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == ""
+		out = append(out, fieldInfo{index: i, name: name, redact: slices.Contains(opts, "redact"), embedded: embedded})
+	}
+	return out
+}
+
+func (d *differ) walkStruct(path string, a, b reflect.Value, t reflect.Type, depth int) {
+	for _, f := range d.fields(t) {
+		var fa, fb side
+		if a.IsValid() {
+			fa.v = a.Field(f.index)
+		}
+		if b.IsValid() {
+			fb.v = b.Field(f.index)
+		}
+		p := path
+		if !f.embedded {
+			p = join(path, f.name)
+		}
+		if f.redact {
+			if redactedChanged(fa.v, fb.v) {
+				d.add(p, attribute.Value{}, attribute.Value{}, true)
+			}
+			continue
+		}
+		d.walk(p, fa, fb, depth+1)
+		if d.truncated {
+			return
+		}
+	}
+}
+
+// redactedChanged reports whether a redacted field changed. On a create or a
+// delete (one side absent) a redacted field counts as changed when it is set.
+func redactedChanged(a, b reflect.Value) bool {
+	switch {
+	case !a.IsValid() && !b.IsValid():
+		return false
+	case !a.IsValid():
+		return !b.IsZero()
+	case !b.IsValid():
+		return !a.IsZero()
+	}
+	return !deepEqual(a, b)
+}
+
+func (d *differ) walkMap(path string, a, b reflect.Value, t reflect.Type, depth int) {
+	if !isMapKeyType(t.Key()) {
+		if a.IsValid() && b.IsValid() && deepEqual(a, b) {
+			return
+		}
+		var old, new attribute.Value
+		if a.IsValid() {
+			old = attribute.StringValue(MarkerUnsupported)
+		}
+		if b.IsValid() {
+			new = attribute.StringValue(MarkerUnsupported)
+		}
+		d.add(path, old, new, false)
+		return
+	}
+	type entry struct {
+		name string
+		key  reflect.Value
+	}
+	var keys []entry
+	seen := map[string]bool{}
+	for _, m := range []reflect.Value{a, b} {
+		if !m.IsValid() {
+			continue
+		}
+		iter := m.MapRange()
+		for iter.Next() {
+			name := mapKeyName(iter.Key())
+			if !seen[name] {
+				seen[name] = true
+				keys = append(keys, entry{name, iter.Key()})
+			}
+		}
+	}
+	slices.SortFunc(keys, func(x, y entry) int { return strings.Compare(x.name, y.name) })
+	for _, k := range keys {
+		if d.secrets.match(k.name) {
+			continue
+		}
+		var ea, eb side
+		if a.IsValid() {
+			if v := a.MapIndex(k.key); v.IsValid() {
+				ea.v = v
+			}
+		}
+		if b.IsValid() {
+			if v := b.MapIndex(k.key); v.IsValid() {
+				eb.v = v
+			}
+		}
+		d.walk(join(path, k.name), ea, eb, depth+1)
+		if d.truncated {
+			return
+		}
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func isMapKeyType(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+func mapKeyName(k reflect.Value) string {
+	switch k.Kind() {
+	case reflect.String:
+		return k.String()
+	case reflect.Bool:
+		return strconv.FormatBool(k.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(k.Int(), 10)
+	default:
+		return strconv.FormatUint(k.Uint(), 10)
+	}
+}
+
+// isLeafType reports whether values of t are recorded whole rather than
+// walked: scalars, time and other text-marshalable values, byte slices, and
+// slices or arrays of those.
+func isLeafType(t reflect.Type) bool {
+	if t == durationType || t == bytesType || t.Implements(textMarshalerType) {
+		return true
+	}
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Slice, reflect.Array:
+		e := t.Elem()
+		return e.Kind() != reflect.Slice && e.Kind() != reflect.Array && isLeafType(e)
+	}
+	return false
+}
+
+// leafValue converts a leaf-typed value to an attribute value. It never
+// formats a struct: a struct is only ever a leaf through its own MarshalText.
+func leafValue(v reflect.Value) (out attribute.Value) {
+	t := v.Type()
+	switch {
+	case t == durationType:
+		return attribute.StringValue(time.Duration(v.Int()).String())
+	case t == bytesType:
+		return attribute.StringValue(base64.StdEncoding.EncodeToString(v.Bytes()))
+	case t.Implements(textMarshalerType):
+		return marshalText(v)
+	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType):
+		if !v.CanInterface() {
+			return attribute.StringValue(MarkerUnrepresentable)
+		}
+		p := reflect.New(t)
+		p.Elem().Set(v)
+		return marshalText(p)
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		return attribute.BoolValue(v.Bool())
+	case reflect.String:
+		return attribute.StringValue(v.String())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return attribute.Int64Value(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := v.Uint()
+		if u > math.MaxInt64 {
+			return attribute.StringValue(strconv.FormatUint(u, 10))
+		}
+		return attribute.Int64Value(int64(u))
+	case reflect.Float32, reflect.Float64:
+		return attribute.Float64Value(v.Float())
+	case reflect.Complex64, reflect.Complex128:
+		return attribute.StringValue(strconv.FormatComplex(v.Complex(), 'g', -1, 128))
+	case reflect.Slice, reflect.Array:
+		n := v.Len()
+		elems := make([]attribute.Value, 0, min(n, maxLeafSlice+1))
+		for i := range min(n, maxLeafSlice) {
+			e := v.Index(i)
+			for e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface {
+				if e.IsNil() {
+					break
+				}
+				e = e.Elem()
+			}
+			if (e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface) && e.IsNil() {
+				elems = append(elems, attribute.Value{})
+				continue
+			}
+			elems = append(elems, leafValue(e))
+		}
+		if n > maxLeafSlice {
+			elems = append(elems, attribute.StringValue("[+"+strconv.Itoa(n-maxLeafSlice)+" more]"))
+		}
+		return attribute.SliceValue(elems...)
+	}
+	return attribute.StringValue(MarkerUnsupported)
+}
+
+// marshalText calls the value's own MarshalText; a failure or panic (a nil
+// receiver, say) becomes MarkerUnrepresentable.
+func marshalText(v reflect.Value) (out attribute.Value) {
+	if !v.CanInterface() {
+		return attribute.StringValue(MarkerUnrepresentable)
+	}
+	defer func() {
+		if recover() != nil {
+			out = attribute.StringValue(MarkerUnrepresentable)
+		}
+	}()
+	m, ok := v.Interface().(encoding.TextMarshaler)
+	if !ok {
+		return attribute.StringValue(MarkerUnrepresentable)
+	}
+	b, err := m.MarshalText()
+	if err != nil {
+		return attribute.StringValue(MarkerUnrepresentable)
+	}
+	return attribute.StringValue(string(b))
+}
+
+// valueEqual compares two attribute values; NaNs with the same bits are equal
+// so an unchanged NaN is not reported as a change.
+func valueEqual(a, b attribute.Value) bool {
+	if a.Type() != b.Type() {
+		return false
+	}
+	switch a.Type() {
+	case attribute.EMPTY:
+		return true
+	case attribute.BOOL:
+		return a.AsBool() == b.AsBool()
+	case attribute.INT64:
+		return a.AsInt64() == b.AsInt64()
+	case attribute.FLOAT64:
+		return math.Float64bits(a.AsFloat64()) == math.Float64bits(b.AsFloat64())
+	case attribute.STRING:
+		return a.AsString() == b.AsString()
+	case attribute.SLICE:
+		as, bs := a.AsSlice(), b.AsSlice()
+		if len(as) != len(bs) {
+			return false
+		}
+		for i := range as {
+			if !valueEqual(as[i], bs[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Emit() == b.Emit()
+}
+
+// deepEqual is reflect.DeepEqual on two reflected values, which copes with
+// cycles; values that cannot be read safely compare as different.
+func deepEqual(a, b reflect.Value) (eq bool) {
+	if !a.CanInterface() || !b.CanInterface() {
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return reflect.DeepEqual(a.Interface(), b.Interface())
+}

@@ -1,0 +1,19 @@
+// Package otlp builds an OpenTelemetry log provider that ships activity
+// records to a collector over OTLP (gRPC by default, HTTP optionally) without
+// ever hurting the service that records them.
+//
+// Records wait in a bounded queue in front of the SDK's batch processor.
+// Emitting only appends to that queue: it never blocks on the network and
+// never returns an error to the caller, whether the collector is slow, down or
+// unreachable. When the queue is full the newest record is dropped rather than
+// the service slowed down; every dropped record and every record an export
+// failed to deliver is counted, readable through [Provider.Stats] and
+// [Provider.Dropped] and, with [WithMeterProvider], published as a metric.
+//
+// The endpoint, protocol, headers and resource follow the standard
+// OpenTelemetry environment variables (OTEL_EXPORTER_OTLP_ENDPOINT,
+// OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES...) unless an option says otherwise. The
+// connection uses TLS unless the endpoint is an http:// URL or [WithInsecure]
+// is given.
+package otlp

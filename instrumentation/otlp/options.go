@@ -1,0 +1,169 @@
+package otlp
+
+import (
+	"os"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+)
+
+// Protocol is an OTLP transport.
+type Protocol string
+
+// Protocols, named as in OTEL_EXPORTER_OTLP_PROTOCOL.
+const (
+	GRPC Protocol = "grpc"
+	HTTP Protocol = "http/protobuf"
+)
+
+// Defaults.
+const (
+	// DefaultMaxQueueSize is how many records may wait for export.
+	DefaultMaxQueueSize = 2048
+	// DefaultExportInterval is the longest a record waits before a batch is sent.
+	DefaultExportInterval = time.Second
+	// DefaultExportTimeout bounds one export, retries included.
+	DefaultExportTimeout = 10 * time.Second
+)
+
+// Option configures NewProvider.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	endpoint       string
+	protocol       Protocol
+	insecure       bool
+	headers        map[string]string
+	maxQueueSize   int
+	exportInterval time.Duration
+	exportTimeout  time.Duration
+	serviceName    string
+	serviceVersion string
+	environment    string
+	getenv         func(string) string
+	meterProvider  metric.MeterProvider
+	exporter       sdklog.Exporter
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithEndpoint sets the collector's OTLP endpoint, either a URL
+// ("http://collector:4317", "https://collector:4318/v1/logs") or host:port.
+// The default is the exporter's: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or
+// OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 (gRPC) or localhost:4318
+// (HTTP).
+func WithEndpoint(endpoint string) Option {
+	return optionFunc(func(c *config) { c.endpoint = endpoint })
+}
+
+// WithProtocol chooses the transport. The default is
+// OTEL_EXPORTER_OTLP_LOGS_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL when set to
+// "grpc" or "http/protobuf", else GRPC.
+func WithProtocol(p Protocol) Option {
+	return optionFunc(func(c *config) { c.protocol = p })
+}
+
+// WithInsecure sends records in plaintext. By default TLS is used unless the
+// endpoint is an http:// URL.
+func WithInsecure() Option {
+	return optionFunc(func(c *config) { c.insecure = true })
+}
+
+// WithHeaders adds headers (for example an authorization token for the
+// collector) to every export. The default is OTEL_EXPORTER_OTLP_HEADERS.
+func WithHeaders(h map[string]string) Option {
+	return optionFunc(func(c *config) { c.headers = h })
+}
+
+// WithMaxQueueSize bounds how many records may wait for export; beyond it new
+// records are dropped and counted. The default is DefaultMaxQueueSize; values
+// below one mean the default.
+func WithMaxQueueSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxQueueSize = n
+		}
+	})
+}
+
+// WithExportInterval sets the longest a record waits before it is sent. The
+// default is DefaultExportInterval; values below one mean the default.
+func WithExportInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.exportInterval = d
+		}
+	})
+}
+
+// WithExportTimeout bounds one export, retries included; a batch that cannot
+// be delivered in time is counted as failed. The default is
+// DefaultExportTimeout; values below one mean the default.
+func WithExportTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.exportTimeout = d
+		}
+	})
+}
+
+// WithServiceName sets the service.name resource attribute. The default is
+// OTEL_SERVICE_NAME, else "unknown_service".
+func WithServiceName(name string) Option {
+	return optionFunc(func(c *config) { c.serviceName = name })
+}
+
+// WithServiceVersion sets the service.version resource attribute. By default
+// it is taken from OTEL_RESOURCE_ATTRIBUTES, or left out.
+func WithServiceVersion(v string) Option {
+	return optionFunc(func(c *config) { c.serviceVersion = v })
+}
+
+// WithEnvironment sets the deployment.environment.name resource attribute. By
+// default it is taken from OTEL_RESOURCE_ATTRIBUTES, or left out.
+func WithEnvironment(env string) Option {
+	return optionFunc(func(c *config) { c.environment = env })
+}
+
+// WithGetenv sets how the protocol variables are read. The default is
+// os.Getenv. (The exporters and resource detector read their own variables
+// from the process environment.)
+func WithGetenv(getenv func(string) string) Option {
+	return optionFunc(func(c *config) {
+		if getenv != nil {
+			c.getenv = getenv
+		}
+	})
+}
+
+// WithMeterProvider publishes the provider's record counts as the observable
+// counter MetricRecords on mp. By default no metric is published; the counts
+// are still available from Provider.Stats.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.meterProvider = mp })
+}
+
+// WithExporter replaces the OTLP exporter, for example with a stdout exporter
+// in development or a test double. The endpoint, protocol, insecure and
+// headers options are then ignored.
+func WithExporter(e sdklog.Exporter) Option {
+	return optionFunc(func(c *config) { c.exporter = e })
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		maxQueueSize:   DefaultMaxQueueSize,
+		exportInterval: DefaultExportInterval,
+		exportTimeout:  DefaultExportTimeout,
+		getenv:         os.Getenv,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c
+}

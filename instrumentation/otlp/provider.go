@@ -1,0 +1,299 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+)
+
+// MetricRecords is the observable counter published with WithMeterProvider:
+// records by MetricStateKey (accepted, exported, dropped, failed).
+const (
+	MetricRecords  = "activitylog.instrumentation.records"
+	MetricStateKey = "state"
+)
+
+// ErrInvalidProtocol is returned (wrapped) for a protocol other than GRPC or HTTP.
+var ErrInvalidProtocol = errors.New("invalid OTLP protocol")
+
+// Stats counts what happened to the records emitted through a Provider.
+// Accepted = Exported + Failed + records still queued; Dropped records were
+// never accepted.
+type Stats struct {
+	// Accepted records entered the export queue.
+	Accepted uint64
+	// Exported records were delivered to the collector.
+	Exported uint64
+	// Dropped records were discarded because the queue was full or the
+	// provider was shut down.
+	Dropped uint64
+	// Failed records were lost because their export failed or timed out.
+	Failed uint64
+}
+
+// Provider is a log provider that exports over OTLP through a bounded queue.
+// Its embedded LoggerProvider's Shutdown flushes the queue; call it before the
+// process exits.
+type Provider struct {
+	*sdklog.LoggerProvider
+	gate *gate
+	reg  metric.Registration
+}
+
+// NewProvider builds a Provider. It does not connect: a collector that is
+// down when the service starts only shows up as failed exports.
+func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
+	c := newConfig(opts)
+	exp := c.exporter
+	if exp == nil {
+		var err error
+		if exp, err = newExporter(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	res, err := newResource(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	g := &gate{capacity: int64(c.maxQueueSize)}
+	g.next = sdklog.NewBatchProcessor(&countingExporter{next: exp, gate: g},
+		sdklog.WithMaxQueueSize(c.maxQueueSize),
+		sdklog.WithExportInterval(c.exportInterval),
+		sdklog.WithExportTimeout(c.exportTimeout),
+	)
+	p := &Provider{
+		LoggerProvider: sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(g)),
+		gate:           g,
+	}
+	if c.meterProvider != nil {
+		if p.reg, err = p.registerMetric(c.meterProvider); err != nil {
+			return nil, errors.Join(err, p.LoggerProvider.Shutdown(ctx))
+		}
+	}
+	return p, nil
+}
+
+// Stats returns the provider's record counts so far.
+func (p *Provider) Stats() Stats {
+	return Stats{
+		Accepted: p.gate.accepted.Load(),
+		Exported: p.gate.exported.Load(),
+		Dropped:  p.gate.dropped.Load(),
+		Failed:   p.gate.failed.Load(),
+	}
+}
+
+// Dropped returns how many records were lost: dropped from a full queue or
+// after shutdown, or lost to a failed export.
+func (p *Provider) Dropped() uint64 {
+	return p.gate.dropped.Load() + p.gate.failed.Load()
+}
+
+// Shutdown flushes queued records, stops exporting and unregisters the
+// metric. Records still queued when ctx ends are counted as dropped; records
+// emitted afterwards are discarded by the SDK.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	err := p.LoggerProvider.Shutdown(ctx)
+	if p.reg != nil {
+		err = errors.Join(err, p.reg.Unregister())
+	}
+	return err
+}
+
+func (p *Provider) registerMetric(mp metric.MeterProvider) (metric.Registration, error) {
+	meter := mp.Meter("github.com/activitylog/activitylog/instrumentation/otlp")
+	counter, err := meter.Int64ObservableCounter(MetricRecords,
+		metric.WithDescription("Activity records by what happened to them: accepted into the export queue, exported, dropped (queue full or shut down) or failed (export error)."),
+		metric.WithUnit("{record}"))
+	if err != nil {
+		return nil, fmt.Errorf("create %s counter: %w", MetricRecords, err)
+	}
+	states := []attribute.Set{
+		attribute.NewSet(attribute.String(MetricStateKey, "accepted")),
+		attribute.NewSet(attribute.String(MetricStateKey, "exported")),
+		attribute.NewSet(attribute.String(MetricStateKey, "dropped")),
+		attribute.NewSet(attribute.String(MetricStateKey, "failed")),
+	}
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := p.Stats()
+		for i, v := range []uint64{s.Accepted, s.Exported, s.Dropped, s.Failed} {
+			o.ObserveInt64(counter, int64(min(v, 1<<63-1)), metric.WithAttributeSet(states[i]))
+		}
+		return nil
+	}, counter)
+	if err != nil {
+		return nil, fmt.Errorf("register %s callback: %w", MetricRecords, err)
+	}
+	return reg, nil
+}
+
+func protocol(c config) (Protocol, error) {
+	p := c.protocol
+	if p == "" {
+		p = Protocol(c.getenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"))
+	}
+	if p == "" {
+		p = Protocol(c.getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
+	}
+	switch p {
+	case "", GRPC:
+		return GRPC, nil
+	case HTTP:
+		return HTTP, nil
+	}
+	return "", fmt.Errorf("%w %q: want %q or %q", ErrInvalidProtocol, p, GRPC, HTTP)
+}
+
+func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
+	p, err := protocol(c)
+	if err != nil {
+		return nil, err
+	}
+	isURL := strings.Contains(c.endpoint, "://")
+	if p == HTTP {
+		var o []otlploghttp.Option
+		switch {
+		case isURL:
+			o = append(o, otlploghttp.WithEndpointURL(c.endpoint))
+		case c.endpoint != "":
+			o = append(o, otlploghttp.WithEndpoint(c.endpoint))
+		}
+		if c.insecure {
+			o = append(o, otlploghttp.WithInsecure())
+		}
+		if c.headers != nil {
+			o = append(o, otlploghttp.WithHeaders(c.headers))
+		}
+		exp, err := otlploghttp.New(ctx, o...)
+		if err != nil {
+			return nil, fmt.Errorf("create OTLP/HTTP log exporter: %w", err)
+		}
+		return exp, nil
+	}
+	var o []otlploggrpc.Option
+	switch {
+	case isURL:
+		o = append(o, otlploggrpc.WithEndpointURL(c.endpoint))
+	case c.endpoint != "":
+		o = append(o, otlploggrpc.WithEndpoint(c.endpoint))
+	}
+	if c.insecure {
+		o = append(o, otlploggrpc.WithInsecure())
+	}
+	if c.headers != nil {
+		o = append(o, otlploggrpc.WithHeaders(c.headers))
+	}
+	exp, err := otlploggrpc.New(ctx, o...)
+	if err != nil {
+		return nil, fmt.Errorf("create OTLP/gRPC log exporter: %w", err)
+	}
+	return exp, nil
+}
+
+func newResource(ctx context.Context, c config) (*resource.Resource, error) {
+	var attrs []attribute.KeyValue
+	if c.serviceName != "" {
+		attrs = append(attrs, semconv.ServiceName(c.serviceName))
+	}
+	if c.serviceVersion != "" {
+		attrs = append(attrs, semconv.ServiceVersion(c.serviceVersion))
+	}
+	if c.environment != "" {
+		attrs = append(attrs, semconv.DeploymentEnvironmentName(c.environment))
+	}
+	// Later sources win: the SDK's defaults, then the environment, then options.
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName("unknown_service")),
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(),
+		resource.WithAttributes(attrs...),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build resource: %w", err)
+	}
+	return res, nil
+}
+
+// gate admits a record into the batch processor only while fewer than
+// capacity records are waiting for export. Records it turns away are counted;
+// so the batch processor's own queue, which silently drops its oldest record
+// when full, never overflows.
+type gate struct {
+	next     sdklog.Processor
+	capacity int64
+	// pending counts records admitted but not yet handed to the exporter.
+	pending atomic.Int64
+	stopped atomic.Bool
+
+	accepted, exported, dropped, failed atomic.Uint64
+}
+
+var _ sdklog.Processor = (*gate)(nil)
+
+func (g *gate) OnEmit(ctx context.Context, r *sdklog.Record) error {
+	if g.stopped.Load() {
+		g.dropped.Add(1)
+		return nil
+	}
+	for {
+		n := g.pending.Load()
+		if n >= g.capacity {
+			g.dropped.Add(1)
+			return nil
+		}
+		if g.pending.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	g.accepted.Add(1)
+	return g.next.OnEmit(ctx, r)
+}
+
+func (g *gate) Enabled(ctx context.Context, p sdklog.EnabledParameters) bool {
+	return g.next.Enabled(ctx, p)
+}
+
+func (g *gate) Shutdown(ctx context.Context) error {
+	g.stopped.Store(true)
+	err := g.next.Shutdown(ctx)
+	// Whatever the flush could not hand to the exporter in time is lost.
+	if n := g.pending.Swap(0); n > 0 {
+		g.dropped.Add(uint64(n))
+	}
+	return err
+}
+
+func (g *gate) ForceFlush(ctx context.Context) error { return g.next.ForceFlush(ctx) }
+
+// countingExporter counts delivered and failed records and releases their
+// places in the gate.
+type countingExporter struct {
+	next sdklog.Exporter
+	gate *gate
+}
+
+var _ sdklog.Exporter = (*countingExporter)(nil)
+
+func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) error {
+	n := uint64(len(records))
+	e.gate.pending.Add(-int64(n))
+	if err := e.next.Export(ctx, records); err != nil {
+		e.gate.failed.Add(n)
+		return err
+	}
+	e.gate.exported.Add(n)
+	return nil
+}
+
+func (e *countingExporter) Shutdown(ctx context.Context) error   { return e.next.Shutdown(ctx) }
+func (e *countingExporter) ForceFlush(ctx context.Context) error { return e.next.ForceFlush(ctx) }

@@ -1,0 +1,238 @@
+package instrumentation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// ScopeName is the instrumentation scope of every record a Recorder emits.
+const ScopeName = "github.com/activitylog/activitylog/instrumentation"
+
+// Version is this library's version, recorded as the instrumentation scope
+// version.
+const Version = "0.1.0"
+
+// Option configures a Recorder.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	now        func() time.Time
+	newID      func() (string, error)
+	secrets    []string
+	maxChanges int
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithClock sets the clock that timestamps records whose Event.Time is zero.
+// The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
+
+// WithIDGenerator sets the function that makes each record's activity.id. The
+// ids must be unique and should be time-ordered, because the collector uses
+// them as Elasticsearch document ids. The default makes UUIDv7s.
+func WithIDGenerator(newID func() (string, error)) Option {
+	return optionFunc(func(c *config) {
+		if newID != nil {
+			c.newID = newID
+		}
+	})
+}
+
+// WithSecretNames replaces the names that mark a struct field or map key as a
+// credential, whose values are never recorded (see [DefaultSecretNames] for
+// the default list and how names match). To extend the default list, pass
+// append(DefaultSecretNames(), "iban").
+func WithSecretNames(names ...string) Option {
+	return optionFunc(func(c *config) { c.secrets = append([]string(nil), names...) })
+}
+
+// WithMaxChanges sets how many changed fields one record keeps; further
+// changes are replaced by a TruncatedField change. The default is
+// DefaultMaxChanges; values below one mean the default.
+func WithMaxChanges(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxChanges = n
+		}
+	})
+}
+
+// Recorder emits activity records. It is safe for concurrent use. Recording
+// never blocks on the network and never fails because of it: that is the
+// LoggerProvider's processor's job (see the otlp sub-package). The only
+// errors a Recorder returns are about the event itself.
+type Recorder struct {
+	logger     log.Logger
+	now        func() time.Time
+	newID      func() (string, error)
+	secrets    secretRules
+	maxChanges int
+}
+
+// New returns a Recorder that emits through a logger of lp named ScopeName.
+func New(lp log.LoggerProvider, opts ...Option) *Recorder {
+	c := config{
+		now:        time.Now,
+		newID:      newUUIDv7,
+		secrets:    DefaultSecretNames(),
+		maxChanges: DefaultMaxChanges,
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return &Recorder{
+		logger:     lp.Logger(ScopeName, log.WithInstrumentationVersion(Version)),
+		now:        c.now,
+		newID:      c.newID,
+		secrets:    newSecretRules(c.secrets),
+		maxChanges: c.maxChanges,
+	}
+}
+
+func newUUIDv7() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("generate activity id: %w", err)
+	}
+	return id.String(), nil
+}
+
+// Diff returns the fields that differ between before and after, applying the
+// recorder's secret rules. Either may be nil (a create or a delete).
+func (r *Recorder) Diff(before, after any) Changes {
+	return diffValues(r.secrets, r.maxChanges, before, after)
+}
+
+// Created records that s was created with the values in v.
+func (r *Recorder) Created(ctx context.Context, s Subject, v any) error {
+	return r.Record(ctx, Event{Action: Created, Subject: s, Changes: r.Diff(nil, v)})
+}
+
+// Updated records that s changed from before to after, keeping only the
+// fields that changed. An update that changed nothing is not recorded.
+func (r *Recorder) Updated(ctx context.Context, s Subject, before, after any) error {
+	ch := r.Diff(before, after)
+	if len(ch) == 0 {
+		return nil
+	}
+	return r.Record(ctx, Event{Action: Updated, Subject: s, Changes: ch})
+}
+
+// Deleted records that s, last holding the values in v, was deleted.
+func (r *Recorder) Deleted(ctx context.Context, s Subject, v any) error {
+	return r.Record(ctx, Event{Action: Deleted, Subject: s, Changes: r.Diff(v, nil)})
+}
+
+// Record emits one activity record. Missing actor, tenant and request data
+// come from ctx; a missing description is generated. It returns an error
+// wrapping ErrInvalidEvent, and emits nothing, when the event's action,
+// category, actor type or outcome is not one the schema knows.
+func (r *Recorder) Record(ctx context.Context, e Event) error {
+	if e.Actor.ID == "" && e.Actor.Name == "" {
+		if a, ok := ActorFrom(ctx); ok {
+			e.Actor = a
+		}
+	}
+	if e.Tenant.ID == "" {
+		if t, ok := TenantFrom(ctx); ok {
+			e.Tenant = t
+		}
+	}
+	if req, ok := RequestFrom(ctx); ok {
+		if e.Request.ClientAddress == "" {
+			e.Request.ClientAddress = req.ClientAddress
+		}
+		if e.Request.UserAgent == "" {
+			e.Request.UserAgent = req.UserAgent
+		}
+		if e.Request.ID == "" {
+			e.Request.ID = req.ID
+		}
+	}
+	if err := e.validate(); err != nil {
+		return err
+	}
+
+	severity, severityText := log.SeverityInfo, "INFO"
+	if e.Outcome == Failure {
+		severity, severityText = log.SeverityWarn, "WARN"
+	}
+	eventName := schema.EventName(string(e.Action))
+	if !r.logger.Enabled(ctx, log.EnabledParameters{Severity: severity, EventName: eventName}) {
+		return nil
+	}
+	id, err := r.newID()
+	if err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		e.Time = r.now()
+	}
+	if e.Description == "" {
+		e.Description = describe(&e)
+	}
+
+	var rec log.Record
+	rec.SetEventName(eventName)
+	rec.SetTimestamp(e.Time)
+	rec.SetSeverity(severity)
+	rec.SetSeverityText(severityText)
+	rec.SetBody(attribute.StringValue(e.Description))
+
+	var buf [20]attribute.KeyValue
+	attrs := append(buf[:0],
+		attribute.String(schema.AttrID, id),
+		attribute.String(schema.AttrCategory, string(e.Subject.Category)),
+		attribute.String(schema.AttrEvent, string(e.Action)),
+		attribute.String(schema.AttrOutcome, string(e.Outcome)),
+	)
+	attrs = appendString(attrs, schema.AttrUserID, e.Actor.ID)
+	attrs = appendString(attrs, schema.AttrUserName, e.Actor.Name)
+	if e.Actor.Type != "" {
+		attrs = append(attrs,
+			attribute.StringSlice(schema.AttrUserRoles, []string{string(e.Actor.Type)}),
+			attribute.String(schema.AttrActorType, string(e.Actor.Type)))
+	}
+	attrs = appendString(attrs, schema.AttrTenantID, e.Tenant.ID)
+	attrs = appendString(attrs, schema.AttrTenantName, e.Tenant.Name)
+	attrs = appendString(attrs, schema.AttrSubjectType, e.Subject.Type)
+	attrs = appendString(attrs, schema.AttrSubjectID, e.Subject.ID)
+	attrs = appendString(attrs, schema.AttrSubjectName, e.Subject.Name)
+	attrs = appendString(attrs, schema.AttrClientAddress, e.Request.ClientAddress)
+	attrs = appendString(attrs, schema.AttrUserAgent, e.Request.UserAgent)
+	attrs = appendString(attrs, schema.AttrRequestID, e.Request.ID)
+	if len(e.Changes) > 0 {
+		attrs = append(attrs,
+			attribute.KeyValue{Key: schema.AttrChanges, Value: e.Changes.Value()},
+			attribute.StringSlice(schema.AttrChangedFields, e.Changes.Fields()))
+	}
+	attrs = appendString(attrs, schema.AttrFailureReason, e.FailureReason)
+	rec.AddAttributes(attrs...)
+	r.logger.Emit(ctx, rec)
+	return nil
+}
+
+func appendString(attrs []attribute.KeyValue, key, value string) []attribute.KeyValue {
+	if value == "" {
+		return attrs
+	}
+	return append(attrs, attribute.String(key, value))
+}

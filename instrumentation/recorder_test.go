@@ -1,0 +1,446 @@
+package instrumentation_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/schema"
+)
+
+type reward struct {
+	Name     string `json:"name"`
+	Points   int    `json:"points"`
+	Active   bool   `json:"active"`
+	Password string `json:"password"`
+}
+
+// requestContext carries the actor, tenant and request data a middleware
+// would put in a request's context.
+func requestContext() context.Context {
+	ctx := instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: "u-1", Name: "Jane Doe", Type: instrumentation.ActorPartner})
+	ctx = instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "t-1", Name: "Bean There"})
+	return instrumentation.WithRequest(ctx, instrumentation.Request{ClientAddress: "203.0.113.7", UserAgent: "loyalty-app/2.1", ID: "req-9"})
+}
+
+// common is what every record made in requestContext carries.
+func common(event, category string) map[string]any {
+	return map[string]any{
+		schema.AttrID:            "0193a1b2-0000-7000-8000-000000000001",
+		schema.AttrEvent:         event,
+		schema.AttrCategory:      category,
+		schema.AttrOutcome:       schema.OutcomeSuccess,
+		schema.AttrUserID:        "u-1",
+		schema.AttrUserName:      "Jane Doe",
+		schema.AttrUserRoles:     []any{schema.ActorPartner},
+		schema.AttrActorType:     schema.ActorPartner,
+		schema.AttrTenantID:      "t-1",
+		schema.AttrTenantName:    "Bean There",
+		schema.AttrClientAddress: "203.0.113.7",
+		schema.AttrUserAgent:     "loyalty-app/2.1",
+		schema.AttrRequestID:     "req-9",
+	}
+}
+
+func with(m map[string]any, kv ...any) map[string]any {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(m, kv[i].(string))
+			continue
+		}
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+func TestRecorderEventKinds(t *testing.T) {
+	coffee := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-1", Name: "Free coffee"}
+	before := reward{Name: "Free coffee", Points: 100, Active: true, Password: "hunter2"}
+	after := reward{Name: "Free coffee", Points: 120, Active: false, Password: "hunter3"}
+	tried := instrumentation.Actor{Name: "jane@example.com", Type: instrumentation.ActorPartner}
+	customer := instrumentation.Actor{ID: "c-7", Name: "Sam Lee", Type: instrumentation.ActorCustomer}
+	customerAttrs := func(event string) map[string]any {
+		return with(common(event, schema.CategoryAuth),
+			schema.AttrUserID, "c-7", schema.AttrUserName, "Sam Lee",
+			schema.AttrUserRoles, []any{schema.ActorCustomer}, schema.AttrActorType, schema.ActorCustomer)
+	}
+	card := instrumentation.Subject{Type: "stamp_card", ID: "sc-3", Name: "Coffee card"}
+	txn := instrumentation.Subject{Type: "transaction", ID: "tx-5"}
+	redemption := instrumentation.Subject{Type: "redemption", ID: "rd-2", Name: "Free coffee"}
+
+	tests := []struct {
+		name     string
+		record   func(*instrumentation.Recorder, context.Context) error
+		event    string
+		severity log.Severity
+		body     string
+		attrs    map[string]any
+	}{
+		{
+			name:   "created",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.Created(ctx, coffee, before) },
+			event:  schema.EventCreated, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) created reward 'Free coffee'",
+			attrs: with(common(schema.EventCreated, schema.CategoryRewards),
+				schema.AttrSubjectType, "reward", schema.AttrSubjectID, "r-1", schema.AttrSubjectName, "Free coffee",
+				schema.AttrChanges, map[string]any{
+					"name":   map[string]any{"new": "Free coffee"},
+					"points": map[string]any{"new": int64(100)},
+					"active": map[string]any{"new": true},
+				},
+				schema.AttrChangedFields, []any{"name", "points", "active"}),
+		},
+		{
+			name: "updated",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Updated(ctx, coffee, before, after)
+			},
+			event: schema.EventUpdated, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) updated reward 'Free coffee'",
+			attrs: with(common(schema.EventUpdated, schema.CategoryRewards),
+				schema.AttrSubjectType, "reward", schema.AttrSubjectID, "r-1", schema.AttrSubjectName, "Free coffee",
+				schema.AttrChanges, map[string]any{
+					"points": map[string]any{"old": int64(100), "new": int64(120)},
+					"active": map[string]any{"old": true, "new": false},
+				},
+				schema.AttrChangedFields, []any{"points", "active"}),
+		},
+		{
+			name:   "deleted",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.Deleted(ctx, coffee, after) },
+			event:  schema.EventDeleted, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) deleted reward 'Free coffee'",
+			attrs: with(common(schema.EventDeleted, schema.CategoryRewards),
+				schema.AttrSubjectType, "reward", schema.AttrSubjectID, "r-1", schema.AttrSubjectName, "Free coffee",
+				schema.AttrChanges, map[string]any{
+					"name":   map[string]any{"old": "Free coffee"},
+					"points": map[string]any{"old": int64(120)},
+					"active": map[string]any{"old": false},
+				},
+				schema.AttrChangedFields, []any{"name", "points", "active"}),
+		},
+		{
+			name:   "login",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.Login(ctx, customer) },
+			event:  schema.EventLogin, severity: log.SeverityInfo,
+			body:  "Sam Lee (Customer) logged in",
+			attrs: customerAttrs(schema.EventLogin),
+		},
+		{
+			name:   "logout",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.Logout(ctx, customer) },
+			event:  schema.EventLogout, severity: log.SeverityInfo,
+			body:  "Sam Lee (Customer) logged out",
+			attrs: customerAttrs(schema.EventLogout),
+		},
+		{
+			name: "login failed",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.LoginFailed(ctx, tried, "invalid_password")
+			},
+			event: schema.EventLoginFailed, severity: log.SeverityWarn,
+			body: "jane@example.com (Partner) failed to log in: invalid password",
+			attrs: with(common(schema.EventLoginFailed, schema.CategoryAuth),
+				schema.AttrUserID, nil, schema.AttrUserName, "jane@example.com",
+				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "invalid_password"),
+		},
+		{
+			name:   "otp requested",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.OTPRequested(ctx, customer) },
+			event:  schema.EventOTPRequested, severity: log.SeverityInfo,
+			body:  "Sam Lee (Customer) requested a one-time passcode",
+			attrs: customerAttrs(schema.EventOTPRequested),
+		},
+		{
+			name:   "otp verified",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.OTPVerified(ctx, customer) },
+			event:  schema.EventOTPVerified, severity: log.SeverityInfo,
+			body:  "Sam Lee (Customer) verified a one-time passcode",
+			attrs: customerAttrs(schema.EventOTPVerified),
+		},
+		{
+			name: "otp failed",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.OTPFailed(ctx, customer, "expired")
+			},
+			event: schema.EventOTPFailed, severity: log.SeverityWarn,
+			body: "Sam Lee (Customer) failed to verify a one-time passcode: expired",
+			attrs: with(customerAttrs(schema.EventOTPFailed),
+				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "expired"),
+		},
+		{
+			name:   "stamp added",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.StampAdded(ctx, card) },
+			event:  schema.EventStampAdded, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) added a stamp to stamp_card 'Coffee card'",
+			attrs: with(common(schema.EventStampAdded, schema.CategoryStampCards),
+				schema.AttrSubjectType, "stamp_card", schema.AttrSubjectID, "sc-3", schema.AttrSubjectName, "Coffee card"),
+		},
+		{
+			name:   "transaction recorded",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.TransactionRecorded(ctx, txn) },
+			event:  schema.EventTransactionRecorded, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) recorded transaction tx-5",
+			attrs: with(common(schema.EventTransactionRecorded, schema.CategoryTransactions),
+				schema.AttrSubjectType, "transaction", schema.AttrSubjectID, "tx-5"),
+		},
+		{
+			name:   "transaction refunded",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.TransactionRefunded(ctx, txn) },
+			event:  schema.EventTransactionRefunded, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) refunded transaction tx-5",
+			attrs: with(common(schema.EventTransactionRefunded, schema.CategoryTransactions),
+				schema.AttrSubjectType, "transaction", schema.AttrSubjectID, "tx-5"),
+		},
+		{
+			name: "redemption processed",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.RedemptionProcessed(ctx, redemption)
+			},
+			event: schema.EventRedemptionProcessed, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) processed redemption 'Free coffee'",
+			attrs: with(common(schema.EventRedemptionProcessed, schema.CategoryRedemptions),
+				schema.AttrSubjectType, "redemption", schema.AttrSubjectID, "rd-2", schema.AttrSubjectName, "Free coffee"),
+		},
+		{
+			name: "redemption cancelled",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.RedemptionCancelled(ctx, redemption)
+			},
+			event: schema.EventRedemptionCancelled, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) cancelled redemption 'Free coffee'",
+			attrs: with(common(schema.EventRedemptionCancelled, schema.CategoryRedemptions),
+				schema.AttrSubjectType, "redemption", schema.AttrSubjectID, "rd-2", schema.AttrSubjectName, "Free coffee"),
+		},
+		{
+			name: "general record with failure",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Record(ctx, instrumentation.Event{
+					Action: instrumentation.RedemptionProcessed, Subject: withCat(redemption, instrumentation.Redemptions),
+					Outcome: instrumentation.Failure, FailureReason: "insufficient_points",
+				})
+			},
+			event: schema.EventRedemptionProcessed, severity: log.SeverityWarn,
+			body: "Jane Doe (Partner) processed redemption 'Free coffee', which failed: insufficient points",
+			attrs: with(common(schema.EventRedemptionProcessed, schema.CategoryRedemptions),
+				schema.AttrSubjectType, "redemption", schema.AttrSubjectID, "rd-2", schema.AttrSubjectName, "Free coffee",
+				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "insufficient_points"),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, exp := newTestRecorder(t)
+			if err := tt.record(r, requestContext()); err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			recs := exp.all()
+			if len(recs) != 1 {
+				t.Fatalf("got %d records, want 1", len(recs))
+			}
+			rec := recs[0]
+			if got, want := rec.EventName(), schema.EventName(tt.event); got != want {
+				t.Errorf("got event name %q, want %q", got, want)
+			}
+			if got := rec.Severity(); got != tt.severity {
+				t.Errorf("got severity %v, want %v", got, tt.severity)
+			}
+			if got, want := rec.SeverityText(), map[log.Severity]string{log.SeverityInfo: "INFO", log.SeverityWarn: "WARN"}[tt.severity]; got != want {
+				t.Errorf("got severity text %q, want %q", got, want)
+			}
+			if got := rec.Body().AsString(); got != tt.body {
+				t.Errorf("got body %q, want %q", got, tt.body)
+			}
+			if got := rec.Timestamp(); !got.Equal(fixedTime) {
+				t.Errorf("got timestamp %v, want %v", got, fixedTime)
+			}
+			if got, want := rec.InstrumentationScope().Name, instrumentation.ScopeName; got != want {
+				t.Errorf("got scope %q, want %q", got, want)
+			}
+			if got := attrs(rec); !reflect.DeepEqual(got, tt.attrs) {
+				t.Errorf("got attributes\n%#v\nwant\n%#v", got, tt.attrs)
+			}
+		})
+	}
+}
+
+func withCat(s instrumentation.Subject, c instrumentation.Category) instrumentation.Subject {
+	s.Category = c
+	return s
+}
+
+func TestRecorderRejectsInvalidEvents(t *testing.T) {
+	tests := []struct {
+		name  string
+		event instrumentation.Event
+	}{
+		{"no action", instrumentation.Event{Subject: instrumentation.Subject{Category: instrumentation.Cards}}},
+		{"unknown action", instrumentation.Event{Action: "exploded", Subject: instrumentation.Subject{Category: instrumentation.Cards}}},
+		{"no category", instrumentation.Event{Action: instrumentation.Created}},
+		{"unknown category", instrumentation.Event{Action: instrumentation.Created, Subject: instrumentation.Subject{Category: "security"}}},
+		{"unknown actor type", instrumentation.Event{Action: instrumentation.Login, Actor: instrumentation.Actor{Name: "x", Type: "Root"}}},
+		{"unknown outcome", instrumentation.Event{Action: instrumentation.Login, Outcome: "maybe"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, exp := newTestRecorder(t)
+			err := r.Record(context.Background(), tt.event)
+			if !errors.Is(err, instrumentation.ErrInvalidEvent) {
+				t.Errorf("got error %v, want ErrInvalidEvent", err)
+			}
+			if n := len(exp.all()); n != 0 {
+				t.Errorf("got %d records, want 0", n)
+			}
+		})
+	}
+}
+
+func TestRecorderEventOverridesContext(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	when := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	err := r.Record(requestContext(), instrumentation.Event{
+		Action:      instrumentation.Updated,
+		Subject:     instrumentation.Subject{Category: instrumentation.Members, Type: "member", ID: "m-1"},
+		Actor:       instrumentation.Actor{ID: "a-1", Name: "Ops Bot", Type: instrumentation.ActorAdmin},
+		Tenant:      instrumentation.Tenant{ID: "t-2"},
+		Request:     instrumentation.Request{ID: "req-override"},
+		Description: "Ops Bot merged two member accounts",
+		Time:        when,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := exp.all()[0]
+	got := attrs(rec)
+	for k, want := range map[string]any{
+		schema.AttrUserID: "a-1", schema.AttrActorType: schema.ActorAdmin, schema.AttrTenantID: "t-2",
+		schema.AttrRequestID: "req-override", schema.AttrClientAddress: "203.0.113.7",
+	} {
+		if got[k] != want {
+			t.Errorf("got %s=%v, want %v", k, got[k], want)
+		}
+	}
+	if _, ok := got[schema.AttrTenantName]; ok {
+		t.Errorf("got tenant name %v from the context, want none (the event named another tenant)", got[schema.AttrTenantName])
+	}
+	if got, want := rec.Body().AsString(), "Ops Bot merged two member accounts"; got != want {
+		t.Errorf("got body %q, want %q", got, want)
+	}
+	if !rec.Timestamp().Equal(when) {
+		t.Errorf("got timestamp %v, want %v", rec.Timestamp(), when)
+	}
+}
+
+func TestRecorderUpdatedWithoutChangesRecordsNothing(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	v := reward{Name: "Free coffee", Points: 1, Password: "a"}
+	w := v
+	w.Password = "b" // a secret's change is never visible, not even as a change
+	if err := r.Updated(requestContext(), instrumentation.Subject{Category: instrumentation.Rewards}, v, w); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(exp.all()); n != 0 {
+		t.Errorf("got %d records, want 0", n)
+	}
+}
+
+func TestRecorderDefaultIDsAreTimeOrderedUUIDv7(t *testing.T) {
+	exp := &memExporter{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	r := instrumentation.New(lp)
+	ctx := requestContext()
+	for range 50 {
+		if err := r.Login(ctx, instrumentation.Actor{ID: "u"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var prev string
+	seen := map[string]bool{}
+	for _, rec := range exp.all() {
+		id, _ := attrs(rec)[schema.AttrID].(string)
+		u, err := uuid.Parse(id)
+		if err != nil {
+			t.Fatalf("got id %q, want a UUID: %v", id, err)
+		}
+		if u.Version() != 7 {
+			t.Errorf("got UUID version %d, want 7", u.Version())
+		}
+		if seen[id] {
+			t.Errorf("got duplicate id %s", id)
+		}
+		seen[id] = true
+		if strings.Compare(prev, id) >= 0 {
+			t.Errorf("got id %s after %s, want increasing ids", id, prev)
+		}
+		prev = id
+	}
+	if len(seen) != 50 {
+		t.Errorf("got %d ids, want 50", len(seen))
+	}
+}
+
+func TestRecorderIDGeneratorError(t *testing.T) {
+	boom := errors.New("entropy exhausted")
+	r, exp := newTestRecorder(t, instrumentation.WithIDGenerator(func() (string, error) { return "", boom }))
+	if err := r.Login(context.Background(), instrumentation.Actor{ID: "u"}); !errors.Is(err, boom) {
+		t.Errorf("got error %v, want %v", err, boom)
+	}
+	if n := len(exp.all()); n != 0 {
+		t.Errorf("got %d records, want 0", n)
+	}
+}
+
+func TestRecorderDescriptionWithoutActorOrName(t *testing.T) {
+	tests := []struct {
+		name  string
+		ctx   context.Context
+		event instrumentation.Event
+		want  string
+	}{
+		{"no actor", context.Background(), instrumentation.Event{Action: instrumentation.Deleted, Subject: instrumentation.Subject{Category: instrumentation.Cards, Type: "card", ID: "c-9"}}, "Someone deleted card c-9"},
+		{"actor without name", instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: "42", Type: instrumentation.ActorStaff}),
+			instrumentation.Event{Action: instrumentation.Created, Subject: instrumentation.Subject{Category: instrumentation.StampCards}}, "user 42 (Staff) created stamp card"},
+		{"subject with name", context.Background(), instrumentation.Event{Action: instrumentation.Updated, Subject: instrumentation.Subject{Category: instrumentation.Clubs, Type: "club", Name: "Gold"}}, "Someone updated club 'Gold'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, exp := newTestRecorder(t)
+			if err := r.Record(tt.ctx, tt.event); err != nil {
+				t.Fatal(err)
+			}
+			if got := exp.all()[0].Body().AsString(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestContextHelpers(t *testing.T) {
+	ctx := context.Background()
+	if _, ok := instrumentation.ActorFrom(ctx); ok {
+		t.Error("got an actor from an empty context, want none")
+	}
+	if _, ok := instrumentation.TenantFrom(ctx); ok {
+		t.Error("got a tenant from an empty context, want none")
+	}
+	if _, ok := instrumentation.RequestFrom(ctx); ok {
+		t.Error("got a request from an empty context, want none")
+	}
+	ctx = requestContext()
+	if a, _ := instrumentation.ActorFrom(ctx); a.ID != "u-1" {
+		t.Errorf("got actor %+v, want u-1", a)
+	}
+	if tn, _ := instrumentation.TenantFrom(ctx); tn.ID != "t-1" {
+		t.Errorf("got tenant %+v, want t-1", tn)
+	}
+	if rq, _ := instrumentation.RequestFrom(ctx); rq.ID != "req-9" {
+		t.Errorf("got request %+v, want req-9", rq)
+	}
+}

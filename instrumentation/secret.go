@@ -1,0 +1,118 @@
+package instrumentation
+
+import (
+	"strings"
+	"unicode"
+)
+
+// DefaultSecretNames returns the names that mark a struct field or map key as
+// a credential whose values are never recorded. Matching ignores case and
+// separators, so "password" covers Password, newPassword, new_password and
+// X-New-Password. A name of five letters or more matches anywhere in the field
+// name (so "token" covers accessToken and refresh_token); a shorter one ("otp",
+// "pin", "cvv") must be a whole word of it, so that shipping or footprint are
+// not taken for a PIN or an OTP.
+func DefaultSecretNames() []string {
+	return []string{
+		"password", "passwd", "passcode", "passphrase", "token", "secret", "otp", "pin", "cvv", "cvc",
+		"apikey", "api_key", "authorization", "cookie", "session", "privatekey", "credential",
+	}
+}
+
+// minSubstringRule is the shortest secret name matched anywhere inside a
+// field name; shorter names must be a whole word.
+const minSubstringRule = 5
+
+// secretRules decides which field names look like credentials.
+type secretRules struct {
+	substrings []string // normalized, matched anywhere in the normalized name
+	words      []string // normalized, matched against whole words
+}
+
+func newSecretRules(names []string) secretRules {
+	var r secretRules
+	for _, n := range names {
+		n = normalizeName(n)
+		switch {
+		case n == "":
+		case len(n) >= minSubstringRule:
+			r.substrings = append(r.substrings, n)
+		default:
+			r.words = append(r.words, n)
+		}
+	}
+	return r
+}
+
+// match reports whether name looks like a credential.
+func (r secretRules) match(name string) bool {
+	norm := normalizeName(name)
+	for _, s := range r.substrings {
+		if strings.Contains(norm, s) {
+			return true
+		}
+	}
+	if len(r.words) == 0 {
+		return false
+	}
+	for _, w := range splitWords(name) {
+		for _, rule := range r.words {
+			if w == rule {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// normalizeName lowercases name and drops everything but letters and digits.
+func normalizeName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, c := range name {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			b.WriteRune(unicode.ToLower(c))
+		}
+	}
+	return b.String()
+}
+
+// splitWords splits an identifier into lowercase words at separators and at
+// case changes: "userOTPCode" → user, otp, code; "X-Api-Key" → x, api, key.
+func splitWords(name string) []string {
+	var words []string
+	rs := []rune(name)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			words = append(words, strings.ToLower(string(rs[start:end])))
+		}
+		start = -1
+	}
+	for i, c := range rs {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		prev := rs[i-1]
+		switch {
+		case unicode.IsUpper(c) && unicode.IsLower(prev):
+			// fooBar: a new word starts at B.
+			flush(i)
+			start = i
+		case unicode.IsUpper(c) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(prev):
+			// OTPCode: the last capital of a run starts the next word.
+			flush(i)
+			start = i
+		case unicode.IsDigit(c) != unicode.IsDigit(prev):
+			flush(i)
+			start = i
+		}
+	}
+	flush(len(rs))
+	return words
+}
