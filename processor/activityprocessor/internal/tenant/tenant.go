@@ -1,0 +1,178 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// MaxLen is the longest tenant id accepted; a longer value is invalid and
+// treated as missing.
+const MaxLen = 128
+
+// Outcome says how a record's tenant was determined.
+type Outcome uint8
+
+// Outcomes.
+const (
+	// Found means at least one source gave a tenant and none disagreed.
+	Found Outcome = iota
+	// Missing means no source gave a valid tenant.
+	Missing
+	// Conflict means two sources gave different tenants; the tenant
+	// returned is the one of the highest-priority source.
+	Conflict
+)
+
+// ErrNoSources is returned by New when no source is configured.
+var ErrNoSources = errors.New("no tenant source configured")
+
+// Config lists the tenant sources in priority order.
+type Config struct {
+	// RecordAttributes are record attribute keys, highest priority first.
+	RecordAttributes []string
+	// ResourceAttributes are resource attribute keys, tried after the
+	// record attributes.
+	ResourceAttributes []string
+	// ServiceTenants maps a service.name to its tenant, tried last.
+	ServiceTenants map[string]string
+	// ServiceNameAttribute is the resource attribute holding the service
+	// name (semconv service.name).
+	ServiceNameAttribute string
+}
+
+// Resolver resolves tenants. It is immutable after New and safe for
+// concurrent use.
+type Resolver struct {
+	record   []string
+	resource []string
+	services map[string]string
+	svcAttr  string
+}
+
+// New returns a Resolver, or an error when cfg has no source or a static
+// tenant that is invalid.
+func New(cfg Config) (*Resolver, error) {
+	if len(cfg.RecordAttributes)+len(cfg.ResourceAttributes)+len(cfg.ServiceTenants) == 0 {
+		return nil, ErrNoSources
+	}
+	r := &Resolver{record: cfg.RecordAttributes, resource: cfg.ResourceAttributes,
+		services: make(map[string]string, len(cfg.ServiceTenants)), svcAttr: cfg.ServiceNameAttribute}
+	for svc, t := range cfg.ServiceTenants {
+		n, ok := Normalize(t)
+		if !ok {
+			return nil, fmt.Errorf("service %q maps to invalid tenant %q: %w", svc, t, ErrInvalidTenant)
+		}
+		r.services[svc] = n
+	}
+	return r, nil
+}
+
+// ErrInvalidTenant reports a configured tenant that Normalize rejects.
+var ErrInvalidTenant = errors.New("invalid tenant")
+
+// Normalize trims surrounding white space and lowercases t. It reports
+// false for a value that is empty afterwards, longer than MaxLen, not valid
+// UTF-8, or holds control characters: such a value is never used as a
+// tenant, because partners are scoped by it.
+func Normalize(t string) (string, bool) {
+	t = strings.TrimSpace(t)
+	if t == "" || len(t) > MaxLen || !utf8.ValidString(t) {
+		return "", false
+	}
+	lower := true
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c < 0x20 || c == 0x7f {
+			return "", false
+		}
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			lower = false
+		}
+	}
+	if lower {
+		return t, true
+	}
+	return strings.ToLower(t), true
+}
+
+// Resource is what a resource contributes to the tenants of its records,
+// computed once per resource.
+type Resource struct {
+	tenant   string
+	conflict bool
+}
+
+// FromResource computes the resource's tenant candidates.
+func (r *Resolver) FromResource(res pcommon.Map) Resource {
+	var out Resource
+	for _, k := range r.resource {
+		if v, ok := res.Get(k); ok {
+			out.add(v.AsString())
+		}
+	}
+	if len(r.services) > 0 {
+		if v, ok := res.Get(r.svcAttr); ok {
+			if t, ok := r.services[v.AsString()]; ok {
+				out.add(t)
+			}
+		}
+	}
+	return out
+}
+
+func (res *Resource) add(raw string) {
+	t, ok := Normalize(raw)
+	if !ok {
+		return
+	}
+	if res.tenant == "" {
+		res.tenant = t
+	} else if res.tenant != t {
+		res.conflict = true
+	}
+}
+
+// Resolve returns the tenant of a record with attributes attrs under res.
+// For Missing the returned tenant is "".
+func (r *Resolver) Resolve(attrs pcommon.Map, res Resource) (string, Outcome) {
+	tenant := ""
+	conflict := res.conflict
+	for _, k := range r.record {
+		v, ok := attrs.Get(k)
+		if !ok {
+			continue
+		}
+		var t string
+		if v.Type() == pcommon.ValueTypeStr {
+			t, ok = Normalize(v.Str())
+		} else {
+			t, ok = Normalize(v.AsString())
+		}
+		if !ok {
+			continue
+		}
+		if tenant == "" {
+			tenant = t
+		} else if t != tenant {
+			conflict = true
+		}
+	}
+	if res.tenant != "" {
+		if tenant == "" {
+			tenant = res.tenant
+		} else if res.tenant != tenant {
+			conflict = true
+		}
+	}
+	switch {
+	case tenant == "":
+		return "", Missing
+	case conflict:
+		return tenant, Conflict
+	}
+	return tenant, Found
+}

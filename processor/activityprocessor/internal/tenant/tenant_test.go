@@ -1,0 +1,80 @@
+package tenant
+
+import (
+	"errors"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"acme", "acme", true},
+		{"  ACME Coffee ", "acme coffee", true},
+		{"", "", false},
+		{"   ", "", false},
+		{"a\nb", "", false},
+		{"\xff", "", false},
+		{string(make([]byte, MaxLen+1)), "", false},
+		{"Ünïcode", "ünïcode", true},
+	}
+	for _, tt := range tests {
+		got, ok := Normalize(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Normalize(%q): got %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	r, err := New(Config{
+		RecordAttributes:     []string{"activity.tenant.id", "tenant"},
+		ResourceAttributes:   []string{"activity.tenant.id"},
+		ServiceTenants:       map[string]string{"acme-pos": "ACME"},
+		ServiceNameAttribute: "service.name",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		record   map[string]any
+		resource map[string]any
+		want     string
+		outcome  Outcome
+	}{
+		{"record attribute", map[string]any{"activity.tenant.id": " Acme "}, nil, "acme", Found},
+		{"second record attribute", map[string]any{"tenant": "beta"}, nil, "beta", Found},
+		{"resource attribute", nil, map[string]any{"activity.tenant.id": "beta"}, "beta", Found},
+		{"service map", nil, map[string]any{"service.name": "acme-pos"}, "acme", Found},
+		{"sources agree", map[string]any{"activity.tenant.id": "acme"}, map[string]any{"service.name": "acme-pos"}, "acme", Found},
+		{"sources disagree", map[string]any{"activity.tenant.id": "beta"}, map[string]any{"service.name": "acme-pos"}, "beta", Conflict},
+		{"record attributes disagree", map[string]any{"activity.tenant.id": "a", "tenant": "b"}, nil, "a", Conflict},
+		{"missing", map[string]any{"other": "x"}, map[string]any{"service.name": "unknown-svc"}, "", Missing},
+		{"invalid is missing", map[string]any{"activity.tenant.id": "  "}, nil, "", Missing},
+		{"integer tenant", map[string]any{"activity.tenant.id": 42}, nil, "42", Found},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, res := pcommon.NewMap(), pcommon.NewMap()
+			_ = rec.FromRaw(tt.record)
+			_ = res.FromRaw(tt.resource)
+			got, outcome := r.Resolve(rec, r.FromResource(res))
+			if got != tt.want || outcome != tt.outcome {
+				t.Errorf("got %q, %v, want %q, %v", got, outcome, tt.want, tt.outcome)
+			}
+		})
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := New(Config{}); !errors.Is(err, ErrNoSources) {
+		t.Errorf("no sources: got %v, want %v", err, ErrNoSources)
+	}
+	if _, err := New(Config{ServiceTenants: map[string]string{"svc": " "}}); !errors.Is(err, ErrInvalidTenant) {
+		t.Errorf("invalid static tenant: got %v, want %v", err, ErrInvalidTenant)
+	}
+}
