@@ -137,8 +137,8 @@ func (p *Params) set(name, v string) error {
 		if len(v) > maxQueryLen {
 			return perr(name, "is longer than %d bytes", maxQueryLen)
 		}
-		if strings.TrimSpace(v) == "" {
-			return perr(name, "has no words")
+		if !strings.ContainsFunc(v, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) {
+			return perr(name, "has no words to search for (it is plain text: operators and wildcards are not interpreted)")
 		}
 		if hasControl(v) {
 			return perr(name, "contains control characters")

@@ -1,0 +1,287 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/querysvc/auth"
+	"github.com/activitylog/activitylog/querysvc/internal/seed"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// everyEndpoint lists every /v1 endpoint with parameters that make it answer 200.
+func everyEndpoint(fx fixture) []string {
+	return []string{
+		"/v1/activities",
+		"/v1/activities/" + url.PathEscape(fx.recs[0].ID),
+		"/v1/analytics/trends",
+		"/v1/analytics/events",
+		"/v1/analytics/categories",
+		"/v1/analytics/users/top",
+		"/v1/analytics/auth",
+		"/v1/security/alerts",
+		"/v1/security/bursts",
+	}
+}
+
+// tenantsIn returns every tenant that appears anywhere in a response body:
+// in records (tenant.id), and, for analytics, in the keys counted (user ids
+// and IPs are tenant-specific in the seed).
+func tenantsIn(t *testing.T, body []byte, fx fixture) map[string]bool {
+	t.Helper()
+	found := map[string]bool{}
+	s := string(body)
+	for _, r := range fx.recs {
+		for _, key := range []string{r.ID, r.UserID, r.IP} {
+			if key != "" && strings.Contains(s, `"`+key+`"`) {
+				found[r.Tenant] = true
+			}
+		}
+	}
+	for _, tn := range seed.Tenants() {
+		if strings.Contains(s, `"`+tn+`"`) {
+			found[tn] = true
+		}
+	}
+	return found
+}
+
+// TestIsolation attacks tenant scoping as a partner of t-alpha: nothing of
+// another tenant may come back through any endpoint or parameter.
+func TestIsolation(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns)})
+	alpha := token(t, "partner-a", "partner", "t-alpha")
+	var betaRec seed.Record
+	for _, r := range fx.recs {
+		if r.Tenant == "t-beta" {
+			betaRec = r
+			break
+		}
+	}
+	all := "from=" + url.QueryEscape(seedStart.Format(time.RFC3339)) + "&to=" + url.QueryEscape(testNow.Format(time.RFC3339))
+
+	t.Run("tenant parameter", func(t *testing.T) {
+		for _, ep := range everyEndpoint(fx) {
+			if strings.HasPrefix(ep, "/v1/activities/") {
+				continue // takes no parameters; see "unknown parameters"
+			}
+			cases := []struct {
+				q      string
+				status int
+				msg    string
+			}{
+				{"tenant=t-beta", 403, "own tenant"},
+				{"tenant=T-ALPHA", 403, "own tenant"},
+				{"tenant=t-alpha%00", 400, "control characters"},
+				{"tenant=t-alpha&tenant=t-beta", 400, "given 2 times"},
+				{"tenant=t-beta&tenant=t-alpha", 400, "given 2 times"},
+				{"tenant=", 400, "empty"},
+				{"Tenant=t-beta", 400, "unknown parameter"},
+				{"TENANT=t-beta", 400, "unknown parameter"},
+				{"tenant.id=t-beta", 400, "unknown parameter"},
+				{"activity.tenant.id=t-beta", 400, "unknown parameter"},
+				{"tenant%5B%5D=t-beta", 400, "unknown parameter"},
+				{"tenant=t-beta%20", 403, "own tenant"},
+			}
+			for _, c := range cases {
+				a.wantError(alpha, ep+"?"+c.q, c.status, c.msg)
+			}
+			// Its own tenant, named explicitly, is allowed.
+			st, body := a.get(alpha, ep+"?tenant=t-alpha")
+			if st != 200 {
+				t.Errorf("%s?tenant=t-alpha: got %d %s, want 200", ep, st, body)
+			}
+		}
+	})
+
+	t.Run("every endpoint answers only t-alpha", func(t *testing.T) {
+		for _, ep := range everyEndpoint(fx) {
+			q := ""
+			if !strings.HasPrefix(ep, "/v1/activities") {
+				q = "?" + all
+			}
+			if ep == "/v1/security/bursts" {
+				q += "&threshold=1&window=1h"
+			}
+			st, body := a.get(alpha, ep+q)
+			if strings.HasPrefix(ep, "/v1/activities/") {
+				if fx.recs[0].Tenant != "t-alpha" && st != 404 {
+					t.Errorf("%s: got %d, want 404 for another tenant's record", ep, st)
+				}
+				continue
+			}
+			if st != 200 {
+				t.Fatalf("%s: got %d %s", ep, st, body)
+			}
+			found := tenantsIn(t, body, fx)
+			var totals struct{ Total *int64 }
+			_ = json.Unmarshal(body, &totals)
+			switch {
+			case found["t-beta"] || found["t-gamma"]:
+				t.Errorf("%s: got tenants %v in the answer, want only t-alpha", ep, found)
+			case totals.Total != nil && ep != "/v1/activities":
+				// Counts carry no tenant keys: their total must be t-alpha's alone.
+				want := len(selectRecs(fx.recs, "t-alpha", querysvc.Filter{From: seedStart, To: testNow}))
+				if *totals.Total != int64(want) {
+					t.Errorf("%s: got total %d, want t-alpha's %d", ep, *totals.Total, want)
+				}
+			case !found["t-alpha"]:
+				t.Errorf("%s: got no t-alpha data in %.300s, want some", ep, body)
+			}
+		}
+	})
+
+	t.Run("q contents", func(t *testing.T) {
+		for _, q := range []string{
+			"tenant.id:t-beta", "attributes.activity.tenant.id:t-beta", "activity.tenant.id:t-beta OR *",
+			"t-beta", "beta", seed.BetaOnlyWord, `{"match_all":{}}`, `{"term":{"attributes.activity.tenant.id":"t-beta"}}`,
+			`") OR ("1"="1`, "_id:*", "Beta Bakery", "coffee OR zebra", "+zebra -coffee", "zebra~2", "zeb*", "/z.*/",
+		} {
+			var r activitiesResp
+			a.getJSON(alpha, "/v1/activities?limit=100&q="+url.QueryEscape(q), 200, &r)
+			want := selectRecs(fx.recs, "t-alpha", querysvc.Filter{Query: q})
+			if r.Total != int64(len(want)) {
+				t.Errorf("q=%q: got total %d, want %d (plain words, all required, t-alpha only)", q, r.Total, len(want))
+			}
+			for _, act := range r.Activities {
+				if act.Tenant.ID != "t-alpha" {
+					t.Errorf("q=%q: got a record of %s", q, act.Tenant.ID)
+				}
+			}
+			for _, ep := range []string{"/v1/analytics/events", "/v1/analytics/users/top", "/v1/analytics/auth"} {
+				st, body := a.get(alpha, ep+"?"+all+"&q="+url.QueryEscape(q))
+				if st != 200 {
+					t.Fatalf("%s q=%q: got %d %s", ep, q, st, body)
+				}
+				if found := tenantsIn(t, body, fx); found["t-beta"] || found["t-gamma"] {
+					t.Errorf("%s q=%q: got tenants %v, want only t-alpha", ep, q, found)
+				}
+			}
+		}
+		for _, q := range []string{"*", "  ", "\"*\" -", "(*)", "{}"} {
+			a.wantError(alpha, "/v1/activities?q="+url.QueryEscape(q), 400, "no words")
+		}
+		// The beta-only word finds beta records for an admin, proving the
+		// partner's empty answer is scoping, not a broken query.
+		var r activitiesResp
+		a.getJSON(token(t, "admin-1", "admin", ""), "/v1/activities?q="+seed.BetaOnlyWord, 200, &r)
+		if r.Total == 0 {
+			t.Errorf("admin q=%s: got 0, want beta records", seed.BetaOnlyWord)
+		}
+	})
+
+	t.Run("id lookup", func(t *testing.T) {
+		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID), 404, "not found")
+		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?tenant=t-beta", 400, "unknown parameter")
+		st, _ := a.get(token(t, "partner-b", "partner", "t-beta"), "/v1/activities/"+url.PathEscape(betaRec.ID))
+		if st != 200 {
+			t.Errorf("beta partner reading its own record: got %d, want 200", st)
+		}
+	})
+
+	t.Run("cursors", func(t *testing.T) {
+		beta := token(t, "partner-b", "partner", "t-beta")
+		admin := token(t, "admin-1", "admin", "")
+		var r activitiesResp
+		a.getJSON(beta, "/v1/activities?limit=10", 200, &r)
+		if r.NextCursor == "" {
+			t.Fatal("no cursor")
+		}
+		betaCursor := r.NextCursor
+		a.wantError(alpha, "/v1/activities?limit=10&cursor="+url.QueryEscape(betaCursor), 403, "another principal")
+		a.wantError(token(t, "partner-b", "partner", "t-alpha"), "/v1/activities?limit=10&cursor="+url.QueryEscape(betaCursor), 403, "another principal")
+		a.wantError(admin, "/v1/activities?limit=10&cursor="+url.QueryEscape(betaCursor), 403, "another principal")
+		a.getJSON(admin, "/v1/activities?limit=10", 200, &r)
+		a.wantError(alpha, "/v1/activities?limit=10&cursor="+url.QueryEscape(r.NextCursor), 403, "another principal")
+		// Tampering: rewrite the principal inside the payload, keep the MAC.
+		payload, mac, _ := strings.Cut(betaCursor, ".")
+		raw, err := base64.RawURLEncoding.DecodeString(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal(raw, &claims); err != nil {
+			t.Fatal(err)
+		}
+		claims["sub"], claims["tenant"] = "partner-a", "t-alpha"
+		forged, _ := json.Marshal(claims)
+		forgedCursor := base64.RawURLEncoding.EncodeToString(forged) + "." + mac
+		a.wantError(alpha, "/v1/activities?limit=10&cursor="+url.QueryEscape(forgedCursor), 400, "not a cursor")
+		a.wantError(alpha, "/v1/activities?limit=10&cursor=garbage", 400, "not a cursor")
+		// Same principal, other filters.
+		a.wantError(beta, "/v1/activities?limit=10&category=auth&cursor="+url.QueryEscape(betaCursor), 400, "other filters")
+		// The owner may continue.
+		a.getJSON(beta, "/v1/activities?limit=10&cursor="+url.QueryEscape(betaCursor), 200, &r)
+		for _, act := range r.Activities {
+			if act.Tenant.ID != "t-beta" {
+				t.Errorf("beta page 2: got a record of %s", act.Tenant.ID)
+			}
+		}
+	})
+
+	t.Run("staff and customer", func(t *testing.T) {
+		for _, tok := range []string{token(t, "s-1", "staff", "t-alpha"), token(t, "c-1", "customer", "t-alpha"), token(t, "s-2", "staff", "")} {
+			for _, ep := range everyEndpoint(fx) {
+				a.wantError(tok, ep, 403, "may not read")
+			}
+		}
+	})
+}
+
+// TestAuthentication: expired, unsigned, wrong-key and alg:none tokens get
+// 401 on every endpoint.
+func TestAuthentication(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns)})
+	base := auth.Token{Subject: "admin-1", Role: "admin", Issuer: "test-idp", Audience: "activitylog",
+		IssuedAt: testNow.Add(-time.Hour), Expiry: testNow.Add(time.Hour)}
+	mk := func(alg jose.SignatureAlgorithm, key any, f func(*auth.Token)) string {
+		tok := base
+		if f != nil {
+			f(&tok)
+		}
+		s, err := auth.Sign(alg, key, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	valid := mk(jose.HS256, secret, nil)
+	header, payload, _ := strings.Cut(valid, ".")
+	payload, _, _ = strings.Cut(payload, ".")
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + payload + "."
+	_ = header
+	tokens := map[string]string{
+		"expired":        mk(jose.HS256, secret, func(k *auth.Token) { k.Expiry = testNow.Add(-10 * time.Minute) }),
+		"not yet valid":  mk(jose.HS256, secret, func(k *auth.Token) { k.IssuedAt = testNow.Add(10 * time.Minute) }),
+		"unsigned":       strings.Join(strings.Split(valid, ".")[:2], ".") + ".",
+		"wrong key":      mk(jose.HS256, []byte("another-secret-another-secret-32b!"), nil),
+		"alg none":       none,
+		"wrong audience": mk(jose.HS256, secret, func(k *auth.Token) { k.Audience = "other" }),
+		"wrong issuer":   mk(jose.HS256, secret, func(k *auth.Token) { k.Issuer = "evil" }),
+		"no role":        mk(jose.HS256, secret, func(k *auth.Token) { k.Role = "" }),
+		"garbage":        "abc",
+		"missing":        "",
+	}
+	for name, tok := range tokens {
+		for _, ep := range everyEndpoint(fx) {
+			st, body := a.get(tok, ep)
+			var e errorBody
+			_ = json.Unmarshal(body, &e)
+			if st != 401 || e.Error.Code != querysvc.CodeUnauthorized {
+				t.Errorf("%s token on %s: got %d %s, want 401 unauthorized", name, ep, st, body)
+			}
+		}
+	}
+	if st, _ := a.get(valid, "/v1/activities"); st != 200 {
+		t.Errorf("valid token: got %d, want 200", st)
+	}
+}
