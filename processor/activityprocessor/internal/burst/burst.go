@@ -1,0 +1,300 @@
+package burst
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults.
+const (
+	DefaultThreshold = 5
+	DefaultWindow    = time.Minute
+	DefaultCooldown  = 10 * time.Minute
+	DefaultMaxKeys   = 100_000
+	// MaxKeyLen is the longest key or tenant kept; longer ones are cut.
+	MaxKeyLen = 128
+	// MaxThreshold bounds the per-key timestamp ring.
+	MaxThreshold = 1000
+)
+
+// Sentinel errors returned (wrapped) by New.
+var (
+	ErrThreshold = errors.New("threshold out of range")
+	ErrWindow    = errors.New("window must be positive")
+	ErrCooldown  = errors.New("cooldown must not be negative")
+	ErrMaxKeys   = errors.New("max keys must be positive")
+)
+
+// Config configures a Detector. Zero fields take the defaults above.
+type Config struct {
+	// Threshold is how many failures inside Window raise an alert.
+	Threshold int
+	// Window is the sliding window's length.
+	Window time.Duration
+	// Cooldown is how long after an alert the same key cannot raise another.
+	Cooldown time.Duration
+	// MaxKeys is the most keys tracked at once.
+	MaxKeys int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Threshold == 0 {
+		c.Threshold = DefaultThreshold
+	}
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.Cooldown == 0 {
+		c.Cooldown = DefaultCooldown
+	}
+	if c.MaxKeys == 0 {
+		c.MaxKeys = DefaultMaxKeys
+	}
+	return c
+}
+
+// Validate checks c after defaults are applied.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.Threshold < 1 || c.Threshold > MaxThreshold {
+		return fmt.Errorf("threshold %d is not between 1 and %d: %w", c.Threshold, MaxThreshold, ErrThreshold)
+	}
+	if c.Window < 0 {
+		return fmt.Errorf("window %s: %w", c.Window, ErrWindow)
+	}
+	if c.Cooldown < 0 {
+		return fmt.Errorf("cooldown %s: %w", c.Cooldown, ErrCooldown)
+	}
+	if c.MaxKeys < 0 {
+		return fmt.Errorf("max keys %d: %w", c.MaxKeys, ErrMaxKeys)
+	}
+	return nil
+}
+
+// BytesPerKey is an upper bound of the memory one tracked key costs for a
+// threshold: the key and tenant (at most MaxKeyLen each), the timestamp ring
+// and the entry with its map slot.
+func BytesPerKey(threshold int) int {
+	const entry = 128 // entry struct, map bucket share and string headers
+	return entry + 2*MaxKeyLen + 8*threshold
+}
+
+// Alert is one burst.
+type Alert struct {
+	// KeyType is what the key counts by (for example "client.address").
+	KeyType string
+	// Key is the value counted.
+	Key string
+	// Tenant is the tenant of the latest failure counted.
+	Tenant string
+	// Count is how many failures were inside the window when it fired.
+	Count int
+	// Threshold and Window are the configuration that fired.
+	Threshold int
+	Window    time.Duration
+	// FirstSeen and LastSeen are the times of the first and last failures counted.
+	FirstSeen, LastSeen time.Time
+}
+
+type mapKey struct {
+	typ string
+	key string
+}
+
+type entry struct {
+	k          mapKey
+	tenant     string
+	ts         []int64 // unix nanos, sorted ascending, at most threshold long
+	lastAlert  int64   // event time of the last alert, 0 if none
+	latest     int64   // latest event time seen
+	prev, next int32   // LRU list: head is most recent
+}
+
+// Detector counts failures. It is safe for concurrent use.
+type Detector struct {
+	cfg   Config
+	clock func() time.Time
+
+	mu      sync.Mutex
+	index   map[mapKey]int32
+	entries []entry
+	free    []int32
+	head    int32
+	tail    int32
+}
+
+const none = -1
+
+// New returns a Detector; clock supplies "now" (time.Now in production).
+func New(cfg Config, clock func() time.Time) (*Detector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if clock == nil {
+		return nil, errors.New("burst: nil clock")
+	}
+	cfg = cfg.withDefaults()
+	return &Detector{cfg: cfg, clock: clock, index: make(map[mapKey]int32), head: none, tail: none}, nil
+}
+
+// Len returns how many keys are tracked.
+func (d *Detector) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.index)
+}
+
+func cut(s string) string {
+	if len(s) > MaxKeyLen {
+		s = s[:MaxKeyLen]
+	}
+	return strings.Clone(s)
+}
+
+// Observe records one failure for key of keyType at time at (the record's
+// timestamp). A zero time or one in the future counts as now; a failure
+// older than the window (by the clock) is ignored. It returns the alert when
+// this failure makes the key reach the threshold outside its cooldown, and
+// how many keys were evicted to make room.
+func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Alert, fired bool, evicted int) {
+	now := d.clock()
+	t := at.UnixNano()
+	if at.IsZero() || at.After(now) {
+		t = now.UnixNano()
+	}
+	if t < now.Add(-d.cfg.Window).UnixNano() {
+		return Alert{}, false, 0
+	}
+	if len(key) > MaxKeyLen {
+		key = key[:MaxKeyLen]
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.expire(now)
+	mk := mapKey{typ: keyType, key: key}
+	i, ok := d.index[mk]
+	if !ok {
+		if len(d.index) >= d.cfg.MaxKeys {
+			d.remove(d.tail)
+			evicted++
+		}
+		i = d.alloc(mapKey{typ: keyType, key: strings.Clone(key)})
+	} else {
+		d.unlink(i)
+	}
+	d.pushFront(i)
+	e := &d.entries[i]
+	if e.tenant != tenant && tenant != "" {
+		e.tenant = cut(tenant)
+	}
+	e.insert(t, d.cfg.Threshold)
+	if t > e.latest {
+		e.latest = t
+	}
+	// Count the failures inside the window that ends at the latest one.
+	lo := e.latest - int64(d.cfg.Window)
+	first := 0
+	for first < len(e.ts) && e.ts[first] < lo {
+		first++
+	}
+	count := len(e.ts) - first
+	if count < d.cfg.Threshold {
+		return Alert{}, false, evicted
+	}
+	if e.lastAlert != 0 && e.latest < e.lastAlert+int64(d.cfg.Cooldown) {
+		return Alert{}, false, evicted
+	}
+	e.lastAlert = e.latest
+	return Alert{
+		KeyType: e.k.typ, Key: e.k.key, Tenant: e.tenant, Count: count,
+		Threshold: d.cfg.Threshold, Window: d.cfg.Window,
+		FirstSeen: time.Unix(0, e.ts[first]).UTC(), LastSeen: time.Unix(0, e.latest).UTC(),
+	}, true, evicted
+}
+
+// insert adds t keeping ts sorted and at most max long (the oldest go).
+func (e *entry) insert(t int64, max int) {
+	if len(e.ts) == max {
+		if t <= e.ts[0] {
+			return // older than everything kept: cannot change the count
+		}
+		copy(e.ts, e.ts[1:])
+		e.ts = e.ts[:len(e.ts)-1]
+	}
+	j := len(e.ts)
+	e.ts = append(e.ts, t)
+	for j > 0 && e.ts[j-1] > t {
+		e.ts[j] = e.ts[j-1]
+		j--
+	}
+	e.ts[j] = t
+}
+
+// expire drops least recently seen keys idle for longer than both the
+// window and the cooldown; they can neither count nor be cooling down.
+func (d *Detector) expire(now time.Time) {
+	idle := d.cfg.Window
+	if d.cfg.Cooldown > idle {
+		idle = d.cfg.Cooldown
+	}
+	limit := now.Add(-idle).UnixNano()
+	for n := 0; d.tail != none && n < 8; n++ {
+		if d.entries[d.tail].latest >= limit {
+			return
+		}
+		d.remove(d.tail)
+	}
+}
+
+func (d *Detector) alloc(k mapKey) int32 {
+	var i int32
+	if n := len(d.free); n > 0 {
+		i = d.free[n-1]
+		d.free = d.free[:n-1]
+		ts := d.entries[i].ts[:0]
+		d.entries[i] = entry{k: k, ts: ts}
+	} else {
+		i = int32(len(d.entries))
+		d.entries = append(d.entries, entry{k: k, ts: make([]int64, 0, min(d.cfg.Threshold, 4))})
+	}
+	d.index[k] = i
+	return i
+}
+
+func (d *Detector) remove(i int32) {
+	d.unlink(i)
+	delete(d.index, d.entries[i].k)
+	d.entries[i].k = mapKey{}
+	d.entries[i].tenant = ""
+	d.free = append(d.free, i)
+}
+
+func (d *Detector) unlink(i int32) {
+	e := &d.entries[i]
+	if e.prev != none {
+		d.entries[e.prev].next = e.next
+	} else {
+		d.head = e.next
+	}
+	if e.next != none {
+		d.entries[e.next].prev = e.prev
+	} else {
+		d.tail = e.prev
+	}
+	e.prev, e.next = none, none
+}
+
+func (d *Detector) pushFront(i int32) {
+	e := &d.entries[i]
+	e.prev, e.next = none, d.head
+	if d.head != none {
+		d.entries[d.head].prev = i
+	}
+	d.head = i
+	if d.tail == none {
+		d.tail = i
+	}
+}

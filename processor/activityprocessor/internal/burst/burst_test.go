@@ -1,0 +1,203 @@
+package burst
+
+import (
+	"errors"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// fakeClock is an injected clock the test moves by hand.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+
+var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+func newDetector(t testing.TB, cfg Config) (*Detector, *fakeClock) {
+	t.Helper()
+	clk := &fakeClock{now: t0}
+	d, err := New(cfg, clk.Now)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return d, clk
+}
+
+func TestThresholdAndCooldown(t *testing.T) {
+	d, clk := newDetector(t, Config{})
+	alerts := 0
+	observe := func() (Alert, bool) {
+		clk.now = clk.now.Add(time.Second)
+		a, fired, _ := d.Observe("client.address", "203.0.113.7", "acme", clk.now)
+		if fired {
+			alerts++
+		}
+		return a, fired
+	}
+	for i := 0; i < 4; i++ {
+		if _, fired := observe(); fired {
+			t.Fatalf("failure %d: got an alert, want none before the threshold", i+1)
+		}
+	}
+	a, fired := observe()
+	if !fired {
+		t.Fatalf("5th failure: got no alert, want one")
+	}
+	want := Alert{KeyType: "client.address", Key: "203.0.113.7", Tenant: "acme", Count: 5, Threshold: 5, Window: time.Minute,
+		FirstSeen: t0.Add(time.Second), LastSeen: t0.Add(5 * time.Second)}
+	if a != want {
+		t.Errorf("alert: got %+v, want %+v", a, want)
+	}
+	for i := 0; i < 50; i++ {
+		if _, fired := observe(); fired {
+			t.Fatalf("failure %d inside the cooldown: got an alert, want none", i+6)
+		}
+	}
+	if alerts != 1 {
+		t.Errorf("got %d alerts, want exactly 1", alerts)
+	}
+	// After the cooldown a continuing burst alerts again.
+	clk.now = clk.now.Add(DefaultCooldown)
+	for i := 0; i < 5; i++ {
+		observe()
+	}
+	if alerts != 2 {
+		t.Errorf("after the cooldown: got %d alerts, want 2", alerts)
+	}
+}
+
+func TestTwoAddressesTwoAlerts(t *testing.T) {
+	d, clk := newDetector(t, Config{})
+	got := map[string]int{}
+	for i := 0; i < 5; i++ {
+		clk.now = clk.now.Add(time.Second)
+		for _, ip := range []string{"203.0.113.7", "198.51.100.9"} {
+			if a, fired, _ := d.Observe("client.address", ip, "acme", clk.now); fired {
+				got[a.Key]++
+			}
+		}
+	}
+	if len(got) != 2 || got["203.0.113.7"] != 1 || got["198.51.100.9"] != 1 {
+		t.Errorf("got alerts %v, want one per address", got)
+	}
+}
+
+func TestSlidingWindow(t *testing.T) {
+	d, clk := newDetector(t, Config{})
+	// Four failures, then a gap longer than the window: the old ones no
+	// longer count.
+	for i := 0; i < 4; i++ {
+		d.Observe("user.name", "jane", "", clk.now)
+		clk.now = clk.now.Add(time.Second)
+	}
+	clk.now = clk.now.Add(2 * time.Minute)
+	if _, fired, _ := d.Observe("user.name", "jane", "", clk.now); fired {
+		t.Fatalf("got an alert for failures spread over more than the window, want none")
+	}
+}
+
+func TestOutOfOrderInsideWindow(t *testing.T) {
+	d, clk := newDetector(t, Config{})
+	clk.now = t0.Add(time.Minute)
+	// Timestamps arrive shuffled, all inside one minute.
+	offsets := []int{50, 10, 40, 20, 30}
+	var alert Alert
+	fired := 0
+	for _, o := range offsets {
+		if a, ok, _ := d.Observe("client.address", "203.0.113.7", "", t0.Add(time.Duration(o)*time.Second)); ok {
+			alert = a
+			fired++
+		}
+	}
+	if fired != 1 {
+		t.Fatalf("got %d alerts, want 1", fired)
+	}
+	if !alert.FirstSeen.Equal(t0.Add(10*time.Second)) || !alert.LastSeen.Equal(t0.Add(50*time.Second)) {
+		t.Errorf("got first %s last %s, want %s and %s", alert.FirstSeen, alert.LastSeen, t0.Add(10*time.Second), t0.Add(50*time.Second))
+	}
+	// A late failure older than the window (by the clock) is ignored.
+	d2, clk2 := newDetector(t, Config{Threshold: 1})
+	clk2.now = t0.Add(time.Hour)
+	if _, ok, _ := d2.Observe("client.address", "x", "", t0); ok {
+		t.Errorf("got an alert for a failure older than the window, want none")
+	}
+}
+
+func TestFutureTimestampsCountAsNow(t *testing.T) {
+	d, clk := newDetector(t, Config{})
+	fired := 0
+	// An emitter spreading timestamps into the future cannot escape the window.
+	for i := 0; i < 5; i++ {
+		if _, ok, _ := d.Observe("client.address", "x", "", clk.now.Add(time.Duration(i)*time.Hour)); ok {
+			fired++
+		}
+	}
+	if fired != 1 {
+		t.Errorf("got %d alerts, want 1", fired)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want error
+	}{
+		{"defaults", Config{}, nil},
+		{"threshold", Config{Threshold: MaxThreshold + 1}, ErrThreshold},
+		{"window", Config{Window: -time.Second}, ErrWindow},
+		{"cooldown", Config{Cooldown: -time.Second}, ErrCooldown},
+		{"max keys", Config{MaxKeys: -1}, ErrMaxKeys},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.cfg.Validate(); !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestSprayMemoryBounded sprays 1,000,000 distinct keys and measures the
+// heap: it must stay under MaxKeys * BytesPerKey, and every key beyond
+// MaxKeys must have been evicted and counted.
+func TestSprayMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000,000-key spray skipped in -short mode")
+	}
+	const maxKeys = 10_000
+	const spray = 1_000_000
+	before := heapInUse()
+	d, clk := newDetector(t, Config{MaxKeys: maxKeys})
+	evicted := 0
+	buf := make([]byte, 0, 32)
+	for i := 0; i < spray; i++ {
+		buf = strconv.AppendInt(append(buf[:0], "10.0."...), int64(i), 10)
+		_, _, ev := d.Observe("client.address", string(buf), "tenant-"+strconv.Itoa(i%7), clk.now)
+		evicted += ev
+	}
+	after := heapInUse()
+	if got := d.Len(); got != maxKeys {
+		t.Errorf("tracked keys: got %d, want %d", got, maxKeys)
+	}
+	if evicted != spray-maxKeys {
+		t.Errorf("evicted: got %d, want %d", evicted, spray-maxKeys)
+	}
+	grown := int64(after) - int64(before)
+	bound := int64(maxKeys * BytesPerKey(DefaultThreshold))
+	t.Logf("heap grew %d bytes for %d keys (%.0f bytes/key), bound %d", grown, maxKeys, float64(grown)/maxKeys, bound)
+	if grown > bound {
+		t.Errorf("heap grew %d bytes, want at most %d (%d keys x %d bytes)", grown, bound, maxKeys, BytesPerKey(DefaultThreshold))
+	}
+	runtime.KeepAlive(d)
+}
