@@ -3,6 +3,7 @@ package activityprocessor
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -16,21 +17,19 @@ import (
 func NewFactory() processor.Factory {
 	return processor.NewFactory(
 		metadata.Type,
-		createDefaultConfig,
+		createDefaultComponentConfig,
 		processor.WithLogs(createLogs, metadata.LogsStability),
 	)
 }
 
-func createDefaultConfig() component.Config {
-	return &Config{}
-}
+func createDefaultComponentConfig() component.Config { return createDefaultConfig() }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	c, ok := cfg.(*Config)
 	if !ok {
 		return nil, fmt.Errorf("activity processor: got config of type %T, want *Config", cfg)
 	}
-	p, err := newActivityProcessor(c, set)
+	p, err := newActivityProcessor(c, set, time.Now)
 	if err != nil {
 		return nil, fmt.Errorf("activity processor: %w", err)
 	}

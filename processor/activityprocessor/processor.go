@@ -2,38 +2,119 @@ package activityprocessor
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
-	"go.uber.org/zap"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/burst"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/recordid"
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/redact"
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/tenant"
 	"github.com/activitylog/activitylog/schema"
+)
+
+// alertServiceName is the service.name of the resource alert records are
+// emitted under.
+const alertServiceName = "activitycol"
+
+// originalSuffix is appended to a typed attribute's key when its value has a
+// type Elasticsearch would reject; the value is kept there as a string.
+const originalSuffix = ".original"
+
+// Reasons a record is dropped (telemetry attribute "reason").
+const (
+	reasonTenantMissing  = "tenant_missing"
+	reasonTenantConflict = "tenant_conflict"
 )
 
 // activityProcessor holds one pipeline's processor state. processLogs is
 // safe for concurrent use.
 type activityProcessor struct {
 	namespace string
-	telemetry *metadata.TelemetryBuilder
-	logger    *zap.Logger
+	red       *redact.Redactor
+	tenants   *tenant.Resolver
+	missing   string
+	conflict  string
+	detector  *burst.Detector // nil when burst detection is off
+	events    map[string]struct{}
+	burstKeys []string
+	clock     func() time.Time
+	types     map[string]schema.FieldType
+
+	telemetry   *metadata.TelemetryBuilder
+	ruleAttrs   [redact.NumRules]metric.AddOption
+	alertAttrs  metric.AddOption
+	dropMissing metric.AddOption
+	dropConfl   metric.AddOption
 }
 
-func newActivityProcessor(cfg *Config, set processor.Settings) (*activityProcessor, error) {
+func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time.Time) (*activityProcessor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	rc, err := cfg.redactConfig()
+	if err != nil {
+		return nil, err
+	}
+	red, err := redact.New(rc)
+	if err != nil {
+		return nil, fmt.Errorf("redaction: %w", err)
+	}
+	res, err := tenant.New(cfg.Tenant.resolverConfig())
+	if err != nil {
+		return nil, fmt.Errorf("tenant: %w", err)
 	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
-	return &activityProcessor{
-		namespace: cfg.namespace(),
-		telemetry: tb,
-		logger:    set.Logger,
-	}, nil
+	p := &activityProcessor{
+		namespace: cfg.namespace(), red: red, tenants: res,
+		missing: cfg.Tenant.Missing, conflict: cfg.Tenant.Conflict,
+		clock: clock, types: typedAttributes(), telemetry: tb,
+		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
+		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
+		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
+	}
+	for r := redact.Rule(0); r < redact.NumRules; r++ {
+		p.ruleAttrs[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", r.String())))
+	}
+	if cfg.Burst.Enabled {
+		d, err := burst.New(cfg.Burst.detectorConfig(), clock)
+		if err != nil {
+			return nil, fmt.Errorf("burst: %w", err)
+		}
+		p.detector = d
+		p.events = make(map[string]struct{}, len(cfg.Burst.Events))
+		for _, e := range cfg.Burst.Events {
+			p.events[e] = struct{}{}
+		}
+		p.burstKeys = cfg.Burst.Keys
+	}
+	return p, nil
+}
+
+// typedAttributes maps every record attribute with a mapped, non-keyword
+// Elasticsearch type to that type.
+func typedAttributes() map[string]schema.FieldType {
+	m := map[string]schema.FieldType{}
+	for _, f := range schema.Fields() {
+		if f.Attribute != "" && f.Path == schema.Path(f.Attribute) {
+			m[f.Attribute] = f.Type
+		}
+	}
+	return m
 }
 
 func (p *activityProcessor) shutdown(context.Context) error {
@@ -41,19 +122,366 @@ func (p *activityProcessor) shutdown(context.Context) error {
 	return nil
 }
 
-// processLogs applies the processor to every record of ld, in place.
-func (p *activityProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+// batchStats accumulates one call's telemetry, recorded once at the end.
+type batchStats struct {
+	rules           [redact.NumRules]int64
+	recordsRedacted int64
+	missing         int64
+	conflicts       int64
+	droppedMissing  int64
+	droppedConflict int64
+	evicted         int64
+	alerts          []burst.Alert
+}
+
+// processLogs applies the processor to every record of ld, in place, and
+// appends the alert records it raised.
+func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	var st batchStats
+	var rep redact.Report
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
-		sls := rls.At(i).ScopeLogs()
+		rl := rls.At(i)
+		resAttrs := rl.Resource().Attributes()
+		rep.Reset()
+		p.red.Attributes(resAttrs, "resource", false, &rep)
+		p.countRules(&st, &rep)
+		resPaths := clonePaths(&rep)
+		resTenant := p.tenants.FromResource(resAttrs)
+		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				p.route(lrs.At(k))
-			}
+			sl := sls.At(j)
+			rep.Reset()
+			p.red.Attributes(sl.Scope().Attributes(), "scope", false, &rep)
+			p.countRules(&st, &rep)
+			scopePaths := clonePaths(&rep)
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				return p.processRecord(lr, resTenant, resPaths, scopePaths, &rep, &st)
+			})
 		}
 	}
+	if len(st.alerts) > 0 {
+		p.appendAlerts(ld, st.alerts)
+	}
+	p.record(ctx, &st)
+	if ld.LogRecordCount() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
 	return ld, nil
+}
+
+// clonePaths copies the report's paths (nil, without allocating, when none).
+func clonePaths(rep *redact.Report) []string {
+	if !rep.Any() {
+		return nil
+	}
+	return slices.Clone(rep.Paths())
+}
+
+func (p *activityProcessor) countRules(st *batchStats, rep *redact.Report) {
+	for r, n := range rep.Counts {
+		st.rules[r] += int64(n)
+	}
+}
+
+// processRecord redacts, type-checks, tags and routes one record, feeding
+// failed logins to the burst detector. It reports whether to drop lr.
+func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Resource, resPaths, scopePaths []string, rep *redact.Report, st *batchStats) bool {
+	attrs := lr.Attributes()
+	rep.Reset()
+	p.red.Attributes(attrs, "", true, rep)
+	p.red.Body(lr.Body(), rep)
+	p.countRules(st, rep)
+	if rep.Any() || len(resPaths)+len(scopePaths) > 0 {
+		st.recordsRedacted++
+		p.recordRedactedKeys(attrs, resPaths, scopePaths, rep.Paths())
+	}
+	p.enforceTypes(attrs)
+	enforceBodyType(lr.Body())
+
+	t, outcome := p.tenants.Resolve(attrs, resTenant)
+	drop := false
+	switch outcome {
+	case tenant.Missing:
+		st.missing++
+		t = schema.TenantUnknown
+		if p.missing == PolicyDrop {
+			drop = true
+			st.droppedMissing++
+		}
+	case tenant.Conflict:
+		st.conflicts++
+		switch p.conflict {
+		case PolicyUnknown:
+			t = schema.TenantUnknown
+		case PolicyDrop:
+			drop = true
+			st.droppedConflict++
+		}
+	}
+	// A dropped record still counts as a failed login: the signal matters
+	// more than the record.
+	if p.detector != nil {
+		p.observe(lr, attrs, t, st)
+	}
+	if drop {
+		return true
+	}
+	attrs.PutStr(schema.AttrTenantID, t)
+	p.route(lr)
+	return false
+}
+
+// recordRedactedKeys appends the redacted paths (names only) to
+// activity.redacted_keys, keeping names an emitter already listed there.
+func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]string) {
+	v, ok := attrs.Get(schema.AttrRedactedKeys)
+	var s pcommon.Slice
+	if ok && v.Type() == pcommon.ValueTypeSlice {
+		s = v.Slice()
+	} else {
+		s = attrs.PutEmptySlice(schema.AttrRedactedKeys)
+	}
+	for _, g := range groups {
+		for _, path := range g {
+			s.AppendEmpty().SetStr(path)
+		}
+	}
+}
+
+// enforceTypes makes every mapped attribute acceptable to its Elasticsearch
+// field type, so that no record is ever rejected:
+//   - keyword: a map, or a list holding maps or lists, becomes its JSON string;
+//   - ip (client.address): "ip:port" becomes the ip; any other non-ip value
+//     is moved to "client.address.original" as a string;
+//   - long: an integral double or a numeric string becomes an int; anything
+//     else is moved to "<key>.original" as a string;
+//   - date: a map, list or bool is moved to "<key>.original" as a string;
+//   - flattened (activity.changes): anything but a map is moved to
+//     "<key>.original" as a string.
+func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
+	var moves [4]string
+	n := 0
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		typ, ok := p.types[k]
+		if !ok {
+			return true
+		}
+		if !fixType(typ, v) && n < len(moves) {
+			moves[n] = k
+			n++
+		}
+		return true
+	})
+	for _, k := range moves[:n] {
+		v, _ := attrs.Get(k)
+		s := v.AsString()
+		attrs.Remove(k)
+		attrs.PutStr(k+originalSuffix, s)
+	}
+}
+
+// fixType converts v in place when it can; false means it must be moved.
+func fixType(typ schema.FieldType, v pcommon.Value) bool {
+	switch typ {
+	case schema.TypeKeyword:
+		switch v.Type() {
+		case pcommon.ValueTypeMap:
+			v.SetStr(v.AsString())
+		case pcommon.ValueTypeSlice:
+			s := v.Slice()
+			for i := 0; i < s.Len(); i++ {
+				if t := s.At(i).Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+					v.SetStr(v.AsString())
+					break
+				}
+			}
+		}
+		return true
+	case schema.TypeIP:
+		if v.Type() != pcommon.ValueTypeStr {
+			return false
+		}
+		s := v.Str()
+		if _, err := netip.ParseAddr(s); err == nil {
+			return true
+		}
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			v.SetStr(ap.Addr().String())
+			return true
+		}
+		return false
+	case schema.TypeLong:
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			return true
+		case pcommon.ValueTypeDouble:
+			f := v.Double()
+			if f == float64(int64(f)) {
+				v.SetInt(int64(f))
+				return true
+			}
+		case pcommon.ValueTypeStr:
+			if n, err := strconv.ParseInt(v.Str(), 10, 64); err == nil {
+				v.SetInt(n)
+				return true
+			}
+		}
+		return false
+	case schema.TypeDate:
+		switch v.Type() {
+		case pcommon.ValueTypeStr, pcommon.ValueTypeInt:
+			return true
+		}
+		return false
+	case schema.TypeFlattened:
+		return v.Type() == pcommon.ValueTypeMap
+	}
+	return true
+}
+
+// enforceBodyType keeps the body a string (body.text) or a map
+// (body.structured); any other body becomes its string form.
+func enforceBodyType(b pcommon.Value) {
+	switch b.Type() {
+	case pcommon.ValueTypeStr, pcommon.ValueTypeMap, pcommon.ValueTypeEmpty:
+		return
+	}
+	b.SetStr(b.AsString())
+}
+
+// observe feeds a failed login to the burst detector, once per key type.
+func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, tenantID string, st *batchStats) {
+	ev, ok := attrs.Get(schema.AttrEvent)
+	if !ok || ev.Type() != pcommon.ValueTypeStr {
+		return
+	}
+	if _, ok := p.events[ev.Str()]; !ok {
+		return
+	}
+	at := lr.Timestamp().AsTime()
+	if lr.Timestamp() == 0 {
+		at = time.Time{}
+	}
+	for _, kt := range p.burstKeys {
+		key := tenantID
+		if kt != schema.AttrTenantID {
+			v, ok := attrs.Get(kt)
+			if !ok {
+				continue
+			}
+			key = v.AsString()
+		}
+		if key == "" {
+			continue
+		}
+		alert, fired, evicted := p.detector.Observe(kt, key, tenantID, at)
+		st.evicted += int64(evicted)
+		if fired {
+			st.alerts = append(st.alerts, alert)
+		}
+	}
+}
+
+// appendAlerts adds one record per alert under a resource of its own.
+func (p *activityProcessor) appendAlerts(ld plog.Logs, alerts []burst.Alert) {
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(schema.AttrServiceName, alertServiceName)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	now := p.clock()
+	for _, a := range alerts {
+		lr := sl.LogRecords().AppendEmpty()
+		fillAlert(lr, a, now)
+		p.route(lr)
+	}
+}
+
+// fillAlert writes the documented failed-login burst security event.
+func fillAlert(lr plog.LogRecord, a burst.Alert, now time.Time) {
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(a.LastSeen))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
+	lr.SetEventName(schema.EventName(schema.EventFailedLoginBurst))
+	lr.SetSeverityNumber(plog.SeverityNumberWarn)
+	lr.SetSeverityText("WARN")
+	lr.Body().SetStr(alertBody(a))
+	tenantID := a.Tenant
+	if tenantID == "" {
+		tenantID = schema.TenantUnknown
+	}
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(16)
+	attrs.PutStr(schema.AttrID, alertID(a))
+	attrs.PutStr(schema.AttrCategory, schema.CategorySecurity)
+	attrs.PutStr(schema.AttrEvent, schema.EventFailedLoginBurst)
+	attrs.PutStr(schema.AttrOutcome, schema.OutcomeFailure)
+	attrs.PutStr(schema.AttrTenantID, tenantID)
+	attrs.PutStr(schema.AttrAlertRule, schema.AlertRuleFailedLoginBurst)
+	attrs.PutStr(schema.AttrAlertKeyType, a.KeyType)
+	attrs.PutStr(schema.AttrAlertKey, a.Key)
+	attrs.PutInt(schema.AttrAlertCount, int64(a.Count))
+	attrs.PutInt(schema.AttrAlertThreshold, int64(a.Threshold))
+	attrs.PutInt(schema.AttrAlertWindowSeconds, int64(a.Window/time.Second))
+	attrs.PutStr(schema.AttrAlertFirstSeen, a.FirstSeen.Format(time.RFC3339Nano))
+	attrs.PutStr(schema.AttrAlertLastSeen, a.LastSeen.Format(time.RFC3339Nano))
+	switch a.KeyType {
+	case schema.AttrClientAddress, schema.AttrUserName:
+		attrs.PutStr(a.KeyType, a.Key)
+	}
+}
+
+// alertBody is the alert's plain-English description.
+func alertBody(a burst.Alert) string {
+	switch a.KeyType {
+	case schema.AttrClientAddress:
+		return fmt.Sprintf("%d failed logins from %s in %s", a.Count, a.Key, a.Window)
+	case schema.AttrUserName:
+		return fmt.Sprintf("%d failed logins for user %s in %s", a.Count, a.Key, a.Window)
+	}
+	return fmt.Sprintf("%d failed logins in tenant %s in %s", a.Count, a.Key, a.Window)
+}
+
+// alertID is deterministic (the same burst always gets the same id, so a
+// retried batch cannot duplicate the alert) and time-ordered.
+func alertID(a burst.Alert) string {
+	h := sha256.New()
+	for _, s := range []string{schema.AlertRuleFailedLoginBurst, a.KeyType, a.Key, a.FirstSeen.Format(time.RFC3339Nano)} {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	return recordid.FromHash(a.LastSeen, h.Sum(nil))
+}
+
+// record reports one call's telemetry.
+func (p *activityProcessor) record(ctx context.Context, st *batchStats) {
+	t := p.telemetry
+	for r, n := range st.rules {
+		if n > 0 {
+			t.ProcessorActivityRedactions.Add(ctx, n, p.ruleAttrs[r])
+		}
+	}
+	if st.recordsRedacted > 0 {
+		t.ProcessorActivityRecordsRedacted.Add(ctx, st.recordsRedacted)
+	}
+	if st.missing > 0 {
+		t.ProcessorActivityTenantMissing.Add(ctx, st.missing)
+	}
+	if st.conflicts > 0 {
+		t.ProcessorActivityTenantConflicts.Add(ctx, st.conflicts)
+	}
+	if st.droppedMissing > 0 {
+		t.ProcessorActivityRecordsDropped.Add(ctx, st.droppedMissing, p.dropMissing)
+	}
+	if st.droppedConflict > 0 {
+		t.ProcessorActivityRecordsDropped.Add(ctx, st.droppedConflict, p.dropConfl)
+	}
+	if n := len(st.alerts); n > 0 {
+		t.ProcessorActivityAlertsEmitted.Add(ctx, int64(n), p.alertAttrs)
+	}
+	if st.evicted > 0 {
+		t.ProcessorActivityBurstKeysEvicted.Add(ctx, st.evicted)
+	}
 }
 
 // isRoutingAttr reports whether key is one of the routing attributes the
@@ -69,7 +497,8 @@ func isRoutingAttr(key string) bool {
 
 // route sets the data stream and document id of lr. Routing attributes sent
 // by the emitter are overwritten, so no emitter can write into another
-// index. A record without a usable activity.id gets a deterministic one.
+// index. A record without a usable activity.id gets a deterministic one,
+// derived after redaction so the id cannot leak a secret by brute force.
 func (p *activityProcessor) route(lr plog.LogRecord) {
 	attrs := lr.Attributes()
 	id := ""
@@ -78,10 +507,12 @@ func (p *activityProcessor) route(lr plog.LogRecord) {
 	}
 	if !validID(id) {
 		id = recordid.Derive(lr, func(k string) bool { return k == schema.AttrID || isRoutingAttr(k) })
+		attrs.PutStr(schema.AttrID, id)
+	} else if v, _ := attrs.Get(schema.AttrID); v.Type() != pcommon.ValueTypeStr {
+		// A non-string id becomes the string the keyword field and the
+		// document id agree on.
+		attrs.PutStr(schema.AttrID, id)
 	}
-	// Written back even when present, so a non-string id becomes the string
-	// the keyword field and the document id agree on.
-	attrs.PutStr(schema.AttrID, id)
 	attrs.PutStr(schema.AttrDataStreamType, schema.DataStreamType)
 	attrs.PutStr(schema.AttrDataStreamDataset, schema.Dataset)
 	attrs.PutStr(schema.AttrDataStreamNamespace, p.namespace)

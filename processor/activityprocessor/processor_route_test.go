@@ -113,7 +113,11 @@ func TestRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := firstRecord(runOnce(t, &Config{Namespace: tt.namespace}, oneRecord(tt.fill)))
+			cfg := createDefaultConfig()
+			if tt.namespace != "" {
+				cfg.Namespace = tt.namespace
+			}
+			out := firstRecord(runOnce(t, cfg, oneRecord(tt.fill)))
 			if got := attrStr(out, schema.AttrDataStreamType); got != schema.DataStreamType {
 				t.Errorf("data_stream.type: got %q, want %q", got, schema.DataStreamType)
 			}
@@ -144,9 +148,9 @@ func TestDerivedIDIsDeterministic(t *testing.T) {
 			lr.Attributes().PutStr("x", extra)
 		})
 	}
-	a := attrStr(firstRecord(runOnce(t, &Config{}, mk("1"))), schema.AttrID)
-	b := attrStr(firstRecord(runOnce(t, &Config{}, mk("1"))), schema.AttrID)
-	c := attrStr(firstRecord(runOnce(t, &Config{}, mk("2"))), schema.AttrID)
+	a := attrStr(firstRecord(runOnce(t, createDefaultConfig(), mk("1"))), schema.AttrID)
+	b := attrStr(firstRecord(runOnce(t, createDefaultConfig(), mk("1"))), schema.AttrID)
+	c := attrStr(firstRecord(runOnce(t, createDefaultConfig(), mk("2"))), schema.AttrID)
 	if a != b {
 		t.Errorf("same record twice: got ids %q and %q, want equal", a, b)
 	}
