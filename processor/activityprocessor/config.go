@@ -42,6 +42,9 @@ func DefaultOTPKeyPatterns() []string {
 	return []string{"otp", "passcode", "mfacode", "verificationcode", "onetimecode", "2facode", "smscode"}
 }
 
+// DetectorOff disables a value detector.
+const DetectorOff = "off"
+
 // Tenant policies.
 const (
 	// PolicyTag tags a record whose tenant is missing with schema.TenantUnknown.
@@ -102,8 +105,10 @@ type RedactionConfig struct {
 	OTPKeyPatterns []string `mapstructure:"otp_key_patterns"`
 	// Detectors maps value detector names (jwt, bearer, basic_auth,
 	// api_key, private_key, card_number, url_credentials, otp) to an action
-	// (mask, hash, drop). A detector left out of the map is disabled; an
-	// unknown name or action is rejected.
+	// (mask, hash, drop, or off to disable it). Every detector is on (mask)
+	// by default and a configured map is merged into the defaults, so a
+	// detector is only disabled by "off". An unknown name or action is
+	// rejected.
 	Detectors map[string]string `mapstructure:"detectors"`
 	// HashKey is the HMAC-SHA256 key of the hash action, at least 16 bytes.
 	// Required when any action is hash; the collector refuses to start
@@ -261,6 +266,9 @@ func (c *Config) redactConfig() (redact.Config, error) {
 		rule, err := redact.ParseDetector(n)
 		if err != nil {
 			return redact.Config{}, fmt.Errorf("redaction::detectors: %w: %w", ErrInvalidDetector, err)
+		}
+		if r.Detectors[n] == DetectorOff {
+			continue
 		}
 		a, err := redact.ParseAction(r.Detectors[n])
 		if err != nil {

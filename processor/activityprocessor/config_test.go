@@ -1,0 +1,118 @@
+package activityprocessor
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig()
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Unmarshal(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, xconfmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	def, err := loadConfig(t, "")
+	if err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	if got, want := def.Burst.Threshold, 5; got != want {
+		t.Errorf("default threshold: got %d, want %d", got, want)
+	}
+	if got, want := def.Redaction.Detectors["card_number"], "mask"; got != want {
+		t.Errorf("default card_number action: got %q, want %q", got, want)
+	}
+
+	cfg, err := loadConfig(t, "custom")
+	if err != nil {
+		t.Fatalf("custom config: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"namespace", cfg.Namespace, "prod.eu_1"},
+		{"key action", cfg.Redaction.KeyAction, "hash"},
+		{"key patterns", strings.Join(cfg.Redaction.KeyPatterns, ","), "password,pin_code,X-Api-Key"},
+		{"detectors", len(cfg.Redaction.Detectors), 8},
+		{"bearer off", cfg.Redaction.Detectors["bearer"], DetectorOff},
+		{"jwt action", cfg.Redaction.Detectors["jwt"], "drop"},
+		{"hash key", string(cfg.Redaction.HashKey), "0123456789abcdef0123456789abcdef"},
+		{"max depth", cfg.Redaction.MaxDepth, 8},
+		{"record attributes", strings.Join(cfg.Tenant.RecordAttributes, ","), "activity.tenant.id,tenant"},
+		{"resource attributes", len(cfg.Tenant.ResourceAttributes), 0},
+		{"service tenants", cfg.Tenant.ServiceTenants["acme-pos"], "ACME"},
+		{"missing", cfg.Tenant.Missing, PolicyDrop},
+		{"conflict", cfg.Tenant.Conflict, PolicyUnknown},
+		{"burst keys", strings.Join(cfg.Burst.Keys, ","), "client.address,activity.tenant.id"},
+		{"threshold", cfg.Burst.Threshold, 10},
+		{"window", cfg.Burst.Window, 30 * time.Second},
+		{"cooldown", cfg.Burst.Cooldown, 5 * time.Minute},
+		{"max keys", cfg.Burst.MaxKeys, 5000},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	tests := []struct {
+		name    string
+		want    error  // sentinel, nil when only the message is checked
+		message string // must appear in the error
+	}{
+		{"bad_namespace", ErrInvalidNamespace, `namespace "Prod-EU" has 'P' at byte 0`},
+		{"bad_key_action", ErrInvalidAction, `redaction::key_action: invalid action: action "erase" is not one of mask, hash, drop`},
+		{"bad_detector", ErrInvalidDetector, `detector "ssn_number" is not one of`},
+		{"bad_detector_action", ErrInvalidAction, `redaction::detectors::jwt`},
+		{"hash_without_key", ErrHashKey, "hash key has 0 bytes, at least 16 are needed"},
+		{"short_hash_key", ErrHashKey, "hash key has 8 bytes"},
+		{"empty_pattern", ErrInvalidPattern, `pattern "--"`},
+		{"bad_depth", ErrInvalidDepth, "max depth 50 is not between 1 and 16"},
+		{"bad_missing_policy", ErrInvalidPolicy, `tenant::missing "ignore"`},
+		{"bad_conflict_policy", ErrInvalidPolicy, `tenant::conflict "last"`},
+		{"no_tenant_source", ErrNoTenantSource, "are all empty"},
+		{"bad_static_tenant", ErrInvalidTenant, `service "svc" maps to invalid tenant`},
+		{"bad_burst_key", ErrInvalidBurst, `"session.id" is not one of`},
+		{"bad_burst_threshold", ErrInvalidBurst, "threshold 5000 is not between 1 and 1000"},
+		{"bad_burst_window", ErrInvalidBurst, "window -1s"},
+		{"no_burst_events", ErrInvalidBurst, "burst::events is empty"},
+		{"unknown_field", nil, "has invalid keys: pattern"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(t, tt.name)
+			if err == nil {
+				t.Fatalf("got no error, want one containing %q", tt.message)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want it to wrap %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.message) {
+				t.Errorf("got %q, want it to contain %q", err, tt.message)
+			}
+		})
+	}
+}
