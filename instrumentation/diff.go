@@ -31,7 +31,8 @@ const (
 )
 
 // TruncatedField is the field name of the change that says a diff was cut
-// short at the recorder's maximum number of changes.
+// short: it had more changed fields than the recorder keeps, or its values
+// were too large to compare in full.
 const TruncatedField = "[truncated]"
 
 // RootField is the field name of a change when the compared values are
@@ -96,6 +97,10 @@ const (
 	maxDepth = 32
 	// maxLeafSlice is how many elements of a slice of scalars are recorded.
 	maxLeafSlice = 100
+	// maxSteps bounds the values one diff visits. Values that share
+	// sub-values (a DAG rather than a tree) can otherwise make the walk
+	// exponential in their depth; past the budget the diff is truncated.
+	maxSteps = 1 << 14
 )
 
 // differ walks two values side by side and collects their differences.
@@ -106,6 +111,7 @@ type differ struct {
 	changes   Changes
 	index     map[string]int
 	truncated bool
+	steps     int
 	// visiting holds the pointers, maps and slices on the current path of
 	// each side, so a value that contains itself is detected, not followed.
 	visiting [2]map[visit]bool
@@ -194,6 +200,10 @@ func (d *differ) resolve(i int, s side) (side, []visit) {
 			entered = append(entered, vk)
 			s.v = s.v.Elem()
 			continue
+		case reflect.Func, reflect.Chan, reflect.UnsafePointer:
+			if s.v.IsNil() {
+				return side{}, entered
+			}
 		case reflect.Map:
 			if s.v.IsNil() {
 				return side{}, entered
@@ -239,6 +249,10 @@ func (d *differ) leave(i int, vks []visit) {
 
 func (d *differ) walk(path string, a, b side, depth int) {
 	if d.truncated {
+		return
+	}
+	if d.steps++; d.steps > maxSteps {
+		d.truncated = true
 		return
 	}
 	var va, vb []visit

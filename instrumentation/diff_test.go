@@ -1,0 +1,453 @@
+package instrumentation_test
+
+import (
+	"net/netip"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/activitylog/activitylog/instrumentation"
+)
+
+type address struct {
+	Street string `json:"street"`
+	City   string `json:"city"`
+}
+
+type member struct {
+	Name     string            `json:"name"`
+	Email    *string           `json:"email"`
+	Address  address           `json:"address"`
+	Billing  *address          `json:"billing"`
+	Tags     []string          `json:"tags"`
+	Prefs    map[string]string `json:"prefs"`
+	Birthday time.Time         `json:"birthday"`
+	Tier     int               `json:"tier"`
+	Balance  float64           `json:"balance"`
+
+	PasswordHash string `json:"password_hash"`
+	APIKey       string
+	Internal     string `activity:"-"`
+	PIN          string `json:"pin" activity:"redact"`
+	Phone        string `json:"phone" activity:"redact"`
+	notes        string
+}
+
+type contact struct {
+	Name   string `json:"name"`
+	Phone  string `json:"phone" activity:"redact"`
+	Mobile string `json:"mobile" activity:"redact"`
+}
+
+type node struct {
+	Name string
+	Next *node
+}
+
+type withFunc struct {
+	Name     string
+	Callback func()
+	Events   chan int
+	Ptr      unsafe.Pointer
+}
+
+type base struct {
+	ID        int `json:"id"`
+	UpdatedAt time.Time
+}
+
+type embedding struct {
+	base
+	Model
+	Title string `json:"title"`
+}
+
+// Model is exported so that embedding flattens its fields like encoding/json.
+type Model struct {
+	Version int `json:"version"`
+}
+
+type items struct {
+	Lines []line `json:"lines"`
+}
+
+type line struct {
+	SKU string `json:"sku"`
+	Qty int    `json:"qty"`
+}
+
+type anyHolder struct {
+	V any `json:"v"`
+}
+
+func strp(s string) *string { return &s }
+
+func TestDiff(t *testing.T) {
+	day := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
+	cyclic := func(name string) *node {
+		n := &node{Name: name}
+		n.Next = n
+		return n
+	}
+	selfMap := map[string]any{"a": 1}
+	selfMap["self"] = selfMap
+	tests := []struct {
+		name   string
+		before any
+		after  any
+		want   map[string]any
+	}{
+		{
+			name:   "scalar fields",
+			before: member{Name: "Ann", Tier: 1, Balance: 2.5},
+			after:  member{Name: "Anne", Tier: 1, Balance: 3},
+			want: map[string]any{
+				"name":    map[string]any{"old": "Ann", "new": "Anne"},
+				"balance": map[string]any{"old": 2.5, "new": 3.0},
+			},
+		},
+		{
+			name:   "nested struct",
+			before: member{Address: address{Street: "1 Main St", City: "Springfield"}},
+			after:  member{Address: address{Street: "1 Main St", City: "Shelbyville"}},
+			want:   map[string]any{"address.city": map[string]any{"old": "Springfield", "new": "Shelbyville"}},
+		},
+		{
+			name:   "pointer to scalar set and changed",
+			before: member{Email: nil},
+			after:  member{Email: strp("ann@example.com")},
+			want:   map[string]any{"email": map[string]any{"new": "ann@example.com"}},
+		},
+		{
+			name:   "pointer to scalar cleared",
+			before: member{Email: strp("ann@example.com")},
+			after:  member{},
+			want:   map[string]any{"email": map[string]any{"old": "ann@example.com"}},
+		},
+		{
+			name:   "same pointee through different pointers is no change",
+			before: member{Email: strp("x@example.com")},
+			after:  member{Email: strp("x@example.com")},
+			want:   map[string]any{},
+		},
+		{
+			name:   "pointer to struct set",
+			before: member{},
+			after:  member{Billing: &address{City: "Paris"}},
+			want: map[string]any{
+				"billing.street": map[string]any{"new": ""},
+				"billing.city":   map[string]any{"new": "Paris"},
+			},
+		},
+		{
+			name:   "slice of scalars recorded whole",
+			before: member{Tags: []string{"gold"}},
+			after:  member{Tags: []string{"gold", "vip"}},
+			want:   map[string]any{"tags": map[string]any{"old": []any{"gold"}, "new": []any{"gold", "vip"}}},
+		},
+		{
+			name:   "slice of structs element by element",
+			before: items{Lines: []line{{"A", 1}, {"B", 2}}},
+			after:  items{Lines: []line{{"A", 1}, {"B", 3}, {"C", 1}}},
+			want: map[string]any{
+				"lines[1].qty": map[string]any{"old": int64(2), "new": int64(3)},
+				"lines[2].sku": map[string]any{"new": "C"},
+				"lines[2].qty": map[string]any{"new": int64(1)},
+			},
+		},
+		{
+			name:   "map keys added, changed and removed",
+			before: member{Prefs: map[string]string{"lang": "en", "theme": "dark"}},
+			after:  member{Prefs: map[string]string{"lang": "fr", "tz": "CET"}},
+			want: map[string]any{
+				"prefs.lang":  map[string]any{"old": "en", "new": "fr"},
+				"prefs.theme": map[string]any{"old": "dark"},
+				"prefs.tz":    map[string]any{"new": "CET"},
+			},
+		},
+		{
+			name:   "map with credential keys",
+			before: map[string]any{"user": "ann", "X-Api-Key": "k1", "newPassword": "p1", "session_id": "s1"},
+			after:  map[string]any{"user": "bob", "X-Api-Key": "k2", "newPassword": "p2", "session_id": "s2"},
+			want:   map[string]any{"user": map[string]any{"old": "ann", "new": "bob"}},
+		},
+		{
+			name:   "time values",
+			before: member{Birthday: day},
+			after:  member{Birthday: day.AddDate(0, 0, 1)},
+			want:   map[string]any{"birthday": map[string]any{"old": "1990-05-17T00:00:00Z", "new": "1990-05-18T00:00:00Z"}},
+		},
+		{
+			name:   "text-marshalable values",
+			before: anyHolder{V: netip.MustParseAddr("10.0.0.1")},
+			after:  anyHolder{V: netip.MustParseAddr("10.0.0.2")},
+			want:   map[string]any{"v": map[string]any{"old": "10.0.0.1", "new": "10.0.0.2"}},
+		},
+		{
+			name:   "durations",
+			before: anyHolder{V: 90 * time.Second},
+			after:  anyHolder{V: 2 * time.Minute},
+			want:   map[string]any{"v": map[string]any{"old": "1m30s", "new": "2m0s"}},
+		},
+		{
+			name:   "nil before records every field as new",
+			before: nil,
+			after:  &address{Street: "1 Main St", City: "Springfield"},
+			want: map[string]any{
+				"street": map[string]any{"new": "1 Main St"},
+				"city":   map[string]any{"new": "Springfield"},
+			},
+		},
+		{
+			name:   "nil after records every field as old",
+			before: address{Street: "1 Main St"},
+			after:  (*address)(nil),
+			want: map[string]any{
+				"street": map[string]any{"old": "1 Main St"},
+				"city":   map[string]any{"old": ""},
+			},
+		},
+		{
+			name:   "both nil",
+			before: nil,
+			after:  (*member)(nil),
+			want:   map[string]any{},
+		},
+		{
+			name:   "unexported fields skipped",
+			before: member{notes: "a"},
+			after:  member{notes: "b"},
+			want:   map[string]any{},
+		},
+		{
+			name:   "credential-named and omitted fields skipped, redacted fields without values",
+			before: member{PasswordHash: "h1", APIKey: "k1", Internal: "i1", PIN: "1234", Phone: "555-0100"},
+			after:  member{PasswordHash: "h2", APIKey: "k2", Internal: "i2", PIN: "1234", Phone: "555-0199"},
+			want:   map[string]any{"phone": map[string]any{"redacted": true}},
+		},
+		{
+			name:   "redacted field set on create, unset one not mentioned",
+			before: nil,
+			after:  &contact{Name: "Ann", Phone: "555-0100"},
+			want: map[string]any{
+				"name":  map[string]any{"new": "Ann"},
+				"phone": map[string]any{"redacted": true},
+			},
+		},
+		{
+			name:   "embedded structs are flattened",
+			before: embedding{base: base{ID: 1}, Model: Model{Version: 1}, Title: "a"},
+			after:  embedding{base: base{ID: 2}, Model: Model{Version: 2}, Title: "b"},
+			want: map[string]any{
+				"version": map[string]any{"old": int64(1), "new": int64(2)},
+				"title":   map[string]any{"old": "a", "new": "b"},
+			},
+		},
+		{
+			name:   "cycle on both sides is not a change",
+			before: cyclic("a"),
+			after:  cyclic("a"),
+			want:   map[string]any{},
+		},
+		{
+			name:   "cycle gets a marker",
+			before: &node{Name: "a"},
+			after:  cyclic("a"),
+			want:   map[string]any{"Next": map[string]any{"new": instrumentation.MarkerCycle}},
+		},
+		{
+			name:   "map containing itself",
+			before: map[string]any{"a": 1},
+			after:  selfMap,
+			want:   map[string]any{"self": map[string]any{"new": instrumentation.MarkerCycle}},
+		},
+		{
+			name:   "functions, channels and unsafe pointers get a marker",
+			before: withFunc{Name: "a"},
+			after:  withFunc{Name: "a", Callback: func() {}, Events: make(chan int), Ptr: unsafe.Pointer(new(int))},
+			want: map[string]any{
+				"Callback": map[string]any{"new": instrumentation.MarkerUnsupported},
+				"Events":   map[string]any{"new": instrumentation.MarkerUnsupported},
+				"Ptr":      map[string]any{"new": instrumentation.MarkerUnsupported},
+			},
+		},
+		{
+			name:   "type change inside an interface",
+			before: anyHolder{V: 1},
+			after:  anyHolder{V: "one"},
+			want:   map[string]any{"v": map[string]any{"old": int64(1), "new": "one"}},
+		},
+		{
+			name:   "interface from scalar to struct",
+			before: anyHolder{V: 1},
+			after:  anyHolder{V: address{City: "Oslo"}},
+			want: map[string]any{
+				"v":        map[string]any{"old": int64(1)},
+				"v.street": map[string]any{"new": ""},
+				"v.city":   map[string]any{"new": "Oslo"},
+			},
+		},
+		{
+			name:   "top-level scalars",
+			before: 1,
+			after:  2,
+			want:   map[string]any{instrumentation.RootField: map[string]any{"old": int64(1), "new": int64(2)}},
+		},
+		{
+			name:   "bytes, unsigned, complex",
+			before: map[string]any{"b": []byte("hi"), "u": uint64(1 << 63), "c": complex(1, 2)},
+			after:  map[string]any{"b": []byte("ho"), "u": uint8(7), "c": complex(1, 2)},
+			want: map[string]any{
+				"b": map[string]any{"old": "aGk=", "new": "aG8="},
+				"u": map[string]any{"old": "9223372036854775808", "new": int64(7)},
+			},
+		},
+		{
+			name:   "unsupported map keys get a marker",
+			before: map[address]int{{City: "a"}: 1},
+			after:  map[address]int{{City: "a"}: 2},
+			want:   map[string]any{instrumentation.RootField: map[string]any{"old": instrumentation.MarkerUnsupported, "new": instrumentation.MarkerUnsupported}},
+		},
+		{
+			name:   "NaN unchanged is no change",
+			before: anyHolder{V: nan()},
+			after:  anyHolder{V: nan()},
+			want:   map[string]any{},
+		},
+	}
+	r, _ := newTestRecorder(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := r.Diff(tt.before, tt.after)
+			got := plain(ch.Value())
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %#v\nwant %#v", got, tt.want)
+			}
+			if len(ch.Fields()) != len(tt.want) {
+				t.Errorf("got changed fields %v, want %d of them", ch.Fields(), len(tt.want))
+			}
+		})
+	}
+}
+
+func nan() float64 { var z float64; return z / z }
+
+func TestDiffDeepNestingIsBounded(t *testing.T) {
+	// 200 levels of distinct nodes: no cycle, but far deeper than the walk goes.
+	build := func(leaf string) *node {
+		n := &node{Name: leaf}
+		for i := range 200 {
+			n = &node{Name: "n" + strconv.Itoa(i), Next: n}
+		}
+		return n
+	}
+	r, _ := newTestRecorder(t)
+	ch := r.Diff(build("a"), build("b"))
+	if len(ch) != 1 {
+		t.Fatalf("got %d changes %v, want 1", len(ch), ch.Fields())
+	}
+	if got := ch[0].New.AsString(); got != instrumentation.MarkerTooDeep {
+		t.Errorf("got %q, want %q", got, instrumentation.MarkerTooDeep)
+	}
+	if same := r.Diff(build("a"), build("a")); len(same) != 0 {
+		t.Errorf("got %d changes between equal deep values, want 0", len(same))
+	}
+}
+
+func TestDiffMaxChanges(t *testing.T) {
+	before, after := map[string]int{}, map[string]int{}
+	for i := range 50 {
+		before[strconv.Itoa(i)] = i
+		after[strconv.Itoa(i)] = i + 1
+	}
+	r, _ := newTestRecorder(t, instrumentation.WithMaxChanges(10))
+	ch := r.Diff(before, after)
+	if len(ch) != 11 {
+		t.Fatalf("got %d changes, want 10 and a truncation marker", len(ch))
+	}
+	if last := ch[10]; last.Field != instrumentation.TruncatedField || last.New.AsString() != instrumentation.MarkerTruncated {
+		t.Errorf("got last change %+v, want the truncation marker", last)
+	}
+}
+
+func TestDiffLongScalarSlicesAreCapped(t *testing.T) {
+	long := make([]int, 1000)
+	longer := make([]int, 1001)
+	r, _ := newTestRecorder(t)
+	ch := r.Diff(anyHolder{V: long}, anyHolder{V: longer})
+	if len(ch) != 1 {
+		t.Fatalf("got %d changes, want 1", len(ch))
+	}
+	if n := len(ch[0].New.AsSlice()); n != 101 {
+		t.Errorf("got %d elements, want 100 and a '+N more' marker", n)
+	}
+}
+
+type panicky struct{}
+
+func (*panicky) MarshalText() ([]byte, error) { panic("boom") }
+
+type failing struct{ x int }
+
+func (failing) MarshalText() ([]byte, error) { return nil, errFailing }
+
+var errFailing = &textError{}
+
+type textError struct{}
+
+func (*textError) Error() string { return "cannot marshal" }
+
+func TestDiffMarshalTextFailuresGetAMarker(t *testing.T) {
+	r, _ := newTestRecorder(t)
+	ch := r.Diff(map[string]any{"p": 1, "f": 1}, map[string]any{"p": &panicky{}, "f": failing{1}})
+	got := plain(ch.Value())
+	want := map[string]any{
+		"p": map[string]any{"old": int64(1), "new": instrumentation.MarkerUnrepresentable},
+		"f": map[string]any{"old": int64(1), "new": instrumentation.MarkerUnrepresentable},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+}
+
+func TestSecretNamesConfigurable(t *testing.T) {
+	type account struct {
+		IBAN     string
+		Password string
+	}
+	r, _ := newTestRecorder(t, instrumentation.WithSecretNames(append(instrumentation.DefaultSecretNames(), "iban")...))
+	if ch := r.Diff(account{IBAN: "a", Password: "x"}, account{IBAN: "b", Password: "y"}); len(ch) != 0 {
+		t.Errorf("got changes %v, want none", ch.Fields())
+	}
+	r, _ = newTestRecorder(t, instrumentation.WithSecretNames("iban"))
+	if got := r.Diff(account{IBAN: "a", Password: "x"}, account{IBAN: "b", Password: "y"}).Fields(); !reflect.DeepEqual(got, []string{"Password"}) {
+		t.Errorf("got changes %v, want only Password once the list is replaced", got)
+	}
+}
+
+type dag struct {
+	Left, Right *dag
+	N           int
+}
+
+func TestDiffSharedSubvaluesAreBounded(t *testing.T) {
+	// Each level's two children are the same node: a tree walk would visit
+	// 2^40 paths. The diff must stop at its step budget instead.
+	build := func(leaf int) *dag {
+		n := &dag{N: leaf}
+		for range 40 {
+			n = &dag{Left: n, Right: n}
+		}
+		return n
+	}
+	r, _ := newTestRecorder(t)
+	ch := r.Diff(build(1), build(2))
+	if len(ch) == 0 {
+		t.Fatal("got no changes, want some and a truncation marker")
+	}
+	if last := ch[len(ch)-1]; last.Field != instrumentation.TruncatedField {
+		t.Errorf("got last change %q, want %q", last.Field, instrumentation.TruncatedField)
+	}
+}

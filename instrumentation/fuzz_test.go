@@ -1,0 +1,286 @@
+package instrumentation
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+)
+
+// secretMark is in every value placed where the secret rules say no value may
+// be recorded, and in no other value.
+const secretMark = "SECRET"
+
+// fuzzStruct mixes recorded, credential-named, omitted, redacted and
+// unexported fields, and can refer to itself.
+type fuzzStruct struct {
+	Name     string         `json:"name"`
+	Count    int            `json:"count"`
+	Child    *fuzzStruct    `json:"child"`
+	Any      any            `json:"any"`
+	List     []any          `json:"list"`
+	Meta     map[string]any `json:"meta"`
+	When     time.Time      `json:"when"`
+	Password string         `json:"password"`
+	APIKey   any            `json:"apiKey"`
+	Token    *string        `json:"token"`
+	Session  map[string]any `json:"sessionData"`
+	OTP      []any
+	Hidden   any `activity:"-"`
+	Note     any `json:"note" activity:"redact"`
+	private  any
+}
+
+// gen turns fuzz input into arbitrary Go values.
+type gen struct {
+	data    []byte
+	n       int
+	rules   secretRules
+	ptrs    []*fuzzStruct
+	maps    []map[string]any
+	secrets int
+}
+
+func (g *gen) byte() byte {
+	if len(g.data) == 0 {
+		return 0
+	}
+	b := g.data[0]
+	g.data = g.data[1:]
+	return b
+}
+
+func (g *gen) uint64() uint64 {
+	var buf [8]byte
+	for i := range buf {
+		buf[i] = g.byte()
+	}
+	return binary.LittleEndian.Uint64(buf[:])
+}
+
+// str returns a string from the input with the secret mark removed, so only
+// values placed under secret names can carry it.
+func (g *gen) str() string {
+	n := int(g.byte() % 16)
+	b := make([]byte, 0, n)
+	for range n {
+		b = append(b, g.byte())
+	}
+	return strings.ReplaceAll(strings.ToUpper(string(b)), secretMark, "")
+}
+
+var fuzzKeys = []string{
+	"name", "points", "tier", "email", "password", "newPassword", "X-Api-Key", "api_key", "otpCode",
+	"pin", "cardPin", "cvv", "Authorization", "cookie", "session_id", "private_key", "accessToken",
+	"shipping", "opinion", "notes", "a.b", "",
+}
+
+func (g *gen) key() string {
+	b := g.byte()
+	if int(b) < len(fuzzKeys)*8 {
+		return fuzzKeys[int(b)%len(fuzzKeys)]
+	}
+	return g.str()
+}
+
+// secret returns a value, possibly composite, carrying the secret mark.
+func (g *gen) secret() any {
+	g.secrets++
+	s := fmt.Sprintf("%s-%d", secretMark, g.secrets)
+	switch g.byte() % 5 {
+	case 0:
+		return map[string]any{"inner": s, "list": []string{s}}
+	case 1:
+		return []any{s, 1}
+	case 2:
+		return &fuzzStruct{Name: s, Meta: map[string]any{"x": s}}
+	case 3:
+		return &s
+	}
+	return s
+}
+
+func (g *gen) secretString() string {
+	v, ok := g.secret().(string)
+	if !ok {
+		g.secrets++
+		return fmt.Sprintf("%s-%d", secretMark, g.secrets)
+	}
+	return v
+}
+
+func (g *gen) value(depth int) any {
+	g.n++
+	if depth > 6 || g.n > 400 || len(g.data) == 0 {
+		return nil
+	}
+	switch g.byte() % 18 {
+	case 0:
+		return nil
+	case 1:
+		return int64(g.uint64())
+	case 2:
+		return g.str()
+	case 3:
+		return float64(g.uint64()) / 3
+	case 4:
+		return g.byte()%2 == 0
+	case 5:
+		return time.Unix(int64(g.uint64()%(1<<40)), 0).UTC()
+	case 6:
+		n := int(g.byte() % 5)
+		s := make([]any, n)
+		for i := range s {
+			s[i] = g.value(depth + 1)
+		}
+		return s
+	case 7:
+		return g.mapValue(depth)
+	case 8:
+		return g.structPtr(depth)
+	case 9:
+		if p := g.structPtr(depth); p != nil {
+			return *p
+		}
+		return nil
+	case 10:
+		if len(g.ptrs) > 0 {
+			return g.ptrs[int(g.byte())%len(g.ptrs)]
+		}
+		return nil
+	case 11:
+		if len(g.maps) > 0 {
+			return g.maps[int(g.byte())%len(g.maps)]
+		}
+		return nil
+	case 12:
+		m := map[int]any{}
+		for range int(g.byte() % 4) {
+			m[int(g.byte())] = g.value(depth + 1)
+		}
+		return m
+	case 13:
+		if g.byte()%2 == 0 {
+			return func() {}
+		}
+		return make(chan int)
+	case 14:
+		return []byte(g.str())
+	case 15:
+		return []fuzzStruct{{Name: g.str(), Password: g.secretString()}, {Count: int(g.byte())}}
+	case 16:
+		return map[string]string{g.key(): g.str(), "password": g.secretString()}
+	}
+	return complex(float64(g.byte()), 1)
+}
+
+func (g *gen) mapValue(depth int) map[string]any {
+	m := map[string]any{}
+	g.maps = append(g.maps, m)
+	for range int(g.byte() % 6) {
+		k := g.key()
+		if g.rules.match(k) {
+			m[k] = g.secret()
+		} else {
+			m[k] = g.value(depth + 1)
+		}
+	}
+	return m
+}
+
+func (g *gen) structPtr(depth int) *fuzzStruct {
+	g.n++
+	if depth > 6 || g.n > 400 {
+		return nil
+	}
+	s := &fuzzStruct{}
+	g.ptrs = append(g.ptrs, s)
+	s.Name = g.str()
+	s.Count = int(g.byte())
+	if g.byte()%2 == 0 {
+		s.Child = g.structPtr(depth + 1)
+	} else if len(g.ptrs) > 0 {
+		s.Child = g.ptrs[int(g.byte())%len(g.ptrs)]
+	}
+	s.Any = g.value(depth + 1)
+	if g.byte()%2 == 0 {
+		s.List = []any{g.value(depth + 1), g.value(depth + 1)}
+	}
+	if g.byte()%2 == 0 {
+		s.Meta = g.mapValue(depth + 1)
+	}
+	s.When = time.Unix(int64(g.byte()), 0).UTC()
+	s.Password = g.secretString()
+	s.APIKey = g.secret()
+	tok := g.secretString()
+	s.Token = &tok
+	s.Session = map[string]any{"id": g.secretString()}
+	s.OTP = []any{g.secret()}
+	s.Hidden = g.secret()
+	s.Note = g.secret()
+	s.private = g.secret()
+	return s
+}
+
+// FuzzRecordChanges records arbitrary before and after values as updates,
+// creates and deletes, and checks that nothing panics or hangs and that no
+// value held under a credential name, an omitted field, a redacted field or
+// an unexported field reaches the emitted record.
+func FuzzRecordChanges(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{8, 1, 2, 3, 0, 8, 9, 9, 9, 9})
+	f.Add([]byte{7, 5, 4, 'x', 'y', 'z', 'w', 7, 5, 200, 3, 'a', 'b', 'c', 2, 8, 0})
+	f.Add([]byte{10, 8, 0, 1, 1, 10, 8, 0, 0, 0, 0, 0, 1, 11, 7, 3})
+	f.Add([]byte("\x08\x05hello\x02\x01\x11\x06\x03\x0f\x10\x0d\x0c\x0b\x0a\x09"))
+	rules := newSecretRules(DefaultSecretNames())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g := &gen{data: data, rules: rules}
+		before := g.value(0)
+		g.n = 0
+		after := g.value(0)
+
+		exp := &fuzzExporter{}
+		lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+		r := New(lp)
+		ctx := context.Background()
+		s := Subject{Category: Members, Type: "member", ID: "m-1", Name: "Ann"}
+		for _, err := range []error{
+			r.Updated(ctx, s, before, after),
+			r.Created(ctx, s, after),
+			r.Deleted(ctx, s, before),
+		} {
+			if err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+		}
+		for _, out := range exp.out {
+			if strings.Contains(out, secretMark) {
+				t.Fatalf("a secret value was recorded: %s", out)
+			}
+		}
+	})
+}
+
+// fuzzExporter renders every exported record's body and attributes.
+type fuzzExporter struct{ out []string }
+
+func (e *fuzzExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	for _, r := range rs {
+		var b strings.Builder
+		b.WriteString(r.Body().Emit())
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			b.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+			return true
+		})
+		e.out = append(e.out, b.String())
+	}
+	return nil
+}
+
+func (*fuzzExporter) Shutdown(context.Context) error   { return nil }
+func (*fuzzExporter) ForceFlush(context.Context) error { return nil }
