@@ -1,0 +1,296 @@
+package activityprocessor
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// -update rewrites testdata/golden/*/input.yaml from goldenInputs and
+// expected.yaml from the processor's output. Review the diff before
+// committing: expected.yaml is the specification.
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// goldenNow is the injected clock of every golden test.
+var goldenNow = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+const hashKey = "golden-test-hmac-key-0123456789"
+
+// goldenCases maps a case name to its configuration.
+func goldenCases() map[string]func(*Config) {
+	return map[string]func(*Config){
+		"redaction": func(*Config) {},
+		"redaction_hash": func(c *Config) {
+			c.Redaction.KeyAction = "hash"
+			c.Redaction.HashKey = hashKey
+			c.Redaction.Detectors["jwt"] = "drop"
+			c.Redaction.Detectors["card_number"] = "hash"
+		},
+		"tenant": func(c *Config) {
+			c.Tenant.ServiceTenants = map[string]string{"acme-pos": "ACME"}
+		},
+		"tenant_drop": func(c *Config) {
+			c.Tenant.Missing = PolicyDrop
+			c.Tenant.Conflict = PolicyDrop
+			c.Tenant.ServiceTenants = map[string]string{"acme-pos": "ACME"}
+		},
+		"burst":   func(*Config) {},
+		"types":   func(*Config) {},
+		"routing": func(c *Config) { c.Namespace = "prod" },
+	}
+}
+
+type fixedClock struct{ now time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.now }
+
+// newTestLogs builds the processor with an injected clock, as the factory
+// would with time.Now.
+func newTestLogs(t testing.TB, cfg *Config, clock func() time.Time, next *consumertest.LogsSink) *activityProcessor {
+	t.Helper()
+	p, err := newActivityProcessor(cfg, processortest.NewNopSettings(metadata.Type), clock)
+	if err != nil {
+		t.Fatalf("newActivityProcessor: %v", err)
+	}
+	t.Cleanup(func() { _ = p.shutdown(context.Background()) })
+	return p
+}
+
+func TestGolden(t *testing.T) {
+	for name, configure := range goldenCases() {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "golden", name)
+			if *update {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := golden.WriteLogs(t, filepath.Join(dir, "input.yaml"), goldenInputs()[name]()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			input, err := golden.ReadLogs(filepath.Join(dir, "input.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := createDefaultConfig()
+			configure(cfg)
+			clk := &fixedClock{now: goldenNow}
+			p := newTestLogs(t, cfg, clk.Now, nil)
+			got, err := p.processLogs(context.Background(), input)
+			if err == processorhelper.ErrSkipProcessingData {
+				got = plog.NewLogs()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			expPath := filepath.Join(dir, "expected.yaml")
+			if *update {
+				if err := golden.WriteLogs(t, expPath, got); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := golden.ReadLogs(expPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := plogtest.CompareLogs(want, got); err != nil {
+				t.Errorf("got output different from %s: %v", expPath, err)
+			}
+			raw, err := os.ReadFile(expPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range plantedSecrets() {
+				if strings.Contains(string(raw), secret) {
+					t.Errorf("%s holds the planted secret %q", expPath, secret)
+				}
+			}
+		})
+	}
+}
+
+// Planted secrets; none may appear in any expected output.
+const (
+	secretJWT      = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	secretPassword = "hunter2-correct-horse"
+	secretStripe   = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+	secretCard     = "4111111111111111"
+	secretURLPass  = "dbpassw0rd"
+	secretOTP      = "493817"
+	secretBasic    = "YWxpY2U6b3BlbnNlc2FtZQ=="
+	secretPEMBody  = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo"
+	secretCookie   = "session=abc123def456"
+)
+
+func plantedSecrets() []string {
+	return []string{secretJWT, secretPassword, secretStripe, secretCard, secretURLPass, secretOTP, secretBasic, secretPEMBody, secretCookie}
+}
+
+var goldenTS = pcommon.NewTimestampFromTime(time.Date(2026, 11, 26, 9, 59, 0, 0, time.UTC))
+
+type recordSpec struct {
+	event string
+	ts    time.Duration // offset from goldenTS
+	attrs map[string]any
+	body  any
+}
+
+func buildLogs(resource map[string]any, scopeAttrs map[string]any, recs ...recordSpec) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	_ = rl.Resource().Attributes().FromRaw(resource)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("legacy-emitter")
+	_ = sl.Scope().Attributes().FromRaw(scopeAttrs)
+	for i, r := range recs {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(goldenTS + pcommon.Timestamp(r.ts))
+		if r.event != "" {
+			lr.SetEventName(schema.EventName(r.event))
+		}
+		_ = lr.Attributes().FromRaw(r.attrs)
+		if r.event != "" {
+			lr.Attributes().PutStr(schema.AttrEvent, r.event)
+		}
+		if _, ok := r.attrs[schema.AttrID]; !ok && i%2 == 0 {
+			lr.Attributes().PutStr(schema.AttrID, "0199a0e4-0000-7000-8000-00000000000"+string(rune('a'+i%6)))
+		}
+		switch b := r.body.(type) {
+		case string:
+			lr.Body().SetStr(b)
+		case []byte:
+			lr.Body().SetEmptyBytes().FromRaw(b)
+		case map[string]any:
+			_ = lr.Body().SetEmptyMap().FromRaw(b)
+		case []any:
+			_ = lr.Body().SetEmptySlice().FromRaw(b)
+		case int64:
+			lr.Body().SetInt(b)
+		}
+	}
+	return ld
+}
+
+func goldenInputs() map[string]func() plog.Logs {
+	svc := map[string]any{schema.AttrServiceName: "legacy-php", schema.AttrTenantID: "acme"}
+	return map[string]func() plog.Logs{
+		"redaction": func() plog.Logs {
+			return buildLogs(
+				map[string]any{schema.AttrServiceName: "legacy-php", schema.AttrTenantID: "acme", "db.password": secretPassword},
+				map[string]any{"auth.token": secretJWT},
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
+					schema.AttrCategory: schema.CategoryMembers, schema.AttrOutcome: schema.OutcomeSuccess,
+					schema.AttrUserID: "u-1", schema.AttrSubjectID: "m-9",
+					"http.request.header.authorization": "Bearer " + secretJWT,
+					"newPassword":                       secretPassword,
+					"X-Api-Key":                         secretStripe,
+					"http.request.header.cookie":        secretCookie,
+					"payment.note":                      "paid with card " + secretCard + ", order 4111111111111112",
+					"db.url":                            "postgres://app:" + secretURLPass + "@db.internal:5432/loyalty",
+					"otp_code":                          secretOTP,
+					"headers":                           map[string]any{"Authorization": "Basic " + secretBasic, "accept": "json"},
+					"tls.key":                           "-----BEGIN PRIVATE KEY-----\n" + secretPEMBody + "\n-----END PRIVATE KEY-----",
+					"raw_payload":                       []byte("opaque"),
+					schema.AttrChanges: map[string]any{
+						"password": map[string]any{"old": secretPassword, "new": secretPassword + "!"},
+						"email":    map[string]any{"old": "jane@example.com", "new": "jane.doe@example.com"},
+						"api":      map[string]any{"old": "none", "new": "using " + secretStripe},
+					},
+					schema.AttrChangedFields: []any{"password", "email", "api"},
+				}, body: "Jane updated member m-9 with token " + secretJWT},
+				recordSpec{event: schema.EventLogin, attrs: map[string]any{schema.AttrCategory: schema.CategoryAuth},
+					body: map[string]any{"user": "jane", "credentials": map[string]any{"password": secretPassword}, "note": "card " + secretCard}},
+				recordSpec{event: schema.EventLogin, attrs: map[string]any{schema.AttrCategory: schema.CategoryAuth}, body: []byte("binary body")},
+			)
+		},
+		"redaction_hash": func() plog.Logs {
+			return buildLogs(svc, nil,
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
+					schema.AttrCategory: schema.CategoryStaff,
+					"password":          secretPassword,
+					"previous_password": secretPassword,
+					"session":           secretJWT,
+					"card":              int64(4111111111111111),
+					schema.AttrChanges:  map[string]any{"pin_secret": map[string]any{"old": "1234", "new": "9876"}},
+				}, body: "card " + secretCard + " charged"},
+			)
+		},
+		"tenant": func() plog.Logs {
+			ld := buildLogs(map[string]any{schema.AttrServiceName: "acme-pos"}, nil,
+				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "  ACME  "}},
+				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{}},
+				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "beta"}},
+			)
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr(schema.AttrServiceName, "unmapped-svc")
+			rl.Resource().Attributes().PutStr(schema.AttrTenantID, "Gamma")
+			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.SetTimestamp(goldenTS)
+			lr.Attributes().PutStr(schema.AttrEvent, schema.EventCreated)
+			rl2 := ld.ResourceLogs().AppendEmpty()
+			rl2.Resource().Attributes().PutStr(schema.AttrServiceName, "unmapped-svc")
+			lr2 := rl2.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr2.SetTimestamp(goldenTS)
+			lr2.Attributes().PutStr(schema.AttrEvent, schema.EventCreated)
+			return ld
+		},
+		"tenant_drop": func() plog.Logs {
+			return buildLogs(map[string]any{schema.AttrServiceName: "acme-pos"}, nil,
+				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "acme"}},
+				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "beta"}},
+			)
+		},
+		"burst": func() plog.Logs {
+			var recs []recordSpec
+			for i := 0; i < 6; i++ {
+				recs = append(recs, recordSpec{event: schema.EventLoginFailed, ts: time.Duration(i) * time.Second, attrs: map[string]any{
+					schema.AttrCategory: schema.CategoryAuth, schema.AttrOutcome: schema.OutcomeFailure,
+					schema.AttrClientAddress: "203.0.113.7", schema.AttrUserName: "user" + string(rune('a'+i)),
+					schema.AttrFailureReason: "invalid_password",
+				}, body: "Failed login"})
+			}
+			return buildLogs(svc, nil, recs...)
+		},
+		"types": func() plog.Logs {
+			return buildLogs(svc, nil,
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
+					schema.AttrClientAddress:  "203.0.113.7:51234",
+					schema.AttrSubjectName:    map[string]any{"first": "Free", "second": "coffee"},
+					schema.AttrChangedFields:  []any{"a", map[string]any{"b": 1}},
+					schema.AttrChanges:        "name changed",
+					schema.AttrAlertCount:     "7",
+					schema.AttrAlertThreshold: 5.5,
+				}, body: []any{"a", "b"}},
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
+					schema.AttrClientAddress: "not-an-ip",
+					schema.AttrUserRoles:     []any{schema.ActorStaff},
+				}, body: int64(42)},
+			)
+		},
+		"routing": func() plog.Logs {
+			return buildLogs(svc, nil,
+				recordSpec{event: schema.EventDeleted, attrs: map[string]any{
+					schema.AttrID:                  "0199a0e4-1111-7aaa-8bbb-123456789abc",
+					schema.AttrDataStreamNamespace: "victim",
+					schema.AttrDataStreamDataset:   "other",
+					schema.AttrDocumentID:          "someone-elses-doc",
+				}},
+				recordSpec{event: schema.EventDeleted, attrs: map[string]any{"note": "no id from this emitter"}},
+			)
+		},
+	}
+}
