@@ -185,7 +185,8 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 		// What setup does on a full distribution. On the integ-test-zip
 		// distribution the security index cannot be created; this records
 		// the evidence and checks the error is reported, not swallowed.
-		changes, err := setup.InstallSecurity(ctx, admin, n.security)
+		report, err := setup.Install(ctx, admin, setup.Config{Security: &n.security})
+		changes := report.Changes
 		if err == nil {
 			roles, err := admin.Security.GetRole().Name(setup.WriterRole + "," + setup.ReaderRole).Do(ctx)
 			if err != nil || len(roles) != 2 {

@@ -63,6 +63,9 @@ type Config struct {
 	Schema schema.Options
 	// ForceILM, when not nil, skips detection and says whether the cluster has ILM.
 	ForceILM *bool
+	// Security, when not nil, also installs the activitylog roles and users
+	// (see InstallSecurity); the client must have manage_security.
+	Security *SecurityConfig
 }
 
 // Install installs or updates the schema and reports what it did. It is safe
@@ -72,6 +75,11 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 	var report Report
 	if err := cfg.Schema.Validate(); err != nil {
 		return report, fmt.Errorf("invalid schema options: %w", err)
+	}
+	if cfg.Security != nil {
+		if err := cfg.Security.Validate(); err != nil {
+			return report, fmt.Errorf("invalid security options: %w", err)
+		}
 	}
 	ilm := false
 	if cfg.ForceILM != nil {
@@ -106,6 +114,13 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		return report, err
 	}
 	report.Changes = append(report.Changes, c)
+	if cfg.Security != nil {
+		changes, err := InstallSecurity(ctx, es, *cfg.Security)
+		report.Changes = append(report.Changes, changes...)
+		if err != nil {
+			return report, err
+		}
+	}
 	return report, nil
 }
 

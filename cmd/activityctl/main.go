@@ -53,6 +53,12 @@ environment:
   ES_USERNAME/ES_PASSWORD basic auth, or
   ES_API_KEY              an API key
   ACTIVITYLOG_RETENTION   default for -retention (default 365d)
+  ACTIVITYLOG_WRITER_PASSWORD/ACTIVITYLOG_READER_PASSWORD
+                          setup also creates the read-only roles and the collector
+                          and query service users (needs manage_security)
+  KIBANA_URL              setup also imports the dashboards into Kibana
+  KIBANA_USERNAME/KIBANA_PASSWORD  Kibana credentials (default ES_USERNAME/ES_PASSWORD)
+  KIBANA_SPACE            Kibana space to import into (default: the default space)
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -100,6 +106,10 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return fmt.Errorf("-ilm: got %q, want auto, true or false", *ilm)
 	}
+	if getenv(setup.EnvWriterPassword) != "" || getenv(setup.EnvReaderPassword) != "" {
+		security := setup.SecurityConfigFromEnv(getenv)
+		cfg.Security = &security
+	}
 	es, err := esclient.FromEnv(getenv).Typed()
 	if err != nil {
 		return err
@@ -109,6 +119,13 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	report, err := setup.Install(ctx, es, cfg)
 	if err != nil {
 		return err
+	}
+	if kibana := setup.KibanaConfigFromEnv(getenv); kibana.Enabled() {
+		changes, err := setup.ImportDashboards(ctx, kibana)
+		if err != nil {
+			return err
+		}
+		report.Changes = append(report.Changes, changes...)
 	}
 	if report.ILM {
 		fmt.Fprintf(stdout, "ILM available: retention %dd by ILM policy %s\n", days, schema.ILMPolicyName)
