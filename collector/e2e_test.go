@@ -293,3 +293,43 @@ func fieldTypes(t *testing.T, esURL, index string) map[string]string {
 	}
 	return types
 }
+
+// TestQueueSurvivesOutageAndCrash sends records while Elasticsearch is out of
+// reach (a closed port: a real socket nothing listens on), kills the
+// collector, and starts a new one on the same queue directory with the real
+// node: every record the collector accepted during the outage arrives, once.
+func TestQueueSurvivesOutageAndCrash(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	storage := t.TempDir()
+	down := collectortest.Start(t, collectortest.Options{
+		Namespace:  ns,
+		StorageDir: storage,
+		ESURL:      "http://" + collectortest.FreePort(t),
+	})
+	provider := newProvider(t, down)
+	rec := instrumentation.New(provider)
+	const n = 120
+	emitBatch(t, rec, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	if st := provider.Stats(); st.Exported != n {
+		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
+	}
+	down.Kill(t)
+
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream := schema.DataStream(ns)
+	esURL := estest.URL(t)
+	if got, err := collectortest.Count(ctx, esURL, stream, ""); err != nil || got != 0 {
+		t.Fatalf("got %d documents (err %v) before Elasticsearch was reachable, want 0", got, err)
+	}
+	collectortest.Start(t, collectortest.Options{Namespace: ns, StorageDir: storage})
+	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents after the restart, want exactly %d", got, n)
+	}
+}

@@ -206,6 +206,16 @@ func (c *Collector) Stop(tb testing.TB) {
 	})
 }
 
+// Kill ends the collector at once (SIGKILL), as a crash or an out-of-memory
+// kill would: only what its persistent queue had written to disk survives.
+func (c *Collector) Kill(tb testing.TB) {
+	tb.Helper()
+	c.stopped.Do(func() {
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	})
+}
+
 // Log returns what the collector has logged so far.
 func (c *Collector) Log() string {
 	b, err := os.ReadFile(c.logPath)
