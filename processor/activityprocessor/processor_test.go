@@ -1,0 +1,172 @@
+package activityprocessor
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadatatest"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// failedLogins builds n failed logins from ip, one second apart from start.
+func failedLogins(ip string, n int, start time.Time) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(schema.AttrServiceName, "legacy-auth")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for i := 0; i < n; i++ {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(i) * time.Second)))
+		lr.SetEventName(schema.EventName(schema.EventLoginFailed))
+		a := lr.Attributes()
+		a.PutStr(schema.AttrEvent, schema.EventLoginFailed)
+		a.PutStr(schema.AttrCategory, schema.CategoryAuth)
+		a.PutStr(schema.AttrClientAddress, ip)
+		a.PutStr(schema.AttrTenantID, "acme")
+	}
+	return ld
+}
+
+// alertsIn returns the alert records of ld.
+func alertsIn(ld plog.Logs) []plog.LogRecord {
+	var out []plog.LogRecord
+	for i := 0; i < ld.ResourceLogs().Len(); i++ {
+		sls := ld.ResourceLogs().At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				if lrs.At(k).EventName() == schema.EventName(schema.EventFailedLoginBurst) {
+					out = append(out, lrs.At(k))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestBurstAcrossBatches runs the burst scenarios through the
+// processor, one record per batch, with an injected clock.
+func TestBurstAcrossBatches(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+	ctx := context.Background()
+	send := func(ip string) int {
+		clk.now = clk.now.Add(time.Second)
+		out, err := p.processLogs(ctx, failedLogins(ip, 1, clk.now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(alertsIn(out))
+	}
+	for i := 0; i < 4; i++ {
+		if n := send("203.0.113.7"); n != 0 {
+			t.Fatalf("failure %d: got %d alerts, want 0", i+1, n)
+		}
+	}
+	if n := send("203.0.113.7"); n != 1 {
+		t.Fatalf("5th failure: got %d alerts, want exactly 1", n)
+	}
+	total := 0
+	for i := 0; i < 50; i++ {
+		total += send("203.0.113.7")
+	}
+	if total != 0 {
+		t.Errorf("50 more inside the cooldown: got %d alerts, want 0", total)
+	}
+	// Two more addresses bursting together: one alert each.
+	got := map[string]int{}
+	for i := 0; i < 5; i++ {
+		clk.now = clk.now.Add(time.Second)
+		ld := failedLogins("198.51.100.1", 1, clk.now)
+		failedLogins("198.51.100.2", 1, clk.now).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+		out, err := p.processLogs(ctx, ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range alertsIn(out) {
+			v, _ := a.Attributes().Get(schema.AttrAlertKey)
+			got[v.Str()]++
+		}
+	}
+	if len(got) != 2 || got["198.51.100.1"] != 1 || got["198.51.100.2"] != 1 {
+		t.Errorf("two addresses: got alerts %v, want one per address", got)
+	}
+}
+
+// TestTelemetry checks every counter through the generated telemetry
+// builder.
+func TestTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	cfg := createDefaultConfig()
+	cfg.Tenant.Missing = PolicyDrop
+	cfg.Tenant.ServiceTenants = map[string]string{"legacy-auth": "beta"}
+	cfg.Burst.MaxKeys = 3
+	cfg.Burst.Keys = []string{schema.AttrClientAddress}
+	clk := &fixedClock{now: goldenNow}
+	p, err := newActivityProcessor(cfg, metadatatest.NewSettings(tel), clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.shutdown(context.Background()) })
+	ctx := context.Background()
+
+	// 5 failures from one address (tenant acme vs service tenant beta: 5
+	// conflicts), then 3 single failures from other addresses: 4 keys for a
+	// limit of 3, so one eviction.
+	if _, err := p.processLogs(ctx, failedLogins("203.0.113.7", 5, goldenNow)); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		if _, err := p.processLogs(ctx, failedLogins(ip, 1, goldenNow)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two records with secrets, one of them without any tenant source.
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	a := lrs.AppendEmpty().Attributes()
+	a.PutStr("password", "x")
+	a.PutStr("note", "Bearer abcdefghijklmnop")
+	a.PutStr(schema.AttrTenantID, "acme")
+	lrs.AppendEmpty().Attributes().PutStr("token", "y")
+	if _, err := p.processLogs(ctx, ld); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := []metricdatatest.Option{metricdatatest.IgnoreTimestamp()}
+	metadatatest.AssertEqualProcessorActivityAlertsEmitted(t, tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))},
+	}, opts...)
+	metadatatest.AssertEqualProcessorActivityBurstKeysEvicted(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, opts...)
+	metadatatest.AssertEqualProcessorActivityTenantConflicts(t, tel, []metricdata.DataPoint[int64]{{Value: 8}}, opts...)
+	metadatatest.AssertEqualProcessorActivityTenantMissing(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, opts...)
+	metadatatest.AssertEqualProcessorActivityRecordsDropped(t, tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonTenantMissing))},
+	}, opts...)
+	metadatatest.AssertEqualProcessorActivityRecordsRedacted(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, opts...)
+	metadatatest.AssertEqualProcessorActivityRedactions(t, tel, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("rule", "key"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("rule", "bearer"))},
+	}, append(opts, metricdatatest.IgnoreValue())...)
+	redactions, err := tel.GetMetric("otelcol_processor_activity_redactions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRule := map[string]int64{}
+	for _, dp := range redactions.Data.(metricdata.Sum[int64]).DataPoints {
+		r, _ := dp.Attributes.Value("rule")
+		byRule[r.AsString()] = dp.Value
+	}
+	if byRule["key"] != 2 || byRule["bearer"] != 1 || len(byRule) != 2 {
+		t.Errorf("redactions by rule: got %v, want key=2 bearer=1", byRule)
+	}
+}
