@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -107,6 +108,9 @@ const (
 type differ struct {
 	secrets    secretRules
 	maxChanges int
+	// fieldCache maps a struct type to its []fieldInfo; field lists depend
+	// only on the type and the secret rules, which a Recorder never changes.
+	fieldCache *sync.Map
 
 	changes   Changes
 	index     map[string]int
@@ -131,8 +135,8 @@ type side struct {
 
 func (s side) absent() bool { return !s.v.IsValid() && s.marker == "" }
 
-func diffValues(rules secretRules, maxChanges int, before, after any) Changes {
-	d := differ{secrets: rules, maxChanges: maxChanges}
+func diffValues(rules secretRules, maxChanges int, cache *sync.Map, before, after any) Changes {
+	d := differ{secrets: rules, maxChanges: maxChanges, fieldCache: cache}
 	d.walk("", side{v: reflect.ValueOf(before)}, side{v: reflect.ValueOf(after)}, 0)
 	if d.truncated {
 		d.changes = append(d.changes, Change{Field: TruncatedField, New: attribute.StringValue(MarkerTruncated)})
@@ -369,6 +373,11 @@ type fieldInfo struct {
 // fields lists the fields of struct type t that a diff looks at: exported,
 // not tagged activity:"-", not named like a credential.
 func (d *differ) fields(t reflect.Type) []fieldInfo {
+	if d.fieldCache != nil {
+		if fs, ok := d.fieldCache.Load(t); ok {
+			return fs.([]fieldInfo)
+		}
+	}
 	out := make([]fieldInfo, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -393,6 +402,9 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 		}
 		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == ""
 		out = append(out, fieldInfo{index: i, name: name, redact: slices.Contains(opts, "redact"), embedded: embedded})
+	}
+	if d.fieldCache != nil {
+		d.fieldCache.Store(t, out)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package instrumentation
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -85,6 +86,7 @@ type Recorder struct {
 	newID      func() (string, error)
 	secrets    secretRules
 	maxChanges int
+	fieldCache sync.Map
 }
 
 // New returns a Recorder that emits through a logger of lp named ScopeName.
@@ -118,7 +120,7 @@ func newUUIDv7() (string, error) {
 // Diff returns the fields that differ between before and after, applying the
 // recorder's secret rules. Either may be nil (a create or a delete).
 func (r *Recorder) Diff(before, after any) Changes {
-	return diffValues(r.secrets, r.maxChanges, before, after)
+	return diffValues(r.secrets, r.maxChanges, &r.fieldCache, before, after)
 }
 
 // Created records that s was created with the values in v.
