@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/schema"
+)
+
+func TestSetupTwiceReportsNoChange(t *testing.T) {
+	env := map[string]string{"ES_URL": estest.URL(t)}
+	getenv := func(k string) string { return env[k] }
+	var first, second, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"setup"}, getenv, &first, &stderr); err != nil {
+		t.Fatalf("first setup: %v\n%s", err, stderr.String())
+	}
+	if err := run(context.Background(), []string{"setup"}, getenv, &second, &stderr); err != nil {
+		t.Fatalf("second setup: %v\n%s", err, stderr.String())
+	}
+	out := second.String()
+	if !strings.Contains(out, "nothing changed") || strings.Contains(out, "created") || strings.Contains(out, "updated ") {
+		t.Errorf("second run reported a change:\n%s", out)
+	}
+	if !strings.Contains(out, "ILM not available") {
+		t.Errorf("got %q, want the missing ILM reported", out)
+	}
+}
+
+func TestSummaryShowsEventCounts(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	env := map[string]string{"ES_URL": estest.URL(t), "ACTIVITY_NAMESPACE": ns}
+	getenv := func(k string) string { return env[k] }
+	var out, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"summary"}, getenv, &out, &stderr); err != nil {
+		t.Fatalf("summary of an empty namespace: %v\n%s", err, stderr.String())
+	}
+	if got, want := out.String(), "0 records in logs-activity.otel-"+ns+"\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+
+	var bulk strings.Builder
+	for i, event := range []string{"login", "login", "created"} {
+		fmt.Fprintf(&bulk, "{\"create\":{}}\n{\"@timestamp\":\"2026-01-01T00:00:0%dZ\",\"attributes\":{\"activity.event\":%q}}\n", i, event)
+	}
+	resp, err := http.Post(estest.URL(t)+"/"+schema.DataStream(ns)+"/_bulk?refresh=true", "application/x-ndjson", strings.NewReader(bulk.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	out.Reset()
+	if err := run(context.Background(), []string{"summary"}, getenv, &out, &stderr); err != nil {
+		t.Fatalf("summary: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"3 records in", "2    login", "1  created", `"activity.event": "created"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	getenv := func(string) string { return "" }
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command"},
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"setup", "-retention", "12h"}, "whole number of days"},
+		{[]string{"setup", "-ilm", "maybe"}, "want auto, true or false"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, getenv, &out, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
