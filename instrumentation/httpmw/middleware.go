@@ -1,0 +1,231 @@
+package httpmw
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/activitylog/activitylog/instrumentation"
+)
+
+// DefaultRequestIDHeader carries the request id in and out.
+const DefaultRequestIDHeader = "X-Request-Id"
+
+// Limits on what a client can make the middleware record.
+const (
+	// MaxUserAgent is the longest User-Agent recorded, in bytes; longer
+	// ones are cut, and invalid UTF-8 is replaced.
+	MaxUserAgent = 512
+	// MaxRequestID is the longest request id accepted from a client.
+	MaxRequestID = 128
+	// maxForwardedHops bounds how many hops of a forwarding header are read.
+	maxForwardedHops = 32
+)
+
+// Option configures the middleware.
+type Option interface {
+	apply(*config)
+}
+
+type config struct {
+	trusted  []netip.Prefix
+	idHeader string
+	newID    func() string
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithTrustedProxies sets the proxies whose Forwarded and X-Forwarded-For
+// headers are believed. By default there are none, and the client address is
+// always the connection's peer.
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return optionFunc(func(c *config) { c.trusted = append(c.trusted, prefixes...) })
+}
+
+// WithRequestIDHeader sets the header a request id is read from and echoed
+// in. The default is DefaultRequestIDHeader.
+func WithRequestIDHeader(name string) Option {
+	return optionFunc(func(c *config) {
+		if name != "" {
+			c.idHeader = http.CanonicalHeaderKey(name)
+		}
+	})
+}
+
+// WithIDGenerator sets how a request id is made when the request has no
+// acceptable one. The default makes a UUIDv7.
+func WithIDGenerator(newID func() string) Option {
+	return optionFunc(func(c *config) {
+		if newID != nil {
+			c.newID = newID
+		}
+	})
+}
+
+func newUUID() string {
+	if id, err := uuid.NewV7(); err == nil {
+		return id.String()
+	}
+	return uuid.NewString()
+}
+
+// Middleware returns next wrapped so that every request's context carries an
+// instrumentation.Request, and every response the request id header.
+func Middleware(next http.Handler, opts ...Option) http.Handler {
+	c := config{idHeader: DefaultRequestIDHeader, newID: newUUID}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(c.idHeader)
+		if !validRequestID(id) {
+			id = c.newID()
+		}
+		w.Header().Set(c.idHeader, id)
+		req := instrumentation.Request{
+			ClientAddress: c.clientAddress(r),
+			UserAgent:     truncate(r.UserAgent(), MaxUserAgent),
+			ID:            id,
+		}
+		next.ServeHTTP(w, r.WithContext(instrumentation.WithRequest(r.Context(), req)))
+	})
+}
+
+// ClientAddress returns the client address the middleware would record for r.
+func ClientAddress(r *http.Request, opts ...Option) string {
+	var c config
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	return c.clientAddress(r)
+}
+
+func (c *config) isTrusted(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range c.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddress returns the peer address, or, when the peer is a trusted
+// proxy, the rightmost address in its forwarding header that is not itself a
+// trusted proxy. A malformed hop ends the walk: the last trusted hop is then
+// the best that can be said.
+func (c *config) clientAddress(r *http.Request) string {
+	peer, ok := parsePeer(r.RemoteAddr)
+	if !ok {
+		return ""
+	}
+	if !c.isTrusted(peer) {
+		return peer.String()
+	}
+	var hops []string
+	if f := r.Header.Values("Forwarded"); len(f) > 0 {
+		hops = forwardedFor(f)
+	} else {
+		hops = xForwardedFor(r.Header.Values("X-Forwarded-For"))
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0 && i >= len(hops)-maxForwardedHops; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			break
+		}
+		client = a
+		if !c.isTrusted(a) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func parsePeer(remote string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if a, err := netip.ParseAddr(remote); err == nil {
+		return a.Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+// xForwardedFor splits X-Forwarded-For header values into hops, leftmost first.
+func xForwardedFor(values []string) []string {
+	var hops []string
+	for _, v := range values {
+		for h := range strings.SplitSeq(v, ",") {
+			hops = append(hops, strings.TrimSpace(h))
+		}
+	}
+	return hops
+}
+
+// forwardedFor returns the for= parameter of each element of Forwarded
+// header values (RFC 7239), leftmost first; an element without one yields "".
+func forwardedFor(values []string) []string {
+	var hops []string
+	for _, v := range values {
+		for elem := range strings.SplitSeq(v, ",") {
+			var hop string
+			for pair := range strings.SplitSeq(elem, ";") {
+				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
+					hop = strings.Trim(strings.TrimSpace(val), `"`)
+				}
+			}
+			hops = append(hops, hop)
+		}
+	}
+	return hops
+}
+
+// parseHop parses one hop: "192.0.2.1", "192.0.2.1:8080", "2001:db8::1",
+// "[2001:db8::1]" or "[2001:db8::1]:8080". Obfuscated identifiers
+// ("_hidden", "unknown") are not addresses.
+func parseHop(h string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Unmap(), a.Zone() == ""
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr().Unmap(), ap.Addr().Zone() == ""
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		if a, err := netip.ParseAddr(h[1 : len(h)-1]); err == nil && a.Is6() {
+			return a.Unmap(), a.Zone() == ""
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// validRequestID accepts short ids of letters, digits and -_.: only, so a
+// client cannot inject anything else into the activity log through it.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > MaxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// truncate cuts s to n bytes and replaces invalid UTF-8 (including a
+// character cut in half) with U+FFFD.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
