@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/activitylog/activitylog/dashboards"
 )
@@ -46,7 +47,15 @@ type KibanaConfig struct {
 	// Client sends the request; nil means a client with no timeout of its
 	// own, bounded by the context.
 	Client *http.Client
+	// RetryInterval is how long to wait before trying again while Kibana is
+	// unreachable or answers 502, 503 or 504 (it does until it has connected
+	// to Elasticsearch); retries stop when the context ends. Zero means
+	// DefaultKibanaRetryInterval.
+	RetryInterval time.Duration
 }
+
+// DefaultKibanaRetryInterval is KibanaConfig.RetryInterval's default.
+const DefaultKibanaRetryInterval = 5 * time.Second
 
 // KibanaConfigFromEnv reads KIBANA_URL, KIBANA_USERNAME, KIBANA_PASSWORD and
 // KIBANA_SPACE through getenv, falling back to ES_USERNAME and ES_PASSWORD
@@ -138,31 +147,31 @@ func importSavedObjects(ctx context.Context, c KibanaConfig, ndjson []byte) ([]C
 	if err := form.Close(); err != nil {
 		return nil, fmt.Errorf("build import request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, &body)
-	if err != nil {
-		return nil, fmt.Errorf("build import request: %w", err)
+	interval := c.RetryInterval
+	if interval <= 0 {
+		interval = DefaultKibanaRetryInterval
 	}
-	req.Header.Set("Content-Type", form.FormDataContentType())
-	// Kibana refuses state-changing API calls without this header (CSRF protection).
-	req.Header.Set("kbn-xsrf", "activitylog")
-	if c.Username != "" {
-		req.SetBasicAuth(c.Username, c.Password)
+	var status int
+	var raw []byte
+	for {
+		status, raw, err = postImport(ctx, c, endpoint, form.FormDataContentType(), body.Bytes())
+		retry := err != nil || status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+		if !retry {
+			break
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if err == nil {
+				err = fmt.Errorf("%w: Kibana not ready: HTTP %d: %s", ErrKibanaImport, status, truncate(raw, 512))
+			}
+			return nil, fmt.Errorf("import dashboards into Kibana (gave up: %w): %w", ctx.Err(), err)
+		case <-t.C:
+		}
 	}
-	client := c.Client
-	if client == nil {
-		client = &http.Client{}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("import dashboards into Kibana: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxKibanaResponse))
-	if err != nil {
-		return nil, fmt.Errorf("import dashboards into Kibana: read response: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: HTTP %d: %s", ErrKibanaImport, resp.StatusCode, truncate(raw, 512))
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: HTTP %d: %s", ErrKibanaImport, status, truncate(raw, 512))
 	}
 	var res importResponse
 	if err := json.Unmarshal(raw, &res); err != nil {
@@ -191,6 +200,34 @@ func importSavedObjects(ctx context.Context, c KibanaConfig, ndjson []byte) ([]C
 		changes = append(changes, Change{Kind: "kibana " + r.Type, Name: r.ID, Action: action})
 	}
 	return changes, nil
+}
+
+// postImport sends one import request and returns the status and body.
+func postImport(ctx context.Context, c KibanaConfig, endpoint, contentType string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("build import request: %w", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	// Kibana refuses state-changing API calls without this header (CSRF protection).
+	req.Header.Set("kbn-xsrf", "activitylog")
+	if c.Username != "" {
+		req.SetBasicAuth(c.Username, c.Password)
+	}
+	client := c.Client
+	if client == nil {
+		client = &http.Client{}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("import dashboards into Kibana: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxKibanaResponse))
+	if err != nil {
+		return 0, nil, fmt.Errorf("import dashboards into Kibana: read response: %w", err)
+	}
+	return resp.StatusCode, raw, nil
 }
 
 func truncate(b []byte, n int) string {

@@ -173,6 +173,8 @@ func TestImportDashboardsErrors(t *testing.T) {
 	defer garbage.Close()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
+	starting := respond(http.StatusServiceUnavailable, `{"statusCode":503,"error":"Service Unavailable","message":"License is not available."}`)
+	defer starting.Close()
 
 	tests := []struct {
 		name    string
@@ -183,13 +185,16 @@ func TestImportDashboardsErrors(t *testing.T) {
 		{"unauthorized", setup.KibanaConfig{URL: unauthorized.URL, Username: "u", Password: "p"}, "HTTP 401", setup.ErrKibanaImport},
 		{"missing references", setup.KibanaConfig{URL: partial.URL}, "missing index-pattern gone", setup.ErrKibanaImport},
 		{"not json", setup.KibanaConfig{URL: garbage.URL}, "unreadable response", setup.ErrKibanaImport},
-		{"unreachable", setup.KibanaConfig{URL: closed.URL}, "import dashboards into Kibana", nil},
+		{"unreachable", setup.KibanaConfig{URL: closed.URL, RetryInterval: 10 * time.Millisecond}, "gave up: context deadline exceeded", nil},
+		{"never ready", setup.KibanaConfig{URL: starting.URL, RetryInterval: 10 * time.Millisecond}, "Kibana not ready: HTTP 503", setup.ErrKibanaImport},
 		{"not a URL", setup.KibanaConfig{URL: "kibana:5601"}, "not an http(s) URL", nil},
 		{"ftp", setup.KibanaConfig{URL: "ftp://kibana"}, "not an http(s) URL", nil},
 		{"user without password", setup.KibanaConfig{URL: "http://kibana:5601", Username: "elastic"}, "must be set together", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
 			_, err := setup.ImportDashboards(ctx, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
@@ -198,6 +203,34 @@ func TestImportDashboardsErrors(t *testing.T) {
 				t.Fatalf("got error %v, want it to wrap %v", err, tt.wantIs)
 			}
 		})
+	}
+}
+
+// TestImportDashboardsWaitsForKibana checks the import retries while Kibana
+// answers 503 (as it does until it has connected to Elasticsearch).
+func TestImportDashboardsWaitsForKibana(t *testing.T) {
+	kb := &fakeKibana{t: t, user: "elastic", password: "kibana-secret-1", wantPath: "/api/saved_objects/_import", stored: map[[2]string]bool{}}
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"statusCode":503,"error":"Service Unavailable","message":"Kibana server is not ready yet"}`)
+			return
+		}
+		kb.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	changes, err := setup.ImportDashboards(ctx, setup.KibanaConfig{
+		URL: srv.URL, Username: "elastic", Password: "kibana-secret-1", RetryInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if calls != 3 || len(changes) == 0 {
+		t.Fatalf("got %d calls and %d changes, want 3 calls (two 503s, then the import) and the changes", calls, len(changes))
 	}
 }
 

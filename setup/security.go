@@ -40,6 +40,12 @@ const (
 	EnvWriterPassword = "ACTIVITYLOG_WRITER_PASSWORD"
 	// EnvReaderPassword names the environment variable holding ReaderUser's password.
 	EnvReaderPassword = "ACTIVITYLOG_READER_PASSWORD"
+	// EnvKibanaSystemPassword names the environment variable holding the
+	// password to give Elasticsearch's built-in kibana_system user, which
+	// Kibana connects as. Optional.
+	EnvKibanaSystemPassword = "KIBANA_SYSTEM_PASSWORD"
+	// KibanaSystemUser is the built-in user Kibana connects to Elasticsearch as.
+	KibanaSystemUser = "kibana_system"
 
 	// MinPasswordLength is the shortest password InstallSecurity accepts.
 	// Elasticsearch itself accepts six characters; these users guard an
@@ -58,11 +64,19 @@ type SecurityConfig struct {
 	WriterPassword string
 	// ReaderPassword is ReaderUser's password (env EnvReaderPassword).
 	ReaderPassword string
+	// KibanaSystemPassword, when not empty, is set as the password of the
+	// built-in kibana_system user (env EnvKibanaSystemPassword), so a new
+	// cluster's Kibana can connect. Empty leaves kibana_system alone.
+	KibanaSystemPassword string
 }
 
 // SecurityConfigFromEnv reads the passwords from the environment through getenv.
 func SecurityConfigFromEnv(getenv func(string) string) SecurityConfig {
-	return SecurityConfig{WriterPassword: getenv(EnvWriterPassword), ReaderPassword: getenv(EnvReaderPassword)}
+	return SecurityConfig{
+		WriterPassword:       getenv(EnvWriterPassword),
+		ReaderPassword:       getenv(EnvReaderPassword),
+		KibanaSystemPassword: getenv(EnvKibanaSystemPassword),
+	}
 }
 
 // Validate reports whether both passwords are set and long enough.
@@ -74,6 +88,9 @@ func (c SecurityConfig) Validate() error {
 		if len(p.value) < MinPasswordLength {
 			return fmt.Errorf("%s: %w (at least %d characters)", p.env, ErrWeakPassword, MinPasswordLength)
 		}
+	}
+	if c.KibanaSystemPassword != "" && len(c.KibanaSystemPassword) < MinPasswordLength {
+		return fmt.Errorf("%s: %w (at least %d characters)", EnvKibanaSystemPassword, ErrWeakPassword, MinPasswordLength)
 	}
 	if c.WriterPassword == c.ReaderPassword {
 		return fmt.Errorf("%s and %s must differ: %w", EnvWriterPassword, EnvReaderPassword, ErrWeakPassword)
@@ -172,7 +189,28 @@ func InstallSecurity(ctx context.Context, es *elasticsearch.TypedClient, c Secur
 		}
 		changes = append(changes, change)
 	}
+	if c.KibanaSystemPassword != "" {
+		change, err := setBuiltinPassword(ctx, es, KibanaSystemUser, c.KibanaSystemPassword)
+		if err != nil {
+			return changes, err
+		}
+		changes = append(changes, change)
+	}
 	return changes, nil
+}
+
+// setBuiltinPassword sets the password of a built-in user unless it
+// already authenticates with it.
+func setBuiltinPassword(ctx context.Context, es *elasticsearch.TypedClient, user, password string) (Change, error) {
+	change := Change{Kind: "user password", Name: user, Action: Unchanged}
+	if authenticates(ctx, es, user, password) {
+		return change, nil
+	}
+	if _, err := es.Security.ChangePassword().Username(user).Password(password).Do(ctx); err != nil {
+		return change, fmt.Errorf("set password of %s: %w", user, err)
+	}
+	change.Action = Updated
+	return change, nil
 }
 
 func installRole(ctx context.Context, es *elasticsearch.TypedClient, name string, want types.RoleDescriptor) (Change, error) {
