@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -149,6 +150,7 @@ func start(t *testing.T, so serviceOptions) *api {
 		httpapi.WithAuditor(audit.New(lp)),
 		httpapi.WithClock(func() time.Time { return testNow }),
 		httpapi.WithRateLimit(0, 0),
+		httpapi.WithLogger(slog.New(slog.DiscardHandler)),
 	}, so.opts...)
 	h, err := httpapi.New(s, v, opts...)
 	if err != nil {

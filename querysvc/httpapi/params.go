@@ -182,7 +182,7 @@ func (p *Params) set(name, v string) error {
 		}
 		f.Outcome = v
 	case "ip":
-		if a, err := netip.ParseAddr(v); err == nil {
+		if a, err := netip.ParseAddr(v); err == nil && a.Zone() == "" {
 			f.IP = a.String()
 		} else if pfx, err := netip.ParsePrefix(v); err == nil {
 			f.IP = pfx.Masked().String()

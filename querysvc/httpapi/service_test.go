@@ -1,0 +1,183 @@
+package httpapi_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/activitylog/activitylog/querysvc/httpapi"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// closedPort returns the address of a port nothing listens on: a real
+// socket that refuses connections.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr
+}
+
+func TestElasticsearchDown(t *testing.T) {
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: closedPort(t)})
+	admin := token(t, "admin-1", "admin", "")
+	for _, ep := range []string{
+		"/v1/activities", "/v1/activities/x", "/v1/analytics/trends", "/v1/analytics/events",
+		"/v1/analytics/categories", "/v1/analytics/users/top", "/v1/analytics/auth",
+		"/v1/security/alerts", "/v1/security/bursts",
+	} {
+		a.wantError(admin, ep, 503, "unavailable")
+	}
+	a.wantError("", "/readyz", 503, "unavailable")
+	if st, _ := a.get("", "/healthz"); st != 200 {
+		t.Errorf("healthz with Elasticsearch down: got %d, want 200", st)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns)})
+	if st, body := a.get("", "/readyz"); st != 200 {
+		t.Errorf("got %d %s, want 200", st, body)
+	}
+	none := start(t, serviceOptions{index: "logs-activity.otel-nothing-here-" + fx.ns + "-*"})
+	none.wantError("", "/readyz", 503, "no index matches")
+}
+
+func TestOperations(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns)})
+	admin := token(t, "admin-1", "admin", "")
+	a.getJSON(admin, "/v1/analytics/events", 200, nil)
+	a.wantError(admin, "/v1/nothing", 404, "no such endpoint")
+	a.wantError("", "/", 404, "no such endpoint")
+
+	st, body := a.get("", "/openapi.yaml")
+	if st != 200 || !strings.HasPrefix(string(body), "openapi: 3") {
+		t.Errorf("openapi.yaml: got %d %.40s, want the document", st, body)
+	}
+	st, body = a.get("", "/metrics")
+	for _, want := range []string{
+		`querysvc_http_requests_total{route="/v1/analytics/events",code="200"} 1`,
+		`querysvc_http_requests_total{route="other",code="404"} 2`,
+		`querysvc_http_request_duration_seconds_count{route="/v1/analytics/events"} 1`,
+		"querysvc_audit_records_total 1",
+	} {
+		if st != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("metrics: got %d, want a line %q in:\n%s", st, want, body)
+		}
+	}
+}
+
+// TestReadOnly: every method but GET is refused on every path.
+func TestReadOnly(t *testing.T) {
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: closedPort(t)})
+	admin := token(t, "admin-1", "admin", "")
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		for _, path := range []string{"/v1/activities", "/v1/activities/abc", "/v1/analytics/events"} {
+			req, _ := http.NewRequest(m, a.url+path, strings.NewReader(`{}`))
+			req.Header.Set("Authorization", "Bearer "+admin)
+			resp, err := a.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 405 || !strings.Contains(string(body), "read-only") {
+				t.Errorf("%s %s: got %d %s, want 405", m, path, resp.StatusCode, body)
+			}
+		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	fx := seeded(t)
+	now := testNow
+	clock := func() time.Time { return now }
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns), opts: []httpapi.Option{
+		httpapi.WithRateLimit(1, 3), httpapi.WithClock(clock), httpapi.WithMaxPageSize(50),
+		httpapi.WithMaxRange(31 * 24 * time.Hour),
+	}})
+	alpha, beta := token(t, "partner-a", "partner", "t-alpha"), token(t, "partner-b", "partner", "t-beta")
+	a.wantError(alpha, "/v1/activities?limit=51", 400, "at most 50")
+	a.wantError(alpha, "/v1/analytics/events?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", 400, "longer than the maximum")
+	a.getJSON(alpha, "/v1/activities?limit=1", 200, nil)
+	a.wantError(alpha, "/v1/activities?limit=1", 429, "rate limit")
+	// Another principal has its own bucket.
+	a.getJSON(beta, "/v1/activities?limit=1", 200, nil)
+	// Tokens come back with time.
+	now = now.Add(2 * time.Second)
+	a.getJSON(alpha, "/v1/activities?limit=1", 200, nil)
+
+	b := start(t, serviceOptions{index: schema.DataStream(fx.ns), opts: []httpapi.Option{httpapi.WithRequestTimeout(time.Nanosecond)}})
+	b.wantError(token(t, "admin-1", "admin", ""), "/v1/analytics/events", 504, "")
+}
+
+// TestAudit: every /v1 request, answered or refused, is recorded with who
+// asked, the endpoint and the parameters.
+func TestAudit(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns)})
+	admin, alpha, staff := token(t, "admin-1", "admin", ""), token(t, "partner-a", "partner", "t-alpha"), token(t, "staff-1", "staff", "t-alpha")
+	a.getJSON(admin, "/v1/analytics/events?tenant=t-beta&category=auth", 200, nil)
+	a.getJSON(alpha, "/v1/activities?q=coffee&limit=5", 200, nil)
+	a.wantError(alpha, "/v1/activities?tenant=t-beta", 403, "")
+	a.wantError(staff, "/v1/activities/"+fx.recs[3].ID, 403, "")
+	a.wantError("", "/v1/activities", 401, "") // no principal: nothing to attribute
+	a.getJSON("", "/healthz", 200, nil)        // not a read of the log
+
+	recs := a.audit.records()
+	if len(recs) != 4 {
+		t.Fatalf("got %d audit records, want 4", len(recs))
+	}
+	type row struct{ user, actor, tenant, endpoint, outcome, params, subject string }
+	want := []row{
+		{"admin-1", "Admin", "t-beta", "/v1/analytics/events", "success", "category=auth,tenant=t-beta", ""},
+		{"partner-a", "Partner", "t-alpha", "/v1/activities", "success", "limit=5,q=coffee", ""},
+		{"partner-a", "Partner", "t-alpha", "/v1/activities", "failure", "tenant=t-beta", ""},
+		{"staff-1", "Staff", "t-alpha", "/v1/activities/{id}", "failure", "", fx.recs[3].ID},
+	}
+	for i, r := range recs {
+		got := row{}
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			switch string(kv.Key) {
+			case schema.AttrUserID:
+				got.user = kv.Value.AsString()
+			case schema.AttrActorType:
+				got.actor = kv.Value.AsString()
+			case schema.AttrTenantID:
+				got.tenant = kv.Value.AsString()
+			case schema.AttrQueryEndpoint:
+				got.endpoint = kv.Value.AsString()
+			case schema.AttrOutcome:
+				got.outcome = kv.Value.AsString()
+			case schema.AttrSubjectID:
+				got.subject = kv.Value.AsString()
+			case schema.AttrQueryParams:
+				var ps []string
+				for _, p := range kv.Value.AsMap() {
+					ps = append(ps, string(p.Key)+"="+p.Value.AsString())
+				}
+				got.params = strings.Join(ps, ",")
+			}
+			return true
+		})
+		if got != want[i] {
+			t.Errorf("audit record %d: got %+v, want %+v", i, got, want[i])
+		}
+		if r.EventName() != "activity.viewed" {
+			t.Errorf("audit record %d: got event name %q, want activity.viewed", i, r.EventName())
+		}
+	}
+}
