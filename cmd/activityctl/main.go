@@ -56,6 +56,7 @@ environment:
   ACTIVITYLOG_WRITER_PASSWORD/ACTIVITYLOG_READER_PASSWORD
                           setup also creates the read-only roles and the collector
                           and query service users (needs manage_security)
+  KIBANA_SYSTEM_PASSWORD  setup also sets the built-in kibana_system user's password
   KIBANA_URL              setup also imports the dashboards into Kibana
   KIBANA_USERNAME/KIBANA_PASSWORD  Kibana credentials (default ES_USERNAME/ES_PASSWORD)
   KIBANA_SPACE            Kibana space to import into (default: the default space)
