@@ -1,0 +1,20 @@
+// Package gormlog is a GORM plugin that records every create, update and
+// delete made through GORM as an activity record, with no per-call code:
+// creates with the new row's values, updates with the old and new values of
+// only the fields that changed, deletes with the deleted row's last values.
+//
+// Register it once:
+//
+//	db.Use(gormlog.New(recorder, gormlog.WithCategory("rewards", instrumentation.Rewards)))
+//
+// and pass each request's context with db.WithContext(ctx) so that the
+// actor, tenant and request data the context carries end up in the record.
+//
+// A model is recorded when it implements instrumentation.Model (which names
+// its category, type, id and display name) or when its table was given a
+// category with WithCategory; other tables are left alone. Old values are read
+// inside the statement's transaction just before an update or delete, new
+// values just after an update, and the records are emitted only once the
+// statement's own transaction has committed. Recording never fails a query:
+// a recording error goes to the error handler (otel.Handle by default).
+package gormlog

@@ -1,0 +1,333 @@
+package gormlog_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"go.uber.org/goleak"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/instrumentation/gormlog"
+	"github.com/activitylog/activitylog/schema"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Reward names itself through instrumentation.Model.
+type Reward struct {
+	ID        uint   `gorm:"primaryKey"`
+	TenantID  string `json:"tenant_id"`
+	Name      string `json:"name" gorm:"uniqueIndex"`
+	Points    int    `json:"points"`
+	Active    bool   `json:"active"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (r *Reward) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: strconv.FormatUint(uint64(r.ID), 10), Name: r.Name}
+}
+
+// Member is recorded through WithCategory, and soft-deleted.
+type Member struct {
+	ID           string `gorm:"primaryKey"`
+	Name         string
+	Email        string
+	PasswordHash string
+	DeletedAt    gorm.DeletedAt
+}
+
+// LoginAttempt is not recorded at all.
+type LoginAttempt struct {
+	ID   uint
+	User string
+}
+
+type memExporter struct {
+	mu      sync.Mutex
+	records []sdklog.Record
+}
+
+func (e *memExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range rs {
+		e.records = append(e.records, r.Clone())
+	}
+	return nil
+}
+func (*memExporter) Shutdown(context.Context) error   { return nil }
+func (*memExporter) ForceFlush(context.Context) error { return nil }
+
+func (e *memExporter) take() []sdklog.Record {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.records
+	e.records = nil
+	return out
+}
+
+func attrs(r sdklog.Record) map[string]attribute.Value {
+	out := map[string]attribute.Value{}
+	r.WalkAttributes(func(kv attribute.KeyValue) bool {
+		out[string(kv.Key)] = kv.Value
+		return true
+	})
+	return out
+}
+
+func changes(r sdklog.Record) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for _, kv := range attrs(r)[schema.AttrChanges].AsMap() {
+		inner := map[string]any{}
+		for _, e := range kv.Value.AsMap() {
+			inner[string(e.Key)] = e.Value.AsInterface()
+		}
+		out[string(kv.Key)] = inner
+	}
+	return out
+}
+
+func setup(t *testing.T) (*gorm.DB, *memExporter, *[]error) {
+	t.Helper()
+	db, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1) // one in-memory database, shared by every statement
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	exp := &memExporter{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	t.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	var errs []error
+	plugin := gormlog.New(instrumentation.New(lp),
+		gormlog.WithCategory("members", instrumentation.Members),
+		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))
+	if err := db.Use(plugin); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Reward{}, &Member{}, &LoginAttempt{}); err != nil {
+		t.Fatal(err)
+	}
+	exp.take()
+	return db, exp, &errs
+}
+
+func staffContext() context.Context {
+	ctx := instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: "s-1", Name: "Sam Staff", Type: instrumentation.ActorStaff})
+	return instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "t-1", Name: "Bean There"})
+}
+
+func one(t *testing.T, exp *memExporter, event string) sdklog.Record {
+	t.Helper()
+	recs := exp.take()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	if got, want := recs[0].EventName(), schema.EventName(event); got != want {
+		t.Errorf("got event %q, want %q", got, want)
+	}
+	return recs[0]
+}
+
+func TestPluginRecordsCreateUpdateDelete(t *testing.T) {
+	db, exp, errs := setup(t)
+	ctx := staffContext()
+	tx := db.WithContext(ctx)
+
+	r := Reward{TenantID: "t-1", Name: "Free coffee", Points: 100, Active: true}
+	if err := tx.Create(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := one(t, exp, schema.EventCreated)
+	a := attrs(rec)
+	if got := a[schema.AttrSubjectID].AsString(); got != strconv.FormatUint(uint64(r.ID), 10) || got == "0" {
+		t.Errorf("got subject id %q, want the generated id %d", got, r.ID)
+	}
+	if got := a[schema.AttrUserName].AsString(); got != "Sam Staff" {
+		t.Errorf("got actor %q, want the context's actor", got)
+	}
+	if got := changes(rec)["points"]; !reflect.DeepEqual(got, map[string]any{"new": int64(100)}) {
+		t.Errorf("got points change %v, want new=100", got)
+	}
+	if got, want := rec.Body().AsString(), "Sam Staff (Staff) created reward 'Free coffee'"; got != want {
+		t.Errorf("got body %q, want %q", got, want)
+	}
+
+	// Save with a changed struct: only the changed fields, never UpdatedAt.
+	r.Points, r.Active = 150, false
+	if err := tx.Save(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec = one(t, exp, schema.EventUpdated)
+	want := map[string]map[string]any{
+		"points": {"old": int64(100), "new": int64(150)},
+		"active": {"old": true, "new": false},
+	}
+	if got := changes(rec); !reflect.DeepEqual(got, want) {
+		t.Errorf("got changes %v, want %v", got, want)
+	}
+
+	// Updates through a map on the model.
+	if err := tx.Model(&r).Updates(map[string]any{"name": "Free latte"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec = one(t, exp, schema.EventUpdated)
+	if got := changes(rec)["name"]; !reflect.DeepEqual(got, map[string]any{"old": "Free coffee", "new": "Free latte"}) {
+		t.Errorf("got name change %v", got)
+	}
+	if got := rec.Body().AsString(); got != "Sam Staff (Staff) updated reward 'Free latte'" {
+		t.Errorf("got body %q", got)
+	}
+
+	// An update that changes nothing but UpdatedAt is not recorded.
+	if err := tx.Save(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.take(); len(recs) != 0 {
+		t.Errorf("got %d records for a no-op save, want 0: %v", len(recs), changes(recs[0]))
+	}
+
+	if err := tx.Delete(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec = one(t, exp, schema.EventDeleted)
+	if got := changes(rec)["name"]; !reflect.DeepEqual(got, map[string]any{"old": "Free latte"}) {
+		t.Errorf("got name change %v, want old=Free latte", got)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
+func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	members := []Member{
+		{ID: "m-1", Name: "Ann", Email: "ann@example.com", PasswordHash: "h1"},
+		{ID: "m-2", Name: "Bob", Email: "bob@example.com", PasswordHash: "h2"},
+		{ID: "m-3", Name: "Cy", Email: "cy@other.example", PasswordHash: "h3"},
+	}
+	if err := tx.Create(&members).Error; err != nil {
+		t.Fatal(err)
+	}
+	created := exp.take()
+	if len(created) != 3 {
+		t.Fatalf("got %d create records, want 3", len(created))
+	}
+	for _, rec := range created {
+		a := attrs(rec)
+		if a[schema.AttrCategory].AsString() != schema.CategoryMembers || a[schema.AttrSubjectType].AsString() != "member" {
+			t.Errorf("got category %q type %q, want members/member", a[schema.AttrCategory].AsString(), a[schema.AttrSubjectType].AsString())
+		}
+		if _, ok := changes(rec)["PasswordHash"]; ok {
+			t.Error("got PasswordHash in the changes, want it left out")
+		}
+	}
+
+	err := tx.Model(&Member{}).Where("email LIKE ?", "%@example.com").
+		Updates(map[string]any{"email": "hidden@example.com", "password_hash": "reset"}).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := exp.take()
+	if len(recs) != 2 {
+		t.Fatalf("got %d update records, want 2", len(recs))
+	}
+	for _, rec := range recs {
+		ch := changes(rec)
+		if len(ch) != 1 || ch["Email"]["new"] != "hidden@example.com" {
+			t.Errorf("got changes %v, want only Email", ch)
+		}
+		if id := attrs(rec)[schema.AttrSubjectID].AsString(); id != "m-1" && id != "m-2" {
+			t.Errorf("got subject %q, want m-1 or m-2", id)
+		}
+	}
+
+	// Soft delete is a delete.
+	if err := tx.Delete(&Member{}, "id = ?", "m-3").Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := one(t, exp, schema.EventDeleted)
+	if id := attrs(rec)[schema.AttrSubjectID].AsString(); id != "m-3" {
+		t.Errorf("got subject %q, want m-3", id)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
+func TestPluginSkipsFailuresAndUntrackedTables(t *testing.T) {
+	db, exp, _ := setup(t)
+	tx := db.WithContext(staffContext())
+	if err := tx.Create(&LoginAttempt{User: "x"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Create(&Reward{Name: "Dup"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.take()
+	if err := tx.Create(&Reward{Name: "Dup"}).Error; err == nil {
+		t.Fatal("got no error creating a duplicate, want a unique constraint error")
+	}
+	if err := tx.Model(&Reward{}).Where("name = ?", "nobody").Update("points", 5).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Where("name = ?", "nobody").Delete(&Reward{}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.take(); len(recs) != 0 {
+		t.Errorf("got %d records, want none for an untracked table, a failed insert and statements matching no rows", len(recs))
+	}
+}
+
+func TestPluginMaxRows(t *testing.T) {
+	exp := &memExporter{}
+	var errs []error
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	defer func() { _ = lp.Shutdown(context.Background()) }()
+	plugin := gormlog.New(instrumentation.New(lp), gormlog.WithMaxRows(2),
+		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))
+	fresh, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := fresh.DB()
+	sqlDB.SetMaxOpenConns(1)
+	defer func() { _ = sqlDB.Close() }()
+	if err := fresh.Use(plugin); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.AutoMigrate(&Reward{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := fresh.Create(&Reward{Name: "r" + strconv.Itoa(i)}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp.take()
+	if err := fresh.Model(&Reward{}).Where("points = ?", 0).Update("points", 1).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(exp.take()); n != 2 {
+		t.Errorf("got %d records, want 2 (the row limit)", n)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], gormlog.ErrTooManyRows) {
+		t.Errorf("got errors %v, want one ErrTooManyRows", errs)
+	}
+}
