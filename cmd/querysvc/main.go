@@ -1,0 +1,264 @@
+// Command querysvc serves the activity log's role-scoped search and analytics
+// API over Elasticsearch (see querysvc/README.md for every setting).
+//
+//	querysvc [flags]                 serve
+//	querysvc token [flags]           print a signed HS256 token (demo and operator use)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/activitylog/activitylog/instrumentation/otlp"
+	"github.com/activitylog/activitylog/internal/esclient"
+	"github.com/activitylog/activitylog/querysvc/audit"
+	"github.com/activitylog/activitylog/querysvc/auth"
+	"github.com/activitylog/activitylog/querysvc/httpapi"
+	"github.com/activitylog/activitylog/querysvc/store"
+	"github.com/activitylog/activitylog/schema"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "querysvc:", err)
+		os.Exit(1)
+	}
+}
+
+// Environment variables (each flag's default comes from one).
+const (
+	envAddr         = "QUERYSVC_ADDR"
+	envIndex        = "QUERYSVC_INDEX"
+	envNamespace    = "ACTIVITY_NAMESPACE"
+	envIssuer       = "QUERYSVC_JWT_ISSUER"
+	envAudience     = "QUERYSVC_JWT_AUDIENCE"
+	envSecret       = "QUERYSVC_JWT_SECRET"
+	envJWKSFile     = "QUERYSVC_JWT_JWKS_FILE"
+	envJWKSURL      = "QUERYSVC_JWT_JWKS_URL"
+	envRoleClaim    = "QUERYSVC_JWT_ROLE_CLAIM"
+	envTenantClaim  = "QUERYSVC_JWT_TENANT_CLAIM"
+	envLeeway       = "QUERYSVC_JWT_LEEWAY"
+	envCursorKey    = "QUERYSVC_CURSOR_KEY"
+	envTimeout      = "QUERYSVC_REQUEST_TIMEOUT"
+	envMaxPage      = "QUERYSVC_MAX_PAGE_SIZE"
+	envMaxRange     = "QUERYSVC_MAX_RANGE"
+	envRate         = "QUERYSVC_RATE_LIMIT"
+	envBurst        = "QUERYSVC_RATE_BURST"
+	envAuditOff     = "QUERYSVC_AUDIT_INSECURE_DISABLE"
+	defaultAddr     = ":8080"
+	shutdownTimeout = 10 * time.Second
+)
+
+// settings is the parsed configuration.
+type settings struct {
+	addr, index               string
+	issuer, audience          string
+	jwksFile, jwksURL         string
+	roleClaim, tenantClaim    string
+	leeway, timeout, maxRange time.Duration
+	maxPage, burst            int
+	rate                      float64
+	secret, cursorKey         []byte
+	auditOff                  bool
+	es                        esclient.Config
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (settings, error) {
+	var s settings
+	fs := flag.NewFlagSet("querysvc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(k string, def time.Duration) time.Duration {
+		if v := getenv(k); v != "" {
+			if d, err := time.ParseDuration(v); err == nil {
+				return d
+			}
+		}
+		return def
+	}
+	num := func(k string, def int) int {
+		if v := getenv(k); v != "" {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+		return def
+	}
+	index := schema.IndexPattern
+	if ns := getenv(envNamespace); ns != "" {
+		index = schema.DataStream(ns)
+	}
+	fs.StringVar(&s.addr, "addr", env(envAddr, defaultAddr), "listen address (env "+envAddr+")")
+	esURL := fs.String("es-url", getenv("ES_URL"), "Elasticsearch URL(s), comma-separated (env ES_URL; credentials from ES_USERNAME/ES_PASSWORD or ES_API_KEY)")
+	fs.StringVar(&s.index, "index", env(envIndex, index), "index pattern or data stream read (env "+envIndex+", or "+envNamespace+" for one namespace)")
+	fs.StringVar(&s.issuer, "jwt-issuer", getenv(envIssuer), "required token issuer (env "+envIssuer+"; empty accepts any)")
+	fs.StringVar(&s.audience, "jwt-audience", getenv(envAudience), "required token audience (env "+envAudience+"; empty accepts any)")
+	fs.StringVar(&s.jwksFile, "jwt-jwks-file", getenv(envJWKSFile), "JWKS file with RS256/ES256 public keys (env "+envJWKSFile+")")
+	fs.StringVar(&s.jwksURL, "jwt-jwks-url", getenv(envJWKSURL), "JWKS URL with RS256/ES256 public keys (env "+envJWKSURL+")")
+	fs.StringVar(&s.roleClaim, "jwt-role-claim", env(envRoleClaim, auth.DefaultRoleClaim), "claim holding the role (env "+envRoleClaim+")")
+	fs.StringVar(&s.tenantClaim, "jwt-tenant-claim", env(envTenantClaim, auth.DefaultTenantClaim), "claim holding a partner's tenant (env "+envTenantClaim+")")
+	fs.DurationVar(&s.leeway, "jwt-leeway", dur(envLeeway, auth.DefaultLeeway), "allowed clock skew on exp/nbf (env "+envLeeway+")")
+	fs.DurationVar(&s.timeout, "request-timeout", dur(envTimeout, httpapi.DefaultRequestTimeout), "per-request timeout (env "+envTimeout+")")
+	fs.IntVar(&s.maxPage, "max-page-size", num(envMaxPage, httpapi.DefaultMaxPageSize), "largest search page (env "+envMaxPage+")")
+	fs.DurationVar(&s.maxRange, "max-range", dur(envMaxRange, httpapi.DefaultMaxRange), "longest analytics time range (env "+envMaxRange+")")
+	rate, _ := strconv.ParseFloat(env(envRate, strconv.Itoa(httpapi.DefaultRate)), 64)
+	fs.Float64Var(&s.rate, "rate-limit", rate, "requests per second per principal, 0 disables (env "+envRate+")")
+	fs.IntVar(&s.burst, "rate-burst", num(envBurst, httpapi.DefaultBurst), "requests a principal may make at once (env "+envBurst+")")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	if fs.NArg() > 0 {
+		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	// Secrets come from the environment only: flags show up in ps.
+	s.secret = []byte(getenv(envSecret))
+	if k := getenv(envCursorKey); k != "" {
+		s.cursorKey = []byte(k)
+	}
+	s.auditOff = getenv(envAuditOff) == "true"
+	s.es = esclient.FromEnv(getenv)
+	if *esURL != "" {
+		s.es = esclient.FromEnv(func(k string) string {
+			if k == "ES_URL" {
+				return *esURL
+			}
+			return getenv(k)
+		})
+	}
+	return s, s.es.Validate()
+}
+
+// run is the whole program, testable in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return mint(args[1:], getenv, stdout)
+	}
+	s, err := parse(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stdout, nil))
+	verifier, err := auth.New(auth.Config{
+		Issuer: s.issuer, Audience: s.audience, HS256Secret: s.secret, JWKSFile: s.jwksFile, JWKSURL: s.jwksURL,
+		RoleClaim: s.roleClaim, TenantClaim: s.tenantClaim, Leeway: s.leeway,
+	})
+	if err != nil {
+		return err
+	}
+	es, err := s.es.Typed()
+	if err != nil {
+		return fmt.Errorf("elasticsearch client: %w", err)
+	}
+	opts := []httpapi.Option{
+		httpapi.WithLogger(logger), httpapi.WithRequestTimeout(s.timeout), httpapi.WithMaxPageSize(s.maxPage),
+		httpapi.WithMaxRange(s.maxRange), httpapi.WithRateLimit(s.rate, s.burst),
+	}
+	if s.cursorKey != nil {
+		opts = append(opts, httpapi.WithCursorKey(s.cursorKey))
+	}
+	if s.auditOff {
+		logger.Warn("audit trail disabled by " + envAuditOff + ": reads of the activity log are not recorded")
+		opts = append(opts, httpapi.WithoutAudit())
+	} else {
+		// The endpoint, protocol and headers follow OTEL_EXPORTER_OTLP_*.
+		lp, err := otlp.NewProvider(ctx, otlp.WithServiceName("querysvc"))
+		if err != nil {
+			return fmt.Errorf("audit log provider: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+			defer cancel()
+			_ = lp.Shutdown(sctx)
+		}()
+		opts = append(opts, httpapi.WithAuditor(audit.New(lp)))
+	}
+	handler, err := httpapi.New(store.New(es, store.WithIndex(s.index)), verifier, opts...)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      s.timeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("querysvc listening", "addr", l.Addr().String(), "index", s.index)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// mint prints an HS256 token signed with QUERYSVC_JWT_SECRET.
+func mint(args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("querysvc token", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	sub := fs.String("sub", "demo-user", "subject")
+	name := fs.String("name", "", "display name")
+	role := fs.String("role", "admin", "role: admin, partner, staff or customer")
+	tenant := fs.String("tenant", "", "tenant (required for a partner)")
+	ttl := fs.Duration("ttl", time.Hour, "validity")
+	issuer := fs.String("issuer", getenv(envIssuer), "issuer (env "+envIssuer+")")
+	audience := fs.String("audience", getenv(envAudience), "audience (env "+envAudience+")")
+	roleClaim := fs.String("role-claim", getenv(envRoleClaim), "role claim name (env "+envRoleClaim+")")
+	tenantClaim := fs.String("tenant-claim", getenv(envTenantClaim), "tenant claim name (env "+envTenantClaim+")")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	secret := []byte(getenv(envSecret))
+	if len(secret) < 32 {
+		return fmt.Errorf("%s must hold an HS256 secret of at least 32 bytes", envSecret)
+	}
+	if *role == "partner" && *tenant == "" {
+		return errors.New("a partner token needs -tenant")
+	}
+	now := time.Now()
+	tok, err := auth.Sign(jose.HS256, secret, auth.Token{
+		Subject: *sub, Name: *name, Role: *role, Tenant: *tenant, Issuer: *issuer, Audience: *audience,
+		IssuedAt: now, Expiry: now.Add(*ttl), RoleClaim: *roleClaim, TenantClaim: *tenantClaim,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/activitylog/activitylog/internal/estest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+const testSecret = "cmd-test-secret-cmd-test-secret-32+"
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRun(t *testing.T) {
+	for _, audit := range []bool{false, true} {
+		name := "audit disabled"
+		if audit {
+			name = "audit to OTLP"
+		}
+		t.Run(name, func(t *testing.T) {
+			estest.InstallSchema(t)
+			addr := freeAddr(t)
+			env := map[string]string{
+				"ES_URL": estest.URL(t), "QUERYSVC_ADDR": addr, "QUERYSVC_JWT_SECRET": testSecret,
+				"QUERYSVC_JWT_ISSUER": "demo", "QUERYSVC_JWT_AUDIENCE": "activitylog",
+			}
+			if !audit {
+				env["QUERYSVC_AUDIT_INSECURE_DISABLE"] = "true"
+			} else {
+				// A collector that is down: records are queued and dropped, requests are not slowed.
+				t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+freeAddr(t))
+				t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+				t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
+			}
+			getenv := func(k string) string { return env[k] }
+			var tok bytes.Buffer
+			if err := run(context.Background(), []string{"token", "-role", "partner", "-tenant", "t-alpha", "-sub", "p-1"}, getenv, &tok); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var out syncBuffer
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, nil, getenv, &out) }()
+			client := &http.Client{Timeout: 5 * time.Second}
+			defer client.CloseIdleConnections()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				resp, err := client.Get("http://" + addr + "/healthz")
+				if err == nil {
+					resp.Body.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					cancel()
+					t.Fatalf("server did not come up: %v\n%s", err, out.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			for _, c := range []struct {
+				token string
+				want  int
+			}{
+				{strings.TrimSpace(tok.String()), 200},
+				{"", 401},
+			} {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/v1/analytics/events", nil)
+				if c.token != "" {
+					req.Header.Set("Authorization", "Bearer "+c.token)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != c.want {
+					t.Errorf("got %d %s, want %d", resp.StatusCode, body, c.want)
+				}
+			}
+			client.CloseIdleConnections()
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run: got %v, want nil after cancel", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("run did not return after cancel")
+			}
+			if !strings.Contains(out.String(), "querysvc listening") {
+				t.Errorf("got log %q, want a listening line", out.String())
+			}
+		})
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no keys", nil, map[string]string{}, "no verification key"},
+		{"short secret", nil, map[string]string{"QUERYSVC_JWT_SECRET": "short"}, "at least 32 bytes"},
+		{"bad es url", []string{"-es-url", "ftp://x"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "not an http(s) URL"},
+		{"both credentials", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "ES_API_KEY": "k", "ES_USERNAME": "u", "ES_PASSWORD": "p"}, "either ES_API_KEY"},
+		{"stray argument", []string{"serve"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "unexpected argument"},
+		{"token without secret", []string{"token"}, map[string]string{}, "QUERYSVC_JWT_SECRET"},
+		{"partner token without tenant", []string{"token", "-role", "partner"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "needs -tenant"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
