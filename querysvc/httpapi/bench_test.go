@@ -1,0 +1,294 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+
+	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/querysvc/audit"
+	"github.com/activitylog/activitylog/querysvc/auth"
+	"github.com/activitylog/activitylog/querysvc/httpapi"
+	"github.com/activitylog/activitylog/querysvc/internal/seed"
+	"github.com/activitylog/activitylog/querysvc/store"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// The benchmark data stream: named deterministically so a second run reuses it.
+const (
+	benchNamespace = "bench1m"
+	benchRecords   = 1_000_000
+	benchChunk     = 20_000
+)
+
+var (
+	benchStart = time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	benchSpan  = 90 * 24 * time.Hour
+	benchNow   = benchStart.Add(benchSpan)
+)
+
+// exchange is one HTTP request the store sent to Elasticsearch, and its answer.
+type exchange struct {
+	method, path string
+	body, resp   []byte
+}
+
+// recorder is a RoundTripper that remembers the requests going through it,
+// so the raw benchmark can send exactly the same ones.
+type recorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	on   bool
+	log  []exchange
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	on := r.on
+	r.mu.Unlock()
+	if !on {
+		return r.next.RoundTrip(req)
+	}
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	rb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(rb))
+	r.mu.Lock()
+	r.log = append(r.log, exchange{req.Method, req.URL.RequestURI(), body, rb})
+	r.mu.Unlock()
+	return resp, nil
+}
+
+func (r *recorder) capture(f func()) []exchange {
+	r.mu.Lock()
+	r.on, r.log = true, nil
+	r.mu.Unlock()
+	f()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.log
+}
+
+// seedBench makes sure the benchmark data stream holds benchRecords records.
+func seedBench(b *testing.B, es *elasticsearch.TypedClient) {
+	b.Helper()
+	ds := schema.DataStream(benchNamespace)
+	ctx := context.Background()
+	if resp, err := es.Count().Index(ds).Do(ctx); err == nil && resp.Count >= benchRecords {
+		return
+	}
+	start := time.Now()
+	for i := 0; i < benchRecords/benchChunk; i++ {
+		recs := seed.Generate(uint64(1000+i), benchChunk, benchStart, benchSpan)
+		if err := seed.Index(ctx, es, benchNamespace, recs, 2); err != nil {
+			b.Fatalf("seed %s: %v", ds, err)
+		}
+	}
+	b.Logf("seeded %d records into %s in %s", benchRecords, ds, time.Since(start).Round(time.Second))
+}
+
+type discard struct{}
+
+func (discard) Export(context.Context, []sdklog.Record) error { return nil }
+func (discard) Shutdown(context.Context) error                { return nil }
+func (discard) ForceFlush(context.Context) error              { return nil }
+
+// BenchmarkEndpoints measures every endpoint over 1,000,000 records
+// (querysvc: through the service over HTTP, token verification, scoping,
+// decoding, encoding and auditing included) beside the same Elasticsearch
+// requests the store sent, replayed raw (raw). x-raw is querysvc/raw.
+func BenchmarkEndpoints(b *testing.B) {
+	estest.InstallSchema(b)
+	cfg := estest.Config(b)
+	rec := &recorder{next: http.DefaultTransport.(*http.Transport).Clone()}
+	es, err := elasticsearch.NewTypedClient(elasticsearch.Config{
+		Addresses: cfg.URLs, Username: cfg.Username, Password: cfg.Password, APIKey: cfg.APIKey, Transport: rec,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedBench(b, es)
+
+	v, err := auth.New(auth.Config{HS256Secret: secret, Issuer: "test-idp", Audience: "activitylog",
+		Now: func() time.Time { return testNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(discard{})))
+	defer func() { _ = lp.Shutdown(context.Background()) }()
+	h, err := httpapi.New(store.New(es, store.WithIndex(schema.DataStream(benchNamespace))), v,
+		httpapi.WithAuditor(audit.New(lp)), httpapi.WithRateLimit(0, 0),
+		httpapi.WithClock(func() time.Time { return benchNow }), httpapi.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := srv.Client()
+	raw := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	defer raw.CloseIdleConnections()
+	esURL := strings.TrimRight(cfg.URLs[0], "/")
+
+	admin := token(b, "admin-1", "admin", "")
+	partner := token(b, "partner-a", "partner", "t-alpha")
+	sample := seed.Generate(1000, 1, benchStart, benchSpan)[0]
+	all := "from=" + url.QueryEscape(benchStart.Format(time.RFC3339)) + "&to=" + url.QueryEscape(benchNow.Format(time.RFC3339))
+	cases := []struct{ name, token, path string }{
+		{"activities", admin, "/v1/activities?limit=20"},
+		{"activities_partner_q", partner, "/v1/activities?limit=20&q=free+coffee&category=rewards"},
+		{"activity_by_id", admin, "/v1/activities/" + sample.ID},
+		{"trends_day_split_event", admin, "/v1/analytics/trends?interval=day&split=event&" + all},
+		{"events", admin, "/v1/analytics/events?" + all},
+		{"categories", partner, "/v1/analytics/categories?" + all},
+		{"users_top", admin, "/v1/analytics/users/top?limit=10&" + all},
+		{"auth", admin, "/v1/analytics/auth?" + all},
+		{"alerts", admin, "/v1/security/alerts?limit=50&" + all},
+		{"bursts", admin, "/v1/security/bursts?window=1h&threshold=5&" + all},
+	}
+	call := func(b *testing.B, tok, path string) []byte {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("%s: got %d %s", path, resp.StatusCode, body)
+		}
+		return body
+	}
+	send := func(b *testing.B, method, path string, body []byte) []byte {
+		req, _ := http.NewRequest(method, esURL+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if cfg.Username != "" {
+			req.SetBasicAuth(cfg.Username, cfg.Password)
+		}
+		if cfg.APIKey != "" {
+			req.Header.Set("Authorization", "ApiKey "+cfg.APIKey)
+		}
+		resp, err := raw.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("raw %s %s: got %d %s", method, path, resp.StatusCode, rb)
+		}
+		return rb
+	}
+	closePIT := func(b *testing.B, id string) {
+		body, _ := json.Marshal(map[string]string{"id": id})
+		send(b, http.MethodDelete, "/_pit", body)
+	}
+	for _, c := range cases {
+		var exchanges []exchange
+		var body []byte
+		exchanges = rec.capture(func() { body = call(b, c.token, c.path) })
+		if len(exchanges) == 0 {
+			b.Fatalf("%s: the store sent nothing", c.name)
+		}
+		var rawNs float64
+		b.Run(c.name+"/raw", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				// Replay; a point in time opened by the replay replaces the
+				// recorded one in the requests that follow.
+				var oldPIT, newPIT string
+				for _, x := range exchanges {
+					reqBody := x.body
+					if oldPIT != "" {
+						reqBody = bytes.ReplaceAll(reqBody, []byte(oldPIT), []byte(newPIT))
+					}
+					got := send(b, x.method, x.path, reqBody)
+					if strings.Contains(x.path, "/_pit") && x.method == http.MethodPost {
+						oldPIT, newPIT = pitID(x.resp), pitID(got)
+					}
+				}
+				if newPIT != "" && !closedInCapture(exchanges) {
+					b.StopTimer()
+					closePIT(b, newPIT)
+					b.StartTimer()
+				}
+			}
+			rawNs = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		})
+		b.Run(c.name+"/querysvc", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				got := call(b, c.token, c.path)
+				if pit := cursorPIT(got); pit != "" {
+					b.StopTimer()
+					closePIT(b, pit)
+					b.StartTimer()
+				}
+			}
+			if rawNs > 0 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rawNs, "x-raw")
+			}
+		})
+		_ = body
+	}
+}
+
+func pitID(resp []byte) string {
+	var r struct{ ID string }
+	_ = json.Unmarshal(resp, &r)
+	return r.ID
+}
+
+func closedInCapture(xs []exchange) bool {
+	for _, x := range xs {
+		if x.method == http.MethodDelete && strings.HasSuffix(x.path, "/_pit") {
+			return true
+		}
+	}
+	return false
+}
+
+// cursorPIT reads the point in time out of a response's next_cursor (the
+// benchmark closes it so open points in time do not pile up).
+func cursorPIT(body []byte) string {
+	var r struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	if json.Unmarshal(body, &r) != nil || r.NextCursor == "" {
+		return ""
+	}
+	payload, _, _ := strings.Cut(r.NextCursor, ".")
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Pos struct {
+			PIT string `json:"pit"`
+		} `json:"pos"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.Pos.PIT
+}
