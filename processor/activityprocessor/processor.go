@@ -51,6 +51,8 @@ type activityProcessor struct {
 	burstKeys []string
 	clock     func() time.Time
 	types     map[string]schema.FieldType
+	// strChecked lists the typed attributes whose string values are checked.
+	strChecked []string
 
 	telemetry   *metadata.TelemetryBuilder
 	ruleAttrs   [redact.NumRules]metric.AddOption
@@ -86,6 +88,11 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
 		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
 		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
+	}
+	for attr, typ := range p.types {
+		if typ != schema.TypeKeyword && typ != schema.TypeText {
+			p.strChecked = append(p.strChecked, attr)
+		}
 	}
 	for r := redact.Rule(0); r < redact.NumRules; r++ {
 		p.ruleAttrs[r] = metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", r.String())))
@@ -263,6 +270,10 @@ func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 	var moves [4]string
 	n := 0
 	attrs.Range(func(k string, v pcommon.Value) bool {
+		// Fast path: a string is fine for every keyword field.
+		if v.Type() == pcommon.ValueTypeStr && !p.stringNeedsCheck(k) {
+			return true
+		}
 		typ, ok := p.types[k]
 		if !ok {
 			return true
@@ -279,6 +290,18 @@ func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 		attrs.Remove(k)
 		attrs.PutStr(k+originalSuffix, s)
 	}
+}
+
+// stringNeedsCheck reports whether a string value under key k may still be
+// wrong for its field type: true for the mapped attributes that are neither
+// keyword nor text. They are few, so a scan beats a map lookup.
+func (p *activityProcessor) stringNeedsCheck(k string) bool {
+	for _, a := range p.strChecked {
+		if a == k {
+			return true
+		}
+	}
+	return false
 }
 
 // fixType converts v in place when it can; false means it must be moved.

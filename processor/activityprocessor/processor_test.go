@@ -170,3 +170,16 @@ func TestTelemetry(t *testing.T) {
 		t.Errorf("redactions by rule: got %v, want key=2 bearer=1", byRule)
 	}
 }
+
+func TestStringNeedsCheck(t *testing.T) {
+	p := newTestLogs(t, createDefaultConfig(), time.Now, nil)
+	for attr, typ := range typedAttributes() {
+		want := typ != schema.TypeKeyword && typ != schema.TypeText
+		if got := p.stringNeedsCheck(attr); got != want {
+			t.Errorf("stringNeedsCheck(%q) for a %s field: got %v, want %v", attr, typ, got, want)
+		}
+	}
+	if p.stringNeedsCheck("free.form") {
+		t.Errorf("stringNeedsCheck(free.form): got true, want false")
+	}
+}

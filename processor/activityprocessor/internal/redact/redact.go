@@ -175,14 +175,17 @@ type Redactor struct {
 	maxDepth  int
 	exempt    map[string]struct{}
 	apiKeys   [256][]apiKeyPrefix
-	cardOn    bool
-	cardAct   Action
+	// apiKeyEnds indexes the prefixes by separator and the byte before it.
+	apiKeyEnds [len(apiSeparators)][256][]apiKeyPrefix
+	cardOn     bool
+	cardAct    Action
 }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
 func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{keyAction: cfg.KeyAction, maxDepth: cfg.MaxDepth, hashKey: bytes.Clone(cfg.HashKey),
 		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes()}
+	r.apiKeyEnds = apiKeyEndTable(&r.apiKeys)
 	if r.keyAction == 0 {
 		r.keyAction = ActionMask
 	}
@@ -279,7 +282,10 @@ func normalize(buf *[128]byte, k string) []byte {
 
 func matchAny(t *[256][][]byte, k string) bool {
 	var buf [128]byte
-	n := normalize(&buf, k)
+	return matchNormalized(t, normalize(&buf, k))
+}
+
+func matchNormalized(t *[256][][]byte, n []byte) bool {
 	for i := range n {
 		for _, p := range t[n[i]] {
 			if bytes.HasPrefix(n[i:], p) {
@@ -288,6 +294,17 @@ func matchAny(t *[256][][]byte, k string) bool {
 		}
 	}
 	return false
+}
+
+// classify normalizes k once and reports whether it matches a key pattern
+// and whether it matches an OTP key pattern.
+func (r *Redactor) classify(k string) (key, otp bool) {
+	var buf [128]byte
+	n := normalize(&buf, k)
+	if matchNormalized(&r.keyPats, n) {
+		return true, false
+	}
+	return false, r.hasOTP && matchNormalized(&r.otpPats, n)
 }
 
 // MatchKey reports whether key matches a key pattern.
@@ -391,32 +408,40 @@ func (r *Redactor) String(s string, rep *Report) (out string, drop bool) {
 
 // walkMap walks m, returning nothing: removals happen in place.
 func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
-	m.RemoveIf(func(k string, v pcommon.Value) bool {
-		w.push(k)
-		defer w.pop()
-		// A secret used as a key: remove the entry, fail closed.
-		if len(k) >= minScanLen {
-			if out, drop := w.scanKey(k); drop || out != k {
-				return true
-			}
+	m.RemoveIf(func(k string, v pcommon.Value) bool { return w.walkOne(k, v, depth, otp, top) })
+}
+
+// walkOne redacts one map entry in place and reports whether to remove it.
+func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bool {
+	w.push(k)
+	defer w.pop()
+	// A secret used as a key: remove the entry, fail closed.
+	if len(k) >= minScanLen {
+		if out, drop := w.scanKey(k); drop || out != k {
+			return true
 		}
-		_, exempt := w.r.exempt[k]
-		exempt = exempt && top
-		if !exempt && w.r.MatchKey(k) {
-			if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
-				// The whole changes map matched: keep its shape, redact every field.
-				w.redactChangesFields(v.Map())
-				return false
-			}
-			return w.apply(v, RuleKey, w.r.keyAction)
-		}
-		childOTP := otp || (w.r.hasOTP && matchAny(&w.r.otpPats, k))
+	}
+	exempt := false
+	if top {
+		_, exempt = w.r.exempt[k]
+	}
+	keyMatch, otpMatch := false, false
+	if !exempt {
+		keyMatch, otpMatch = w.r.classify(k)
+	}
+	if keyMatch {
 		if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
-			w.walkChanges(v.Map())
+			// The whole changes map matched: keep its shape, redact every field.
+			w.redactChangesFields(v.Map())
 			return false
 		}
-		return w.walkValueOTP(v, depth, childOTP)
-	})
+		return w.apply(v, RuleKey, w.r.keyAction)
+	}
+	if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
+		w.walkChanges(v.Map())
+		return false
+	}
+	return w.walkValueOTP(v, depth, otp || otpMatch)
 }
 
 // walkChanges walks activity.changes: {"field": {"old": v, "new": v}}. A
@@ -431,12 +456,26 @@ func (w *walker) walkChanges(m pcommon.Map) {
 				return true
 			}
 		}
-		if w.r.MatchKey(k) {
+		keyMatch, otp := w.r.classify(k)
+		if keyMatch {
 			w.redactChange(v)
 			return false
 		}
-		otp := w.r.hasOTP && matchAny(&w.r.otpPats, k)
-		return w.walkValueOTP(v, 1, otp)
+		if v.Type() != pcommon.ValueTypeMap {
+			return w.walkValueOTP(v, 1, otp)
+		}
+		// {"old": v, "new": v}: the structural keys old and new are not
+		// matched against the patterns (the field name was); anything else
+		// in the entry is walked like any map.
+		v.Map().RemoveIf(func(ck string, cv pcommon.Value) bool {
+			if ck == "old" || ck == "new" {
+				w.push(ck)
+				defer w.pop()
+				return w.walkValueOTP(cv, 2, otp)
+			}
+			return w.walkOne(ck, cv, 2, otp, false)
+		})
+		return false
 	})
 }
 
@@ -578,8 +617,15 @@ func (w *walker) scan(s string) (string, bool) {
 	if len(s) < minScanLen {
 		return s, false
 	}
+	cand := w.r.candidates(s)
+	if cand == 0 {
+		return s, false
+	}
 	for i := range w.r.detectors {
 		d := &w.r.detectors[i]
+		if cand&ruleBit(d.rule) == 0 {
+			continue
+		}
 		start, end, ok := d.find(s, 0)
 		if !ok {
 			continue
