@@ -47,9 +47,12 @@ func Wrap(code, message string, err error) *Error {
 	return &Error{Code: code, Message: message, Err: err}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, or
-// CodeInternal when there is none.
+// ErrorCode returns the code of the first *Error in err's chain, "" for a
+// nil error, or CodeInternal when the chain holds no *Error.
 func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
