@@ -1,0 +1,162 @@
+package setup_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/activitylog/activitylog/internal/esclient"
+	"github.com/activitylog/activitylog/setup"
+)
+
+// fakeSecurityAPI is a FAKE of Elasticsearch's role, user and authenticate
+// APIs. The native realm cannot store roles or users on the integ-test-zip
+// node (its .security index needs the analysis-common module, which that
+// distribution lacks: see the "native realm" subtest of
+// TestReadOnlyRecordsOnSecuredNode), so InstallSecurity's idempotency is
+// tested against this fake, which answers in Elasticsearch's formats.
+type fakeSecurityAPI struct {
+	mu        sync.Mutex
+	roles     map[string]json.RawMessage
+	users     map[string]map[string]any
+	passwords map[string]string
+	writes    []string
+}
+
+func (f *fakeSecurityAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("X-Elastic-Product", "Elasticsearch")
+	w.Header().Set("Content-Type", "application/json")
+	reply := func(status int, v any) {
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	body, _ := io.ReadAll(r.Body)
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case r.URL.Path == "/_security/_authenticate":
+		raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(r.Header.Get("Authorization"), "Basic "))
+		user, pass, _ := strings.Cut(string(raw), ":")
+		if p, ok := f.passwords[user]; !ok || p != pass {
+			reply(http.StatusUnauthorized, map[string]any{"error": map[string]any{"type": "security_exception", "reason": "unable to authenticate user [" + user + "]"}, "status": 401})
+			return
+		}
+		reply(http.StatusOK, map[string]any{"username": user, "roles": []string{}, "enabled": true, "metadata": map[string]any{},
+			"authentication_realm": map[string]string{"name": "native1", "type": "native"}, "lookup_realm": map[string]string{"name": "native1", "type": "native"}, "authentication_type": "realm"})
+	case len(parts) == 3 && parts[1] == "role":
+		name := parts[2]
+		if r.Method == http.MethodPut {
+			_, existed := f.roles[name]
+			f.roles[name] = body
+			f.writes = append(f.writes, "role/"+name)
+			reply(http.StatusOK, map[string]any{"role": map[string]bool{"created": !existed}})
+			return
+		}
+		role, ok := f.roles[name]
+		if !ok {
+			reply(http.StatusNotFound, map[string]any{})
+			return
+		}
+		var stored map[string]any
+		_ = json.Unmarshal(role, &stored)
+		stored["cluster"], stored["applications"], stored["run_as"], stored["transient_metadata"] = []any{}, []any{}, []any{}, map[string]any{"enabled": true}
+		reply(http.StatusOK, map[string]any{name: stored})
+	case len(parts) == 4 && parts[1] == "user" && parts[3] == "_password":
+		var req struct{ Password string }
+		_ = json.Unmarshal(body, &req)
+		f.passwords[parts[2]] = req.Password
+		f.writes = append(f.writes, "password/"+parts[2])
+		reply(http.StatusOK, map[string]any{})
+	case len(parts) == 3 && parts[1] == "user":
+		name := parts[2]
+		if r.Method == http.MethodPut {
+			var req map[string]any
+			_ = json.Unmarshal(body, &req)
+			_, existed := f.users[name]
+			f.passwords[name], _ = req["password"].(string)
+			delete(req, "password")
+			req["username"] = name
+			f.users[name] = req
+			f.writes = append(f.writes, "user/"+name)
+			reply(http.StatusOK, map[string]bool{"created": !existed})
+			return
+		}
+		u, ok := f.users[name]
+		if !ok {
+			reply(http.StatusNotFound, map[string]any{})
+			return
+		}
+		reply(http.StatusOK, map[string]any{name: u})
+	default:
+		reply(http.StatusBadRequest, map[string]any{"error": "unexpected " + r.Method + " " + r.URL.Path, "status": 400})
+	}
+}
+
+func TestInstallSecurityIsIdempotent(t *testing.T) {
+	fake := &fakeSecurityAPI{roles: map[string]json.RawMessage{}, users: map[string]map[string]any{}, passwords: map[string]string{
+		setup.KibanaSystemUser: "initial-kibana-password",
+	}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := setup.SecurityConfig{
+		WriterPassword: "writer-password-1", ReaderPassword: "reader-password-1", KibanaSystemPassword: "kibana-password-1",
+	}
+	summary := func(changes []setup.Change) string {
+		var parts []string
+		for _, c := range changes {
+			parts = append(parts, fmt.Sprintf("%s %s %s", c.Action, c.Kind, c.Name))
+		}
+		return strings.Join(parts, "; ")
+	}
+	steps := []struct {
+		name string
+		cfg  setup.SecurityConfig
+		want string
+	}{
+		{"first run", cfg,
+			"created role activitylog_reader; created role activitylog_writer; created user activitylog_collector; created user activitylog_querysvc; updated user password kibana_system"},
+		{"second run", cfg,
+			"unchanged role activitylog_reader; unchanged role activitylog_writer; unchanged user activitylog_collector; unchanged user activitylog_querysvc; unchanged user password kibana_system"},
+		{"writer password rotated", setup.SecurityConfig{
+			WriterPassword: "writer-password-2", ReaderPassword: cfg.ReaderPassword, KibanaSystemPassword: cfg.KibanaSystemPassword,
+		}, "unchanged role activitylog_reader; unchanged role activitylog_writer; updated user activitylog_collector; unchanged user activitylog_querysvc; unchanged user password kibana_system"},
+	}
+	for _, s := range steps {
+		changes, err := setup.InstallSecurity(ctx, es, s.cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := summary(changes); got != s.want {
+			t.Errorf("%s:\n got  %s\n want %s", s.name, got, s.want)
+		}
+	}
+	if fake.passwords[setup.WriterUser] != "writer-password-2" {
+		t.Errorf("writer password not rotated")
+	}
+	var stored struct {
+		Roles []string `json:"roles"`
+	}
+	b, _ := json.Marshal(fake.users[setup.WriterUser])
+	_ = json.Unmarshal(b, &stored)
+	if strings.Join(stored.Roles, ",") != setup.WriterRole {
+		t.Errorf("writer user: got roles %v, want [%s]", stored.Roles, setup.WriterRole)
+	}
+	if _, err := setup.InstallSecurity(ctx, es, setup.SecurityConfig{WriterPassword: "short"}); err == nil {
+		t.Error("got no error for a short password, want one before any request")
+	}
+}
