@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func benchLogs(now time.Time) plog.Logs {
 		v := ch.PutEmptyMap("valid_until")
 		v.PutStr("old", "2026-12-31")
 		v.PutStr("new", "2027-03-31")
-		lr.Body().SetStr("Jane Doe (Partner) updated reward 'Free coffee with any pastry'")
+		lr.Body().SetStr("Jane Doe (Partner) updated reward 'Free coffee with any pastry' (rw_" + strconv.Itoa(100000+i) + ")")
 		if i%50 == 7 {
 			a.PutStr("http.request.header.authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl")
 			t.PutStr("new", "see https://admin:pa55word@internal.example/rewards")
@@ -118,6 +119,7 @@ func runProcessorBench(b *testing.B, p processor.Logs) float64 {
 	batches := make([]plog.Logs, 0, 16)
 	var ms0, ms1 runtime.MemStats
 	var mallocs uint64
+	var cpu, cpu0 time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -130,6 +132,7 @@ func runProcessorBench(b *testing.B, p processor.Logs) float64 {
 				batches = append(batches, ld)
 			}
 			runtime.ReadMemStats(&ms0)
+			cpu0 = processCPU()
 			b.StartTimer()
 		}
 		if err := p.ConsumeLogs(ctx, batches[i%16]); err != nil {
@@ -137,6 +140,7 @@ func runProcessorBench(b *testing.B, p processor.Logs) float64 {
 		}
 		if i%16 == 15 || i == b.N-1 {
 			b.StopTimer()
+			cpu += processCPU() - cpu0
 			runtime.ReadMemStats(&ms1)
 			mallocs += ms1.Mallocs - ms0.Mallocs
 			b.StartTimer()
@@ -147,8 +151,21 @@ func runProcessorBench(b *testing.B, p processor.Logs) float64 {
 	nsPerRecord := float64(b.Elapsed().Nanoseconds()) / records
 	b.ReportMetric(nsPerRecord, "ns/record")
 	b.ReportMetric(float64(mallocs)/records, "allocs/record")
-	b.ReportMetric(1e9/nsPerRecord, "records/s")
-	return nsPerRecord
+	cpuPerRecord := float64(cpu.Nanoseconds()) / records
+	b.ReportMetric(cpuPerRecord, "cpu-ns/record")
+	b.ReportMetric(1e9/cpuPerRecord, "records/cpu-s")
+	return cpuPerRecord
+}
+
+// processCPU returns the CPU time (user + system) the process has used. On
+// a shared machine the wall-clock ns/record includes time other processes
+// took; CPU time per record is the per-core cost.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkProcessLogs compares the activity processor (redaction, tenant
@@ -173,7 +190,7 @@ func BenchmarkProcessLogs(b *testing.B) {
 		baseline = runProcessorBench(b, p)
 	})
 	if ours > 0 && baseline > 0 {
-		b.Logf("activity %.0f ns/record (%.0f records/s), redactionprocessor %.0f ns/record: %.2fx its throughput",
+		b.Logf("CPU time: activity %.0f ns/record (%.0f records per CPU-second), redactionprocessor %.0f ns/record: %.2fx its throughput",
 			ours, 1e9/ours, baseline, baseline/ours)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -312,13 +313,45 @@ func (r *Redactor) MatchKey(key string) bool { return matchAny(&r.keyPats, key) 
 
 // Report accumulates what a walk redacted: counts by rule and the redacted
 // paths (names only). Reuse one with Reset to avoid allocation.
+//
+// A Report also remembers, in a small direct-mapped cache, strings in which
+// the detectors found nothing, so a value repeated across a batch (a user
+// agent, a tenant name) is scanned once. Reset keeps that cache: use one
+// Report per batch.
 type Report struct {
 	// Counts holds how many values each rule redacted.
 	Counts [NumRules]int
 	paths  []string
+	clean  *[cleanSlots]string
+	seed   maphash.Seed
 }
 
-// Reset empties the report, keeping its storage.
+// cleanSlots is the size of the clean-string cache; cleanMaxLen the
+// longest string cached (hashing a long one costs more than it saves).
+const (
+	cleanSlots  = 1024
+	cleanMaxLen = 512
+)
+
+func (rep *Report) isClean(s string) bool {
+	if rep.clean == nil || len(s) > cleanMaxLen {
+		return false
+	}
+	return rep.clean[maphash.String(rep.seed, s)%cleanSlots] == s
+}
+
+func (rep *Report) markClean(s string) {
+	if len(s) > cleanMaxLen {
+		return
+	}
+	if rep.clean == nil {
+		rep.clean = new([cleanSlots]string)
+		rep.seed = maphash.MakeSeed()
+	}
+	rep.clean[maphash.String(rep.seed, s)%cleanSlots] = s
+}
+
+// Reset empties the counts and paths, keeping storage and the clean cache.
 func (rep *Report) Reset() {
 	rep.Counts = [NumRules]int{}
 	rep.paths = rep.paths[:0]
@@ -617,10 +650,15 @@ func (w *walker) scan(s string) (string, bool) {
 	if len(s) < minScanLen {
 		return s, false
 	}
-	cand := w.r.candidates(s)
-	if cand == 0 {
+	if w.rep.isClean(s) {
 		return s, false
 	}
+	cand := w.r.candidates(s)
+	if cand == 0 {
+		w.rep.markClean(s)
+		return s, false
+	}
+	found := false
 	for i := range w.r.detectors {
 		d := &w.r.detectors[i]
 		if cand&ruleBit(d.rule) == 0 {
@@ -630,11 +668,15 @@ func (w *walker) scan(s string) (string, bool) {
 		if !ok {
 			continue
 		}
+		found = true
 		w.hit(d.rule)
 		if d.action == ActionDrop {
 			return "", true
 		}
 		s = w.replaceAll(s, d, start, end)
+	}
+	if !found {
+		w.rep.markClean(s)
 	}
 	return s, false
 }
