@@ -28,6 +28,9 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/operationtype"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/instrumentation/otlp"
+	"github.com/activitylog/activitylog/internal/collectortest"
 	"github.com/activitylog/activitylog/internal/esclient"
 	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/schema"
@@ -374,6 +377,48 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 					t.Errorf("%s on %s: privilege %s: got %v, want %v", c.user, stream, p.Name, got, want)
 				}
 			}
+		}
+	})
+
+	// The production collector, authenticating as the writer, delivers
+	// records: create_doc and auto_configure are all its exporter needs.
+	t.Run("collector as "+setup.WriterUser, func(t *testing.T) {
+		ns := estest.Namespace(t)
+		col := collectortest.Start(t, collectortest.Options{ESURL: n.url, Namespace: ns, Env: map[string]string{
+			"ES_USERNAME": setup.WriterUser, "ES_PASSWORD": n.security.WriterPassword,
+		}})
+		provider, err := otlp.NewProvider(ctx, otlp.WithEndpoint(col.GRPCEndpoint), otlp.WithInsecure(),
+			otlp.WithServiceName("security-test"), otlp.WithExportInterval(100*time.Millisecond))
+		if err != nil {
+			t.Fatalf("otlp provider: %v", err)
+		}
+		rec := instrumentation.New(provider)
+		actor := instrumentation.Actor{ID: "u1", Name: "Jane Doe", Type: instrumentation.ActorType(schema.ActorPartner)}
+		const records = 25
+		for i := range records {
+			rctx := instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "partner-1", Name: "Partner 1"})
+			if err := rec.Login(instrumentation.WithActor(rctx, actor), actor); err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+		}
+		if err := provider.Shutdown(ctx); err != nil {
+			t.Fatalf("provider shutdown: %v", err)
+		}
+		target := schema.DataStream(ns)
+		var got int64
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+			res, err := reader.Count().Index(target).Do(ctx)
+			if err == nil && res.Count == records {
+				got = res.Count
+				break
+			}
+			if err == nil {
+				got = res.Count
+			}
+		}
+		if got != records {
+			t.Fatalf("reader counts %d records in %s, want %d delivered by the collector as %s\ncollector log:\n%s",
+				got, target, records, setup.WriterUser, col.Log())
 		}
 	})
 
