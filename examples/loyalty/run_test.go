@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// gRPC and net/http wind connections down asynchronously.
+		goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		// database/sql's connection opener for the in-memory databases.
+		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
+	)
+}
+
+// receiver is a real OTLP/gRPC endpoint that keeps every log record.
+type receiver struct {
+	collogs.UnimplementedLogsServiceServer
+	mu      sync.Mutex
+	records []*logspb.LogRecord
+	raw     bytes.Buffer
+}
+
+func (r *receiver) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, _ := protojson.Marshal(req)
+	r.raw.Write(b)
+	for _, rl := range req.GetResourceLogs() {
+		for _, sl := range rl.GetScopeLogs() {
+			r.records = append(r.records, sl.GetLogRecords()...)
+		}
+	}
+	return &collogs.ExportLogsServiceResponse{}, nil
+}
+
+func startReceiver(t *testing.T) (*receiver, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	rcv := &receiver{}
+	collogs.RegisterLogsServiceServer(srv, rcv)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	return rcv, "http://" + l.Addr().String()
+}
+
+func attr(r *logspb.LogRecord, key string) *commonpb.AnyValue {
+	for _, kv := range r.GetAttributes() {
+		if kv.GetKey() == key {
+			return kv.GetValue()
+		}
+	}
+	return nil
+}
+
+// TestDemoTrafficRecordsEverythingAndNoSecrets runs the service and its
+// traffic generator in-process against a real OTLP receiver.
+func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
+	rcv, endpoint := startReceiver(t)
+	const password = "demo-password-not-to-be-logged"
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "LOYALTY_DEMO_PASSWORD": password}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"loyalty", "-demo-traffic", "1", "-bcrypt-cost", "4"},
+		func(k string) string { return env[k] }, &out)
+	if err != nil {
+		t.Fatalf("got error %v, want nil; output:\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "dropped=0 failed=0") {
+		t.Errorf("got output %q, want no dropped or failed records", out.String())
+	}
+
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	events := map[string]int{}
+	categories := map[string]bool{}
+	actors := map[string]bool{}
+	for _, r := range rcv.records {
+		events[attr(r, schema.AttrEvent).GetStringValue()]++
+		categories[attr(r, schema.AttrCategory).GetStringValue()] = true
+		actors[attr(r, schema.AttrActorType).GetStringValue()] = true
+		if r.GetEventName() != schema.EventName(attr(r, schema.AttrEvent).GetStringValue()) {
+			t.Errorf("got event name %q for event %q", r.GetEventName(), attr(r, schema.AttrEvent).GetStringValue())
+		}
+		if r.GetBody().GetStringValue() == "" {
+			t.Errorf("got a record without a description: %v", r)
+		}
+	}
+	for _, e := range []string{schema.EventCreated, schema.EventUpdated, schema.EventDeleted, schema.EventLogin, schema.EventLogout,
+		schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed, schema.EventStampAdded,
+		schema.EventTransactionRecorded, schema.EventTransactionRefunded, schema.EventRedemptionProcessed, schema.EventRedemptionCancelled} {
+		if events[e] == 0 {
+			t.Errorf("got no %s records, want some (all: %v)", e, events)
+		}
+	}
+	// Two tenants, each with a burst of failed logins plus one unknown user.
+	if got, want := events[schema.EventLoginFailed], 2*(failedBurst+1); got != want {
+		t.Errorf("got %d failed logins, want %d", got, want)
+	}
+	for _, c := range []string{schema.CategoryCards, schema.CategoryStampCards, schema.CategoryMembers, schema.CategoryStaff,
+		schema.CategoryPartners, schema.CategoryRewards, schema.CategoryClubs, schema.CategoryNetworks,
+		schema.CategoryTransactions, schema.CategoryRedemptions, schema.CategoryAuth} {
+		if !categories[c] {
+			t.Errorf("got no %s records, want some", c)
+		}
+	}
+	for _, a := range schema.ActorTypes() {
+		if !actors[a] {
+			t.Errorf("got no records by a %s, want some", a)
+		}
+	}
+	// Credentials and redacted personal data never leave the service: the
+	// password, the new hire's password, card PINs, phone numbers.
+	raw := rcv.raw.String()
+	for _, secret := range []string{password, "a-long-first-day-password", "guess-0", `"4321"`, `"9876"`, "+1555010", "passwordHash", "PasswordHash"} {
+		if i := strings.Index(raw, secret); i >= 0 {
+			t.Errorf("the exported records contain %q: ...%s...", secret, raw[max(0, i-300):min(len(raw), i+100)])
+		}
+	}
+	if !strings.Contains(raw, `"redacted"`) {
+		t.Error("got no redacted change, want the phone changes recorded as redacted")
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"bad proxy", []string{"loyalty", "-trusted-proxies", "10.0.0.0/99"}, nil},
+		{"bad cost", []string{"loyalty", "-bcrypt-cost", "99"}, nil},
+		{"negative traffic", []string{"loyalty", "-demo-traffic", "-1"}, nil},
+		{"stray argument", []string{"loyalty", "serve"}, nil},
+		{"target without password", []string{"loyalty", "-demo-traffic", "1", "-target", "http://127.0.0.1:1"}, nil},
+		{"bad protocol", []string{"loyalty", "-otlp-protocol", "carrier-pigeon"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &out); err == nil {
+				t.Errorf("got nil error, want one")
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"loyalty", "-h"}, func(string) string { return "" }, &out); err != nil {
+		t.Fatalf("got error %v, want nil", err)
+	}
+	for _, want := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "LOYALTY_ADDR", "-demo-traffic"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help does not mention %s", want)
+		}
+	}
+}
