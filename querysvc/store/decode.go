@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
-
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/schema"
 )
@@ -69,10 +67,10 @@ func parseTimestamp(b json.RawMessage) time.Time {
 	return time.Time{}
 }
 
-// decode turns a search hit into an Activity.
-func decode(h types.Hit) (querysvc.Activity, error) {
+// decode turns a search hit's id and _source into an Activity.
+func decode(docID string, src json.RawMessage) (querysvc.Activity, error) {
 	var s source
-	if err := json.Unmarshal(h.Source_, &s); err != nil {
+	if err := json.Unmarshal(src, &s); err != nil {
 		return querysvc.Activity{}, querysvc.Wrap(querysvc.CodeInternal, "decode activity document", err)
 	}
 	a := querysvc.Activity{
@@ -90,8 +88,8 @@ func decode(h types.Hit) (querysvc.Activity, error) {
 		Service:       rawString(s.Resource.Attributes[schema.AttrServiceName]),
 		FailureReason: s.str(schema.AttrFailureReason),
 	}
-	if a.ID == "" && h.Id_ != nil {
-		a.ID = *h.Id_
+	if a.ID == "" {
+		a.ID = docID
 	}
 	if st, sid, sn := s.str(schema.AttrSubjectType), s.str(schema.AttrSubjectID), s.str(schema.AttrSubjectName); st != "" || sid != "" || sn != "" {
 		a.Subject = &querysvc.Subject{Type: st, ID: sid, Name: sn}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -218,41 +217,24 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 			req.SearchAfter = append(req.SearchAfter, v)
 		}
 	}
-	resp, err := s.es.Search().Request(req).Do(ctx)
-	if err != nil {
-		return querysvc.ActivityPage{}, esError("search", err)
+	var resp hitsResponse
+	if err := s.perform(ctx, "search", s.es.Search().Request(req), &resp); err != nil {
+		return querysvc.ActivityPage{}, err
 	}
-	if resp.PitId != nil {
-		pit = *resp.PitId
+	if resp.PitID != "" {
+		pit = resp.PitID
 	}
 	hits := resp.Hits.Hits
-	out := querysvc.ActivityPage{}
-	if resp.Hits.Total != nil {
-		out.Total = resp.Hits.Total.Value
-	}
+	out := querysvc.ActivityPage{Total: resp.Hits.Total.Value}
 	more := len(hits) > pg.Size
 	if more {
 		hits = hits[:pg.Size]
 	}
-	out.Activities = make([]querysvc.Activity, 0, len(hits))
-	for _, h := range hits {
-		a, err := decode(h)
-		if err != nil {
-			return querysvc.ActivityPage{}, err
-		}
-		out.Activities = append(out.Activities, a)
+	if out.Activities, err = activities(hits); err != nil {
+		return querysvc.ActivityPage{}, err
 	}
 	if more {
-		last := hits[len(hits)-1]
-		after := make([]json.RawMessage, len(last.Sort))
-		for i, v := range last.Sort {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return querysvc.ActivityPage{}, querysvc.Wrap(querysvc.CodeInternal, "encode sort values", err)
-			}
-			after[i] = b
-		}
-		out.Next = &querysvc.Position{PIT: pit, SearchAfter: after}
+		out.Next = &querysvc.Position{PIT: pit, SearchAfter: hits[len(hits)-1].Sort}
 	} else {
 		// The last page: release the point in time now rather than at keep-alive.
 		_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
@@ -262,6 +244,12 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 
 func keepAlive(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + "ms" }
 
+// searchIndex is a search over the store's index that tolerates a pattern
+// matching nothing yet.
+func (s *Store) searchIndex() *search.Search {
+	return s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true)
+}
+
 // Get implements querysvc.Store.
 func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	filters, err := scope(ctx, querysvc.Filter{})
@@ -269,38 +257,30 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 		return querysvc.Activity{}, err
 	}
 	filters = append(filters, term(schema.Path(schema.AttrID), id))
-	resp, err := s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true).
-		Request(&search.Request{Query: boolQuery(filters), Size: ptr(1)}).Do(ctx)
-	if err != nil {
-		return querysvc.Activity{}, esError("get", err)
+	var resp hitsResponse
+	if err := s.perform(ctx, "get", s.searchIndex().Request(&search.Request{Query: boolQuery(filters), Size: ptr(1)}), &resp); err != nil {
+		return querysvc.Activity{}, err
 	}
 	if len(resp.Hits.Hits) == 0 {
 		// The same answer whether the record does not exist or belongs to
 		// another tenant, so ids cannot be probed across tenants.
 		return querysvc.Activity{}, querysvc.Errorf(querysvc.CodeNotFound, "activity %q not found", id)
 	}
-	return decode(resp.Hits.Hits[0])
+	h := resp.Hits.Hits[0]
+	return decode(h.ID, h.Source)
 }
 
-// aggregate runs a size-0 search with aggregations over the scoped filter.
-func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations) (*search.Response, error) {
-	resp, err := s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true).Request(&search.Request{
+// aggregate runs a size-0 search with aggregations over the scoped filter
+// and decodes the aggregations into out, returning the total hit count.
+func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, out any) (int64, error) {
+	resp := aggResponse{Aggregations: out}
+	err := s.perform(ctx, "aggregate", s.searchIndex().Request(&search.Request{
 		Query:          boolQuery(filters),
 		Size:           ptr(0),
 		TrackTotalHits: true,
 		Aggregations:   aggs,
-	}).Do(ctx)
-	if err != nil {
-		return nil, esError("aggregate", err)
-	}
-	return resp, nil
-}
-
-func total(r *search.Response) int64 {
-	if r.Hits.Total == nil {
-		return 0
-	}
-	return r.Hits.Total.Value
+	}), &resp)
+	return resp.Hits.Total.Value, err
 }
 
 func termsAgg(field string, size int, sub map[string]types.Aggregations) types.Aggregations {
@@ -341,18 +321,27 @@ func (s *Store) Trends(ctx context.Context, f querysvc.Filter, interval querysvc
 	default:
 		return querysvc.Trends{}, querysvc.Errorf(querysvc.CodeInvalid, "split must be event or category")
 	}
-	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"over_time": hist})
+	var aggs struct {
+		OverTime struct {
+			Buckets []struct {
+				Key      int64   `json:"key"`
+				DocCount int64   `json:"doc_count"`
+				Split    *counts `json:"split"`
+			} `json:"buckets"`
+		} `json:"over_time"`
+	}
+	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"over_time": hist}, &aggs)
 	if err != nil {
 		return querysvc.Trends{}, err
 	}
-	out := querysvc.Trends{Interval: interval, Total: total(resp), Buckets: []querysvc.TrendBucket{}}
+	out := querysvc.Trends{Interval: interval, Total: total, Buckets: make([]querysvc.TrendBucket, 0, len(aggs.OverTime.Buckets))}
 	if splitBy != "" {
 		out.SplitBy = strings.TrimPrefix(splitBy, "activity.")
 	}
-	for _, b := range dateBuckets(resp.Aggregations["over_time"]) {
+	for _, b := range aggs.OverTime.Buckets {
 		tb := querysvc.TrendBucket{Start: time.UnixMilli(b.Key).UTC(), Count: b.DocCount}
 		if splitBy != "" {
-			tb.Split = counts(b.Aggregations["split"])
+			tb.Split = b.Split.list()
 		}
 		out.Buckets = append(out.Buckets, tb)
 	}
@@ -368,11 +357,14 @@ func (s *Store) Breakdown(ctx context.Context, f querysvc.Filter, attr string) (
 	if attr != schema.AttrEvent && attr != schema.AttrCategory {
 		return querysvc.Breakdown{}, querysvc.Errorf(querysvc.CodeInvalid, "breakdown by %q is not supported", attr)
 	}
-	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)})
+	var aggs struct {
+		By *counts `json:"by"`
+	}
+	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)}, &aggs)
 	if err != nil {
 		return querysvc.Breakdown{}, err
 	}
-	return querysvc.Breakdown{Total: total(resp), Buckets: counts(resp.Aggregations["by"])}, nil
+	return querysvc.Breakdown{Total: total, Buckets: aggs.By.list()}, nil
 }
 
 // TopUsers implements querysvc.Store.
@@ -381,22 +373,32 @@ func (s *Store) TopUsers(ctx context.Context, f querysvc.Filter, n int) ([]query
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{
+	var aggs struct {
+		Users struct {
+			Buckets []struct {
+				Key      string  `json:"key"`
+				DocCount int64   `json:"doc_count"`
+				Name     *counts `json:"name"`
+				Type     *counts `json:"type"`
+			} `json:"buckets"`
+		} `json:"users"`
+	}
+	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
 		"users": termsAgg(schema.Path(schema.AttrUserID), n, map[string]types.Aggregations{
 			"name": termsAgg(schema.Path(schema.AttrUserName), 1, nil),
 			"type": termsAgg(schema.Path(schema.AttrActorType), 1, nil),
 		}),
-	})
+	}, &aggs)
 	if err != nil {
 		return nil, err
 	}
-	out := []querysvc.UserCount{}
-	for _, b := range stringBuckets(resp.Aggregations["users"]) {
-		u := querysvc.UserCount{UserID: keyString(b.Key), Count: b.DocCount}
-		if c := counts(b.Aggregations["name"]); len(c) > 0 {
+	out := make([]querysvc.UserCount, 0, len(aggs.Users.Buckets))
+	for _, b := range aggs.Users.Buckets {
+		u := querysvc.UserCount{UserID: b.Key, Count: b.DocCount}
+		if c := b.Name.list(); len(c) > 0 {
 			u.UserName = c[0].Key
 		}
-		if c := counts(b.Aggregations["type"]); len(c) > 0 {
+		if c := b.Type.list(); len(c) > 0 {
 			u.UserType = c[0].Key
 		}
 		out = append(out, u)
@@ -418,18 +420,25 @@ func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.Au
 	}
 	filters = append(filters, terms(schema.Path(schema.AttrEvent), authEvents()...))
 	failed := term(schema.Path(schema.AttrEvent), schema.EventLoginFailed)
-	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{
+	var aggs struct {
+		Events *counts `json:"events"`
+		Failed struct {
+			IPs   *counts `json:"ips"`
+			Users *counts `json:"users"`
+		} `json:"failed"`
+	}
+	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
 		"events": termsAgg(schema.Path(schema.AttrEvent), termsSize, nil),
 		"failed": {Filter: &failed, Aggregations: map[string]types.Aggregations{
 			"ips":   termsAgg(schema.Path(schema.AttrClientAddress), n, nil),
 			"users": termsAgg(schema.Path(schema.AttrUserName), n, nil),
 		}},
-	})
+	}, &aggs)
 	if err != nil {
 		return querysvc.AuthStats{}, err
 	}
 	var out querysvc.AuthStats
-	for _, c := range counts(resp.Aggregations["events"]) {
+	for _, c := range aggs.Events.list() {
 		switch c.Key {
 		case schema.EventLogin:
 			out.Logins = c.Count
@@ -448,11 +457,7 @@ func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.Au
 	if attempts := out.Logins + out.FailedLogins; attempts > 0 {
 		out.FailureRate = float64(out.FailedLogins) / float64(attempts)
 	}
-	out.TopFailingIPs, out.TopFailingUsers = []querysvc.Count{}, []querysvc.Count{}
-	if fa, ok := resp.Aggregations["failed"].(*types.FilterAggregate); ok {
-		out.TopFailingIPs = counts(fa.Aggregations["ips"])
-		out.TopFailingUsers = counts(fa.Aggregations["users"])
-	}
+	out.TopFailingIPs, out.TopFailingUsers = aggs.Failed.IPs.list(), aggs.Failed.Users.list()
 	return out, nil
 }
 
@@ -463,21 +468,13 @@ func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysv
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true).Request(&search.Request{
+	var resp hitsResponse
+	if err := s.perform(ctx, "alerts", s.searchIndex().Request(&search.Request{
 		Query: boolQuery(filters), Sort: newestFirst(), Size: ptr(n),
-	}).Do(ctx)
-	if err != nil {
-		return nil, esError("alerts", err)
+	}), &resp); err != nil {
+		return nil, err
 	}
-	out := make([]querysvc.Activity, 0, len(resp.Hits.Hits))
-	for _, h := range resp.Hits.Hits {
-		a, err := decode(h)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return activities(resp.Hits.Hits)
 }
 
 // Bursts implements querysvc.Store; the method is described in the package doc.
@@ -495,7 +492,15 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 	}
 	keys := termsAgg(schema.Path(q.KeyField), burstKeys, nil)
 	keys.Terms.MinDocCount = ptr(q.Threshold)
-	resp, err := s.aggregate(ctx, filters, map[string]types.Aggregations{
+	var aggs struct {
+		Windows struct {
+			Buckets []struct {
+				Key  int64   `json:"key"`
+				Keys *counts `json:"keys"`
+			} `json:"buckets"`
+		} `json:"windows"`
+	}
+	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
 		"windows": {
 			DateHistogram: &types.DateHistogramAggregation{
 				Field: ptr(schema.FieldTimestamp), FixedInterval: strconv.FormatInt(q.Window.Milliseconds(), 10) + "ms",
@@ -503,13 +508,13 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 			},
 			Aggregations: map[string]types.Aggregations{"keys": keys},
 		},
-	})
+	}, &aggs)
 	if err != nil {
 		return nil, err
 	}
 	out := []querysvc.Burst{}
-	for _, w := range dateBuckets(resp.Aggregations["windows"]) {
-		for _, c := range counts(w.Aggregations["keys"]) {
+	for _, w := range aggs.Windows.Buckets {
+		for _, c := range w.Keys.list() {
 			out = append(out, querysvc.Burst{WindowStart: time.UnixMilli(w.Key).UTC(), Key: c.Key, Count: c.Count})
 		}
 	}
@@ -549,43 +554,6 @@ func (s *Store) Ready(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func dateBuckets(a types.Aggregate) []types.DateHistogramBucket {
-	h, ok := a.(*types.DateHistogramAggregate)
-	if !ok {
-		return nil
-	}
-	bs, _ := h.Buckets.([]types.DateHistogramBucket)
-	return bs
-}
-
-func stringBuckets(a types.Aggregate) []types.StringTermsBucket {
-	t, ok := a.(*types.StringTermsAggregate)
-	if !ok {
-		return nil
-	}
-	bs, _ := t.Buckets.([]types.StringTermsBucket)
-	return bs
-}
-
-// counts returns the buckets of a terms aggregation.
-func counts(a types.Aggregate) []querysvc.Count {
-	out := []querysvc.Count{}
-	for _, b := range stringBuckets(a) {
-		out = append(out, querysvc.Count{Key: keyString(b.Key), Count: b.DocCount})
-	}
-	return out
-}
-
-func keyString(v types.FieldValue) string {
-	switch k := v.(type) {
-	case string:
-		return k
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
 }
 
 // esError classifies an Elasticsearch client error.
