@@ -1,0 +1,206 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+
+	"github.com/activitylog/activitylog/internal/collectortest"
+	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// Secrets planted by the end-to-end test; none may reach Elasticsearch.
+var e2eSecrets = []string{
+	"hunter2-e2e-password",
+	"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJlMmUifQ.c2lnbmF0dXJlLWUyZS10ZXN0LXNpZ25hdHVyZQ",
+	"sk_live_e2eE2eE2eE2eE2eE2eE2eE2e",
+	"4111 1111 1111 1111",
+	"e2e-db-pass",
+	"YWxpY2U6ZTJlLXNlY3JldA==",
+	"872341",
+	"resource-secret-value",
+}
+
+// legacyBatch builds what a legacy, non-library emitter sends: secrets in
+// resource and record attributes, the changes map and the body; a record
+// with neither tenant nor id; and five failed logins from one address.
+func legacyBatch(now time.Time) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(schema.AttrServiceName, "legacy-php")
+	rl.Resource().Attributes().PutStr("db.password", e2eSecrets[7])
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+
+	lr := lrs.AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(now))
+	lr.SetEventName(schema.EventName(schema.EventUpdated))
+	lr.Body().SetStr("Jane updated member m-1 using token " + e2eSecrets[1])
+	a := lr.Attributes()
+	a.PutStr(schema.AttrCategory, schema.CategoryMembers)
+	a.PutStr(schema.AttrEvent, schema.EventUpdated)
+	a.PutStr(schema.AttrTenantID, "  ACME ")
+	a.PutStr("newPassword", e2eSecrets[0])
+	a.PutStr("X-Api-Key", e2eSecrets[2])
+	a.PutStr("payment.note", "paid with "+e2eSecrets[3])
+	a.PutStr("db.url", "mysql://app:"+e2eSecrets[4]+"@db:3306/loyalty")
+	a.PutStr("http.request.header.authorization", "Basic "+e2eSecrets[5])
+	a.PutStr("otp_code", e2eSecrets[6])
+	ch := a.PutEmptyMap(schema.AttrChanges)
+	pw := ch.PutEmptyMap("password")
+	pw.PutStr("old", e2eSecrets[0])
+	pw.PutStr("new", e2eSecrets[0]+"!")
+	em := ch.PutEmptyMap("email")
+	em.PutStr("old", "a@example.com")
+	em.PutStr("new", "b@example.com")
+
+	anon := lrs.AppendEmpty()
+	anon.SetTimestamp(pcommon.NewTimestampFromTime(now))
+	anon.Body().SetStr("something happened, no tenant, no id")
+	anon.Attributes().PutStr(schema.AttrEvent, schema.EventCreated)
+
+	for i := 0; i < 5; i++ {
+		f := lrs.AppendEmpty()
+		f.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i) * time.Second)))
+		f.SetEventName(schema.EventName(schema.EventLoginFailed))
+		f.Body().SetStr("login failed")
+		fa := f.Attributes()
+		fa.PutStr(schema.AttrID, fmt.Sprintf("0199a0e4-e2e0-7000-8000-%012d", i))
+		fa.PutStr(schema.AttrEvent, schema.EventLoginFailed)
+		fa.PutStr(schema.AttrCategory, schema.CategoryAuth)
+		fa.PutStr(schema.AttrOutcome, schema.OutcomeFailure)
+		fa.PutStr(schema.AttrTenantID, "acme")
+		fa.PutStr(schema.AttrClientAddress, "203.0.113.77")
+		fa.PutStr(schema.AttrUserName, "mallory")
+	}
+	return ld
+}
+
+// postOTLP sends ld as an OTLP/HTTP protobuf request with a plain HTTP
+// client: no OpenTelemetry SDK, no activitylog library.
+func postOTLP(t *testing.T, client *http.Client, endpoint string, ld plog.Logs) {
+	t.Helper()
+	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Post("http://"+endpoint+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST /v1/logs: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST /v1/logs: got %d %s, want 200", resp.StatusCode, msg)
+	}
+}
+
+// TestEndToEndLegacyEmitter sends a legacy emitter's records through the
+// real activitycol into a real Elasticsearch node and checks what landed.
+func TestEndToEndLegacyEmitter(t *testing.T) {
+	// The Elasticsearch helpers use the default transport; its idle
+	// keep-alive connections would otherwise outlive the test (goleak).
+	t.Cleanup(func() {
+		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
+	})
+	estest.InstallSchema(t)
+	esURL := estest.URL(t)
+	ns := estest.Namespace(t)
+	col := collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
+	client := &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+
+	postOTLP(t, client, col.HTTPEndpoint, legacyBatch(time.Now().UTC()))
+
+	ds := schema.DataStream(ns)
+	// 7 records + 2 alerts: the five failures share a client address and a
+	// user name, and both are burst keys by default.
+	const want = 9
+	if got := collectortest.WaitForCount(t, esURL, ds, want, 60*time.Second); got != want {
+		t.Fatalf("documents in %s: got %d, want %d", ds, got, want)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := estest.Client(t).Search().Index(ds).Size(100).Do(ctx)
+	if err != nil {
+		t.Fatalf("search %s: %v", ds, err)
+	}
+	alerts := map[string]int{}
+	var unknown, acme int
+	for _, hit := range res.Hits.Hits {
+		raw := string(hit.Source_)
+		for _, s := range e2eSecrets {
+			if strings.Contains(raw, s) {
+				t.Errorf("document %s holds the planted secret %q: %s", *hit.Id_, s, raw)
+			}
+		}
+		var doc struct {
+			EventName  string         `json:"event_name"`
+			Attributes map[string]any `json:"attributes"`
+			Body       struct {
+				Text string `json:"text"`
+			} `json:"body"`
+		}
+		if err := json.Unmarshal(hit.Source_, &doc); err != nil {
+			t.Fatalf("document %s: %v", *hit.Id_, err)
+		}
+		switch doc.Attributes[schema.AttrTenantID] {
+		case "acme":
+			acme++
+		case schema.TenantUnknown:
+			unknown++
+		default:
+			t.Errorf("document %s: got tenant %v, want acme or unknown", *hit.Id_, doc.Attributes[schema.AttrTenantID])
+		}
+		if id := doc.Attributes[schema.AttrID]; id != *hit.Id_ {
+			t.Errorf("document %s: got activity.id %v, want the _id", *hit.Id_, id)
+		}
+		if doc.EventName == schema.EventName(schema.EventFailedLoginBurst) {
+			keyType, _ := doc.Attributes[schema.AttrAlertKeyType].(string)
+			alerts[keyType]++
+			wantKey, wantBody := "203.0.113.77", "5 failed logins from 203.0.113.77 in 1m0s"
+			if keyType == schema.AttrUserName {
+				wantKey, wantBody = "mallory", "5 failed logins for user mallory in 1m0s"
+			}
+			if got := doc.Body.Text; got != wantBody {
+				t.Errorf("alert body: got %q, want %q", got, wantBody)
+			}
+			checks := map[string]any{
+				schema.AttrCategory: schema.CategorySecurity, schema.AttrEvent: schema.EventFailedLoginBurst,
+				schema.AttrOutcome: schema.OutcomeFailure, schema.AttrAlertKey: wantKey,
+				schema.AttrAlertCount: float64(5),
+				schema.AttrAlertThreshold: float64(5), schema.AttrAlertWindowSeconds: float64(60),
+			}
+			for k, want := range checks {
+				if got := doc.Attributes[k]; got != want {
+					t.Errorf("alert %s: got %v, want %v", k, got, want)
+				}
+			}
+		}
+		if doc.EventName == schema.EventName(schema.EventUpdated) {
+			keys, _ := doc.Attributes[schema.AttrRedactedKeys].([]any)
+			if len(keys) < 8 {
+				t.Errorf("redacted keys: got %v, want at least 8 names", keys)
+			}
+		}
+	}
+	if len(alerts) != 2 || alerts[schema.AttrClientAddress] != 1 || alerts[schema.AttrUserName] != 1 {
+		t.Errorf("alerts by key type: got %v, want one for %s and one for %s", alerts, schema.AttrClientAddress, schema.AttrUserName)
+	}
+	if acme != 8 || unknown != 1 {
+		t.Errorf("tenants: got acme=%d unknown=%d, want 8 and 1", acme, unknown)
+	}
+}
