@@ -181,7 +181,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 			checks := map[string]any{
 				schema.AttrCategory: schema.CategorySecurity, schema.AttrEvent: schema.EventFailedLoginBurst,
 				schema.AttrOutcome: schema.OutcomeFailure, schema.AttrAlertKey: wantKey,
-				schema.AttrAlertCount: float64(5),
+				schema.AttrAlertCount:     float64(5),
 				schema.AttrAlertThreshold: float64(5), schema.AttrAlertWindowSeconds: float64(60),
 			}
 			for k, want := range checks {
