@@ -1,14 +1,19 @@
 package activityprocessor
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap/provider/envprovider"
+	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
@@ -114,5 +119,41 @@ func TestInvalidConfigs(t *testing.T) {
 				t.Errorf("got %q, want it to contain %q", err, tt.message)
 			}
 		})
+	}
+}
+
+// TestShippedSnippet resolves testdata/otelcol-snippet.yaml as the
+// collector does (with ${env:...} expansion, environment unset) and checks
+// the result is valid and equals the defaults.
+func TestShippedSnippet(t *testing.T) {
+	resolver, err := confmap.NewResolver(confmap.ResolverSettings{
+		URIs:              []string{"file:" + filepath.Join("testdata", "otelcol-snippet.yaml")},
+		ProviderFactories: []confmap.ProviderFactory{fileprovider.NewFactory(), envprovider.NewFactory()},
+		DefaultScheme:     "env",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := resolver.Resolve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := cm.Sub("activity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := createDefaultConfig()
+	if err := sub.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := xconfmap.Validate(cfg); err != nil {
+		t.Fatalf("snippet: %v", err)
+	}
+	def := createDefaultConfig()
+	if len(cfg.Tenant.ServiceTenants) == 0 {
+		cfg.Tenant.ServiceTenants = nil // "{}" in YAML, nil by default: both mean none
+	}
+	if !reflect.DeepEqual(cfg, def) {
+		t.Errorf("snippet: got %+v, want the defaults %+v", cfg, def)
 	}
 }
