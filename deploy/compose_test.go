@@ -24,9 +24,29 @@ import (
 // time: otelcol-config.yaml, the Dockerfiles, go.mod, scripts/elasticsearch
 // and the commands' own -h output.
 
-const root = ".."
+// repoRoot is the repository, seen from this package's directory.
+const repoRoot = ".."
 
-func compose(t *testing.T) deploy.Compose {
+// tb is what the checks need from a test: the real one, or a recorder that
+// collects what a check reports about a deliberately broken copy.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+	Error(args ...any)
+}
+
+// prefixed names the service a check's messages are about.
+type prefixed struct {
+	tb
+	prefix string
+}
+
+func (p prefixed) Errorf(format string, args ...any) { p.tb.Errorf(p.prefix+format, args...) }
+func (p prefixed) Fatalf(format string, args ...any) { p.tb.Fatalf(p.prefix+format, args...) }
+
+func compose(t tb, root string) deploy.Compose {
 	t.Helper()
 	c, err := deploy.LoadCompose(filepath.Join(root, "docker-compose.yml"))
 	if err != nil {
@@ -35,7 +55,7 @@ func compose(t *testing.T) deploy.Compose {
 	return c
 }
 
-func envExample(t *testing.T) map[string]string {
+func envExample(t tb, root string) map[string]string {
 	t.Helper()
 	env, err := deploy.LoadEnvFile(filepath.Join(root, ".env.example"))
 	if err != nil {
@@ -44,7 +64,7 @@ func envExample(t *testing.T) map[string]string {
 	return env
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t tb, root, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
@@ -55,9 +75,9 @@ func readFile(t *testing.T, path string) string {
 
 // resolved returns a service's environment as compose would pass it with
 // .env.example as .env.
-func resolved(t *testing.T, s deploy.Service) map[string]string {
+func resolved(t tb, root string, s deploy.Service) map[string]string {
 	t.Helper()
-	env := envExample(t)
+	env := envExample(t, root)
 	out := map[string]string{}
 	for k, v := range s.Environment {
 		out[k] = deploy.Interpolate(v, env)
@@ -65,8 +85,8 @@ func resolved(t *testing.T, s deploy.Service) map[string]string {
 	return out
 }
 
-func TestComposeServices(t *testing.T) {
-	c := compose(t)
+func checkComposeServices(t tb, root string) {
+	c := compose(t, root)
 	for _, name := range []string{"elasticsearch", "kibana", "setup", "collector", "querysvc", "loyalty", "traffic"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("no %s service", name)
@@ -79,26 +99,26 @@ func TestComposeServices(t *testing.T) {
 	}
 }
 
-// TestBuiltServicesHaveDockerfiles checks every built service's Dockerfile
+// checkBuiltServicesHaveDockerfiles checks every built service's Dockerfile
 // exists, is multi-stage from a Go toolchain at least go.mod's to a
 // distroless image, runs as non-root, pins every base image and builds
 // packages that exist.
-func TestBuiltServicesHaveDockerfiles(t *testing.T) {
-	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(readFile(t, "go.mod"))
+func checkBuiltServicesHaveDockerfiles(t tb, root string) {
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(readFile(t, root, "go.mod"))
 	if goVersion == nil {
 		t.Fatal("go.mod has no go directive")
 	}
 	built := 0
-	for name, s := range compose(t).Services {
+	for name, s := range compose(t, root).Services {
 		if s.Build == nil {
 			continue
 		}
 		built++
-		t.Run(name, func(t *testing.T) {
+		func(t tb) {
 			if filepath.Clean(s.Build.Context) != "." {
 				t.Errorf("got build context %q, want the repository root (one go.mod)", s.Build.Context)
 			}
-			src := readFile(t, filepath.Join(s.Build.Context, s.Build.Dockerfile))
+			src := readFile(t, root, filepath.Join(s.Build.Context, s.Build.Dockerfile))
 			d := deploy.ParseDockerfile(src)
 			if len(d.Stages) < 2 {
 				t.Fatalf("got %d stages, want a multi-stage build", len(d.Stages))
@@ -132,17 +152,17 @@ func TestBuiltServicesHaveDockerfiles(t *testing.T) {
 			if found == 0 {
 				t.Errorf("no go build of a package in the repository")
 			}
-		})
+		}(prefixed{t, name + ": "})
 	}
 	if built < 4 {
 		t.Errorf("got %d built services, want setup, collector, querysvc and loyalty", built)
 	}
 }
 
-// TestImagesPinned checks every pulled image has an explicit tag and that
+// checkImagesPinned checks every pulled image has an explicit tag and that
 // Elasticsearch and Kibana run the version the tests run against.
-func TestImagesPinned(t *testing.T) {
-	c := compose(t)
+func checkImagesPinned(t tb, root string) {
+	c := compose(t, root)
 	for name, s := range c.Services {
 		if s.Image == "" {
 			continue
@@ -151,7 +171,7 @@ func TestImagesPinned(t *testing.T) {
 			t.Errorf("%s: image %q: want an explicit version tag", name, s.Image)
 		}
 	}
-	versions := regexp.MustCompile(`versions=\$\{ES_VERSIONS:-"([0-9.]+)`).FindStringSubmatch(readFile(t, "scripts/elasticsearch"))
+	versions := regexp.MustCompile(`versions=\$\{ES_VERSIONS:-"([0-9.]+)`).FindStringSubmatch(readFile(t, root, "scripts/elasticsearch"))
 	if versions == nil {
 		t.Fatal("scripts/elasticsearch: no default ES_VERSIONS")
 	}
@@ -168,10 +188,10 @@ func TestImagesPinned(t *testing.T) {
 
 var secretName = regexp.MustCompile(`PASSWORD|SECRET|TOKEN|API_KEY|ENCRYPTION`)
 
-// TestNoSecretsInFile checks every credential in the compose file is a
+// checkNoSecretsInFile checks every credential in the compose file is a
 // required variable from .env, never a literal.
-func TestNoSecretsInFile(t *testing.T) {
-	for name, s := range compose(t).Services {
+func checkNoSecretsInFile(t tb, root string) {
+	for name, s := range compose(t, root).Services {
 		for k, v := range s.Environment {
 			if !secretName.MatchString(k) {
 				continue
@@ -182,17 +202,17 @@ func TestNoSecretsInFile(t *testing.T) {
 			}
 		}
 	}
-	if src := readFile(t, "docker-compose.yml"); strings.Contains(src, "change-me") {
+	if src := readFile(t, root, "docker-compose.yml"); strings.Contains(src, "change-me") {
 		t.Error("docker-compose.yml contains a change-me placeholder value")
 	}
 }
 
-// TestEnvExample checks .env.example sets every variable the compose file
+// checkEnvExample checks .env.example sets every variable the compose file
 // reads, sets nothing it does not, and holds only placeholders for secrets.
-func TestEnvExample(t *testing.T) {
-	env := envExample(t)
+func checkEnvExample(t tb, root string) {
+	env := envExample(t, root)
 	used := map[string]deploy.Variable{}
-	for _, v := range deploy.Variables(readFile(t, "docker-compose.yml")) {
+	for _, v := range deploy.Variables(readFile(t, root, "docker-compose.yml")) {
 		used[v.Name] = v
 	}
 	for name, v := range used {
@@ -211,15 +231,15 @@ func TestEnvExample(t *testing.T) {
 			t.Errorf(".env.example: %s=%q: want a change-me placeholder, not a usable secret", name, value)
 		}
 	}
-	if !strings.Contains(readFile(t, ".gitignore"), ".env") {
+	if !strings.Contains(readFile(t, root, ".gitignore"), ".env") {
 		t.Error(".gitignore does not ignore .env")
 	}
 }
 
-// TestStartOrder checks depends_on conditions are met by the services they
+// checkStartOrder checks depends_on conditions are met by the services they
 // wait for and that the order has no cycle.
-func TestStartOrder(t *testing.T) {
-	c := compose(t)
+func checkStartOrder(t tb, root string) {
+	c := compose(t, root)
 	for name, s := range c.Services {
 		for dep, d := range s.DependsOn {
 			target, ok := c.Services[dep]
@@ -273,10 +293,10 @@ func TestStartOrder(t *testing.T) {
 	}
 }
 
-// TestVolumes checks Elasticsearch data and the collector's queue are on
+// checkVolumes checks Elasticsearch data and the collector's queue are on
 // named volumes, the queue where the collector's configuration writes it.
-func TestVolumes(t *testing.T) {
-	c := compose(t)
+func checkVolumes(t tb, root string) {
+	c := compose(t, root)
 	mounts := func(svc string) map[string]string {
 		out := map[string]string{}
 		for _, v := range c.Services[svc].Volumes {
@@ -295,8 +315,8 @@ func TestVolumes(t *testing.T) {
 	if _, ok := mounts("elasticsearch")["/usr/share/elasticsearch/data"]; !ok {
 		t.Error("elasticsearch: no volume on /usr/share/elasticsearch/data")
 	}
-	cfg := deploy.CollectorEnv(readFile(t, "otelcol-config.yaml"))
-	dir := resolved(t, c.Services["collector"])["ACTIVITYCOL_STORAGE_DIR"]
+	cfg := deploy.CollectorEnv(readFile(t, root, "otelcol-config.yaml"))
+	dir := resolved(t, root, c.Services["collector"])["ACTIVITYCOL_STORAGE_DIR"]
 	if dir == "" {
 		dir = cfg["ACTIVITYCOL_STORAGE_DIR"].Default
 	}
@@ -306,18 +326,18 @@ func TestVolumes(t *testing.T) {
 	if _, ok := mounts("collector")[dir]; !ok {
 		t.Errorf("collector: no volume on the queue directory %s", dir)
 	}
-	if !strings.Contains(readFile(t, "collector/Dockerfile"), dir) {
+	if !strings.Contains(readFile(t, root, "collector/Dockerfile"), dir) {
 		t.Errorf("collector/Dockerfile does not prepare %s for the non-root user", dir)
 	}
 }
 
-// TestCollectorAgreesWithConfig checks the collector service sets only
+// checkCollectorAgreesWithConfig checks the collector service sets only
 // variables otelcol-config.yaml reads, authenticates as the create_doc-only
 // user, and publishes and probes the ports the configuration listens on.
-func TestCollectorAgreesWithConfig(t *testing.T) {
-	c := compose(t)
+func checkCollectorAgreesWithConfig(t tb, root string) {
+	c := compose(t, root)
 	col := c.Services["collector"]
-	cfg := deploy.CollectorEnv(readFile(t, "otelcol-config.yaml"))
+	cfg := deploy.CollectorEnv(readFile(t, root, "otelcol-config.yaml"))
 	for _, want := range []string{"ES_ENDPOINT", "ES_USERNAME", "ES_PASSWORD", "ACTIVITYCOL_STORAGE_DIR"} {
 		if _, ok := cfg[want]; !ok {
 			t.Errorf("otelcol-config.yaml does not read %s", want)
@@ -331,7 +351,7 @@ func TestCollectorAgreesWithConfig(t *testing.T) {
 			t.Errorf("collector service sets %s, which otelcol-config.yaml does not read", k)
 		}
 	}
-	env := resolved(t, col)
+	env := resolved(t, root, col)
 	if env["ES_USERNAME"] != setup.WriterUser {
 		t.Errorf("collector authenticates as %q, want %q (create_doc only)", env["ES_USERNAME"], setup.WriterUser)
 	}
@@ -361,7 +381,7 @@ func TestCollectorAgreesWithConfig(t *testing.T) {
 	}
 }
 
-func containerPorts(t *testing.T, s deploy.Service) map[string]bool {
+func containerPorts(t tb, s deploy.Service) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	for _, p := range s.Ports {
@@ -371,17 +391,17 @@ func containerPorts(t *testing.T, s deploy.Service) map[string]bool {
 	return out
 }
 
-// TestEndpointsResolve checks every URL or host:port a service is given
+// checkEndpointsResolve checks every URL or host:port a service is given
 // names a compose service and a port that service listens on.
-func TestEndpointsResolve(t *testing.T) {
-	c := compose(t)
-	cfg := deploy.CollectorEnv(readFile(t, "otelcol-config.yaml"))
+func checkEndpointsResolve(t tb, root string) {
+	c := compose(t, root)
+	cfg := deploy.CollectorEnv(readFile(t, root, "otelcol-config.yaml"))
 	listens := map[string]map[string]bool{
 		"elasticsearch": {"9200": true},
 		"kibana":        {"5601": true},
 		"collector":     {},
 	}
-	colEnv := resolved(t, c.Services["collector"])
+	colEnv := resolved(t, root, c.Services["collector"])
 	for _, name := range []string{"OTLP_GRPC_ENDPOINT", "OTLP_HTTP_ENDPOINT", "ACTIVITYCOL_HEALTH_ENDPOINT"} {
 		v := colEnv[name]
 		if v == "" {
@@ -401,7 +421,7 @@ func TestEndpointsResolve(t *testing.T) {
 	}
 	checked := 0
 	for name, s := range c.Services {
-		for k, v := range resolved(t, s) {
+		for k, v := range resolved(t, root, s) {
 			host, port := "", ""
 			if u, err := url.Parse(v); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 				host, port = u.Hostname(), u.Port()
@@ -449,7 +469,7 @@ func binary(t *testing.T, pkg string) string {
 		return out
 	}
 	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = root
+	cmd.Dir = repoRoot
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
@@ -484,7 +504,7 @@ var otelSDKEnv = map[string]bool{
 // non-test Go files: the environment variable names it reads itself.
 func sourceEnvNames(t *testing.T, pkg string) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(root, pkg, "*.go"))
+	files, err := filepath.Glob(filepath.Join(repoRoot, pkg, "*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +528,7 @@ func sourceEnvNames(t *testing.T, pkg string) map[string]bool {
 // TestServicesMatchBinaries checks every variable and flag the compose file
 // gives a built command is one the command documents in its -h output.
 func TestServicesMatchBinaries(t *testing.T) {
-	c := compose(t)
+	c := compose(t, repoRoot)
 	tests := []struct {
 		service, pkg string
 		helpArgs     []string
@@ -552,5 +572,153 @@ func TestServicesMatchBinaries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checks are the static checks of the compose deployment, by name.
+var checks = []struct {
+	name string
+	run  func(tb, string)
+}{
+	{"services", checkComposeServices},
+	{"dockerfiles", checkBuiltServicesHaveDockerfiles},
+	{"images pinned", checkImagesPinned},
+	{"no secrets", checkNoSecretsInFile},
+	{"env example", checkEnvExample},
+	{"start order", checkStartOrder},
+	{"volumes", checkVolumes},
+	{"collector config", checkCollectorAgreesWithConfig},
+	{"endpoints", checkEndpointsResolve},
+}
+
+// TestCompose runs every static check on the repository's compose stack.
+func TestCompose(t *testing.T) {
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) { c.run(t, repoRoot) })
+	}
+}
+
+// recorder is a tb that collects what the checks report.
+type recorder struct{ problems []string }
+
+type fatal struct{}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Error(args ...any)                 { r.problems = append(r.problems, fmt.Sprint(args...)) }
+func (r *recorder) Fatalf(format string, args ...any) { r.Errorf(format, args...); panic(fatal{}) }
+func (r *recorder) Fatal(args ...any)                 { r.Error(args...); panic(fatal{}) }
+
+func (r *recorder) run(check func(tb, string), root string) {
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(fatal); !ok {
+				panic(v)
+			}
+		}
+	}()
+	check(r, root)
+}
+
+// copyRepo copies what the checks read into a temporary directory.
+func copyRepo(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	files := []string{
+		"docker-compose.yml", ".env.example", ".gitignore", "otelcol-config.yaml", "go.mod", "scripts/elasticsearch",
+	}
+	c := compose(t, repoRoot)
+	for _, s := range c.Services {
+		if s.Build != nil {
+			files = append(files, filepath.Join(s.Build.Context, s.Build.Dockerfile))
+		}
+	}
+	for _, dir := range []string{"collector", "cmd/activityctl", "cmd/querysvc", "examples/loyalty", "deploy/healthcheck"} {
+		matches, _ := filepath.Glob(filepath.Join(repoRoot, dir, "*.go"))
+		for _, m := range matches {
+			rel, _ := filepath.Rel(repoRoot, m)
+			files = append(files, rel)
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// TestComposeChecksCatchMistakes proves the checks are not vacuous: each
+// broken copy of the deployment must be reported.
+func TestComposeChecksCatchMistakes(t *testing.T) {
+	tests := []struct {
+		name, file, old, new, want string
+	}{
+		{"literal password", "docker-compose.yml",
+			"ES_PASSWORD: ${ELASTIC_PASSWORD:?set ELASTIC_PASSWORD in .env}", "ES_PASSWORD: hunter2hunter2", "want exactly a required variable"},
+		{"unpinned image", "docker-compose.yml",
+			"image: docker.elastic.co/kibana/kibana:8.19.21", "image: docker.elastic.co/kibana/kibana:latest", "explicit version tag"},
+		{"Kibana version differs", "docker-compose.yml",
+			"image: docker.elastic.co/kibana/kibana:8.19.21", "image: docker.elastic.co/kibana/kibana:8.18.0", "the version scripts/elasticsearch tests with"},
+		{"missing Dockerfile", "docker-compose.yml",
+			"dockerfile: cmd/querysvc/Dockerfile", "dockerfile: cmd/querysvc/Dockerfile.missing", "no such file"},
+		{"variable not in .env.example", "docker-compose.yml",
+			"${ACTIVITY_NAMESPACE:-default}", "${ACTIVITY_NAMESPACE_TYPO:-default}", "missing from .env.example"},
+		{"variable the collector config does not read", "docker-compose.yml",
+			"      ACTIVITYCOL_STORAGE_DIR: /var/lib/activitycol\n", "      ACTIVITYCOL_STORAGE_DIR: /var/lib/activitycol\n      ACTIVITYCOL_QUEUE_DIR: /q\n", "otelcol-config.yaml does not read"},
+		{"collector as superuser", "docker-compose.yml",
+			"ES_USERNAME: activitylog_collector", "ES_USERNAME: elastic", "create_doc only"},
+		{"endpoint to a port nobody listens on", "docker-compose.yml",
+			"OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317\n    ports:", "OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4319\n    ports:", "does not listen on 4319"},
+		{"endpoint to an unknown host", "docker-compose.yml",
+			"KIBANA_URL: http://kibana:5601", "KIBANA_URL: http://kibana-server:5601", "not a compose service"},
+		{"healthy wait without healthcheck", "docker-compose.yml",
+			"      test: [\"CMD\", \"/usr/local/bin/healthcheck\", \"http://127.0.0.1:13133/\"]", "      test: []", "has no healthcheck"},
+		{"queue not on a volume", "docker-compose.yml",
+			"- collector-queue:/var/lib/activitycol", "- collector-queue:/var/lib/other", "no volume on the queue directory"},
+		{"root user in an image", "cmd/activityctl/Dockerfile", "USER 65532:65532", "USER root", "non-root user"},
+		{"old Go toolchain", "collector/Dockerfile", "FROM golang:1.26.8-bookworm AS build", "FROM golang:1.22-bookworm AS build", "want golang:"},
+		{"usable secret in .env.example", ".env.example", "ELASTIC_PASSWORD=change-me-elastic", "ELASTIC_PASSWORD=Sup3rS3cret!x", "want a change-me placeholder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyRepo(t)
+			path := filepath.Join(dir, tt.file)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), tt.old) {
+				t.Fatalf("%s no longer contains %q: update the test", tt.file, tt.old)
+			}
+			if err := os.WriteFile(path, []byte(strings.Replace(string(b), tt.old, tt.new, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var r recorder
+			for _, c := range checks {
+				r.run(c.run, dir)
+			}
+			if !slices.ContainsFunc(r.problems, func(p string) bool { return strings.Contains(p, tt.want) }) {
+				t.Fatalf("got problems %q, want one containing %q", r.problems, tt.want)
+			}
+		})
+	}
+	// The unbroken copy passes, so the problems above come from the mutations.
+	var r recorder
+	dir := copyRepo(t)
+	for _, c := range checks {
+		r.run(c.run, dir)
+	}
+	if len(r.problems) > 0 {
+		t.Fatalf("the unmodified copy has problems: %q", r.problems)
 	}
 }
