@@ -135,6 +135,7 @@ func FuzzWalker(f *testing.F) {
 		m.PutEmptyMap("deep").PutEmptySlice("list").AppendEmpty().SetStr("x " + planted + " y")
 		m.PutStr("body", planted)
 		m.PutEmptyBytes("raw").FromRaw(b)
+		m.PutEmptyMap("keys").PutStr("k "+planted, "v")
 		var rep Report
 		r.Attributes(m, "", true, &rep)
 		out, err := json.Marshal(m.AsRaw())
@@ -143,6 +144,11 @@ func FuzzWalker(f *testing.F) {
 		}
 		if strings.Contains(string(out), core) {
 			t.Errorf("secret %q survived in %s", core, out)
+		}
+		for _, p := range rep.Paths() {
+			if strings.Contains(p, core) {
+				t.Errorf("secret %q survived in the redacted path %q", core, p)
+			}
 		}
 		if depth(m.AsRaw()) > r.maxDepth+1 {
 			t.Errorf("got depth %d, want at most %d", depth(m.AsRaw()), r.maxDepth+1)

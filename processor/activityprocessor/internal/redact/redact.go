@@ -446,14 +446,12 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 
 // walkOne redacts one map entry in place and reports whether to remove it.
 func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bool {
+	// A secret used as a key: remove the entry, fail closed.
+	if w.secretKey(k) {
+		return true
+	}
 	w.push(k)
 	defer w.pop()
-	// A secret used as a key: remove the entry, fail closed.
-	if len(k) >= minScanLen {
-		if out, drop := w.scanKey(k); drop || out != k {
-			return true
-		}
-	}
 	exempt := false
 	if top {
 		_, exempt = w.r.exempt[k]
@@ -482,13 +480,11 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 // with the hash action, keeps old/new as keyed hashes).
 func (w *walker) walkChanges(m pcommon.Map) {
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		if w.secretKey(k) {
+			return true
+		}
 		w.push(k)
 		defer w.pop()
-		if len(k) >= minScanLen {
-			if out, drop := w.scanKey(k); drop || out != k {
-				return true
-			}
-		}
 		keyMatch, otp := w.r.classify(k)
 		if keyMatch {
 			w.redactChange(v)
@@ -514,13 +510,11 @@ func (w *walker) walkChanges(m pcommon.Map) {
 
 func (w *walker) redactChangesFields(m pcommon.Map) {
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
+		if w.secretKey(k) {
+			return true
+		}
 		w.push(k)
 		defer w.pop()
-		if len(k) >= minScanLen {
-			if out, drop := w.scanKey(k); drop || out != k {
-				return true
-			}
-		}
 		w.redactChange(v)
 		return false
 	})
@@ -543,10 +537,17 @@ func (w *walker) redactChange(v pcommon.Value) {
 	red.PutBool("redacted", true)
 }
 
-// scanKey runs the value detectors on a map key.
-func (w *walker) scanKey(k string) (string, bool) {
+// secretKey runs the value detectors on a map key and reports whether the
+// key holds a secret. The path recorded is the parent's with "[REDACTED]"
+// in place of the key, never the key itself.
+func (w *walker) secretKey(k string) bool {
+	if len(k) < minScanLen {
+		return false
+	}
+	w.push(Mask)
 	out, drop := w.scan(k)
-	return out, drop
+	w.pop()
+	return drop || out != k
 }
 
 func (w *walker) walkValue(v pcommon.Value, depth int, otp bool) bool {

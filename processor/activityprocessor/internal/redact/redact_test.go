@@ -94,15 +94,16 @@ func TestAttributes(t *testing.T) {
 	r := mustNew(t, testConfig())
 	m := pcommon.NewMap()
 	if err := m.FromRaw(map[string]any{
-		schema.AttrID:    "0190f0e4-1111-7aaa-8bbb-123456789abc",
-		schema.AttrEvent: "updated",
-		"newPassword":    "hunter22",
-		"X-Api-Key":      map[string]any{"v": 1},
-		"otp_code":       "123 456",
-		"otp_channel":    "sms",
-		"nested":         map[string]any{"list": []any{"fine", "Bearer abcdefghijklmnop", map[string]any{"client_secret": "x"}}},
-		"raw":            []byte{1, 2, 3},
-		"card":           int64(4111111111111111),
+		schema.AttrID:             "0190f0e4-1111-7aaa-8bbb-123456789abc",
+		schema.AttrEvent:          "updated",
+		"newPassword":             "hunter22",
+		"X-Api-Key":               map[string]any{"v": 1},
+		"otp_code":                "123 456",
+		"otp_channel":             "sms",
+		"nested":                  map[string]any{"list": []any{"fine", "Bearer abcdefghijklmnop", map[string]any{"client_secret": "x"}}},
+		"raw":                     []byte{1, 2, 3},
+		"card":                    int64(4111111111111111),
+		"Bearer abcdefghijklmnop": "a secret as a key",
 		schema.AttrChanges: map[string]any{
 			"password": map[string]any{"old": "a", "new": "b"},
 			"email":    map[string]any{"old": "a@example.com", "new": "https://u:p4ss@x.example"},
@@ -131,7 +132,12 @@ func TestAttributes(t *testing.T) {
 	if !pcommonEqual(t, got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
 	}
-	wantPaths := []string{"newPassword", "X-Api-Key", "otp_code", "nested.list[]", "nested.list[].client_secret", "raw", "card",
+	for _, p := range rep.Paths() {
+		if strings.Contains(p, "abcdefghijklmnop") {
+			t.Errorf("paths: got %q, want no secret in a path", p)
+		}
+	}
+	wantPaths := []string{"[REDACTED]", "newPassword", "X-Api-Key", "otp_code", "nested.list[]", "nested.list[].client_secret", "raw", "card",
 		"activity.changes.password", "activity.changes.email.new"}
 	for _, p := range wantPaths {
 		if !contains(rep.Paths(), p) {
