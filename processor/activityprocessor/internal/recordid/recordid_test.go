@@ -1,0 +1,67 @@
+package recordid
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+var uuidV7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func record(attrs map[string]any) plog.LogRecord {
+	lr := plog.NewLogRecord()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)))
+	lr.SetEventName("activity.created")
+	lr.Body().SetStr("body")
+	_ = lr.Attributes().FromRaw(attrs)
+	return lr
+}
+
+func TestDerive(t *testing.T) {
+	a := Derive(record(map[string]any{"a": 1, "b": "x"}), nil)
+	b := Derive(record(map[string]any{"b": "x", "a": 1}), nil)   // order does not matter
+	c := Derive(record(map[string]any{"a": "1", "b": "x"}), nil) // type does
+	d := Derive(record(map[string]any{"a": 1, "b": "x", "skip": "me"}), func(k string) bool { return k == "skip" })
+	if a != b {
+		t.Errorf("attribute order: got %s and %s, want equal", a, b)
+	}
+	if a == c {
+		t.Errorf("int 1 and string \"1\": got the same id %s, want different", a)
+	}
+	if a != d {
+		t.Errorf("skipped attribute: got %s, want %s", d, a)
+	}
+	if !uuidV7.MatchString(a) {
+		t.Errorf("got %s, want a UUIDv7", a)
+	}
+	// The first 48 bits are the record's Unix milliseconds.
+	if got, want := a[:8]+a[9:13], fmt.Sprintf("%012x", time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC).UnixMilli()); got != want {
+		t.Errorf("time prefix: got %s, want %s", got, want)
+	}
+}
+
+func FuzzDerive(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":[1,2,{"c":null}]},"d":1.5,"e":true}`), int64(0))
+	f.Add([]byte(`[]`), int64(-1))
+	f.Fuzz(func(t *testing.T, doc []byte, ts int64) {
+		var raw map[string]any
+		if json.Unmarshal(doc, &raw) != nil {
+			raw = map[string]any{"s": string(doc)}
+		}
+		lr := plog.NewLogRecord()
+		lr.SetTimestamp(pcommon.Timestamp(uint64(ts)))
+		if err := lr.Attributes().FromRaw(raw); err != nil {
+			t.Skip()
+		}
+		lr.Body().SetEmptyBytes().FromRaw(doc)
+		a, b := Derive(lr, nil), Derive(lr, nil)
+		if a != b || !uuidV7.MatchString(a) {
+			t.Errorf("got %s then %s, want one equal UUIDv7", a, b)
+		}
+	})
+}
