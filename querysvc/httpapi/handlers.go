@@ -147,11 +147,16 @@ func (s *Server) bursts(ctx context.Context, req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	total := len(bursts)
+	if len(bursts) > p.Limit {
+		bursts = bursts[:p.Limit] // newest first: the most recent are kept
+	}
 	return struct {
 		timeRange
 		WindowSeconds int64            `json:"window_seconds"`
 		Threshold     int              `json:"threshold"`
 		Key           string           `json:"key"`
+		Total         int              `json:"total"`
 		Bursts        []querysvc.Burst `json:"bursts"`
-	}{rangeOf(p), int64(q.Window / time.Second), q.Threshold, q.KeyField, bursts}, nil
+	}{rangeOf(p), int64(q.Window / time.Second), q.Threshold, q.KeyField, total, bursts}, nil
 }

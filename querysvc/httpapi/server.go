@@ -170,7 +170,7 @@ func (s *Server) routes() {
 	s.v1("/v1/analytics/users/top", endpoint{params: withFilters("limit"), defaultLimit: 10, maxLimit: 100}, true, s.topUsers)
 	s.v1("/v1/analytics/auth", endpoint{params: withFilters("limit"), defaultLimit: 10, maxLimit: 100}, true, s.authStats)
 	s.v1("/v1/security/alerts", endpoint{params: []string{"tenant", "from", "to", "limit"}, defaultLimit: 50, maxLimit: 500}, true, s.alerts)
-	s.v1("/v1/security/bursts", endpoint{params: []string{"tenant", "from", "to", "window", "threshold", "key"}}, true, s.bursts)
+	s.v1("/v1/security/bursts", endpoint{params: []string{"tenant", "from", "to", "window", "threshold", "key", "limit"}, defaultLimit: 100, maxLimit: 1000}, true, s.bursts)
 
 	s.plain("/healthz", func(w http.ResponseWriter, _ *http.Request) int {
 		return s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

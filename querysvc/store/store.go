@@ -218,7 +218,7 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		}
 	}
 	var resp hitsResponse
-	if err := s.perform(ctx, "search", s.es.Search().Request(req), &resp); err != nil {
+	if err := s.perform(ctx, "search", s.es.Search().FilterPath(hitsFilter...).Request(req), &resp); err != nil {
 		return querysvc.ActivityPage{}, err
 	}
 	if resp.PitID != "" {
@@ -250,6 +250,14 @@ func (s *Store) searchIndex() *search.Search {
 	return s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true)
 }
 
+// Response filters: Elasticsearch leaves out what the store does not read,
+// which for bucket-heavy aggregations is a third of the bytes.
+var (
+	hitsFilter = []string{"pit_id", "hits.total.value", "hits.hits._id", "hits.hits._source", "hits.hits.sort"}
+	aggsFilter = []string{"hits.total.value", "aggregations",
+		"-**.key_as_string", "-**.doc_count_error_upper_bound", "-**.sum_other_doc_count"}
+)
+
 // Get implements querysvc.Store.
 func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	filters, err := scope(ctx, querysvc.Filter{})
@@ -258,7 +266,7 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	}
 	filters = append(filters, term(schema.Path(schema.AttrID), id))
 	var resp hitsResponse
-	if err := s.perform(ctx, "get", s.searchIndex().Request(&search.Request{Query: boolQuery(filters), Size: ptr(1)}), &resp); err != nil {
+	if err := s.perform(ctx, "get", s.searchIndex().FilterPath(hitsFilter...).Request(&search.Request{Query: boolQuery(filters), Size: ptr(1)}), &resp); err != nil {
 		return querysvc.Activity{}, err
 	}
 	if len(resp.Hits.Hits) == 0 {
@@ -274,7 +282,7 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 // and decodes the aggregations into out, returning the total hit count.
 func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, out any) (int64, error) {
 	resp := aggResponse{Aggregations: out}
-	err := s.perform(ctx, "aggregate", s.searchIndex().Request(&search.Request{
+	err := s.perform(ctx, "aggregate", s.searchIndex().FilterPath(aggsFilter...).Request(&search.Request{
 		Query:          boolQuery(filters),
 		Size:           ptr(0),
 		TrackTotalHits: true,
@@ -469,7 +477,7 @@ func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysv
 		return nil, err
 	}
 	var resp hitsResponse
-	if err := s.perform(ctx, "alerts", s.searchIndex().Request(&search.Request{
+	if err := s.perform(ctx, "alerts", s.searchIndex().FilterPath(hitsFilter...).Request(&search.Request{
 		Query: boolQuery(filters), Sort: newestFirst(), Size: ptr(n),
 	}), &resp); err != nil {
 		return nil, err
