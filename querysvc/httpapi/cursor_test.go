@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activitylog/activitylog/querysvc"
+)
+
+func testCursors(now time.Time) cursors {
+	return cursors{key: []byte("0123456789abcdef0123456789abcdef"), ttl: time.Minute, now: func() time.Time { return now }}
+}
+
+func TestCursor(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	c := testCursors(now)
+	alice := querysvc.Principal{Subject: "alice", Role: querysvc.RolePartner, Tenant: "t-1"}
+	p := Params{Filter: querysvc.Filter{Category: "auth"}, Limit: 10}
+	pos := querysvc.Position{PIT: "pit-1", SearchAfter: []json.RawMessage{json.RawMessage(`"2026-11-01T00:00:00.000000001Z"`), json.RawMessage(`"id-9"`)}}
+	cur, err := c.issue(alice, p, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.open(alice, p, cur)
+	if err != nil || got.PIT != "pit-1" || len(got.SearchAfter) != 2 || string(got.SearchAfter[1]) != `"id-9"` {
+		t.Fatalf("got %+v, %v; want the position back", got, err)
+	}
+	other := p
+	other.Limit = 11
+	tests := []struct {
+		name   string
+		c      cursors
+		pr     querysvc.Principal
+		p      Params
+		cursor string
+		code   string
+	}{
+		{"other subject", c, querysvc.Principal{Subject: "bob", Role: querysvc.RolePartner, Tenant: "t-1"}, p, cur, querysvc.CodeForbidden},
+		{"other tenant", c, querysvc.Principal{Subject: "alice", Role: querysvc.RolePartner, Tenant: "t-2"}, p, cur, querysvc.CodeForbidden},
+		{"other role", c, querysvc.Principal{Subject: "alice", Role: querysvc.RoleAdmin}, p, cur, querysvc.CodeForbidden},
+		{"other filters", c, alice, Params{Filter: querysvc.Filter{Category: "cards"}, Limit: 10}, cur, querysvc.CodeInvalid},
+		{"other limit", c, alice, other, cur, querysvc.CodeInvalid},
+		{"expired", testCursors(now.Add(2 * time.Minute)), alice, p, cur, querysvc.CodeInvalid},
+		{"other key", cursors{key: []byte("ffffffffffffffffffffffffffffffff"), ttl: time.Minute, now: c.now}, alice, p, cur, querysvc.CodeInvalid},
+		{"truncated", c, alice, p, cur[:len(cur)-2], querysvc.CodeInvalid},
+		{"no mac", c, alice, p, strings.Split(cur, ".")[0], querysvc.CodeInvalid},
+		{"empty", c, alice, p, ".", querysvc.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.c.open(tt.pr, tt.p, tt.cursor)
+			if got := querysvc.ErrorCode(err); got != tt.code {
+				t.Errorf("got %v (%s), want code %s", err, got, tt.code)
+			}
+		})
+	}
+}
+
+// FuzzCursor: a cursor is attacker-controlled; opening any string either
+// fails with a client error or (only for what this key signed) succeeds.
+func FuzzCursor(f *testing.F) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	c := testCursors(now)
+	alice := querysvc.Principal{Subject: "alice", Role: querysvc.RolePartner, Tenant: "t-1"}
+	p := Params{Limit: 10}
+	cur, _ := c.issue(alice, p, querysvc.Position{PIT: "pit", SearchAfter: []json.RawMessage{json.RawMessage(`1`)}})
+	for _, s := range []string{cur, "", ".", "a.b", cur + "x", "eyJ2IjoxfQ.AAAA", strings.Repeat("A", 100) + "." + strings.Repeat("B", 43)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		pos, err := c.open(alice, p, s)
+		if err != nil {
+			if code := querysvc.ErrorCode(err); code != querysvc.CodeInvalid && code != querysvc.CodeForbidden {
+				t.Fatalf("got code %s, want invalid or forbidden", code)
+			}
+			return
+		}
+		if s != cur && pos.PIT != "pit" {
+			t.Fatalf("a cursor this key did not sign opened: %q -> %+v", s, pos)
+		}
+	})
+}

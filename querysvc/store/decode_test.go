@@ -1,0 +1,63 @@
+package store
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/activitylog/activitylog/querysvc"
+)
+
+func TestDecode(t *testing.T) {
+	src := `{"@timestamp":"2026-11-01T10:00:00.123456789Z","body":{"text":"Jane (Partner) updated reward Free coffee"},
+	"attributes":{"activity.id":"id-1","activity.category":"rewards","activity.event":"updated","activity.outcome":"success",
+	"user.id":"u-1","user.name":"Jane","activity.actor.type":"Partner","user.roles":["Partner"],
+	"activity.tenant.id":"t-1","activity.tenant.name":"Alpha","activity.subject.type":"reward","activity.subject.id":"r-1",
+	"activity.subject.name":"Free coffee","client.address":"203.0.113.9","activity.changes":{"price":{"old":1,"new":2}},
+	"activity.changed_fields":["price"],"activity.alert.count":"7"},
+	"resource":{"attributes":{"service.name":"loyalty-api"}}}`
+	got, err := decode("doc-1", json.RawMessage(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := querysvc.Activity{
+		ID: "id-1", Timestamp: time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC),
+		Description: "Jane (Partner) updated reward Free coffee", Category: "rewards", Event: "updated", Outcome: "success",
+		Actor: querysvc.Actor{Type: "Partner", ID: "u-1", Name: "Jane"}, Tenant: querysvc.Tenant{ID: "t-1", Name: "Alpha"},
+		Subject: &querysvc.Subject{Type: "reward", ID: "r-1", Name: "Free coffee"}, ClientAddress: "203.0.113.9",
+		Service: "loyalty-api", ChangedFields: []string{"price"}, Changes: json.RawMessage(`{"price":{"old":1,"new":2}}`),
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Errorf("got  %s\nwant %s", g, w)
+	}
+	if got, _ := decode("doc-2", json.RawMessage(`{"attributes":{}}`)); got.ID != "doc-2" {
+		t.Errorf("got id %q, want the document id doc-2 when activity.id is missing", got.ID)
+	}
+	if _, err := decode("x", json.RawMessage(`[1,2]`)); querysvc.ErrorCode(err) != querysvc.CodeInternal {
+		t.Errorf("got %v, want an internal error for a non-object source", err)
+	}
+}
+
+// FuzzDecode: documents come from every emitter; whatever their shape,
+// decoding returns an Activity or an error, and what it returns encodes.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"attributes":{"activity.id":1,"user.roles":[],"activity.changes":[1]}}`,
+		`{"@timestamp":12345,"attributes":{"activity.alert.count":"x","activity.changed_fields":"one"}}`,
+		`{"@timestamp":"not a time","body":{"text":null},"resource":{"attributes":{"service.name":{"a":1}}}}`,
+		`{"attributes":{"activity.changes":{"a":{"old":"\u0000"}}}}`, `null`, `"x"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		a, err := decode("id", json.RawMessage(src))
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(a); err != nil {
+			t.Fatalf("decoded activity does not encode: %v", err)
+		}
+	})
+}
