@@ -7,7 +7,11 @@
 // for the activity data streams and, where the cluster has ILM, the retention
 // policy) and prints what it created, updated or left alone. A second run
 // changes nothing. The cluster comes from ES_URL and ES_USERNAME/ES_PASSWORD
-// or ES_API_KEY.
+// or ES_API_KEY. With ACTIVITYLOG_WRITER_PASSWORD and
+// ACTIVITYLOG_READER_PASSWORD set it also creates the read-only roles and the
+// collector's and query service's users (and with KIBANA_SYSTEM_PASSWORD sets
+// the kibana_system password); with KIBANA_URL set it imports the dashboards
+// into Kibana.
 //
 // summary prints what has landed in an activity data stream: the number of
 // records, the count of each event and the newest record.
