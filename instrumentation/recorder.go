@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/log/noop"
 
 	"github.com/activitylog/activitylog/schema"
 )
@@ -90,7 +91,11 @@ type Recorder struct {
 }
 
 // New returns a Recorder that emits through a logger of lp named ScopeName.
+// A nil lp gives a Recorder that records nothing.
 func New(lp log.LoggerProvider, opts ...Option) *Recorder {
+	if lp == nil {
+		lp = noop.NewLoggerProvider()
+	}
 	c := config{
 		now:        time.Now,
 		newID:      newUUIDv7,

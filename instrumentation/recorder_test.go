@@ -444,3 +444,13 @@ func TestContextHelpers(t *testing.T) {
 		t.Errorf("got request %+v, want req-9", rq)
 	}
 }
+
+func TestRecorderWithoutProviderRecordsNothing(t *testing.T) {
+	r := instrumentation.New(nil)
+	if err := r.Login(context.Background(), instrumentation.Actor{ID: "u"}); err != nil {
+		t.Errorf("got error %v, want nil", err)
+	}
+	if err := r.Record(context.Background(), instrumentation.Event{Action: "bogus"}); !errors.Is(err, instrumentation.ErrInvalidEvent) {
+		t.Errorf("got error %v, want ErrInvalidEvent even without a provider", err)
+	}
+}
