@@ -322,33 +322,61 @@ type Report struct {
 	// Counts holds how many values each rule redacted.
 	Counts [NumRules]int
 	paths  []string
-	clean  *[cleanSlots]string
-	seed   maphash.Seed
+	cache  *batchCache
 }
 
-// cleanSlots is the size of the clean-string cache; cleanMaxLen the
-// longest string cached (hashing a long one costs more than it saves).
+// batchCache remembers, for one batch, strings in which the detectors found
+// nothing and what each key is (exempt, matching a pattern, OTP-like). Both
+// tables are direct-mapped: a collision only costs a recomputation.
+type batchCache struct {
+	seed  maphash.Seed
+	clean [cleanSlots]string
+	keys  [keySlots]keyEntry
+}
+
+type keyEntry struct {
+	k       string
+	verdict [2]uint8 // [nested, top]; 0 means unknown
+}
+
+// Key verdict bits.
+const (
+	verdictKnown  uint8 = 1 << iota
+	verdictExempt       // top-level structural key
+	verdictKey          // matches a key pattern
+	verdictOTP          // matches an OTP key pattern
+)
+
+// cleanSlots and keySlots size the caches; cleanMaxLen is the longest
+// string cached (hashing a long one costs more than it saves).
 const (
 	cleanSlots  = 1024
+	keySlots    = 256
 	cleanMaxLen = 512
 )
 
-func (rep *Report) isClean(s string) bool {
-	if rep.clean == nil || len(s) > cleanMaxLen {
-		return false
+func (rep *Report) ensureCache() *batchCache {
+	if rep.cache == nil {
+		rep.cache = &batchCache{seed: maphash.MakeSeed()}
 	}
-	return rep.clean[maphash.String(rep.seed, s)%cleanSlots] == s
+	return rep.cache
 }
 
-func (rep *Report) markClean(s string) {
+// cleanSlot returns the clean-cache slot of s and whether s is known clean;
+// slot is -1 when s is not cacheable.
+func (rep *Report) cleanSlot(s string) (slot int, clean bool) {
 	if len(s) > cleanMaxLen {
-		return
+		return -1, false
 	}
-	if rep.clean == nil {
-		rep.clean = new([cleanSlots]string)
-		rep.seed = maphash.MakeSeed()
+	c := rep.ensureCache()
+	slot = int(maphash.String(c.seed, s) % cleanSlots)
+	return slot, c.clean[slot] == s
+}
+
+func (rep *Report) markClean(slot int, s string) {
+	if slot >= 0 {
+		rep.cache.clean[slot] = s
 	}
-	rep.clean[maphash.String(rep.seed, s)%cleanSlots] = s
 }
 
 // Reset empties the counts and paths, keeping storage and the clean cache.
@@ -446,21 +474,15 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 
 // walkOne redacts one map entry in place and reports whether to remove it.
 func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bool {
-	// A secret used as a key: remove the entry, fail closed.
-	if w.secretKey(k) {
+	verdict, secret := w.keyInfo(k, top)
+	if secret {
+		// A secret used as a key: remove the entry, fail closed.
 		return true
 	}
 	w.push(k)
 	defer w.pop()
-	exempt := false
-	if top {
-		_, exempt = w.r.exempt[k]
-	}
-	keyMatch, otpMatch := false, false
-	if !exempt {
-		keyMatch, otpMatch = w.r.classify(k)
-	}
-	if keyMatch {
+	otpMatch := verdict&verdictOTP != 0
+	if verdict&verdictKey != 0 {
 		if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
 			// The whole changes map matched: keep its shape, redact every field.
 			w.redactChangesFields(v.Map())
@@ -480,13 +502,14 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 // with the hash action, keeps old/new as keyed hashes).
 func (w *walker) walkChanges(m pcommon.Map) {
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
-		if w.secretKey(k) {
+		verdict, secret := w.keyInfo(k, false)
+		if secret {
 			return true
 		}
 		w.push(k)
 		defer w.pop()
-		keyMatch, otp := w.r.classify(k)
-		if keyMatch {
+		otp := verdict&verdictOTP != 0
+		if verdict&verdictKey != 0 {
 			w.redactChange(v)
 			return false
 		}
@@ -535,6 +558,41 @@ func (w *walker) redactChange(v pcommon.Value) {
 	}
 	red := v.SetEmptyMap()
 	red.PutBool("redacted", true)
+}
+
+// keyInfo returns what key k is, from the batch cache when it can, and
+// whether k itself holds a secret (then nothing is cached and the hit is
+// recorded under the parent's path).
+func (w *walker) keyInfo(k string, top bool) (verdict uint8, secret bool) {
+	c := w.rep.ensureCache()
+	level := 0
+	if top {
+		level = 1
+	}
+	slot := &c.keys[maphash.String(c.seed, k)%keySlots]
+	if slot.k == k && slot.verdict[level] != 0 {
+		return slot.verdict[level], false
+	}
+	if w.secretKey(k) {
+		return 0, true
+	}
+	verdict = verdictKnown
+	if _, exempt := w.r.exempt[k]; exempt && top {
+		verdict |= verdictExempt
+	} else {
+		key, otp := w.r.classify(k)
+		if key {
+			verdict |= verdictKey
+		}
+		if otp {
+			verdict |= verdictOTP
+		}
+	}
+	if slot.k != k {
+		*slot = keyEntry{k: k}
+	}
+	slot.verdict[level] = verdict
+	return verdict, false
 }
 
 // secretKey runs the value detectors on a map key and reports whether the
@@ -651,12 +709,13 @@ func (w *walker) scan(s string) (string, bool) {
 	if len(s) < minScanLen {
 		return s, false
 	}
-	if w.rep.isClean(s) {
+	slot, clean := w.rep.cleanSlot(s)
+	if clean {
 		return s, false
 	}
 	cand := w.r.candidates(s)
 	if cand == 0 {
-		w.rep.markClean(s)
+		w.rep.markClean(slot, s)
 		return s, false
 	}
 	found := false
@@ -677,7 +736,7 @@ func (w *walker) scan(s string) (string, bool) {
 		s = w.replaceAll(s, d, start, end)
 	}
 	if !found {
-		w.rep.markClean(s)
+		w.rep.markClean(slot, s)
 	}
 	return s, false
 }
