@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -152,17 +153,17 @@ type recordSpec struct {
 func buildLogs(resource map[string]any, scopeAttrs map[string]any, recs ...recordSpec) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
-	_ = rl.Resource().Attributes().FromRaw(resource)
+	putSorted(rl.Resource().Attributes(), resource)
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName("legacy-emitter")
-	_ = sl.Scope().Attributes().FromRaw(scopeAttrs)
+	putSorted(sl.Scope().Attributes(), scopeAttrs)
 	for i, r := range recs {
 		lr := sl.LogRecords().AppendEmpty()
 		lr.SetTimestamp(goldenTS + pcommon.Timestamp(r.ts))
 		if r.event != "" {
 			lr.SetEventName(schema.EventName(r.event))
 		}
-		_ = lr.Attributes().FromRaw(r.attrs)
+		putSorted(lr.Attributes(), r.attrs)
 		if r.event != "" {
 			lr.Attributes().PutStr(schema.AttrEvent, r.event)
 		}
@@ -185,11 +186,23 @@ func buildLogs(resource map[string]any, scopeAttrs map[string]any, recs ...recor
 	return ld
 }
 
+// putSorted puts raw into m in key order, so regenerated inputs are stable.
+func putSorted(m pcommon.Map, raw map[string]any) {
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		_ = m.PutEmpty(k).FromRaw(raw[k])
+	}
+}
+
 func goldenInputs() map[string]func() plog.Logs {
 	svc := map[string]any{schema.AttrServiceName: "legacy-php", schema.AttrTenantID: "acme"}
 	return map[string]func() plog.Logs{
 		"redaction": func() plog.Logs {
-			return buildLogs(
+			ld := buildLogs(
 				map[string]any{schema.AttrServiceName: "legacy-php", schema.AttrTenantID: "acme", "db.password": secretPassword},
 				map[string]any{"auth.token": secretJWT},
 				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
@@ -216,6 +229,12 @@ func goldenInputs() map[string]func() plog.Logs {
 					body: map[string]any{"user": "jane", "credentials": map[string]any{"password": secretPassword}, "note": "card " + secretCard}},
 				recordSpec{event: schema.EventLogin, attrs: map[string]any{schema.AttrCategory: schema.CategoryAuth}, body: []byte("binary body")},
 			)
+			lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty()
+			lr.SetTimestamp(goldenTS)
+			lr.SetEventName("login with " + secretJWT)
+			lr.SetSeverityText("Basic " + secretBasic)
+			ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope().SetVersion("1.0 " + secretStripe)
+			return ld
 		},
 		"redaction_hash": func() plog.Logs {
 			return buildLogs(svc, nil,

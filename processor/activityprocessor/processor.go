@@ -163,6 +163,12 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			sl := sls.At(j)
 			rep.Reset()
 			p.red.Attributes(sl.Scope().Attributes(), "scope", false, &rep)
+			if out, changed := p.red.Text("scope.name", sl.Scope().Name(), &rep); changed {
+				sl.Scope().SetName(out)
+			}
+			if out, changed := p.red.Text("scope.version", sl.Scope().Version(), &rep); changed {
+				sl.Scope().SetVersion(out)
+			}
 			p.countRules(&st, &rep)
 			scopePaths := clonePaths(&rep)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
@@ -204,6 +210,13 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	rep.Reset()
 	p.red.Attributes(attrs, "", true, rep)
 	p.red.Body(lr.Body(), rep)
+	// Free-standing strings an emitter controls are indexed too.
+	if out, changed := p.red.Text("event_name", lr.EventName(), rep); changed {
+		lr.SetEventName(out)
+	}
+	if out, changed := p.red.Text("severity_text", lr.SeverityText(), rep); changed {
+		lr.SetSeverityText(out)
+	}
 	p.countRules(st, rep)
 	if rep.Any() || len(resPaths)+len(scopePaths) > 0 {
 		st.recordsRedacted++

@@ -460,6 +460,21 @@ func (r *Redactor) Body(v pcommon.Value, rep *Report) {
 	}
 }
 
+// Text redacts a free-standing string field (an event name, a scope name)
+// with the value detectors; hits are recorded under path. A drop rule
+// yields Mask, since such a field cannot be removed.
+func (r *Redactor) Text(path, s string, rep *Report) (out string, changed bool) {
+	if len(s) < minScanLen {
+		return s, false
+	}
+	w := walker{r: r, rep: rep, prefix: path}
+	out, drop := w.scan(s)
+	if drop {
+		return Mask, true
+	}
+	return out, out != s
+}
+
 // String returns s with every secret the value detectors find redacted,
 // drop reporting that a drop rule matched (the caller removes the value).
 func (r *Redactor) String(s string, rep *Report) (out string, drop bool) {
