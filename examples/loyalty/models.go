@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/activitylog/activitylog/instrumentation"
@@ -86,6 +87,14 @@ type Card struct {
 	Status    string    `json:"status"`
 	PIN       string    `json:"pin,omitempty"` // credential-named: never recorded
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// MarshalJSON leaves the PIN out of every response: it can be set, never read.
+func (c Card) MarshalJSON() ([]byte, error) {
+	type plain Card // no methods, so no recursion
+	p := plain(c)
+	p.PIN = ""
+	return json.Marshal(p)
 }
 
 // ActivitySubject implements instrumentation.Model.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"strings"
 	"sync"
@@ -173,5 +174,15 @@ func TestRunHelp(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help does not mention %s", want)
 		}
+	}
+}
+
+func TestCardPINIsNeverReturned(t *testing.T) {
+	b, err := json.Marshal(&Card{ID: "c", Number: "6012", PIN: "4321"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "4321") {
+		t.Errorf("got %s, want no PIN", b)
 	}
 }
