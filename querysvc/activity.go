@@ -237,9 +237,10 @@ type View struct {
 	ID string
 	// Status is the HTTP status of the answer.
 	Status int
-	// ClientAddress and UserAgent describe the caller's connection.
+	// ClientAddress, UserAgent and RequestID describe the caller's request.
 	ClientAddress string
 	UserAgent     string
+	RequestID     string
 }
 
 // Auditor records who read the activity log. It must not block the request

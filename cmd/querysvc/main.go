@@ -9,14 +9,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/activitylog/activitylog/instrumentation/httpmw"
 	"github.com/activitylog/activitylog/instrumentation/otlp"
 	"github.com/activitylog/activitylog/internal/esclient"
 	"github.com/activitylog/activitylog/querysvc/audit"
@@ -55,6 +58,7 @@ const (
 	envRate         = "QUERYSVC_RATE_LIMIT"
 	envBurst        = "QUERYSVC_RATE_BURST"
 	envAuditOff     = "QUERYSVC_AUDIT_INSECURE_DISABLE"
+	envProxies      = "QUERYSVC_TRUSTED_PROXIES"
 	defaultAddr     = ":8080"
 	shutdownTimeout = 10 * time.Second
 )
@@ -70,6 +74,7 @@ type settings struct {
 	rate                      float64
 	secret, cursorKey         []byte
 	auditOff                  bool
+	proxies                   []netip.Prefix
 	es                        esclient.Config
 }
 
@@ -119,8 +124,19 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	rate, _ := strconv.ParseFloat(env(envRate, strconv.Itoa(httpapi.DefaultRate)), 64)
 	fs.Float64Var(&s.rate, "rate-limit", rate, "requests per second per principal, 0 disables (env "+envRate+")")
 	fs.IntVar(&s.burst, "rate-burst", num(envBurst, httpapi.DefaultBurst), "requests a principal may make at once (env "+envBurst+")")
+	proxies := fs.String("trusted-proxies", getenv(envProxies), "comma-separated CIDRs of proxies whose Forwarded/X-Forwarded-For is believed (env "+envProxies+")")
 	if err := fs.Parse(args); err != nil {
 		return s, err
+	}
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return s, fmt.Errorf("trusted proxy %q is not a CIDR prefix", p)
+		}
+		s.proxies = append(s.proxies, pfx)
 	}
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -196,7 +212,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		// httpmw gives every request's context the client address (through
+		// trusted proxies only), user agent and request id the audit records.
+		Handler:           httpmw.Middleware(handler, httpmw.WithTrustedProxies(s.proxies...)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      s.timeout + 5*time.Second,

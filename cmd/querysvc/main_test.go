@@ -148,6 +148,7 @@ func TestRunBadConfig(t *testing.T) {
 		{"short secret", nil, map[string]string{"QUERYSVC_JWT_SECRET": "short"}, "at least 32 bytes"},
 		{"bad es url", []string{"-es-url", "ftp://x"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "not an http(s) URL"},
 		{"both credentials", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "ES_API_KEY": "k", "ES_USERNAME": "u", "ES_PASSWORD": "p"}, "either ES_API_KEY"},
+		{"bad trusted proxy", []string{"-trusted-proxies", "10.0.0.1/99"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "not a CIDR prefix"},
 		{"stray argument", []string{"serve"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "unexpected argument"},
 		{"token without secret", []string{"token"}, map[string]string{}, "QUERYSVC_JWT_SECRET"},
 		{"partner token without tenant", []string{"token", "-role", "partner"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "needs -tenant"},

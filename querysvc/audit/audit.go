@@ -112,6 +112,7 @@ func (a *Auditor) Viewed(ctx context.Context, p querysvc.Principal, v querysvc.V
 	add(schema.AttrSubjectID, v.ID)
 	add(schema.AttrClientAddress, v.ClientAddress)
 	add(schema.AttrUserAgent, v.UserAgent)
+	add(schema.AttrRequestID, v.RequestID)
 	if v.Status >= 400 {
 		add(schema.AttrFailureReason, fmt.Sprintf("http_%d", v.Status))
 	}

@@ -123,6 +123,7 @@ type serviceOptions struct {
 	index string
 	es    string // Elasticsearch URL; "" means the test node
 	opts  []httpapi.Option
+	wrap  func(http.Handler) http.Handler
 }
 
 func start(t *testing.T, so serviceOptions) *api {
@@ -155,7 +156,11 @@ func start(t *testing.T, so serviceOptions) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	var handler http.Handler = h
+	if so.wrap != nil {
+		handler = so.wrap(h)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(httpapi.OpenAPI)
@@ -187,11 +192,14 @@ func token(t testing.TB, sub, role, tenant string) string {
 
 // get calls the service, validates the response against the OpenAPI
 // document and returns the status and body.
-func (a *api) get(tok, pathQuery string) (int, []byte) {
+func (a *api) get(tok, pathQuery string, header ...string) (int, []byte) {
 	a.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, a.url+pathQuery, nil)
 	if err != nil {
 		a.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)

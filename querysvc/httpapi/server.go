@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/querysvc"
 )
 
@@ -320,7 +321,10 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (querysvc.Pr
 
 func (s *Server) audit(ctx context.Context, r *http.Request, route string, pr querysvc.Principal, p Params, status int) {
 	v := querysvc.View{Endpoint: route, Params: p.Raw, Status: status, UserAgent: r.UserAgent(), ID: r.PathValue("id")}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	if req, ok := instrumentation.RequestFrom(r.Context()); ok {
+		// Set by instrumentation/httpmw, which knows the trusted proxies.
+		v.ClientAddress, v.UserAgent, v.RequestID = req.ClientAddress, req.UserAgent, req.ID
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		v.ClientAddress = host
 	}
 	s.cfg.auditor.Viewed(context.WithoutCancel(ctx), pr, v)

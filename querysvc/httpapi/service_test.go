@@ -4,12 +4,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/activitylog/activitylog/instrumentation/httpmw"
 	"github.com/activitylog/activitylog/querysvc/httpapi"
 	"github.com/activitylog/activitylog/schema"
 )
@@ -179,5 +181,30 @@ func TestAudit(t *testing.T) {
 		if r.EventName() != "activity.viewed" {
 			t.Errorf("audit record %d: got event name %q, want activity.viewed", i, r.EventName())
 		}
+	}
+}
+
+// TestAuditRequest: behind instrumentation/httpmw, the audit record carries
+// the request id and the client address seen through trusted proxies only.
+func TestAuditRequest(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns), wrap: func(h http.Handler) http.Handler {
+		return httpmw.Middleware(h, httpmw.WithTrustedProxies(netip.MustParsePrefix("127.0.0.0/8")))
+	}})
+	admin := token(t, "admin-1", "admin", "")
+	if st, body := a.get(admin, "/v1/analytics/events", "X-Request-Id", "req-42", "X-Forwarded-For", "203.0.113.50"); st != 200 {
+		t.Fatalf("got %d %s", st, body)
+	}
+	recs := a.audit.records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d audit records, want 1", len(recs))
+	}
+	got := map[string]string{}
+	recs[0].WalkAttributes(func(kv attribute.KeyValue) bool {
+		got[string(kv.Key)] = kv.Value.Emit()
+		return true
+	})
+	if got[schema.AttrRequestID] != "req-42" || got[schema.AttrClientAddress] != "203.0.113.50" {
+		t.Errorf("got request id %q and client %q, want req-42 and 203.0.113.50", got[schema.AttrRequestID], got[schema.AttrClientAddress])
 	}
 }
