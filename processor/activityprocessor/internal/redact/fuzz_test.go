@@ -136,6 +136,8 @@ func FuzzWalker(f *testing.F) {
 		m.PutStr("body", planted)
 		m.PutEmptyBytes("raw").FromRaw(b)
 		m.PutEmptyMap("keys").PutStr("k "+planted, "v")
+		otp := alphabet(b, "0123456789", 6)[:6]
+		m.PutEmptyMap("login").PutStr("otp_code", otp)
 		var rep Report
 		r.Attributes(m, "", true, &rep)
 		out, err := json.Marshal(m.AsRaw())
@@ -144,6 +146,10 @@ func FuzzWalker(f *testing.F) {
 		}
 		if strings.Contains(string(out), core) {
 			t.Errorf("secret %q survived in %s", core, out)
+		}
+		login, _ := m.Get("login")
+		if v, _ := login.Map().Get("otp_code"); v.AsString() == otp {
+			t.Errorf("one-time code %q under otp_code survived", otp)
 		}
 		for _, p := range rep.Paths() {
 			if strings.Contains(p, core) {
