@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -452,5 +454,25 @@ func TestRecorderWithoutProviderRecordsNothing(t *testing.T) {
 	}
 	if err := r.Record(context.Background(), instrumentation.Event{Action: "bogus"}); !errors.Is(err, instrumentation.ErrInvalidEvent) {
 		t.Errorf("got error %v, want ErrInvalidEvent even without a provider", err)
+	}
+}
+
+func TestRecorderIsSafeForConcurrentUse(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	subject := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-1"}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			ctx := instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: strconv.Itoa(g), Type: instrumentation.ActorStaff})
+			for i := range 50 {
+				if err := r.Updated(ctx, subject, reward{Points: i}, reward{Points: i + 1}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(exp.all()); n != 400 {
+		t.Errorf("got %d records, want 400", n)
 	}
 }
