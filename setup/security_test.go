@@ -33,6 +33,8 @@ import (
 	"github.com/activitylog/activitylog/internal/collectortest"
 	"github.com/activitylog/activitylog/internal/esclient"
 	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/querysvc/store"
 	"github.com/activitylog/activitylog/schema"
 	"github.com/activitylog/activitylog/setup"
 )
@@ -382,7 +384,7 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 
 	// The production collector, authenticating as the writer, delivers
 	// records: create_doc and auto_configure are all its exporter needs.
-	t.Run("collector as "+setup.WriterUser, func(t *testing.T) {
+	t.Run("collector as "+setup.WriterUser+", query service as "+setup.ReaderUser, func(t *testing.T) {
 		ns := estest.Namespace(t)
 		col := collectortest.Start(t, collectortest.Options{ESURL: n.url, Namespace: ns, Env: map[string]string{
 			"ES_USERNAME": setup.WriterUser, "ES_PASSWORD": n.security.WriterPassword,
@@ -419,6 +421,26 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 		if got != records {
 			t.Fatalf("reader counts %d records in %s, want %d delivered by the collector as %s\ncollector log:\n%s",
 				got, target, records, setup.WriterUser, col.Log())
+		}
+
+		// The query service's store works with the reader's privileges
+		// alone: readiness (field capabilities), a point-in-time search
+		// and an aggregation.
+		st := store.New(reader, store.WithIndex(target))
+		ctx := querysvc.NewContext(ctx, querysvc.Principal{Subject: "security-test", Role: querysvc.RoleAdmin})
+		if err := st.Ready(ctx); err != nil {
+			t.Fatalf("query service store Ready as %s: %v", setup.ReaderUser, err)
+		}
+		page, err := st.Search(ctx, querysvc.Filter{Tenant: "partner-1"}, querysvc.Page{Size: 10})
+		if err != nil {
+			t.Fatalf("query service Search as %s: %v", setup.ReaderUser, err)
+		}
+		if page.Total != records || len(page.Activities) != 10 {
+			t.Fatalf("query service Search: got total %d and %d records, want %d and 10", page.Total, len(page.Activities), records)
+		}
+		users, err := st.TopUsers(ctx, querysvc.Filter{}, 5)
+		if err != nil || len(users) != 1 || users[0].Count != records {
+			t.Fatalf("query service TopUsers as %s: got %+v, %v; want one user with %d records", setup.ReaderUser, users, err, records)
 		}
 	})
 
