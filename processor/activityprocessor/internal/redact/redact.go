@@ -724,6 +724,12 @@ func (w *walker) scan(s string) (string, bool) {
 	if len(s) < minScanLen {
 		return s, false
 	}
+	if isUUID(s) {
+		// Ids are the most common unique values. A UUID cannot be any
+		// detected credential, and scanning one could mistake its decimal
+		// groups for a card number and mangle a record id.
+		return s, false
+	}
 	slot, clean := w.rep.cleanSlot(s)
 	if clean {
 		return s, false
@@ -754,6 +760,27 @@ func (w *walker) scan(s string) (string, bool) {
 		w.rep.markClean(slot, s)
 	}
 	return s, false
+}
+
+// isUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // replaceAll replaces the span [start, end) found by d and every later one.
