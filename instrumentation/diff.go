@@ -155,7 +155,7 @@ func (d *differ) add(path string, old, new attribute.Value, redacted bool) {
 	if path == "" {
 		path = RootField
 	}
-	if i, ok := d.index[path]; ok {
+	if i, ok := d.find(path); ok {
 		c := &d.changes[i]
 		if old.Type() != attribute.EMPTY {
 			c.Old = old
@@ -170,11 +170,36 @@ func (d *differ) add(path string, old, new attribute.Value, redacted bool) {
 		d.truncated = true
 		return
 	}
-	if d.index == nil {
-		d.index = make(map[string]int)
+	if d.changes == nil {
+		d.changes = make(Changes, 0, 8)
 	}
-	d.index[path] = len(d.changes)
+	if d.index != nil {
+		d.index[path] = len(d.changes)
+	}
 	d.changes = append(d.changes, Change{Field: path, Old: old, New: new, Redacted: redacted})
+	if d.index == nil && len(d.changes) > linearFind {
+		d.index = make(map[string]int, 2*len(d.changes))
+		for i, c := range d.changes {
+			d.index[c.Field] = i
+		}
+	}
+}
+
+// linearFind is how many changes are searched one by one before an index
+// map is built; most diffs have a handful of changes and need no map.
+const linearFind = 16
+
+func (d *differ) find(path string) (int, bool) {
+	if d.index != nil {
+		i, ok := d.index[path]
+		return i, ok
+	}
+	for i := range d.changes {
+		if d.changes[i].Field == path {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // resolve follows interfaces and pointers. A nil ends as an absent side; a
