@@ -281,11 +281,6 @@ func normalize(buf *[128]byte, k string) []byte {
 	return out
 }
 
-func matchAny(t *[256][][]byte, k string) bool {
-	var buf [128]byte
-	return matchNormalized(t, normalize(&buf, k))
-}
-
 func matchNormalized(t *[256][][]byte, n []byte) bool {
 	for i := range n {
 		for _, p := range t[n[i]] {
@@ -307,9 +302,6 @@ func (r *Redactor) classify(k string) (key, otp bool) {
 	}
 	return false, r.hasOTP && matchNormalized(&r.otpPats, n)
 }
-
-// MatchKey reports whether key matches a key pattern.
-func (r *Redactor) MatchKey(key string) bool { return matchAny(&r.keyPats, key) }
 
 // Report accumulates what a walk redacted: counts by rule and the redacted
 // paths (names only). Reuse one with Reset to avoid allocation.
