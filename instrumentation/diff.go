@@ -326,6 +326,11 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		t = b.v.Type()
 	}
 	if isLeafType(t) {
+		// Identical comparable values have identical representations, so
+		// an unchanged time or ID costs no conversion at all.
+		if a.v.IsValid() && b.v.IsValid() && t.Comparable() && a.v.Equal(b.v) {
+			return
+		}
 		var old, new attribute.Value
 		if a.v.IsValid() {
 			old = leafValue(a.v)
