@@ -295,6 +295,7 @@ func goldenInputs() map[string]func() plog.Logs {
 					schema.AttrAlertThreshold: 5.5,
 				}, body: []any{"a", "b"}},
 				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
+					"":                       "value under an empty key",
 					schema.AttrClientAddress: "not-an-ip",
 					schema.AttrUserRoles:     []any{schema.ActorStaff},
 				}, body: int64(42)},

@@ -157,6 +157,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		p.red.Attributes(resAttrs, "resource", false, &rep)
 		p.countRules(&st, &rep)
 		resPaths := clonePaths(&rep)
+		renameEmptyKey(resAttrs)
 		resTenant := p.tenants.FromResource(resAttrs)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
@@ -169,6 +170,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			if out, changed := p.red.Text("scope.version", sl.Scope().Version(), &rep); changed {
 				sl.Scope().SetVersion(out)
 			}
+			renameEmptyKey(sl.Scope().Attributes())
 			p.countRules(&st, &rep)
 			scopePaths := clonePaths(&rep)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
@@ -276,7 +278,8 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 }
 
 // enforceTypes makes every mapped attribute acceptable to its Elasticsearch
-// field type, so that no record is ever rejected:
+// field type, so that no record is ever rejected (and moves an empty key,
+// which Elasticsearch refuses, to "empty_key"):
 //   - keyword: a map, or a list holding maps or lists, becomes its JSON string;
 //   - ip (client.address): "ip:port" becomes the ip; any other non-ip value
 //     is moved to "client.address.original" as a string;
@@ -288,7 +291,12 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 	var moves [4]string
 	n := 0
+	empty := false
 	attrs.Range(func(k string, v pcommon.Value) bool {
+		if k == "" {
+			empty = true
+			return true
+		}
 		// Fast path: a string is fine for every keyword field.
 		if v.Type() == pcommon.ValueTypeStr && !p.stringNeedsCheck(k) {
 			return true
@@ -309,6 +317,23 @@ func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 		attrs.Remove(k)
 		attrs.PutStr(k+originalSuffix, s)
 	}
+	if empty {
+		renameEmptyKey(attrs)
+	}
+}
+
+// emptyKey replaces an empty attribute key: Elasticsearch rejects a
+// document with an empty field name.
+const emptyKey = "empty_key"
+
+// renameEmptyKey moves the value of the "" key, if any, to emptyKey.
+func renameEmptyKey(m pcommon.Map) {
+	v, ok := m.Get("")
+	if !ok {
+		return
+	}
+	v.CopyTo(m.PutEmpty(emptyKey))
+	m.Remove("")
 }
 
 // stringNeedsCheck reports whether a string value under key k may still be
