@@ -52,13 +52,24 @@ var statsLine = regexp.MustCompile(`activity records: accepted=(\d+) exported=(\
 // checks that every record arrived exactly once and that, together, the
 // documents fill every field of the schema an action can carry.
 func TestExampleServiceActionsReachElasticsearch(t *testing.T) {
+	for _, protocol := range []string{"grpc", "http/protobuf"} {
+		t.Run(protocol, func(t *testing.T) { actionsReachElasticsearch(t, protocol) })
+	}
+}
+
+func actionsReachElasticsearch(t *testing.T, protocol string) {
 	estest.InstallSchema(t)
 	es := estest.Client(t)
 	ns := estest.Namespace(t)
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
 
+	endpoint := col.GRPCEndpoint
+	if protocol != "grpc" {
+		endpoint = col.HTTPEndpoint
+	}
 	env := map[string]string{
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + col.GRPCEndpoint,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + endpoint,
+		"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
 		"LOYALTY_DEMO_PASSWORD":       "integration-demo-password",
 	}
 	var out bytes.Buffer

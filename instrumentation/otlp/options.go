@@ -53,7 +53,8 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithEndpoint sets the collector's OTLP endpoint, either a URL
-// ("http://collector:4317", "https://collector:4318/v1/logs") or host:port.
+// ("http://collector:4317", "https://collector:4318/v1/logs"; over HTTP a URL
+// without a path gets /v1/logs) or host:port.
 // The default is the exporter's: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or
 // OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 (gRPC) or localhost:4318
 // (HTTP).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -22,6 +23,10 @@ const (
 	MetricRecords  = "activitylog.instrumentation.records"
 	MetricStateKey = "state"
 )
+
+// httpLogsPath is the OTLP/HTTP logs path, added to an endpoint URL that has
+// no path of its own.
+const httpLogsPath = "/v1/logs"
 
 // ErrInvalidProtocol is returned (wrapped) for a protocol other than GRPC or HTTP.
 var ErrInvalidProtocol = errors.New("invalid OTLP protocol")
@@ -164,7 +169,14 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 		var o []otlploghttp.Option
 		switch {
 		case isURL:
-			o = append(o, otlploghttp.WithEndpointURL(c.endpoint))
+			u, err := url.Parse(c.endpoint)
+			if err != nil {
+				return nil, fmt.Errorf("OTLP endpoint %q: %w", c.endpoint, err)
+			}
+			if u.Path == "" || u.Path == "/" {
+				u.Path = httpLogsPath
+			}
+			o = append(o, otlploghttp.WithEndpointURL(u.String()))
 		case c.endpoint != "":
 			o = append(o, otlploghttp.WithEndpoint(c.endpoint))
 		}

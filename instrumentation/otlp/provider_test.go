@@ -221,6 +221,12 @@ func TestProviderDeliversOverGRPC(t *testing.T) {
 }
 
 func TestProviderDeliversOverHTTP(t *testing.T) {
+	for _, path := range []string{"/v1/logs", "", "/"} {
+		t.Run("path "+path, func(t *testing.T) { deliverOverHTTP(t, path) })
+	}
+}
+
+func deliverOverHTTP(t *testing.T, path string) {
 	ls := &logsServer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/logs" {
@@ -247,7 +253,7 @@ func TestProviderDeliversOverHTTP(t *testing.T) {
 	env := map[string]string{"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/protobuf"}
 	p, err := otlp.NewProvider(context.Background(),
 		otlp.WithGetenv(func(k string) string { return env[k] }),
-		otlp.WithEndpoint(srv.URL+"/v1/logs"))
+		otlp.WithEndpoint(srv.URL+path))
 	if err != nil {
 		t.Fatal(err)
 	}
