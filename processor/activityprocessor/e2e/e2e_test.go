@@ -69,6 +69,19 @@ func legacyBatch(now time.Time) plog.Logs {
 	anon.Body().SetStr("something happened, no tenant, no id")
 	anon.Attributes().PutStr(schema.AttrEvent, schema.EventCreated)
 
+	// Values Elasticsearch would refuse as sent: the processor makes them fit.
+	odd := lrs.AppendEmpty()
+	odd.SetTimestamp(pcommon.NewTimestampFromTime(now))
+	odd.Body().SetEmptySlice().AppendEmpty().SetStr("a list body")
+	oa := odd.Attributes()
+	oa.PutStr(schema.AttrTenantID, "acme")
+	oa.PutStr(schema.AttrEvent, schema.EventUpdated)
+	oa.PutStr("", "empty key")
+	oa.PutStr(schema.AttrChanges, "not a map")
+	oa.PutStr(schema.AttrClientAddress, "203.0.113.9:5555")
+	oa.PutEmptyMap(schema.AttrSubjectName).PutStr("nested", "map")
+	oa.PutStr(schema.AttrAlertCount, "not a number")
+
 	for i := 0; i < 5; i++ {
 		f := lrs.AppendEmpty()
 		f.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i) * time.Second)))
@@ -125,9 +138,9 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	postOTLP(t, client, col.HTTPEndpoint, legacyBatch(time.Now().UTC()))
 
 	ds := schema.DataStream(ns)
-	// 7 records + 2 alerts: the five failures share a client address and a
+	// 8 records + 2 alerts: the five failures share a client address and a
 	// user name, and both are burst keys by default.
-	const want = 9
+	const want = 10
 	if got := collectortest.WaitForCount(t, esURL, ds, want, 60*time.Second); got != want {
 		t.Fatalf("documents in %s: got %d, want %d", ds, got, want)
 	}
@@ -139,7 +152,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 		t.Fatalf("search %s: %v", ds, err)
 	}
 	alerts := map[string]int{}
-	var unknown, acme int
+	var unknown, acme, odd int
 	for _, hit := range res.Hits.Hits {
 		raw := string(hit.Source_)
 		for _, s := range e2eSecrets {
@@ -190,6 +203,22 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 				}
 			}
 		}
+		if doc.Attributes["empty_key"] != nil {
+			odd++
+			checks := map[string]any{
+				"empty_key": "empty key", schema.AttrChanges + ".original": "not a map",
+				schema.AttrClientAddress: "203.0.113.9", schema.AttrSubjectName: `{"nested":"map"}`,
+				schema.AttrAlertCount + ".original": "not a number",
+			}
+			for k, want := range checks {
+				if got := doc.Attributes[k]; got != want {
+					t.Errorf("type-enforced record %s: got %v, want %v", k, got, want)
+				}
+			}
+			if doc.Body.Text != `["a list body"]` {
+				t.Errorf("list body: got %q, want it as text", doc.Body.Text)
+			}
+		}
 		if doc.EventName == schema.EventName(schema.EventUpdated) {
 			keys, _ := doc.Attributes[schema.AttrRedactedKeys].([]any)
 			if len(keys) < 8 {
@@ -200,7 +229,10 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	if len(alerts) != 2 || alerts[schema.AttrClientAddress] != 1 || alerts[schema.AttrUserName] != 1 {
 		t.Errorf("alerts by key type: got %v, want one for %s and one for %s", alerts, schema.AttrClientAddress, schema.AttrUserName)
 	}
-	if acme != 8 || unknown != 1 {
-		t.Errorf("tenants: got acme=%d unknown=%d, want 8 and 1", acme, unknown)
+	if odd != 1 {
+		t.Errorf("type-enforced records: got %d, want 1", odd)
+	}
+	if acme != 9 || unknown != 1 {
+		t.Errorf("tenants: got acme=%d unknown=%d, want 9 and 1", acme, unknown)
 	}
 }
