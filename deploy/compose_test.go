@@ -455,6 +455,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binaries built for TestServicesMatchBinaries.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // binary builds one of the repository's commands once per test run.
 func binary(t *testing.T, pkg string) string {
 	t.Helper()
