@@ -3,9 +3,9 @@
 // the client's IP address, its User-Agent and a request id.
 //
 // The client address is the connection's peer address unless that peer is
-// one of the configured trusted proxies; only then are the Forwarded (RFC
-// 7239) and X-Forwarded-For headers read, right to left, skipping trusted
-// proxies, so a client cannot choose the address it is recorded under by
-// sending the headers itself. With no trusted proxies configured (the
-// default) the headers are never read.
+// one of the configured trusted proxies; only then is the forwarding header
+// those proxies write (X-Forwarded-For by default, or the RFC 7239 Forwarded
+// header) read, right to left, skipping trusted proxies, so a client cannot
+// choose the address it is recorded under by sending the header itself. With
+// no trusted proxies configured (the default) no header is ever read.
 package httpmw

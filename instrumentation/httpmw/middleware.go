@@ -29,7 +29,19 @@ type Option interface {
 	apply(*config)
 }
 
+// Header is the forwarding header the trusted proxies write.
+type Header int
+
+// Forwarding headers.
+const (
+	// XForwardedFor is the de facto standard X-Forwarded-For header.
+	XForwardedFor Header = iota
+	// Forwarded is the RFC 7239 Forwarded header (its for= parameters).
+	Forwarded
+)
+
 type config struct {
+	header   Header
 	trusted  []netip.Prefix
 	idHeader string
 	newID    func() string
@@ -39,11 +51,18 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// WithTrustedProxies sets the proxies whose Forwarded and X-Forwarded-For
-// headers are believed. By default there are none, and the client address is
-// always the connection's peer.
+// WithTrustedProxies sets the proxies whose forwarding header (see
+// WithHeader) is believed. By default there are none, and the client address
+// is always the connection's peer.
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return optionFunc(func(c *config) { c.trusted = append(c.trusted, prefixes...) })
+}
+
+// WithHeader sets which forwarding header the trusted proxies write; only that
+// one is read, because a proxy that appends to one header usually passes the
+// other through from the client untouched. The default is XForwardedFor.
+func WithHeader(h Header) Option {
+	return optionFunc(func(c *config) { c.header = h })
 }
 
 // WithRequestIDHeader sets the header a request id is read from and echoed
@@ -127,9 +146,10 @@ func (c *config) clientAddress(r *http.Request) string {
 		return peer.String()
 	}
 	var hops []string
-	if f := r.Header.Values("Forwarded"); len(f) > 0 {
-		hops = forwardedFor(f)
-	} else {
+	switch c.header {
+	case Forwarded:
+		hops = forwardedFor(r.Header.Values("Forwarded"))
+	default:
 		hops = xForwardedFor(r.Header.Values("X-Forwarded-For"))
 	}
 	client := peer

@@ -18,38 +18,41 @@ func TestClientAddress(t *testing.T) {
 		remote  string
 		headers map[string][]string
 		trusted []netip.Prefix
+		header  httpmw.Header
 		want    string
 	}{
-		{"peer only", "203.0.113.7:5555", nil, nil, "203.0.113.7"},
+		{"peer only", "203.0.113.7:5555", nil, nil, httpmw.XForwardedFor, "203.0.113.7"},
 		{"headers ignored without trusted proxies", "203.0.113.7:5555",
-			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}, "Forwarded": {"for=198.51.100.2"}}, nil, "203.0.113.7"},
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}, "Forwarded": {"for=198.51.100.2"}}, nil, httpmw.XForwardedFor, "203.0.113.7"},
 		{"headers ignored from an untrusted peer", "203.0.113.7:5555",
-			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, "203.0.113.7"},
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, httpmw.XForwardedFor, "203.0.113.7"},
 		{"x-forwarded-for from a trusted proxy", "10.1.2.3:443",
-			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, "198.51.100.1"},
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, httpmw.XForwardedFor, "198.51.100.1"},
 		{"spoofed leftmost entry is skipped", "10.1.2.3:443",
-			map[string][]string{"X-Forwarded-For": {"1.2.3.4, 198.51.100.1, 10.9.9.9"}}, proxies, "198.51.100.1"},
+			map[string][]string{"X-Forwarded-For": {"1.2.3.4, 198.51.100.1, 10.9.9.9"}}, proxies, httpmw.XForwardedFor, "198.51.100.1"},
 		{"several header lines", "10.1.2.3:443",
-			map[string][]string{"X-Forwarded-For": {"1.2.3.4", "198.51.100.1"}}, proxies, "198.51.100.1"},
+			map[string][]string{"X-Forwarded-For": {"1.2.3.4", "198.51.100.1"}}, proxies, httpmw.XForwardedFor, "198.51.100.1"},
 		{"all hops trusted gives the leftmost", "10.1.2.3:443",
-			map[string][]string{"X-Forwarded-For": {"10.0.0.5, 10.0.0.6"}}, proxies, "10.0.0.5"},
+			map[string][]string{"X-Forwarded-For": {"10.0.0.5, 10.0.0.6"}}, proxies, httpmw.XForwardedFor, "10.0.0.5"},
 		{"malformed hop stops at the last trusted one", "10.1.2.3:443",
-			map[string][]string{"X-Forwarded-For": {"198.51.100.1, not-an-ip, 10.0.0.6"}}, proxies, "10.0.0.6"},
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1, not-an-ip, 10.0.0.6"}}, proxies, httpmw.XForwardedFor, "10.0.0.6"},
 		{"empty header keeps the peer", "10.1.2.3:443",
-			map[string][]string{"X-Forwarded-For": {""}}, proxies, "10.1.2.3"},
-		{"forwarded wins over x-forwarded-for", "10.1.2.3:443",
-			map[string][]string{"Forwarded": {"for=198.51.100.9;proto=https"}, "X-Forwarded-For": {"198.51.100.1"}}, proxies, "198.51.100.9"},
+			map[string][]string{"X-Forwarded-For": {""}}, proxies, httpmw.XForwardedFor, "10.1.2.3"},
+		{"client-sent forwarded ignored when proxies write x-forwarded-for", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {"for=6.6.6.6"}, "X-Forwarded-For": {"198.51.100.1"}}, proxies, httpmw.XForwardedFor, "198.51.100.1"},
+		{"client-sent x-forwarded-for ignored when proxies write forwarded", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {"for=198.51.100.9;proto=https"}, "X-Forwarded-For": {"6.6.6.6"}}, proxies, httpmw.Forwarded, "198.51.100.9"},
 		{"forwarded quoted ipv6 with port", "[2001:db8:ffff::1]:443",
-			map[string][]string{"Forwarded": {`for="[2001:db8:cafe::17]:4711", for=10.0.0.1`}}, proxies, "2001:db8:cafe::17"},
+			map[string][]string{"Forwarded": {`for="[2001:db8:cafe::17]:4711", for=10.0.0.1`}}, proxies, httpmw.Forwarded, "2001:db8:cafe::17"},
 		{"forwarded ipv4 with port and case", "10.1.2.3:443",
-			map[string][]string{"Forwarded": {"For=198.51.100.3:8080;by=10.0.0.1"}}, proxies, "198.51.100.3"},
+			map[string][]string{"Forwarded": {"For=198.51.100.3:8080;by=10.0.0.1"}}, proxies, httpmw.Forwarded, "198.51.100.3"},
 		{"forwarded obfuscated identifier", "10.1.2.3:443",
-			map[string][]string{"Forwarded": {"for=_hidden"}}, proxies, "10.1.2.3"},
+			map[string][]string{"Forwarded": {"for=_hidden"}}, proxies, httpmw.Forwarded, "10.1.2.3"},
 		{"forwarded element without for", "10.1.2.3:443",
-			map[string][]string{"Forwarded": {"for=198.51.100.3, proto=https"}}, proxies, "10.1.2.3"},
+			map[string][]string{"Forwarded": {"for=198.51.100.3, proto=https"}}, proxies, httpmw.Forwarded, "10.1.2.3"},
 		{"ipv4-mapped peer is unmapped", "[::ffff:10.1.2.3]:443",
-			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, "198.51.100.1"},
-		{"unix socket peer", "@", nil, proxies, ""},
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, httpmw.XForwardedFor, "198.51.100.1"},
+		{"unix socket peer", "@", nil, proxies, httpmw.XForwardedFor, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +63,7 @@ func TestClientAddress(t *testing.T) {
 					r.Header.Add(k, v)
 				}
 			}
-			if got := httpmw.ClientAddress(r, httpmw.WithTrustedProxies(tt.trusted...)); got != tt.want {
+			if got := httpmw.ClientAddress(r, httpmw.WithTrustedProxies(tt.trusted...), httpmw.WithHeader(tt.header)); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -148,10 +151,12 @@ func FuzzClientAddress(f *testing.F) {
 		if forwarded != "" {
 			r.Header.Set("Forwarded", forwarded)
 		}
-		got := httpmw.ClientAddress(r, proxies)
-		if got != "" {
-			if _, err := netip.ParseAddr(got); err != nil {
-				t.Fatalf("got client address %q, want an IP address or empty: %v", got, err)
+		for _, h := range []httpmw.Header{httpmw.XForwardedFor, httpmw.Forwarded} {
+			got := httpmw.ClientAddress(r, proxies, httpmw.WithHeader(h))
+			if got != "" {
+				if _, err := netip.ParseAddr(got); err != nil {
+					t.Fatalf("got client address %q, want an IP address or empty: %v", got, err)
+				}
 			}
 		}
 		// Without trusted proxies the headers can never matter.
