@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -321,7 +320,6 @@ type Report struct {
 // nothing and what each key is (exempt, matching a pattern, OTP-like). Both
 // tables are direct-mapped: a collision only costs a recomputation.
 type batchCache struct {
-	seed  maphash.Seed
 	clean [cleanSlots]string
 	keys  [keySlots]keyEntry
 }
@@ -343,13 +341,31 @@ const (
 // string cached (hashing a long one costs more than it saves).
 const (
 	cleanSlots  = 1024
-	keySlots    = 256
+	keySlots    = 512
 	cleanMaxLen = 512
 )
 
+// sampleHash mixes a string's length with five of its bytes. It is much
+// cheaper than hashing every byte, and good enough for the caches: a
+// collision only costs a recomputation, never a wrong answer, because the
+// cached string is compared in full.
+func sampleHash(s string) uint32 {
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	h := uint32(n) * 0x9e3779b1
+	h ^= uint32(s[0]) * 0x85ebca6b
+	h ^= uint32(s[n-1]) * 0xc2b2ae35
+	h ^= uint32(s[n/2]) * 0x27d4eb2f
+	h ^= uint32(s[n/4]) * 0x165667b1
+	h ^= uint32(s[(3*n)/4]) * 0xd3a2646c
+	return h ^ h>>15
+}
+
 func (rep *Report) ensureCache() *batchCache {
 	if rep.cache == nil {
-		rep.cache = &batchCache{seed: maphash.MakeSeed()}
+		rep.cache = &batchCache{}
 	}
 	return rep.cache
 }
@@ -361,7 +377,7 @@ func (rep *Report) cleanSlot(s string) (slot int, clean bool) {
 		return -1, false
 	}
 	c := rep.ensureCache()
-	slot = int(maphash.String(c.seed, s) % cleanSlots)
+	slot = int(sampleHash(s) % cleanSlots)
 	return slot, c.clean[slot] == s
 }
 
@@ -576,7 +592,14 @@ func (w *walker) keyInfo(k string, top bool) (verdict uint8, secret bool) {
 	if top {
 		level = 1
 	}
-	slot := &c.keys[maphash.String(c.seed, k)%keySlots]
+	// Two-way set associative: a key may sit in either slot of its pair.
+	i := sampleHash(k) % keySlots
+	slot := &c.keys[i]
+	if slot.k != k {
+		if other := &c.keys[i^1]; other.k == k || (slot.k != "" && other.k == "") {
+			slot = other
+		}
+	}
 	if slot.k == k && slot.verdict[level] != 0 {
 		return slot.verdict[level], false
 	}
