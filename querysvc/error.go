@@ -7,14 +7,15 @@ import (
 
 // Error codes. Each maps to one HTTP status in httpapi.
 const (
-	CodeInvalid      = "invalid"      // a parameter is malformed (400)
-	CodeUnauthorized = "unauthorized" // no valid token (401)
-	CodeForbidden    = "forbidden"    // the principal may not do this (403)
-	CodeNotFound     = "not_found"    // no such record visible to the principal (404)
-	CodeRateLimited  = "rate_limited" // too many requests (429)
-	CodeUnavailable  = "unavailable"  // Elasticsearch cannot be reached (503)
-	CodeTimeout      = "timeout"      // the request ran out of time (504)
-	CodeInternal     = "internal"     // anything else (500)
+	CodeInvalid      = "invalid"            // a parameter is malformed (400)
+	CodeUnauthorized = "unauthorized"       // no valid token (401)
+	CodeForbidden    = "forbidden"          // the principal may not do this (403)
+	CodeNotFound     = "not_found"          // no such record visible to the principal (404)
+	CodeMethod       = "method_not_allowed" // anything but GET: the API is read-only (405)
+	CodeRateLimited  = "rate_limited"       // too many requests (429)
+	CodeUnavailable  = "unavailable"        // Elasticsearch cannot be reached (503)
+	CodeTimeout      = "timeout"            // the request ran out of time (504)
+	CodeInternal     = "internal"           // anything else (500)
 )
 
 // Error is the application error: a code for the caller to branch on and a

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,10 @@ const (
 	DefaultLeeway = 30 * time.Second
 	// DefaultJWKSRefresh is how long keys fetched from a JWKS URL are reused.
 	DefaultJWKSRefresh = 5 * time.Minute
+	// DefaultCacheTTL is how long a verified token is remembered.
+	DefaultCacheTTL = time.Minute
+	// maxCached bounds the verified-token cache.
+	maxCached = 10000
 	// maxTokenBytes bounds what is parsed at all.
 	maxTokenBytes = 8 << 10
 	// maxJWKSBytes bounds a JWKS document.
@@ -68,6 +73,11 @@ type Config struct {
 	Now func() time.Time
 	// HTTPClient fetches the JWKS URL; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
+	// CacheTTL is how long a verified token is remembered (keyed by its
+	// SHA-256), never past its expiry; zero means DefaultCacheTTL, negative
+	// disables the cache. A key removed from the JWKS stops verifying new
+	// tokens at once and cached ones within CacheTTL.
+	CacheTTL time.Duration
 }
 
 // Validate reports whether the configuration can verify anything.
@@ -90,6 +100,15 @@ type Verifier struct {
 	mu        sync.Mutex
 	fetched   *jose.JSONWebKeySet
 	fetchedAt time.Time
+
+	cacheMu sync.Mutex
+	cache   map[[sha256.Size]byte]cached
+}
+
+// cached is a verified token's principal and until when it may be reused.
+type cached struct {
+	p     querysvc.Principal
+	until time.Time
 }
 
 // New returns a Verifier for cfg. A JWKS file is read now; a JWKS URL on first use.
@@ -117,7 +136,10 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	v := &Verifier{cfg: cfg}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	v := &Verifier{cfg: cfg, cache: map[[sha256.Size]byte]cached{}}
 	if len(cfg.HS256Secret) > 0 {
 		v.algs = append(v.algs, jose.HS256)
 	}
@@ -156,16 +178,53 @@ type claims map[string]any
 
 // Verify checks a compact JWS token and returns its principal. Every failure
 // is a *querysvc.Error with CodeUnauthorized whose message says what is
-// wrong without echoing the token.
+// wrong without echoing the token. A token verified in the last CacheTTL is
+// answered from memory, until its expiry.
 func (v *Verifier) Verify(ctx context.Context, token string) (querysvc.Principal, error) {
-	fail := func(msg string, err error) (querysvc.Principal, error) {
-		return querysvc.Principal{}, querysvc.Wrap(querysvc.CodeUnauthorized, msg, err)
-	}
 	if token == "" {
-		return fail("missing bearer token", nil)
+		return querysvc.Principal{}, querysvc.Errorf(querysvc.CodeUnauthorized, "missing bearer token")
 	}
 	if len(token) > maxTokenBytes {
-		return fail("token too large", nil)
+		return querysvc.Principal{}, querysvc.Errorf(querysvc.CodeUnauthorized, "token too large")
+	}
+	if v.cfg.CacheTTL < 0 {
+		p, _, err := v.verify(ctx, token)
+		return p, err
+	}
+	key := sha256.Sum256([]byte(token))
+	now := v.cfg.Now()
+	v.cacheMu.Lock()
+	c, ok := v.cache[key]
+	v.cacheMu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.p, nil
+	}
+	p, exp, err := v.verify(ctx, token)
+	if err != nil {
+		return p, err
+	}
+	until := now.Add(v.cfg.CacheTTL)
+	if limit := exp.Add(v.cfg.Leeway); limit.Before(until) {
+		until = limit
+	}
+	v.cacheMu.Lock()
+	if len(v.cache) >= maxCached {
+		for k, e := range v.cache {
+			if !now.Before(e.until) || len(v.cache) >= maxCached {
+				delete(v.cache, k)
+			}
+		}
+	}
+	v.cache[key] = cached{p: p, until: until}
+	v.cacheMu.Unlock()
+	return p, nil
+}
+
+// verify checks a token and returns its principal and expiry.
+func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal, time.Time, error) {
+	var expiry time.Time
+	fail := func(msg string, err error) (querysvc.Principal, time.Time, error) {
+		return querysvc.Principal{}, expiry, querysvc.Wrap(querysvc.CodeUnauthorized, msg, err)
 	}
 	tok, err := jwt.ParseSigned(token, v.algs)
 	if err != nil {
@@ -187,6 +246,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (querysvc.Principal
 	if reg.Expiry == nil {
 		return fail("token has no exp claim", nil)
 	}
+	expiry = reg.Expiry.Time()
 	if reg.Subject == "" {
 		return fail("token has no sub claim", nil)
 	}
@@ -230,7 +290,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (querysvc.Principal
 		// must not be mistaken for a scope; it is simply dropped.
 		p.Tenant = ""
 	}
-	return p, nil
+	return p, expiry, nil
 }
 
 // key returns the verification key for a token header.

@@ -162,3 +162,36 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyCache: a verified token is remembered, but never past its expiry.
+func TestVerifyCache(t *testing.T) {
+	clock := now
+	v, err := auth.New(auth.Config{HS256Secret: secret, Leeway: -1, Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := valid("admin", "")
+	tok.Expiry = now.Add(90 * time.Second)
+	s := sign(t, jose.HS256, secret, tok)
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true},                 // verified, cached for a minute
+		{30 * time.Second, true},  // from the cache
+		{70 * time.Second, true},  // cache entry lapsed: verified again, cached until expiry
+		{89 * time.Second, true},  // from the cache
+		{91 * time.Second, false}, // expired: the cache does not extend it
+	}
+	for _, st := range steps {
+		clock = now.Add(st.at)
+		_, err := v.Verify(context.Background(), s)
+		if got := err == nil; got != st.want {
+			t.Errorf("at +%s: got ok=%v (%v), want %v", st.at, got, err, st.want)
+		}
+	}
+	// A tampered token never hits the cache entry of the genuine one.
+	if _, err := v.Verify(context.Background(), s[:len(s)-2]+"xx"); err == nil {
+		t.Error("tampered token: got ok, want 401")
+	}
+}

@@ -202,7 +202,7 @@ func (s *Server) routes() {
 		var status int
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			status = s.writeError(w, r, &querysvc.Error{Code: "method_not_allowed", Message: "the API is read-only: only GET is allowed"})
+			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeMethod, "the API is read-only: only GET is allowed"))
 		} else {
 			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeNotFound, "no such endpoint"))
 		}
@@ -342,7 +342,7 @@ func status(code string) int {
 		return http.StatusForbidden
 	case querysvc.CodeNotFound:
 		return http.StatusNotFound
-	case "method_not_allowed":
+	case querysvc.CodeMethod:
 		return http.StatusMethodNotAllowed
 	case querysvc.CodeRateLimited:
 		return http.StatusTooManyRequests

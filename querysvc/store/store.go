@@ -219,6 +219,9 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 	}
 	var resp hitsResponse
 	if err := s.perform(ctx, "search", s.es.Search().FilterPath(hitsFilter...).Request(req), &resp); err != nil {
+		if pg.After == nil {
+			_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
+		}
 		return querysvc.ActivityPage{}, err
 	}
 	if resp.PitID != "" {
