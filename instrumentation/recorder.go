@@ -128,24 +128,49 @@ func (r *Recorder) Diff(before, after any) Changes {
 	return diffValues(r.secrets, r.maxChanges, &r.fieldCache, before, after)
 }
 
-// Created records that s was created with the values in v.
+// Created records that s was created with the values in v. A zero s is
+// taken from v when v implements Model.
 func (r *Recorder) Created(ctx context.Context, s Subject, v any) error {
-	return r.Record(ctx, Event{Action: Created, Subject: s, Changes: r.Diff(nil, v)})
+	return r.Record(ctx, Event{Action: Created, Subject: subjectOf(s, v), Changes: r.Diff(nil, v)})
 }
 
 // Updated records that s changed from before to after, keeping only the
-// fields that changed. An update that changed nothing is not recorded.
+// fields that changed. An update that changed nothing is not recorded. A zero
+// s is taken from after when it implements Model.
 func (r *Recorder) Updated(ctx context.Context, s Subject, before, after any) error {
 	ch := r.Diff(before, after)
 	if len(ch) == 0 {
 		return nil
 	}
-	return r.Record(ctx, Event{Action: Updated, Subject: s, Changes: ch})
+	return r.Record(ctx, Event{Action: Updated, Subject: subjectOf(s, after), Changes: ch})
 }
 
-// Deleted records that s, last holding the values in v, was deleted.
+// Deleted records that s, last holding the values in v, was deleted. A zero
+// s is taken from v when v implements Model.
 func (r *Recorder) Deleted(ctx context.Context, s Subject, v any) error {
-	return r.Record(ctx, Event{Action: Deleted, Subject: s, Changes: r.Diff(v, nil)})
+	return r.Record(ctx, Event{Action: Deleted, Subject: subjectOf(s, v), Changes: r.Diff(v, nil)})
+}
+
+// subjectOf returns s, or v's own subject when s is zero and v is a Model.
+func subjectOf(s Subject, v any) Subject {
+	if s != (Subject{}) {
+		return s
+	}
+	if m, ok := v.(Model); ok {
+		return modelSubject(m)
+	}
+	return s
+}
+
+// modelSubject calls m.ActivitySubject, treating a panic (a nil pointer
+// receiver, say) as no subject: bad input is an error, never a crash.
+func modelSubject(m Model) (s Subject) {
+	defer func() {
+		if recover() != nil {
+			s = Subject{}
+		}
+	}()
+	return m.ActivitySubject()
 }
 
 // Record emits one activity record. Missing actor, tenant and request data

@@ -476,3 +476,28 @@ func TestRecorderIsSafeForConcurrentUse(t *testing.T) {
 		t.Errorf("got %d records, want 400", n)
 	}
 }
+
+type loyaltyCard struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func (c *loyaltyCard) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Cards, Type: "card", ID: c.ID, Name: "card " + c.ID}
+}
+
+func TestRecorderTakesTheSubjectFromAModel(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	ctx := requestContext()
+	if err := r.Updated(ctx, instrumentation.Subject{}, &loyaltyCard{ID: "c-1", Status: "active"}, &loyaltyCard{ID: "c-1", Status: "blocked"}); err != nil {
+		t.Fatal(err)
+	}
+	got := attrs(exp.all()[0])
+	if got[schema.AttrCategory] != schema.CategoryCards || got[schema.AttrSubjectID] != "c-1" {
+		t.Errorf("got category %v subject %v, want cards c-1", got[schema.AttrCategory], got[schema.AttrSubjectID])
+	}
+	// A nil model has no subject, hence no category: an error, not a panic.
+	if err := r.Deleted(ctx, instrumentation.Subject{}, (*loyaltyCard)(nil)); !errors.Is(err, instrumentation.ErrInvalidEvent) {
+		t.Errorf("got %v, want ErrInvalidEvent", err)
+	}
+}
