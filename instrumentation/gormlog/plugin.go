@@ -218,9 +218,16 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		q = q.Clauses(w.Expression)
 		conditions = true
 	}
-	if pk := s.PrioritizedPrimaryField; pk != nil && db.Statement.ReflectValue.Kind() == reflect.Struct {
-		if v, zero := pk.ValueOf(db.Statement.Context, db.Statement.ReflectValue); !zero {
-			q = q.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Value: v})
+	if pk := s.PrioritizedPrimaryField; pk != nil {
+		// The model's own primary keys: one struct, or a slice of them.
+		var ids []any
+		for _, row := range rows(db.Statement.ReflectValue) {
+			if v, zero := pk.ValueOf(db.Statement.Context, row); !zero {
+				ids = append(ids, v)
+			}
+		}
+		if len(ids) > 0 {
+			q = q.Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids})
 			conditions = true
 		}
 	}

@@ -258,6 +258,15 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 		}
 	}
 
+	// Deleting a slice of models records each of them.
+	firstTwo := members[:2]
+	if err := tx.Delete(&firstTwo).Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.take(); len(recs) != 2 {
+		t.Fatalf("got %d delete records, want 2", len(recs))
+	}
+
 	// Soft delete is a delete.
 	if err := tx.Delete(&Member{}, "id = ?", "m-3").Error; err != nil {
 		t.Fatal(err)
