@@ -114,6 +114,17 @@ const (
 	AttrDataStreamNamespace = "data_stream.namespace"
 	// AttrDocumentID is the exporter's document-id attribute (logs_dynamic_id).
 	AttrDocumentID = "elasticsearch.document_id"
+	// AttrIndex makes the exporter write a record to the named index instead
+	// of its data stream (record, scope or resource attribute). The collector
+	// strips it: an emitter must not choose where its records go.
+	AttrIndex = "elasticsearch.index"
+	// AttrIngestPipeline selects an ingest pipeline per record; stripped by the collector.
+	AttrIngestPipeline = "elasticsearch.ingest_pipeline"
+	// AttrMappingHints changes how the exporter encodes values; stripped by the collector.
+	AttrMappingHints = "elasticsearch.mapping.hints"
+	// AttrMappingMode (a scope attribute) overrides the exporter's mapping
+	// mode, e.g. to write a map body as the whole document; stripped by the collector.
+	AttrMappingMode = "elastic.mapping.mode"
 )
 
 // Categories: what kind of thing an action concerned.
