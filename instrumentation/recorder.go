@@ -207,7 +207,7 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if e.Outcome == Failure {
 		severity, severityText = log.SeverityWarn, "WARN"
 	}
-	eventName := schema.EventName(string(e.Action))
+	eventName := eventName(e.Action)
 	if !r.logger.Enabled(ctx, log.EnabledParameters{Severity: severity, EventName: eventName}) {
 		return nil
 	}
@@ -260,6 +260,22 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	rec.AddAttributes(attrs...)
 	r.logger.Emit(ctx, rec)
 	return nil
+}
+
+// eventName is schema.EventName for the known actions, as constants, so that
+// recording does not build the same string again for every record.
+func eventName(a Action) string {
+	switch a {
+	case Created:
+		return "activity." + schema.EventCreated
+	case Updated:
+		return "activity." + schema.EventUpdated
+	case Deleted:
+		return "activity." + schema.EventDeleted
+	case LoginFailed:
+		return "activity." + schema.EventLoginFailed
+	}
+	return schema.EventName(string(a))
 }
 
 func appendString(attrs []attribute.KeyValue, key, value string) []attribute.KeyValue {
