@@ -178,6 +178,44 @@ func TestIsolation(t *testing.T) {
 		}
 	})
 
+	t.Run("filters naming another tenant's data", func(t *testing.T) {
+		for _, q := range []string{
+			"user_id=" + url.QueryEscape(betaRec.UserID),
+			"ip=" + url.QueryEscape(betaRec.IP),
+			"ip=198.51.101.0%2F24", // t-beta's seeded addresses
+			"ip=0.0.0.0%2F0",
+		} {
+			for _, ep := range []string{"/v1/activities", "/v1/analytics/events", "/v1/analytics/trends", "/v1/analytics/users/top", "/v1/analytics/auth"} {
+				sep := "?"
+				if ep != "/v1/activities" {
+					q2 := all + "&" + q
+					st, body := a.get(alpha, ep+"?"+q2)
+					if st != 200 {
+						t.Fatalf("%s?%s: got %d %s", ep, q2, st, body)
+					}
+					if found := tenantsIn(t, body, fx); found["t-beta"] || found["t-gamma"] {
+						t.Errorf("%s?%s: got tenants %v, want only t-alpha", ep, q2, found)
+					}
+					continue
+				}
+				var r activitiesResp
+				a.getJSON(alpha, ep+sep+q+"&limit=100", 200, &r)
+				for _, act := range r.Activities {
+					if act.Tenant.ID != "t-alpha" {
+						t.Errorf("%s?%s: got a record of %s", ep, q, act.Tenant.ID)
+					}
+				}
+				if strings.HasPrefix(q, "ip=0.0.0.0") {
+					if want := len(selectRecs(fx.recs, "t-alpha", querysvc.Filter{})); r.Total != int64(want) {
+						t.Errorf("%s?%s: got total %d, want t-alpha's %d", ep, q, r.Total, want)
+					}
+				} else if r.Total != 0 {
+					t.Errorf("%s?%s: got total %d, want 0", ep, q, r.Total)
+				}
+			}
+		}
+	})
+
 	t.Run("id lookup", func(t *testing.T) {
 		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID), 404, "not found")
 		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?tenant=t-beta", 400, "unknown parameter")
