@@ -302,12 +302,17 @@ func goldenInputs() map[string]func() plog.Logs {
 			)
 		},
 		"routing": func() plog.Logs {
-			return buildLogs(svc, nil,
+			return buildLogs(
+				map[string]any{schema.AttrServiceName: "legacy-php", schema.AttrTenantID: "acme",
+					schema.AttrIngestPipeline: "drop-everything", schema.AttrDataStreamNamespace: "victim"},
+				map[string]any{schema.AttrMappingMode: "bodymap", schema.AttrIndex: "stolen"},
 				recordSpec{event: schema.EventDeleted, attrs: map[string]any{
 					schema.AttrID:                  "0199a0e4-1111-7aaa-8bbb-123456789abc",
 					schema.AttrDataStreamNamespace: "victim",
 					schema.AttrDataStreamDataset:   "other",
 					schema.AttrDocumentID:          "someone-elses-doc",
+					schema.AttrIndex:               "stolen",
+					schema.AttrMappingHints:        []any{"_doc_count"},
 				}},
 				recordSpec{event: schema.EventDeleted, attrs: map[string]any{"note": "no id from this emitter"}},
 			)

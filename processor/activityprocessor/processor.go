@@ -158,6 +158,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		p.countRules(&st, &rep)
 		resPaths := clonePaths(&rep)
 		renameEmptyKey(resAttrs)
+		stripControl(resAttrs)
 		resTenant := p.tenants.FromResource(resAttrs)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
@@ -171,6 +172,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 				sl.Scope().SetVersion(out)
 			}
 			renameEmptyKey(sl.Scope().Attributes())
+			stripControl(sl.Scope().Attributes())
 			p.countRules(&st, &rep)
 			scopePaths := clonePaths(&rep)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
@@ -291,10 +293,14 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 	var moves [4]string
 	n := 0
-	empty := false
+	empty, control := false, false
 	attrs.Range(func(k string, v pcommon.Value) bool {
 		if k == "" {
 			empty = true
+			return true
+		}
+		if isExporterControl(k) {
+			control = true
 			return true
 		}
 		// Fast path: a string is fine for every keyword field.
@@ -320,6 +326,27 @@ func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 	if empty {
 		renameEmptyKey(attrs)
 	}
+	if control {
+		attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return isExporterControl(k) })
+	}
+}
+
+// isExporterControl reports whether key is an attribute through which the
+// Elasticsearch exporter lets a record choose its index, ingest pipeline,
+// value encoding or mapping mode. No emitter may: they are removed from
+// records, scopes and resources.
+func isExporterControl(key string) bool {
+	switch key {
+	case schema.AttrIndex, schema.AttrIngestPipeline, schema.AttrMappingHints, schema.AttrMappingMode:
+		return true
+	}
+	return false
+}
+
+// stripControl removes exporter control and routing attributes from a
+// resource or scope; the processor sets routing on every record.
+func stripControl(m pcommon.Map) {
+	m.RemoveIf(func(k string, _ pcommon.Value) bool { return isExporterControl(k) || isRoutingAttr(k) })
 }
 
 // emptyKey replaces an empty attribute key: Elasticsearch rejects a
@@ -563,8 +590,9 @@ func isRoutingAttr(key string) bool {
 }
 
 // route sets the data stream and document id of lr. Routing attributes sent
-// by the emitter are overwritten, so no emitter can write into another
-// index. A record without a usable activity.id gets a deterministic one,
+// by the emitter are overwritten (and exporter control attributes such as
+// elasticsearch.index were removed by enforceTypes), so no emitter can write
+// into another index. A record without a usable activity.id gets a deterministic one,
 // derived after redaction so the id cannot leak a secret by brute force.
 func (p *activityProcessor) route(lr plog.LogRecord) {
 	attrs := lr.Attributes()

@@ -35,12 +35,17 @@ var e2eSecrets = []string{
 // legacyBatch builds what a legacy, non-library emitter sends: secrets in
 // resource and record attributes, the changes map and the body; a record
 // with neither tenant nor id; and five failed logins from one address.
-func legacyBatch(now time.Time) plog.Logs {
+func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(schema.AttrServiceName, "legacy-php")
 	rl.Resource().Attributes().PutStr("db.password", e2eSecrets[7])
-	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	// Exporter knobs an emitter must not turn: its own index, a mapping
+	// mode that would make a map body the whole document.
+	rl.Resource().Attributes().PutStr(schema.AttrIndex, stolenIndex)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().Attributes().PutStr(schema.AttrMappingMode, "bodymap")
+	lrs := sl.LogRecords()
 
 	lr := lrs.AppendEmpty()
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(now))
@@ -49,6 +54,7 @@ func legacyBatch(now time.Time) plog.Logs {
 	a := lr.Attributes()
 	a.PutStr(schema.AttrCategory, schema.CategoryMembers)
 	a.PutStr(schema.AttrEvent, schema.EventUpdated)
+	a.PutStr(schema.AttrIndex, stolenIndex)
 	a.PutStr(schema.AttrTenantID, "  ACME ")
 	a.PutStr("newPassword", e2eSecrets[0])
 	a.PutStr("X-Api-Key", e2eSecrets[2])
@@ -135,7 +141,8 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 
-	postOTLP(t, client, col.HTTPEndpoint, legacyBatch(time.Now().UTC()))
+	stolen := "stolen-" + ns
+	postOTLP(t, client, col.HTTPEndpoint, legacyBatch(time.Now().UTC(), stolen))
 
 	ds := schema.DataStream(ns)
 	// 8 records + 2 alerts: the five failures share a client address and a
@@ -228,6 +235,9 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	}
 	if len(alerts) != 2 || alerts[schema.AttrClientAddress] != 1 || alerts[schema.AttrUserName] != 1 {
 		t.Errorf("alerts by key type: got %v, want one for %s and one for %s", alerts, schema.AttrClientAddress, schema.AttrUserName)
+	}
+	if n, err := collectortest.Count(ctx, esURL, stolen, ""); err != nil || n != 0 {
+		t.Errorf("index %s chosen by the emitter: got %d documents (err %v), want none", stolen, n, err)
 	}
 	if odd != 1 {
 		t.Errorf("type-enforced records: got %d, want 1", odd)
