@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -523,22 +522,17 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 	if err != nil {
 		return nil, err
 	}
+	// Windows come oldest first and keys by count descending, then key
+	// ascending: walking the windows backwards gives the documented order
+	// (newest window first) without sorting.
 	out := []querysvc.Burst{}
-	for _, w := range aggs.Windows.Buckets {
+	for i := len(aggs.Windows.Buckets) - 1; i >= 0; i-- {
+		w := aggs.Windows.Buckets[i]
+		start := time.UnixMilli(w.Key).UTC()
 		for _, c := range w.Keys.list() {
-			out = append(out, querysvc.Burst{WindowStart: time.UnixMilli(w.Key).UTC(), Key: c.Key, Count: c.Count})
+			out = append(out, querysvc.Burst{WindowStart: start, Key: c.Key, Count: c.Count})
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if !a.WindowStart.Equal(b.WindowStart) {
-			return a.WindowStart.After(b.WindowStart)
-		}
-		if a.Count != b.Count {
-			return a.Count > b.Count
-		}
-		return a.Key < b.Key
-	})
 	return out, nil
 }
 
