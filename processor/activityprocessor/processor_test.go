@@ -183,3 +183,33 @@ func TestStringNeedsCheck(t *testing.T) {
 		t.Errorf("stringNeedsCheck(free.form): got true, want false")
 	}
 }
+
+// TestConcurrentBatches runs batches from several goroutines at once, as
+// several receivers would; with -race it checks the shared burst state.
+func TestConcurrentBatches(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+	const workers, perWorker = 4, 25
+	alerts := make(chan int, workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			n := 0
+			for i := 0; i < perWorker; i++ {
+				out, err := p.processLogs(context.Background(), failedLogins("203.0.113.99", 1, goldenNow))
+				if err != nil {
+					t.Error(err)
+				}
+				n += len(alertsIn(out))
+			}
+			alerts <- n
+		}()
+	}
+	total := 0
+	for w := 0; w < workers; w++ {
+		total += <-alerts
+	}
+	// 100 failures inside one window and cooldown: exactly one alert.
+	if total != 1 {
+		t.Errorf("got %d alerts from %d concurrent failures, want 1", total, workers*perWorker)
+	}
+}
