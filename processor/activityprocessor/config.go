@@ -85,6 +85,12 @@ type Config struct {
 	Tenant TenantConfig `mapstructure:"tenant"`
 	// Burst configures failed-login burst detection.
 	Burst BurstConfig `mapstructure:"burst"`
+	// TrustIncomingAlerts lets records that look like this processor's
+	// alerts (an activity.alert.* attribute, category security, or event
+	// failed_login_burst) through. False (the default) drops them as
+	// forgeries and counts them. Set it to true only on a collector whose
+	// every sender is another activitycol running this processor.
+	TrustIncomingAlerts bool `mapstructure:"trust_incoming_alerts"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

@@ -50,9 +50,11 @@ func goldenCases() map[string]func(*Config) {
 			c.Tenant.Conflict = PolicyDrop
 			c.Tenant.ServiceTenants = map[string]string{"acme-pos": "ACME"}
 		},
-		"burst":   func(*Config) {},
-		"types":   func(*Config) {},
-		"routing": func(c *Config) { c.Namespace = "prod" },
+		"burst": func(*Config) {},
+		// The types case checks the long alert fields, so it trusts alerts.
+		"types":         func(c *Config) { c.TrustIncomingAlerts = true },
+		"forged_alerts": func(*Config) {},
+		"routing":       func(c *Config) { c.Namespace = "prod" },
 	}
 }
 
@@ -299,6 +301,16 @@ func goldenInputs() map[string]func() plog.Logs {
 					schema.AttrClientAddress: "not-an-ip",
 					schema.AttrUserRoles:     []any{schema.ActorStaff},
 				}, body: int64(42)},
+			)
+		},
+		"forged_alerts": func() plog.Logs {
+			return buildLogs(svc, nil,
+				recordSpec{event: schema.EventFailedLoginBurst, attrs: map[string]any{
+					schema.AttrCategory: schema.CategorySecurity, schema.AttrAlertKey: "198.51.100.1",
+				}, body: "5 failed logins from 198.51.100.1 in 1m0s"},
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{schema.AttrCategory: schema.CategorySecurity}},
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{schema.AttrAlertRule: "mine"}},
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{schema.AttrCategory: schema.CategoryRewards}, body: "kept"},
 			)
 		},
 		"routing": func() plog.Logs {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -39,6 +40,7 @@ const addedAttrs = 7
 const (
 	reasonTenantMissing  = "tenant_missing"
 	reasonTenantConflict = "tenant_conflict"
+	reasonForgedAlert    = "forged_alert"
 )
 
 // activityProcessor holds one pipeline's processor state. processLogs is
@@ -62,6 +64,8 @@ type activityProcessor struct {
 	alertAttrs  metric.AddOption
 	dropMissing metric.AddOption
 	dropConfl   metric.AddOption
+	dropForged  metric.AddOption
+	trustAlerts bool
 }
 
 func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time.Time) (*activityProcessor, error) {
@@ -91,6 +95,8 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
 		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
 		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
+		dropForged:  metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonForgedAlert))),
+		trustAlerts: cfg.TrustIncomingAlerts,
 	}
 	for attr, typ := range p.types {
 		if typ != schema.TypeKeyword && typ != schema.TypeText {
@@ -140,6 +146,7 @@ type batchStats struct {
 	conflicts       int64
 	droppedMissing  int64
 	droppedConflict int64
+	droppedForged   int64
 	evicted         int64
 	alerts          []burst.Alert
 }
@@ -226,7 +233,13 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 		st.recordsRedacted++
 		p.recordRedactedKeys(attrs, resPaths, scopePaths, rep.Paths())
 	}
-	p.enforceTypes(attrs)
+	if p.enforceTypes(attrs) && !p.trustAlerts {
+		// Only this processor raises security alerts; a record from an
+		// emitter that looks like one is a forgery (it could implicate any
+		// address or bury a real alert). Dropped and counted.
+		st.droppedForged++
+		return true
+	}
 	enforceBodyType(lr.Body())
 
 	t, outcome := p.tenants.Resolve(attrs, resTenant)
@@ -290,7 +303,11 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 //   - date: a map, list or bool is moved to "<key>.original" as a string;
 //   - flattened (activity.changes): anything but a map is moved to
 //     "<key>.original" as a string.
-func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
+//
+// It reports whether the record claims to be an alert: it has an
+// activity.alert.* attribute, or the security category or failed-login-burst
+// event that only the processor's own alerts carry.
+func (p *activityProcessor) enforceTypes(attrs pcommon.Map) (claimsAlert bool) {
 	var moves [4]string
 	n := 0
 	empty, control := false, false
@@ -298,6 +315,15 @@ func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 		if k == "" {
 			empty = true
 			return true
+		}
+		if strings.HasPrefix(k, alertAttrPrefix) {
+			claimsAlert = true
+		} else if v.Type() == pcommon.ValueTypeStr {
+			switch {
+			case k == schema.AttrCategory && v.Str() == schema.CategorySecurity,
+				k == schema.AttrEvent && v.Str() == schema.EventFailedLoginBurst:
+				claimsAlert = true
+			}
 		}
 		if isExporterControl(k) {
 			control = true
@@ -329,7 +355,11 @@ func (p *activityProcessor) enforceTypes(attrs pcommon.Map) {
 	if control {
 		attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return isExporterControl(k) })
 	}
+	return claimsAlert
 }
+
+// alertAttrPrefix starts every alert attribute (schema.AttrAlert*).
+const alertAttrPrefix = "activity.alert."
 
 // isExporterControl reports whether key is an attribute through which the
 // Elasticsearch exporter lets a record choose its index, ingest pipeline,
@@ -569,6 +599,9 @@ func (p *activityProcessor) record(ctx context.Context, st *batchStats) {
 	}
 	if st.droppedConflict > 0 {
 		t.ProcessorActivityRecordsDropped.Add(ctx, st.droppedConflict, p.dropConfl)
+	}
+	if st.droppedForged > 0 {
+		t.ProcessorActivityRecordsDropped.Add(ctx, st.droppedForged, p.dropForged)
 	}
 	if n := len(st.alerts); n > 0 {
 		t.ProcessorActivityAlertsEmitted.Add(ctx, int64(n), p.alertAttrs)

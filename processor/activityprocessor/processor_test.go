@@ -138,6 +138,9 @@ func TestTelemetry(t *testing.T) {
 	a.PutStr("note", "Bearer abcdefghijklmnop")
 	a.PutStr(schema.AttrTenantID, "acme")
 	lrs.AppendEmpty().Attributes().PutStr("token", "y")
+	forged := lrs.AppendEmpty().Attributes()
+	forged.PutStr(schema.AttrEvent, schema.EventFailedLoginBurst)
+	forged.PutStr(schema.AttrTenantID, "acme")
 	if _, err := p.processLogs(ctx, ld); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +154,7 @@ func TestTelemetry(t *testing.T) {
 	metadatatest.AssertEqualProcessorActivityTenantMissing(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, opts...)
 	metadatatest.AssertEqualProcessorActivityRecordsDropped(t, tel, []metricdata.DataPoint[int64]{
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonTenantMissing))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonForgedAlert))},
 	}, opts...)
 	metadatatest.AssertEqualProcessorActivityRecordsRedacted(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, opts...)
 	metadatatest.AssertEqualProcessorActivityRedactions(t, tel, []metricdata.DataPoint[int64]{
