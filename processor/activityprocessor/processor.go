@@ -58,6 +58,9 @@ type activityProcessor struct {
 	types     map[string]schema.FieldType
 	// strChecked lists the typed attributes whose string values are checked.
 	strChecked []string
+	// strCheckedLen marks the lengths (mod 64) of the strChecked keys, a
+	// filter that rejects most keys without a comparison.
+	strCheckedLen [64]bool
 
 	telemetry   *metadata.TelemetryBuilder
 	ruleAttrs   [redact.NumRules]metric.AddOption
@@ -101,6 +104,7 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 	for attr, typ := range p.types {
 		if typ != schema.TypeKeyword && typ != schema.TypeText {
 			p.strChecked = append(p.strChecked, attr)
+			p.strCheckedLen[len(attr)%len(p.strCheckedLen)] = true
 		}
 	}
 	for r := redact.Rule(0); r < redact.NumRules; r++ {
@@ -397,6 +401,9 @@ func renameEmptyKey(m pcommon.Map) {
 // wrong for its field type: true for the mapped attributes that are neither
 // keyword nor text. They are few, so a scan beats a map lookup.
 func (p *activityProcessor) stringNeedsCheck(k string) bool {
+	if !p.strCheckedLen[len(k)%len(p.strCheckedLen)] {
+		return false
+	}
 	for _, a := range p.strChecked {
 		if a == k {
 			return true
