@@ -1,6 +1,9 @@
 package instrumentation
 
-import "context"
+import (
+	"context"
+	"strconv"
+)
 
 // Login records that a successfully authenticated.
 func (r *Recorder) Login(ctx context.Context, a Actor) error {
@@ -59,6 +62,19 @@ func (r *Recorder) RedemptionProcessed(ctx context.Context, s Subject) error {
 // RedemptionCancelled records that the redemption s was cancelled.
 func (r *Recorder) RedemptionCancelled(ctx context.Context, s Subject) error {
 	return r.Record(ctx, Event{Action: RedemptionCancelled, Subject: withCategory(s, Redemptions)})
+}
+
+// Viewed records that the current actor read the activity log: q is the
+// query service endpoint, parameters and HTTP status, s the record asked for
+// by id (Subject.ID), if any; a zero s.Category is Audit. A status of 400 or
+// more, a refused read, is recorded as a failure with the reason
+// "http_<status>".
+func (r *Recorder) Viewed(ctx context.Context, s Subject, q Query) error {
+	e := Event{Action: Viewed, Subject: withCategory(s, Audit), Query: &q}
+	if q.Status >= 400 {
+		e.Outcome, e.FailureReason = Failure, "http_"+strconv.Itoa(q.Status)
+	}
+	return r.Record(ctx, e)
 }
 
 func withCategory(s Subject, c Category) Subject {

@@ -4,7 +4,8 @@ import "strings"
 
 // describe builds the plain-English description of an event, for example
 // "Jane Doe (Partner) updated reward 'Free coffee'". It uses only the actor,
-// subject, action and failure reason: never a changed value.
+// subject, action and failure reason: never a changed value, nor a query's
+// parameters (which may hold searched-for personal data).
 func describe(e *Event) string {
 	var b strings.Builder
 	b.Grow(64)
@@ -42,6 +43,13 @@ func describe(e *Event) string {
 	case RedemptionCancelled:
 		b.WriteString(" cancelled ")
 		writeSubject(&b, e.Subject)
+	case Viewed:
+		b.WriteString(" viewed ")
+		if e.Subject.Category == Audit {
+			writeLogRecord(&b, e.Subject)
+		} else {
+			writeSubject(&b, e.Subject)
+		}
 	}
 	if e.Outcome == Failure {
 		switch e.Action {
@@ -96,4 +104,16 @@ func writeSubject(b *strings.Builder, s Subject) {
 		b.WriteString(" ")
 		b.WriteString(s.ID)
 	}
+}
+
+// writeLogRecord writes what a read of the activity log asked for: "the
+// activity log", or "activity log record 0193..." when it asked for one
+// record by id.
+func writeLogRecord(b *strings.Builder, s Subject) {
+	if s.ID == "" {
+		b.WriteString("the activity log")
+		return
+	}
+	b.WriteString("activity log record ")
+	b.WriteString(s.ID)
 }

@@ -1,8 +1,9 @@
 // Package instrumentation records every platform action and authentication
-// event of the loyalty platform as an OpenTelemetry log record: who did it
-// (the actor), for which partner business (the tenant), to what (the subject),
-// from where (client address, user agent, request id), what changed (old and
-// new values) and whether it succeeded.
+// event of the loyalty platform, and every read of the activity log itself
+// ([Recorder.Viewed], category [Audit]), as an OpenTelemetry log record: who
+// did it (the actor), for which partner business (the tenant), to what (the
+// subject), from where (client address, user agent, request id), what changed
+// (old and new values) and whether it succeeded.
 //
 // A [Recorder] is built on any [go.opentelemetry.io/otel/log.LoggerProvider];
 // the sub-package otlp builds one that ships records to a collector with a

@@ -13,8 +13,8 @@ import (
 // schema's Category* constants.
 type Category string
 
-// Categories an application records. The collector-only categories (security
-// alerts and query audit) are deliberately absent.
+// Categories an application records. The collector's security alerts are
+// deliberately absent: only the collector's activity processor writes them.
 const (
 	Cards        Category = schema.CategoryCards
 	StampCards   Category = schema.CategoryStampCards
@@ -27,6 +27,9 @@ const (
 	Transactions Category = schema.CategoryTransactions
 	Redemptions  Category = schema.CategoryRedemptions
 	Auth         Category = schema.CategoryAuth
+	// Audit is the record of who read the activity log, written by the query
+	// service with the Viewed action.
+	Audit Category = schema.CategoryAudit
 )
 
 // Action is what happened. The values are the schema's Event* constants.
@@ -48,6 +51,9 @@ const (
 	TransactionRefunded Action = schema.EventTransactionRefunded
 	RedemptionProcessed Action = schema.EventRedemptionProcessed
 	RedemptionCancelled Action = schema.EventRedemptionCancelled
+	// Viewed records a read; with category Audit, a query of the activity
+	// log, described by Event.Query.
+	Viewed Action = schema.EventViewed
 )
 
 // ActorType is the kind of user who acted.
@@ -121,6 +127,22 @@ type Request struct {
 	ID string
 }
 
+// Query describes one read of the activity log through the query service,
+// recorded on a Viewed event of category Audit.
+type Query struct {
+	// Endpoint is the route template of the endpoint called, for example
+	// "/v1/activities/{id}" (activity.query.endpoint); empty records none.
+	Endpoint string
+	// Params are the query parameters the caller sent
+	// (activity.query.params), recorded as one map attribute with the keys
+	// sorted. They are recorded as given, so the caller leaves out what must
+	// not be kept, such as a paging cursor.
+	Params map[string]string
+	// Status is the HTTP status of the answer (activity.query.status); zero
+	// records none.
+	Status int
+}
+
 // Event is one activity record before it is emitted. Empty Actor, Tenant and
 // Request fields are filled from the context; an empty Description is
 // generated; a zero Time is the recorder's clock's now; an empty Outcome is
@@ -129,7 +151,8 @@ type Event struct {
 	// Action is what happened. Required.
 	Action Action
 	// Subject is what it happened to. Subject.Category is required, except
-	// for auth actions, whose category is always Auth.
+	// for auth actions, whose category is always Auth, and Viewed, whose
+	// category is Audit when empty.
 	Subject Subject
 	// Actor overrides the context's actor when its ID or Name is set.
 	Actor Actor
@@ -141,6 +164,9 @@ type Event struct {
 	Description string
 	// Changes are the changed fields, usually from [Recorder.Diff].
 	Changes Changes
+	// Query describes the read of the activity log a Viewed event records;
+	// nil records no activity.query attributes.
+	Query *Query
 	// Outcome is Success (the default) or Failure.
 	Outcome Outcome
 	// FailureReason says why a failed action failed, for example
@@ -155,11 +181,11 @@ type Event struct {
 var ErrInvalidEvent = errors.New("invalid activity event")
 
 func knownCategory(c Category) bool {
-	return slices.Contains([]Category{Cards, StampCards, Members, Staff, Partners, Rewards, Clubs, Networks, Transactions, Redemptions, Auth}, c)
+	return slices.Contains([]Category{Cards, StampCards, Members, Staff, Partners, Rewards, Clubs, Networks, Transactions, Redemptions, Auth, Audit}, c)
 }
 
 func knownAction(a Action) bool {
-	return slices.Contains([]Action{Created, Updated, Deleted, Login, Logout, LoginFailed, OTPRequested, OTPVerified, OTPFailed, StampAdded, TransactionRecorded, TransactionRefunded, RedemptionProcessed, RedemptionCancelled}, a)
+	return slices.Contains([]Action{Created, Updated, Deleted, Login, Logout, LoginFailed, OTPRequested, OTPVerified, OTPFailed, StampAdded, TransactionRecorded, TransactionRefunded, RedemptionProcessed, RedemptionCancelled, Viewed}, a)
 }
 
 func knownActorType(t ActorType) bool {
@@ -180,8 +206,13 @@ func (e *Event) validate() error {
 	if !knownAction(e.Action) {
 		return fmt.Errorf("%w: unknown action %q", ErrInvalidEvent, e.Action)
 	}
-	if e.Action.isAuth() && e.Subject.Category == "" {
-		e.Subject.Category = Auth
+	if e.Subject.Category == "" {
+		switch {
+		case e.Action.isAuth():
+			e.Subject.Category = Auth
+		case e.Action == Viewed:
+			e.Subject.Category = Audit
+		}
 	}
 	if !knownCategory(e.Subject.Category) {
 		return fmt.Errorf("%w: unknown category %q for action %q", ErrInvalidEvent, e.Subject.Category, e.Action)

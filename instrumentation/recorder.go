@@ -3,6 +3,8 @@ package instrumentation
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -174,7 +176,8 @@ func modelSubject(m Model) (s Subject) {
 }
 
 // Record emits one activity record. Missing actor, tenant and request data
-// come from ctx; a missing description is generated. It returns an error
+// come from ctx; a missing description is generated. An event with a Query
+// also carries the activity.query attributes. It returns an error
 // wrapping ErrInvalidEvent, and emits nothing, when the event's action,
 // category, actor type or outcome is not one the schema knows.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
@@ -256,6 +259,15 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 			attribute.KeyValue{Key: schema.AttrChanges, Value: e.Changes.Value()},
 			attribute.StringSlice(schema.AttrChangedFields, e.Changes.Fields()))
 	}
+	if q := e.Query; q != nil {
+		attrs = appendString(attrs, schema.AttrQueryEndpoint, q.Endpoint)
+		if len(q.Params) > 0 {
+			attrs = append(attrs, attribute.Map(schema.AttrQueryParams, sortedParams(q.Params)...))
+		}
+		if q.Status != 0 {
+			attrs = append(attrs, attribute.Int(schema.AttrQueryStatus, q.Status))
+		}
+	}
 	attrs = appendString(attrs, schema.AttrFailureReason, e.FailureReason)
 	rec.AddAttributes(attrs...)
 	r.logger.Emit(ctx, rec)
@@ -276,6 +288,16 @@ func eventName(a Action) string {
 		return "activity." + schema.EventLoginFailed
 	}
 	return schema.EventName(string(a))
+}
+
+// sortedParams returns query parameters as attributes sorted by key, so that
+// the same query always makes the same record.
+func sortedParams(params map[string]string) []attribute.KeyValue {
+	kvs := make([]attribute.KeyValue, 0, len(params))
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		kvs = append(kvs, attribute.String(k, params[k]))
+	}
+	return kvs
 }
 
 func appendString(attrs []attribute.KeyValue, key, value string) []attribute.KeyValue {

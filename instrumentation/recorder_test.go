@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
@@ -77,6 +78,7 @@ func TestRecorderEventKinds(t *testing.T) {
 	card := instrumentation.Subject{Type: "stamp_card", ID: "sc-3", Name: "Coffee card"}
 	txn := instrumentation.Subject{Type: "transaction", ID: "tx-5"}
 	redemption := instrumentation.Subject{Type: "redemption", ID: "rd-2", Name: "Free coffee"}
+	logView := instrumentation.Subject{Type: "activity_log"}
 
 	tests := []struct {
 		name     string
@@ -236,6 +238,47 @@ func TestRecorderEventKinds(t *testing.T) {
 				schema.AttrSubjectType, "redemption", schema.AttrSubjectID, "rd-2", schema.AttrSubjectName, "Free coffee",
 				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "insufficient_points"),
 		},
+		{
+			name: "viewed",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Viewed(ctx, logView, instrumentation.Query{
+					Endpoint: "/v1/activities", Params: map[string]string{"q": "coffee", "category": "auth"}, Status: 200,
+				})
+			},
+			event: schema.EventViewed, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) viewed the activity log",
+			attrs: with(common(schema.EventViewed, schema.CategoryAudit),
+				schema.AttrSubjectType, "activity_log", schema.AttrQueryEndpoint, "/v1/activities",
+				schema.AttrQueryParams, map[string]any{"category": "auth", "q": "coffee"},
+				schema.AttrQueryStatus, int64(200)),
+		},
+		{
+			name: "viewed refused",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Viewed(ctx, withID(logView, "0193-x"), instrumentation.Query{Endpoint: "/v1/activities/{id}", Status: 403})
+			},
+			event: schema.EventViewed, severity: log.SeverityWarn,
+			body: "Jane Doe (Partner) viewed activity log record 0193-x, which failed: http 403",
+			attrs: with(common(schema.EventViewed, schema.CategoryAudit),
+				schema.AttrSubjectType, "activity_log", schema.AttrSubjectID, "0193-x",
+				schema.AttrQueryEndpoint, "/v1/activities/{id}", schema.AttrQueryStatus, int64(403),
+				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "http_403"),
+		},
+		{
+			name: "general record viewed, own description, no status",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Record(ctx, instrumentation.Event{
+					Action: instrumentation.Viewed, Subject: logView,
+					Query:       &instrumentation.Query{Endpoint: "/v1/analytics/events", Params: map[string]string{"tenant": "t-1"}},
+					Description: `Jane Doe (Partner) viewed /v1/analytics/events with tenant="t-1"`,
+				})
+			},
+			event: schema.EventViewed, severity: log.SeverityInfo,
+			body: `Jane Doe (Partner) viewed /v1/analytics/events with tenant="t-1"`,
+			attrs: with(common(schema.EventViewed, schema.CategoryAudit),
+				schema.AttrSubjectType, "activity_log", schema.AttrQueryEndpoint, "/v1/analytics/events",
+				schema.AttrQueryParams, map[string]any{"tenant": "t-1"}),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,6 +316,11 @@ func TestRecorderEventKinds(t *testing.T) {
 	}
 }
 
+func withID(s instrumentation.Subject, id string) instrumentation.Subject {
+	s.ID = id
+	return s
+}
+
 func withCat(s instrumentation.Subject, c instrumentation.Category) instrumentation.Subject {
 	s.Category = c
 	return s
@@ -287,6 +335,7 @@ func TestRecorderRejectsInvalidEvents(t *testing.T) {
 		{"unknown action", instrumentation.Event{Action: "exploded", Subject: instrumentation.Subject{Category: instrumentation.Cards}}},
 		{"no category", instrumentation.Event{Action: instrumentation.Created}},
 		{"unknown category", instrumentation.Event{Action: instrumentation.Created, Subject: instrumentation.Subject{Category: "security"}}},
+		{"viewed with the collector's category", instrumentation.Event{Action: instrumentation.Viewed, Subject: instrumentation.Subject{Category: "security"}}},
 		{"unknown actor type", instrumentation.Event{Action: instrumentation.Login, Actor: instrumentation.Actor{Name: "x", Type: "Root"}}},
 		{"unknown outcome", instrumentation.Event{Action: instrumentation.Login, Outcome: "maybe"}},
 	}
@@ -410,6 +459,10 @@ func TestRecorderDescriptionWithoutActorOrName(t *testing.T) {
 		{"actor without name", instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: "42", Type: instrumentation.ActorStaff}),
 			instrumentation.Event{Action: instrumentation.Created, Subject: instrumentation.Subject{Category: instrumentation.StampCards}}, "user 42 (Staff) created stamp card"},
 		{"subject with name", context.Background(), instrumentation.Event{Action: instrumentation.Updated, Subject: instrumentation.Subject{Category: instrumentation.Clubs, Type: "club", Name: "Gold"}}, "Someone updated club 'Gold'"},
+		{"viewed the log", context.Background(), instrumentation.Event{Action: instrumentation.Viewed}, "Someone viewed the activity log"},
+		{"admin viewed the log", instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: "a-1", Name: "Ada Admin", Type: instrumentation.ActorAdmin}),
+			instrumentation.Event{Action: instrumentation.Viewed, Subject: instrumentation.Subject{Category: instrumentation.Audit}}, "Ada Admin (Admin) viewed the activity log"},
+		{"viewed another subject", context.Background(), instrumentation.Event{Action: instrumentation.Viewed, Subject: instrumentation.Subject{Category: instrumentation.Members, Type: "member", Name: "Ann"}}, "Someone viewed member 'Ann'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,6 +474,27 @@ func TestRecorderDescriptionWithoutActorOrName(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRecorderQueryParamsSortedByKey(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	params := map[string]string{"to": "2026-11-26", "category": "auth", "q": "coffee", "from": "2026-11-01", "limit": "5", "event": "login"}
+	if err := r.Viewed(requestContext(), instrumentation.Subject{}, instrumentation.Query{Endpoint: "/v1/activities", Params: params, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	exp.all()[0].WalkAttributes(func(kv attribute.KeyValue) bool {
+		if kv.Key == schema.AttrQueryParams {
+			for _, p := range kv.Value.AsMap() {
+				keys = append(keys, string(p.Key)+"="+p.Value.AsString())
+			}
+		}
+		return true
+	})
+	want := []string{"category=auth", "event=login", "from=2026-11-01", "limit=5", "q=coffee", "to=2026-11-26"}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("got params %v, want %v", keys, want)
 	}
 }
 
