@@ -9,125 +9,142 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/log"
 
+	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/querysvc"
-	"github.com/activitylog/activitylog/schema"
 )
 
-// ScopeName is the instrumentation scope of audit records.
-const ScopeName = "github.com/activitylog/activitylog/querysvc"
+// ScopeName is the instrumentation scope of audit records: the
+// instrumentation library's, because they are emitted through its Recorder.
+const ScopeName = instrumentation.ScopeName
 
 // SubjectType is the activity.subject.type of audit records: the thing read
 // is the activity log itself (or one record of it, whose id is the subject id).
 const SubjectType = "activity_log"
 
-// Auditor emits audit records. It is safe for concurrent use.
+// Auditor emits audit records through an instrumentation.Recorder. It is
+// safe for concurrent use.
 type Auditor struct {
-	logger log.Logger
-	now    func() time.Time
-	newID  func() (string, error)
+	rec     *instrumentation.Recorder
+	onError func(error)
 }
 
 var _ querysvc.Auditor = (*Auditor)(nil)
 
 // Option configures an Auditor.
-type Option interface{ apply(*Auditor) }
+type Option interface{ apply(*config) }
 
-type optionFunc func(*Auditor)
+type config struct {
+	now     func() time.Time
+	newID   func() (string, error)
+	onError func(error)
+}
 
-func (f optionFunc) apply(a *Auditor) { f(a) }
+type optionFunc func(*config)
 
-// WithClock sets the clock that timestamps records. Default time.Now.
-func WithClock(now func() time.Time) Option { return optionFunc(func(a *Auditor) { a.now = now }) }
+func (f optionFunc) apply(c *config) { f(c) }
 
-// WithIDGenerator sets how record ids are made. Default UUIDv7.
+// WithClock sets the clock that timestamps records. Default time.Now; nil
+// means the default.
+func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
+
+// WithIDGenerator sets how record ids are made. Default UUIDv7; nil means the
+// default. When f fails, the record gets a random UUIDv4 instead: an audit
+// record is never dropped for want of an id.
 func WithIDGenerator(f func() (string, error)) Option {
-	return optionFunc(func(a *Auditor) { a.newID = f })
-}
-
-// New returns an Auditor emitting through a logger of lp.
-func New(lp log.LoggerProvider, opts ...Option) *Auditor {
-	a := &Auditor{
-		logger: lp.Logger(ScopeName),
-		now:    time.Now,
-		newID: func() (string, error) {
-			id, err := uuid.NewV7()
-			return id.String(), err
-		},
-	}
-	for _, o := range opts {
-		o.apply(a)
-	}
-	return a
-}
-
-// Viewed implements querysvc.Auditor.
-func (a *Auditor) Viewed(ctx context.Context, p querysvc.Principal, v querysvc.View) {
-	id, err := a.newID()
-	if err != nil {
-		id = uuid.NewString() // random v4: a record without an id would be worse
-	}
-	outcome, severity, severityText := schema.OutcomeSuccess, log.SeverityInfo, "INFO"
-	if v.Status >= 400 {
-		outcome, severity, severityText = schema.OutcomeFailure, log.SeverityWarn, "WARN"
-	}
-	var rec log.Record
-	rec.SetEventName(schema.EventName(schema.EventViewed))
-	rec.SetTimestamp(a.now())
-	rec.SetSeverity(severity)
-	rec.SetSeverityText(severityText)
-	rec.SetBody(attribute.StringValue(describe(p, v)))
-
-	actorType := p.Role.ActorType()
-	attrs := []attribute.KeyValue{
-		attribute.String(schema.AttrID, id),
-		attribute.String(schema.AttrCategory, schema.CategoryAudit),
-		attribute.String(schema.AttrEvent, schema.EventViewed),
-		attribute.String(schema.AttrOutcome, outcome),
-		attribute.String(schema.AttrUserID, p.Subject),
-		attribute.String(schema.AttrSubjectType, SubjectType),
-		attribute.String(schema.AttrQueryEndpoint, v.Endpoint),
-		attribute.Int(schema.AttrQueryStatus, v.Status),
-	}
-	if actorType != "" {
-		attrs = append(attrs,
-			attribute.StringSlice(schema.AttrUserRoles, []string{actorType}),
-			attribute.String(schema.AttrActorType, actorType))
-	}
-	add := func(k, val string) {
-		if val != "" {
-			attrs = append(attrs, attribute.String(k, val))
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.newID = f
 		}
+	})
+}
+
+// WithErrorHandler sets what receives the errors of recording, which can only
+// be about the event itself (see instrumentation.Recorder.Record). Default
+// otel.Handle; nil means the default.
+func WithErrorHandler(h func(error)) Option {
+	return optionFunc(func(c *config) {
+		if h != nil {
+			c.onError = h
+		}
+	})
+}
+
+// New returns an Auditor emitting through an instrumentation.Recorder on lp.
+// A nil lp gives an Auditor that records nothing.
+func New(lp log.LoggerProvider, opts ...Option) *Auditor {
+	c := config{newID: newUUIDv7, onError: otel.Handle}
+	for _, o := range opts {
+		o.apply(&c)
 	}
-	add(schema.AttrUserName, p.Name)
+	newID := c.newID
+	rec := instrumentation.New(lp,
+		instrumentation.WithClock(c.now), // nil keeps the Recorder's time.Now
+		instrumentation.WithIDGenerator(func() (string, error) {
+			id, err := newID()
+			if err != nil {
+				return uuid.NewString(), nil // random v4: a record without an id would be worse
+			}
+			return id, nil
+		}))
+	return &Auditor{rec: rec, onError: c.onError}
+}
+
+func newUUIDv7() (string, error) {
+	id, err := uuid.NewV7()
+	return id.String(), err
+}
+
+// Viewed implements querysvc.Auditor: it records that p read v, as a
+// Viewed event of category Audit.
+func (a *Auditor) Viewed(ctx context.Context, p querysvc.Principal, v querysvc.View) {
 	// A partner's reads belong to its tenant; an admin's to the tenant it
 	// filtered on, so that tenant can see that its records were read.
 	tenant := p.Tenant
 	if tenant == "" {
 		tenant = v.Params["tenant"]
 	}
-	add(schema.AttrTenantID, tenant)
-	add(schema.AttrSubjectID, v.ID)
-	add(schema.AttrClientAddress, v.ClientAddress)
-	add(schema.AttrUserAgent, v.UserAgent)
-	add(schema.AttrRequestID, v.RequestID)
+	e := instrumentation.Event{
+		Action:  instrumentation.Viewed,
+		Subject: instrumentation.Subject{Category: instrumentation.Audit, Type: SubjectType, ID: v.ID},
+		Actor: instrumentation.Actor{
+			ID: p.Subject, Name: p.Name, Type: instrumentation.ActorType(p.Role.ActorType()),
+		},
+		Tenant:      instrumentation.Tenant{ID: tenant},
+		Request:     instrumentation.Request{ClientAddress: v.ClientAddress, UserAgent: v.UserAgent, ID: v.RequestID},
+		Query:       &instrumentation.Query{Endpoint: v.Endpoint, Params: v.Params, Status: v.Status},
+		Description: describe(p, v),
+	}
 	if v.Status >= 400 {
-		add(schema.AttrFailureReason, fmt.Sprintf("http_%d", v.Status))
+		e.Outcome, e.FailureReason = instrumentation.Failure, fmt.Sprintf("http_%d", v.Status)
 	}
-	if len(v.Params) > 0 {
-		kvs := make([]attribute.KeyValue, 0, len(v.Params))
-		for _, k := range slices.Sorted(maps.Keys(v.Params)) {
-			kvs = append(kvs, attribute.String(k, v.Params[k]))
-		}
-		attrs = append(attrs, attribute.Map(schema.AttrQueryParams, kvs...))
+	if err := a.rec.Record(viewOnly{ctx}, e); err != nil {
+		a.onError(fmt.Errorf("audit %s by %s: %w", v.Endpoint, p.Subject, err))
 	}
-	rec.AddAttributes(attrs...)
-	a.logger.Emit(ctx, rec)
 }
 
-// describe is the record's plain-English body.
+// viewOnly hides the actor, tenant and request data of the instrumentation
+// library that a context may carry, so that the Recorder cannot fill in what
+// the principal and the view left empty: an audit record says who read the
+// log from the verified principal alone. Everything else in the context, such
+// as the trace the record is correlated with, passes through.
+type viewOnly struct{ context.Context }
+
+// Value implements context.Context.
+func (c viewOnly) Value(key any) any {
+	v := c.Context.Value(key)
+	switch v.(type) {
+	case instrumentation.Actor, instrumentation.Tenant, instrumentation.Request:
+		return nil
+	}
+	return v
+}
+
+// describe is the record's plain-English body. Unlike the Recorder's own
+// description it names the endpoint and parameters: the reader of the audit
+// trail wants to know what was searched for.
 func describe(p querysvc.Principal, v querysvc.View) string {
 	var b strings.Builder
 	who := p.Name

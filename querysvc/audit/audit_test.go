@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.uber.org/goleak"
 
+	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/querysvc/audit"
 	"github.com/activitylog/activitylog/schema"
@@ -69,6 +71,9 @@ func TestViewed(t *testing.T) {
 	if !r.Timestamp().Equal(now) {
 		t.Errorf("got timestamp %v, want %v", r.Timestamp(), now)
 	}
+	if got, want := r.InstrumentationScope().Name, instrumentation.ScopeName; got != want {
+		t.Errorf("got scope %q, want %q (emitted through instrumentation.Recorder)", got, want)
+	}
 	got := attrs(r)
 	for k, want := range map[string]string{
 		schema.AttrID: "0193-id", schema.AttrCategory: schema.CategoryAudit, schema.AttrEvent: schema.EventViewed,
@@ -103,5 +108,50 @@ func TestViewed(t *testing.T) {
 	}
 	if _, ok := got[schema.AttrTenantID]; ok {
 		t.Errorf("refused staff view: got a tenant, want none")
+	}
+}
+
+func newAuditor(t *testing.T, opts ...audit.Option) (*audit.Auditor, *memory) {
+	t.Helper()
+	mem := &memory{}
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
+	t.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	return audit.New(lp, opts...), mem
+}
+
+// TestViewedIgnoresContextAttribution: an actor, tenant or request put in the
+// context by other instrumentation never replaces or fills in what the
+// principal and the view say.
+func TestViewedIgnoresContextAttribution(t *testing.T) {
+	a, mem := newAuditor(t)
+	ctx := instrumentation.WithActor(context.Background(), instrumentation.Actor{ID: "intruder", Name: "Mallory", Type: instrumentation.ActorAdmin})
+	ctx = instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "t-other", Name: "Other"})
+	ctx = instrumentation.WithRequest(ctx, instrumentation.Request{ClientAddress: "198.51.100.1", UserAgent: "evil", ID: "req-ctx"})
+	a.Viewed(ctx, querysvc.Principal{Subject: "u-8", Role: querysvc.RoleStaff}, querysvc.View{Endpoint: "/v1/activities", Status: 200})
+
+	if len(mem.recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(mem.recs))
+	}
+	got := attrs(mem.recs[0])
+	if g := got[schema.AttrUserID].AsString(); g != "u-8" {
+		t.Errorf("got %s=%q, want u-8", schema.AttrUserID, g)
+	}
+	for _, k := range []string{schema.AttrUserName, schema.AttrTenantID, schema.AttrTenantName, schema.AttrClientAddress, schema.AttrUserAgent, schema.AttrRequestID} {
+		if v, ok := got[k]; ok {
+			t.Errorf("got %s=%q from the context, want none", k, v.Emit())
+		}
+	}
+}
+
+// TestViewedIDGeneratorFailure: an audit record is never dropped for want of
+// an id; it gets a random one.
+func TestViewedIDGeneratorFailure(t *testing.T) {
+	a, mem := newAuditor(t, audit.WithIDGenerator(func() (string, error) { return "", errors.New("entropy exhausted") }))
+	a.Viewed(context.Background(), querysvc.Principal{Subject: "u-7", Role: querysvc.RoleAdmin}, querysvc.View{Endpoint: "/v1/activities", Status: 200})
+	if len(mem.recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(mem.recs))
+	}
+	if id := attrs(mem.recs[0])[schema.AttrID].AsString(); len(id) != 36 {
+		t.Errorf("got id %q, want a random UUID", id)
 	}
 }

@@ -3,11 +3,16 @@
 // event viewed, attributed to the caller, with the endpoint, the parameters
 // and the HTTP status.
 //
-// The record has exactly the shape the instrumentation library gives every
-// other activity record (a UUIDv7 activity.id, EventName "activity.viewed",
-// the actor, tenant and request attributes, a plain-English body) and is
-// emitted through an OpenTelemetry log.LoggerProvider, in production the
-// instrumentation library's OTLP provider (instrumentation/otlp). It does not
-// go through instrumentation.Recorder because the Recorder deliberately
-// refuses the collector- and service-only categories (audit, security).
+// Records are emitted through the instrumentation library's Recorder
+// (instrumentation.Viewed, instrumentation.Audit, instrumentation.Query), so
+// they have exactly the shape of every other activity record: a UUIDv7
+// activity.id, EventName "activity.viewed", the instrumentation scope, the
+// actor, tenant and request attributes and a plain-English body. In
+// production the Recorder sits on the library's OTLP provider
+// (instrumentation/otlp).
+//
+// The actor comes from the verified Principal, never from the request; the
+// tenant is the principal's, or for an admin the tenant it filtered on; the
+// request data come from the View. What these leave empty stays empty: the
+// Recorder is not allowed to fill it from the context.
 package audit
