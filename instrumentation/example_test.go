@@ -115,3 +115,26 @@ func ExampleRecorder_Record() {
 	//   activity.category=networks
 	//   activity.subject.id=n-4
 }
+
+// A read of the activity log is recorded with the endpoint, the parameters
+// (sorted by key) and the HTTP status; a refused read is a failure.
+func ExampleRecorder_Viewed() {
+	rec := instrumentation.New(newPrinter(schema.AttrCategory, schema.AttrQueryParams, schema.AttrQueryStatus, schema.AttrFailureReason))
+	ctx := instrumentation.WithActor(context.Background(),
+		instrumentation.Actor{ID: "a-1", Name: "Ada Admin", Type: instrumentation.ActorAdmin})
+	_ = rec.Viewed(ctx, instrumentation.Subject{Type: "activity_log"}, instrumentation.Query{
+		Endpoint: "/v1/activities", Params: map[string]string{"q": "coffee", "category": "rewards"}, Status: 200,
+	})
+	_ = rec.Viewed(ctx, instrumentation.Subject{Type: "activity_log", ID: "0193-x"}, instrumentation.Query{
+		Endpoint: "/v1/activities/{id}", Status: 404,
+	})
+	// Output:
+	// activity.viewed INFO "Ada Admin (Admin) viewed the activity log"
+	//   activity.category=audit
+	//   activity.query.params={"category":"rewards","q":"coffee"}
+	//   activity.query.status=200
+	// activity.viewed WARN "Ada Admin (Admin) viewed activity log record 0193-x, which failed: http 404"
+	//   activity.category=audit
+	//   activity.query.status=404
+	//   activity.failure.reason=http_404
+}
