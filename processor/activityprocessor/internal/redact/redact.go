@@ -87,16 +87,31 @@ const (
 	NumRules
 )
 
-var ruleNames = [NumRules]string{
-	RuleKey: "key", RuleJWT: "jwt", RuleBearer: "bearer", RuleBasic: "basic_auth", RuleAPIKey: "api_key",
-	RulePrivateKey: "private_key", RuleCard: "card_number", RuleURLCredentials: "url_credentials", RuleOTP: "otp",
-	RuleUninspectable: "uninspectable", RuleTooDeep: "too_deep",
-}
-
 // String returns the rule's name, used in configuration and telemetry.
 func (r Rule) String() string {
-	if r < NumRules {
-		return ruleNames[r]
+	switch r {
+	case RuleKey:
+		return "key"
+	case RuleJWT:
+		return "jwt"
+	case RuleBearer:
+		return "bearer"
+	case RuleBasic:
+		return "basic_auth"
+	case RuleAPIKey:
+		return "api_key"
+	case RulePrivateKey:
+		return "private_key"
+	case RuleCard:
+		return "card_number"
+	case RuleURLCredentials:
+		return "url_credentials"
+	case RuleOTP:
+		return "otp"
+	case RuleUninspectable:
+		return "uninspectable"
+	case RuleTooDeep:
+		return "too_deep"
 	}
 	return "rule(" + strconv.Itoa(int(r)) + ")"
 }
