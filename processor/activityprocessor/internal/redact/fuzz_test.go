@@ -82,6 +82,62 @@ func plant(kind uint8, b []byte) (planted, core string) {
 	}
 }
 
+// fuzzOneDetector fuzzes the detector of one kind of plant: whatever text
+// surrounds the secret, it never survives, and nothing panics.
+func fuzzOneDetector(f *testing.F, kind uint8) {
+	f.Add([]byte("abc"), "prefix ", " suffix")
+	f.Add([]byte("0123456789abcdef0123"), "", "")
+	f.Add([]byte{0xff, 0x00, 0x80}, "\x00", "\xff")
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, b []byte, prefix, suffix string) {
+		planted, core := plant(kind, b)
+		if strings.Contains(prefix, core) || strings.Contains(suffix, core) {
+			t.Skip("the fuzzer's own text contains the secret")
+		}
+		var rep Report
+		out, _ := r.String(prefix+" \n "+planted+" \n "+suffix, &rep)
+		if strings.Contains(out, core) {
+			t.Errorf("secret survived: got %q", out)
+		}
+	})
+}
+
+func FuzzJWT(f *testing.F)            { fuzzOneDetector(f, 0) }
+func FuzzBearer(f *testing.F)         { fuzzOneDetector(f, 1) }
+func FuzzBasicAuth(f *testing.F)      { fuzzOneDetector(f, 2) }
+func FuzzAPIKey(f *testing.F)         { fuzzOneDetector(f, 3) }
+func FuzzPrivateKey(f *testing.F)     { fuzzOneDetector(f, 4) }
+func FuzzCardNumber(f *testing.F)     { fuzzOneDetector(f, 5) }
+func FuzzURLCredentials(f *testing.F) { fuzzOneDetector(f, 6) }
+func FuzzGitHubToken(f *testing.F)    { fuzzOneDetector(f, 7) }
+
+// FuzzOTP fuzzes the one-time-code rule: a code under an OTP-like key never
+// survives, whatever the key looks like around the pattern.
+func FuzzOTP(f *testing.F) {
+	f.Add([]byte("123456"), "otp", "")
+	f.Add([]byte("9"), "X-", "-Code")
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, b []byte, keyPrefix, keySuffix string) {
+		code := alphabet(b, "0123456789", 4)
+		if len(code) > 10 {
+			code = code[:10]
+		}
+		key := keyPrefix + "otp" + keySuffix
+		if strings.Contains(key, code) {
+			t.Skip("the key itself holds the code")
+		}
+		m := pcommon.NewMap()
+		m.PutStr(key, code)
+		m.PutEmptyMap("nested").PutStr(key, code)
+		var rep Report
+		r.Attributes(m, "", false, &rep)
+		raw, _ := json.Marshal(m.AsRaw())
+		if strings.Contains(string(raw), `"`+code+`"`) {
+			t.Errorf("one-time code %q under %q survived: %s", code, key, raw)
+		}
+	})
+}
+
 func FuzzDetectors(f *testing.F) {
 	f.Add(uint8(0), []byte("abc"), "prefix ", " suffix")
 	f.Add(uint8(1), []byte("tokentoken"), "Authorization:", "")
