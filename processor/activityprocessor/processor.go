@@ -79,6 +79,8 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 	if err != nil {
 		return nil, err
 	}
+	p := &activityProcessor{types: typedAttributes()}
+	rc.Hooked = p.hooked
 	red, err := redact.New(rc)
 	if err != nil {
 		return nil, fmt.Errorf("redaction: %w", err)
@@ -91,10 +93,10 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 	if err != nil {
 		return nil, fmt.Errorf("creating telemetry: %w", err)
 	}
-	p := &activityProcessor{
+	*p = activityProcessor{
 		namespace: cfg.namespace(), red: red, tenants: res,
 		missing: cfg.Tenant.Missing, conflict: cfg.Tenant.Conflict,
-		clock: clock, types: typedAttributes(), telemetry: tb,
+		clock: clock, types: p.types, telemetry: tb,
 		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
 		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
 		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
@@ -160,6 +162,8 @@ type batchStats struct {
 func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var st batchStats
 	var rep redact.Report
+	var rs recordState
+	rep.Hook = func(k string, v pcommon.Value) bool { return p.checkAttr(&rs, k, v) }
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -187,7 +191,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			p.countRules(&st, &rep)
 			scopePaths := clonePaths(&rep)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
-				return p.processRecord(lr, resTenant, resPaths, scopePaths, &rep, &st)
+				return p.processRecord(lr, resTenant, resPaths, scopePaths, &rep, &rs, &st)
 			})
 		}
 	}
@@ -217,12 +221,13 @@ func (p *activityProcessor) countRules(st *batchStats, rep *redact.Report) {
 
 // processRecord redacts, type-checks, tags and routes one record, feeding
 // failed logins to the burst detector. It reports whether to drop lr.
-func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Resource, resPaths, scopePaths []string, rep *redact.Report, st *batchStats) bool {
+func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Resource, resPaths, scopePaths []string, rep *redact.Report, rs *recordState, st *batchStats) bool {
 	attrs := lr.Attributes()
 	// Room for what the processor adds (tenant, redacted keys, id and four
 	// routing attributes): one exact allocation instead of append doubling.
 	attrs.EnsureCapacity(attrs.Len() + addedAttrs)
 	rep.Reset()
+	rs.reset()
 	p.red.Attributes(attrs, "", true, rep)
 	p.red.Body(lr.Body(), rep)
 	// Free-standing strings an emitter controls are indexed too.
@@ -237,7 +242,8 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 		st.recordsRedacted++
 		p.recordRedactedKeys(attrs, resPaths, scopePaths, rep.Paths())
 	}
-	if p.enforceTypes(attrs) && !p.trustAlerts {
+	finishTypes(attrs, rs)
+	if rs.claimsAlert && !p.trustAlerts {
 		// Only this processor raises security alerts; a record from an
 		// emitter that looks like one is a forgery (it could implicate any
 		// address or bury a real alert). Dropped and counted.
@@ -296,70 +302,90 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 	}
 }
 
-// enforceTypes makes every mapped attribute acceptable to its Elasticsearch
-// field type, so that no record is ever rejected (and moves an empty key,
-// which Elasticsearch refuses, to "empty_key"):
+// recordState collects what checkAttr found in one record's attributes.
+type recordState struct {
+	claimsAlert bool
+	empty       bool
+	moves       []string // keys whose values must move to "<key>.original"
+	movesBuf    [4]string
+}
+
+func (rs *recordState) reset() {
+	rs.claimsAlert, rs.empty = false, false
+	rs.moves = rs.movesBuf[:0]
+}
+
+// hooked selects the top-level record attributes checkAttr must see: the
+// empty key, exporter control attributes, alert markers and every typed
+// field. The redaction walk hands them over after redacting them, so the
+// processor needs no second pass over the attributes.
+func (p *activityProcessor) hooked(k string) bool {
+	if k == "" || isExporterControl(k) || strings.HasPrefix(k, alertAttrPrefix) ||
+		k == schema.AttrCategory || k == schema.AttrEvent {
+		return true
+	}
+	_, typed := p.types[k]
+	return typed
+}
+
+// checkAttr makes a mapped attribute acceptable to its Elasticsearch field
+// type, so that no record is ever rejected, and notes what the record claims.
+// It returns true to remove the attribute (exporter control attributes).
 //   - keyword: a map, or a list holding maps or lists, becomes its JSON string;
 //   - ip (client.address): "ip:port" becomes the ip; any other non-ip value
 //     is moved to "client.address.original" as a string;
 //   - long: an integral double or a numeric string becomes an int; anything
 //     else is moved to "<key>.original" as a string;
-//   - date: a map, list or bool is moved to "<key>.original" as a string;
+//   - date: a map, list, bool or double is moved to "<key>.original" as a string;
 //   - flattened (activity.changes): anything but a map is moved to
-//     "<key>.original" as a string.
+//     "<key>.original" as a string;
+//   - an empty key, which Elasticsearch refuses, is moved to "empty_key".
 //
-// It reports whether the record claims to be an alert: it has an
-// activity.alert.* attribute, or the security category or failed-login-burst
-// event that only the processor's own alerts carry.
-func (p *activityProcessor) enforceTypes(attrs pcommon.Map) (claimsAlert bool) {
-	var moves [4]string
-	n := 0
-	empty, control := false, false
-	attrs.Range(func(k string, v pcommon.Value) bool {
-		if k == "" {
-			empty = true
-			return true
-		}
-		if strings.HasPrefix(k, alertAttrPrefix) {
-			claimsAlert = true
-		} else if v.Type() == pcommon.ValueTypeStr {
-			switch {
-			case k == schema.AttrCategory && v.Str() == schema.CategorySecurity,
-				k == schema.AttrEvent && v.Str() == schema.EventFailedLoginBurst:
-				claimsAlert = true
-			}
-		}
-		if isExporterControl(k) {
-			control = true
-			return true
-		}
-		// Fast path: a string is fine for every keyword field.
-		if v.Type() == pcommon.ValueTypeStr && !p.stringNeedsCheck(k) {
-			return true
-		}
-		typ, ok := p.types[k]
-		if !ok {
-			return true
-		}
-		if !fixType(typ, v) && n < len(moves) {
-			moves[n] = k
-			n++
-		}
+// A record claims to be an alert when it has an activity.alert.* attribute,
+// or the security category or failed-login-burst event that only the
+// processor's own alerts carry.
+func (p *activityProcessor) checkAttr(rs *recordState, k string, v pcommon.Value) (remove bool) {
+	if k == "" {
+		rs.empty = true
+		return false
+	}
+	if isExporterControl(k) {
 		return true
-	})
-	for _, k := range moves[:n] {
-		v, _ := attrs.Get(k)
+	}
+	if strings.HasPrefix(k, alertAttrPrefix) {
+		rs.claimsAlert = true
+	} else if v.Type() == pcommon.ValueTypeStr {
+		switch {
+		case k == schema.AttrCategory && v.Str() == schema.CategorySecurity,
+			k == schema.AttrEvent && v.Str() == schema.EventFailedLoginBurst:
+			rs.claimsAlert = true
+		}
+	}
+	// Fast path: a string is fine for every keyword field.
+	if v.Type() == pcommon.ValueTypeStr && !p.stringNeedsCheck(k) {
+		return false
+	}
+	if typ, ok := p.types[k]; ok && !fixType(typ, v) {
+		rs.moves = append(rs.moves, k)
+	}
+	return false
+}
+
+// finishTypes does what checkAttr could not do during the walk: moving
+// values to other keys.
+func finishTypes(attrs pcommon.Map, rs *recordState) {
+	for _, k := range rs.moves {
+		v, ok := attrs.Get(k)
+		if !ok {
+			continue
+		}
 		s := v.AsString()
 		attrs.Remove(k)
 		attrs.PutStr(k+originalSuffix, s)
 	}
-	if empty {
+	if rs.empty {
 		renameEmptyKey(attrs)
 	}
-	if control {
-		attrs.RemoveIf(func(k string, _ pcommon.Value) bool { return isExporterControl(k) })
-	}
-	return claimsAlert
 }
 
 // alertAttrPrefix starts every alert attribute (schema.AttrAlert*).

@@ -217,3 +217,31 @@ func TestConcurrentBatches(t *testing.T) {
 		t.Errorf("got %d alerts from %d concurrent failures, want 1", total, workers*perWorker)
 	}
 }
+
+// TestManyMalformedTypedAttributes checks every malformed typed attribute is
+// moved, however many a record has (each would make Elasticsearch reject it).
+func TestManyMalformedTypedAttributes(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.TrustIncomingAlerts = true // the alert fields are the long and date ones
+	p := newTestLogs(t, cfg, time.Now, nil)
+	bad := []string{schema.AttrAlertCount, schema.AttrAlertThreshold, schema.AttrAlertWindowSeconds,
+		schema.AttrAlertFirstSeen, schema.AttrAlertLastSeen, schema.AttrChanges, schema.AttrClientAddress}
+	ld := oneRecord(func(lr plog.LogRecord) {
+		for _, k := range bad {
+			lr.Attributes().PutEmptySlice(k).AppendEmpty().SetEmptyMap().PutStr("x", "y")
+		}
+	})
+	out, err := p.processLogs(context.Background(), ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := firstRecord(out).Attributes()
+	for _, k := range bad {
+		if _, ok := attrs.Get(k); ok {
+			t.Errorf("%s: got it kept, want it moved", k)
+		}
+		if v, ok := attrs.Get(k + originalSuffix); !ok || v.Str() != `[{"x":"y"}]` {
+			t.Errorf("%s%s: got %q, want the JSON of the value", k, originalSuffix, v.AsString())
+		}
+	}
+}

@@ -169,6 +169,10 @@ type Config struct {
 	// never match, so the record's structure (ids, category, event...) is
 	// never removed. Value detectors still apply to them.
 	ExemptKeys []string
+	// Hooked selects top-level record attribute keys whose entries are
+	// handed, after redaction, to Report.Hook (the processor's type checks).
+	// It is called once per distinct key per batch. Nil hooks nothing.
+	Hooked func(key string) bool
 }
 
 type detector struct {
@@ -189,6 +193,7 @@ type Redactor struct {
 	hashKey   []byte
 	maxDepth  int
 	exempt    map[string]struct{}
+	hooked    func(string) bool
 	apiKeys   [256][]apiKeyPrefix
 	// apiKeyEnds indexes the prefixes by separator and the byte before it.
 	apiKeyEnds [len(apiSeparators)][256][]apiKeyPrefix
@@ -201,6 +206,7 @@ func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{keyAction: cfg.KeyAction, maxDepth: cfg.MaxDepth, hashKey: bytes.Clone(cfg.HashKey),
 		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes()}
 	r.apiKeyEnds = apiKeyEndTable(&r.apiKeys)
+	r.hooked = cfg.Hooked
 	if r.keyAction == 0 {
 		r.keyAction = ActionMask
 	}
@@ -327,8 +333,12 @@ func (r *Redactor) classify(k string) (key, otp bool) {
 type Report struct {
 	// Counts holds how many values each rule redacted.
 	Counts [NumRules]int
-	paths  []string
-	cache  *batchCache
+	// Hook, when set, receives every top-level record attribute selected by
+	// Config.Hooked, after its value was redacted; it may change the value
+	// in place (not add or remove other keys) and returns true to remove it.
+	Hook  func(key string, v pcommon.Value) (remove bool)
+	paths []string
+	cache *batchCache
 }
 
 // batchCache remembers, for one batch, strings in which the detectors found
@@ -350,6 +360,7 @@ const (
 	verdictExempt       // top-level structural key
 	verdictKey          // matches a key pattern
 	verdictOTP          // matches an OTP key pattern
+	verdictHook         // top-level key handed to Report.Hook
 )
 
 // cleanSlots and keySlots size the caches; cleanMaxLen is the longest
@@ -518,7 +529,17 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 		return true
 	}
 	w.push(k)
-	defer w.pop()
+	remove := w.redactEntry(k, v, verdict, depth, otp, top)
+	w.pop()
+	if !remove && verdict&verdictHook != 0 && w.rep.Hook != nil {
+		remove = w.rep.Hook(k, v)
+	}
+	return remove
+}
+
+// redactEntry redacts the value of one entry whose key is already on the
+// path, reporting whether to remove the entry.
+func (w *walker) redactEntry(k string, v pcommon.Value, verdict uint8, depth int, otp, top bool) bool {
 	otpMatch := verdict&verdictOTP != 0
 	if verdict&verdictKey != 0 {
 		if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
@@ -622,6 +643,9 @@ func (w *walker) keyInfo(k string, top bool) (verdict uint8, secret bool) {
 		return 0, true
 	}
 	verdict = verdictKnown
+	if top && w.r.hooked != nil && w.r.hooked(k) {
+		verdict |= verdictHook
+	}
 	if _, exempt := w.r.exempt[k]; exempt && top {
 		verdict |= verdictExempt
 	} else {
