@@ -1,8 +1,6 @@
 package instrumentation_test
 
 import (
-	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,43 +8,16 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/internal/logtest"
 )
-
-// memExporter keeps every exported record in memory. Paired with the SDK's
-// SimpleProcessor it shows exactly what the SDK would hand to an OTLP
-// exporter, after its attribute limits and de-duplication.
-type memExporter struct {
-	mu      sync.Mutex
-	records []sdklog.Record
-}
-
-func (e *memExporter) Export(_ context.Context, rs []sdklog.Record) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range rs {
-		e.records = append(e.records, r.Clone())
-	}
-	return nil
-}
-
-func (*memExporter) Shutdown(context.Context) error   { return nil }
-func (*memExporter) ForceFlush(context.Context) error { return nil }
-
-func (e *memExporter) all() []sdklog.Record {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]sdklog.Record(nil), e.records...)
-}
 
 var fixedTime = time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
 
 // newTestRecorder returns a recorder with a fixed clock and id, and the
 // exporter that receives its records.
-func newTestRecorder(t testing.TB, opts ...instrumentation.Option) (*instrumentation.Recorder, *memExporter) {
+func newTestRecorder(t testing.TB, opts ...instrumentation.Option) (*instrumentation.Recorder, *logtest.Exporter) {
 	t.Helper()
-	exp := &memExporter{}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
-	t.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	lp, exp := logtest.NewProvider(t)
 	base := []instrumentation.Option{
 		instrumentation.WithClock(func() time.Time { return fixedTime }),
 		instrumentation.WithIDGenerator(func() (string, error) { return "0193a1b2-0000-7000-8000-000000000001", nil }),
@@ -57,10 +28,9 @@ func newTestRecorder(t testing.TB, opts ...instrumentation.Option) (*instrumenta
 // attrs returns a record's attributes as plain Go values.
 func attrs(r sdklog.Record) map[string]any {
 	out := map[string]any{}
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		out[string(kv.Key)] = plain(kv.Value)
-		return true
-	})
+	for k, v := range logtest.Attributes(r) {
+		out[k] = plain(v)
+	}
 	return out
 }
 

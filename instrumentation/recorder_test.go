@@ -13,9 +13,9 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -286,7 +286,7 @@ func TestRecorderEventKinds(t *testing.T) {
 			if err := tt.record(r, requestContext()); err != nil {
 				t.Fatalf("got error %v, want nil", err)
 			}
-			recs := exp.all()
+			recs := exp.Records()
 			if len(recs) != 1 {
 				t.Fatalf("got %d records, want 1", len(recs))
 			}
@@ -346,7 +346,7 @@ func TestRecorderRejectsInvalidEvents(t *testing.T) {
 			if !errors.Is(err, instrumentation.ErrInvalidEvent) {
 				t.Errorf("got error %v, want ErrInvalidEvent", err)
 			}
-			if n := len(exp.all()); n != 0 {
+			if n := len(exp.Records()); n != 0 {
 				t.Errorf("got %d records, want 0", n)
 			}
 		})
@@ -368,7 +368,7 @@ func TestRecorderEventOverridesContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := exp.all()[0]
+	rec := exp.Records()[0]
 	got := attrs(rec)
 	for k, want := range map[string]any{
 		schema.AttrUserID: "a-1", schema.AttrActorType: schema.ActorAdmin, schema.AttrTenantID: "t-2",
@@ -397,14 +397,13 @@ func TestRecorderUpdatedWithoutChangesRecordsNothing(t *testing.T) {
 	if err := r.Updated(requestContext(), instrumentation.Subject{Category: instrumentation.Rewards}, v, w); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(exp.all()); n != 0 {
+	if n := len(exp.Records()); n != 0 {
 		t.Errorf("got %d records, want 0", n)
 	}
 }
 
 func TestRecorderDefaultIDsAreTimeOrderedUUIDv7(t *testing.T) {
-	exp := &memExporter{}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	lp, exp := logtest.NewProvider(t)
 	r := instrumentation.New(lp)
 	ctx := requestContext()
 	for range 50 {
@@ -414,7 +413,7 @@ func TestRecorderDefaultIDsAreTimeOrderedUUIDv7(t *testing.T) {
 	}
 	var prev string
 	seen := map[string]bool{}
-	for _, rec := range exp.all() {
+	for _, rec := range exp.Records() {
 		id, _ := attrs(rec)[schema.AttrID].(string)
 		u, err := uuid.Parse(id)
 		if err != nil {
@@ -443,7 +442,7 @@ func TestRecorderIDGeneratorError(t *testing.T) {
 	if err := r.Login(context.Background(), instrumentation.Actor{ID: "u"}); !errors.Is(err, boom) {
 		t.Errorf("got error %v, want %v", err, boom)
 	}
-	if n := len(exp.all()); n != 0 {
+	if n := len(exp.Records()); n != 0 {
 		t.Errorf("got %d records, want 0", n)
 	}
 }
@@ -470,7 +469,7 @@ func TestRecorderDescriptionWithoutActorOrName(t *testing.T) {
 			if err := r.Record(tt.ctx, tt.event); err != nil {
 				t.Fatal(err)
 			}
-			if got := exp.all()[0].Body().AsString(); got != tt.want {
+			if got := exp.Records()[0].Body().AsString(); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -484,7 +483,7 @@ func TestRecorderQueryParamsSortedByKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keys []string
-	exp.all()[0].WalkAttributes(func(kv attribute.KeyValue) bool {
+	exp.Records()[0].WalkAttributes(func(kv attribute.KeyValue) bool {
 		if kv.Key == schema.AttrQueryParams {
 			for _, p := range kv.Value.AsMap() {
 				keys = append(keys, string(p.Key)+"="+p.Value.AsString())
@@ -546,7 +545,7 @@ func TestRecorderIsSafeForConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := len(exp.all()); n != 400 {
+	if n := len(exp.Records()); n != 400 {
 		t.Errorf("got %d records, want 400", n)
 	}
 }
@@ -566,7 +565,7 @@ func TestRecorderTakesTheSubjectFromAModel(t *testing.T) {
 	if err := r.Updated(ctx, instrumentation.Subject{}, &loyaltyCard{ID: "c-1", Status: "active"}, &loyaltyCard{ID: "c-1", Status: "blocked"}); err != nil {
 		t.Fatal(err)
 	}
-	got := attrs(exp.all()[0])
+	got := attrs(exp.Records()[0])
 	if got[schema.AttrCategory] != schema.CategoryCards || got[schema.AttrSubjectID] != "c-1" {
 		t.Errorf("got category %v subject %v, want cards c-1", got[schema.AttrCategory], got[schema.AttrSubjectID])
 	}

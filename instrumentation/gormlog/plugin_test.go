@@ -5,11 +5,9 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.uber.org/goleak"
 	"gorm.io/driver/sqlite"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/gormlog"
+	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -53,42 +52,9 @@ type LoginAttempt struct {
 	User string
 }
 
-type memExporter struct {
-	mu      sync.Mutex
-	records []sdklog.Record
-}
-
-func (e *memExporter) Export(_ context.Context, rs []sdklog.Record) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range rs {
-		e.records = append(e.records, r.Clone())
-	}
-	return nil
-}
-func (*memExporter) Shutdown(context.Context) error   { return nil }
-func (*memExporter) ForceFlush(context.Context) error { return nil }
-
-func (e *memExporter) take() []sdklog.Record {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := e.records
-	e.records = nil
-	return out
-}
-
-func attrs(r sdklog.Record) map[string]attribute.Value {
-	out := map[string]attribute.Value{}
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		out[string(kv.Key)] = kv.Value
-		return true
-	})
-	return out
-}
-
 func changes(r sdklog.Record) map[string]map[string]any {
 	out := map[string]map[string]any{}
-	for _, kv := range attrs(r)[schema.AttrChanges].AsMap() {
+	for _, kv := range logtest.Attributes(r)[schema.AttrChanges].AsMap() {
 		inner := map[string]any{}
 		for _, e := range kv.Value.AsMap() {
 			inner[string(e.Key)] = e.Value.AsInterface()
@@ -98,7 +64,7 @@ func changes(r sdklog.Record) map[string]map[string]any {
 	return out
 }
 
-func setup(t *testing.T) (*gorm.DB, *memExporter, *[]error) {
+func setup(t *testing.T) (*gorm.DB, *logtest.Exporter, *[]error) {
 	t.Helper()
 	db, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
@@ -110,9 +76,7 @@ func setup(t *testing.T) (*gorm.DB, *memExporter, *[]error) {
 	}
 	sqlDB.SetMaxOpenConns(1) // one in-memory database, shared by every statement
 	t.Cleanup(func() { _ = sqlDB.Close() })
-	exp := &memExporter{}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
-	t.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	lp, exp := logtest.NewProvider(t)
 	var errs []error
 	plugin := gormlog.New(instrumentation.New(lp),
 		gormlog.WithCategory("members", instrumentation.Members),
@@ -123,7 +87,7 @@ func setup(t *testing.T) (*gorm.DB, *memExporter, *[]error) {
 	if err := db.AutoMigrate(&Reward{}, &Member{}, &LoginAttempt{}); err != nil {
 		t.Fatal(err)
 	}
-	exp.take()
+	exp.Take()
 	return db, exp, &errs
 }
 
@@ -132,9 +96,9 @@ func staffContext() context.Context {
 	return instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "t-1", Name: "Bean There"})
 }
 
-func one(t *testing.T, exp *memExporter, event string) sdklog.Record {
+func one(t *testing.T, exp *logtest.Exporter, event string) sdklog.Record {
 	t.Helper()
-	recs := exp.take()
+	recs := exp.Take()
 	if len(recs) != 1 {
 		t.Fatalf("got %d records, want 1", len(recs))
 	}
@@ -154,7 +118,7 @@ func TestPluginRecordsCreateUpdateDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := one(t, exp, schema.EventCreated)
-	a := attrs(rec)
+	a := logtest.Attributes(rec)
 	if got := a[schema.AttrSubjectID].AsString(); got != strconv.FormatUint(uint64(r.ID), 10) || got == "0" {
 		t.Errorf("got subject id %q, want the generated id %d", got, r.ID)
 	}
@@ -198,7 +162,7 @@ func TestPluginRecordsCreateUpdateDelete(t *testing.T) {
 	if err := tx.Save(&r).Error; err != nil {
 		t.Fatal(err)
 	}
-	if recs := exp.take(); len(recs) != 0 {
+	if recs := exp.Take(); len(recs) != 0 {
 		t.Errorf("got %d records for a no-op save, want 0: %v", len(recs), changes(recs[0]))
 	}
 
@@ -225,12 +189,12 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 	if err := tx.Create(&members).Error; err != nil {
 		t.Fatal(err)
 	}
-	created := exp.take()
+	created := exp.Take()
 	if len(created) != 3 {
 		t.Fatalf("got %d create records, want 3", len(created))
 	}
 	for _, rec := range created {
-		a := attrs(rec)
+		a := logtest.Attributes(rec)
 		if a[schema.AttrCategory].AsString() != schema.CategoryMembers || a[schema.AttrSubjectType].AsString() != "member" {
 			t.Errorf("got category %q type %q, want members/member", a[schema.AttrCategory].AsString(), a[schema.AttrSubjectType].AsString())
 		}
@@ -244,7 +208,7 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := exp.take()
+	recs := exp.Take()
 	if len(recs) != 2 {
 		t.Fatalf("got %d update records, want 2", len(recs))
 	}
@@ -253,7 +217,7 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 		if len(ch) != 1 || ch["Email"]["new"] != "hidden@example.com" {
 			t.Errorf("got changes %v, want only Email", ch)
 		}
-		if id := attrs(rec)[schema.AttrSubjectID].AsString(); id != "m-1" && id != "m-2" {
+		if id := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); id != "m-1" && id != "m-2" {
 			t.Errorf("got subject %q, want m-1 or m-2", id)
 		}
 	}
@@ -263,7 +227,7 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 	if err := tx.Delete(&firstTwo).Error; err != nil {
 		t.Fatal(err)
 	}
-	if recs := exp.take(); len(recs) != 2 {
+	if recs := exp.Take(); len(recs) != 2 {
 		t.Fatalf("got %d delete records, want 2", len(recs))
 	}
 
@@ -272,7 +236,7 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := one(t, exp, schema.EventDeleted)
-	if id := attrs(rec)[schema.AttrSubjectID].AsString(); id != "m-3" {
+	if id := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); id != "m-3" {
 		t.Errorf("got subject %q, want m-3", id)
 	}
 	if len(*errs) != 0 {
@@ -289,7 +253,7 @@ func TestPluginSkipsFailuresAndUntrackedTables(t *testing.T) {
 	if err := tx.Create(&Reward{Name: "Dup"}).Error; err != nil {
 		t.Fatal(err)
 	}
-	exp.take()
+	exp.Take()
 	if err := tx.Create(&Reward{Name: "Dup"}).Error; err == nil {
 		t.Fatal("got no error creating a duplicate, want a unique constraint error")
 	}
@@ -299,16 +263,14 @@ func TestPluginSkipsFailuresAndUntrackedTables(t *testing.T) {
 	if err := tx.Where("name = ?", "nobody").Delete(&Reward{}).Error; err != nil {
 		t.Fatal(err)
 	}
-	if recs := exp.take(); len(recs) != 0 {
+	if recs := exp.Take(); len(recs) != 0 {
 		t.Errorf("got %d records, want none for an untracked table, a failed insert and statements matching no rows", len(recs))
 	}
 }
 
 func TestPluginMaxRows(t *testing.T) {
-	exp := &memExporter{}
+	lp, exp := logtest.NewProvider(t)
 	var errs []error
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
-	defer func() { _ = lp.Shutdown(context.Background()) }()
 	plugin := gormlog.New(instrumentation.New(lp), gormlog.WithMaxRows(2),
 		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))
 	fresh, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
@@ -329,11 +291,11 @@ func TestPluginMaxRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	exp.take()
+	exp.Take()
 	if err := fresh.Model(&Reward{}).Where("points = ?", 0).Update("points", 1).Error; err != nil {
 		t.Fatal(err)
 	}
-	if n := len(exp.take()); n != 2 {
+	if n := len(exp.Take()); n != 2 {
 		t.Errorf("got %d records, want 2 (the row limit)", n)
 	}
 	if len(errs) != 1 || !errors.Is(errs[0], gormlog.ErrTooManyRows) {

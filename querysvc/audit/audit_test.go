@@ -3,15 +3,13 @@ package audit_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.uber.org/goleak"
 
 	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/querysvc/audit"
 	"github.com/activitylog/activitylog/schema"
@@ -19,33 +17,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// memory is an in-memory sdklog.Exporter.
-type memory struct {
-	mu   sync.Mutex
-	recs []sdklog.Record
-}
-
-func (m *memory) Export(_ context.Context, rs []sdklog.Record) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range rs {
-		m.recs = append(m.recs, r.Clone())
-	}
-	return nil
-}
-func (m *memory) Shutdown(context.Context) error   { return nil }
-func (m *memory) ForceFlush(context.Context) error { return nil }
-
-func attrs(r sdklog.Record) map[string]attribute.Value {
-	out := map[string]attribute.Value{}
-	r.WalkAttributes(func(kv attribute.KeyValue) bool { out[string(kv.Key)] = kv.Value; return true })
-	return out
-}
-
 func TestViewed(t *testing.T) {
-	mem := &memory{}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
-	defer func() { _ = lp.Shutdown(context.Background()) }()
+	lp, mem := logtest.NewProvider(t)
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	a := audit.New(lp, audit.WithClock(func() time.Time { return now }),
 		audit.WithIDGenerator(func() (string, error) { return "0193-id", nil }))
@@ -58,10 +31,11 @@ func TestViewed(t *testing.T) {
 		querysvc.Principal{Subject: "u-8", Role: querysvc.RoleStaff},
 		querysvc.View{Endpoint: "/v1/activities/{id}", ID: "abc", Status: 403})
 
-	if len(mem.recs) != 2 {
-		t.Fatalf("got %d records, want 2", len(mem.recs))
+	recs := mem.Records()
+	if len(recs) != 2 {
+		t.Fatalf("got %d records, want 2", len(recs))
 	}
-	r := mem.recs[0]
+	r := recs[0]
 	if got, want := r.EventName(), "activity.viewed"; got != want {
 		t.Errorf("got event name %q, want %q", got, want)
 	}
@@ -74,7 +48,7 @@ func TestViewed(t *testing.T) {
 	if got, want := r.InstrumentationScope().Name, instrumentation.ScopeName; got != want {
 		t.Errorf("got scope %q, want %q (emitted through instrumentation.Recorder)", got, want)
 	}
-	got := attrs(r)
+	got := logtest.Attributes(r)
 	for k, want := range map[string]string{
 		schema.AttrID: "0193-id", schema.AttrCategory: schema.CategoryAudit, schema.AttrEvent: schema.EventViewed,
 		schema.AttrOutcome: schema.OutcomeSuccess, schema.AttrUserID: "u-7", schema.AttrUserName: "Pat",
@@ -96,8 +70,8 @@ func TestViewed(t *testing.T) {
 		t.Errorf("got status %d, want 200", g)
 	}
 
-	r = mem.recs[1]
-	got = attrs(r)
+	r = recs[1]
+	got = logtest.Attributes(r)
 	for k, want := range map[string]string{
 		schema.AttrOutcome: schema.OutcomeFailure, schema.AttrFailureReason: "http_403",
 		schema.AttrActorType: schema.ActorStaff, schema.AttrSubjectID: "abc",
@@ -111,11 +85,9 @@ func TestViewed(t *testing.T) {
 	}
 }
 
-func newAuditor(t *testing.T, opts ...audit.Option) (*audit.Auditor, *memory) {
+func newAuditor(t *testing.T, opts ...audit.Option) (*audit.Auditor, *logtest.Exporter) {
 	t.Helper()
-	mem := &memory{}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
-	t.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	lp, mem := logtest.NewProvider(t)
 	return audit.New(lp, opts...), mem
 }
 
@@ -129,10 +101,11 @@ func TestViewedIgnoresContextAttribution(t *testing.T) {
 	ctx = instrumentation.WithRequest(ctx, instrumentation.Request{ClientAddress: "198.51.100.1", UserAgent: "evil", ID: "req-ctx"})
 	a.Viewed(ctx, querysvc.Principal{Subject: "u-8", Role: querysvc.RoleStaff}, querysvc.View{Endpoint: "/v1/activities", Status: 200})
 
-	if len(mem.recs) != 1 {
-		t.Fatalf("got %d records, want 1", len(mem.recs))
+	recs := mem.Records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
 	}
-	got := attrs(mem.recs[0])
+	got := logtest.Attributes(recs[0])
 	if g := got[schema.AttrUserID].AsString(); g != "u-8" {
 		t.Errorf("got %s=%q, want u-8", schema.AttrUserID, g)
 	}
@@ -148,10 +121,11 @@ func TestViewedIgnoresContextAttribution(t *testing.T) {
 func TestViewedIDGeneratorFailure(t *testing.T) {
 	a, mem := newAuditor(t, audit.WithIDGenerator(func() (string, error) { return "", errors.New("entropy exhausted") }))
 	a.Viewed(context.Background(), querysvc.Principal{Subject: "u-7", Role: querysvc.RoleAdmin}, querysvc.View{Endpoint: "/v1/activities", Status: 200})
-	if len(mem.recs) != 1 {
-		t.Fatalf("got %d records, want 1", len(mem.recs))
+	recs := mem.Records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
 	}
-	if id := attrs(mem.recs[0])[schema.AttrID].AsString(); len(id) != 36 {
+	if id := logtest.Attributes(recs[0])[schema.AttrID].AsString(); len(id) != 36 {
 		t.Errorf("got id %q, want a random UUID", id)
 	}
 }

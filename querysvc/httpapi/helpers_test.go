@@ -23,10 +23,10 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/go-jose/go-jose/v4"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.uber.org/goleak"
 
 	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/querysvc/audit"
 	"github.com/activitylog/activitylog/querysvc/auth"
@@ -86,29 +86,6 @@ func seeded(t *testing.T) fixture {
 	return shared.fx
 }
 
-// memory is an in-memory OpenTelemetry log exporter: the audit records.
-type memory struct {
-	mu   sync.Mutex
-	recs []sdklog.Record
-}
-
-func (m *memory) Export(_ context.Context, rs []sdklog.Record) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range rs {
-		m.recs = append(m.recs, r.Clone())
-	}
-	return nil
-}
-func (m *memory) Shutdown(context.Context) error   { return nil }
-func (m *memory) ForceFlush(context.Context) error { return nil }
-
-func (m *memory) records() []sdklog.Record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.recs)
-}
-
 // api is a running service over real sockets whose every response is
 // validated against the OpenAPI document.
 type api struct {
@@ -116,7 +93,7 @@ type api struct {
 	url    string
 	client *http.Client
 	router routers.Router
-	audit  *memory
+	audit  *logtest.Exporter
 }
 
 type serviceOptions struct {
@@ -143,9 +120,7 @@ func start(t *testing.T, so serviceOptions) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := &memory{}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(mem)))
-	t.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	lp, mem := logtest.NewProvider(t)
 	opts := append([]httpapi.Option{
 		httpapi.WithAuditor(audit.New(lp)),
 		httpapi.WithClock(func() time.Time { return testNow }),
