@@ -275,12 +275,19 @@ func WaitForCount(tb testing.TB, esURL, index string, want int, timeout time.Dur
 	deadline := time.Now().Add(timeout)
 	got := 0
 	for {
+		// A data stream the collector has just created may answer 503 for a
+		// moment while its first shard starts: keep polling until the deadline.
 		n, err := Count(ctx, esURL, index, "")
-		if err != nil {
-			tb.Fatalf("collectortest: %v", err)
+		if err == nil {
+			got = n
 		}
-		got = n
-		if got >= want || time.Now().After(deadline) {
+		if err == nil && got >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				tb.Fatalf("collectortest: %v", err)
+			}
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
