@@ -148,11 +148,15 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
+// maxRetentionDays bounds the retention (a century) so that it always fits
+// in a time.Duration.
+const maxRetentionDays = 36500
+
 // parseDays parses a whole number of days written "365d" (or "365").
 func parseDays(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(s), "d"))
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("got %q, want a positive whole number of days such as 365d", s)
+	if err != nil || n <= 0 || n > maxRetentionDays {
+		return 0, fmt.Errorf("got %q, want a whole number of days from 1 to %d, such as 365d", s, maxRetentionDays)
 	}
 	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/schema"
@@ -84,4 +85,22 @@ func TestBadArguments(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParseDays(f *testing.F) {
+	for _, s := range []string{"365d", "365", "0d", "-1d", "12h", "", "d", "99999999999999999999d", " 30d "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseDays(s)
+		if err == nil && (n <= 0 || n > maxRetentionDays) {
+			t.Errorf("parseDays(%q) = %d with no error, want 1 to %d days or an error", s, n, maxRetentionDays)
+		}
+		if err == nil && time.Duration(n)*24*time.Hour <= 0 {
+			t.Errorf("parseDays(%q) = %d overflows a time.Duration", s, n)
+		}
+		if err != nil && !strings.Contains(err.Error(), "whole number of days") {
+			t.Errorf("parseDays(%q): error %q does not say what is wanted", s, err)
+		}
+	})
 }
