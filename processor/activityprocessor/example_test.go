@@ -30,11 +30,14 @@ func ExampleNewFactory() {
 	if err := p.ConsumeLogs(context.Background(), ld); err != nil {
 		panic(err)
 	}
-	out := sink.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	rl := sink.AllLogs()[0].ResourceLogs().At(0)
+	out := rl.ScopeLogs().At(0).LogRecords().At(0)
 	get := func(k string) string { v, _ := out.Attributes().Get(k); return v.AsString() }
+	// The data stream is set once per resource, for all its records.
+	getRes := func(k string) string { v, _ := rl.Resource().Attributes().Get(k); return v.AsString() }
 	fmt.Println(out.Body().Str())
 	fmt.Println(get("newPassword"), get(schema.AttrTenantID), get(schema.AttrRedactedKeys))
-	fmt.Println(get(schema.AttrDataStreamDataset), get(schema.AttrDataStreamNamespace), get(schema.AttrDocumentID) == get(schema.AttrID))
+	fmt.Println(getRes(schema.AttrDataStreamDataset), getRes(schema.AttrDataStreamNamespace), get(schema.AttrDocumentID) == get(schema.AttrID))
 	// Output:
 	// called with Authorization: Bearer [REDACTED]
 	// [REDACTED] acme ["newPassword","body"]

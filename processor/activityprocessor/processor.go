@@ -33,8 +33,9 @@ const alertServiceName = "activitycol"
 // type Elasticsearch would reject; the value is kept there as a string.
 const originalSuffix = ".original"
 
-// addedAttrs is the most attributes processRecord adds to a record.
-const addedAttrs = 7
+// addedAttrs is the most attributes processRecord adds to a record: tenant,
+// redacted keys, id and document id.
+const addedAttrs = 4
 
 // Reasons a record is dropped (telemetry attribute "reason").
 const (
@@ -175,6 +176,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		renameEmptyKey(resAttrs)
 		stripControl(resAttrs)
 		resTenant := p.tenants.FromResource(resAttrs)
+		p.putRouting(resAttrs)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
@@ -223,8 +225,8 @@ func (p *activityProcessor) countRules(st *batchStats, rep *redact.Report) {
 // failed logins to the burst detector. It reports whether to drop lr.
 func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Resource, resPaths, scopePaths []string, rep *redact.Report, rs *recordState, st *batchStats) bool {
 	attrs := lr.Attributes()
-	// Room for what the processor adds (tenant, redacted keys, id and four
-	// routing attributes): one exact allocation instead of append doubling.
+	// Room for what the processor adds (tenant, redacted keys, id and
+	// document id): one exact allocation instead of append doubling.
 	attrs.EnsureCapacity(attrs.Len() + addedAttrs)
 	rep.Reset()
 	rs.reset()
@@ -280,8 +282,11 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	if drop {
 		return true
 	}
-	attrs.PutStr(schema.AttrTenantID, t)
-	p.route(lr)
+	// Rewriting an unchanged tenant would allocate a new value.
+	if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
+		attrs.PutStr(schema.AttrTenantID, t)
+	}
+	route(lr)
 	return false
 }
 
@@ -316,11 +321,11 @@ func (rs *recordState) reset() {
 }
 
 // hooked selects the top-level record attributes checkAttr must see: the
-// empty key, exporter control attributes, alert markers and every typed
+// empty key, exporter control and data stream attributes, alert markers and every typed
 // field. The redaction walk hands them over after redacting them, so the
 // processor needs no second pass over the attributes.
 func (p *activityProcessor) hooked(k string) bool {
-	if k == "" || isExporterControl(k) || strings.HasPrefix(k, alertAttrPrefix) ||
+	if k == "" || isExporterControl(k) || isDataStreamAttr(k) || strings.HasPrefix(k, alertAttrPrefix) ||
 		k == schema.AttrCategory || k == schema.AttrEvent {
 		return true
 	}
@@ -330,7 +335,8 @@ func (p *activityProcessor) hooked(k string) bool {
 
 // checkAttr makes a mapped attribute acceptable to its Elasticsearch field
 // type, so that no record is ever rejected, and notes what the record claims.
-// It returns true to remove the attribute (exporter control attributes).
+// It returns true to remove the attribute (exporter control attributes, and
+// data stream attributes, which the processor sets on the resource).
 //   - keyword: a map, or a list holding maps or lists, becomes its JSON string;
 //   - ip (client.address): "ip:port" becomes the ip; any other non-ip value
 //     is moved to "client.address.original" as a string;
@@ -349,7 +355,7 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, v pcommon.Value
 		rs.empty = true
 		return false
 	}
-	if isExporterControl(k) {
+	if isExporterControl(k) || isDataStreamAttr(k) {
 		return true
 	}
 	if strings.HasPrefix(k, alertAttrPrefix) {
@@ -404,7 +410,7 @@ func isExporterControl(key string) bool {
 }
 
 // stripControl removes exporter control and routing attributes from a
-// resource or scope; the processor sets routing on every record.
+// resource or scope; the processor then sets the data stream on the resource.
 func stripControl(m pcommon.Map) {
 	m.RemoveIf(func(k string, _ pcommon.Value) bool { return isExporterControl(k) || isRoutingAttr(k) })
 }
@@ -544,13 +550,14 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, tenant
 func (p *activityProcessor) appendAlerts(ld plog.Logs, alerts []burst.Alert) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(schema.AttrServiceName, alertServiceName)
+	p.putRouting(rl.Resource().Attributes())
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	now := p.clock()
 	for _, a := range alerts {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
-		p.route(lr)
+		route(lr)
 	}
 }
 
@@ -655,28 +662,47 @@ func isRoutingAttr(key string) bool {
 	return false
 }
 
-// route sets the data stream and document id of lr. Routing attributes sent
-// by the emitter are overwritten (and exporter control attributes such as
-// elasticsearch.index were removed by enforceTypes), so no emitter can write
-// into another index. A record without a usable activity.id gets a deterministic one,
-// derived after redaction so the id cannot leak a secret by brute force.
-func (p *activityProcessor) route(lr plog.LogRecord) {
+// isDataStreamAttr reports whether key is a data stream attribute, through
+// which the Elasticsearch exporter routes a record.
+func isDataStreamAttr(key string) bool {
+	switch key {
+	case schema.AttrDataStreamType, schema.AttrDataStreamDataset, schema.AttrDataStreamNamespace:
+		return true
+	}
+	return false
+}
+
+// putRouting sets the data stream on a resource's attributes, once for all
+// its records. The Elasticsearch exporter resolves each data_stream.* key
+// record first, then scope, then resource, and leaves them out of the
+// document at every level; the processor removes them from every record and
+// scope, so the resource's values decide and no emitter can write into
+// another index (exporter control attributes such as elasticsearch.index
+// are removed too).
+func (p *activityProcessor) putRouting(attrs pcommon.Map) {
+	attrs.PutStr(schema.AttrDataStreamType, schema.DataStreamType)
+	attrs.PutStr(schema.AttrDataStreamDataset, schema.Dataset)
+	attrs.PutStr(schema.AttrDataStreamNamespace, p.namespace)
+}
+
+// route sets the document id of lr, overwriting any the emitter sent. A
+// record without a usable activity.id gets a deterministic one, derived
+// after redaction so the id cannot leak a secret by brute force.
+func route(lr plog.LogRecord) {
 	attrs := lr.Attributes()
 	id := ""
-	if v, ok := attrs.Get(schema.AttrID); ok {
+	v, ok := attrs.Get(schema.AttrID)
+	if ok {
 		id = v.AsString()
 	}
 	if !validID(id) {
 		id = recordid.Derive(lr, func(k string) bool { return k == schema.AttrID || isRoutingAttr(k) })
 		attrs.PutStr(schema.AttrID, id)
-	} else if v, _ := attrs.Get(schema.AttrID); v.Type() != pcommon.ValueTypeStr {
+	} else if v.Type() != pcommon.ValueTypeStr {
 		// A non-string id becomes the string the keyword field and the
 		// document id agree on.
 		attrs.PutStr(schema.AttrID, id)
 	}
-	attrs.PutStr(schema.AttrDataStreamType, schema.DataStreamType)
-	attrs.PutStr(schema.AttrDataStreamDataset, schema.Dataset)
-	attrs.PutStr(schema.AttrDataStreamNamespace, p.namespace)
 	attrs.PutStr(schema.AttrDocumentID, id)
 }
 

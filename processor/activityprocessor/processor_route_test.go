@@ -117,15 +117,25 @@ func TestRouting(t *testing.T) {
 			if tt.namespace != "" {
 				cfg.Namespace = tt.namespace
 			}
-			out := firstRecord(runOnce(t, cfg, oneRecord(tt.fill)))
-			if got := attrStr(out, schema.AttrDataStreamType); got != schema.DataStreamType {
-				t.Errorf("data_stream.type: got %q, want %q", got, schema.DataStreamType)
-			}
-			if got := attrStr(out, schema.AttrDataStreamDataset); got != schema.Dataset {
-				t.Errorf("data_stream.dataset: got %q, want %q", got, schema.Dataset)
-			}
-			if got := attrStr(out, schema.AttrDataStreamNamespace); got != tt.wantNS {
-				t.Errorf("data_stream.namespace: got %q, want %q", got, tt.wantNS)
+			ld := runOnce(t, cfg, oneRecord(tt.fill))
+			out := firstRecord(ld)
+			// The exporter takes data_stream.* from the record, then the
+			// scope, then the resource: only the resource may carry them.
+			res := ld.ResourceLogs().At(0).Resource().Attributes()
+			for _, tc := range []struct{ key, want string }{
+				{schema.AttrDataStreamType, schema.DataStreamType},
+				{schema.AttrDataStreamDataset, schema.Dataset},
+				{schema.AttrDataStreamNamespace, tt.wantNS},
+			} {
+				if got, ok := res.Get(tc.key); !ok || got.AsString() != tc.want {
+					t.Errorf("resource %s: got %q (present %v), want %q", tc.key, got.AsString(), ok, tc.want)
+				}
+				if got := attrStr(out, tc.key); got != "<absent>" {
+					t.Errorf("record %s: got %q, want <absent>", tc.key, got)
+				}
+				if _, ok := ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Attributes().Get(tc.key); ok {
+					t.Errorf("scope %s: present, want absent", tc.key)
+				}
 			}
 			id, docID := attrStr(out, schema.AttrID), attrStr(out, schema.AttrDocumentID)
 			if id != docID {
