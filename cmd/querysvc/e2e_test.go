@@ -84,8 +84,9 @@ func TestAuditEndToEnd(t *testing.T) {
 	}
 	var page struct {
 		Activities []struct {
-			Description string `json:"description"`
-			Category    string `json:"category"`
+			Description string    `json:"description"`
+			Category    string    `json:"category"`
+			Timestamp   time.Time `json:"timestamp"`
 			Actor       struct{ ID, Type, Name string }
 			Tenant      struct{ ID string }
 		} `json:"activities"`
@@ -100,5 +101,10 @@ func TestAuditEndToEnd(t *testing.T) {
 	if a.Actor.ID != "partner-7" || a.Actor.Type != schema.ActorPartner || a.Tenant.ID != "t-alpha" ||
 		!strings.Contains(a.Description, "/v1/analytics/events") || !strings.Contains(a.Description, `category="rewards"`) {
 		t.Errorf("got audit record %+v, want partner-7 (Partner, t-alpha) viewing /v1/analytics/events with category=rewards", a)
+	}
+	// The exporter writes @timestamp as epoch milliseconds with a fraction;
+	// the service must read it back as the time the read happened.
+	if age := time.Since(a.Timestamp); age < 0 || age > 5*time.Minute {
+		t.Errorf("got audit record timestamp %v, want within minutes of now", a.Timestamp)
 	}
 }

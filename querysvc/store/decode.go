@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/activitylog/activitylog/querysvc"
@@ -50,22 +51,50 @@ func rawInt(b json.RawMessage) int64 {
 	return 0
 }
 
+// parseTimestamp reads @timestamp as RFC 3339, or as epoch milliseconds with
+// an optional fraction, as a string or a number: the contrib elasticsearch
+// exporter writes "1795687240324.428193" (milliseconds, then the remaining
+// nanoseconds as a fraction). Anything else is the zero time.
 func parseTimestamp(b json.RawMessage) time.Time {
 	var s string
-	if json.Unmarshal(b, &s) == nil {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UTC()
-		}
-		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return time.UnixMilli(ms).UTC()
-		}
+	if json.Unmarshal(b, &s) != nil {
+		s = string(b) // a bare JSON number
 	}
-	var ms int64
-	if json.Unmarshal(b, &ms) == nil {
-		return time.UnixMilli(ms).UTC()
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC()
+	}
+	if t, ok := parseEpochMillis(s); ok {
+		return t
 	}
 	return time.Time{}
 }
+
+// parseEpochMillis parses "<milliseconds>[.<fraction of a millisecond>]".
+func parseEpochMillis(s string) (time.Time, bool) {
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	ms, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || ms < 0 || ms > maxEpochMillis {
+		return time.Time{}, false
+	}
+	var nanos int64
+	if hasFrac {
+		if frac == "" || len(frac) > 6 {
+			return time.Time{}, false
+		}
+		n, err := strconv.ParseInt(frac, 10, 64)
+		if err != nil || n < 0 {
+			return time.Time{}, false
+		}
+		for i := len(frac); i < 6; i++ {
+			n *= 10
+		}
+		nanos = n
+	}
+	return time.Unix(0, ms*int64(time.Millisecond)+nanos).UTC(), true
+}
+
+// maxEpochMillis keeps ms*1e6 inside an int64 (the year 2262).
+const maxEpochMillis = (1<<63 - 1) / int64(time.Millisecond) / 2
 
 // decode turns a search hit's id and _source into an Activity.
 func decode(docID string, src json.RawMessage) (querysvc.Activity, error) {

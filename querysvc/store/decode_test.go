@@ -61,3 +61,29 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTimestamp(t *testing.T) {
+	want := time.Date(2026, 11, 26, 10, 40, 40, 324428193, time.UTC)
+	tests := []struct {
+		raw  string
+		want time.Time
+	}{
+		// What the contrib elasticsearch exporter writes into @timestamp.
+		{`"1795689640324.428193"`, want},
+		{`1795689640324.428193`, want},
+		{`"1795689640324"`, want.Truncate(time.Millisecond)},
+		{`1795689640324`, want.Truncate(time.Millisecond)},
+		{`"2026-11-26T10:40:40.324428193Z"`, want},
+		{`"1795689640324."`, time.Time{}},
+		{`"1795689640324.1234567"`, time.Time{}},
+		{`"-5"`, time.Time{}},
+		{`"99999999999999999999"`, time.Time{}},
+		{`"yesterday"`, time.Time{}},
+		{`{}`, time.Time{}},
+	}
+	for _, tt := range tests {
+		if got := parseTimestamp(json.RawMessage(tt.raw)); !got.Equal(tt.want) {
+			t.Errorf("parseTimestamp(%s) = %v, want %v", tt.raw, got, tt.want)
+		}
+	}
+}
