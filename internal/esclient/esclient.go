@@ -6,6 +6,7 @@ package esclient
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -24,6 +25,9 @@ type Config struct {
 	// APIKey authenticates with an API key (the base64 "id:key" form);
 	// it excludes Username and Password.
 	APIKey string
+	// Transport, when set, carries the client's requests (tests use it to
+	// record them); nil means the client's default transport.
+	Transport http.RoundTripper
 }
 
 // FromEnv reads ES_URL (comma-separated addresses allowed), ES_USERNAME,
@@ -76,6 +80,7 @@ func (c Config) Typed() (*elasticsearch.TypedClient, error) {
 		Username:  c.Username,
 		Password:  c.Password,
 		APIKey:    c.APIKey,
+		Transport: c.Transport,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch client: %w", err)

@@ -124,9 +124,8 @@ func BenchmarkEndpoints(b *testing.B) {
 	estest.InstallSchema(b)
 	cfg := estest.Config(b)
 	rec := &recorder{next: http.DefaultTransport.(*http.Transport).Clone()}
-	es, err := elasticsearch.NewTypedClient(elasticsearch.Config{
-		Addresses: cfg.URLs, Username: cfg.Username, Password: cfg.Password, APIKey: cfg.APIKey, Transport: rec,
-	})
+	cfg.Transport = rec
+	es, err := cfg.Typed()
 	if err != nil {
 		b.Fatal(err)
 	}

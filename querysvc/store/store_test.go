@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/refresh"
 	"go.uber.org/goleak"
 
@@ -84,8 +83,8 @@ func TestScoping(t *testing.T) {
 	estest.InstallSchema(t)
 	cfg := estest.Config(t)
 	rec := &bodies{next: http.DefaultTransport.(*http.Transport).Clone()}
-	es, err := elasticsearch.NewTypedClient(elasticsearch.Config{Addresses: cfg.URLs, Username: cfg.Username,
-		Password: cfg.Password, APIKey: cfg.APIKey, Transport: rec})
+	cfg.Transport = rec
+	es, err := cfg.Typed()
 	if err != nil {
 		t.Fatal(err)
 	}
