@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -68,8 +69,12 @@ func (c *counts) list() []querysvc.Count {
 }
 
 // perform sends a typed search request and decodes the response into out.
-func (s *Store) perform(ctx context.Context, op string, req *search.Search, out any) error {
-	res, err := req.Perform(ctx)
+func (s *Store) perform(ctx context.Context, op string, srch *search.Search, req *search.Request, out any) error {
+	body, err := s.encode(req)
+	if err != nil {
+		return querysvc.Wrap(querysvc.CodeInternal, op+": encode request", err)
+	}
+	res, err := srch.Raw(bytes.NewReader(body)).Perform(ctx)
 	if err != nil {
 		return esError(op, err)
 	}

@@ -40,6 +40,9 @@ type Store struct {
 	es        *elasticsearch.TypedClient
 	index     string
 	keepAlive time.Duration
+	// encode writes a request's body: shapes.requestBody, or in tests a
+	// wrapper that checks it against the typed API's own encoding.
+	encode func(*search.Request) ([]byte, error)
 }
 
 var _ querysvc.Store = (*Store)(nil)
@@ -71,7 +74,7 @@ func WithKeepAlive(d time.Duration) Option {
 
 // New returns a Store reading through es.
 func New(es *elasticsearch.TypedClient, opts ...Option) *Store {
-	s := &Store{es: es, index: schema.IndexPattern, keepAlive: DefaultKeepAlive}
+	s := &Store{es: es, index: schema.IndexPattern, keepAlive: DefaultKeepAlive, encode: newShapes().requestBody}
 	for _, o := range opts {
 		o.apply(s)
 	}
@@ -204,20 +207,8 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		}
 		pit = r.Id
 	}
-	req := &search.Request{
-		Pit:            &types.PointInTimeReference{Id: pit, KeepAlive: keepAlive(s.keepAlive)},
-		Query:          boolQuery(filters),
-		Sort:           newestFirst(),
-		Size:           ptr(pg.Size + 1), // one more tells whether a next page exists
-		TrackTotalHits: true,
-	}
-	if pg.After != nil {
-		for _, v := range pg.After.SearchAfter {
-			req.SearchAfter = append(req.SearchAfter, v)
-		}
-	}
 	var resp hitsResponse
-	if err := s.perform(ctx, "search", s.es.Search().FilterPath(hitsFilter...).Request(req), &resp); err != nil {
+	if err := s.perform(ctx, "search", s.es.Search().FilterPath(hitsFilter...), searchRequest(filters, pit, s.keepAlive, pg), &resp); err != nil {
 		if pg.After == nil {
 			_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
 		}
@@ -244,6 +235,24 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 	return out, nil
 }
 
+// searchRequest is the request of one page of a listing: the page size
+// plus one (one more tells whether a next page exists) in a point in time.
+func searchRequest(filters []types.Query, pit string, keep time.Duration, pg querysvc.Page) *search.Request {
+	req := &search.Request{
+		Pit:            &types.PointInTimeReference{Id: pit, KeepAlive: keepAlive(keep)},
+		Query:          boolQuery(filters),
+		Sort:           newestFirst(),
+		Size:           ptr(pg.Size + 1),
+		TrackTotalHits: true,
+	}
+	if pg.After != nil {
+		for _, v := range pg.After.SearchAfter {
+			req.SearchAfter = append(req.SearchAfter, v)
+		}
+	}
+	return req
+}
+
 func keepAlive(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + "ms" }
 
 // searchIndex is a search over the store's index that tolerates a pattern
@@ -268,7 +277,7 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	}
 	filters = append(filters, term(schema.Path(schema.AttrID), id))
 	var resp hitsResponse
-	if err := s.perform(ctx, "get", s.searchIndex().FilterPath(hitsFilter...).Request(&search.Request{Query: boolQuery(filters), Size: ptr(1)}), &resp); err != nil {
+	if err := s.perform(ctx, "get", s.searchIndex().FilterPath(hitsFilter...), &search.Request{Query: boolQuery(filters), Size: ptr(1)}, &resp); err != nil {
 		return querysvc.Activity{}, err
 	}
 	if len(resp.Hits.Hits) == 0 {
@@ -284,13 +293,13 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 // and decodes the aggregations into out, returning the total hit count.
 func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, out any) (int64, error) {
 	resp := aggResponse{Aggregations: out}
-	err := s.perform(ctx, "aggregate", s.searchIndex().FilterPath(aggsFilter...).Request(&search.Request{
-		Query:          boolQuery(filters),
-		Size:           ptr(0),
-		TrackTotalHits: true,
-		Aggregations:   aggs,
-	}), &resp)
+	err := s.perform(ctx, "aggregate", s.searchIndex().FilterPath(aggsFilter...), aggRequest(filters, aggs), &resp)
 	return resp.Hits.Total.Value, err
+}
+
+// aggRequest is the request of an aggregation: no hits, an exact total.
+func aggRequest(filters []types.Query, aggs map[string]types.Aggregations) *search.Request {
+	return &search.Request{Query: boolQuery(filters), Size: ptr(0), TrackTotalHits: true, Aggregations: aggs}
 }
 
 func termsAgg(field string, size int, sub map[string]types.Aggregations) types.Aggregations {
@@ -479,9 +488,9 @@ func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysv
 		return nil, err
 	}
 	var resp hitsResponse
-	if err := s.perform(ctx, "alerts", s.searchIndex().FilterPath(hitsFilter...).Request(&search.Request{
+	if err := s.perform(ctx, "alerts", s.searchIndex().FilterPath(hitsFilter...), &search.Request{
 		Query: boolQuery(filters), Sort: newestFirst(), Size: ptr(n),
-	}), &resp); err != nil {
+	}, &resp); err != nil {
 		return nil, err
 	}
 	return activities(resp.Hits.Hits)
