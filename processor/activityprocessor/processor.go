@@ -3,7 +3,9 @@ package activityprocessor
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -62,6 +64,10 @@ type activityProcessor struct {
 	// strCheckedLen marks the lengths (mod 64) of the strChecked keys, a
 	// filter that rejects most keys without a comparison.
 	strCheckedLen [64]bool
+	// kinds says what checkAttr does with each hooked key, indexed by the
+	// tag hooked returns for it; kindOf holds the tags of the mapped keys.
+	kinds  []attrKind
+	kindOf map[string]uint8
 
 	telemetry   *metadata.TelemetryBuilder
 	ruleAttrs   [redact.NumRules]metric.AddOption
@@ -125,6 +131,9 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 		}
 		p.burstKeys = cfg.Burst.Keys
 	}
+	if err := p.buildKinds(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -164,7 +173,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 	var st batchStats
 	var rep redact.Report
 	var rs recordState
-	rep.Hook = func(k string, v pcommon.Value) bool { return p.checkAttr(&rs, k, v) }
+	rep.Hook = func(k string, tag uint8, v pcommon.Value) bool { return p.checkAttr(&rs, k, tag, v) }
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -320,23 +329,89 @@ func (rs *recordState) reset() {
 	rs.moves = rs.movesBuf[:0]
 }
 
+// attrKind is what checkAttr does with the values of one hooked key,
+// worked out once per key rather than once per value.
+type attrKind struct {
+	empty  bool             // the empty key: renamed after the walk
+	remove bool             // an exporter control or data stream attribute
+	alert  bool             // an activity.alert.* attribute
+	claim  string           // a string value equal to claim makes the record claim to be an alert
+	typed  bool             // the key has a mapped Elasticsearch type, typ
+	typ    schema.FieldType //
+	strOK  bool             // a string value is right for the field type
+}
+
+// Tags of the hooked keys that are not mapped attributes; the mapped ones
+// follow, one each.
+const (
+	tagEmptyKey uint8 = iota + 1
+	tagRemove
+	tagAlert
+	numFixedTags
+)
+
+// errTooManyTypes reports a schema with more typed attributes than a hook
+// tag can tell apart.
+var errTooManyTypes = errors.New("too many typed attributes for the hook tags")
+
+// buildKinds fills kinds and kindOf: the fixed tags, then one tag per typed
+// attribute and per attribute whose value can claim an alert.
+func (p *activityProcessor) buildKinds() error {
+	p.kinds = make([]attrKind, numFixedTags)
+	p.kinds[tagEmptyKey] = attrKind{empty: true}
+	p.kinds[tagRemove] = attrKind{remove: true}
+	p.kinds[tagAlert] = attrKind{alert: true, strOK: true}
+	keys := []string{schema.AttrCategory, schema.AttrEvent}
+	for k := range p.types {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	if len(keys)+int(numFixedTags) > math.MaxUint8+1 {
+		return fmt.Errorf("%d typed attributes: %w", len(keys), errTooManyTypes)
+	}
+	p.kindOf = make(map[string]uint8, len(keys))
+	for _, k := range keys {
+		typ, typed := p.types[k]
+		kd := attrKind{alert: strings.HasPrefix(k, alertAttrPrefix), typed: typed, typ: typ, strOK: !p.stringNeedsCheck(k)}
+		switch k {
+		case schema.AttrCategory:
+			kd.claim = schema.CategorySecurity
+		case schema.AttrEvent:
+			kd.claim = schema.EventFailedLoginBurst
+		}
+		p.kindOf[k] = uint8(len(p.kinds))
+		p.kinds = append(p.kinds, kd)
+	}
+	return nil
+}
+
 // hooked selects the top-level record attributes checkAttr must see: the
 // empty key, exporter control and data stream attributes, alert markers and every typed
 // field. The redaction walk hands them over after redacting them, so the
-// processor needs no second pass over the attributes.
-func (p *activityProcessor) hooked(k string) bool {
-	if k == "" || isExporterControl(k) || isDataStreamAttr(k) || strings.HasPrefix(k, alertAttrPrefix) ||
-		k == schema.AttrCategory || k == schema.AttrEvent {
-		return true
+// processor needs no second pass over the attributes. The tag it returns
+// indexes kinds.
+func (p *activityProcessor) hooked(k string) uint8 {
+	switch {
+	case k == "":
+		return tagEmptyKey
+	case isExporterControl(k) || isDataStreamAttr(k):
+		return tagRemove
 	}
-	_, typed := p.types[k]
-	return typed
+	if tag, ok := p.kindOf[k]; ok {
+		return tag
+	}
+	if strings.HasPrefix(k, alertAttrPrefix) {
+		return tagAlert
+	}
+	return 0
 }
 
 // checkAttr makes a mapped attribute acceptable to its Elasticsearch field
 // type, so that no record is ever rejected, and notes what the record claims.
-// It returns true to remove the attribute (exporter control attributes, and
-// data stream attributes, which the processor sets on the resource).
+// tag is what hooked returned for k. It returns true to remove the attribute
+// (exporter control attributes, and data stream attributes, which the
+// processor sets on the resource).
 //   - keyword: a map, or a list holding maps or lists, becomes its JSON string;
 //   - ip (client.address): "ip:port" becomes the ip; any other non-ip value
 //     is moved to "client.address.original" as a string;
@@ -350,28 +425,24 @@ func (p *activityProcessor) hooked(k string) bool {
 // A record claims to be an alert when it has an activity.alert.* attribute,
 // or the security category or failed-login-burst event that only the
 // processor's own alerts carry.
-func (p *activityProcessor) checkAttr(rs *recordState, k string, v pcommon.Value) (remove bool) {
-	if k == "" {
+func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pcommon.Value) (remove bool) {
+	kd := &p.kinds[tag]
+	if kd.empty {
 		rs.empty = true
 		return false
 	}
-	if isExporterControl(k) || isDataStreamAttr(k) {
+	if kd.remove {
 		return true
 	}
-	if strings.HasPrefix(k, alertAttrPrefix) {
+	str := v.Type() == pcommon.ValueTypeStr
+	if kd.alert || str && kd.claim != "" && v.Str() == kd.claim {
 		rs.claimsAlert = true
-	} else if v.Type() == pcommon.ValueTypeStr {
-		switch {
-		case k == schema.AttrCategory && v.Str() == schema.CategorySecurity,
-			k == schema.AttrEvent && v.Str() == schema.EventFailedLoginBurst:
-			rs.claimsAlert = true
-		}
 	}
 	// Fast path: a string is fine for every keyword field.
-	if v.Type() == pcommon.ValueTypeStr && !p.stringNeedsCheck(k) {
+	if str && kd.strOK {
 		return false
 	}
-	if typ, ok := p.types[k]; ok && !fixType(typ, v) {
+	if kd.typed && !fixType(kd.typ, v) {
 		rs.moves = append(rs.moves, k)
 	}
 	return false

@@ -18,27 +18,71 @@ const (
 // apiSeparators are the bytes that end most well-known API key prefixes.
 const apiSeparators = "_-."
 
-// candidates returns a bit set of the detectors worth running on s. Every
-// check is a vectorised standard-library search or a short loop over the few
-// places where a secret could start, so a value in which nothing can match
-// costs a handful of nanoseconds per detector and no allocation.
+// Byte classes of the candidates pre-filter: each marks a byte without which
+// some detector cannot match.
+const (
+	classDigit  uint8 = 1 << iota // '0'-'9': card numbers (must stay bit 0, it is counted)
+	classSpace                    // ' ', '\t': "Bearer x", "Basic x"
+	classAPISep                   // '_', '.', and '-': the ends of API key prefixes
+	classUpperA                   // 'A': AKIA, ASIA, AIza
+	classDash                     // '-': "-----BEGIN"
+	classJ                        // 'J': "eyJ"
+	classColon                    // ':': "://"
+	classAt                       // '@': user info in a URL
+)
+
+// byteClassTable maps every byte to its classes; most bytes have none.
+func byteClassTable() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= classDigit
+	}
+	t[' '] |= classSpace
+	t['\t'] |= classSpace
+	for i := 0; i < len(apiSeparators); i++ {
+		t[apiSeparators[i]] |= classAPISep
+	}
+	t['A'] |= classUpperA
+	t['-'] |= classDash
+	t['J'] |= classJ
+	t[':'] |= classColon
+	t['@'] |= classAt
+	return t
+}
+
+// candidates returns a bit set of the detectors worth running on s. One
+// pass over the bytes collects which byte classes occur and counts the
+// digits; a detector's own, narrower check then runs only when every byte it
+// needs is present. Each of those checks is exactly the condition it guards
+// (a vectorised standard-library search or a short loop over the few places
+// where a secret could start), so the result equals running them all, which
+// candidatesReference in the tests does; a value in which nothing can match
+// costs one pass and no allocation.
 func (r *Redactor) candidates(s string) uint32 {
+	var seen uint8
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := r.byteClass[s[i]]
+		seen |= c
+		digits += int(c & classDigit)
+	}
 	var m uint32
 	n := len(s)
-	if n >= minJWTLen && strings.Contains(s, "eyJ") {
+	if seen&classJ != 0 && n >= minJWTLen && strings.Contains(s, "eyJ") {
 		m |= ruleBit(RuleJWT)
 	}
-	m |= authSchemeCandidates(s)
-	if strings.Contains(s, "-----BEGIN") {
+	if seen&classSpace != 0 {
+		m |= authSchemeCandidates(s)
+	}
+	if seen&classDash != 0 && strings.Contains(s, "-----BEGIN") {
 		m |= ruleBit(RulePrivateKey)
 	}
-	if n >= minAPIKeyLen && r.apiKeyCandidate(s) {
+	if seen&(classAPISep|classUpperA) != 0 && n >= minAPIKeyLen && r.apiKeyCandidate(s) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 {
+	if seen&(classColon|classAt) == classColon|classAt && strings.Contains(s, "://") {
 		m |= ruleBit(RuleURLCredentials)
 	}
-	if n >= minCardLen && countDigits(s) >= minCardDigits {
+	if digits >= minCardDigits {
 		m |= ruleBit(RuleCard)
 	}
 	return m

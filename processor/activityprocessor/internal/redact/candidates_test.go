@@ -33,3 +33,67 @@ func FuzzCountDigits(f *testing.F) {
 		}
 	})
 }
+
+// candidatesReference is the pre-filter as it was before the single pass:
+// every detector's condition checked on its own. candidates must return
+// exactly the same bits.
+func (r *Redactor) candidatesReference(s string) uint32 {
+	var m uint32
+	n := len(s)
+	if n >= minJWTLen && strings.Contains(s, "eyJ") {
+		m |= ruleBit(RuleJWT)
+	}
+	m |= authSchemeCandidates(s)
+	if strings.Contains(s, "-----BEGIN") {
+		m |= ruleBit(RulePrivateKey)
+	}
+	if n >= minAPIKeyLen && r.apiKeyCandidate(s) {
+		m |= ruleBit(RuleAPIKey)
+	}
+	if strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 {
+		m |= ruleBit(RuleURLCredentials)
+	}
+	if n >= minCardLen && countDigits(s) >= minCardDigits {
+		m |= ruleBit(RuleCard)
+	}
+	return m
+}
+
+// candidateSeeds are strings on either side of every pre-filter condition.
+func candidateSeeds() []string {
+	seeds := []string{
+		"", "a", "eyJ", "xxxxxxxxxxxeyJ", "xxxxxxxxxxeyJ", "eyJhbGciOiJIUzI1NiJ9.e30.",
+		"Bearer abc", "x bearer\tabc", "BASIC dXNlcjpw", "basic", "bearer",
+		"-----BEGIN", "----BEGIN", "-----BEGIN PRIVATE KEY-----",
+		"sk_live_0123456789", "sk_live_01234", "xoxb-0123456789", "SG.0123456789ab", "AKIA0123456789AB", "AIza",
+		"zzzzzzzzzzAIza", "https://a:b@c", "https://abc", "a@b", ":// @", "://@",
+		"4111 1111 1111 1111", "123456789012", "1234567890123", "rw_100123", "req-0001ab3f",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
+		"Jane Doe (Partner) updated reward 'Free coffee with any pastry' (rw_100123)",
+		"\xff\x00\t\n-_.A@:J", "0199a0e4-0001-7aaa-8bbb-000000000001",
+	}
+	return seeds
+}
+
+func TestCandidatesMatchReference(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, s := range candidateSeeds() {
+		if got, want := r.candidates(s), r.candidatesReference(s); got != want {
+			t.Errorf("candidates(%q): got %b, want %b", s, got, want)
+		}
+	}
+}
+
+// FuzzCandidates is the differential test of the single-pass pre-filter:
+// it must agree with candidatesReference on every input.
+func FuzzCandidates(f *testing.F) {
+	for _, s := range candidateSeeds() {
+		f.Add(s)
+	}
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := r.candidates(s), r.candidatesReference(s); got != want {
+			t.Errorf("candidates(%q): got %b, want %b", s, got, want)
+		}
+	})
+}

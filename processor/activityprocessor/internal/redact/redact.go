@@ -170,9 +170,12 @@ type Config struct {
 	// never removed. Value detectors still apply to them.
 	ExemptKeys []string
 	// Hooked selects top-level record attribute keys whose entries are
-	// handed, after redaction, to Report.Hook (the processor's type checks).
-	// It is called once per distinct key per batch. Nil hooks nothing.
-	Hooked func(key string) bool
+	// handed, after redaction, to Report.Hook (the processor's type checks)
+	// by returning a non-zero tag for them. It is called once per distinct
+	// key per batch; the tag is cached with the key and handed to the hook
+	// with every entry, so the hook need not classify the key again. Nil
+	// hooks nothing.
+	Hooked func(key string) (tag uint8)
 }
 
 type detector struct {
@@ -193,12 +196,14 @@ type Redactor struct {
 	hashKey   []byte
 	maxDepth  int
 	exempt    map[string]struct{}
-	hooked    func(string) bool
+	hooked    func(string) uint8
 	apiKeys   [256][]apiKeyPrefix
 	// apiKeyEnds indexes the prefixes by separator and the byte before it.
 	apiKeyEnds [len(apiSeparators)][256][]apiKeyPrefix
 	cardOn     bool
 	cardAct    Action
+	// byteClass is the candidates pre-filter's byte class table.
+	byteClass [256]uint8
 }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
@@ -206,6 +211,7 @@ func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{keyAction: cfg.KeyAction, maxDepth: cfg.MaxDepth, hashKey: bytes.Clone(cfg.HashKey),
 		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes()}
 	r.apiKeyEnds = apiKeyEndTable(&r.apiKeys)
+	r.byteClass = byteClassTable()
 	r.hooked = cfg.Hooked
 	if r.keyAction == 0 {
 		r.keyAction = ActionMask
@@ -334,11 +340,13 @@ type Report struct {
 	// Counts holds how many values each rule redacted.
 	Counts [NumRules]int
 	// Hook, when set, receives every top-level record attribute selected by
-	// Config.Hooked, after its value was redacted; it may change the value
-	// in place (not add or remove other keys) and returns true to remove it.
-	Hook  func(key string, v pcommon.Value) (remove bool)
+	// Config.Hooked, with the tag Hooked returned for its key, after its
+	// value was redacted; it may change the value in place (not add or
+	// remove other keys) and returns true to remove it.
+	Hook  func(key string, tag uint8, v pcommon.Value) (remove bool)
 	paths []string
 	cache *batchCache
+	w     walker
 }
 
 // batchCache remembers, for one batch, strings in which the detectors found
@@ -352,6 +360,7 @@ type batchCache struct {
 type keyEntry struct {
 	k       string
 	verdict [2]uint8 // [nested, top]; 0 means unknown
+	tag     uint8    // Config.Hooked's tag, for a top-level key
 }
 
 // Key verdict bits.
@@ -360,7 +369,6 @@ const (
 	verdictExempt       // top-level structural key
 	verdictKey          // matches a key pattern
 	verdictOTP          // matches an OTP key pattern
-	verdictHook         // top-level key handed to Report.Hook
 )
 
 // cleanSlots and keySlots size the caches; cleanMaxLen is the longest
@@ -438,13 +446,23 @@ func (rep *Report) add(rule Rule, path string) {
 // maxPathDepth bounds the path stack kept on the walker's stack array.
 const maxPathDepth = 24
 
-// walker carries the state of one walk. It lives on the caller's stack.
+// walker carries the state of one walk. Each Report holds one, reused by
+// every walk with that Report, so starting a walk clears nothing.
 type walker struct {
 	r      *Redactor
 	rep    *Report
 	prefix string
-	path   [maxPathDepth + 2]string
-	n      int
+	// path holds the keys from the walk's root to the current value; only
+	// the first n are meaningful.
+	path [maxPathDepth + 2]string
+	n    int
+}
+
+// walker returns rep's walker, set up for a walk with r under prefix.
+func (rep *Report) walker(r *Redactor, prefix string) *walker {
+	w := &rep.w
+	w.r, w.rep, w.prefix, w.n = r, rep, prefix, 0
+	return w
 }
 
 func (w *walker) push(k string) {
@@ -476,18 +494,76 @@ func (w *walker) current() string {
 
 func (w *walker) hit(rule Rule) { w.rep.add(rule, w.current()) }
 
+// removals marks, during a walk, the entries of one map or slice to remove
+// once the walk over it is done: pdata can only remove through RemoveIf,
+// whose callback costs an indirect call per entry, while removals are rare.
+// The first 64 indexes live in a bit set, later ones in a list allocated
+// only when one is marked.
+type removals struct {
+	first uint64
+	later []int // ascending
+}
+
+func (rm *removals) mark(i int) {
+	if i < 64 {
+		rm.first |= 1 << uint(i)
+		return
+	}
+	rm.later = append(rm.later, i)
+}
+
+// has reports whether index i is marked; successive calls must pass
+// ascending indexes.
+func (rm *removals) has(i int) bool {
+	if i < 64 {
+		return rm.first&(1<<uint(i)) != 0
+	}
+	for len(rm.later) > 0 && rm.later[0] < i {
+		rm.later = rm.later[1:]
+	}
+	return len(rm.later) > 0 && rm.later[0] == i
+}
+
+func (rm *removals) empty() bool { return rm.first == 0 && len(rm.later) == 0 }
+
+// removeFrom removes the marked entries of m, which must be the map whose
+// entries were marked, unchanged in length and order since.
+func (rm *removals) removeFrom(m pcommon.Map) {
+	if rm.empty() {
+		return
+	}
+	i := 0
+	m.RemoveIf(func(string, pcommon.Value) bool {
+		remove := rm.has(i)
+		i++
+		return remove
+	})
+}
+
+// removeFromSlice is removeFrom for a slice.
+func (rm *removals) removeFromSlice(s pcommon.Slice) {
+	if rm.empty() {
+		return
+	}
+	i := 0
+	s.RemoveIf(func(pcommon.Value) bool {
+		remove := rm.has(i)
+		i++
+		return remove
+	})
+}
+
 // Attributes redacts an attribute map in place. Recorded paths start with
 // prefix ("" for record attributes, for example "resource" for resource
 // attributes). When top is true the map holds record attributes: exempt keys
 // are honoured and schema.AttrChanges gets its old/new treatment.
 func (r *Redactor) Attributes(m pcommon.Map, prefix string, top bool, rep *Report) {
-	w := walker{r: r, rep: rep, prefix: prefix}
-	w.walkMap(m, 0, false, top)
+	rep.walker(r, prefix).walkMap(m, 0, false, top)
 }
 
 // Body redacts a record body in place; paths start with "body".
 func (r *Redactor) Body(v pcommon.Value, rep *Report) {
-	w := walker{r: r, rep: rep, prefix: "body"}
+	w := rep.walker(r, "body")
 	if w.walkValue(v, 0, false) {
 		v.SetStr(Mask)
 		w.hit(RuleKey)
@@ -501,8 +577,7 @@ func (r *Redactor) Text(path, s string, rep *Report) (out string, changed bool) 
 	if len(s) < minScanLen {
 		return s, false
 	}
-	w := walker{r: r, rep: rep, prefix: path}
-	out, drop := w.scan(s)
+	out, drop := rep.walker(r, path).scan(s)
 	if drop {
 		return Mask, true
 	}
@@ -512,18 +587,25 @@ func (r *Redactor) Text(path, s string, rep *Report) (out string, changed bool) 
 // String returns s with every secret the value detectors find redacted,
 // drop reporting that a drop rule matched (the caller removes the value).
 func (r *Redactor) String(s string, rep *Report) (out string, drop bool) {
-	w := walker{r: r, rep: rep}
-	return w.scan(s)
+	return rep.walker(r, "").scan(s)
 }
 
-// walkMap walks m, returning nothing: removals happen in place.
+// walkMap walks m, removing the entries that must go once it is done.
 func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
-	m.RemoveIf(func(k string, v pcommon.Value) bool { return w.walkOne(k, v, depth, otp, top) })
+	var rm removals
+	i := 0
+	for k, v := range m.All() {
+		if w.walkOne(k, v, depth, otp, top) {
+			rm.mark(i)
+		}
+		i++
+	}
+	rm.removeFrom(m)
 }
 
 // walkOne redacts one map entry in place and reports whether to remove it.
 func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bool {
-	verdict, secret := w.keyInfo(k, top)
+	verdict, tag, secret := w.keyInfo(k, top)
 	if secret {
 		// A secret used as a key: remove the entry, fail closed.
 		return true
@@ -531,8 +613,8 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 	w.push(k)
 	remove := w.redactEntry(k, v, verdict, depth, otp, top)
 	w.pop()
-	if !remove && verdict&verdictHook != 0 && w.rep.Hook != nil {
-		remove = w.rep.Hook(k, v)
+	if !remove && tag != 0 && w.rep.Hook != nil {
+		remove = w.rep.Hook(k, tag, v)
 	}
 	return remove
 }
@@ -541,15 +623,16 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 // path, reporting whether to remove the entry.
 func (w *walker) redactEntry(k string, v pcommon.Value, verdict uint8, depth int, otp, top bool) bool {
 	otpMatch := verdict&verdictOTP != 0
+	changes := top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap
 	if verdict&verdictKey != 0 {
-		if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
+		if changes {
 			// The whole changes map matched: keep its shape, redact every field.
 			w.redactChangesFields(v.Map())
 			return false
 		}
 		return w.apply(v, RuleKey, w.r.keyAction)
 	}
-	if top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap {
+	if changes {
 		w.walkChanges(v.Map())
 		return false
 	}
@@ -560,34 +643,63 @@ func (w *walker) redactEntry(k string, v pcommon.Value, verdict uint8, depth int
 // field whose name matches a key pattern becomes {"redacted": true} (or,
 // with the hash action, keeps old/new as keyed hashes).
 func (w *walker) walkChanges(m pcommon.Map) {
-	m.RemoveIf(func(k string, v pcommon.Value) bool {
-		verdict, secret := w.keyInfo(k, false)
-		if secret {
-			return true
+	var rm removals
+	i := 0
+	for k, v := range m.All() {
+		if w.walkChange(k, v) {
+			rm.mark(i)
 		}
-		w.push(k)
-		defer w.pop()
-		otp := verdict&verdictOTP != 0
-		if verdict&verdictKey != 0 {
-			w.redactChange(v)
-			return false
-		}
-		if v.Type() != pcommon.ValueTypeMap {
-			return w.walkValueOTP(v, 1, otp)
-		}
-		// {"old": v, "new": v}: the structural keys old and new are not
-		// matched against the patterns (the field name was); anything else
-		// in the entry is walked like any map.
-		v.Map().RemoveIf(func(ck string, cv pcommon.Value) bool {
-			if ck == "old" || ck == "new" {
-				w.push(ck)
-				defer w.pop()
-				return w.walkValueOTP(cv, 2, otp)
-			}
-			return w.walkOne(ck, cv, 2, otp, false)
-		})
+		i++
+	}
+	rm.removeFrom(m)
+}
+
+// walkChange redacts one field of activity.changes and reports whether to
+// remove it.
+func (w *walker) walkChange(k string, v pcommon.Value) bool {
+	verdict, _, secret := w.keyInfo(k, false)
+	if secret {
+		return true
+	}
+	w.push(k)
+	remove := w.walkChangeValue(v, verdict)
+	w.pop()
+	return remove
+}
+
+// walkChangeValue redacts the value of one field of activity.changes, whose
+// name is on the path and has the given verdict.
+func (w *walker) walkChangeValue(v pcommon.Value, verdict uint8) bool {
+	otp := verdict&verdictOTP != 0
+	if verdict&verdictKey != 0 {
+		w.redactChange(v)
 		return false
-	})
+	}
+	if v.Type() != pcommon.ValueTypeMap {
+		return w.walkValueOTP(v, 1, otp)
+	}
+	// {"old": v, "new": v}: the structural keys old and new are not
+	// matched against the patterns (the field name was); anything else
+	// in the entry is walked like any map.
+	m := v.Map()
+	var rm removals
+	i := 0
+	for ck, cv := range m.All() {
+		var remove bool
+		if ck == "old" || ck == "new" {
+			w.push(ck)
+			remove = w.walkValueOTP(cv, 2, otp)
+			w.pop()
+		} else {
+			remove = w.walkOne(ck, cv, 2, otp, false)
+		}
+		if remove {
+			rm.mark(i)
+		}
+		i++
+	}
+	rm.removeFrom(m)
+	return false
 }
 
 func (w *walker) redactChangesFields(m pcommon.Map) {
@@ -619,10 +731,11 @@ func (w *walker) redactChange(v pcommon.Value) {
 	red.PutBool("redacted", true)
 }
 
-// keyInfo returns what key k is, from the batch cache when it can, and
-// whether k itself holds a secret (then nothing is cached and the hit is
-// recorded under the parent's path).
-func (w *walker) keyInfo(k string, top bool) (verdict uint8, secret bool) {
+// keyInfo returns what key k is, from the batch cache when it can, with
+// Config.Hooked's tag for a top-level key (0 otherwise), and whether k
+// itself holds a secret (then nothing is cached and the hit is recorded
+// under the parent's path).
+func (w *walker) keyInfo(k string, top bool) (verdict, tag uint8, secret bool) {
 	c := w.rep.ensureCache()
 	level := 0
 	if top {
@@ -637,14 +750,17 @@ func (w *walker) keyInfo(k string, top bool) (verdict uint8, secret bool) {
 		}
 	}
 	if slot.k == k && slot.verdict[level] != 0 {
-		return slot.verdict[level], false
+		if top {
+			tag = slot.tag
+		}
+		return slot.verdict[level], tag, false
 	}
 	if w.secretKey(k) {
-		return 0, true
+		return 0, 0, true
 	}
 	verdict = verdictKnown
-	if top && w.r.hooked != nil && w.r.hooked(k) {
-		verdict |= verdictHook
+	if top && w.r.hooked != nil {
+		tag = w.r.hooked(k)
 	}
 	if _, exempt := w.r.exempt[k]; exempt && top {
 		verdict |= verdictExempt
@@ -661,7 +777,10 @@ func (w *walker) keyInfo(k string, top bool) (verdict uint8, secret bool) {
 		*slot = keyEntry{k: k}
 	}
 	slot.verdict[level] = verdict
-	return verdict, false
+	if top {
+		slot.tag = tag
+	}
+	return verdict, tag, false
 }
 
 // secretKey runs the value detectors on a map key and reports whether the
@@ -729,7 +848,14 @@ func (w *walker) walkValueOTP(v pcommon.Value, depth int, otp bool) bool {
 			return false
 		}
 		w.push("[]")
-		v.Slice().RemoveIf(func(e pcommon.Value) bool { return w.walkValueOTP(e, depth+1, otp) })
+		sl := v.Slice()
+		var rm removals
+		for i := 0; i < sl.Len(); i++ {
+			if w.walkValueOTP(sl.At(i), depth+1, otp) {
+				rm.mark(i)
+			}
+		}
+		rm.removeFromSlice(sl)
 		w.pop()
 		return false
 	}
