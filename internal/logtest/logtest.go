@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -53,6 +54,25 @@ func (e *Exporter) Records() []sdklog.Record {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.records)
+}
+
+// Await returns the records exported so far once there are at least n,
+// failing tb if that takes longer than timeout. It is for records emitted
+// after a response has been sent, such as a service's audit records.
+func (e *Exporter) Await(tb testing.TB, n int, timeout time.Duration) []sdklog.Record {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		recs := e.Records()
+		if len(recs) >= n {
+			return recs
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("got %d records after %s, want %d", len(recs), timeout, n)
+			return recs
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // Take returns the records exported so far, oldest first, and forgets them,

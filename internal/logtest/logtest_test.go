@@ -3,6 +3,7 @@ package logtest_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
@@ -61,5 +62,20 @@ func TestAttributes(t *testing.T) {
 	}
 	if m := got["user"].AsMap(); len(m) != 1 || m[0].Key != "id" || m[0].Value.AsString() != "u-7" {
 		t.Errorf("got user=%v, want {id: u-7}", m)
+	}
+}
+
+func TestAwait(t *testing.T) {
+	lp, exp := logtest.NewProvider(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(20 * time.Millisecond)
+		emit(lp, "late")
+	}()
+	recs := exp.Await(t, 1, 5*time.Second)
+	<-done
+	if len(recs) != 1 || recs[0].Body().AsString() != "late" {
+		t.Errorf("got %d records, want the late one", len(recs))
 	}
 }

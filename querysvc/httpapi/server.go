@@ -247,6 +247,10 @@ func (s *Server) v1(path string, ep endpoint, analytics bool, h handler) {
 			}
 			s.metrics.observe(path, status, s.cfg.now().Sub(start))
 			if authed {
+				// The response is complete (writeJSON sets its length):
+				// send it before recording the audit record, so the
+				// caller does not wait for the record to be built.
+				_ = http.NewResponseController(w).Flush()
 				s.audit(ctx, r, path, pr, params, status)
 			}
 		}()
@@ -384,8 +388,10 @@ func (s *Server) writeJSON(w http.ResponseWriter, st int, v any) int {
 		s.cfg.logger.Error("encode response", "err", err)
 		st, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`)
 	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(st)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 	return st
 }

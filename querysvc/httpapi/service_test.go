@@ -139,7 +139,8 @@ func TestAudit(t *testing.T) {
 	a.wantError("", "/v1/activities", 401, "") // no principal: nothing to attribute
 	a.getJSON("", "/healthz", 200, nil)        // not a read of the log
 
-	recs := a.audit.Records()
+	// Audit records are emitted right after each response is sent.
+	recs := a.audit.Await(t, 4, 5*time.Second)
 	if len(recs) != 4 {
 		t.Fatalf("got %d audit records, want 4", len(recs))
 	}
@@ -195,7 +196,7 @@ func TestAuditRequest(t *testing.T) {
 	if st, body := a.get(admin, "/v1/analytics/events", "X-Request-Id", "req-42", "X-Forwarded-For", "203.0.113.50"); st != 200 {
 		t.Fatalf("got %d %s", st, body)
 	}
-	recs := a.audit.Records()
+	recs := a.audit.Await(t, 1, 5*time.Second)
 	if len(recs) != 1 {
 		t.Fatalf("got %d audit records, want 1", len(recs))
 	}
