@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -286,7 +285,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	// A dropped record still counts as a failed login: the signal matters
 	// more than the record.
 	if p.detector != nil {
-		p.observe(lr, attrs, t, st)
+		p.observe(lr, attrs, rs, t, st)
 	}
 	if drop {
 		return true
@@ -320,12 +319,17 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 type recordState struct {
 	claimsAlert bool
 	empty       bool
-	moves       []string // keys whose values must move to "<key>.original"
-	movesBuf    [4]string
+	// event is the record's event attribute, when eventSeen, for burst
+	// detection.
+	event     string
+	eventSeen bool
+	moves     []string // keys whose values must move to "<key>.original"
+	movesBuf  [4]string
 }
 
 func (rs *recordState) reset() {
 	rs.claimsAlert, rs.empty = false, false
+	rs.event, rs.eventSeen = "", false
 	rs.moves = rs.movesBuf[:0]
 }
 
@@ -336,6 +340,7 @@ type attrKind struct {
 	remove bool             // an exporter control or data stream attribute
 	alert  bool             // an activity.alert.* attribute
 	claim  string           // a string value equal to claim makes the record claim to be an alert
+	event  bool             // the event attribute, which burst detection reads
 	typed  bool             // the key has a mapped Elasticsearch type, typ
 	typ    schema.FieldType //
 	strOK  bool             // a string value is right for the field type
@@ -367,7 +372,7 @@ func (p *activityProcessor) buildKinds() error {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	if len(keys)+int(numFixedTags) > math.MaxUint8+1 {
+	if len(keys)+int(numFixedTags) > int(redact.HookNonStrings) {
 		return fmt.Errorf("%d typed attributes: %w", len(keys), errTooManyTypes)
 	}
 	p.kindOf = make(map[string]uint8, len(keys))
@@ -378,9 +383,14 @@ func (p *activityProcessor) buildKinds() error {
 		case schema.AttrCategory:
 			kd.claim = schema.CategorySecurity
 		case schema.AttrEvent:
-			kd.claim = schema.EventFailedLoginBurst
+			kd.claim, kd.event = schema.EventFailedLoginBurst, true
 		}
-		p.kindOf[k] = uint8(len(p.kinds))
+		tag := uint8(len(p.kinds))
+		if kd.strOK && !kd.alert && kd.claim == "" {
+			// Any string is right for the key: checkAttr has nothing to do.
+			tag |= redact.HookNonStrings
+		}
+		p.kindOf[k] = tag
 		p.kinds = append(p.kinds, kd)
 	}
 	return nil
@@ -426,7 +436,7 @@ func (p *activityProcessor) hooked(k string) uint8 {
 // or the security category or failed-login-burst event that only the
 // processor's own alerts carry.
 func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pcommon.Value) (remove bool) {
-	kd := &p.kinds[tag]
+	kd := &p.kinds[tag&^redact.HookNonStrings]
 	if kd.empty {
 		rs.empty = true
 		return false
@@ -439,11 +449,14 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 		rs.claimsAlert = true
 	}
 	// Fast path: a string is fine for every keyword field.
-	if str && kd.strOK {
+	if !(str && kd.strOK) && kd.typed && !fixType(kd.typ, v) {
+		rs.moves = append(rs.moves, k)
 		return false
 	}
-	if kd.typed && !fixType(kd.typ, v) {
-		rs.moves = append(rs.moves, k)
+	if kd.event && !rs.eventSeen && v.Type() == pcommon.ValueTypeStr {
+		// The first event attribute that stays, as attrs.Get would find it
+		// after the walk.
+		rs.event, rs.eventSeen = v.Str(), true
 	}
 	return false
 }
@@ -585,12 +598,12 @@ func enforceBodyType(b pcommon.Value) {
 }
 
 // observe feeds a failed login to the burst detector, once per key type.
-func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, tenantID string, st *batchStats) {
-	ev, ok := attrs.Get(schema.AttrEvent)
-	if !ok || ev.Type() != pcommon.ValueTypeStr {
+// The event is the one checkAttr noted during the redaction walk.
+func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *recordState, tenantID string, st *batchStats) {
+	if !rs.eventSeen {
 		return
 	}
-	if _, ok := p.events[ev.Str()]; !ok {
+	if _, ok := p.events[rs.event]; !ok {
 		return
 	}
 	at := lr.Timestamp().AsTime()

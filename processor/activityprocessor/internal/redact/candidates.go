@@ -18,68 +18,90 @@ const (
 // apiSeparators are the bytes that end most well-known API key prefixes.
 const apiSeparators = "_-."
 
-// Byte classes of the candidates pre-filter: each marks a byte without which
-// some detector cannot match.
+// Byte classes of the candidates pre-filter: each marks a byte, or a pair
+// of adjacent bytes, without which some detector cannot match. A class that
+// is the second byte of a pair sits one bit above the class of the first, so
+// that (previous << 1) & current has the second's bit exactly when the pair
+// occurs.
 const (
-	classDigit  uint8 = 1 << iota // '0'-'9': card numbers (must stay bit 0, it is counted)
-	classSpace                    // ' ', '\t': "Bearer x", "Basic x"
-	classAPISep                   // '_', '.', and '-': the ends of API key prefixes
-	classUpperA                   // 'A': AKIA, ASIA, AIza
-	classDash                     // '-': "-----BEGIN"
-	classJ                        // 'J': "eyJ"
-	classColon                    // ':': "://"
-	classAt                       // '@': user info in a URL
+	classDigit     uint16 = 1 << iota // '0'-'9': card numbers (must stay bit 0, it is counted)
+	classAuthEnd                      // 'r', 'R', 'c', 'C': the last letter of "bearer", "basic"
+	classSpace                        // ' ', '\t' after classAuthEnd: "Bearer x", "Basic x"
+	classY                            // 'y'
+	classJ                            // 'J' after 'y': "eyJ"
+	classAPIKeyEnd                    // a byte that comes right before a separator in an API key prefix
+	classAPISep                       // '_', '-', '.' after classAPIKeyEnd: the end of an API key prefix
+	classUpperA                       // 'A': AKIA, ASIA, AIza
+	classDash                         // '-'
+	classDash2                        // '-' after '-': "-----BEGIN"
+	classColon                        // ':'
+	classSlash                        // '/' after ':': "://"
+	classAt                           // '@': user info in a URL
 )
 
-// byteClassTable maps every byte to its classes; most bytes have none.
-func byteClassTable() (t [256]uint8) {
+// byteClassTable maps every byte to its classes; most bytes have none. The
+// bytes before API key separators come from the prefix table, apiKeyEnds.
+func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256]uint16) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] |= classDigit
 	}
+	for _, c := range "rRcC" {
+		t[c] |= classAuthEnd
+	}
 	t[' '] |= classSpace
 	t['\t'] |= classSpace
-	for i := 0; i < len(apiSeparators); i++ {
-		t[apiSeparators[i]] |= classAPISep
+	t['y'] |= classY
+	t['J'] |= classJ
+	for k := range apiKeyEnds {
+		t[apiSeparators[k]] |= classAPISep
+		for before, group := range apiKeyEnds[k] {
+			if len(group) > 0 {
+				t[before] |= classAPIKeyEnd
+			}
+		}
 	}
 	t['A'] |= classUpperA
-	t['-'] |= classDash
-	t['J'] |= classJ
+	t['-'] |= classDash | classDash2
 	t[':'] |= classColon
+	t['/'] |= classSlash
 	t['@'] |= classAt
 	return t
 }
 
 // candidates returns a bit set of the detectors worth running on s. One
-// pass over the bytes collects which byte classes occur and counts the
-// digits; a detector's own, narrower check then runs only when every byte it
-// needs is present. Each of those checks is exactly the condition it guards
-// (a vectorised standard-library search or a short loop over the few places
-// where a secret could start), so the result equals running them all, which
-// candidatesReference in the tests does; a value in which nothing can match
-// costs one pass and no allocation.
+// pass over the bytes collects which byte classes and which pairs of
+// adjacent classes occur, and counts the digits; a detector's own, narrower
+// check then runs only when the bytes it needs are present. Each of those
+// checks is exactly the condition it guards (a vectorised standard-library
+// search or a short loop over the few places where a secret could start),
+// so the result equals running them all, which candidatesReference in the
+// tests does; a value in which nothing can match costs one pass and no
+// allocation.
 func (r *Redactor) candidates(s string) uint32 {
-	var seen uint8
+	var seen, pairs, prev uint16
 	digits := 0
 	for i := 0; i < len(s); i++ {
 		c := r.byteClass[s[i]]
 		seen |= c
+		pairs |= prev << 1 & c
+		prev = c
 		digits += int(c & classDigit)
 	}
 	var m uint32
 	n := len(s)
-	if seen&classJ != 0 && n >= minJWTLen && strings.Contains(s, "eyJ") {
+	if pairs&classJ != 0 && n >= minJWTLen && strings.Contains(s, "eyJ") {
 		m |= ruleBit(RuleJWT)
 	}
-	if seen&classSpace != 0 {
+	if pairs&classSpace != 0 {
 		m |= authSchemeCandidates(s)
 	}
-	if seen&classDash != 0 && strings.Contains(s, "-----BEGIN") {
+	if pairs&classDash2 != 0 && strings.Contains(s, "-----BEGIN") {
 		m |= ruleBit(RulePrivateKey)
 	}
-	if seen&(classAPISep|classUpperA) != 0 && n >= minAPIKeyLen && r.apiKeyCandidate(s) {
+	if (pairs&classAPISep != 0 || seen&classUpperA != 0) && n >= minAPIKeyLen && r.apiKeyCandidate(s) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if seen&(classColon|classAt) == classColon|classAt && strings.Contains(s, "://") {
+	if pairs&classSlash != 0 && seen&classAt != 0 && strings.Contains(s, "://") {
 		m |= ruleBit(RuleURLCredentials)
 	}
 	if digits >= minCardDigits {

@@ -173,8 +173,9 @@ type Config struct {
 	// handed, after redaction, to Report.Hook (the processor's type checks)
 	// by returning a non-zero tag for them. It is called once per distinct
 	// key per batch; the tag is cached with the key and handed to the hook
-	// with every entry, so the hook need not classify the key again. Nil
-	// hooks nothing.
+	// with every entry, so the hook need not classify the key again. A tag
+	// with the HookNonStrings bit is handed over only with values that are
+	// not strings. Nil hooks nothing.
 	Hooked func(key string) (tag uint8)
 }
 
@@ -183,6 +184,11 @@ type detector struct {
 	action Action
 	find   finder
 }
+
+// HookNonStrings is the bit of a Config.Hooked tag that hands the key's
+// entries to Report.Hook only when their value, after redaction, is not a
+// string: for a key that accepts any string it saves a call per value.
+const HookNonStrings uint8 = 0x80
 
 // Redactor redacts log data in place. It is immutable after New and safe
 // for concurrent use.
@@ -203,7 +209,7 @@ type Redactor struct {
 	cardOn     bool
 	cardAct    Action
 	// byteClass is the candidates pre-filter's byte class table.
-	byteClass [256]uint8
+	byteClass [256]uint16
 }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
@@ -211,7 +217,7 @@ func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{keyAction: cfg.KeyAction, maxDepth: cfg.MaxDepth, hashKey: bytes.Clone(cfg.HashKey),
 		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes()}
 	r.apiKeyEnds = apiKeyEndTable(&r.apiKeys)
-	r.byteClass = byteClassTable()
+	r.byteClass = byteClassTable(&r.apiKeyEnds)
 	r.hooked = cfg.Hooked
 	if r.keyAction == 0 {
 		r.keyAction = ActionMask
@@ -613,7 +619,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 	w.push(k)
 	remove := w.redactEntry(k, v, verdict, depth, otp, top)
 	w.pop()
-	if !remove && tag != 0 && w.rep.Hook != nil {
+	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) {
 		remove = w.rep.Hook(k, tag, v)
 	}
 	return remove
