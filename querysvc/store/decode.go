@@ -29,11 +29,11 @@ func rawString(b json.RawMessage) string {
 		return ""
 	}
 	var v string
-	if json.Unmarshal(b, &v) == nil {
+	if unmarshal(b, &v) == nil {
 		return v
 	}
 	var list []string
-	if json.Unmarshal(b, &list) == nil && len(list) > 0 {
+	if unmarshal(b, &list) == nil && len(list) > 0 {
 		return list[0]
 	}
 	return string(b) // a number or other scalar, shown as written
@@ -41,7 +41,7 @@ func rawString(b json.RawMessage) string {
 
 func rawInt(b json.RawMessage) int64 {
 	var n json.Number
-	if json.Unmarshal(b, &n) == nil {
+	if unmarshal(b, &n) == nil {
 		i, _ := n.Int64()
 		return i
 	}
@@ -57,7 +57,7 @@ func rawInt(b json.RawMessage) int64 {
 // nanoseconds as a fraction). Anything else is the zero time.
 func parseTimestamp(b json.RawMessage) time.Time {
 	var s string
-	if json.Unmarshal(b, &s) != nil {
+	if unmarshal(b, &s) != nil {
 		s = string(b) // a bare JSON number
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
@@ -99,7 +99,7 @@ const maxEpochMillis = (1<<63 - 1) / int64(time.Millisecond) / 2
 // decode turns a search hit's id and _source into an Activity.
 func decode(docID string, src json.RawMessage) (querysvc.Activity, error) {
 	var s source
-	if err := json.Unmarshal(src, &s); err != nil {
+	if err := unmarshal(src, &s); err != nil {
 		return querysvc.Activity{}, querysvc.Wrap(querysvc.CodeInternal, "decode activity document", err)
 	}
 	a := querysvc.Activity{
@@ -125,7 +125,7 @@ func decode(docID string, src json.RawMessage) (querysvc.Activity, error) {
 	}
 	if b := s.Attributes[schema.AttrChangedFields]; len(b) > 0 {
 		var fields []string
-		if json.Unmarshal(b, &fields) != nil {
+		if unmarshal(b, &fields) != nil {
 			fields = []string{rawString(b)}
 		}
 		a.ChangedFields = fields

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -86,4 +87,44 @@ func TestParseTimestamp(t *testing.T) {
 			t.Errorf("parseTimestamp(%s) = %v, want %v", tt.raw, got, tt.want)
 		}
 	}
+}
+
+// FuzzUnmarshalMatchesStd: the one-pass decoder reads valid JSON documents
+// and aggregation buckets exactly as encoding/json does, or both refuse them.
+// (It accepts some invalid JSON that encoding/json refuses, such as raw
+// control characters in strings; Elasticsearch never sends that, and such
+// input must only not make it panic.)
+func FuzzUnmarshalMatchesStd(f *testing.F) {
+	for _, s := range []string{
+		`{"@timestamp":"2026-11-01T10:00:00Z","body":{"text":"x"},"attributes":{"a":1,"b":"\u00e9"},"resource":{"attributes":{}}}`,
+		`{"Body":{"TEXT":"case"},"attributes":{"a":1,"a":2}}`, `{"body":{"text":"\xff\xfe"}}`, `{"attributes":null}`,
+		`{"buckets":[{"key":"198.51.100.7","doc_count":12},{"key":"x","doc_count":1e2}]}`, `{"buckets":[{"doc_count":-1}]}`,
+		`{"attributes":{"x":01}}`, ` {"attributes":{}} trailing`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if !json.Valid(src) {
+			var s source
+			var c counts
+			_, _ = unmarshal(src, &s), unmarshal(src, &c)
+			return
+		}
+		var gotSrc, wantSrc source
+		gotErr, wantErr := unmarshal(src, &gotSrc), json.Unmarshal(src, &wantSrc)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("source %q: got error %v, encoding/json got %v", src, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(gotSrc, wantSrc) {
+			t.Fatalf("source %q: got %+v, encoding/json got %+v", src, gotSrc, wantSrc)
+		}
+		var gotC, wantC counts
+		gotErr, wantErr = unmarshal(src, &gotC), json.Unmarshal(src, &wantC)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("counts %q: got error %v, encoding/json got %v", src, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(gotC, wantC) {
+			t.Fatalf("counts %q: got %+v, encoding/json got %+v", src, gotC, wantC)
+		}
+	})
 }
