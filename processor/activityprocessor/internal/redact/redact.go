@@ -361,12 +361,20 @@ type Report struct {
 type batchCache struct {
 	clean [cleanSlots]string
 	keys  [keySlots]keyEntry
+	// shape remembers, by position, the entries of the last top-level map's
+	// keys: records of one batch mostly have the same keys in the same
+	// order, so the entry at the same position is tried before hashing.
+	shape [shapeLen]*keyEntry
 }
 
 type keyEntry struct {
 	k       string
 	verdict [2]uint8 // [nested, top]; 0 means unknown
 	tag     uint8    // Config.Hooked's tag, for a top-level key
+	// clean is the last string value under k in which the detectors found
+	// nothing: a key's value often repeats from record to record, and one
+	// comparison beats a lookup in the clean cache.
+	clean string
 }
 
 // Key verdict bits.
@@ -383,6 +391,7 @@ const (
 	cleanSlots  = 1024
 	keySlots    = 512
 	cleanMaxLen = 512
+	shapeLen    = 64
 )
 
 // sampleHash mixes a string's length with five of its bytes. It is much
@@ -601,7 +610,7 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 	var rm removals
 	i := 0
 	for k, v := range m.All() {
-		if w.walkOne(k, v, depth, otp, top) {
+		if w.walkOne(k, v, i, depth, otp, top) {
 			rm.mark(i)
 		}
 		i++
@@ -609,15 +618,16 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 	rm.removeFrom(m)
 }
 
-// walkOne redacts one map entry in place and reports whether to remove it.
-func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bool {
-	verdict, tag, secret := w.keyInfo(k, top)
+// walkOne redacts one map entry, at position pos of its map, in place and
+// reports whether to remove it.
+func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top bool) bool {
+	e, tag, secret := w.keyInfo(k, top, pos)
 	if secret {
 		// A secret used as a key: remove the entry, fail closed.
 		return true
 	}
 	w.push(k)
-	remove := w.redactEntry(k, v, verdict, depth, otp, top)
+	remove := w.redactEntry(k, v, e, depth, otp, top)
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) {
 		remove = w.rep.Hook(k, tag, v)
@@ -625,9 +635,13 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp, top bool) bo
 	return remove
 }
 
-// redactEntry redacts the value of one entry whose key is already on the
-// path, reporting whether to remove the entry.
-func (w *walker) redactEntry(k string, v pcommon.Value, verdict uint8, depth int, otp, top bool) bool {
+// redactEntry redacts the value of one entry whose key, with cache entry e,
+// is already on the path, reporting whether to remove the entry.
+func (w *walker) redactEntry(k string, v pcommon.Value, e *keyEntry, depth int, otp, top bool) bool {
+	verdict := e.verdict[0]
+	if top {
+		verdict = e.verdict[1]
+	}
 	otpMatch := verdict&verdictOTP != 0
 	changes := top && k == schema.AttrChanges && v.Type() == pcommon.ValueTypeMap
 	if verdict&verdictKey != 0 {
@@ -641,6 +655,9 @@ func (w *walker) redactEntry(k string, v pcommon.Value, verdict uint8, depth int
 	if changes {
 		w.walkChanges(v.Map())
 		return false
+	}
+	if v.Type() == pcommon.ValueTypeStr {
+		return w.walkString(v, otp || otpMatch, &e.clean)
 	}
 	return w.walkValueOTP(v, depth, otp || otpMatch)
 }
@@ -663,10 +680,11 @@ func (w *walker) walkChanges(m pcommon.Map) {
 // walkChange redacts one field of activity.changes and reports whether to
 // remove it.
 func (w *walker) walkChange(k string, v pcommon.Value) bool {
-	verdict, _, secret := w.keyInfo(k, false)
+	e, _, secret := w.keyInfo(k, false, -1)
 	if secret {
 		return true
 	}
+	verdict := e.verdict[0]
 	w.push(k)
 	remove := w.walkChangeValue(v, verdict)
 	w.pop()
@@ -697,7 +715,7 @@ func (w *walker) walkChangeValue(v pcommon.Value, verdict uint8) bool {
 			remove = w.walkValueOTP(cv, 2, otp)
 			w.pop()
 		} else {
-			remove = w.walkOne(ck, cv, 2, otp, false)
+			remove = w.walkOne(ck, cv, i, 2, otp, false)
 		}
 		if remove {
 			rm.mark(i)
@@ -737,15 +755,23 @@ func (w *walker) redactChange(v pcommon.Value) {
 	red.PutBool("redacted", true)
 }
 
-// keyInfo returns what key k is, from the batch cache when it can, with
-// Config.Hooked's tag for a top-level key (0 otherwise), and whether k
-// itself holds a secret (then nothing is cached and the hit is recorded
-// under the parent's path).
-func (w *walker) keyInfo(k string, top bool) (verdict, tag uint8, secret bool) {
+// keyInfo returns the batch cache entry of key k, at position pos of its
+// map, with its verdict at k's level filled in, and Config.Hooked's tag for
+// a top-level key (0 otherwise); or whether k itself holds a secret (then
+// nothing is cached and the hit is recorded under the parent's path).
+// The entry is valid until the next call.
+func (w *walker) keyInfo(k string, top bool, pos int) (e *keyEntry, tag uint8, secret bool) {
 	c := w.rep.ensureCache()
 	level := 0
 	if top {
 		level = 1
+		// The key at this position in the previous record, compared in
+		// full like any cache entry.
+		if uint(pos) < shapeLen {
+			if e := c.shape[pos]; e != nil && e.k == k && e.verdict[1] != 0 {
+				return e, e.tag, false
+			}
+		}
 	}
 	// Two-way set associative: a key may sit in either slot of its pair.
 	i := sampleHash(k) % keySlots
@@ -759,12 +785,13 @@ func (w *walker) keyInfo(k string, top bool) (verdict, tag uint8, secret bool) {
 		if top {
 			tag = slot.tag
 		}
-		return slot.verdict[level], tag, false
+		w.remember(c, slot, top, pos)
+		return slot, tag, false
 	}
 	if w.secretKey(k) {
-		return 0, 0, true
+		return nil, 0, true
 	}
-	verdict = verdictKnown
+	verdict := verdictKnown
 	if top && w.r.hooked != nil {
 		tag = w.r.hooked(k)
 	}
@@ -786,7 +813,15 @@ func (w *walker) keyInfo(k string, top bool) (verdict, tag uint8, secret bool) {
 	if top {
 		slot.tag = tag
 	}
-	return verdict, tag, false
+	w.remember(c, slot, top, pos)
+	return slot, tag, false
+}
+
+// remember records the cache entry of a top-level key by its position.
+func (w *walker) remember(c *batchCache, e *keyEntry, top bool, pos int) {
+	if top && uint(pos) < shapeLen {
+		c.shape[pos] = e
+	}
 }
 
 // secretKey runs the value detectors on a map key and reports whether the
@@ -811,21 +846,7 @@ func (w *walker) walkValue(v pcommon.Value, depth int, otp bool) bool {
 func (w *walker) walkValueOTP(v pcommon.Value, depth int, otp bool) bool {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		s := v.Str()
-		if otp && isOTPCode(s) {
-			return w.apply(v, RuleOTP, w.r.otpAction)
-		}
-		if len(s) < minScanLen {
-			return false
-		}
-		out, drop := w.scan(s)
-		if drop {
-			return true
-		}
-		if len(out) != len(s) || out != s {
-			v.SetStr(out)
-		}
-		return false
+		return w.walkString(v, otp, nil)
 	case pcommon.ValueTypeInt:
 		if otp {
 			return w.apply(v, RuleOTP, w.r.otpAction)
@@ -864,6 +885,32 @@ func (w *walker) walkValueOTP(v pcommon.Value, depth int, otp bool) bool {
 		rm.removeFromSlice(sl)
 		w.pop()
 		return false
+	}
+	return false
+}
+
+// walkString redacts the string value v in place and reports whether it
+// must be removed. memo, when not nil, holds a string known to be clean (it
+// is updated when v turns out clean): the walk compares v with it before
+// looking the value up in the clean cache.
+func (w *walker) walkString(v pcommon.Value, otp bool, memo *string) bool {
+	s := v.Str()
+	if otp && isOTPCode(s) {
+		return w.apply(v, RuleOTP, w.r.otpAction)
+	}
+	if len(s) < minScanLen || memo != nil && *memo == s {
+		return false
+	}
+	out, drop, clean := w.scanClean(s)
+	switch {
+	case drop:
+		return true
+	case clean:
+		if memo != nil {
+			*memo = s
+		}
+	case len(out) != len(s) || out != s:
+		v.SetStr(out)
 	}
 	return false
 }
@@ -907,23 +954,30 @@ func (r *Redactor) hash(secret string) string {
 // scan runs every enabled detector over s. It returns s itself (no
 // allocation) when nothing is found.
 func (w *walker) scan(s string) (string, bool) {
+	out, drop, _ := w.scanClean(s)
+	return out, drop
+}
+
+// scanClean is scan, also reporting whether s is clean: no detector found
+// anything in it.
+func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 	if len(s) < minScanLen {
-		return s, false
+		return s, false, true
 	}
 	if isUUID(s) {
 		// Ids are the most common unique values. A UUID cannot be any
 		// detected credential, and scanning one could mistake its decimal
 		// groups for a card number and mangle a record id.
-		return s, false
+		return s, false, true
 	}
 	slot, clean := w.rep.cleanSlot(s)
 	if clean {
-		return s, false
+		return s, false, true
 	}
 	cand := w.r.candidates(s)
 	if cand == 0 {
 		w.rep.markClean(slot, s)
-		return s, false
+		return s, false, true
 	}
 	found := false
 	for i := range w.r.detectors {
@@ -938,14 +992,14 @@ func (w *walker) scan(s string) (string, bool) {
 		found = true
 		w.hit(d.rule)
 		if d.action == ActionDrop {
-			return "", true
+			return "", true, false
 		}
 		s = w.replaceAll(s, d, start, end)
 	}
 	if !found {
 		w.rep.markClean(slot, s)
 	}
-	return s, false
+	return s, false, !found
 }
 
 // isUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID.
