@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -30,7 +31,7 @@ func newMetrics() *metrics {
 func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.requests[[2]string{route, fmt.Sprint(status)}]++
+	m.requests[[2]string{route, strconv.Itoa(status)}]++
 	s, ok := m.durations[route]
 	if !ok {
 		s = &summary{}
