@@ -477,6 +477,7 @@ type walker struct {
 func (rep *Report) walker(r *Redactor, prefix string) *walker {
 	w := &rep.w
 	w.r, w.rep, w.prefix, w.n = r, rep, prefix, 0
+	rep.ensureCache()
 	return w
 }
 
@@ -626,8 +627,22 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 		// A secret used as a key: remove the entry, fail closed.
 		return true
 	}
+	verdict := e.verdict[0]
+	if top {
+		verdict = e.verdict[1]
+	}
 	w.push(k)
-	remove := w.redactEntry(k, v, e, depth, otp, top)
+	var remove bool
+	if verdict&verdictKey == 0 && v.Type() == pcommon.ValueTypeStr {
+		// The common case, without redactEntry's other cases: a string
+		// under a key that matches no pattern stays a string.
+		remove = w.walkString(v, otp || verdict&verdictOTP != 0, &e.clean)
+		if tag&HookNonStrings != 0 {
+			tag = 0
+		}
+	} else {
+		remove = w.redactEntry(k, v, e, depth, otp, top)
+	}
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) {
 		remove = w.rep.Hook(k, tag, v)
@@ -761,17 +776,23 @@ func (w *walker) redactChange(v pcommon.Value) {
 // nothing is cached and the hit is recorded under the parent's path).
 // The entry is valid until the next call.
 func (w *walker) keyInfo(k string, top bool, pos int) (e *keyEntry, tag uint8, secret bool) {
+	// The key at this position in the previous record, compared in full
+	// like any cache entry.
+	if top && uint(pos) < shapeLen {
+		if e := w.rep.cache.shape[pos]; e != nil && e.k == k && e.verdict[1] != 0 {
+			return e, e.tag, false
+		}
+	}
+	return w.lookupKey(k, top, pos)
+}
+
+// lookupKey is keyInfo without the shape: the key's entry in the batch
+// cache, filled in when missing.
+func (w *walker) lookupKey(k string, top bool, pos int) (e *keyEntry, tag uint8, secret bool) {
 	c := w.rep.ensureCache()
 	level := 0
 	if top {
 		level = 1
-		// The key at this position in the previous record, compared in
-		// full like any cache entry.
-		if uint(pos) < shapeLen {
-			if e := c.shape[pos]; e != nil && e.k == k && e.verdict[1] != 0 {
-				return e, e.tag, false
-			}
-		}
 	}
 	// Two-way set associative: a key may sit in either slot of its pair.
 	i := sampleHash(k) % keySlots
