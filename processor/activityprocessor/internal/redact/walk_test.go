@@ -1,0 +1,201 @@
+package redact
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+func TestRemovals(t *testing.T) {
+	tests := []struct {
+		name   string
+		n      int
+		marked []int
+	}{
+		{"none", 10, nil},
+		{"first and last of a small map", 10, []int{0, 9}},
+		{"across the bit set's end", 130, []int{3, 63, 64, 65, 100, 129}},
+		{"only beyond the bit set", 70, []int{66, 69}},
+		{"all", 66, func() []int {
+			all := make([]int, 66)
+			for i := range all {
+				all[i] = i
+			}
+			return all
+		}()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := pcommon.NewMap()
+			s := pcommon.NewSlice()
+			for i := 0; i < tt.n; i++ {
+				m.PutInt(strconv.Itoa(i), int64(i))
+				s.AppendEmpty().SetInt(int64(i))
+			}
+			var rmMap, rmSlice removals
+			want := map[int]bool{}
+			for _, i := range tt.marked {
+				rmMap.mark(i)
+				rmSlice.mark(i)
+				want[i] = true
+			}
+			rmMap.removeFrom(m)
+			rmSlice.removeFromSlice(s)
+			var gotMap, gotSlice, wantLeft []int64
+			for i := 0; i < tt.n; i++ {
+				if !want[i] {
+					wantLeft = append(wantLeft, int64(i))
+				}
+			}
+			for _, v := range m.All() {
+				gotMap = append(gotMap, v.Int())
+			}
+			for _, v := range s.All() {
+				gotSlice = append(gotSlice, v.Int())
+			}
+			if !reflect.DeepEqual(gotMap, wantLeft) {
+				t.Errorf("map: got %v, want %v", gotMap, wantLeft)
+			}
+			if !reflect.DeepEqual(gotSlice, wantLeft) {
+				t.Errorf("slice: got %v, want %v", gotSlice, wantLeft)
+			}
+		})
+	}
+}
+
+// hookCall is one call of Report.Hook, as the differential test logs it.
+type hookCall struct {
+	key string
+	tag uint8
+	typ pcommon.ValueType
+}
+
+// cachesConfig is testConfig with a hook on some keys: "h.*" keys get a tag
+// handed over for every value, "n.*" keys one with HookNonStrings, and the
+// changes attribute one as well.
+func cachesConfig() Config {
+	cfg := testConfig()
+	cfg.Hooked = func(k string) uint8 {
+		switch {
+		case strings.HasPrefix(k, "h."):
+			return 1
+		case strings.HasPrefix(k, "n."):
+			return 2 | HookNonStrings
+		case k == schema.AttrChanges:
+			return 3
+		}
+		return 0
+	}
+	return cfg
+}
+
+// walkOutcome is everything a walk of one record produces.
+type walkOutcome struct {
+	Attrs  string
+	Paths  []string
+	Counts [NumRules]int
+	Hooks  []hookCall
+}
+
+// walkRecord walks a copy of attrs with rep, which may carry the caches of
+// earlier walks, removing the values whose hook call asks for it ("h.drop").
+func walkRecord(r *Redactor, rep *Report, attrs pcommon.Map) walkOutcome {
+	m := pcommon.NewMap()
+	attrs.CopyTo(m)
+	var out walkOutcome
+	rep.Reset()
+	rep.Hook = func(k string, tag uint8, v pcommon.Value) bool {
+		out.Hooks = append(out.Hooks, hookCall{k, tag, v.Type()})
+		return k == "h.drop"
+	}
+	r.Attributes(m, "", true, rep)
+	raw, _ := json.Marshal(m.AsRaw())
+	out.Attrs = string(raw)
+	out.Paths = append([]string(nil), rep.Paths()...)
+	out.Counts = rep.Counts
+	return out
+}
+
+// checkCachesAgree walks records one after the other with one Report, as a
+// batch does (so the shape, the per-key clean values and the clean cache
+// answer), and each again with a fresh Report, which must give the same
+// result: the caches are only ever a shortcut.
+func checkCachesAgree(t *testing.T, r *Redactor, records []pcommon.Map) {
+	t.Helper()
+	var shared Report
+	for i, rec := range records {
+		got := walkRecord(r, &shared, rec)
+		var fresh Report
+		want := walkRecord(r, &fresh, rec)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("record %d with the batch's caches: got %+v, want %+v (fresh caches)", i, got, want)
+		}
+	}
+}
+
+// cacheRecords builds records around the fuzzer's input: the same keys in
+// the same or a shifted order, repeated and changing values, secrets at
+// every level, so that every cache both hits and misses.
+func cacheRecords(doc []byte, kind uint8, b []byte) []pcommon.Map {
+	var raw map[string]any
+	if json.Unmarshal(doc, &raw) != nil {
+		raw = map[string]any{"text": string(doc)}
+	}
+	planted, _ := plant(kind, b)
+	var recs []pcommon.Map
+	for i := 0; i < 6; i++ {
+		m := pcommon.NewMap()
+		if err := m.FromRaw(raw); err != nil {
+			m = pcommon.NewMap()
+		}
+		if i%3 == 1 {
+			m.PutStr("shift", "moves every later key by one position")
+		}
+		m.PutStr("h.kept", "repeated value, long enough to be scanned")
+		m.PutStr("n.value", fmt.Sprintf("changing value %d", i))
+		m.PutInt("n.int", int64(i))
+		if i%2 == 0 {
+			m.PutStr("n.value", planted)
+			m.PutStr("h.drop", "removed by the hook")
+		} else {
+			m.PutStr("h.kept", planted)
+		}
+		m.PutStr("otp", "123456")
+		m.PutStr(planted, "a secret as a key")
+		ch := m.PutEmptyMap(schema.AttrChanges)
+		f := ch.PutEmptyMap("title")
+		f.PutStr("old", "same old title")
+		f.PutStr("new", []string{"same old title", planted}[i%2])
+		ch.PutEmptyMap("password").PutStr("new", "hunter22")
+		recs = append(recs, m)
+	}
+	return recs
+}
+
+func TestCachesAgreeWithFreshWalk(t *testing.T) {
+	r := mustNew(t, cachesConfig())
+	for kind := uint8(0); kind < 8; kind++ {
+		checkCachesAgree(t, r, cacheRecords([]byte(`{"a":{"b":[1,"x y z long enough"]},"c":"Bearer abcdefghijk"}`), kind, []byte("seed")))
+	}
+}
+
+// FuzzWalkerCaches is the differential test of the walker's shortcuts (the
+// shape of the previous record, each key's last clean value, the clean
+// cache, the deferred removals and the hook tags): a batch walked with
+// shared caches must come out exactly as each record walked on its own.
+func FuzzWalkerCaches(f *testing.F) {
+	f.Add([]byte(`{"a":{"password":"x","b":[1,"Bearer abcdefghijk",{"c":null}]},"activity.changes":{"pin":{"old":1,"new":2}}}`), uint8(0), []byte("s"))
+	f.Add([]byte(`{"x":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}`), uint8(5), []byte("1234"))
+	f.Add([]byte(`not json`), uint8(3), []byte{})
+	r := mustNew(f, cachesConfig())
+	f.Fuzz(func(t *testing.T, doc []byte, kind uint8, b []byte) {
+		checkCachesAgree(t, r, cacheRecords(doc, kind, b))
+	})
+}
