@@ -373,8 +373,11 @@ type keyEntry struct {
 	tag     uint8    // Config.Hooked's tag, for a top-level key
 	// clean is the last string value under k in which the detectors found
 	// nothing: a key's value often repeats from record to record, and one
-	// comparison beats a lookup in the clean cache.
-	clean string
+	// comparison beats a lookup in the clean cache. For a field of
+	// activity.changes, clean and cleanNew hold those of its old and new
+	// values. Whatever key they are stored under, they only ever hold
+	// clean strings.
+	clean, cleanNew string
 }
 
 // Key verdict bits.
@@ -699,16 +702,16 @@ func (w *walker) walkChange(k string, v pcommon.Value) bool {
 	if secret {
 		return true
 	}
-	verdict := e.verdict[0]
 	w.push(k)
-	remove := w.walkChangeValue(v, verdict)
+	remove := w.walkChangeValue(v, e)
 	w.pop()
 	return remove
 }
 
 // walkChangeValue redacts the value of one field of activity.changes, whose
-// name is on the path and has the given verdict.
-func (w *walker) walkChangeValue(v pcommon.Value, verdict uint8) bool {
+// name, with cache entry e, is on the path.
+func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
+	verdict := e.verdict[0]
 	otp := verdict&verdictOTP != 0
 	if verdict&verdictKey != 0 {
 		w.redactChange(v)
@@ -725,11 +728,20 @@ func (w *walker) walkChangeValue(v pcommon.Value, verdict uint8) bool {
 	i := 0
 	for ck, cv := range m.All() {
 		var remove bool
-		if ck == "old" || ck == "new" {
+		switch {
+		case ck == "old" || ck == "new":
 			w.push(ck)
-			remove = w.walkValueOTP(cv, 2, otp)
+			if cv.Type() == pcommon.ValueTypeStr {
+				memo := &e.clean
+				if ck == "new" {
+					memo = &e.cleanNew
+				}
+				remove = w.walkString(cv, otp, memo)
+			} else {
+				remove = w.walkValueOTP(cv, 2, otp)
+			}
 			w.pop()
-		} else {
+		default:
 			remove = w.walkOne(ck, cv, i, 2, otp, false)
 		}
 		if remove {
