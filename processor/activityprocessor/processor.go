@@ -341,9 +341,9 @@ type attrKind struct {
 	alert  bool             // an activity.alert.* attribute
 	claim  string           // a string value equal to claim makes the record claim to be an alert
 	event  bool             // the event attribute, which burst detection reads
-	typed  bool             // the key has a mapped Elasticsearch type, typ
-	typ    schema.FieldType //
-	strOK  bool             // a string value is right for the field type
+	typed  bool             // the key has a mapped Elasticsearch type
+	typ    schema.FieldType // that type, when typed
+	strOK  bool             // any string value is right for the key
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -448,7 +448,7 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	if kd.alert || str && kd.claim != "" && v.Str() == kd.claim {
 		rs.claimsAlert = true
 	}
-	// Fast path: a string is fine for every keyword field.
+	// A string is fine for every keyword and text field (strOK).
 	if !(str && kd.strOK) && kd.typed && !fixType(kd.typ, v) {
 		rs.moves = append(rs.moves, k)
 		return false
