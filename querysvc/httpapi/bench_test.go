@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -40,10 +41,13 @@ var (
 	benchNow   = benchStart.Add(benchSpan)
 )
 
-// exchange is one HTTP request the store sent to Elasticsearch, and its answer.
+// exchange is one HTTP request the store sent to Elasticsearch, and its
+// answer. The replay sends the same method, path, body and content
+// negotiation headers.
 type exchange struct {
-	method, path string
-	body, resp   []byte
+	method, path        string
+	contentType, accept string
+	body, resp          []byte
 }
 
 // recorder is a RoundTripper that remembers the requests going through it,
@@ -75,7 +79,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(rb))
 	r.mu.Lock()
-	r.log = append(r.log, exchange{req.Method, req.URL.RequestURI(), body, rb})
+	r.log = append(r.log, exchange{req.Method, req.URL.RequestURI(), req.Header.Get("Content-Type"), req.Header.Get("Accept"), body, rb})
 	r.mu.Unlock()
 	return resp, nil
 }
@@ -118,8 +122,10 @@ func (discard) ForceFlush(context.Context) error              { return nil }
 // BenchmarkEndpoints measures every endpoint over 1,000,000 records
 // (querysvc: through the service over HTTP, token verification, scoping,
 // decoding, encoding and auditing included) beside the same Elasticsearch
-// requests the store sent, replayed raw (raw). x-raw is the ratio of the
-// querysvc time to the time of raw replays interleaved with it.
+// requests the store sent, replayed raw (raw), and replayed through a
+// pass-through HTTP hop (proxy: what any service in front of Elasticsearch
+// costs at least). x-raw is the ratio of a sub-benchmark's time to the time
+// of raw replays interleaved with it.
 func BenchmarkEndpoints(b *testing.B) {
 	estest.InstallSchema(b)
 	cfg := estest.Config(b)
@@ -181,9 +187,15 @@ func BenchmarkEndpoints(b *testing.B) {
 		}
 		return body
 	}
-	send := func(b *testing.B, method, path string, body []byte) []byte {
-		req, _ := http.NewRequest(method, esURL+path, bytes.NewReader(body))
+	send := func(x exchange, body []byte) ([]byte, error) {
+		req, _ := http.NewRequest(x.method, esURL+x.path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
+		if x.contentType != "" {
+			req.Header.Set("Content-Type", x.contentType)
+		}
+		if x.accept != "" {
+			req.Header.Set("Accept", x.accept)
+		}
 		if cfg.Username != "" {
 			req.SetBasicAuth(cfg.Username, cfg.Password)
 		}
@@ -192,18 +204,20 @@ func BenchmarkEndpoints(b *testing.B) {
 		}
 		resp, err := raw.Do(req)
 		if err != nil {
-			b.Fatal(err)
+			return nil, err
 		}
 		rb, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			b.Fatalf("raw %s %s: got %d %s", method, path, resp.StatusCode, rb)
+			return nil, fmt.Errorf("raw %s %s: got %d %s", x.method, x.path, resp.StatusCode, rb)
 		}
-		return rb
+		return rb, nil
 	}
 	closePIT := func(b *testing.B, id string) {
 		body, _ := json.Marshal(map[string]string{"id": id})
-		send(b, http.MethodDelete, "/_pit", body)
+		if _, err := send(exchange{method: http.MethodDelete, path: "/_pit"}, body); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, c := range cases {
 		var exchanges []exchange
@@ -214,61 +228,109 @@ func BenchmarkEndpoints(b *testing.B) {
 		}
 		// replay sends the recorded requests again; a point in time opened
 		// by the replay replaces the recorded one in the requests that follow.
-		// It returns a point in time left open, for the caller to close.
-		replay := func(b *testing.B) string {
+		// It returns the last answer and a point in time left open, for the
+		// caller to close.
+		replay := func() (last []byte, pit string, err error) {
 			var oldPIT, newPIT string
 			for _, x := range exchanges {
 				reqBody := x.body
 				if oldPIT != "" {
 					reqBody = bytes.ReplaceAll(reqBody, []byte(oldPIT), []byte(newPIT))
 				}
-				got := send(b, x.method, x.path, reqBody)
+				if last, err = send(x, reqBody); err != nil {
+					return nil, "", err
+				}
 				if strings.Contains(x.path, "/_pit") && x.method == http.MethodPost {
-					oldPIT, newPIT = pitID(x.resp), pitID(got)
+					oldPIT, newPIT = pitID(x.resp), pitID(last)
 				}
 			}
 			if closedInCapture(exchanges) {
-				return ""
+				return last, "", nil
 			}
-			return newPIT
+			return last, newPIT, nil
+		}
+		mustReplay := func(b *testing.B) string {
+			_, pit, err := replay()
+			if err != nil {
+				b.Fatal(err)
+			}
+			return pit
 		}
 		b.Run(c.name+"/raw", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if pit := replay(b); pit != "" {
+				if pit := mustReplay(b); pit != "" {
 					b.StopTimer()
 					closePIT(b, pit)
 					b.StartTimer()
 				}
 			}
 		})
-		// The machine is shared, so load drifts between the two
-		// sub-benchmarks: x-raw compares each querysvc call with a raw
-		// replay made right before it (outside the timer), in the same run.
-		b.Run(c.name+"/querysvc", func(b *testing.B) {
+		// The machine is shared, so load drifts between sub-benchmarks:
+		// x-raw compares each call with a raw replay made right before it
+		// (outside the timer), in the same run.
+		paired := func(b *testing.B, do func(b *testing.B) (pit string)) {
 			b.ReportAllocs()
-			var rawTotal, svcTotal time.Duration
+			var rawTotal, total time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				t0 := time.Now()
-				pit := replay(b)
+				pit := mustReplay(b)
 				rawTotal += time.Since(t0)
 				if pit != "" {
 					closePIT(b, pit)
 				}
 				b.StartTimer()
 				t1 := time.Now()
-				got := call(b, c.token, c.path)
-				svcTotal += time.Since(t1)
-				if pit := cursorPIT(got); pit != "" {
+				pit = do(b)
+				total += time.Since(t1)
+				if pit != "" {
 					b.StopTimer()
 					closePIT(b, pit)
 					b.StartTimer()
 				}
 			}
 			if rawTotal > 0 {
-				b.ReportMetric(float64(svcTotal)/float64(rawTotal), "x-raw")
+				b.ReportMetric(float64(total)/float64(rawTotal), "x-raw")
 			}
+		}
+		// proxy is the floor of any service in front of Elasticsearch: an
+		// HTTP server in this process that replays the same requests and
+		// copies the last answer back, with no token, parsing, decoding,
+		// encoding or audit.
+		b.Run(c.name+"/proxy", func(b *testing.B) {
+			type answer struct {
+				pit string
+				err error
+			}
+			answers := make(chan answer, 1)
+			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				last, pit, err := replay()
+				answers <- answer{pit, err}
+				if err != nil {
+					w.WriteHeader(http.StatusBadGateway)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write(last)
+			}))
+			defer proxy.Close()
+			paired(b, func(b *testing.B) string {
+				resp, err := proxy.Client().Get(proxy.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				a := <-answers
+				if a.err != nil {
+					b.Fatal(a.err)
+				}
+				return a.pit
+			})
+		})
+		b.Run(c.name+"/querysvc", func(b *testing.B) {
+			paired(b, func(b *testing.B) string { return cursorPIT(call(b, c.token, c.path)) })
 		})
 		_ = body
 	}
