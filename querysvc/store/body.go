@@ -135,22 +135,15 @@ func (e *bodyEncoder) request(r *search.Request) bool {
 		return false
 	}
 	e.buf = append(e.buf, '{')
-	first := true
-	key := func(k string) {
-		if !first {
-			e.buf = append(e.buf, ',')
-		}
-		first = false
-		e.key(k)
-	}
+	obj := members{e: e}
 	if r.Query != nil {
-		key("query")
+		obj.key("query")
 		if !e.query(r.Query) {
 			return false
 		}
 	}
 	if r.Size != nil {
-		key("size")
+		obj.key("size")
 		e.buf = strconv.AppendInt(e.buf, int64(*r.Size), 10)
 	}
 	if r.TrackTotalHits != nil {
@@ -158,29 +151,29 @@ func (e *bodyEncoder) request(r *search.Request) bool {
 		if !ok {
 			return false
 		}
-		key("track_total_hits")
+		obj.key("track_total_hits")
 		e.buf = strconv.AppendBool(e.buf, b)
 	}
 	if r.Aggregations != nil {
-		key("aggregations")
+		obj.key("aggregations")
 		if !e.aggregationMap(r.Aggregations) {
 			return false
 		}
 	}
 	if r.Sort != nil {
-		key("sort")
+		obj.key("sort")
 		if !e.sort(r.Sort) {
 			return false
 		}
 	}
 	if r.Pit != nil {
-		key("pit")
+		obj.key("pit")
 		if !e.pit(r.Pit) {
 			return false
 		}
 	}
 	if r.SearchAfter != nil {
-		key("search_after")
+		obj.key("search_after")
 		e.buf = append(e.buf, '[')
 		for i, v := range r.SearchAfter {
 			if i > 0 {
@@ -194,6 +187,21 @@ func (e *bodyEncoder) request(r *search.Request) bool {
 	}
 	e.buf = append(e.buf, '}')
 	return true
+}
+
+// members writes the members of one JSON object, commas between them.
+type members struct {
+	e *bodyEncoder
+	n int
+}
+
+// key starts the next member.
+func (m *members) key(k string) {
+	if m.n > 0 {
+		m.e.buf = append(m.e.buf, ',')
+	}
+	m.n++
+	m.e.key(k)
 }
 
 func (e *bodyEncoder) key(k string) {
@@ -320,13 +328,9 @@ func (e *bodyEncoder) boolFilter(b *types.BoolQuery) bool {
 // fields appends the entries of m as an object, each value written by f.
 func fields[V any](e *bodyEncoder, m map[string]V, f func(V) bool) bool {
 	e.buf = append(e.buf, '{')
-	first := true
+	obj := members{e: e}
 	for k, v := range m {
-		if !first {
-			e.buf = append(e.buf, ',')
-		}
-		first = false
-		e.key(k)
+		obj.key(k)
 		if !f(v) {
 			return false
 		}
@@ -374,20 +378,15 @@ func (e *bodyEncoder) rangeMap(m map[string]types.RangeQuery) bool {
 			return false
 		}
 		e.buf = append(e.buf, '{')
-		first := true
+		obj := members{e: e}
 		for _, f := range []struct {
 			k string
 			v *string
 		}{{"format", r.Format}, {"gt", r.Gt}, {"gte", r.Gte}, {"lt", r.Lt}, {"lte", r.Lte}} {
-			if f.v == nil {
-				continue
+			if f.v != nil {
+				obj.key(f.k)
+				e.string(*f.v)
 			}
-			if !first {
-				e.buf = append(e.buf, ',')
-			}
-			first = false
-			e.key(f.k)
-			e.string(*f.v)
 		}
 		e.buf = append(e.buf, '}')
 		return true
@@ -425,34 +424,27 @@ func (e *bodyEncoder) aggregation(a *types.Aggregations) bool {
 		return false
 	}
 	e.buf = append(e.buf, '{')
-	first := true
-	key := func(k string) {
-		if !first {
-			e.buf = append(e.buf, ',')
-		}
-		first = false
-		e.key(k)
-	}
+	obj := members{e: e}
 	if a.Terms != nil {
-		key("terms")
+		obj.key("terms")
 		if !e.termsAgg(a.Terms) {
 			return false
 		}
 	}
 	if a.DateHistogram != nil {
-		key("date_histogram")
+		obj.key("date_histogram")
 		if !e.dateHistogram(a.DateHistogram) {
 			return false
 		}
 	}
 	if a.Filter != nil {
-		key("filter")
+		obj.key("filter")
 		if !e.query(a.Filter) {
 			return false
 		}
 	}
 	if a.Aggregations != nil {
-		key("aggregations")
+		obj.key("aggregations")
 		if !e.aggregationMap(a.Aggregations) {
 			return false
 		}
@@ -540,19 +532,15 @@ func (e *bodyEncoder) sort(s []types.SortCombinations) bool {
 				return false
 			}
 			e.buf = append(e.buf, '{')
-			first := true
+			obj := members{e: e}
 			if f.Order != nil {
-				e.key("order")
+				obj.key("order")
 				if !e.text(f.Order) {
 					return false
 				}
-				first = false
 			}
 			if f.Format != nil {
-				if !first {
-					e.buf = append(e.buf, ',')
-				}
-				e.key("format")
+				obj.key("format")
 				e.string(*f.Format)
 			}
 			e.buf = append(e.buf, '}')
