@@ -71,17 +71,31 @@ func Binary(tb testing.TB) string {
 		return p
 	}
 	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "activitycol-bin-")
+		// Built into the repository's git-ignored .cache, not a fresh
+		// temporary directory, so test runs leave nothing behind. Each
+		// process links its own file and renames it into place, which is
+		// atomic, so test processes running in parallel do not collide.
+		root := estest.RepoRoot(tb)
+		dir := filepath.Join(root, ".cache", "collectortest")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			built.err = err
+			return
+		}
+		tmp, err := os.CreateTemp(dir, "activitycol-*.tmp")
 		if err != nil {
 			built.err = err
 			return
 		}
-		built.path = filepath.Join(dir, "activitycol")
-		cmd := exec.Command("go", "build", "-o", built.path, "./collector")
-		cmd.Dir = estest.RepoRoot(tb)
+		_ = tmp.Close()
+		defer os.Remove(tmp.Name())
+		cmd := exec.Command("go", "build", "-o", tmp.Name(), "./collector")
+		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			built.err = fmt.Errorf("go build ./collector: %w\n%s", err, out)
+			return
 		}
+		built.path = filepath.Join(dir, "activitycol")
+		built.err = os.Rename(tmp.Name(), built.path)
 	})
 	if built.err != nil {
 		tb.Fatalf("collectortest: %v", built.err)
