@@ -24,7 +24,11 @@ const benchBatch = 1000
 
 // benchLogs builds a batch of realistic activity records: 17 attributes, a
 // changes map of three fields, a description body; 5% are failed logins
-// (from 50 addresses) and 2% carry a secret somewhere.
+// (from 50 addresses) and 2% carry a secret somewhere. Values repeat as they
+// do in a real batch: 40 tenants, 300 users, 200 rewards, 20 user agents,
+// while ids, descriptions and the changes' old and new values differ from
+// record to record. (Repeating every value flatters the walk's caches: an
+// earlier version of this input that did so measured about 30% less time.)
 func benchLogs(now time.Time) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
@@ -52,29 +56,29 @@ func benchLogs(now time.Time) plog.Logs {
 		a.PutStr(schema.AttrOutcome, schema.OutcomeSuccess)
 		a.PutStr(schema.AttrActorType, schema.ActorPartner)
 		a.PutStr(schema.AttrTenantID, "tenant-"+strconv.Itoa(i%40))
-		a.PutStr(schema.AttrTenantName, "Acme Coffee Roasters")
+		a.PutStr(schema.AttrTenantName, "Acme Coffee Roasters "+strconv.Itoa(i%40))
 		a.PutStr(schema.AttrSubjectType, "reward")
 		a.PutStr(schema.AttrSubjectID, "rw_"+strconv.Itoa(100000+i))
-		a.PutStr(schema.AttrSubjectName, "Free coffee with any pastry")
+		a.PutStr(schema.AttrSubjectName, "Free coffee with any pastry no. "+strconv.Itoa(i%200))
 		a.PutStr(schema.AttrRequestID, fmt.Sprintf("req-%08x", i*7919))
 		a.PutStr(schema.AttrUserID, "usr_"+strconv.Itoa(5000+i%300))
-		a.PutStr(schema.AttrUserName, "jane.doe@example.com")
+		a.PutStr(schema.AttrUserName, "jane.doe"+strconv.Itoa(i%300)+"@example.com")
 		a.PutStr(schema.AttrClientAddress, "198.51.100."+strconv.Itoa(i%50))
-		a.PutStr(schema.AttrUserAgent, "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15")
+		a.PutStr(schema.AttrUserAgent, "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_"+strconv.Itoa(i%20)+") AppleWebKit/605.1.15 Safari/605.1.15")
 		cf := a.PutEmptySlice(schema.AttrChangedFields)
 		cf.AppendEmpty().SetStr("title")
 		cf.AppendEmpty().SetStr("points_cost")
 		cf.AppendEmpty().SetStr("valid_until")
 		ch := a.PutEmptyMap(schema.AttrChanges)
 		t := ch.PutEmptyMap("title")
-		t.PutStr("old", "Free coffee")
-		t.PutStr("new", "Free coffee with any pastry")
+		t.PutStr("old", "Free coffee "+strconv.Itoa(i))
+		t.PutStr("new", "Free coffee with any pastry "+strconv.Itoa(i))
 		p := ch.PutEmptyMap("points_cost")
 		p.PutInt("old", 100)
 		p.PutInt("new", 120)
 		v := ch.PutEmptyMap("valid_until")
-		v.PutStr("old", "2026-12-31")
-		v.PutStr("new", "2027-03-31")
+		v.PutStr("old", now.AddDate(0, 0, i%365).Format("2006-01-02"))
+		v.PutStr("new", now.AddDate(0, 0, 90+i%365).Format("2006-01-02"))
 		lr.Body().SetStr("Jane Doe (Partner) updated reward 'Free coffee with any pastry' (rw_" + strconv.Itoa(100000+i) + ")")
 		if i%50 == 7 {
 			a.PutStr("http.request.header.authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl")
