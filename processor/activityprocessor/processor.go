@@ -60,9 +60,6 @@ type activityProcessor struct {
 	types     map[string]schema.FieldType
 	// strChecked lists the typed attributes whose string values are checked.
 	strChecked []string
-	// strCheckedLen marks the lengths (mod 64) of the strChecked keys, a
-	// filter that rejects most keys without a comparison.
-	strCheckedLen [64]bool
 	// kinds says what checkAttr does with each hooked key, indexed by the
 	// tag hooked returns for it; kindOf holds the tags of the mapped keys.
 	kinds  []attrKind
@@ -112,7 +109,6 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 	for attr, typ := range p.types {
 		if typ != schema.TypeKeyword && typ != schema.TypeText {
 			p.strChecked = append(p.strChecked, attr)
-			p.strCheckedLen[len(attr)%len(p.strCheckedLen)] = true
 		}
 	}
 	for r := redact.Rule(0); r < redact.NumRules; r++ {
@@ -515,17 +511,9 @@ func renameEmptyKey(m pcommon.Map) {
 
 // stringNeedsCheck reports whether a string value under key k may still be
 // wrong for its field type: true for the mapped attributes that are neither
-// keyword nor text. They are few, so a scan beats a map lookup.
+// keyword nor text. buildKinds asks once per key, at start-up.
 func (p *activityProcessor) stringNeedsCheck(k string) bool {
-	if !p.strCheckedLen[len(k)%len(p.strCheckedLen)] {
-		return false
-	}
-	for _, a := range p.strChecked {
-		if a == k {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(p.strChecked, k)
 }
 
 // fixType converts v in place when it can; false means it must be moved.

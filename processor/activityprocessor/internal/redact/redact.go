@@ -583,7 +583,7 @@ func (r *Redactor) Attributes(m pcommon.Map, prefix string, top bool, rep *Repor
 // Body redacts a record body in place; paths start with "body".
 func (r *Redactor) Body(v pcommon.Value, rep *Report) {
 	w := rep.walker(r, "body")
-	if w.walkValue(v, 0, false) {
+	if w.walkValueOTP(v, 0, false) {
 		v.SetStr(Mask)
 		w.hit(RuleKey)
 	}
@@ -868,10 +868,6 @@ func (w *walker) secretKey(k string) bool {
 	out, drop := w.scan(k)
 	w.pop()
 	return drop || out != k
-}
-
-func (w *walker) walkValue(v pcommon.Value, depth int, otp bool) bool {
-	return w.walkValueOTP(v, depth, otp)
 }
 
 // walkValueOTP redacts v in place and reports whether it must be removed.
