@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -210,6 +211,8 @@ type Redactor struct {
 	cardAct    Action
 	// byteClass is the candidates pre-filter's byte class table.
 	byteClass [256]uint16
+	// seed keys the clean cache's hash.
+	seed maphash.Seed
 }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
@@ -219,6 +222,7 @@ func New(cfg Config) (*Redactor, error) {
 	r.apiKeyEnds = apiKeyEndTable(&r.apiKeys)
 	r.byteClass = byteClassTable(&r.apiKeyEnds)
 	r.hooked = cfg.Hooked
+	r.seed = maphash.MakeSeed()
 	if r.keyAction == 0 {
 		r.keyAction = ActionMask
 	}
@@ -389,18 +393,22 @@ const (
 )
 
 // cleanSlots and keySlots size the caches; cleanMaxLen is the longest
-// string cached (hashing a long one costs more than it saves).
+// string cached (hashing a long one costs more than it saves). The clean
+// cache holds a batch's repeated values while the values unique to each
+// record (ids, descriptions: several per record) pass through it, so it has
+// room for several thousand.
 const (
-	cleanSlots  = 1024
+	cleanSlots  = 4096
 	keySlots    = 512
 	cleanMaxLen = 512
 	shapeLen    = 64
 )
 
 // sampleHash mixes a string's length with five of its bytes. It is much
-// cheaper than hashing every byte, and good enough for the caches: a
+// cheaper than hashing every byte, and good enough for the key cache (the
+// keys of a batch are few and differ in more than a byte or two): a
 // collision only costs a recomputation, never a wrong answer, because the
-// cached string is compared in full.
+// cached key is compared in full.
 func sampleHash(s string) uint32 {
 	n := len(s)
 	if n == 0 {
@@ -423,14 +431,15 @@ func (rep *Report) ensureCache() *batchCache {
 }
 
 // cleanSlot returns the clean-cache slot of s and whether s is known clean;
-// slot is -1 when s is not cacheable.
-func (rep *Report) cleanSlot(s string) (slot int, clean bool) {
+// slot is -1 when s is not cacheable. The slot comes from a hash of every
+// byte: values that differ in a byte or two (user names, user agents with a
+// version number) would share a slot under sampleHash and evict each other.
+func (w *walker) cleanSlot(s string) (slot int, clean bool) {
 	if len(s) > cleanMaxLen {
 		return -1, false
 	}
-	c := rep.ensureCache()
-	slot = int(sampleHash(s) % cleanSlots)
-	return slot, c.clean[slot] == s
+	slot = int(maphash.String(w.r.seed, s) % cleanSlots)
+	return slot, w.rep.cache.clean[slot] == s
 }
 
 func (rep *Report) markClean(slot int, s string) {
@@ -999,7 +1008,7 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 		// groups for a card number and mangle a record id.
 		return s, false, true
 	}
-	slot, clean := w.rep.cleanSlot(s)
+	slot, clean := w.cleanSlot(s)
 	if clean {
 		return s, false, true
 	}
