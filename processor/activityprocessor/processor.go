@@ -54,7 +54,9 @@ type activityProcessor struct {
 	missing   string
 	conflict  string
 	detector  *burst.Detector // nil when burst detection is off
-	events    map[string]struct{}
+	// events are the failed-login events; a few, so a linear search beats
+	// hashing the event of every record.
+	events    []string
 	burstKeys []string
 	clock     func() time.Time
 	types     map[string]schema.FieldType
@@ -120,10 +122,7 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 			return nil, fmt.Errorf("burst: %w", err)
 		}
 		p.detector = d
-		p.events = make(map[string]struct{}, len(cfg.Burst.Events))
-		for _, e := range cfg.Burst.Events {
-			p.events[e] = struct{}{}
-		}
+		p.events = slices.Clone(cfg.Burst.Events)
 		p.burstKeys = cfg.Burst.Keys
 	}
 	if err := p.buildKinds(); err != nil {
@@ -538,6 +537,9 @@ func fixType(typ schema.FieldType, v pcommon.Value) bool {
 			return false
 		}
 		s := v.Str()
+		if isPlainIPv4(s) {
+			return true
+		}
 		if _, err := netip.ParseAddr(s); err == nil {
 			return true
 		}
@@ -575,6 +577,30 @@ func fixType(typ schema.FieldType, v pcommon.Value) bool {
 	return true
 }
 
+// isPlainIPv4 reports whether s is an IPv4 address in dotted decimal
+// without leading zeros: the common client address, which netip.ParseAddr
+// accepts as it is. It is a shortcut only; anything else goes to ParseAddr.
+func isPlainIPv4(s string) bool {
+	i := 0
+	for field := 0; field < 4; field++ {
+		if field > 0 {
+			if i >= len(s) || s[i] != '.' {
+				return false
+			}
+			i++
+		}
+		start, n := i, 0
+		for i < len(s) && i-start < 3 && s[i] >= '0' && s[i] <= '9' {
+			n = n*10 + int(s[i]-'0')
+			i++
+		}
+		if i == start || n > 255 || i-start > 1 && s[start] == '0' {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
 // enforceBodyType keeps the body a string (body.text) or a map
 // (body.structured); any other body becomes its string form.
 func enforceBodyType(b pcommon.Value) {
@@ -591,7 +617,7 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 	if !rs.eventSeen {
 		return
 	}
-	if _, ok := p.events[rs.event]; !ok {
+	if !slices.Contains(p.events, rs.event) {
 		return
 	}
 	at := lr.Timestamp().AsTime()

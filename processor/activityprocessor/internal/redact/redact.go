@@ -211,8 +211,9 @@ type Redactor struct {
 	cardAct    Action
 	// byteClass is the candidates pre-filter's byte class table.
 	byteClass [256]uint16
-	// seed keys the clean cache's hash.
-	seed maphash.Seed
+	// seed and seed64 key the clean cache's hashes.
+	seed   maphash.Seed
+	seed64 uint64
 }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
@@ -223,6 +224,7 @@ func New(cfg Config) (*Redactor, error) {
 	r.byteClass = byteClassTable(&r.apiKeyEnds)
 	r.hooked = cfg.Hooked
 	r.seed = maphash.MakeSeed()
+	r.seed64 = maphash.String(r.seed, "clean cache")
 	if r.keyAction == 0 {
 		r.keyAction = ActionMask
 	}
@@ -357,6 +359,9 @@ type Report struct {
 	paths []string
 	cache *batchCache
 	w     walker
+	// texts are the last strings Text found clean, replaced in turn.
+	texts    [4]string
+	nextText uint8
 }
 
 // batchCache remembers, for one batch, strings in which the detectors found
@@ -368,7 +373,8 @@ type batchCache struct {
 	// shape remembers, by position, the entries of the last top-level map's
 	// keys: records of one batch mostly have the same keys in the same
 	// order, so the entry at the same position is tried before hashing.
-	shape [shapeLen]*keyEntry
+	// fields does the same for the field names of activity.changes.
+	shape, fields [shapeLen]*keyEntry
 }
 
 type keyEntry struct {
@@ -398,7 +404,8 @@ const (
 // record (ids, descriptions: several per record) pass through it, so it has
 // room for several thousand.
 const (
-	cleanSlots  = 4096
+	cleanBits   = 12
+	cleanSlots  = 1 << cleanBits
 	keySlots    = 512
 	cleanMaxLen = 512
 	shapeLen    = 64
@@ -438,8 +445,30 @@ func (w *walker) cleanSlot(s string) (slot int, clean bool) {
 	if len(s) > cleanMaxLen {
 		return -1, false
 	}
-	slot = int(maphash.String(w.r.seed, s) % cleanSlots)
+	slot = int(w.r.cleanHash(s) >> (64 - cleanBits))
 	return slot, w.rep.cache.clean[slot] == s
+}
+
+// cleanHash hashes every byte of s; its top bits are well mixed. A string
+// of 8 to 16 bytes (most ids and names) is two overlapping 8-byte words,
+// each multiplied by an odd constant, which is cheaper than a call to
+// maphash; a longer one goes to maphash.
+func (r *Redactor) cleanHash(s string) uint64 {
+	n := len(s)
+	if n < 8 || n > 16 {
+		return maphash.String(r.seed, s)
+	}
+	a := load64(s, 0)
+	b := load64(s, n-8)
+	return (a^r.seed64)*0x9e3779b97f4a7c15 ^ (b^r.seed64>>7^uint64(n))*0xc2b2ae3d27d4eb4f
+}
+
+// load64 reads the 8 bytes of s from i, little-endian (one load on amd64
+// and arm64).
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func (rep *Report) markClean(slot int, s string) {
@@ -605,9 +634,21 @@ func (r *Redactor) Text(path, s string, rep *Report) (out string, changed bool) 
 	if len(s) < minScanLen {
 		return s, false
 	}
-	out, drop := rep.walker(r, path).scan(s)
-	if drop {
+	// The few free-standing strings of a batch (event names, scope names)
+	// repeat from record to record: the last clean ones are compared in
+	// full before the clean cache is asked.
+	for _, m := range rep.texts {
+		if m == s {
+			return s, false
+		}
+	}
+	out, drop, clean := rep.walker(r, path).scanClean(s)
+	switch {
+	case drop:
 		return Mask, true
+	case clean:
+		rep.texts[int(rep.nextText)%len(rep.texts)] = s
+		rep.nextText++
 	}
 	return out, out != s
 }
@@ -634,7 +675,11 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 // walkOne redacts one map entry, at position pos of its map, in place and
 // reports whether to remove it.
 func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top bool) bool {
-	e, tag, secret := w.keyInfo(k, top, pos)
+	var shape *[shapeLen]*keyEntry
+	if top {
+		shape = &w.rep.cache.shape
+	}
+	e, tag, secret := w.keyInfo(k, top, pos, shape)
 	if secret {
 		// A secret used as a key: remove the entry, fail closed.
 		return true
@@ -696,7 +741,7 @@ func (w *walker) walkChanges(m pcommon.Map) {
 	var rm removals
 	i := 0
 	for k, v := range m.All() {
-		if w.walkChange(k, v) {
+		if w.walkChange(k, v, i) {
 			rm.mark(i)
 		}
 		i++
@@ -704,10 +749,10 @@ func (w *walker) walkChanges(m pcommon.Map) {
 	rm.removeFrom(m)
 }
 
-// walkChange redacts one field of activity.changes and reports whether to
-// remove it.
-func (w *walker) walkChange(k string, v pcommon.Value) bool {
-	e, _, secret := w.keyInfo(k, false, -1)
+// walkChange redacts one field of activity.changes, at position pos, and
+// reports whether to remove it.
+func (w *walker) walkChange(k string, v pcommon.Value, pos int) bool {
+	e, _, secret := w.keyInfo(k, false, pos, &w.rep.cache.fields)
 	if secret {
 		return true
 	}
@@ -796,20 +841,29 @@ func (w *walker) redactChange(v pcommon.Value) {
 // a top-level key (0 otherwise); or whether k itself holds a secret (then
 // nothing is cached and the hit is recorded under the parent's path).
 // The entry is valid until the next call.
-func (w *walker) keyInfo(k string, top bool, pos int) (e *keyEntry, tag uint8, secret bool) {
-	// The key at this position in the previous record, compared in full
-	// like any cache entry.
-	if top && uint(pos) < shapeLen {
-		if e := w.rep.cache.shape[pos]; e != nil && e.k == k && e.verdict[1] != 0 {
+// shape, when not nil, remembers the entries of the keys of the previous
+// map of the same kind by position.
+func (w *walker) keyInfo(k string, top bool, pos int, shape *[shapeLen]*keyEntry) (e *keyEntry, tag uint8, secret bool) {
+	// The key at this position in the previous map, compared in full like
+	// any cache entry.
+	if shape != nil && uint(pos) < shapeLen {
+		level := 0
+		if top {
+			level = 1
+		}
+		if e := shape[pos]; e != nil && e.k == k && e.verdict[level] != 0 {
+			if !top {
+				return e, 0, false
+			}
 			return e, e.tag, false
 		}
 	}
-	return w.lookupKey(k, top, pos)
+	return w.lookupKey(k, top, pos, shape)
 }
 
 // lookupKey is keyInfo without the shape: the key's entry in the batch
-// cache, filled in when missing.
-func (w *walker) lookupKey(k string, top bool, pos int) (e *keyEntry, tag uint8, secret bool) {
+// cache, filled in when missing (and remembered in shape).
+func (w *walker) lookupKey(k string, top bool, pos int, shape *[shapeLen]*keyEntry) (e *keyEntry, tag uint8, secret bool) {
 	c := w.rep.ensureCache()
 	level := 0
 	if top {
@@ -827,7 +881,7 @@ func (w *walker) lookupKey(k string, top bool, pos int) (e *keyEntry, tag uint8,
 		if top {
 			tag = slot.tag
 		}
-		w.remember(c, slot, top, pos)
+		remember(shape, slot, pos)
 		return slot, tag, false
 	}
 	if w.secretKey(k) {
@@ -855,14 +909,15 @@ func (w *walker) lookupKey(k string, top bool, pos int) (e *keyEntry, tag uint8,
 	if top {
 		slot.tag = tag
 	}
-	w.remember(c, slot, top, pos)
+	remember(shape, slot, pos)
 	return slot, tag, false
 }
 
-// remember records the cache entry of a top-level key by its position.
-func (w *walker) remember(c *batchCache, e *keyEntry, top bool, pos int) {
-	if top && uint(pos) < shapeLen {
-		c.shape[pos] = e
+// remember records, in shape if not nil, the cache entry of the key at
+// position pos.
+func remember(shape *[shapeLen]*keyEntry, e *keyEntry, pos int) {
+	if shape != nil && uint(pos) < shapeLen {
+		shape[pos] = e
 	}
 }
 

@@ -102,6 +102,9 @@ type walkOutcome struct {
 	Paths  []string
 	Counts [NumRules]int
 	Hooks  []hookCall
+	// Texts are Text's results on the record's top-level strings, each
+	// twice (the second answered by its memo of clean texts).
+	Texts []string
 }
 
 // walkRecord walks a copy of attrs with rep, which may carry the caches of
@@ -120,6 +123,16 @@ func walkRecord(r *Redactor, rep *Report, attrs pcommon.Map) walkOutcome {
 	out.Attrs = string(raw)
 	out.Paths = append([]string(nil), rep.Paths()...)
 	out.Counts = rep.Counts
+	for _, v := range attrs.All() {
+		if v.Type() != pcommon.ValueTypeStr {
+			continue
+		}
+		for range 2 {
+			rep.Reset()
+			text, changed := r.Text("text", v.Str(), rep)
+			out.Texts = append(out.Texts, fmt.Sprintf("%q %v %v %v", text, changed, rep.Paths(), rep.Counts))
+		}
+	}
 	return out
 }
 
