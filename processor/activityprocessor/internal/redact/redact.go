@@ -10,6 +10,7 @@ import (
 	"hash/maphash"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -214,6 +215,8 @@ type Redactor struct {
 	// seed and seed64 key the clean cache's hashes.
 	seed   maphash.Seed
 	seed64 uint64
+	// caches holds cleared batch caches for the next batches' Reports.
+	caches sync.Pool
 }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
@@ -358,6 +361,7 @@ type Report struct {
 	Hook  func(key string, tag uint8, v pcommon.Value) (remove bool)
 	paths []string
 	cache *batchCache
+	owner *Redactor // the Redactor whose pool cache came from
 	w     walker
 	// texts are the last strings Text found clean, replaced in turn.
 	texts    [4]string
@@ -368,13 +372,25 @@ type Report struct {
 // nothing and what each key is (exempt, matching a pattern, OTP-like). Both
 // tables are direct-mapped: a collision only costs a recomputation.
 type batchCache struct {
+	// clean holds clean strings longer than 16 bytes; short holds those of
+	// 8 to 16 bytes as their two (overlapping) 8-byte words, so that a hit
+	// compares every byte without reading the string from the record that
+	// put it there, which is no longer in the processor cache.
 	clean [cleanSlots]string
+	short [cleanSlots]shortEntry
 	keys  [keySlots]keyEntry
 	// shape remembers, by position, the entries of the last top-level map's
 	// keys: records of one batch mostly have the same keys in the same
 	// order, so the entry at the same position is tried before hashing.
 	// fields does the same for the field names of activity.changes.
 	shape, fields [shapeLen]*keyEntry
+}
+
+// shortEntry is a clean string of 8 to 16 bytes: its first and last 8
+// bytes and its length (0 in an empty slot).
+type shortEntry struct {
+	a, b uint64
+	n    int
 }
 
 type keyEntry struct {
@@ -430,37 +446,61 @@ func sampleHash(s string) uint32 {
 	return h ^ h>>15
 }
 
-func (rep *Report) ensureCache() *batchCache {
+// ensureCache gives rep a cleared batch cache from r's pool if it has none.
+func (rep *Report) ensureCache(r *Redactor) *batchCache {
 	if rep.cache == nil {
-		rep.cache = &batchCache{}
+		c, _ := r.caches.Get().(*batchCache)
+		if c == nil {
+			c = &batchCache{}
+		}
+		rep.cache, rep.owner = c, r
 	}
 	return rep.cache
 }
 
-// cleanSlot returns the clean-cache slot of s and whether s is known clean;
-// slot is -1 when s is not cacheable. The slot comes from a hash of every
-// byte: values that differ in a byte or two (user names, user agents with a
-// version number) would share a slot under sampleHash and evict each other.
-func (w *walker) cleanSlot(s string) (slot int, clean bool) {
-	if len(s) > cleanMaxLen {
-		return -1, false
+// Release clears the Report's batch cache and hands it back for a later
+// batch to reuse; call it when the batch is done. The Report stays usable
+// (a later walk starts with an empty cache).
+func (rep *Report) Release() {
+	if rep.cache == nil {
+		return
 	}
-	slot = int(w.r.cleanHash(s) >> (64 - cleanBits))
-	return slot, w.rep.cache.clean[slot] == s
+	*rep.cache = batchCache{}
+	rep.owner.caches.Put(rep.cache)
+	rep.cache, rep.owner = nil, nil
 }
 
-// cleanHash hashes every byte of s; its top bits are well mixed. A string
-// of 8 to 16 bytes (most ids and names) is two overlapping 8-byte words,
-// each multiplied by an odd constant, which is cheaper than a call to
-// maphash; a longer one goes to maphash.
-func (r *Redactor) cleanHash(s string) uint64 {
+// cleanRef locates a string's clean-cache slot: slot is -1 when the
+// string is not cacheable; a and b are the words of a short one.
+type cleanRef struct {
+	slot int
+	a, b uint64
+}
+
+// isShort reports whether a string of n bytes goes to the short table.
+func isShort(n int) bool { return n >= 8 && n <= 16 }
+
+// lookupClean returns the clean-cache slot of s and whether s is known
+// clean, compared in full. The slot comes from a hash of every byte: values
+// that differ in a byte or two (user names, user agents with a version
+// number) would share a slot under sampleHash and evict each other. A
+// string of 8 to 16 bytes (most ids and names) is hashed and compared as
+// its first and last 8 bytes, which together cover it, without a call to
+// maphash or memequal; a longer one goes to maphash.
+func (w *walker) lookupClean(s string) (ref cleanRef, clean bool) {
 	n := len(s)
-	if n < 8 || n > 16 {
-		return maphash.String(r.seed, s)
+	switch {
+	case n > cleanMaxLen:
+		return cleanRef{slot: -1}, false
+	case isShort(n):
+		a, b := load64(s, 0), load64(s, n-8)
+		h := (a^w.r.seed64)*0x9e3779b97f4a7c15 ^ (b^w.r.seed64>>7^uint64(n))*0xc2b2ae3d27d4eb4f
+		ref = cleanRef{slot: int(h >> (64 - cleanBits)), a: a, b: b}
+		e := &w.rep.cache.short[ref.slot]
+		return ref, e.n == n && e.a == a && e.b == b
 	}
-	a := load64(s, 0)
-	b := load64(s, n-8)
-	return (a^r.seed64)*0x9e3779b97f4a7c15 ^ (b^r.seed64>>7^uint64(n))*0xc2b2ae3d27d4eb4f
+	ref.slot = int(maphash.String(w.r.seed, s) >> (64 - cleanBits))
+	return ref, w.rep.cache.clean[ref.slot] == s
 }
 
 // load64 reads the 8 bytes of s from i, little-endian (one load on amd64
@@ -471,9 +511,14 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-func (rep *Report) markClean(slot int, s string) {
-	if slot >= 0 {
-		rep.cache.clean[slot] = s
+// markClean stores the clean string s in its slot, found by lookupClean.
+func (rep *Report) markClean(ref cleanRef, s string) {
+	switch {
+	case ref.slot < 0:
+	case isShort(len(s)):
+		rep.cache.short[ref.slot] = shortEntry{a: ref.a, b: ref.b, n: len(s)}
+	default:
+		rep.cache.clean[ref.slot] = s
 	}
 }
 
@@ -518,7 +563,7 @@ type walker struct {
 func (rep *Report) walker(r *Redactor, prefix string) *walker {
 	w := &rep.w
 	w.r, w.rep, w.prefix, w.n = r, rep, prefix, 0
-	rep.ensureCache()
+	rep.ensureCache(r)
 	return w
 }
 
@@ -864,7 +909,7 @@ func (w *walker) keyInfo(k string, top bool, pos int, shape *[shapeLen]*keyEntry
 // lookupKey is keyInfo without the shape: the key's entry in the batch
 // cache, filled in when missing (and remembered in shape).
 func (w *walker) lookupKey(k string, top bool, pos int, shape *[shapeLen]*keyEntry) (e *keyEntry, tag uint8, secret bool) {
-	c := w.rep.ensureCache()
+	c := w.rep.cache
 	level := 0
 	if top {
 		level = 1
@@ -1063,13 +1108,13 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 		// groups for a card number and mangle a record id.
 		return s, false, true
 	}
-	slot, clean := w.cleanSlot(s)
+	ref, clean := w.lookupClean(s)
 	if clean {
 		return s, false, true
 	}
 	cand := w.r.candidates(s)
 	if cand == 0 {
-		w.rep.markClean(slot, s)
+		w.rep.markClean(ref, s)
 		return s, false, true
 	}
 	found := false
@@ -1090,7 +1135,7 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 		s = w.replaceAll(s, d, start, end)
 	}
 	if !found {
-		w.rep.markClean(slot, s)
+		w.rep.markClean(ref, s)
 	}
 	return s, false, !found
 }

@@ -144,6 +144,10 @@ func checkCachesAgree(t *testing.T, r *Redactor, records []pcommon.Map) {
 	t.Helper()
 	var shared Report
 	for i, rec := range records {
+		if i == len(records)/2 {
+			// A new batch with a cache from the pool: cleared.
+			shared.Release()
+		}
 		got := walkRecord(r, &shared, rec)
 		var fresh Report
 		want := walkRecord(r, &fresh, rec)
@@ -210,5 +214,49 @@ func FuzzWalkerCaches(f *testing.F) {
 	r := mustNew(f, cachesConfig())
 	f.Fuzz(func(t *testing.T, doc []byte, kind uint8, b []byte) {
 		checkCachesAgree(t, r, cacheRecords(doc, kind, b))
+	})
+}
+
+// FuzzCleanCache holds the clean cache to a full comparison: after a
+// string is marked clean, another is known clean exactly when it is equal,
+// whatever the two hash to. Short strings (8 to 16 bytes) are compared by
+// their first and last 8 bytes, long ones as strings.
+func FuzzCleanCache(f *testing.F) {
+	f.Add("tenant-12", "tenant-21")
+	f.Add("0123456789abcdef", "0123456789abcdeF")
+	f.Add("12345678", "123456789")
+	f.Add("abcdefghabcdefgh", "abcdefghabcdefgh")
+	f.Add("a user agent longer than sixteen bytes", "a user agent longer than sixteen byteS")
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, clean, other string) {
+		if len(clean) < minScanLen || len(other) < minScanLen {
+			return
+		}
+		var rep Report
+		w := rep.walker(r, "")
+		ref, _ := w.lookupClean(clean)
+		rep.markClean(ref, clean)
+		if _, known := w.lookupClean(clean); known != (len(clean) <= cleanMaxLen) {
+			t.Errorf("lookupClean(%q) after marking it: got %v", clean, known)
+		}
+		if _, known := w.lookupClean(other); known != (other == clean && len(clean) <= cleanMaxLen) {
+			t.Errorf("lookupClean(%q) after marking %q: got %v", other, clean, known)
+		}
+		// Force a collision: clean's entry in other's slot.
+		if oref, _ := w.lookupClean(other); oref.slot >= 0 {
+			if isShort(len(clean)) {
+				rep.cache.short[oref.slot] = shortEntry{a: ref.a, b: ref.b, n: len(clean)}
+			} else {
+				rep.cache.clean[oref.slot] = clean
+			}
+			if _, known := w.lookupClean(other); known != (other == clean) {
+				t.Errorf("lookupClean(%q) with %q in its slot: got %v", other, clean, known)
+			}
+		}
+		rep.Release()
+		w = rep.walker(r, "")
+		if _, known := w.lookupClean(clean); known {
+			t.Errorf("lookupClean(%q) after Release: got true, want false", clean)
+		}
 	})
 }
