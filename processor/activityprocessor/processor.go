@@ -66,6 +66,13 @@ type activityProcessor struct {
 	// tag hooked returns for it; kindOf holds the tags of the mapped keys.
 	kinds  []attrKind
 	kindOf map[string]uint8
+	// tenantKeys are the tenant record attributes; foldTenant says whether
+	// checkAttr notes their values during the walk for ResolveSeen (see
+	// buildKinds), and tenantIDIdx is the index of schema.AttrTenantID
+	// among them, or -1.
+	tenantKeys  []string
+	foldTenant  bool
+	tenantIDIdx int
 
 	telemetry   *metadata.TelemetryBuilder
 	ruleAttrs   [redact.NumRules]metric.AddOption
@@ -101,7 +108,7 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 	*p = activityProcessor{
 		namespace: cfg.namespace(), red: red, tenants: res,
 		missing: cfg.Tenant.Missing, conflict: cfg.Tenant.Conflict,
-		clock: clock, types: p.types, telemetry: tb,
+		clock: clock, types: p.types, telemetry: tb, tenantKeys: slices.Clone(cfg.Tenant.RecordAttributes),
 		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
 		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
 		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
@@ -244,7 +251,10 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	if out, changed := p.red.Text("severity_text", lr.SeverityText(), rep); changed {
 		lr.SetSeverityText(out)
 	}
-	p.countRules(st, rep)
+	if rep.Any() {
+		// Every count comes with a path: a clean record has nothing to add.
+		p.countRules(st, rep)
+	}
 	if rep.Any() || len(resPaths)+len(scopePaths) > 0 {
 		st.recordsRedacted++
 		p.recordRedactedKeys(attrs, resPaths, scopePaths, rep.Paths())
@@ -259,7 +269,16 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	}
 	enforceBodyType(lr.Body())
 
-	t, outcome := p.tenants.Resolve(attrs, resTenant)
+	// The tenant attributes checkAttr noted are still what attrs holds
+	// unless a value moved or the empty key was renamed.
+	folded := p.foldTenant && len(rs.moves) == 0 && !rs.empty
+	var t string
+	var outcome tenant.Outcome
+	if folded {
+		t, outcome = p.tenants.ResolveSeen(rs.tenantRaw[:], rs.tenantSeen[:], resTenant)
+	} else {
+		t, outcome = p.tenants.Resolve(attrs, resTenant)
+	}
 	drop := false
 	switch outcome {
 	case tenant.Missing:
@@ -288,7 +307,11 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 		return true
 	}
 	// Rewriting an unchanged tenant would allocate a new value.
-	if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
+	if j := p.tenantIDIdx; folded && j >= 0 {
+		if !rs.tenantSeen[j] || !rs.tenantStr[j] || rs.tenantRaw[j] != t {
+			attrs.PutStr(schema.AttrTenantID, t)
+		}
+	} else if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
 		attrs.PutStr(schema.AttrTenantID, t)
 	}
 	route(lr)
@@ -322,12 +345,23 @@ type recordState struct {
 	eventSeen bool
 	moves     []string // keys whose values must move to "<key>.original"
 	movesBuf  [4]string
+	// tenantRaw[i] is the string form of the first value of the i-th tenant
+	// record attribute, when tenantSeen[i]; tenantStr[i] says whether it
+	// was a string. Noted only when the processor's foldTenant is set.
+	tenantRaw  [maxFoldTenants]string
+	tenantSeen [maxFoldTenants]bool
+	tenantStr  [maxFoldTenants]bool
 }
+
+// maxFoldTenants is the most tenant record attributes whose values
+// checkAttr notes; with more, the tenant is looked up after the walk.
+const maxFoldTenants = 4
 
 func (rs *recordState) reset() {
 	rs.claimsAlert, rs.empty = false, false
 	rs.event, rs.eventSeen = "", false
 	rs.moves = rs.movesBuf[:0]
+	rs.tenantSeen = [maxFoldTenants]bool{}
 }
 
 // attrKind is what checkAttr does with the values of one hooked key,
@@ -341,6 +375,7 @@ type attrKind struct {
 	typed  bool             // the key has a mapped Elasticsearch type
 	typ    schema.FieldType // that type, when typed
 	strOK  bool             // any string value is right for the key
+	tenant int              // 1 + the key's index among the tenant record attributes, or 0
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -367,6 +402,10 @@ func (p *activityProcessor) buildKinds() error {
 	for k := range p.types {
 		keys = append(keys, k)
 	}
+	p.foldTenant = p.canFoldTenant()
+	if p.foldTenant {
+		keys = append(keys, p.tenantKeys...)
+	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
 	if len(keys)+int(numFixedTags) > int(redact.HookNonStrings) {
@@ -382,8 +421,11 @@ func (p *activityProcessor) buildKinds() error {
 		case schema.AttrEvent:
 			kd.claim, kd.event = schema.EventFailedLoginBurst, true
 		}
+		if i := slices.Index(p.tenantKeys, k); p.foldTenant && i >= 0 {
+			kd.tenant = i + 1
+		}
 		tag := uint8(len(p.kinds))
-		if kd.strOK && !kd.alert && kd.claim == "" {
+		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 {
 			// Any string is right for the key: checkAttr has nothing to do.
 			tag |= redact.HookNonStrings
 		}
@@ -391,6 +433,29 @@ func (p *activityProcessor) buildKinds() error {
 		p.kinds = append(p.kinds, kd)
 	}
 	return nil
+}
+
+// canFoldTenant reports whether checkAttr can note the tenant record
+// attributes' values during the walk, so that the tenant is resolved
+// without looking them up again: when there are few, each once, and none
+// is a key the walk treats specially (the empty key, exporter control,
+// data stream and alert attributes, activity.redacted_keys, which the
+// processor appends to). It also sets tenantIDIdx.
+func (p *activityProcessor) canFoldTenant() bool {
+	p.tenantIDIdx = -1
+	if len(p.tenantKeys) > maxFoldTenants {
+		return false
+	}
+	for i, k := range p.tenantKeys {
+		if k == "" || k == schema.AttrRedactedKeys || isExporterControl(k) || isDataStreamAttr(k) ||
+			strings.HasPrefix(k, alertAttrPrefix) || slices.Index(p.tenantKeys, k) != i {
+			return false
+		}
+		if k == schema.AttrTenantID {
+			p.tenantIDIdx = i
+		}
+	}
+	return true
 }
 
 // hooked selects the top-level record attributes checkAttr must see: the
@@ -454,6 +519,16 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 		// The first event attribute that stays, as attrs.Get would find it
 		// after the walk.
 		rs.event, rs.eventSeen = v.Str(), true
+	}
+	if i := kd.tenant - 1; i >= 0 && !rs.tenantSeen[i] {
+		// Likewise the first value of a tenant attribute, in the form
+		// tenant.Resolver.Resolve reads.
+		if v.Type() == pcommon.ValueTypeStr {
+			rs.tenantRaw[i], rs.tenantStr[i] = v.Str(), true
+		} else {
+			rs.tenantRaw[i], rs.tenantStr[i] = v.AsString(), false
+		}
+		rs.tenantSeen[i] = true
 	}
 	return false
 }

@@ -124,3 +124,38 @@ func countDigits(s string) int {
 	}
 	return n
 }
+
+// isUUIDReference is isUUID as first written, position by position.
+func isUUIDReference(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FuzzIsUUID holds isUUID to isUUIDReference.
+func FuzzIsUUID(f *testing.F) {
+	for _, s := range []string{"0199a0e4-0001-7aaa-8bbb-000000000001", "0199A0E4-0001-7AAA-8BBB-00000000000F",
+		"0199a0e4-0001-7aaa-8bbb-00000000000g", "0199a0e4x0001-7aaa-8bbb-000000000001", "0199a0e4-0001-7aaa-8bbb-0000000000011",
+		"0199a0e4-0001-7aaa-8bbb-00000000000:", "0199a0e4-0001-7aaa-8bbb-00000000000@", "0199a0e4-0001-7aaa-8bbb-00000000000`"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isUUID(s), isUUIDReference(s); got != want {
+			t.Errorf("isUUID(%q): got %v, want %v", s, got, want)
+		}
+	})
+}

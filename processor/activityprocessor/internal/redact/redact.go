@@ -1142,20 +1142,18 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 
 // isUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID.
 func isUUID(s string) bool {
-	if len(s) != 36 {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	for i := 0; i < 36; i++ {
+	return isHex(s[:8]) && isHex(s[9:13]) && isHex(s[14:18]) && isHex(s[19:23]) && isHex(s[24:])
+}
+
+// isHex reports whether every byte of s is a hexadecimal digit.
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
+		if c-'0' >= 10 && (c|0x20)-'a' >= 6 {
+			return false
 		}
 	}
 	return true

@@ -139,28 +139,39 @@ func (res *Resource) add(raw string) {
 // Resolve returns the tenant of a record with attributes attrs under res.
 // For Missing the returned tenant is "".
 func (r *Resolver) Resolve(attrs pcommon.Map, res Resource) (string, Outcome) {
-	tenant := ""
-	conflict := res.conflict
+	var rec Resource
 	for _, k := range r.record {
 		v, ok := attrs.Get(k)
 		if !ok {
 			continue
 		}
-		var t string
 		if v.Type() == pcommon.ValueTypeStr {
-			t, ok = Normalize(v.Str())
+			rec.add(v.Str())
 		} else {
-			t, ok = Normalize(v.AsString())
-		}
-		if !ok {
-			continue
-		}
-		if tenant == "" {
-			tenant = t
-		} else if t != tenant {
-			conflict = true
+			rec.add(v.AsString())
 		}
 	}
+	return rec.outcome(res)
+}
+
+// ResolveSeen is Resolve for a record whose tenant attributes were read
+// already: seen[i] reports whether the record has the i-th of
+// Config.RecordAttributes, and raw[i] is then the string form of its value
+// (what Resolve would take from attrs). raw and seen have at least as many
+// entries as Config.RecordAttributes.
+func (r *Resolver) ResolveSeen(raw []string, seen []bool, res Resource) (string, Outcome) {
+	var rec Resource
+	for i := range r.record {
+		if seen[i] {
+			rec.add(raw[i])
+		}
+	}
+	return rec.outcome(res)
+}
+
+// outcome combines the record's candidates, rec, with the resource's.
+func (rec *Resource) outcome(res Resource) (string, Outcome) {
+	tenant, conflict := rec.tenant, rec.conflict || res.conflict
 	if res.tenant != "" {
 		if tenant == "" {
 			tenant = res.tenant

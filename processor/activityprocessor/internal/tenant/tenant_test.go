@@ -66,6 +66,17 @@ func TestResolve(t *testing.T) {
 			if got != tt.want || outcome != tt.outcome {
 				t.Errorf("got %q, %v, want %q, %v", got, outcome, tt.want, tt.outcome)
 			}
+			// ResolveSeen, given the values Resolve looks up, agrees.
+			raw, seen := make([]string, len(r.record)), make([]bool, len(r.record))
+			for i, k := range r.record {
+				if v, ok := rec.Get(k); ok {
+					raw[i], seen[i] = v.AsString(), true
+				}
+			}
+			got, outcome = r.ResolveSeen(raw, seen, r.FromResource(res))
+			if got != tt.want || outcome != tt.outcome {
+				t.Errorf("ResolveSeen: got %q, %v, want %q, %v", got, outcome, tt.want, tt.outcome)
+			}
 		})
 	}
 }

@@ -1,0 +1,134 @@
+package activityprocessor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// foldKeys are the keys foldRecords builds records from: the tenant
+// attributes of foldConfig, one a key pattern matches, and keys the walk
+// treats specially.
+var foldKeys = []string{schema.AttrTenantID, "tenant", "tenant_secret", "", schema.AttrEvent, schema.AttrCategory, "activity.alert.rule", schema.AttrClientAddress}
+
+// foldValue returns an OTLP JSON value of one of several shapes built from s.
+func foldValue(kind byte, s string) map[string]any {
+	switch kind % 6 {
+	case 0:
+		return map[string]any{"stringValue": s}
+	case 1:
+		return map[string]any{"intValue": strconv.Itoa(len(s))}
+	case 2:
+		return map[string]any{"kvlistValue": map[string]any{"values": []any{map[string]any{"key": "k", "value": map[string]any{"stringValue": s}}}}}
+	case 3:
+		return map[string]any{"arrayValue": map[string]any{"values": []any{map[string]any{"stringValue": s}}}}
+	case 4:
+		return map[string]any{"stringValue": "  " + s + " Acme\t"}
+	}
+	return map[string]any{"stringValue": "Bearer abcdefghijklmnop " + s}
+}
+
+// foldRecords decodes a batch built from data: records of up to six
+// attributes, keys repeated as OTLP allows, values of every shape, and a
+// resource that may carry a tenant of its own.
+func foldRecords(t *testing.T, data []byte, text string) plog.Logs {
+	t.Helper()
+	var records []any
+	for len(data) > 0 {
+		n := int(data[0]%6) + 1
+		data = data[1:]
+		var attrs []any
+		for i := 0; i < n && len(data) >= 2; i++ {
+			k := foldKeys[int(data[0])%len(foldKeys)]
+			attrs = append(attrs, map[string]any{"key": k, "value": foldValue(data[1], text[:min(len(text), int(data[1]>>3))])})
+			data = data[2:]
+		}
+		records = append(records, map[string]any{"attributes": attrs, "body": map[string]any{"stringValue": "r" + strconv.Itoa(len(records))}})
+	}
+	var resAttrs []any
+	if len(text)%3 == 0 {
+		resAttrs = append(resAttrs, map[string]any{"key": schema.AttrTenantID, "value": map[string]any{"stringValue": text}})
+	}
+	doc := map[string]any{"resourceLogs": []any{map[string]any{
+		"resource":  map[string]any{"attributes": resAttrs},
+		"scopeLogs": []any{map[string]any{"logRecords": records}},
+	}}}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u plog.JSONUnmarshaler
+	ld, err := u.UnmarshalLogs(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ld
+}
+
+// foldConfig resolves the tenant from three record attributes, one of
+// which a key pattern matches, with the policies chosen by policy.
+func foldConfig(policy byte) *Config {
+	cfg := createDefaultConfig()
+	cfg.Tenant.RecordAttributes = []string{"tenant", schema.AttrTenantID, "tenant_secret"}
+	cfg.Tenant.Missing = []string{PolicyTag, PolicyDrop}[policy%2]
+	cfg.Tenant.Conflict = []string{PolicyFirst, PolicyUnknown, PolicyDrop}[(policy/2)%3]
+	return cfg
+}
+
+// checkTenantFold processes the batch data describes twice: with the
+// tenant attributes noted during the walk (foldTenant) and looked up
+// afterwards, which must give the same batch.
+func checkTenantFold(t *testing.T, data []byte, text string, policy byte) {
+	cfg := foldConfig(policy)
+	cfg.Redaction.KeyPatterns = append(cfg.Redaction.KeyPatterns, "tenantsecret")
+	outputs := make([]string, 2)
+	for i, fold := range []bool{true, false} {
+		p := newTestLogs(t, cfg, func() (now time.Time) { return goldenNow }, nil)
+		if !p.foldTenant {
+			t.Fatal("foldTenant is off for the test configuration")
+		}
+		p.foldTenant = fold
+		out, err := p.processLogs(context.Background(), foldRecords(t, data, text))
+		if err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+			t.Fatal(err)
+		}
+		var m plog.JSONMarshaler
+		raw, err := m.MarshalLogs(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[i] = string(raw)
+	}
+	if outputs[0] != outputs[1] {
+		t.Errorf("tenant noted during the walk:\n%s\nlooked up after it:\n%s", outputs[0], outputs[1])
+	}
+}
+
+func TestTenantFold(t *testing.T) {
+	for policy := byte(0); policy < 6; policy++ {
+		checkTenantFold(t, []byte{5, 0, 0, 1, 8, 0, 3, 2, 16, 1, 24, 3, 0, 4, 1, 0, 40, 7, 2, 0, 1}, "Beta", policy)
+		checkTenantFold(t, []byte{2, 3, 0, 0, 8, 1, 4, 5, 8}, "acme", policy)
+	}
+}
+
+// FuzzTenantFold is the differential test of the tenant noted during the
+// walk against the tenant looked up after it.
+func FuzzTenantFold(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 1, 8, 0, 3, 2, 16, 1, 24, 3, 0, 4, 1, 0, 40, 7, 2, 0, 1}, "Beta", byte(0))
+	f.Add([]byte{2, 3, 0, 0, 8, 1, 4, 5, 8}, "acme", byte(3))
+	f.Add([]byte{1, 2, 9, 0, 1}, "x\x00y", byte(5))
+	f.Fuzz(func(t *testing.T, data []byte, text string, policy byte) {
+		if len(data) > 200 {
+			return
+		}
+		checkTenantFold(t, data, text, policy)
+	})
+}
