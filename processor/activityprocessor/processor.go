@@ -237,9 +237,6 @@ func (p *activityProcessor) countRules(st *batchStats, rep *redact.Report) {
 // failed logins to the burst detector. It reports whether to drop lr.
 func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Resource, resPaths, scopePaths []string, rep *redact.Report, rs *recordState, st *batchStats) bool {
 	attrs := lr.Attributes()
-	// Room for what the processor adds (tenant, redacted keys, id and
-	// document id): one exact allocation instead of append doubling.
-	attrs.EnsureCapacity(attrs.Len() + addedAttrs)
 	rep.Reset()
 	rs.reset()
 	p.red.Attributes(attrs, "", true, rep)
@@ -251,6 +248,10 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	if out, changed := p.red.Text("severity_text", lr.SeverityText(), rep); changed {
 		lr.SetSeverityText(out)
 	}
+	// Room for what the processor adds (tenant, redacted keys, id and
+	// document id): one exact allocation instead of append doubling. After
+	// the walk, the copy reads attributes already in the processor cache.
+	attrs.EnsureCapacity(attrs.Len() + addedAttrs)
 	if rep.Any() {
 		// Every count comes with a path: a clean record has nothing to add.
 		p.countRules(st, rep)
