@@ -8,13 +8,6 @@ import (
 	"github.com/activitylog/activitylog/schema"
 )
 
-// activitiesResponse is GET /v1/activities.
-type activitiesResponse struct {
-	Activities []querysvc.Activity `json:"activities"`
-	Total      int64               `json:"total"`
-	NextCursor string              `json:"next_cursor,omitempty"`
-}
-
 func (s *Server) activities(ctx context.Context, req request) (any, error) {
 	p := req.params
 	var after *querysvc.Position
@@ -35,7 +28,7 @@ func (s *Server) activities(ctx context.Context, req request) (any, error) {
 			return nil, err
 		}
 	}
-	return out, nil
+	return &out, nil
 }
 
 func (s *Server) activity(ctx context.Context, req request) (any, error) {
@@ -43,13 +36,11 @@ func (s *Server) activity(ctx context.Context, req request) (any, error) {
 	if len(id) > maxIDLen || hasControl(id) {
 		return nil, querysvc.Errorf(querysvc.CodeInvalid, "id is malformed")
 	}
-	return s.store.Get(ctx, id)
-}
-
-// timeRange is part of every analytics response.
-type timeRange struct {
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	a, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &activityResponse{a}, nil
 }
 
 func rangeOf(p Params) timeRange { return timeRange{From: p.Filter.From, To: p.Filter.To} }
@@ -63,10 +54,7 @@ func (s *Server) trends(ctx context.Context, req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		timeRange
-		querysvc.Trends
-	}{rangeOf(p), t}, nil
+	return &trendsResponse{rangeOf(p), t}, nil
 }
 
 func (s *Server) breakdown(ctx context.Context, req request, attr string) (any, error) {
@@ -74,10 +62,7 @@ func (s *Server) breakdown(ctx context.Context, req request, attr string) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		timeRange
-		querysvc.Breakdown
-	}{rangeOf(req.params), b}, nil
+	return &breakdownResponse{rangeOf(req.params), b}, nil
 }
 
 func (s *Server) events(ctx context.Context, req request) (any, error) {
@@ -93,10 +78,7 @@ func (s *Server) topUsers(ctx context.Context, req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		timeRange
-		Users []querysvc.UserCount `json:"users"`
-	}{rangeOf(req.params), users}, nil
+	return &usersResponse{rangeOf(req.params), users}, nil
 }
 
 func (s *Server) authStats(ctx context.Context, req request) (any, error) {
@@ -104,10 +86,7 @@ func (s *Server) authStats(ctx context.Context, req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		timeRange
-		querysvc.AuthStats
-	}{rangeOf(req.params), a}, nil
+	return &authResponse{rangeOf(req.params), a}, nil
 }
 
 func (s *Server) alerts(ctx context.Context, req request) (any, error) {
@@ -115,10 +94,7 @@ func (s *Server) alerts(ctx context.Context, req request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		timeRange
-		Alerts []querysvc.Activity `json:"alerts"`
-	}{rangeOf(req.params), alerts}, nil
+	return &alertsResponse{rangeOf(req.params), alerts}, nil
 }
 
 // Bursts defaults.
@@ -151,12 +127,5 @@ func (s *Server) bursts(ctx context.Context, req request) (any, error) {
 	if len(bursts) > p.Limit {
 		bursts = bursts[:p.Limit] // newest first: the most recent are kept
 	}
-	return struct {
-		timeRange
-		WindowSeconds int64            `json:"window_seconds"`
-		Threshold     int              `json:"threshold"`
-		Key           string           `json:"key"`
-		Total         int              `json:"total"`
-		Bursts        []querysvc.Burst `json:"bursts"`
-	}{rangeOf(p), int64(q.Window / time.Second), q.Threshold, q.KeyField, total, bursts}, nil
+	return &burstsResponse{rangeOf(p), int64(q.Window / time.Second), q.Threshold, q.KeyField, total, bursts}, nil
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	jsoniter "github.com/json-iterator/go"
-
 	"github.com/activitylog/activitylog/querysvc"
 )
 
@@ -59,21 +57,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		want, err := json.Marshal(a)
-		if err != nil {
+		// The service's own encoder is held to encoding/json by the
+		// httpapi package's FuzzAppendJSON.
+		if _, err := json.Marshal(a); err != nil {
 			t.Fatalf("decoded activity does not encode: %v", err)
-		}
-		// The query service encodes responses with json-iterator: it must
-		// write valid JSON that reads back as what encoding/json writes
-		// (it may escape differently: it leaves raw JSON as it is).
-		got, err := jsoniter.ConfigCompatibleWithStandardLibrary.Marshal(a)
-		if err != nil || !json.Valid(got) {
-			t.Fatalf("json-iterator wrote %q (%v), not valid JSON", got, err)
-		}
-		g, _ := decodeJSON(got)
-		w, _ := decodeJSON(want)
-		if !reflect.DeepEqual(g, w) {
-			t.Fatalf("json-iterator wrote %s, encoding/json %s", got, want)
 		}
 	})
 }
