@@ -77,13 +77,21 @@ func (c *counts) list() []querysvc.Count {
 	return out
 }
 
-// perform sends a typed search request and decodes the response into out.
-func (s *Store) perform(ctx context.Context, op string, srch *search.Search, req *search.Request, out any) error {
+// perform sends a search of kind k with the body of req, through the typed
+// client as the typed API's Perform does, and decodes the response into out.
+func (s *Store) perform(ctx context.Context, op string, k kind, req *search.Request, out any) error {
+	prepared, err := s.prepared[k]()
+	if err != nil {
+		return querysvc.Wrap(querysvc.CodeInternal, op+": prepare request", err)
+	}
 	body, err := s.encode(req)
 	if err != nil {
 		return querysvc.Wrap(querysvc.CodeInternal, op+": encode request", err)
 	}
-	res, err := srch.Raw(bytes.NewReader(body)).Perform(ctx)
+	hr := prepared.Clone(ctx)
+	hr.Body, hr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	res, err := s.es.Perform(hr)
 	if err != nil {
 		return esError(op, err)
 	}

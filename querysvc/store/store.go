@@ -1,12 +1,15 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -43,7 +46,23 @@ type Store struct {
 	// encode writes a request's body: shapes.requestBody, or in tests a
 	// wrapper that checks it against the typed API's own encoding.
 	encode func(*search.Request) ([]byte, error)
+	// prepared holds the HTTP request of each kind of search (see prepare).
+	prepared [numKinds]func() (*http.Request, error)
 }
+
+// kind is a kind of search the store sends: its URL, parameters and
+// headers, whatever its body.
+type kind int
+
+const (
+	// pitHits searches a point in time (no index) for hits.
+	pitHits kind = iota
+	// indexHits searches the store's index for hits.
+	indexHits
+	// indexAggs searches the store's index for aggregations.
+	indexAggs
+	numKinds
+)
 
 var _ querysvc.Store = (*Store)(nil)
 
@@ -78,7 +97,27 @@ func New(es *elasticsearch.TypedClient, opts ...Option) *Store {
 	for _, o := range opts {
 		o.apply(s)
 	}
+	for k := range numKinds {
+		s.prepared[k] = sync.OnceValues(func() (*http.Request, error) { return s.prepare(k) })
+	}
 	return s
+}
+
+// prepare returns the HTTP request the typed API builds for a kind of
+// search, with an empty body. It is built once and cloned for every search:
+// building it anew cost about 40 allocations per search, a third of a small
+// aggregation's. TestPrepared holds the clones to the typed API's requests.
+func (s *Store) prepare(k kind) (*http.Request, error) {
+	var srch *search.Search
+	switch k {
+	case pitHits:
+		srch = s.es.Search().FilterPath(hitsFilter...)
+	case indexHits:
+		srch = s.searchIndex().FilterPath(hitsFilter...)
+	default:
+		srch = s.searchIndex().FilterPath(aggsFilter...)
+	}
+	return srch.Raw(bytes.NewReader(nil)).HttpRequest(context.Background())
 }
 
 // scope returns the filters every query of the principal in ctx carries:
@@ -208,7 +247,7 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		pit = r.Id
 	}
 	var resp hitsResponse
-	if err := s.perform(ctx, "search", s.es.Search().FilterPath(hitsFilter...), searchRequest(filters, pit, s.keepAlive, pg), &resp); err != nil {
+	if err := s.perform(ctx, "search", pitHits, searchRequest(filters, pit, s.keepAlive, pg), &resp); err != nil {
 		if pg.After == nil {
 			_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
 		}
@@ -277,7 +316,7 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	}
 	filters = append(filters, term(schema.Path(schema.AttrID), id))
 	var resp hitsResponse
-	if err := s.perform(ctx, "get", s.searchIndex().FilterPath(hitsFilter...), &search.Request{Query: boolQuery(filters), Size: ptr(1)}, &resp); err != nil {
+	if err := s.perform(ctx, "get", indexHits, &search.Request{Query: boolQuery(filters), Size: ptr(1)}, &resp); err != nil {
 		return querysvc.Activity{}, err
 	}
 	if len(resp.Hits.Hits) == 0 {
@@ -293,7 +332,7 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 // and decodes the aggregations into out, returning the total hit count.
 func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, out any) (int64, error) {
 	resp := aggResponse{Aggregations: out}
-	err := s.perform(ctx, "aggregate", s.searchIndex().FilterPath(aggsFilter...), aggRequest(filters, aggs), &resp)
+	err := s.perform(ctx, "aggregate", indexAggs, aggRequest(filters, aggs), &resp)
 	return resp.Hits.Total.Value, err
 }
 
@@ -488,7 +527,7 @@ func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysv
 		return nil, err
 	}
 	var resp hitsResponse
-	if err := s.perform(ctx, "alerts", s.searchIndex().FilterPath(hitsFilter...), &search.Request{
+	if err := s.perform(ctx, "alerts", indexHits, &search.Request{
 		Query: boolQuery(filters), Sort: newestFirst(), Size: ptr(n),
 	}, &resp); err != nil {
 		return nil, err
