@@ -34,9 +34,6 @@ const alertServiceName = "activitycol"
 // type Elasticsearch would reject; the value is kept there as a string.
 const originalSuffix = ".original"
 
-// addedAttrs is the most attributes processRecord adds to a record: tenant,
-// redacted keys, id and document id.
-const addedAttrs = 4
 
 // Reasons a record is dropped (telemetry attribute "reason").
 const (
@@ -248,10 +245,10 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	if out, changed := p.red.Text("severity_text", lr.SeverityText(), rep); changed {
 		lr.SetSeverityText(out)
 	}
-	// Room for what the processor adds (tenant, redacted keys, id and
-	// document id): one exact allocation instead of append doubling. After
-	// the walk, the copy reads attributes already in the processor cache.
-	attrs.EnsureCapacity(attrs.Len() + addedAttrs)
+	// Room for what the processor adds: one exact allocation instead of
+	// append doubling. After the walk, the copy reads attributes already in
+	// the processor cache.
+	attrs.EnsureCapacity(attrs.Len() + p.added(attrs, rep, rs, len(resPaths)+len(scopePaths) > 0))
 	if rep.Any() {
 		// Every count comes with a path: a clean record has nothing to add.
 		p.countRules(st, rep)
@@ -317,6 +314,27 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	}
 	route(lr)
 	return false
+}
+
+// added returns how many attributes processRecord may add to a record
+// after its walk: the document id, and the redacted keys, tenant, id and
+// the renamed empty key when the record may lack them. Too few would only
+// cost a second allocation.
+func (p *activityProcessor) added(attrs pcommon.Map, rep *redact.Report, rs *recordState, redactedAbove bool) int {
+	n := 1
+	if rep.Any() || redactedAbove {
+		n++
+	}
+	if j := p.tenantIDIdx; !p.foldTenant || j < 0 || !rs.tenantSeen[j] || len(rs.moves) > 0 {
+		n++
+	}
+	if _, ok := attrs.Get(schema.AttrID); !ok {
+		n++
+	}
+	if rs.empty {
+		n++
+	}
+	return n
 }
 
 // recordRedactedKeys appends the redacted paths (names only) to
