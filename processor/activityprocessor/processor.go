@@ -34,7 +34,6 @@ const alertServiceName = "activitycol"
 // type Elasticsearch would reject; the value is kept there as a string.
 const originalSuffix = ".original"
 
-
 // Reasons a record is dropped (telemetry attribute "reason").
 const (
 	reasonTenantMissing  = "tenant_missing"
