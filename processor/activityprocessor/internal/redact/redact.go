@@ -720,14 +720,26 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 // walkOne redacts one map entry, at position pos of its map, in place and
 // reports whether to remove it.
 func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top bool) bool {
-	var shape *[shapeLen]*keyEntry
-	if top {
-		shape = &w.rep.cache.shape
+	var e *keyEntry
+	var tag uint8
+	if top && uint(pos) < shapeLen {
+		// keyInfo's first step, here to save a call per entry: the key at
+		// this position in the previous record, compared in full.
+		if c := w.rep.cache.shape[pos]; c != nil && c.k == k && c.verdict[1] != 0 {
+			e, tag = c, c.tag
+		}
 	}
-	e, tag, secret := w.keyInfo(k, top, pos, shape)
-	if secret {
-		// A secret used as a key: remove the entry, fail closed.
-		return true
+	if e == nil {
+		var shape *[shapeLen]*keyEntry
+		if top {
+			shape = &w.rep.cache.shape
+		}
+		var secret bool
+		e, tag, secret = w.keyInfo(k, top, pos, shape)
+		if secret {
+			// A secret used as a key: remove the entry, fail closed.
+			return true
+		}
 	}
 	verdict := e.verdict[0]
 	if top {
@@ -738,7 +750,13 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 	if verdict&verdictKey == 0 && v.Type() == pcommon.ValueTypeStr {
 		// The common case, without redactEntry's other cases: a string
 		// under a key that matches no pattern stays a string.
-		remove = w.walkString(v, otp || verdict&verdictOTP != 0, &e.clean)
+		otpMatch := otp || verdict&verdictOTP != 0
+		if s := v.Str(); otpMatch || len(s) >= minScanLen && e.clean != s {
+			// Not walkString's first shortcuts (too short to hold a
+			// secret, the key's last clean value), done here without a
+			// call.
+			remove = w.walkString(v, otpMatch, &e.clean)
+		}
 		if tag&HookNonStrings != 0 {
 			tag = 0
 		}
