@@ -853,7 +853,10 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 				if ck == "new" {
 					memo = &e.cleanNew
 				}
-				remove = w.walkString(cv, otp, memo)
+				if s := cv.Str(); otp || len(s) >= minScanLen && *memo != s {
+					// Past walkString's first shortcuts, as in walkOne.
+					remove = w.walkString(cv, otp, memo)
+				}
 			} else {
 				remove = w.walkValueOTP(cv, 2, otp)
 			}
