@@ -363,9 +363,12 @@ type Report struct {
 	cache *batchCache
 	owner *Redactor // the Redactor whose pool cache came from
 	w     walker
-	// texts are the last strings Text found clean, replaced in turn.
+	// texts and bodies are the last strings Text and Body found clean,
+	// replaced in turn.
 	texts    [4]string
+	bodies   [4]string
 	nextText uint8
+	nextBody uint8
 }
 
 // batchCache remembers, for one batch, strings in which the detectors found
@@ -384,6 +387,10 @@ type batchCache struct {
 	// order, so the entry at the same position is tried before hashing.
 	// fields does the same for the field names of activity.changes.
 	shape, fields [shapeLen]*keyEntry
+	// items holds, for a top-level list at each position, the last clean
+	// string at each of its first positions. Like every memo it only ever
+	// holds clean strings, whatever list they came from.
+	items [shapeLen][itemMemos]string
 }
 
 // shortEntry is a clean string of 8 to 16 bytes: its first and last 8
@@ -425,6 +432,7 @@ const (
 	keySlots    = 512
 	cleanMaxLen = 512
 	shapeLen    = 64
+	itemMemos   = 4
 )
 
 // sampleHash mixes a string's length with five of its bytes. It is much
@@ -666,9 +674,41 @@ func (r *Redactor) Attributes(m pcommon.Map, prefix string, top bool, rep *Repor
 // Body redacts a record body in place; paths start with "body".
 func (r *Redactor) Body(v pcommon.Value, rep *Report) {
 	w := rep.walker(r, "body")
+	if v.Type() == pcommon.ValueTypeStr {
+		w.bodyString(v)
+		return
+	}
 	if w.walkValueOTP(v, 0, false) {
 		v.SetStr(Mask)
 		w.hit(RuleKey)
+	}
+}
+
+// bodyString is Body for a string. Such a body is mostly a description of
+// its own record, unique in the batch: it is compared with the last few
+// clean bodies, in full, and otherwise scanned without the clean cache,
+// whose room is kept for values that repeat.
+func (w *walker) bodyString(v pcommon.Value) {
+	s := v.Str()
+	if len(s) < minScanLen || isUUID(s) {
+		return
+	}
+	rep := w.rep
+	for _, b := range rep.bodies {
+		if b == s {
+			return
+		}
+	}
+	out, drop, clean := w.detect(s)
+	switch {
+	case drop:
+		v.SetStr(Mask)
+		w.hit(RuleKey)
+	case clean:
+		rep.bodies[int(rep.nextBody)%len(rep.bodies)] = s
+		rep.nextBody++
+	case out != s:
+		v.SetStr(out)
 	}
 }
 
@@ -761,7 +801,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 			tag = 0
 		}
 	} else {
-		remove = w.redactEntry(k, v, e, depth, otp, top)
+		remove = w.redactEntry(k, v, e, pos, depth, otp, top)
 	}
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) {
@@ -772,7 +812,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 
 // redactEntry redacts the value of one entry whose key, with cache entry e,
 // is already on the path, reporting whether to remove the entry.
-func (w *walker) redactEntry(k string, v pcommon.Value, e *keyEntry, depth int, otp, top bool) bool {
+func (w *walker) redactEntry(k string, v pcommon.Value, e *keyEntry, pos, depth int, otp, top bool) bool {
 	verdict := e.verdict[0]
 	if top {
 		verdict = e.verdict[1]
@@ -791,8 +831,15 @@ func (w *walker) redactEntry(k string, v pcommon.Value, e *keyEntry, depth int, 
 		w.walkChanges(v.Map())
 		return false
 	}
-	if v.Type() == pcommon.ValueTypeStr {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
 		return w.walkString(v, otp || otpMatch, &e.clean)
+	case pcommon.ValueTypeSlice:
+		if top && uint(pos) < shapeLen {
+			// A top-level list (activity.changed_fields): its strings
+			// often repeat by position from record to record.
+			return w.walkSlice(v, depth, otp || otpMatch, &w.rep.cache.items[pos])
+		}
 	}
 	return w.walkValueOTP(v, depth, otp || otpMatch)
 }
@@ -1028,23 +1075,37 @@ func (w *walker) walkValueOTP(v pcommon.Value, depth int, otp bool) bool {
 		w.walkMap(v.Map(), depth+1, otp, false)
 		return false
 	case pcommon.ValueTypeSlice:
-		if depth >= w.r.maxDepth {
-			w.hit(RuleTooDeep)
-			v.SetStr(Mask)
-			return false
-		}
-		w.push("[]")
-		sl := v.Slice()
-		var rm removals
-		for i := 0; i < sl.Len(); i++ {
-			if w.walkValueOTP(sl.At(i), depth+1, otp) {
-				rm.mark(i)
-			}
-		}
-		rm.removeFromSlice(sl)
-		w.pop()
+		return w.walkSlice(v, depth, otp, nil)
+	}
+	return false
+}
+
+// walkSlice is walkValueOTP for a slice. memo, when not nil, holds a clean
+// string for each of the first positions (see walkString), updated as the
+// walk goes.
+func (w *walker) walkSlice(v pcommon.Value, depth int, otp bool, memo *[itemMemos]string) bool {
+	if depth >= w.r.maxDepth {
+		w.hit(RuleTooDeep)
+		v.SetStr(Mask)
 		return false
 	}
+	w.push("[]")
+	sl := v.Slice()
+	var rm removals
+	for i := 0; i < sl.Len(); i++ {
+		item := sl.At(i)
+		var remove bool
+		if memo != nil && i < itemMemos && item.Type() == pcommon.ValueTypeStr {
+			remove = w.walkString(item, otp, &memo[i])
+		} else {
+			remove = w.walkValueOTP(item, depth+1, otp)
+		}
+		if remove {
+			rm.mark(i)
+		}
+	}
+	rm.removeFromSlice(sl)
+	w.pop()
 	return false
 }
 
@@ -1133,9 +1194,18 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 	if clean {
 		return s, false, true
 	}
+	out, drop, clean = w.detect(s)
+	if clean {
+		w.rep.markClean(ref, s)
+	}
+	return out, drop, clean
+}
+
+// detect is scanClean after its shortcuts: it runs the detectors the
+// pre-filter selects.
+func (w *walker) detect(s string) (out string, drop, clean bool) {
 	cand := w.r.candidates(s)
 	if cand == 0 {
-		w.rep.markClean(ref, s)
 		return s, false, true
 	}
 	found := false
@@ -1154,9 +1224,6 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 			return "", true, false
 		}
 		s = w.replaceAll(s, d, start, end)
-	}
-	if !found {
-		w.rep.markClean(ref, s)
 	}
 	return s, false, !found
 }

@@ -102,8 +102,8 @@ type walkOutcome struct {
 	Paths  []string
 	Counts [NumRules]int
 	Hooks  []hookCall
-	// Texts are Text's results on the record's top-level strings, each
-	// twice (the second answered by its memo of clean texts).
+	// Texts are Text's and Body's results on the record's top-level
+	// strings, each twice (the second answered by their memos).
 	Texts []string
 }
 
@@ -131,6 +131,10 @@ func walkRecord(r *Redactor, rep *Report, attrs pcommon.Map) walkOutcome {
 			rep.Reset()
 			text, changed := r.Text("text", v.Str(), rep)
 			out.Texts = append(out.Texts, fmt.Sprintf("%q %v %v %v", text, changed, rep.Paths(), rep.Counts))
+			rep.Reset()
+			body := pcommon.NewValueStr(v.Str())
+			r.Body(body, rep)
+			out.Texts = append(out.Texts, fmt.Sprintf("body %q %v %v", body.Str(), rep.Paths(), rep.Counts))
 		}
 	}
 	return out
@@ -184,6 +188,11 @@ func cacheRecords(doc []byte, kind uint8, b []byte) []pcommon.Map {
 		} else {
 			m.PutStr("h.kept", planted)
 		}
+		list := m.PutEmptySlice("list")
+		list.AppendEmpty().SetStr("repeated item, long enough to be scanned")
+		list.AppendEmpty().SetStr([]string{planted, fmt.Sprintf("changing item %d", i)}[i%2])
+		list.AppendEmpty().SetInt(int64(i))
+		list.AppendEmpty().SetStr([]string{"same fourth item", planted}[i%3/2])
 		m.PutStr("otp", "123456")
 		m.PutStr(planted, "a secret as a key")
 		ch := m.PutEmptyMap(schema.AttrChanges)
