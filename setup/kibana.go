@@ -153,20 +153,27 @@ func importSavedObjects(ctx context.Context, c KibanaConfig, ndjson []byte) ([]C
 	}
 	var status int
 	var raw []byte
+	// notReady is Kibana's last "not ready" answer: when the deadline cuts
+	// the last attempt short, it says more than the cut request does.
+	var notReady error
 	for {
 		status, raw, err = postImport(ctx, c, endpoint, form.FormDataContentType(), body.Bytes())
 		retry := err != nil || status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 		if !retry {
 			break
 		}
+		if err == nil {
+			notReady = fmt.Errorf("%w: Kibana not ready: HTTP %d: %s", ErrKibanaImport, status, truncate(raw, 512))
+		}
 		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			if err == nil {
-				err = fmt.Errorf("%w: Kibana not ready: HTTP %d: %s", ErrKibanaImport, status, truncate(raw, 512))
+			why := err
+			if notReady != nil && (err == nil || errors.Is(err, ctx.Err())) {
+				why = notReady
 			}
-			return nil, fmt.Errorf("import dashboards into Kibana (gave up: %w): %w", ctx.Err(), err)
+			return nil, fmt.Errorf("import dashboards into Kibana (gave up: %w): %w", ctx.Err(), why)
 		case <-t.C:
 		}
 	}
