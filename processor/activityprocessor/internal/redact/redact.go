@@ -363,12 +363,30 @@ type Report struct {
 	cache *batchCache
 	owner *Redactor // the Redactor whose pool cache came from
 	w     walker
-	// texts and bodies are the last strings Text and Body found clean,
-	// replaced in turn.
-	texts    [4]string
-	bodies   [4]string
-	nextText uint8
-	nextBody uint8
+	// texts and bodies are the last strings Text and Body found clean.
+	texts, bodies recent
+}
+
+// recent holds the last few clean strings, replaced in turn.
+type recent struct {
+	s    [4]string
+	next uint8
+}
+
+// has reports whether s is one of them, compared in full.
+func (r *recent) has(s string) bool {
+	for _, m := range r.s {
+		if m == s {
+			return true
+		}
+	}
+	return false
+}
+
+// add remembers the clean string s in place of the oldest.
+func (r *recent) add(s string) {
+	r.s[int(r.next)%len(r.s)] = s
+	r.next++
 }
 
 // batchCache remembers, for one batch, strings in which the detectors found
@@ -693,11 +711,8 @@ func (w *walker) bodyString(v pcommon.Value) {
 	if len(s) < minScanLen || isUUID(s) {
 		return
 	}
-	rep := w.rep
-	for _, b := range rep.bodies {
-		if b == s {
-			return
-		}
+	if w.rep.bodies.has(s) {
+		return
 	}
 	out, drop, clean := w.detect(s)
 	switch {
@@ -705,8 +720,7 @@ func (w *walker) bodyString(v pcommon.Value) {
 		v.SetStr(Mask)
 		w.hit(RuleKey)
 	case clean:
-		rep.bodies[int(rep.nextBody)%len(rep.bodies)] = s
-		rep.nextBody++
+		w.rep.bodies.add(s)
 	case out != s:
 		v.SetStr(out)
 	}
@@ -722,18 +736,15 @@ func (r *Redactor) Text(path, s string, rep *Report) (out string, changed bool) 
 	// The few free-standing strings of a batch (event names, scope names)
 	// repeat from record to record: the last clean ones are compared in
 	// full before the clean cache is asked.
-	for _, m := range rep.texts {
-		if m == s {
-			return s, false
-		}
+	if rep.texts.has(s) {
+		return s, false
 	}
 	out, drop, clean := rep.walker(r, path).scanClean(s)
 	switch {
 	case drop:
 		return Mask, true
 	case clean:
-		rep.texts[int(rep.nextText)%len(rep.texts)] = s
-		rep.nextText++
+		rep.texts.add(s)
 	}
 	return out, out != s
 }
