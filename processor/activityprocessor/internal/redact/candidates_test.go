@@ -72,6 +72,9 @@ func candidateSeeds() []string {
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
 		"Jane Doe (Partner) updated reward 'Free coffee with any pastry' (rw_100123)",
 		"\xff\x00\t\n-_.A@:J", "0199a0e4-0001-7aaa-8bbb-000000000001",
+		// 'A' and '@' first, where no byte comes before them; lengths
+		// around the pass's four-byte rounds.
+		"@x://a:b@c", "AKIA0123456789ABCDEF", "A", "@", "ab", "abc", "12345678901234",
 	}
 	return seeds
 }

@@ -211,7 +211,7 @@ type Redactor struct {
 	cardOn     bool
 	cardAct    Action
 	// byteClass is the candidates pre-filter's byte class table.
-	byteClass [256]uint16
+	byteClass [256]uint32
 	// seed and seed64 key the clean cache's hashes.
 	seed   maphash.Seed
 	seed64 uint64
@@ -376,7 +376,7 @@ type recent struct {
 // has reports whether s is one of them, compared in full.
 func (r *recent) has(s string) bool {
 	for _, m := range r.s {
-		if m == s {
+		if same(m, s) {
 			return true
 		}
 	}
@@ -527,6 +527,16 @@ func (w *walker) lookupClean(s string) (ref cleanRef, clean bool) {
 	}
 	ref.slot = int(maphash.String(w.r.seed, s) >> (64 - cleanBits))
 	return ref, w.rep.cache.clean[ref.slot] == s
+}
+
+// same reports whether a and b are equal, like a == b. Values that change
+// from record to record (numbered names, ids, descriptions ending in one)
+// mostly have the length of the value they are compared with and differ
+// in their last two bytes, which are compared inline before the runtime
+// compares the whole strings.
+func same(a, b string) bool {
+	n := len(a)
+	return n == len(b) && (n < 2 || a[n-1] == b[n-1] && a[n-2] == b[n-2]) && a == b
 }
 
 // load64 reads the 8 bytes of s from i, little-endian (one load on amd64
@@ -802,7 +812,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 		// The common case, without redactEntry's other cases: a string
 		// under a key that matches no pattern stays a string.
 		otpMatch := otp || verdict&verdictOTP != 0
-		if s := v.Str(); otpMatch || len(s) >= minScanLen && e.clean != s {
+		if s := v.Str(); otpMatch || len(s) >= minScanLen && !same(e.clean, s) {
 			// Not walkString's first shortcuts (too short to hold a
 			// secret, the key's last clean value), done here without a
 			// call.
@@ -911,7 +921,7 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 				if ck == "new" {
 					memo = &e.cleanNew
 				}
-				if s := cv.Str(); otp || len(s) >= minScanLen && *memo != s {
+				if s := cv.Str(); otp || len(s) >= minScanLen && !same(*memo, s) {
 					// Past walkString's first shortcuts, as in walkOne.
 					remove = w.walkString(cv, otp, memo)
 				}
@@ -1129,7 +1139,7 @@ func (w *walker) walkString(v pcommon.Value, otp bool, memo *string) bool {
 	if otp && isOTPCode(s) {
 		return w.apply(v, RuleOTP, w.r.otpAction)
 	}
-	if len(s) < minScanLen || memo != nil && *memo == s {
+	if len(s) < minScanLen || memo != nil && same(*memo, s) {
 		return false
 	}
 	out, drop, clean := w.scanClean(s)

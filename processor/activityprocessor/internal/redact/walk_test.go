@@ -269,3 +269,14 @@ func FuzzCleanCache(f *testing.F) {
 		}
 	})
 }
+
+func TestSame(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"", ""}, {"a", "a"}, {"a", "b"}, {"ab", "ab"}, {"ab", "ba"}, {"tenant-12", "tenant-13"},
+		{"tenant-12", "tenant-12"}, {"x-tenant-12", "y-tenant-12"}, {"abc", "abcd"}, {"12345678", "12345678"},
+	} {
+		if got, want := same(tc.a, tc.b), tc.a == tc.b; got != want {
+			t.Errorf("same(%q, %q): got %v, want %v", tc.a, tc.b, got, want)
+		}
+	}
+}
