@@ -56,8 +56,8 @@ type recorder struct {
 	next   http.RoundTripper
 	phases *phases
 	mu     sync.Mutex
-	on   bool
-	log  []exchange
+	on     bool
+	log    []exchange
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
