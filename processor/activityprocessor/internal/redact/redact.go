@@ -1249,23 +1249,32 @@ func (w *walker) detect(s string) (out string, drop, clean bool) {
 	return s, false, !found
 }
 
-// isUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID.
+// isUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID. Its
+// 32 digits are checked as four words of eight.
 func isUUID(s string) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	return isHex(s[:8]) && isHex(s[9:13]) && isHex(s[14:18]) && isHex(s[19:23]) && isHex(s[24:])
+	const low = 0xffffffff
+	return isHex8(load64(s, 0)) && isHex8(load64(s, 9)&low|load64(s, 14)<<32) &&
+		isHex8(load64(s, 19)&low|load64(s, 24)<<32) && isHex8(load64(s, 28))
 }
 
-// isHex reports whether every byte of s is a hexadecimal digit.
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c-'0' >= 10 && (c|0x20)-'a' >= 6 {
-			return false
-		}
+// isHex8 reports whether each of the 8 bytes of x is a hexadecimal digit.
+// Bytes below 0x80 added to a constant below 0x80 never carry into the
+// next byte, so each sum's high bit compares one byte with one bound.
+func isHex8(x uint64) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x80 * ones
+	)
+	if x&high != 0 {
+		return false
 	}
-	return true
+	digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones)
+	y := x | 0x20*ones // 'A'-'F' become 'a'-'f'; nothing else does
+	letter := (y + (0x80-'a')*ones) &^ (y + (0x80-'f'-1)*ones)
+	return (digit|letter)&high == high
 }
 
 // replaceAll replaces the span [start, end) found by d and every later one.
