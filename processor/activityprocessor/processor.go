@@ -676,24 +676,32 @@ func fixType(typ schema.FieldType, v pcommon.Value) bool {
 // without leading zeros: the common client address, which netip.ParseAddr
 // accepts as it is. It is a shortcut only; anything else goes to ParseAddr.
 func isPlainIPv4(s string) bool {
-	i := 0
-	for field := 0; field < 4; field++ {
-		if field > 0 {
-			if i >= len(s) || s[i] != '.' {
+	if len(s) < len("0.0.0.0") || len(s) > len("255.255.255.255") {
+		return false
+	}
+	// One pass: dots counts the fields closed so far, n is the value of
+	// the current field and digits its length.
+	dots, n, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if digits == 0 || dots == 3 {
 				return false
 			}
-			i++
+			dots, n, digits = dots+1, 0, 0
+			continue
 		}
-		start, n := i, 0
-		for i < len(s) && i-start < 3 && s[i] >= '0' && s[i] <= '9' {
-			n = n*10 + int(s[i]-'0')
-			i++
+		d := int(c) - '0'
+		if uint(d) > 9 || digits > 0 && n == 0 {
+			// Not a digit, or a digit after a leading zero.
+			return false
 		}
-		if i == start || n > 255 || i-start > 1 && s[start] == '0' {
+		n, digits = n*10+d, digits+1
+		if n > 255 {
 			return false
 		}
 	}
-	return i == len(s)
+	return dots == 3 && digits > 0
 }
 
 // enforceBodyType keeps the body a string (body.text) or a map
