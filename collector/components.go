@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
+	"github.com/activitylog/activitylog/collector/durableexporter"
 	"github.com/activitylog/activitylog/processor/activityprocessor"
 )
 
@@ -62,6 +63,7 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+		durableexporter.NewFactory(),
 		elasticsearchexporter.NewFactory(),
 		debugexporter.NewFactory(),
 	)
@@ -69,6 +71,7 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExporterModules = map[component.Type]string{
+		durableexporter.NewFactory().Type():       "github.com/activitylog/activitylog v0.0.0",
 		elasticsearchexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/elasticsearchexporter v0.156.0",
 		debugexporter.NewFactory().Type():         "go.opentelemetry.io/collector/exporter/debugexporter v0.156.0",
 	}

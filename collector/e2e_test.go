@@ -333,3 +333,94 @@ func TestQueueSurvivesOutageAndCrash(t *testing.T) {
 		t.Fatalf("got %d documents after the restart, want exactly %d", got, n)
 	}
 }
+
+// TestStopDuringOutage sends records while Elasticsearch is out of reach,
+// then stops the collector gracefully (SIGTERM, as an orchestrator does before
+// its grace period ends): it exits within collectortest's 30 s bound, although
+// the exporter is still retrying a batch, and a new collector on the same
+// queue directory delivers every accepted record once when the node is back.
+func TestStopDuringOutage(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	storage := t.TempDir()
+	down := collectortest.Start(t, collectortest.Options{
+		Namespace:  ns,
+		StorageDir: storage,
+		ESURL:      "http://" + collectortest.FreePort(t),
+	})
+	provider := newProvider(t, down)
+	rec := instrumentation.New(provider)
+	const n = 120
+	emitBatch(t, rec, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	if st := provider.Stats(); st.Exported != n {
+		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
+	}
+	// Let the exporter fail a few times, so that the stop meets it in its
+	// retries.
+	time.Sleep(3 * time.Second)
+	start := time.Now()
+	down.Stop(t)
+	t.Logf("stopped %s after SIGTERM", time.Since(start).Round(10*time.Millisecond))
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	stream := schema.DataStream(ns)
+	esURL := estest.URL(t)
+	collectortest.Start(t, collectortest.Options{Namespace: ns, StorageDir: storage})
+	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents after the restart, want exactly %d", got, n)
+	}
+}
+
+// TestLongOutageLosesNothing keeps Elasticsearch out of reach (a gate: a real
+// socket that refuses, then forwards to the real node) for longer than the
+// elasticsearch exporter's own retries last, so that whole attempts at the
+// batch fail. The collector must keep the batch and retry it, not drop it:
+// when the node is reachable again, every accepted record arrives, once.
+func TestLongOutageLosesNothing(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	esURL := estest.URL(t)
+	u, err := url.Parse(esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := collectortest.NewGate(t, u.Host)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
+	provider := newProvider(t, col)
+	rec := instrumentation.New(provider)
+	const n = 120
+	emitBatch(t, rec, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	if st := provider.Stats(); st.Exported != n {
+		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
+	}
+	// Each "Will retry" is a whole attempt (a bulk request and the
+	// exporter's own retries) that failed.
+	const failed = "Exporting failed. Will retry the request after interval."
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(col.Log(), failed) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no third failed attempt within 60s; log:\n%s", col.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if log := col.Log(); strings.Contains(log, "Dropping data") {
+		t.Fatalf("the collector dropped data during the outage:\n%s", log)
+	}
+	gate.Open(t)
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents after the outage, want exactly %d", got, n)
+	}
+}
