@@ -48,7 +48,7 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if strings.Contains(s, "-----BEGIN") {
 		m |= ruleBit(RulePrivateKey)
 	}
-	if n >= minAPIKeyLen && r.apiKeyCandidate(s) {
+	if n >= minAPIKeyLen && r.apiKeyCandidate(s, allSeps|classUpperA) {
 		m |= ruleBit(RuleAPIKey)
 	}
 	if strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 {
@@ -161,4 +161,34 @@ func FuzzIsUUID(f *testing.F) {
 			t.Errorf("isUUID(%q): got %v, want %v", s, got, want)
 		}
 	})
+}
+
+func TestSeparatorClasses(t *testing.T) {
+	ends := []uint32{classKeyEnd0, classKeyEnd1, classKeyEnd2}
+	seps := []uint32{classSep0, classSep1, classSep2}
+	for k := range len(apiSeparators) {
+		if got, want := classKeyEnd(k), ends[k]; got != want {
+			t.Errorf("classKeyEnd(%d): got %b, want %b", k, got, want)
+		}
+		if got, want := classSep(k), seps[k]; got != want {
+			t.Errorf("classSep(%d): got %b, want %b", k, got, want)
+		}
+		if got, want := classSep(k), classKeyEnd(k)<<1; got != want {
+			t.Errorf("classSep(%d): got %b, want the bit above classKeyEnd (%b)", k, got, want)
+		}
+	}
+}
+
+func TestDigits8(t *testing.T) {
+	for _, s := range []string{"01234567", "abcdefgh", "/0:9\xb0\xb9\x30\x39", "\xff\xff\xff\xff\xff\xff\xff\xff", "9a8b7c6d", "\x00\x00\x00\x00\x00\x00\x00\x00"} {
+		want := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] >= '0' && s[i] <= '9' {
+				want++
+			}
+		}
+		if got := digits8(load64(s, 0)); got != want {
+			t.Errorf("digits8(%q): got %d, want %d", s, got, want)
+		}
+	}
 }
