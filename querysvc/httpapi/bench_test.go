@@ -62,13 +62,18 @@ type recorder struct {
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.phases.esStarts()
-	defer r.phases.esEnds()
 	r.mu.Lock()
 	on := r.on
 	r.mu.Unlock()
 	if !on {
-		return r.next.RoundTrip(req)
+		resp, err := r.next.RoundTrip(req)
+		r.phases.esAnswers()
+		if err == nil {
+			resp.Body = &bodyMark{ReadCloser: resp.Body, p: r.phases}
+		}
+		return resp, err
 	}
+	defer r.phases.esAnswers()
 	var body []byte
 	if req.Body != nil {
 		body, _ = io.ReadAll(req.Body)
@@ -87,19 +92,23 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// phases splits the time of the service's calls, as the service sees
-// it: from the handler's start to its first Elasticsearch request (before),
-// in its Elasticsearch round trips up to each answer's headers (es), and
-// from the last answer's headers to the flush of its own response (after:
-// reading and decoding the answer, encoding and sending the response). The
-// rest of a call's time is the HTTP hop between the client and the service.
-// Calls are sequential, so one set of marks is enough.
+// phases splits the time of the service's calls, as the service sees it:
+//   - before: from the handler's start to its first Elasticsearch request;
+//   - es: in its Elasticsearch requests, up to each answer's headers;
+//   - body: from each answer's headers until the service has read it, while
+//     Elasticsearch streams it (search answers are sent in chunks) and the
+//     service decodes what has arrived;
+//   - after: from the last answer read to the flush of the service's own
+//     response (building, encoding and sending it).
+//
+// The rest of a call's time is the HTTP hop between the client and the
+// service. Calls are sequential, so one set of marks is enough.
 type phases struct {
-	mu                           sync.Mutex
-	start, esStart, esEnd, flush time.Time
-	first                        bool
-	before, es, after            time.Duration
-	n                            int
+	mu                                   sync.Mutex
+	start, esStart, headers, read, flush time.Time
+	first, reading                       bool
+	before, es, body, after              time.Duration
+	n                                    int
 }
 
 func (p *phases) handle(h http.Handler) http.Handler {
@@ -113,7 +122,7 @@ func (p *phases) handle(h http.Handler) http.Handler {
 		if p.flush.IsZero() || p.first {
 			return
 		}
-		p.after += p.flush.Sub(p.esEnd)
+		p.after += p.flush.Sub(p.read)
 		p.n++
 	})
 }
@@ -128,11 +137,25 @@ func (p *phases) esStarts() {
 	}
 }
 
-func (p *phases) esEnds() {
+func (p *phases) esAnswers() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.esEnd = time.Now()
-	p.es += p.esEnd.Sub(p.esStart)
+	p.headers, p.reading = time.Now(), true
+	p.read = p.headers
+	p.es += p.headers.Sub(p.esStart)
+}
+
+// bodyRead marks the end of an answer: its last byte read, or its close,
+// whichever comes first (a decoder may stop reading at the end of the JSON
+// value without seeing EOF).
+func (p *phases) bodyRead() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reading {
+		return
+	}
+	p.read, p.reading = time.Now(), false
+	p.body += p.read.Sub(p.headers)
 }
 
 // report adds the mean phases since the last report to b's metrics.
@@ -143,14 +166,33 @@ func (p *phases) report(b *testing.B) {
 		for _, m := range []struct {
 			d    time.Duration
 			unit string
-		}{{p.before, "before-us"}, {p.es, "es-us"}, {p.after, "after-us"}} {
+		}{{p.before, "before-us"}, {p.es, "es-us"}, {p.body, "body-us"}, {p.after, "after-us"}} {
 			b.ReportMetric(float64(m.d.Nanoseconds())/1e3/float64(p.n), m.unit)
 		}
 	}
-	p.before, p.es, p.after, p.n = 0, 0, 0, 0
+	p.before, p.es, p.body, p.after, p.n = 0, 0, 0, 0, 0
 }
 
 func (p *phases) reset() { p.report(nil) }
+
+// bodyMark notes when the service has read an Elasticsearch answer.
+type bodyMark struct {
+	io.ReadCloser
+	p *phases
+}
+
+func (b *bodyMark) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	if err != nil {
+		b.p.bodyRead()
+	}
+	return n, err
+}
+
+func (b *bodyMark) Close() error {
+	b.p.bodyRead()
+	return b.ReadCloser.Close()
+}
 
 // flushMark notes when the service flushes its response (it does so before
 // it records the audit record).
