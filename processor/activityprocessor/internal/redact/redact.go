@@ -665,11 +665,19 @@ func (rm *removals) has(i int) bool {
 func (rm *removals) empty() bool { return rm.first == 0 && len(rm.later) == 0 }
 
 // removeFrom removes the marked entries of m, which must be the map whose
-// entries were marked, unchanged in length and order since.
+// entries were marked, unchanged in length and order since. It is small
+// enough to inline, so a walk with nothing to remove makes no call.
 func (rm *removals) removeFrom(m pcommon.Map) {
-	if rm.empty() {
-		return
+	if !rm.empty() {
+		rm.remove(m)
 	}
+}
+
+// remove is removeFrom when some entry is marked; kept out of line so that
+// removeFrom inlines.
+//
+//go:noinline
+func (rm *removals) remove(m pcommon.Map) {
 	i := 0
 	m.RemoveIf(func(string, pcommon.Value) bool {
 		remove := rm.has(i)
@@ -680,9 +688,15 @@ func (rm *removals) removeFrom(m pcommon.Map) {
 
 // removeFromSlice is removeFrom for a slice.
 func (rm *removals) removeFromSlice(s pcommon.Slice) {
-	if rm.empty() {
-		return
+	if !rm.empty() {
+		rm.removeSlice(s)
 	}
+}
+
+// removeSlice is removeFromSlice when some item is marked.
+//
+//go:noinline
+func (rm *removals) removeSlice(s pcommon.Slice) {
 	i := 0
 	s.RemoveIf(func(pcommon.Value) bool {
 		remove := rm.has(i)
