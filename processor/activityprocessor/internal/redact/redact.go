@@ -826,11 +826,13 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 		// The common case, without redactEntry's other cases: a string
 		// under a key that matches no pattern stays a string.
 		otpMatch := otp || verdict&verdictOTP != 0
-		if s := v.Str(); otpMatch || len(s) >= minScanLen && !same(e.clean, s) {
-			// Not walkString's first shortcuts (too short to hold a
-			// secret, the key's last clean value), done here without a
-			// call.
-			remove = w.walkString(v, otpMatch, &e.clean)
+		if s := v.Str(); otpMatch {
+			remove = w.walkString(v, true, &e.clean)
+		} else if len(s) >= minScanLen && !same(e.clean, s) {
+			// walkString past its shortcuts (too short to hold a secret,
+			// the key's last clean value), done here without its call.
+			out, drop, clean := w.scanClean(s)
+			remove = settle(v, s, out, drop, clean, &e.clean)
 		}
 		if tag&HookNonStrings != 0 {
 			tag = 0
@@ -935,9 +937,12 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 				if ck == "new" {
 					memo = &e.cleanNew
 				}
-				if s := cv.Str(); otp || len(s) >= minScanLen && !same(*memo, s) {
-					// Past walkString's first shortcuts, as in walkOne.
-					remove = w.walkString(cv, otp, memo)
+				if s := cv.Str(); otp {
+					remove = w.walkString(cv, true, memo)
+				} else if len(s) >= minScanLen && !same(*memo, s) {
+					// Past walkString's shortcuts, as in walkOne.
+					out, drop, clean := w.scanClean(s)
+					remove = settle(cv, s, out, drop, clean, memo)
 				}
 			} else {
 				remove = w.walkValueOTP(cv, 2, otp)
@@ -1157,14 +1162,23 @@ func (w *walker) walkString(v pcommon.Value, otp bool, memo *string) bool {
 		return false
 	}
 	out, drop, clean := w.scanClean(s)
+	if memo == nil {
+		var none string
+		memo = &none
+	}
+	return settle(v, s, out, drop, clean, memo)
+}
+
+// settle applies scanClean's result for the string s of v: it reports
+// whether to remove v (drop), remembers a clean s in memo, or stores the
+// redacted string out. It inlines.
+func settle(v pcommon.Value, s, out string, drop, clean bool, memo *string) bool {
 	switch {
 	case drop:
 		return true
 	case clean:
-		if memo != nil {
-			*memo = s
-		}
-	case len(out) != len(s) || out != s:
+		*memo = s
+	case out != s:
 		v.SetStr(out)
 	}
 	return false
