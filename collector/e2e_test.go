@@ -424,3 +424,46 @@ func TestLongOutageLosesNothing(t *testing.T) {
 		t.Fatalf("got %d documents after the outage, want exactly %d", got, n)
 	}
 }
+
+// TestUnauthorizedLosesNothing: Elasticsearch refuses the collector's
+// credentials (a gate answers 401, as a node with security does to a wrong or
+// revoked password; the test node runs without security). The collector
+// keeps the records and retries them; once the credentials work again,
+// every accepted record arrives, once.
+func TestUnauthorizedLosesNothing(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	esURL := estest.URL(t)
+	u, err := url.Parse(esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := collectortest.NewGate(t, u.Host)
+	gate.Deny(t)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
+	provider := newProvider(t, col)
+	rec := instrumentation.New(provider)
+	const n = 60
+	emitBatch(t, rec, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	const failed = "Exporting failed. Will retry the request after interval."
+	deadline := time.Now().Add(60 * time.Second)
+	for strings.Count(col.Log(), failed) < 2 {
+		if log := col.Log(); strings.Contains(log, "Dropping data") || time.Now().After(deadline) {
+			t.Fatalf("the collector did not keep retrying the refused batch; log:\n%s", log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.Contains(col.Log(), "401") {
+		t.Errorf("the log does not say Elasticsearch answered 401:\n%s", col.Log())
+	}
+	gate.Open(t)
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents once the credentials worked, want exactly %d", got, n)
+	}
+}

@@ -3,6 +3,7 @@ package collectortest
 import (
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 // Gate stands between the collector and Elasticsearch on real loopback
 // sockets, to make an outage on demand. Shut, nothing listens on its port,
 // so a connection is refused as by a node that is down; open, it forwards
-// every connection to the node.
+// every connection to the node; denying, it answers every request 401, as a
+// node does to credentials that are wrong or revoked (the test node runs
+// without security, so it cannot).
 type Gate struct {
 	// Addr is the host:port to give the collector.
 	Addr   string
@@ -19,6 +22,7 @@ type Gate struct {
 
 	mu    sync.Mutex
 	ln    net.Listener
+	srv   *http.Server // while denying
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 }
@@ -36,11 +40,37 @@ func NewGate(tb testing.TB, target string) *Gate {
 // something else took it since, the test fails.
 func (g *Gate) Open(tb testing.TB) {
 	tb.Helper()
+	g.listen(tb, g.accept)
+}
+
+// Deny answers every request 401 with Elasticsearch's error body.
+func (g *Gate) Deny(tb testing.TB) {
+	tb.Helper()
+	g.listen(tb, func(ln net.Listener) {
+		defer g.wg.Done()
+		g.mu.Lock()
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.Header().Set("WWW-Authenticate", `Basic realm="security"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"error":{"root_cause":[{"type":"security_exception","reason":"unable to authenticate user"}],`+
+				`"type":"security_exception","reason":"unable to authenticate user"},"status":401}`)
+		}), ReadHeaderTimeout: 5 * time.Second}
+		g.srv = srv
+		g.mu.Unlock()
+		_ = srv.Serve(ln)
+	})
+}
+
+// listen listens on the gate's port and serves it with serve, after Shut
+// if the gate was open or denying.
+func (g *Gate) listen(tb testing.TB, serve func(net.Listener)) {
+	tb.Helper()
+	g.Shut()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.ln != nil {
-		return
-	}
 	var ln net.Listener
 	var err error
 	// The port of a listener closed a moment ago can take a moment to be
@@ -55,16 +85,19 @@ func (g *Gate) Open(tb testing.TB) {
 	}
 	g.ln = ln
 	g.wg.Add(1)
-	go g.accept(ln)
+	go serve(ln)
 }
 
 // Shut stops listening and cuts every forwarded connection.
 func (g *Gate) Shut() {
 	g.mu.Lock()
-	ln := g.ln
-	g.ln = nil
+	ln, srv := g.ln, g.srv
+	g.ln, g.srv = nil, nil
 	if ln != nil {
 		_ = ln.Close()
+	}
+	if srv != nil {
+		_ = srv.Close() // its keep-alive connections too
 	}
 	for c := range g.conns {
 		_ = c.Close()
