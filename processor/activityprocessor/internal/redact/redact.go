@@ -899,9 +899,20 @@ func (w *walker) walkChanges(m pcommon.Map) {
 // walkChange redacts one field of activity.changes, at position pos, and
 // reports whether to remove it.
 func (w *walker) walkChange(k string, v pcommon.Value, pos int) bool {
-	e, _, secret := w.keyInfo(k, false, pos, &w.rep.cache.fields)
-	if secret {
-		return true
+	// keyInfo's first step, as in walkOne: the field name at this
+	// position in the previous record's changes, compared in full.
+	var e *keyEntry
+	if uint(pos) < shapeLen {
+		if c := w.rep.cache.fields[pos]; c != nil && c.k == k && c.verdict[0] != 0 {
+			e = c
+		}
+	}
+	if e == nil {
+		var secret bool
+		e, _, secret = w.keyInfo(k, false, pos, &w.rep.cache.fields)
+		if secret {
+			return true
+		}
 	}
 	w.push(k)
 	remove := w.walkChangeValue(v, e)
@@ -1136,7 +1147,11 @@ func (w *walker) walkSlice(v pcommon.Value, depth int, otp bool, memo *[itemMemo
 		item := sl.At(i)
 		var remove bool
 		if memo != nil && i < itemMemos && item.Type() == pcommon.ValueTypeStr {
-			remove = w.walkString(item, otp, &memo[i])
+			if s := item.Str(); otp || len(s) >= minScanLen && !same(memo[i], s) {
+				// Past walkString's shortcuts (too short, the
+				// position's last clean string), as in walkOne.
+				remove = w.walkString(item, otp, &memo[i])
+			}
 		} else {
 			remove = w.walkValueOTP(item, depth+1, otp)
 		}
