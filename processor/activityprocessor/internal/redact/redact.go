@@ -1258,7 +1258,13 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 	if clean {
 		return s, false, true
 	}
-	out, drop, clean = w.detect(s)
+	// detect, without its call: most strings stop at the pre-filter.
+	cand := w.r.candidates(s)
+	if cand == 0 {
+		w.rep.markClean(ref, s)
+		return s, false, true
+	}
+	out, drop, clean = w.run(s, cand)
 	if clean {
 		w.rep.markClean(ref, s)
 	}
@@ -1272,6 +1278,12 @@ func (w *walker) detect(s string) (out string, drop, clean bool) {
 	if cand == 0 {
 		return s, false, true
 	}
+	return w.run(s, cand)
+}
+
+// run runs the detectors whose bits are set in cand (the pre-filter's
+// answer for s) over s.
+func (w *walker) run(s string, cand uint32) (out string, drop, clean bool) {
 	found := false
 	for i := range w.r.detectors {
 		d := &w.r.detectors[i]
