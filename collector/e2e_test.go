@@ -294,6 +294,41 @@ func fieldTypes(t *testing.T, esURL, index string) map[string]string {
 	return types
 }
 
+// sendAccepted sends n records to col through the library and returns once
+// the collector has accepted every one (its OTLP answers, not Elasticsearch's).
+func sendAccepted(t *testing.T, col *collectortest.Collector, n int) {
+	t.Helper()
+	provider := newProvider(t, col)
+	emitBatch(t, instrumentation.New(provider), n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(ctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	if st := provider.Stats(); st.Exported != uint64(n) {
+		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
+	}
+}
+
+// waitForFailedAttempts waits until col has failed k whole attempts at a
+// batch (a bulk request and the elasticsearch exporter's own retries) and
+// kept it for a retry, and fails the test if it dropped data instead.
+func waitForFailedAttempts(t *testing.T, col *collectortest.Collector, k int) {
+	t.Helper()
+	const failed = "Exporting failed. Will retry the request after interval."
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		log := col.Log()
+		switch {
+		case strings.Contains(log, "Dropping data"):
+			t.Fatalf("the collector dropped data; log:\n%s", log)
+		case strings.Count(log, failed) >= k:
+			return
+		case time.Now().After(deadline):
+			t.Fatalf("fewer than %d failed attempts within 60s; log:\n%s", k, log)
+		}
+	}
+}
+
 // TestQueueSurvivesOutageAndCrash sends records while Elasticsearch is out of
 // reach (a closed port: a real socket nothing listens on), kills the
 // collector, and starts a new one on the same queue directory with the real
@@ -307,21 +342,11 @@ func TestQueueSurvivesOutageAndCrash(t *testing.T) {
 		StorageDir: storage,
 		ESURL:      "http://" + collectortest.FreePort(t),
 	})
-	provider := newProvider(t, down)
-	rec := instrumentation.New(provider)
 	const n = 120
-	emitBatch(t, rec, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := provider.Shutdown(ctx); err != nil {
-		t.Fatalf("provider shutdown: %v", err)
-	}
-	if st := provider.Stats(); st.Exported != n {
-		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
-	}
+	sendAccepted(t, down, n)
 	down.Kill(t)
 
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stream := schema.DataStream(ns)
 	esURL := estest.URL(t)
@@ -348,18 +373,8 @@ func TestStopDuringOutage(t *testing.T) {
 		StorageDir: storage,
 		ESURL:      "http://" + collectortest.FreePort(t),
 	})
-	provider := newProvider(t, down)
-	rec := instrumentation.New(provider)
 	const n = 120
-	emitBatch(t, rec, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := provider.Shutdown(ctx); err != nil {
-		t.Fatalf("provider shutdown: %v", err)
-	}
-	if st := provider.Stats(); st.Exported != n {
-		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
-	}
+	sendAccepted(t, down, n)
 	// Let the exporter fail a few times, so that the stop meets it in its
 	// retries.
 	time.Sleep(3 * time.Second)
@@ -393,31 +408,9 @@ func TestLongOutageLosesNothing(t *testing.T) {
 	}
 	gate := collectortest.NewGate(t, u.Host)
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
-	provider := newProvider(t, col)
-	rec := instrumentation.New(provider)
 	const n = 120
-	emitBatch(t, rec, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := provider.Shutdown(ctx); err != nil {
-		t.Fatalf("provider shutdown: %v", err)
-	}
-	if st := provider.Stats(); st.Exported != n {
-		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
-	}
-	// Each "Will retry" is a whole attempt (a bulk request and the
-	// exporter's own retries) that failed.
-	const failed = "Exporting failed. Will retry the request after interval."
-	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(col.Log(), failed) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no third failed attempt within 60s; log:\n%s", col.Log())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if log := col.Log(); strings.Contains(log, "Dropping data") {
-		t.Fatalf("the collector dropped data during the outage:\n%s", log)
-	}
+	sendAccepted(t, col, n)
+	waitForFailedAttempts(t, col, 3)
 	gate.Open(t)
 	stream := schema.DataStream(ns)
 	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
@@ -441,23 +434,9 @@ func TestUnauthorizedLosesNothing(t *testing.T) {
 	gate := collectortest.NewGate(t, u.Host)
 	gate.Deny(t)
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
-	provider := newProvider(t, col)
-	rec := instrumentation.New(provider)
 	const n = 60
-	emitBatch(t, rec, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := provider.Shutdown(ctx); err != nil {
-		t.Fatalf("provider shutdown: %v", err)
-	}
-	const failed = "Exporting failed. Will retry the request after interval."
-	deadline := time.Now().Add(60 * time.Second)
-	for strings.Count(col.Log(), failed) < 2 {
-		if log := col.Log(); strings.Contains(log, "Dropping data") || time.Now().After(deadline) {
-			t.Fatalf("the collector did not keep retrying the refused batch; log:\n%s", log)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	sendAccepted(t, col, n)
+	waitForFailedAttempts(t, col, 2)
 	if !strings.Contains(col.Log(), "401") {
 		t.Errorf("the log does not say Elasticsearch answered 401:\n%s", col.Log())
 	}
