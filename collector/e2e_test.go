@@ -375,12 +375,11 @@ func TestStopDuringOutage(t *testing.T) {
 	})
 	const n = 120
 	sendAccepted(t, down, n)
-	// Let the exporter fail a few times, so that the stop meets it in its
-	// retries.
-	time.Sleep(3 * time.Second)
+	// The stop meets the batch between its retries.
+	waitForFailedAttempts(t, down, 2)
 	start := time.Now()
 	down.Stop(t)
-	t.Logf("stopped %s after SIGTERM", time.Since(start).Round(10*time.Millisecond))
+	t.Logf("stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
 	if t.Failed() {
 		t.FailNow()
 	}
