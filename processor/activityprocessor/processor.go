@@ -426,7 +426,7 @@ func (p *activityProcessor) buildKinds() error {
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	if len(keys)+int(numFixedTags) > int(redact.HookNonStrings) {
+	if len(keys)+int(numFixedTags) > int(redact.HookNonMaps) {
 		return fmt.Errorf("%d typed attributes: %w", len(keys), errTooManyTypes)
 	}
 	p.kindOf = make(map[string]uint8, len(keys))
@@ -446,6 +446,10 @@ func (p *activityProcessor) buildKinds() error {
 		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 {
 			// Any string is right for the key: checkAttr has nothing to do.
 			tag |= redact.HookNonStrings
+		}
+		if kd.typed && kd.typ == schema.TypeFlattened && !kd.alert && kd.claim == "" && kd.tenant == 0 {
+			// Any map is right for the key (fixType keeps it).
+			tag |= redact.HookNonMaps
 		}
 		p.kindOf[k] = tag
 		p.kinds = append(p.kinds, kd)
@@ -516,7 +520,7 @@ func (p *activityProcessor) hooked(k string) uint8 {
 // or the security category or failed-login-burst event that only the
 // processor's own alerts carry.
 func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pcommon.Value) (remove bool) {
-	kd := &p.kinds[tag&^redact.HookNonStrings]
+	kd := &p.kinds[tag&^(redact.HookNonStrings|redact.HookNonMaps)]
 	if kd.empty {
 		rs.empty = true
 		return false
@@ -922,8 +926,20 @@ func validID(id string) bool {
 		ones = 0x0101010101010101
 		high = 0x80 * ones
 	)
-	i := 0
-	for ; i+8 <= len(id); i += 8 {
+	if len(id) < 8 {
+		for i := 0; i < len(id); i++ {
+			if id[i] < 0x20 || id[i] == 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	// Words from the start, and the last 8 bytes, which may overlap the
+	// word before: reading a byte twice changes nothing.
+	for i := 0; ; i += 8 {
+		if i+8 > len(id) {
+			i = len(id) - 8
+		}
 		x := load64(id, i)
 		// Some byte is below 0x20, or some byte is 0x7f (a zero byte of
 		// x ^ 0x7f...): exact for the word as a whole.
@@ -933,13 +949,10 @@ func validID(id string) bool {
 		if y := x ^ 0x7f*ones; (y-ones)&^y&high != 0 {
 			return false
 		}
-	}
-	for ; i < len(id); i++ {
-		if id[i] < 0x20 || id[i] == 0x7f {
-			return false
+		if i+8 == len(id) {
+			return true
 		}
 	}
-	return true
 }
 
 // load64 reads the 8 bytes of s from i, little-endian (one load on amd64

@@ -177,7 +177,8 @@ type Config struct {
 	// key per batch; the tag is cached with the key and handed to the hook
 	// with every entry, so the hook need not classify the key again. A tag
 	// with the HookNonStrings bit is handed over only with values that are
-	// not strings. Nil hooks nothing.
+	// not strings, one with the HookNonMaps bit only with values that are
+	// not maps. Nil hooks nothing.
 	Hooked func(key string) (tag uint8)
 }
 
@@ -191,6 +192,12 @@ type detector struct {
 // entries to Report.Hook only when their value, after redaction, is not a
 // string: for a key that accepts any string it saves a call per value.
 const HookNonStrings uint8 = 0x80
+
+// HookNonMaps is the bit of a Config.Hooked tag that hands the key's
+// entries to Report.Hook only when their value, after redaction, is not a
+// map: for a key that accepts any map it saves a call per value. The tag
+// bits leave Hooked 64 distinct tags.
+const HookNonMaps uint8 = 0x40
 
 // Redactor redacts log data in place. It is immutable after New and safe
 // for concurrent use.
@@ -841,7 +848,8 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 		remove = w.redactEntry(k, v, e, pos, depth, otp, top)
 	}
 	w.pop()
-	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) {
+	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) &&
+		(tag&HookNonMaps == 0 || v.Type() != pcommon.ValueTypeMap) {
 		remove = w.rep.Hook(k, tag, v)
 	}
 	return remove

@@ -280,3 +280,51 @@ func TestSame(t *testing.T) {
 		}
 	}
 }
+
+// TestHookBits checks which values of a hooked key reach Report.Hook for
+// each tag bit.
+func TestHookBits(t *testing.T) {
+	values := map[string]func(pcommon.Value){
+		"str":   func(v pcommon.Value) { v.SetStr("a string value") },
+		"int":   func(v pcommon.Value) { v.SetInt(7) },
+		"map":   func(v pcommon.Value) { v.SetEmptyMap().PutStr("k", "v") },
+		"slice": func(v pcommon.Value) { v.SetEmptySlice().AppendEmpty().SetStr("x") },
+	}
+	tests := []struct {
+		tag  uint8
+		want map[string]bool
+	}{
+		{1, map[string]bool{"str": true, "int": true, "map": true, "slice": true}},
+		{1 | HookNonStrings, map[string]bool{"str": false, "int": true, "map": true, "slice": true}},
+		{1 | HookNonMaps, map[string]bool{"str": true, "int": true, "map": false, "slice": true}},
+		{1 | HookNonStrings | HookNonMaps, map[string]bool{"str": false, "int": true, "map": false, "slice": true}},
+	}
+	for _, tt := range tests {
+		cfg := testConfig()
+		cfg.Hooked = func(k string) uint8 {
+			if k == "hooked" {
+				return tt.tag
+			}
+			return 0
+		}
+		r := mustNew(t, cfg)
+		for name, set := range values {
+			var rep Report
+			called := false
+			rep.Hook = func(k string, tag uint8, v pcommon.Value) bool {
+				if k != "hooked" || tag != tt.tag {
+					t.Errorf("tag %#x, %s: hook got key %q tag %#x", tt.tag, name, k, tag)
+				}
+				called = true
+				return false
+			}
+			m := pcommon.NewMap()
+			set(m.PutEmpty("hooked"))
+			r.Attributes(m, "", true, &rep)
+			rep.Release()
+			if called != tt.want[name] {
+				t.Errorf("tag %#x, %s value: hook called %v, want %v", tt.tag, name, called, tt.want[name])
+			}
+		}
+	}
+}
