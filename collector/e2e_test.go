@@ -398,23 +398,7 @@ func TestStopDuringOutage(t *testing.T) {
 // batch fail. The collector must keep the batch and retry it, not drop it:
 // when the node is reachable again, every accepted record arrives, once.
 func TestLongOutageLosesNothing(t *testing.T) {
-	estest.InstallSchema(t)
-	ns := estest.Namespace(t)
-	esURL := estest.URL(t)
-	u, err := url.Parse(esURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := collectortest.NewGate(t, u.Host)
-	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
-	const n = 120
-	sendAccepted(t, col, n)
-	waitForFailedAttempts(t, col, 3)
-	gate.Open(t)
-	stream := schema.DataStream(ns)
-	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
-		t.Fatalf("got %d documents after the outage, want exactly %d", got, n)
-	}
+	refusedThenDelivered(t, false, 3)
 }
 
 // TestUnauthorizedLosesNothing: Elasticsearch refuses the collector's
@@ -423,6 +407,14 @@ func TestLongOutageLosesNothing(t *testing.T) {
 // keeps the records and retries them; once the credentials work again,
 // every accepted record arrives, once.
 func TestUnauthorizedLosesNothing(t *testing.T) {
+	refusedThenDelivered(t, true, 2)
+}
+
+// refusedThenDelivered sends records to a collector whose Elasticsearch is
+// behind a gate that refuses connections (or, with deny, answers 401), waits
+// for attempts failed whole, then opens the gate: every record must arrive,
+// once.
+func refusedThenDelivered(t *testing.T, deny bool, attempts int) {
 	estest.InstallSchema(t)
 	ns := estest.Namespace(t)
 	esURL := estest.URL(t)
@@ -431,17 +423,18 @@ func TestUnauthorizedLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	gate := collectortest.NewGate(t, u.Host)
-	gate.Deny(t)
+	if deny {
+		gate.Deny(t)
+	}
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
-	const n = 60
+	const n = 120
 	sendAccepted(t, col, n)
-	waitForFailedAttempts(t, col, 2)
-	if !strings.Contains(col.Log(), "401") {
+	waitForFailedAttempts(t, col, attempts)
+	if deny && !strings.Contains(col.Log(), "401") {
 		t.Errorf("the log does not say Elasticsearch answered 401:\n%s", col.Log())
 	}
 	gate.Open(t)
-	stream := schema.DataStream(ns)
-	if got := collectortest.WaitForCount(t, esURL, stream, n, 90*time.Second); got != n {
-		t.Fatalf("got %d documents once the credentials worked, want exactly %d", got, n)
+	if got := collectortest.WaitForCount(t, esURL, schema.DataStream(ns), n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents once Elasticsearch took them, want exactly %d", got, n)
 	}
 }
