@@ -329,21 +329,29 @@ func waitForFailedAttempts(t *testing.T, col *collectortest.Collector, k int) {
 	}
 }
 
+// acceptedWhileUnreachable starts a collector whose Elasticsearch is out of
+// reach (a closed port: a real socket nothing listens on), in a new namespace
+// and queue directory, and sends it n records, which it accepts.
+func acceptedWhileUnreachable(t *testing.T, n int) (down *collectortest.Collector, ns, storage string) {
+	t.Helper()
+	estest.InstallSchema(t)
+	ns, storage = estest.Namespace(t), t.TempDir()
+	down = collectortest.Start(t, collectortest.Options{
+		Namespace:  ns,
+		StorageDir: storage,
+		ESURL:      "http://" + collectortest.FreePort(t),
+	})
+	sendAccepted(t, down, n)
+	return down, ns, storage
+}
+
 // TestQueueSurvivesOutageAndCrash sends records while Elasticsearch is out of
 // reach (a closed port: a real socket nothing listens on), kills the
 // collector, and starts a new one on the same queue directory with the real
 // node: every record the collector accepted during the outage arrives, once.
 func TestQueueSurvivesOutageAndCrash(t *testing.T) {
-	estest.InstallSchema(t)
-	ns := estest.Namespace(t)
-	storage := t.TempDir()
-	down := collectortest.Start(t, collectortest.Options{
-		Namespace:  ns,
-		StorageDir: storage,
-		ESURL:      "http://" + collectortest.FreePort(t),
-	})
 	const n = 120
-	sendAccepted(t, down, n)
+	down, ns, storage := acceptedWhileUnreachable(t, n)
 	down.Kill(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -365,16 +373,8 @@ func TestQueueSurvivesOutageAndCrash(t *testing.T) {
 // the exporter is still retrying a batch, and a new collector on the same
 // queue directory delivers every accepted record once when the node is back.
 func TestStopDuringOutage(t *testing.T) {
-	estest.InstallSchema(t)
-	ns := estest.Namespace(t)
-	storage := t.TempDir()
-	down := collectortest.Start(t, collectortest.Options{
-		Namespace:  ns,
-		StorageDir: storage,
-		ESURL:      "http://" + collectortest.FreePort(t),
-	})
 	const n = 120
-	sendAccepted(t, down, n)
+	down, ns, storage := acceptedWhileUnreachable(t, n)
 	// The stop meets the batch between its retries.
 	waitForFailedAttempts(t, down, 2)
 	start := time.Now()

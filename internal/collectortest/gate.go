@@ -46,22 +46,22 @@ func (g *Gate) Open(tb testing.TB) {
 // Deny answers every request 401 with Elasticsearch's error body.
 func (g *Gate) Deny(tb testing.TB) {
 	tb.Helper()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("WWW-Authenticate", `Basic realm="security"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"root_cause":[{"type":"security_exception","reason":"unable to authenticate user"}],`+
+			`"type":"security_exception","reason":"unable to authenticate user"},"status":401}`)
+	}), ReadHeaderTimeout: 5 * time.Second}
 	g.listen(tb, func(ln net.Listener) {
 		defer g.wg.Done()
-		g.mu.Lock()
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("X-Elastic-Product", "Elasticsearch")
-			w.Header().Set("WWW-Authenticate", `Basic realm="security"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = io.WriteString(w, `{"error":{"root_cause":[{"type":"security_exception","reason":"unable to authenticate user"}],`+
-				`"type":"security_exception","reason":"unable to authenticate user"},"status":401}`)
-		}), ReadHeaderTimeout: 5 * time.Second}
-		g.srv = srv
-		g.mu.Unlock()
 		_ = srv.Serve(ln)
 	})
+	g.mu.Lock()
+	g.srv = srv
+	g.mu.Unlock()
 }
 
 // listen listens on the gate's port and serves it with serve, after Shut

@@ -63,7 +63,7 @@ var fieldNames = [nFields]string{
 	fAlertFirstSeen: schema.AttrAlertFirstSeen, fAlertLastSeen: schema.AttrAlertLastSeen,
 }
 
-// fieldIndex maps an attribute key to its field, or -1.
+// fieldIndex maps an attribute key to its field.
 var fieldIndex = func() map[string]int {
 	m := make(map[string]int, nFields)
 	for i, name := range fieldNames {
