@@ -55,10 +55,35 @@ type Change struct {
 }
 
 // Changes is the list of changed fields of one action, in a stable order.
+//
+// A field should appear once. A Changes built by hand may repeat one; Value
+// and Fields then keep it once, with its last Change, at the place of its
+// first: what the OpenTelemetry SDK's key de-duplication would make of the
+// map, done here so that the record needs none (see [Changes.Value]).
 type Changes []Change
 
-// Fields returns the name of every changed field, redacted ones included.
+// Fields returns the name of every changed field, redacted ones included,
+// each once (the keys of Value), in the order in which they first occur.
 func (c Changes) Fields() []string {
+	return c.unique().fields()
+}
+
+// Value returns the changes as the map attribute value recorded under
+// schema.AttrChanges: field → {"old": v, "new": v}, with "old" or "new"
+// left out when there was no value, or field → {"redacted": true}.
+//
+// Every map in it, at every level, holds each key once, so it needs no
+// de-duplication by the SDK and is never refused by Elasticsearch, which
+// rejects a document with a repeated field. A field that occurs more than
+// once keeps its last Change, and a map value in Old or New (or in a slice in
+// them) that repeats a key keeps the key's last value, as the SDK's
+// de-duplication would.
+func (c Changes) Value() attribute.Value {
+	return c.unique().value()
+}
+
+// fields is Fields for changes whose fields are already unique.
+func (c Changes) fields() []string {
 	out := make([]string, len(c))
 	for i, ch := range c {
 		out[i] = ch.Field
@@ -66,10 +91,8 @@ func (c Changes) Fields() []string {
 	return out
 }
 
-// Value returns the changes as the map attribute value recorded under
-// schema.AttrChanges: field → {"old": v, "new": v}, with "old" or "new"
-// left out when there was no value, or field → {"redacted": true}.
-func (c Changes) Value() attribute.Value {
+// value is Value for changes whose fields are already unique.
+func (c Changes) value() attribute.Value {
 	kvs := make([]attribute.KeyValue, 0, len(c))
 	for _, ch := range c {
 		var inner []attribute.KeyValue
@@ -79,15 +102,117 @@ func (c Changes) Value() attribute.Value {
 		default:
 			inner = make([]attribute.KeyValue, 0, 2)
 			if ch.Old.Type() != attribute.EMPTY {
-				inner = append(inner, attribute.KeyValue{Key: "old", Value: ch.Old})
+				inner = append(inner, attribute.KeyValue{Key: "old", Value: uniqueKeys(ch.Old)})
 			}
 			if ch.New.Type() != attribute.EMPTY {
-				inner = append(inner, attribute.KeyValue{Key: "new", Value: ch.New})
+				inner = append(inner, attribute.KeyValue{Key: "new", Value: uniqueKeys(ch.New)})
 			}
 		}
 		kvs = append(kvs, attribute.Map(ch.Field, inner...))
 	}
 	return attribute.MapValue(kvs...)
+}
+
+// unique returns c with each field once: the last Change for a field, at
+// the index of its first, which is where the SDK's de-duplication of a key
+// list leaves the kept entry. A c without repeats (every diff, and almost
+// every hand-built list) is returned as it is, without a copy.
+func (c Changes) unique() Changes {
+	if !c.repeatsField() {
+		return c
+	}
+	out := make(Changes, 0, len(c))
+	at := make(map[string]int, len(c))
+	for _, ch := range c {
+		if i, ok := at[ch.Field]; ok {
+			out[i] = ch
+			continue
+		}
+		at[ch.Field] = len(out)
+		out = append(out, ch)
+	}
+	return out
+}
+
+// repeatsField reports whether a field occurs more than once in c. Short
+// lists are compared pairwise, which costs less than a map.
+func (c Changes) repeatsField() bool {
+	if len(c) <= linearFind {
+		for i := 1; i < len(c); i++ {
+			for j := range i {
+				if c[i].Field == c[j].Field {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[string]struct{}, len(c))
+	for _, ch := range c {
+		if _, ok := seen[ch.Field]; ok {
+			return true
+		}
+		seen[ch.Field] = struct{}{}
+	}
+	return false
+}
+
+// uniqueKeys returns v with every map in it, at any depth and inside slices
+// too, holding each key once; the last value given for a key wins, as in the
+// SDK's de-duplication. Scalars, which are almost every value, are returned
+// at once; a map or slice is rebuilt only where a key repeats.
+func uniqueKeys(v attribute.Value) attribute.Value {
+	switch v.Type() {
+	case attribute.MAP, attribute.SLICE:
+		v, _ = dedupValue(v)
+	}
+	return v
+}
+
+// dedupValue is uniqueKeys for a value of any type; it also reports whether
+// anything was dropped.
+func dedupValue(v attribute.Value) (attribute.Value, bool) {
+	switch v.Type() {
+	case attribute.SLICE:
+		elems := v.AsSlice() // a copy, ours to change
+		changed := false
+		for i, e := range elems {
+			if u, ok := dedupValue(e); ok {
+				elems[i], changed = u, true
+			}
+		}
+		if !changed {
+			return v, false
+		}
+		return attribute.SliceValue(elems...), true
+	case attribute.MAP:
+		// AsMap returns a copy sorted by key with a stable sort, so a
+		// repeated key is a run of neighbours in the order given, and the
+		// run's last entry is the value given last.
+		kvs := v.AsMap()
+		out := kvs[:0]
+		changed := false
+		for i := 0; i < len(kvs); {
+			j := i + 1
+			for j < len(kvs) && kvs[j].Key == kvs[i].Key {
+				j++
+			}
+			kv := kvs[j-1]
+			if j-i > 1 {
+				changed = true
+			}
+			if u, ok := dedupValue(kv.Value); ok {
+				kv.Value, changed = u, true
+			}
+			out = append(out, kv) // len(out) <= i: never overwrites an unread entry
+			i = j
+		}
+		if !changed {
+			return v, false
+		}
+		return attribute.MapValue(out...), true
+	}
+	return v, false
 }
 
 // Diff limits; a diff is bounded in depth and size whatever it is given.
@@ -139,7 +264,14 @@ func diffValues(rules secretRules, maxChanges int, cache *sync.Map, before, afte
 	d := differ{secrets: rules, maxChanges: maxChanges, fieldCache: cache}
 	d.walk("", side{v: reflect.ValueOf(before)}, side{v: reflect.ValueOf(after)}, 0)
 	if d.truncated {
-		d.changes = append(d.changes, Change{Field: TruncatedField, New: attribute.StringValue(MarkerTruncated)})
+		// A map key can be named like the marker's field; the marker takes
+		// its place rather than repeat the field.
+		marker := Change{Field: TruncatedField, New: attribute.StringValue(MarkerTruncated)}
+		if i, ok := d.find(TruncatedField); ok {
+			d.changes[i] = marker
+		} else {
+			d.changes = append(d.changes, marker)
+		}
 	}
 	return d.changes
 }

@@ -372,6 +372,19 @@ func TestDiffMaxChanges(t *testing.T) {
 	}
 }
 
+// A map key named like the truncation marker's field is replaced by the
+// marker, so the field is not listed twice.
+func TestDiffTruncationMarkerTakesTheFieldsPlace(t *testing.T) {
+	r, _ := newTestRecorder(t, instrumentation.WithMaxChanges(2))
+	ch := r.Diff(nil, map[string]int{instrumentation.TruncatedField: 1, "a": 2, "b": 3})
+	if got, want := ch.Fields(), []string{instrumentation.TruncatedField, "a"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got fields %v, want %v", got, want)
+	}
+	if got := ch[0].New.AsString(); got != instrumentation.MarkerTruncated {
+		t.Errorf("got %q as the first change's new value, want the truncation marker", got)
+	}
+}
+
 func TestDiffLongScalarSlicesAreCapped(t *testing.T) {
 	long := make([]int, 1000)
 	longer := make([]int, 1001)

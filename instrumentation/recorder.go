@@ -180,6 +180,11 @@ func modelSubject(m Model) (s Subject) {
 // also carries the activity.query attributes. It returns an error
 // wrapping ErrInvalidEvent, and emits nothing, when the event's action,
 // category, actor type or outcome is not one the schema knows.
+//
+// Every key of the record is unique at every level, whatever the event
+// holds (repeated fields in Changes, repeated keys in a map value are
+// resolved as [Changes.Value] says), so the record comes out the same
+// whether or not the provider's SDK de-duplicates keys.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if e.Actor.ID == "" && e.Actor.Name == "" {
 		if a, ok := ActorFrom(ctx); ok {
@@ -255,9 +260,10 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	attrs = appendString(attrs, schema.AttrUserAgent, e.Request.UserAgent)
 	attrs = appendString(attrs, schema.AttrRequestID, e.Request.ID)
 	if len(e.Changes) > 0 {
+		changes := e.Changes.unique()
 		attrs = append(attrs,
-			attribute.KeyValue{Key: schema.AttrChanges, Value: e.Changes.Value()},
-			attribute.StringSlice(schema.AttrChangedFields, e.Changes.Fields()))
+			attribute.KeyValue{Key: schema.AttrChanges, Value: changes.value()},
+			attribute.StringSlice(schema.AttrChangedFields, changes.fields()))
 	}
 	if q := e.Query; q != nil {
 		attrs = appendString(attrs, schema.AttrQueryEndpoint, q.Endpoint)

@@ -10,6 +10,12 @@
 // failed to deliver is counted, readable through [Provider.Stats] and
 // [Provider.Dropped] and, with [WithMeterProvider], published as a metric.
 //
+// The provider leaves attribute keys as they are given: it skips the SDK's
+// key de-duplication, because the instrumentation Recorder already emits
+// each key once at every level and the de-duplication was most of the cost
+// of an emit. Anything else that emits through it must not repeat keys
+// either (see [NewProvider]).
+//
 // The endpoint, protocol, headers and resource follow the standard
 // OpenTelemetry environment variables (OTEL_EXPORTER_OTLP_ENDPOINT,
 // OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,

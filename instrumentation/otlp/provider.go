@@ -15,6 +15,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+
+	"github.com/activitylog/activitylog/instrumentation/internal/sdkconfig"
 )
 
 // MetricRecords is the observable counter published with WithMeterProvider:
@@ -57,6 +59,14 @@ type Provider struct {
 
 // NewProvider builds a Provider. It does not connect: a collector that is
 // down when the service starts only shows up as failed exports.
+//
+// The provider skips the SDK's de-duplication of attribute keys
+// (sdklog.WithAllowKeyDuplication), which was most of the cost of emitting
+// an activity record: instrumentation.Recorder already emits each key once
+// at every level, as Elasticsearch requires. Records emitted through the
+// provider by anything else are therefore not de-duplicated either: a caller
+// that puts other logs through it must not repeat a key, in the attributes
+// or in any map value, or Elasticsearch may refuse the whole document.
 func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
 	exp := c.exporter
@@ -76,10 +86,8 @@ func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
 		sdklog.WithExportInterval(c.exportInterval),
 		sdklog.WithExportTimeout(c.exportTimeout),
 	)
-	p := &Provider{
-		LoggerProvider: sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(g)),
-		gate:           g,
-	}
+	lpOpts := append(sdkconfig.ProviderOptions(), sdklog.WithResource(res), sdklog.WithProcessor(g))
+	p := &Provider{LoggerProvider: sdklog.NewLoggerProvider(lpOpts...), gate: g}
 	if c.meterProvider != nil {
 		if p.reg, err = p.registerMetric(c.meterProvider); err != nil {
 			return nil, errors.Join(err, p.LoggerProvider.Shutdown(ctx))

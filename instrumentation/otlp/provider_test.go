@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/otlp"
+	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -312,5 +315,36 @@ func TestProviderPublishesRecordCounts(t *testing.T) {
 	}
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProviderLeavesKeysAsGiven shows that the provider skips the SDK's key
+// de-duplication: a record with a repeated key, which only a caller other
+// than the Recorder can emit, is exported as it was given.
+func TestProviderLeavesKeysAsGiven(t *testing.T) {
+	exp := &logtest.Exporter{}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r log.Record
+	r.AddAttributes(attribute.String("k", "first"), attribute.String("k", "last"),
+		attribute.Map("m", attribute.Int("n", 1), attribute.Int("n", 2)))
+	p.Logger("test").Emit(context.Background(), r)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatalf("got shutdown error %v, want nil", err)
+	}
+	recs := exp.Records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	var got []string
+	recs[0].WalkAttributes(func(kv attribute.KeyValue) bool {
+		got = append(got, string(kv.Key)+"="+kv.Value.String())
+		return true
+	})
+	want := []string{"k=first", "k=last", `m={"n":1,"n":2}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got attributes %v, want %v", got, want)
 	}
 }
