@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +263,123 @@ func FuzzRecordChanges(f *testing.F) {
 			if strings.Contains(out, secretMark) {
 				t.Fatalf("a secret value was recorded: %s", out)
 			}
+		}
+	})
+}
+
+// fuzzFields are the field names of hand-built changes: few, so that they
+// repeat, and including the names the diff itself uses.
+var fuzzFields = []string{"tier", "points", "a.b", "", TruncatedField, RootField, "lines[0]"}
+
+func (g *gen) field() string {
+	if b := g.byte(); int(b) < len(fuzzFields)*32 {
+		return fuzzFields[int(b)%len(fuzzFields)]
+	}
+	return g.str()
+}
+
+// fuzzMapKeys are the keys of the maps in hand-built old and new values:
+// few, so that they repeat.
+var fuzzMapKeys = []string{"k", "j", "", "k.l", "old", "new"}
+
+// change returns a hand-built change whose values may be maps with repeated
+// keys, maps in slices and maps in maps.
+func (g *gen) change() Change {
+	ch := Change{Field: g.field()}
+	switch g.byte() % 4 {
+	case 0:
+		ch.Redacted = true
+	case 1:
+		ch.Old = g.attrValue(0)
+	case 2:
+		ch.New = g.attrValue(0)
+	default:
+		ch.Old, ch.New = g.attrValue(0), g.attrValue(0)
+	}
+	return ch
+}
+
+func (g *gen) attrValue(depth int) attribute.Value {
+	g.n++
+	if depth > 8 || g.n > 400 {
+		return attribute.StringValue("leaf")
+	}
+	switch g.byte() % 12 {
+	case 0:
+		return attribute.Value{}
+	case 1:
+		return attribute.BoolValue(g.byte()%2 == 0)
+	case 2:
+		return attribute.Int64Value(int64(g.uint64()))
+	case 3:
+		return attribute.Float64Value(math.Float64frombits(g.uint64()))
+	case 4:
+		return attribute.StringValue(g.str())
+	case 5:
+		return attribute.StringSliceValue([]string{g.str(), g.str()})
+	case 6:
+		return attribute.ByteSliceValue([]byte(g.str()))
+	case 7:
+		elems := make([]attribute.Value, g.byte()%5)
+		for i := range elems {
+			elems[i] = g.attrValue(depth + 1)
+		}
+		return attribute.SliceValue(elems...)
+	case 8:
+		// Deeper than the SDK keeps (64 levels) when the byte is large.
+		return nested(int(g.byte()%80), g.attrValue(depth+1))
+	}
+	kvs := make([]attribute.KeyValue, g.byte()%7)
+	for i := range kvs {
+		k := fuzzMapKeys[int(g.byte())%len(fuzzMapKeys)]
+		if g.byte()%8 == 0 {
+			k = g.str()
+		}
+		kvs[i] = attribute.KeyValue{Key: attribute.Key(k), Value: g.attrValue(depth + 1)}
+	}
+	return attribute.MapValue(kvs...)
+}
+
+// FuzzRecordUniqueKeys records hand-built changes (repeated field names, map
+// values repeating keys at any depth, in slices too), sometimes after the
+// changes of a diff of arbitrary values and with query parameters, and
+// checks that nothing panics, that the record emitted without the SDK's key
+// de-duplication (as otlp.NewProvider emits it) holds every key once at
+// every level, and that it equals the record the SDK's de-duplication makes.
+func FuzzRecordUniqueKeys(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 3, 0, 3, 9, 2, 0, 4, 3, 'a', 'b', 'c', 0, 0, 2})
+	f.Add([]byte{0, 4, 0, 1, 9, 3, 0, 4, 1, 'x', 0, 4, 1, 'y', 0, 4, 1, 'z', 7, 1, 3, 1, 1, 4, 1, 1, 4, 0, 0})
+	f.Add([]byte{0, 2, 4, 2, 8, 70, 9, 2, 0, 1, 0, 0, 2, 1, 3, 9, 9, 1, 4, 2, 8, 3, 4, 0})
+	f.Add([]byte{1, 7, 5, 4, 'x', 'y', 'z', 'w', 7, 5, 200, 3, 'a', 'b', 'c', 2, 8, 0, 5, 1, 3, 4, 5, 1, 1, 1})
+	rules := newSecretRules(DefaultSecretNames())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g := &gen{data: data, rules: rules}
+		var changes Changes
+		if g.byte()%2 == 1 {
+			before := g.value(0)
+			g.n = 0
+			after := g.value(0)
+			changes = New(nil, WithMaxChanges(8)).Diff(before, after)
+		}
+		g.n = 0
+		for range int(g.byte() % 12) {
+			changes = append(changes, g.change())
+		}
+		e := Event{Action: Updated, Subject: Subject{Category: Members, Type: "member", ID: "m-1"}, Changes: changes}
+		if g.byte()%3 == 0 {
+			e.Query = &Query{Endpoint: "/v1/activities", Params: map[string]string{}}
+			for range int(g.byte() % 4) {
+				e.Query.Params[g.key()] = g.str()
+			}
+		}
+
+		dedup, plain := newTwinRecorders(t).record(t, e)
+		if p := repeatedKey(plain); p != "" {
+			t.Fatalf("got key %s twice, want every key once", p)
+		}
+		if d := recordDiff(plain, dedup); d != "" {
+			t.Fatalf("got a record without SDK de-duplication that differs from the de-duplicated one: %s", d)
 		}
 	})
 }
