@@ -3,6 +3,7 @@ package activityprocessor
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/activitylog/activitylog/internal/rawotlp"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
 	"github.com/activitylog/activitylog/schema"
 )
@@ -55,6 +57,7 @@ func goldenCases() map[string]func(*Config) {
 		"types":         func(c *Config) { c.TrustIncomingAlerts = true },
 		"forged_alerts": func(*Config) {},
 		"routing":       func(c *Config) { c.Namespace = "prod" },
+		"repeated_keys": func(*Config) {},
 	}
 }
 
@@ -112,6 +115,10 @@ func TestGolden(t *testing.T) {
 			}
 			if err := plogtest.CompareLogs(want, got); err != nil {
 				t.Errorf("got output different from %s: %v", expPath, err)
+			}
+			// CompareLogs reads maps as Go maps, blind to a repeated key.
+			if p := repeatedKeyInLogs(got); p != "" {
+				t.Errorf("the output repeats the key %s", p)
 			}
 			raw, err := os.ReadFile(expPath)
 			if err != nil {
@@ -186,6 +193,15 @@ func buildLogs(resource map[string]any, scopeAttrs map[string]any, recs ...recor
 		}
 	}
 	return ld
+}
+
+// mustRaw returns the JSON object doc as attributes, repeated keys kept.
+func mustRaw(doc string) pcommon.Map {
+	m, err := rawotlp.Attributes(doc)
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // putSorted puts raw into m in key order, so regenerated inputs are stable.
@@ -313,6 +329,33 @@ func goldenInputs() map[string]func() plog.Logs {
 				recordSpec{event: schema.EventUpdated, attrs: map[string]any{schema.AttrCategory: schema.CategoryRewards}, body: "kept"},
 			)
 		},
+		// An emitter that repeats keys, at every level a map can sit:
+		// Elasticsearch would refuse each of these documents whole. The
+		// first entry of a key stays; the repeats carry a secret, a tenant
+		// and a value of the wrong type that must not matter.
+		"repeated_keys": func() plog.Logs {
+			ld := buildLogs(nil, nil,
+				recordSpec{event: schema.EventUpdated},
+				recordSpec{event: schema.EventLogin, ts: time.Second})
+			rl := ld.ResourceLogs().At(0)
+			mustRaw(`{"service.name":"legacy-php","activity.tenant.id":"acme","activity.tenant.id":"evil"}`).
+				CopyTo(rl.Resource().Attributes())
+			sl := rl.ScopeLogs().At(0)
+			mustRaw(`{"library":"a","library":"b"}`).CopyTo(sl.Scope().Attributes())
+			lr := sl.LogRecords().At(0)
+			mustRaw(`{"activity.event":"updated","activity.category":"members","activity.tenant.id":"acme",
+				"activity.tenant.id":"evil","user.name":"jane","user.name":"Bearer ` + secretJWT + `",
+				"client.address":"203.0.113.5","client.address":{"not":"an address"},
+				"activity.changes":{"email":{"old":"a@example.com","old":"b@example.com","new":"c@example.com"},
+					"email":{"new":"d@example.com"},"password":{"old":"` + secretPassword + `"},"password":{"new":"x"}},
+				"labels":[{"k":"1","k":"2"}]}`).CopyTo(lr.Attributes())
+			lr.Body().SetEmptyMap()
+			mustRaw(`{"note":"first","note":"second","deep":{"x":1,"x":2}}`).CopyTo(lr.Body().Map())
+			second := sl.LogRecords().At(1)
+			mustRaw(`{"activity.event":"login","activity.event":"login_failed","activity.category":"auth",
+				"activity.tenant.id":"acme"}`).CopyTo(second.Attributes())
+			return ld
+		},
 		"routing": func() plog.Logs {
 			return buildLogs(
 				map[string]any{schema.AttrServiceName: "legacy-php", schema.AttrTenantID: "acme",
@@ -330,4 +373,28 @@ func goldenInputs() map[string]func() plog.Logs {
 			)
 		},
 	}
+}
+
+// repeatedKeyInLogs returns the path of a key repeated in some map of ld
+// (attributes of resources, scopes and records, and bodies), or "".
+func repeatedKeyInLogs(ld plog.Logs) string {
+	for i, rl := range ld.ResourceLogs().All() {
+		if p := rawotlp.RepeatedKey(rl.Resource().Attributes(), fmt.Sprintf("resource[%d]", i)); p != "" {
+			return p
+		}
+		for j, sl := range rl.ScopeLogs().All() {
+			if p := rawotlp.RepeatedKey(sl.Scope().Attributes(), fmt.Sprintf("scope[%d]", j)); p != "" {
+				return p
+			}
+			for k, lr := range sl.LogRecords().All() {
+				if p := rawotlp.RepeatedKey(lr.Attributes(), fmt.Sprintf("record[%d]", k)); p != "" {
+					return p
+				}
+				if p := rawotlp.RepeatedKeyIn(lr.Body(), fmt.Sprintf("record[%d].body", k)); p != "" {
+					return p
+				}
+			}
+		}
+	}
+	return ""
 }

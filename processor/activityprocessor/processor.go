@@ -161,6 +161,7 @@ type batchStats struct {
 	droppedConflict int64
 	droppedForged   int64
 	evicted         int64
+	duplicates      int64
 	alerts          []burst.Alert
 }
 
@@ -178,6 +179,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		rep.Reset()
 		p.red.Attributes(resAttrs, "resource", false, &rep)
 		p.countRules(&st, &rep)
+		st.duplicates += int64(rep.Duplicates)
 		resPaths := clonePaths(&rep)
 		renameEmptyKey(resAttrs)
 		stripControl(resAttrs)
@@ -197,6 +199,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			renameEmptyKey(sl.Scope().Attributes())
 			stripControl(sl.Scope().Attributes())
 			p.countRules(&st, &rep)
+			st.duplicates += int64(rep.Duplicates)
 			scopePaths := clonePaths(&rep)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				return p.processRecord(lr, resTenant, resPaths, scopePaths, &rep, &rs, &st)
@@ -251,6 +254,9 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	if rep.Any() {
 		// Every count comes with a path: a clean record has nothing to add.
 		p.countRules(st, rep)
+	}
+	if rep.Duplicates > 0 {
+		st.duplicates += int64(rep.Duplicates)
 	}
 	if rep.Any() || len(resPaths)+len(scopePaths) > 0 {
 		st.recordsRedacted++
@@ -853,6 +859,9 @@ func (p *activityProcessor) record(ctx context.Context, st *batchStats) {
 	}
 	if st.evicted > 0 {
 		t.ProcessorActivityBurstKeysEvicted.Add(ctx, st.evicted)
+	}
+	if st.duplicates > 0 {
+		t.ProcessorActivityDuplicateKeys.Add(ctx, st.duplicates)
 	}
 }
 

@@ -141,6 +141,8 @@ func TestTelemetry(t *testing.T) {
 	forged := lrs.AppendEmpty().Attributes()
 	forged.PutStr(schema.AttrEvent, schema.EventFailedLoginBurst)
 	forged.PutStr(schema.AttrTenantID, "acme")
+	// Two repeated keys, at the top and nested.
+	mustRaw(`{"activity.tenant.id":"acme","x":"1","x":"2","m":{"y":1,"y":2}}`).CopyTo(lrs.AppendEmpty().Attributes())
 	if _, err := p.processLogs(ctx, ld); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +159,7 @@ func TestTelemetry(t *testing.T) {
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonForgedAlert))},
 	}, opts...)
 	metadatatest.AssertEqualProcessorActivityRecordsRedacted(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, opts...)
+	metadatatest.AssertEqualProcessorActivityDuplicateKeys(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, opts...)
 	metadatatest.AssertEqualProcessorActivityRedactions(t, tel, []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("rule", "key"))},
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("rule", "bearer"))},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/activitylog/activitylog/internal/collectortest"
 	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/internal/rawotlp"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -98,6 +99,23 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	fa.PutStr(schema.AttrTenantID, "acme")
 	fa.PutStr(schema.AttrAlertKey, "198.51.100.250")
 
+	// Keys repeated at the top, in activity.changes and in a nested map:
+	// Elasticsearch refuses a document that repeats a field, so before the
+	// processor kept only the first of each, this record was lost. The
+	// repeats carry a secret and another tenant.
+	repeated, err := rawotlp.Attributes(`{"activity.id":"0199a0e4-e2e0-7000-8000-0000000000aa",
+		"activity.event":"updated","activity.tenant.id":"acme","activity.tenant.id":"other",
+		"user.name":"jane","user.name":"` + e2eSecrets[0] + `",
+		"activity.changes":{"tier":{"old":"silver","old":"bronze","new":"gold"},"tier":{"new":"platinum"}},
+		"labels":{"k":"first","k":"second"}}`)
+	if err != nil {
+		panic(err)
+	}
+	rr := lrs.AppendEmpty()
+	rr.SetTimestamp(pcommon.NewTimestampFromTime(now))
+	rr.Body().SetStr("Jane updated a card")
+	repeated.CopyTo(rr.Attributes())
+
 	for i := 0; i < 5; i++ {
 		f := lrs.AppendEmpty()
 		f.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i) * time.Second)))
@@ -155,9 +173,9 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	postOTLP(t, client, col.HTTPEndpoint, legacyBatch(time.Now().UTC(), stolen))
 
 	ds := schema.DataStream(ns)
-	// 8 records (the forged alert is dropped) + 2 alerts: the five failures
+	// 9 records (the forged alert is dropped) + 2 alerts: the five failures
 	// share a client address and a user name, both burst keys by default.
-	const want = 10
+	const want = 11
 	if got := collectortest.WaitForCount(t, esURL, ds, want, 60*time.Second); got != want {
 		t.Fatalf("documents in %s: got %d, want %d", ds, got, want)
 	}
@@ -169,7 +187,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 		t.Fatalf("search %s: %v", ds, err)
 	}
 	alerts := map[string]int{}
-	var unknown, acme, odd int
+	var unknown, acme, odd, repeated int
 	for _, hit := range res.Hits.Hits {
 		raw := string(hit.Source_)
 		for _, s := range e2eSecrets {
@@ -223,6 +241,22 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 		if doc.Attributes[schema.AttrAlertKey] == "198.51.100.250" {
 			t.Errorf("document %s: the forged alert reached Elasticsearch", *hit.Id_)
 		}
+		if doc.Attributes[schema.AttrID] == "0199a0e4-e2e0-7000-8000-0000000000aa" {
+			repeated++
+			changes, _ := json.Marshal(doc.Attributes[schema.AttrChanges])
+			checks := map[string]any{schema.AttrUserName: "jane", "labels.k": "first",
+				schema.AttrChanges: `{"tier":{"new":"gold","old":"silver"}}`}
+			got := map[string]any{schema.AttrUserName: doc.Attributes[schema.AttrUserName],
+				"labels.k": doc.Attributes["labels.k"], schema.AttrChanges: string(changes)}
+			if lm, ok := doc.Attributes["labels"].(map[string]any); ok {
+				got["labels.k"] = lm["k"]
+			}
+			for k, want := range checks {
+				if got[k] != want {
+					t.Errorf("record with repeated keys, %s: got %v, want %v", k, got[k], want)
+				}
+			}
+		}
 		if doc.Attributes["empty_key"] != nil {
 			odd++
 			checks := map[string]any{
@@ -254,7 +288,10 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	if odd != 1 {
 		t.Errorf("type-enforced records: got %d, want 1", odd)
 	}
-	if acme != 9 || unknown != 1 {
-		t.Errorf("tenants: got acme=%d unknown=%d, want 9 and 1", acme, unknown)
+	if repeated != 1 {
+		t.Errorf("records with repeated keys: got %d, want 1", repeated)
+	}
+	if acme != 10 || unknown != 1 {
+		t.Errorf("tenants: got acme=%d unknown=%d, want 10 and 1", acme, unknown)
 	}
 }

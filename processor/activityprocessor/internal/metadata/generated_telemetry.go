@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	registrations                     []metric.Registration
 	ProcessorActivityAlertsEmitted    metric.Int64Counter
 	ProcessorActivityBurstKeysEvicted metric.Int64Counter
+	ProcessorActivityDuplicateKeys    metric.Int64Counter
 	ProcessorActivityRecordsDropped   metric.Int64Counter
 	ProcessorActivityRecordsRedacted  metric.Int64Counter
 	ProcessorActivityRedactions       metric.Int64Counter
@@ -74,6 +75,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_processor_activity_burst_keys_evicted",
 		metric.WithDescription("Number of burst-detection keys evicted because the maximum number of tracked keys was reached. [Development]"),
 		metric.WithUnit("{key}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorActivityDuplicateKeys, err = builder.meter.Int64Counter(
+		"otelcol_processor_activity_duplicate_keys",
+		metric.WithDescription("Number of map entries removed because an earlier entry of the same map has the same key (Elasticsearch refuses a document with a repeated field). [Development]"),
+		metric.WithUnit("{entry}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ProcessorActivityRecordsDropped, err = builder.meter.Int64Counter(

@@ -21,6 +21,7 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ProcessorActivityAlertsEmitted.Add(context.Background(), 1)
 	tb.ProcessorActivityBurstKeysEvicted.Add(context.Background(), 1)
+	tb.ProcessorActivityDuplicateKeys.Add(context.Background(), 1)
 	tb.ProcessorActivityRecordsDropped.Add(context.Background(), 1)
 	tb.ProcessorActivityRecordsRedacted.Add(context.Background(), 1)
 	tb.ProcessorActivityRedactions.Add(context.Background(), 1)
@@ -30,6 +31,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorActivityBurstKeysEvicted(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorActivityDuplicateKeys(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorActivityRecordsDropped(t, testTel,

@@ -361,6 +361,9 @@ func (r *Redactor) classify(k string) (key, otp bool) {
 type Report struct {
 	// Counts holds how many values each rule redacted.
 	Counts [NumRules]int
+	// Duplicates counts the map entries removed because an earlier entry
+	// of the same map has the same key (see Redactor.Attributes).
+	Duplicates int
 	// Hook, when set, receives every top-level record attribute selected by
 	// Config.Hooked, with the tag Hooked returned for its key, after its
 	// value was redacted; it may change the value in place (not add or
@@ -372,6 +375,8 @@ type Report struct {
 	w     walker
 	// texts and bodies are the last strings Text and Body found clean.
 	texts, bodies recent
+	// seen finds repeated keys in maps too large for a pairwise check.
+	seen map[string]struct{}
 }
 
 // recent holds the last few clean strings, replaced in turn.
@@ -416,6 +421,14 @@ type batchCache struct {
 	// string at each of its first positions. Like every memo it only ever
 	// holds clean strings, whatever list they came from.
 	items [shapeLen][itemMemos]string
+	// stamp numbers the walks of top-level maps: a key entry whose mark is
+	// the current stamp already occurred in the map being walked (see
+	// walker.lostMark).
+	stamp uint32
+	// fieldStamp and lostField do the same for the field names of
+	// activity.changes, with keyEntry.fieldMark.
+	fieldStamp uint32
+	lostField  bool
 }
 
 // shortEntry is a clean string of 8 to 16 bytes: its first and last 8
@@ -429,6 +442,10 @@ type keyEntry struct {
 	k       string
 	verdict [2]uint8 // [nested, top]; 0 means unknown
 	tag     uint8    // Config.Hooked's tag, for a top-level key
+	mark    uint32   // batchCache.stamp of the last top-level walk that met k
+	// fieldMark is batchCache.fieldStamp of the last walk of
+	// activity.changes that met k as a field name.
+	fieldMark uint32
 	// clean is the last string value under k in which the detectors found
 	// nothing: a key's value often repeats from record to record, and one
 	// comparison beats a lookup in the clean cache. For a field of
@@ -568,6 +585,7 @@ func (rep *Report) markClean(ref cleanRef, s string) {
 // Reset empties the counts and paths, keeping storage and the clean cache.
 func (rep *Report) Reset() {
 	rep.Counts = [NumRules]int{}
+	rep.Duplicates = 0
 	rep.paths = rep.paths[:0]
 }
 
@@ -600,6 +618,11 @@ type walker struct {
 	// the first n are meaningful.
 	path [maxPathDepth + 2]string
 	n    int
+	// top is the top-level map being walked, for keyBefore. lostMark is
+	// set when the walk evicts the cache entry of a key it met (whose mark
+	// said so): the rest of the walk then compares keys in full.
+	top      pcommon.Map
+	lostMark bool
 }
 
 // walker returns rep's walker, set up for a walk with r under prefix.
@@ -716,6 +739,12 @@ func (rm *removals) removeSlice(s pcommon.Slice) {
 // prefix ("" for record attributes, for example "resource" for resource
 // attributes). When top is true the map holds record attributes: exempt keys
 // are honoured and schema.AttrChanges gets its old/new treatment.
+//
+// A map at any depth that repeats a key keeps its first entry with that key
+// (the one pcommon.Map.Get finds) and loses the later ones, counted in
+// rep.Duplicates: Elasticsearch refuses a document with a repeated field,
+// so the whole record would be lost. A later top-level entry is removed
+// before Report.Hook sees it.
 func (r *Redactor) Attributes(m pcommon.Map, prefix string, top bool, rep *Report) {
 	rep.walker(r, prefix).walkMap(m, 0, false, top)
 }
@@ -788,10 +817,16 @@ func (r *Redactor) String(s string, rep *Report) (out string, drop bool) {
 
 // walkMap walks m, removing the entries that must go once it is done.
 func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
+	var stamp uint32
+	if top {
+		stamp = w.startTop(m)
+	} else {
+		w.dedupe(m)
+	}
 	var rm removals
 	i := 0
 	for k, v := range m.All() {
-		if w.walkOne(k, v, i, depth, otp, top) {
+		if w.walkOne(k, v, i, depth, otp, stamp) {
 			rm.mark(i)
 		}
 		i++
@@ -800,8 +835,10 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 }
 
 // walkOne redacts one map entry, at position pos of its map, in place and
-// reports whether to remove it.
-func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top bool) bool {
+// reports whether to remove it. stamp is the top-level map's (startTop), 0
+// for any other map.
+func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, stamp uint32) bool {
+	top := stamp != 0
 	var e *keyEntry
 	var tag uint8
 	if top && uint(pos) < shapeLen {
@@ -822,6 +859,17 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp, top boo
 			// A secret used as a key: remove the entry, fail closed.
 			return true
 		}
+	}
+	if top {
+		// A key met before in this map: the later entry goes, before
+		// anything reads it. Keys that have an entry in the cache are
+		// distinct, so the entry's mark tells; if the walk evicted a
+		// marked entry, the keys before pos are compared instead.
+		if e.mark == stamp || w.lostMark && w.keyBefore(k, pos) {
+			w.rep.Duplicates++
+			return true
+		}
+		e.mark = stamp
 	}
 	verdict := e.verdict[0]
 	if top {
@@ -893,6 +941,7 @@ func (w *walker) redactEntry(k string, v pcommon.Value, e *keyEntry, pos, depth 
 // field whose name matches a key pattern becomes {"redacted": true} (or,
 // with the hash action, keeps old/new as keyed hashes).
 func (w *walker) walkChanges(m pcommon.Map) {
+	w.startChanges()
 	var rm removals
 	i := 0
 	for k, v := range m.All() {
@@ -902,6 +951,11 @@ func (w *walker) walkChanges(m pcommon.Map) {
 		i++
 	}
 	rm.removeFrom(m)
+	if w.rep.cache.lostField {
+		// The walk evicted the entry of a field it had met: compare the
+		// names in full.
+		w.dedupe(m)
+	}
 }
 
 // walkChange redacts one field of activity.changes, at position pos, and
@@ -922,6 +976,13 @@ func (w *walker) walkChange(k string, v pcommon.Value, pos int) bool {
 			return true
 		}
 	}
+	// A field met before in these changes goes, as in walkOne.
+	c := w.rep.cache
+	if e.fieldMark == c.fieldStamp {
+		w.rep.Duplicates++
+		return true
+	}
+	e.fieldMark = c.fieldStamp
 	w.push(k)
 	remove := w.walkChangeValue(v, e)
 	w.pop()
@@ -946,10 +1007,22 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 	m := v.Map()
 	var rm removals
 	i := 0
+	var met uint8 // 1: old, 2: new, 4: another key
 	for ck, cv := range m.All() {
 		var remove bool
 		switch {
 		case ck == "old" || ck == "new":
+			bit := uint8(1)
+			if ck == "new" {
+				bit = 2
+			}
+			if met&bit != 0 {
+				// old or new again: the first stays.
+				w.rep.Duplicates++
+				remove = true
+				break
+			}
+			met |= bit
 			w.push(ck)
 			if cv.Type() == pcommon.ValueTypeStr {
 				memo := &e.clean
@@ -968,7 +1041,8 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 			}
 			w.pop()
 		default:
-			remove = w.walkOne(ck, cv, i, 2, otp, false)
+			met |= 4
+			remove = w.walkOne(ck, cv, i, 2, otp, 0)
 		}
 		if remove {
 			rm.mark(i)
@@ -976,10 +1050,15 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 		i++
 	}
 	rm.removeFrom(m)
+	if met&4 != 0 {
+		// Keys besides old and new: compare them all.
+		w.dedupe(m)
+	}
 	return false
 }
 
 func (w *walker) redactChangesFields(m pcommon.Map) {
+	w.dedupe(m)
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
 		if w.secretKey(k) {
 			return true
@@ -995,6 +1074,7 @@ func (w *walker) redactChangesFields(m pcommon.Map) {
 func (w *walker) redactChange(v pcommon.Value) {
 	w.hit(RuleKey)
 	if w.r.keyAction == ActionHash && v.Type() == pcommon.ValueTypeMap {
+		w.dedupe(v.Map())
 		v.Map().RemoveIf(func(k string, old pcommon.Value) bool {
 			if k != "old" && k != "new" {
 				return true
@@ -1075,6 +1155,12 @@ func (w *walker) lookupKey(k string, top bool, pos int, shape *[shapeLen]*keyEnt
 		}
 	}
 	if slot.k != k {
+		if slot.k != "" {
+			// The entry of a key of the top-level map, or a field of
+			// the changes, being walked.
+			w.lostMark = w.lostMark || slot.mark == c.stamp
+			c.lostField = c.lostField || slot.fieldMark == c.fieldStamp
+		}
 		*slot = keyEntry{k: k}
 	}
 	slot.verdict[level] = verdict

@@ -1,0 +1,113 @@
+package redact
+
+import "go.opentelemetry.io/collector/pdata/pcommon"
+
+// pairwiseMax is the largest map whose keys are compared pair by pair when
+// looking for a repeated key; larger maps use Report.seen.
+const pairwiseMax = 8
+
+// startTop starts the walk of the top-level map m and returns its stamp:
+// a new one, so that every key entry is unmarked for it.
+func (w *walker) startTop(m pcommon.Map) uint32 {
+	c := w.rep.cache
+	c.stamp++
+	if c.stamp == 0 {
+		// Wrapped around: clear every mark once, so that no entry
+		// carries a stamp of long ago.
+		for i := range c.keys {
+			c.keys[i].mark = 0
+		}
+		c.stamp = 1
+	}
+	w.lostMark = false
+	w.top = m
+	return c.stamp
+}
+
+// startChanges starts the walk of activity.changes: a new field stamp.
+func (w *walker) startChanges() {
+	c := w.rep.cache
+	c.fieldStamp++
+	if c.fieldStamp == 0 {
+		for i := range c.keys {
+			c.keys[i].fieldMark = 0
+		}
+		c.fieldStamp = 1
+	}
+	c.lostField = false
+}
+
+// keyBefore reports whether one of the first pos entries of the top-level
+// map being walked has the key k.
+func (w *walker) keyBefore(k string, pos int) bool {
+	i := 0
+	for key := range w.top.All() {
+		if i == pos {
+			return false
+		}
+		if key == k {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
+// dedupe removes the entries of m whose key an earlier entry has, counting
+// them. Most maps repeat no key: they cost one pass over the keys.
+func (w *walker) dedupe(m pcommon.Map) {
+	if m.Len() > 1 && w.rep.repeatsKey(m) {
+		w.rep.Duplicates += w.rep.removeRepeats(m)
+	}
+}
+
+// repeatsKey reports whether two entries of m have the same key.
+func (rep *Report) repeatsKey(m pcommon.Map) bool {
+	if m.Len() <= pairwiseMax {
+		var keys [pairwiseMax]string
+		n := 0
+		for k := range m.All() {
+			for _, prev := range keys[:n] {
+				if prev == k {
+					return true
+				}
+			}
+			keys[n] = k
+			n++
+		}
+		return false
+	}
+	seen := rep.seenSet()
+	defer clear(seen)
+	for k := range m.All() {
+		if _, ok := seen[k]; ok {
+			return true
+		}
+		seen[k] = struct{}{}
+	}
+	return false
+}
+
+// removeRepeats removes every entry of m whose key an earlier entry has
+// and returns how many it removed.
+func (rep *Report) removeRepeats(m pcommon.Map) int {
+	seen := rep.seenSet()
+	defer clear(seen)
+	removed := 0
+	m.RemoveIf(func(k string, _ pcommon.Value) bool {
+		if _, ok := seen[k]; ok {
+			removed++
+			return true
+		}
+		seen[k] = struct{}{}
+		return false
+	})
+	return removed
+}
+
+func (rep *Report) seenSet() map[string]struct{} {
+	if rep.seen == nil {
+		rep.seen = make(map[string]struct{})
+	}
+	return rep.seen
+}
