@@ -93,7 +93,8 @@ func (c Changes) fields() []string {
 
 // value is Value for changes whose fields are already unique.
 func (c Changes) value() attribute.Value {
-	kvs := make([]attribute.KeyValue, 0, len(c))
+	var buf [8]attribute.KeyValue // most records; MapValue copies what it keeps
+	kvs := buf[:0]
 	for _, ch := range c {
 		var inner []attribute.KeyValue
 		switch {
