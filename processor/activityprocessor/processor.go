@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -493,7 +495,7 @@ func (p *activityProcessor) canFoldTenant() bool {
 // indexes kinds.
 func (p *activityProcessor) hooked(k string) uint8 {
 	switch {
-	case k == "":
+	case isBlank(k):
 		return tagEmptyKey
 	case isExporterControl(k) || isDataStreamAttr(k):
 		return tagRemove
@@ -599,18 +601,43 @@ func stripControl(m pcommon.Map) {
 	m.RemoveIf(func(k string, _ pcommon.Value) bool { return isExporterControl(k) || isRoutingAttr(k) })
 }
 
-// emptyKey replaces an empty attribute key: Elasticsearch rejects a
-// document with an empty field name.
+// emptyKey replaces an empty or blank attribute key: Elasticsearch rejects
+// a document with an empty field name, or one of whitespace only.
 const emptyKey = "empty_key"
 
-// renameEmptyKey moves the value of the "" key, if any, to emptyKey.
+// renameEmptyKey moves the value of the first blank key (see isBlank), if
+// any, to emptyKey; other blank keys are removed, as repeats of it.
 func renameEmptyKey(m pcommon.Map) {
-	v, ok := m.Get("")
-	if !ok {
+	found := false
+	v := pcommon.NewValueEmpty()
+	for k, kv := range m.All() {
+		if isBlank(k) {
+			kv.CopyTo(v)
+			found = true
+			break
+		}
+	}
+	if !found {
 		return
 	}
+	m.RemoveIf(func(k string, _ pcommon.Value) bool { return isBlank(k) })
 	v.CopyTo(m.PutEmpty(emptyKey))
-	m.Remove("")
+}
+
+// isBlank reports whether Elasticsearch would refuse k as a field name for
+// being empty or whitespace only. Its test is Java's Character.isWhitespace
+// on every character; this one is a little wider (it also counts the
+// no-break spaces and U+0085), which only renames a few more keys.
+func isBlank(k string) bool {
+	if k != "" && k[0] > ' ' && k[0] < utf8.RuneSelf {
+		return false // nearly every key
+	}
+	for _, r := range k {
+		if !unicode.IsSpace(r) && (r < 0x1c || r > 0x1f) {
+			return false
+		}
+	}
+	return true
 }
 
 // stringNeedsCheck reports whether a string value under key k may still be

@@ -2,6 +2,7 @@ package activityprocessor
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -245,6 +246,39 @@ func TestManyMalformedTypedAttributes(t *testing.T) {
 		}
 		if v, ok := attrs.Get(k + originalSuffix); !ok || v.Str() != `[{"x":"y"}]` {
 			t.Errorf("%s%s: got %q, want the JSON of the value", k, originalSuffix, v.AsString())
+		}
+	}
+}
+
+func TestRenameBlankKeys(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"none", `{"a":"1"}`, `{"a":"1"}`},
+		{"empty", `{"":"e","a":"1"}`, `{"a":"1","empty_key":"e"}`},
+		{"space, tab, no-break space, unit separator", `{" ":"s","\t":"t","\u00a0":"n","\u001f":"u","a":"1"}`, `{"a":"1","empty_key":"s"}`},
+		{"the first blank key wins", `{"\t":"t","":"e"}`, `{"empty_key":"t"}`},
+		{"an emitter's empty_key is replaced", `{"empty_key":"mine","":"e"}`, `{"empty_key":"e"}`},
+		{"spaces around a name are kept", `{" a ":"1","a b":"2"}`, `{" a ":"1","a b":"2"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustRaw(tt.doc)
+			renameEmptyKey(m)
+			got, _ := json.Marshal(m.AsRaw())
+			if string(got) != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	for _, k := range []string{"", " ", "\u3000\u2028", "\x1c"} {
+		if !isBlank(k) {
+			t.Errorf("isBlank(%q): got false, want true", k)
+		}
+	}
+	for _, k := range []string{"a", " a", "\u200b", "\x00", "\x7f"} {
+		if isBlank(k) {
+			t.Errorf("isBlank(%q): got true, want false", k)
 		}
 	}
 }

@@ -41,6 +41,7 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(schema.AttrServiceName, "legacy-php")
 	rl.Resource().Attributes().PutStr("db.password", e2eSecrets[7])
+	rl.Resource().Attributes().PutStr("\t", "tab key")
 	// Exporter knobs an emitter must not turn: its own index, a mapping
 	// mode that would make a map body the whole document.
 	rl.Resource().Attributes().PutStr(schema.AttrIndex, stolenIndex)
@@ -84,6 +85,7 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	oa.PutStr(schema.AttrTenantID, "acme")
 	oa.PutStr(schema.AttrEvent, schema.EventUpdated)
 	oa.PutStr("", "empty key")
+	oa.PutStr(" ", "blank key") // Elasticsearch refuses whitespace-only names too
 	oa.PutStr(schema.AttrChanges, "not a map")
 	oa.PutStr(schema.AttrClientAddress, "203.0.113.9:5555")
 	oa.PutEmptyMap(schema.AttrSubjectName).PutStr("nested", "map")
@@ -198,6 +200,9 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 		var doc struct {
 			EventName  string         `json:"event_name"`
 			Attributes map[string]any `json:"attributes"`
+			Resource   struct {
+				Attributes map[string]any `json:"attributes"`
+			} `json:"resource"`
 			Body       struct {
 				Text string `json:"text"`
 			} `json:"body"`
@@ -237,6 +242,9 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 					t.Errorf("alert %s: got %v, want %v", k, got, want)
 				}
 			}
+		}
+		if res := doc.Resource.Attributes; len(res) > 0 && res["empty_key"] != "tab key" && doc.EventName != schema.EventName(schema.EventFailedLoginBurst) {
+			t.Errorf("document %s: resource empty_key got %v, want the tab key's value", *hit.Id_, res["empty_key"])
 		}
 		if doc.Attributes[schema.AttrAlertKey] == "198.51.100.250" {
 			t.Errorf("document %s: the forged alert reached Elasticsearch", *hit.Id_)
