@@ -203,7 +203,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 			Resource   struct {
 				Attributes map[string]any `json:"attributes"`
 			} `json:"resource"`
-			Body       struct {
+			Body struct {
 				Text string `json:"text"`
 			} `json:"body"`
 		}

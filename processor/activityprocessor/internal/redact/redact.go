@@ -841,26 +841,23 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 	top := stamp != 0
 	var e *keyEntry
 	var tag uint8
-	if top && uint(pos) < shapeLen {
+	var verdict uint8
+	if top {
 		// keyInfo's first step, here to save a call per entry: the key at
 		// this position in the previous record, compared in full.
-		if c := w.rep.cache.shape[pos]; c != nil && c.k == k && c.verdict[1] != 0 {
-			e, tag = c, c.tag
+		if uint(pos) < shapeLen {
+			if c := w.rep.cache.shape[pos]; c != nil && c.k == k && c.verdict[1] != 0 {
+				e, tag = c, c.tag
+			}
 		}
-	}
-	if e == nil {
-		var shape *[shapeLen]*keyEntry
-		if top {
-			shape = &w.rep.cache.shape
+		if e == nil {
+			var secret bool
+			e, tag, secret = w.keyInfo(k, true, pos, &w.rep.cache.shape)
+			if secret {
+				// A secret used as a key: remove the entry, fail closed.
+				return true
+			}
 		}
-		var secret bool
-		e, tag, secret = w.keyInfo(k, top, pos, shape)
-		if secret {
-			// A secret used as a key: remove the entry, fail closed.
-			return true
-		}
-	}
-	if top {
 		// A key met before in this map: the later entry goes, before
 		// anything reads it. Keys that have an entry in the cache are
 		// distinct, so the entry's mark tells; if the walk evicted a
@@ -870,10 +867,14 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 			return true
 		}
 		e.mark = stamp
-	}
-	verdict := e.verdict[0]
-	if top {
 		verdict = e.verdict[1]
+	} else {
+		var secret bool
+		e, tag, secret = w.keyInfo(k, false, pos, nil)
+		if secret {
+			return true
+		}
+		verdict = e.verdict[0]
 	}
 	w.push(k)
 	var remove bool
@@ -1026,7 +1027,7 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 			w.push(ck)
 			if cv.Type() == pcommon.ValueTypeStr {
 				memo := &e.clean
-				if ck == "new" {
+				if bit == 2 {
 					memo = &e.cleanNew
 				}
 				if s := cv.Str(); otp {
