@@ -303,7 +303,7 @@ func goldenInputs() map[string]func() plog.Logs {
 			return buildLogs(svc, nil, recs...)
 		},
 		"types": func() plog.Logs {
-			return buildLogs(svc, nil,
+			ld := buildLogs(svc, nil,
 				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
 					schema.AttrClientAddress:  "203.0.113.7:51234",
 					schema.AttrSubjectName:    map[string]any{"first": "Free", "second": "coffee"},
@@ -317,7 +317,19 @@ func goldenInputs() map[string]func() plog.Logs {
 					schema.AttrClientAddress: "not-an-ip",
 					schema.AttrUserRoles:     []any{schema.ActorStaff},
 				}, body: int64(42)},
+				// Maps under dotted prefixes of mapped fields would give
+				// those fields more values: they become JSON strings.
+				recordSpec{event: schema.EventUpdated, attrs: map[string]any{
+					schema.AttrTenantID: "acme",
+					"activity":          map[string]any{"tenant": map[string]any{"id": "globex"}},
+					"activity.tenant":   map[string]any{"id": "globex"},
+					"user":              []any{"plain", map[string]any{"name": "mallory"}},
+					"client":            "a string under a prefix stays",
+				}},
 			)
+			res := ld.ResourceLogs().At(0).Resource().Attributes()
+			_ = res.PutEmptyMap("service").FromRaw(map[string]any{"name": "another-service"})
+			return ld
 		},
 		"forged_alerts": func() plog.Logs {
 			return buildLogs(svc, nil,

@@ -64,6 +64,10 @@ type activityProcessor struct {
 	// tag hooked returns for it; kindOf holds the tags of the mapped keys.
 	kinds  []attrKind
 	kindOf map[string]uint8
+	// prefixes and resPrefixes hold the dotted prefixes of the mapped
+	// record and resource attributes ("activity", "activity.tenant" for
+	// activity.tenant.id): see unnest.
+	prefixes, resPrefixes map[string]bool
 	// tenantKeys are the tenant record attributes; foldTenant says whether
 	// checkAttr notes their values during the walk for ResolveSeen (see
 	// buildKinds), and tenantIDIdx is the index of schema.AttrTenantID
@@ -148,6 +152,64 @@ func typedAttributes() map[string]schema.FieldType {
 	return m
 }
 
+// mappedPrefixes returns the dotted prefixes of the mapped attributes whose
+// document path is path(attribute): "a" and "a.b" for "a.b.c". A prefix
+// that is itself mapped is left out; its own type rules its values.
+func mappedPrefixes(path func(string) string) map[string]bool {
+	mapped := map[string]bool{}
+	for _, f := range schema.Fields() {
+		if f.Attribute != "" && f.Path == path(f.Attribute) {
+			mapped[f.Attribute] = true
+		}
+	}
+	prefixes := map[string]bool{}
+	for k := range mapped {
+		for i := 0; i < len(k); i++ {
+			if k[i] == '.' && !mapped[k[:i]] {
+				prefixes[k[:i]] = true
+			}
+		}
+	}
+	return prefixes
+}
+
+// unnest replaces v with its JSON string when it is a map or a list holding
+// one. Under a key that is a dotted prefix of mapped fields, the entries of
+// a map make paths of those fields: {"activity": {"tenant": {"id": "x"}}}
+// gives activity.tenant.id a second value, and a record of one tenant
+// would match a query for another. It reports whether it replaced v.
+func unnest(v pcommon.Value) bool {
+	if !holdsMap(v) {
+		return false
+	}
+	v.SetStr(v.AsString())
+	return true
+}
+
+func holdsMap(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		return true
+	case pcommon.ValueTypeSlice:
+		for _, item := range v.Slice().All() {
+			if holdsMap(item) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unnestPrefixes applies unnest to the entries of m under the keys in
+// prefixes.
+func unnestPrefixes(m pcommon.Map, prefixes map[string]bool) {
+	for k, v := range m.All() {
+		if prefixes[k] {
+			unnest(v)
+		}
+	}
+}
+
 func (p *activityProcessor) shutdown(context.Context) error {
 	p.telemetry.Shutdown()
 	return nil
@@ -185,6 +247,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		resPaths := clonePaths(&rep)
 		renameEmptyKey(resAttrs)
 		stripControl(resAttrs)
+		unnestPrefixes(resAttrs, p.resPrefixes)
 		resTenant := p.tenants.FromResource(resAttrs)
 		p.putRouting(resAttrs)
 		sls := rl.ScopeLogs()
@@ -402,6 +465,7 @@ type attrKind struct {
 	typ    schema.FieldType // that type, when typed
 	strOK  bool             // any string value is right for the key
 	tenant int              // 1 + the key's index among the tenant record attributes, or 0
+	prefix bool             // a dotted prefix of mapped attributes
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -410,6 +474,7 @@ const (
 	tagEmptyKey uint8 = iota + 1
 	tagRemove
 	tagAlert
+	tagPrefix // a dotted prefix of mapped attributes: see unnest
 	numFixedTags
 )
 
@@ -424,6 +489,8 @@ func (p *activityProcessor) buildKinds() error {
 	p.kinds[tagEmptyKey] = attrKind{empty: true}
 	p.kinds[tagRemove] = attrKind{remove: true}
 	p.kinds[tagAlert] = attrKind{alert: true, strOK: true}
+	p.kinds[tagPrefix] = attrKind{prefix: true}
+	p.prefixes, p.resPrefixes = mappedPrefixes(schema.Path), mappedPrefixes(schema.ResourcePath)
 	keys := []string{schema.AttrCategory, schema.AttrEvent}
 	for k := range p.types {
 		keys = append(keys, k)
@@ -489,8 +556,8 @@ func (p *activityProcessor) canFoldTenant() bool {
 }
 
 // hooked selects the top-level record attributes checkAttr must see: the
-// empty key, exporter control and data stream attributes, alert markers and every typed
-// field. The redaction walk hands them over after redacting them, so the
+// empty key, exporter control and data stream attributes, alert markers,
+// every typed field and the dotted prefixes of typed fields. The redaction walk hands them over after redacting them, so the
 // processor needs no second pass over the attributes. The tag it returns
 // indexes kinds.
 func (p *activityProcessor) hooked(k string) uint8 {
@@ -505,6 +572,10 @@ func (p *activityProcessor) hooked(k string) uint8 {
 	}
 	if strings.HasPrefix(k, alertAttrPrefix) {
 		return tagAlert
+	}
+	if p.prefixes[k] {
+		// Strings, numbers and bools under it are harmless.
+		return tagPrefix | redact.HookNonStrings
 	}
 	return 0
 }
@@ -529,6 +600,10 @@ func (p *activityProcessor) hooked(k string) uint8 {
 // processor's own alerts carry.
 func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pcommon.Value) (remove bool) {
 	kd := &p.kinds[tag&^(redact.HookNonStrings|redact.HookNonMaps)]
+	if kd.prefix {
+		unnest(v)
+		return false
+	}
 	if kd.empty {
 		rs.empty = true
 		return false

@@ -3,6 +3,7 @@ package activityprocessor
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -280,5 +281,37 @@ func TestRenameBlankKeys(t *testing.T) {
 		if isBlank(k) {
 			t.Errorf("isBlank(%q): got true, want false", k)
 		}
+	}
+}
+
+func TestMappedPrefixes(t *testing.T) {
+	rec := mappedPrefixes(schema.Path)
+	for _, k := range []string{"activity", "activity.tenant", "user", "client"} {
+		if !rec[k] {
+			t.Errorf("record prefixes: %q missing", k)
+		}
+	}
+	for _, k := range []string{schema.AttrTenantID, schema.AttrChanges, "activity.tenant.id.x", "act"} {
+		if rec[k] {
+			t.Errorf("record prefixes: got %q, want it left out", k)
+		}
+	}
+	res := mappedPrefixes(schema.ResourcePath)
+	if !res["service"] || !res["deployment.environment"] || res["activity"] {
+		t.Errorf("resource prefixes: got %v, want service and deployment.environment, not activity", res)
+	}
+}
+
+func TestUnnest(t *testing.T) {
+	m := mustRaw(`{"map":{"a":1},"list":["x",[{"b":2}]],"flat":["x","y"],"s":"str","n":3}`)
+	var got []string
+	for k, v := range m.All() {
+		if unnest(v) {
+			got = append(got, k+"="+v.Str())
+		}
+	}
+	want := []string{`map={"a":1}`, `list=["x",[{"b":2}]]`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

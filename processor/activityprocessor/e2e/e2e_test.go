@@ -89,6 +89,10 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	oa.PutStr(schema.AttrChanges, "not a map")
 	oa.PutStr(schema.AttrClientAddress, "203.0.113.9:5555")
 	oa.PutEmptyMap(schema.AttrSubjectName).PutStr("nested", "map")
+	// Maps that spell a mapped field's path would give it a second value:
+	// this acme record would match a query for the tenant globex.
+	oa.PutEmptyMap("activity").PutEmptyMap("tenant").PutStr("id", "globex")
+	oa.PutEmptyMap("activity.tenant").PutStr("id", "globex")
 
 	// A forged alert: only the processor raises those.
 	forged := lrs.AppendEmpty()
@@ -268,6 +272,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 		if doc.Attributes["empty_key"] != nil {
 			odd++
 			checks := map[string]any{
+				"activity": `{"tenant":{"id":"globex"}}`, "activity.tenant": `{"id":"globex"}`,
 				"empty_key": "empty key", schema.AttrChanges + ".original": "not a map",
 				schema.AttrClientAddress: "203.0.113.9", schema.AttrSubjectName: `{"nested":"map"}`,
 			}
@@ -289,6 +294,14 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	}
 	if len(alerts) != 2 || alerts[schema.AttrClientAddress] != 1 || alerts[schema.AttrUserName] != 1 {
 		t.Errorf("alerts by key type: got %v, want one for %s and one for %s", alerts, schema.AttrClientAddress, schema.AttrUserName)
+	}
+	for _, q := range []string{schema.AttrTenantID + ":globex", schema.Path(schema.AttrTenantID) + ":globex"} {
+		if n, err := collectortest.Count(ctx, esURL, ds, q); err != nil || n != 0 {
+			t.Errorf("documents matching %s: got %d (err %v), want none", q, n, err)
+		}
+	}
+	if n, err := collectortest.Count(ctx, esURL, ds, schema.AttrTenantID+":acme"); err != nil || n != acme {
+		t.Errorf("documents matching tenant acme: got %d (err %v), want %d", n, err, acme)
 	}
 	if n, err := collectortest.Count(ctx, esURL, stolen, ""); err != nil || n != 0 {
 		t.Errorf("index %s chosen by the emitter: got %d documents (err %v), want none", stolen, n, err)
