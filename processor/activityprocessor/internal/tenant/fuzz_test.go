@@ -26,3 +26,18 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalizeFastPath holds Normalize's one-pass path to normalizeSlow,
+// which follows the definition step by step.
+func FuzzNormalizeFastPath(f *testing.F) {
+	for _, s := range []string{"acme", "ACME", " acme", "acme ", "a\tb", "a\x7fb", "caf\u00e9", "\u00a0acme", "a\u2028", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotOK := Normalize(s)
+		want, wantOK := normalizeSlow(s)
+		if got != want || gotOK != wantOK {
+			t.Errorf("Normalize(%q) = %q, %v; want %q, %v", s, got, gotOK, want, wantOK)
+		}
+	})
+}

@@ -79,6 +79,30 @@ var ErrInvalidTenant = errors.New("invalid tenant")
 // UTF-8, or holds control characters: such a value is never used as a
 // tenant, because partners are scoped by it.
 func Normalize(t string) (string, bool) {
+	// The common case in one pass: printable ASCII that starts and ends
+	// with a character other than a space. Trimming leaves it as it is
+	// (every white space is a space, a control character or non-ASCII),
+	// and ASCII is valid UTF-8. Anything else takes the long way.
+	if n := len(t); n > 0 && n <= MaxLen && t[0] > ' ' && t[n-1] > ' ' {
+		lower := true
+		for i := 0; i < n; i++ {
+			switch c := t[i]; {
+			case c < 0x20 || c >= 0x7f:
+				return normalizeSlow(t)
+			case c >= 'A' && c <= 'Z':
+				lower = false
+			}
+		}
+		if lower {
+			return t, true
+		}
+		return strings.ToLower(t), true
+	}
+	return normalizeSlow(t)
+}
+
+// normalizeSlow is Normalize for any string.
+func normalizeSlow(t string) (string, bool) {
 	t = strings.TrimSpace(t)
 	if t == "" || len(t) > MaxLen || !utf8.ValidString(t) {
 		return "", false
