@@ -19,6 +19,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 
+	"github.com/activitylog/activitylog/instrumentation/otlp"
 	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/querysvc/audit"
 	"github.com/activitylog/activitylog/querysvc/auth"
@@ -274,7 +275,12 @@ func BenchmarkEndpoints(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewBatchProcessor(discard{})))
+	// The audit provider the service gets in production (otlp.NewProvider:
+	// its batching and SDK options), exporting nowhere.
+	lp, err := otlp.NewProvider(context.Background(), otlp.WithExporter(discard{}), otlp.WithServiceName("querysvc"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer func() { _ = lp.Shutdown(context.Background()) }()
 	h, err := httpapi.New(store.New(es, store.WithIndex(schema.DataStream(benchNamespace))), v,
 		httpapi.WithAuditor(audit.New(lp)), httpapi.WithRateLimit(0, 0),

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
@@ -8,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/refresh"
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/querysvc/auth"
 	"github.com/activitylog/activitylog/querysvc/internal/seed"
@@ -321,5 +325,60 @@ func TestAuthentication(t *testing.T) {
 	}
 	if st, _ := a.get(valid, "/v1/activities"); st != 200 {
 		t.Errorf("valid token: got %d, want 200", st)
+	}
+}
+
+// TestIsolationTwoTenantDocument indexes, beside ordinary records, a
+// document whose tenant field holds two tenants: the collector's activity
+// processor no longer lets one through (a map such as {"activity":
+// {"tenant": {"id": ...}}} used to add a second value), but data indexed
+// before, or by another writer, may hold one. No partner sees it, not even
+// of one of its tenants; an admin does.
+func TestIsolationTwoTenantDocument(t *testing.T) {
+	estest.InstallSchema(t)
+	es := estest.Client(t)
+	ns := estest.Namespace(t)
+	recs := seed.Generate(seedValue+7, 40, seedStart, seedSpan)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := seed.Index(ctx, es, ns, recs, 1); err != nil {
+		t.Fatal(err)
+	}
+	two := recs[0]
+	two.ID = "0199a0e4-0000-7000-8000-7770000000aa"
+	two.Tenant = "t-alpha"
+	doc := two.Document(ns)
+	doc["attributes"].(map[string]any)[schema.AttrTenantID] = []string{"t-alpha", "t-beta"}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.Create(schema.DataStream(ns), two.ID).Raw(bytes.NewReader(body)).Refresh(refresh.True).Do(ctx); err != nil {
+		t.Fatalf("index the two-tenant document: %v", err)
+	}
+	a := start(t, serviceOptions{index: schema.DataStream(ns)})
+	all := "from=" + url.QueryEscape(seedStart.Format(time.RFC3339)) + "&to=" + url.QueryEscape(testNow.Format(time.RFC3339))
+	for _, tn := range []string{"t-alpha", "t-beta"} {
+		tok := token(t, "partner-"+tn, "partner", tn)
+		a.wantError(tok, "/v1/activities/"+two.ID, 404, "")
+		var page struct {
+			Items []struct{ ID string }
+		}
+		a.getJSON(tok, "/v1/activities?limit=100", 200, &page)
+		for _, it := range page.Items {
+			if it.ID == two.ID {
+				t.Errorf("partner of %s: the two-tenant document is listed", tn)
+			}
+		}
+		var counts struct{ Total int64 }
+		a.getJSON(tok, "/v1/analytics/events?"+all, 200, &counts)
+		want := int64(len(selectRecs(recs, tn, querysvc.Filter{From: seedStart, To: testNow})))
+		if counts.Total != want {
+			t.Errorf("partner of %s: got events total %d, want %d (its records, without the two-tenant one)", tn, counts.Total, want)
+		}
+	}
+	admin := token(t, "admin-1", "admin", "")
+	if st, b := a.get(admin, "/v1/activities/"+two.ID); st != 200 {
+		t.Errorf("admin: got %d %s for the two-tenant document, want 200", st, b)
 	}
 }

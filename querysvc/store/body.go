@@ -109,7 +109,8 @@ func allZero(b []byte) bool {
 
 // shapes holds the shape of every typed API structure the encoder writes.
 type shapes struct {
-	request, query, boolQuery, term, terms, dateRange, match     shape
+	request, query, boolQuery, term, terms, dateRange, termRange shape
+	match                                                        shape
 	aggregation, termsAgg, dateHistogram, sortOptions, fieldSort shape
 }
 
@@ -117,10 +118,11 @@ func newShapes() *shapes {
 	return &shapes{
 		request:       shapeOf[search.Request]("Query", "Size", "TrackTotalHits", "Aggregations", "Sort", "Pit", "SearchAfter"),
 		query:         shapeOf[types.Query]("Bool", "Term", "Terms", "Range", "Match"),
-		boolQuery:     shapeOf[types.BoolQuery]("Filter"),
+		boolQuery:     shapeOf[types.BoolQuery]("Filter", "MustNot"),
 		term:          shapeOf[types.TermQuery]("Value"),
 		terms:         shapeOf[types.TermsQuery]("TermsQuery"),
 		dateRange:     shapeOf[types.DateRangeQuery]("Format", "Gt", "Gte", "Lt", "Lte"),
+		termRange:     shapeOf[types.TermRangeQuery]("Gt", "Gte", "Lt", "Lte"),
 		match:         shapeOf[types.MatchQuery]("Query", "Operator"),
 		aggregation:   shapeOf[types.Aggregations]("Terms", "DateHistogram", "Filter", "Aggregations"),
 		termsAgg:      shapeOf[types.TermsAggregation]("Field", "Size", "ShardSize", "MinDocCount"),
@@ -308,14 +310,21 @@ func (e *bodyEncoder) boolFilter(b *types.BoolQuery) bool {
 		return false
 	}
 	e.buf = append(e.buf, '{')
-	if b.Filter != nil {
-		e.key("filter")
+	obj := members{e: e}
+	for _, clause := range []struct {
+		k  string
+		qs []types.Query
+	}{{"filter", b.Filter}, {"must_not", b.MustNot}} {
+		if clause.qs == nil {
+			continue
+		}
+		obj.key(clause.k)
 		e.buf = append(e.buf, '[')
-		for i := range b.Filter {
+		for i := range clause.qs {
 			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			if !e.query(&b.Filter[i]) {
+			if !e.query(&clause.qs[i]) {
 				return false
 			}
 		}
@@ -373,8 +382,19 @@ func (e *bodyEncoder) terms(t *types.TermsQuery) bool {
 
 func (e *bodyEncoder) rangeMap(m map[string]types.RangeQuery) bool {
 	return fields(e, m, func(rq types.RangeQuery) bool {
-		r, ok := rq.(types.DateRangeQuery)
-		if !ok || !e.sh.dateRange.only(unsafe.Pointer(&r)) {
+		var format, gt, gte, lt, lte *string
+		switch r := rq.(type) {
+		case types.DateRangeQuery:
+			if !e.sh.dateRange.only(unsafe.Pointer(&r)) {
+				return false
+			}
+			format, gt, gte, lt, lte = r.Format, r.Gt, r.Gte, r.Lt, r.Lte
+		case types.TermRangeQuery:
+			if !e.sh.termRange.only(unsafe.Pointer(&r)) {
+				return false
+			}
+			gt, gte, lt, lte = r.Gt, r.Gte, r.Lt, r.Lte
+		default:
 			return false
 		}
 		e.buf = append(e.buf, '{')
@@ -382,7 +402,7 @@ func (e *bodyEncoder) rangeMap(m map[string]types.RangeQuery) bool {
 		for _, f := range []struct {
 			k string
 			v *string
-		}{{"format", r.Format}, {"gt", r.Gt}, {"gte", r.Gte}, {"lt", r.Lt}, {"lte", r.Lte}} {
+		}{{"format", format}, {"gt", gt}, {"gte", gte}, {"lt", lt}, {"lte", lte}} {
 			if f.v != nil {
 				obj.key(f.k)
 				e.string(*f.v)

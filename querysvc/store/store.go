@@ -139,7 +139,7 @@ func scope(ctx context.Context, f querysvc.Filter) ([]types.Query, error) {
 	}
 	var qs []types.Query
 	if tenant != "" {
-		qs = append(qs, term(schema.Path(schema.AttrTenantID), tenant))
+		qs = append(qs, term(schema.Path(schema.AttrTenantID), tenant), onlyValue(schema.Path(schema.AttrTenantID), tenant))
 	} else if p.Role != querysvc.RoleAdmin {
 		// Unreachable: Scope refuses every non-admin without a tenant. Kept
 		// so that a future role can never fall through to an unscoped query.
@@ -197,6 +197,18 @@ func validIP(s string) error {
 
 func term(field, value string) types.Query {
 	return types.Query{Term: map[string]types.TermQuery{field: {Value: value}}}
+}
+
+// onlyValue matches the documents whose field holds no value other than v:
+// none below it, none above it. With term(field, v) beside it, a document
+// whose tenant field holds two tenants (which a record can only get by
+// escaping the collector's activity processor, or from before it guarded
+// against it) is seen by neither tenant's partners.
+func onlyValue(field, v string) types.Query {
+	return types.Query{Bool: &types.BoolQuery{MustNot: []types.Query{
+		{Range: map[string]types.RangeQuery{field: types.TermRangeQuery{Lt: &v}}},
+		{Range: map[string]types.RangeQuery{field: types.TermRangeQuery{Gt: &v}}},
+	}}}
 }
 
 func terms(field string, values ...string) types.Query {
