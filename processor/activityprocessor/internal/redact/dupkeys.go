@@ -9,32 +9,31 @@ const pairwiseMax = 8
 // startTop starts the walk of the top-level map m and returns its stamp:
 // a new one, so that every key entry is unmarked for it.
 func (w *walker) startTop(m pcommon.Map) uint32 {
-	c := w.rep.cache
-	c.stamp++
-	if c.stamp == 0 {
-		// Wrapped around: clear every mark once, so that no entry
-		// carries a stamp of long ago.
-		for i := range c.keys {
-			c.keys[i].mark = 0
-		}
-		c.stamp = 1
-	}
 	w.lostMark = false
 	w.top = m
-	return c.stamp
+	return w.rep.cache.nextStamp(&w.rep.cache.stamp, func(e *keyEntry) *uint32 { return &e.mark })
 }
 
 // startChanges starts the walk of activity.changes: a new field stamp.
 func (w *walker) startChanges() {
 	c := w.rep.cache
-	c.fieldStamp++
-	if c.fieldStamp == 0 {
-		for i := range c.keys {
-			c.keys[i].fieldMark = 0
-		}
-		c.fieldStamp = 1
-	}
 	c.lostField = false
+	c.nextStamp(&c.fieldStamp, func(e *keyEntry) *uint32 { return &e.fieldMark })
+}
+
+// nextStamp advances *stamp, one of c's stamps, and returns it. When it
+// wraps around to 0 it first clears the marks of that stamp (mark returns
+// an entry's) in every key entry, so that no entry carries a stamp of long
+// ago.
+func (c *batchCache) nextStamp(stamp *uint32, mark func(*keyEntry) *uint32) uint32 {
+	*stamp++
+	if *stamp == 0 {
+		for i := range c.keys {
+			*mark(&c.keys[i]) = 0
+		}
+		*stamp = 1
+	}
+	return *stamp
 }
 
 // keyBefore reports whether one of the first pos entries of the top-level

@@ -215,3 +215,32 @@ func keepFirstIn(v pcommon.Value) {
 		}
 	}
 }
+
+// TestStampWrapsAround walks a map with a repeated key right after the
+// top-level and field stamps wrapped around to 0: the marks of long ago are
+// cleared, so only the real repeat is removed.
+func TestStampWrapsAround(t *testing.T) {
+	r := mustNew(t, testConfig())
+	var rep Report
+	doc := `{"a":"1","b":"2","a":"3","activity.changes":{"f":{"old":"x"},"g":{"old":"y"},"f":{"old":"z"}}}`
+	m, err := rawotlp.Attributes(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Attributes(m, "", true, &rep) // fills the cache and marks its entries
+	c := rep.cache
+	for i := range c.keys {
+		c.keys[i].mark, c.keys[i].fieldMark = 1, 1
+	}
+	c.stamp, c.fieldStamp = ^uint32(0), ^uint32(0)
+	rep.Reset()
+	m, _ = rawotlp.Attributes(doc)
+	r.Attributes(m, "", true, &rep)
+	if rep.Duplicates != 2 {
+		t.Errorf("got %d duplicates, want 2", rep.Duplicates)
+	}
+	got, _ := json.Marshal(m.AsRaw())
+	if want := `{"a":"1","activity.changes":{"f":{"old":"x"},"g":{"old":"y"}},"b":"2"}`; string(got) != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
