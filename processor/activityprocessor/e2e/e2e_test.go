@@ -108,11 +108,14 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	// Keys repeated at the top, in activity.changes and in a nested map:
 	// Elasticsearch refuses a document that repeats a field, so before the
 	// processor kept only the first of each, this record was lost. The
-	// repeats carry a secret and another tenant.
+	// repeats carry a secret and another tenant. A changed field's name of
+	// 40,000 bytes, too long for a flattened field's terms, was another way
+	// to lose the record.
 	repeated, err := rawotlp.Attributes(`{"activity.id":"0199a0e4-e2e0-7000-8000-0000000000aa",
 		"activity.event":"updated","activity.tenant.id":"acme","activity.tenant.id":"other",
 		"user.name":"jane","user.name":"` + e2eSecrets[0] + `",
-		"activity.changes":{"tier":{"old":"silver","old":"bronze","new":"gold"},"tier":{"new":"platinum"}},
+		"activity.changes":{"tier":{"old":"silver","old":"bronze","new":"gold"},"tier":{"new":"platinum"},
+			"` + strings.Repeat("x", 40_000) + `":{"old":"a field name Elasticsearch cannot index"}},
 		"labels":{"k":"first","k":"second"}}`)
 	if err != nil {
 		panic(err)

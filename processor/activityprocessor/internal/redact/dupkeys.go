@@ -1,6 +1,10 @@
 package redact
 
-import "go.opentelemetry.io/collector/pdata/pcommon"
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/activitylog/activitylog/schema"
+)
 
 // pairwiseMax is the largest map whose keys are compared pair by pair when
 // looking for a repeated key; larger maps use Report.seen.
@@ -109,4 +113,43 @@ func (rep *Report) seenSet() map[string]struct{} {
 		rep.seen = make(map[string]struct{})
 	}
 	return rep.seen
+}
+
+// Elasticsearch indexes every leaf of a flattened field (activity.changes, a
+// map body) as one term holding its dotted path and value, and refuses the
+// whole document when a term is longer than Lucene's 32,766 bytes. A path
+// of at most maxFlattenedPath bytes leaves room for a value of up to the
+// fields' ignore_above (1,024); longer values are not indexed. Only a key of
+// at least longKey bytes can make a path that long within the maximum
+// depth, so shorter keys are never measured.
+const (
+	maxFlattenedPath = 30_000
+	longKey          = maxFlattenedPath / (schema.MaxChangesDepth + 1)
+)
+
+// pathTooLong reports whether the key k, below the current path, makes the
+// path of a flattened field longer than maxFlattenedPath; then it records a
+// RuleTooLong hit under the path with Mask in place of k, and the caller
+// removes the entry.
+func (w *walker) pathTooLong(k string) bool {
+	var from int
+	switch {
+	case w.prefix == "body":
+		from = 0 // the body map is the field
+	case w.prefix == "" && w.n > 0 && w.path[0] == schema.AttrChanges:
+		from = 1 // below the attribute
+	default:
+		return false // not in a flattened field
+	}
+	n := len(k)
+	for i := from; i < w.n && i < len(w.path); i++ {
+		n += len(w.path[i]) + 1
+	}
+	if n <= maxFlattenedPath {
+		return false
+	}
+	w.push(Mask)
+	w.hit(RuleTooLong)
+	w.pop()
+	return true
 }

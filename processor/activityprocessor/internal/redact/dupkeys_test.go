@@ -244,3 +244,54 @@ func TestStampWrapsAround(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// TestFlattenedPathTooLong removes the entries of flattened fields whose
+// path Elasticsearch cannot index (it refused the whole document), and only
+// those.
+func TestFlattenedPathTooLong(t *testing.T) {
+	long := strings.Repeat("k", maxFlattenedPath+1)
+	half := strings.Repeat("h", maxFlattenedPath/2)
+	r := mustNew(t, testConfig())
+	tests := []struct {
+		name, prefix, doc, want string
+		hits                    int
+	}{
+		{"a changed field's name", "", `{"activity.changes":{"` + long + `":{"old":"1"},"f":{"old":"2"}}}`,
+			`{"activity.changes":{"f":{"old":"2"}}}`, 1},
+		{"two long keys on one path", "", `{"activity.changes":{"` + half + `":{"old":{"` + half + `x":1,"ok":2}}}}`,
+			`{"activity.changes":{"` + half + `":{"old":{"ok":2}}}}`, 1},
+		{"a top-level key is no flattened path", "", `{"` + long + `":"v"}`, `{"` + long + `":"v"}`, 0},
+		{"nor one in another attribute", "", `{"m":{"` + long + `":"v"}}`, `{"m":{"` + long + `":"v"}}`, 0},
+		{"nor in resource attributes", "resource", `{"m":{"` + long + `":"v"}}`, `{"m":{"` + long + `":"v"}}`, 0},
+		{"a map body", "body", `{"` + long + `":"v","ok":"w"}`, `{"ok":"w"}`, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := rawotlp.Attributes(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep Report
+			if tt.prefix == "body" {
+				v := pcommon.NewValueMap()
+				m.CopyTo(v.Map())
+				r.Body(v, &rep)
+				m = v.Map()
+			} else {
+				r.Attributes(m, tt.prefix, tt.prefix == "", &rep)
+			}
+			got, _ := json.Marshal(m.AsRaw())
+			if string(got) != tt.want && !jsonEqual(t, got, []byte(tt.want)) {
+				t.Errorf("got %.200s, want %.200s", got, tt.want)
+			}
+			if rep.Counts[RuleTooLong] != tt.hits {
+				t.Errorf("got %d too_long hits, want %d", rep.Counts[RuleTooLong], tt.hits)
+			}
+			for _, p := range rep.Paths() {
+				if strings.Contains(p, long) || strings.Contains(p, half+"x") || !strings.HasSuffix(p, "."+Mask) {
+					t.Errorf("got recorded path %.100s..., want the removed key as %s", p, Mask)
+				}
+			}
+		})
+	}
+}

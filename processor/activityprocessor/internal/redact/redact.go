@@ -85,6 +85,9 @@ const (
 	RuleUninspectable
 	// RuleTooDeep replaced a map or slice nested deeper than the maximum depth.
 	RuleTooDeep
+	// RuleTooLong removed a map entry whose key makes a path Elasticsearch
+	// cannot index in a flattened field (see maxFlattenedPath).
+	RuleTooLong
 	// NumRules is the number of rules.
 	NumRules
 )
@@ -114,6 +117,8 @@ func (r Rule) String() string {
 		return "uninspectable"
 	case RuleTooDeep:
 		return "too_deep"
+	case RuleTooLong:
+		return "too_long"
 	}
 	return "rule(" + strconv.Itoa(int(r)) + ")"
 }
@@ -869,6 +874,9 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		e.mark = stamp
 		verdict = e.verdict[1]
 	} else {
+		if len(k) >= longKey && w.pathTooLong(k) {
+			return true
+		}
 		var secret bool
 		e, tag, secret = w.keyInfo(k, false, pos, nil)
 		if secret {
@@ -971,6 +979,9 @@ func (w *walker) walkChange(k string, v pcommon.Value, pos int) bool {
 		}
 	}
 	if e == nil {
+		if len(k) >= longKey && w.pathTooLong(k) {
+			return true
+		}
 		var secret bool
 		e, _, secret = w.keyInfo(k, false, pos, &w.rep.cache.fields)
 		if secret {
