@@ -248,6 +248,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		renameEmptyKey(resAttrs)
 		stripControl(resAttrs)
 		unnestPrefixes(resAttrs, p.resPrefixes)
+		separateGeo(resAttrs)
 		resTenant := p.tenants.FromResource(resAttrs)
 		p.putRouting(resAttrs)
 		sls := rl.ScopeLogs()
@@ -428,6 +429,7 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 type recordState struct {
 	claimsAlert bool
 	empty       bool
+	geo         bool // a geo.location attribute: see separateGeo
 	// event is the record's event attribute, when eventSeen, for burst
 	// detection.
 	event     string
@@ -447,7 +449,7 @@ type recordState struct {
 const maxFoldTenants = 4
 
 func (rs *recordState) reset() {
-	rs.claimsAlert, rs.empty = false, false
+	rs.claimsAlert, rs.empty, rs.geo = false, false, false
 	rs.event, rs.eventSeen = "", false
 	rs.moves = rs.movesBuf[:0]
 	rs.tenantSeen = [maxFoldTenants]bool{}
@@ -466,6 +468,7 @@ type attrKind struct {
 	strOK  bool             // any string value is right for the key
 	tenant int              // 1 + the key's index among the tenant record attributes, or 0
 	prefix bool             // a dotted prefix of mapped attributes
+	geo    bool             // a geo.location attribute
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -475,6 +478,7 @@ const (
 	tagRemove
 	tagAlert
 	tagPrefix // a dotted prefix of mapped attributes: see unnest
+	tagGeo    // a geo.location attribute: see separateGeo
 	numFixedTags
 )
 
@@ -490,6 +494,7 @@ func (p *activityProcessor) buildKinds() error {
 	p.kinds[tagRemove] = attrKind{remove: true}
 	p.kinds[tagAlert] = attrKind{alert: true, strOK: true}
 	p.kinds[tagPrefix] = attrKind{prefix: true}
+	p.kinds[tagGeo] = attrKind{geo: true}
 	p.prefixes, p.resPrefixes = mappedPrefixes(schema.Path), mappedPrefixes(schema.ResourcePath)
 	keys := []string{schema.AttrCategory, schema.AttrEvent}
 	for k := range p.types {
@@ -577,6 +582,9 @@ func (p *activityProcessor) hooked(k string) uint8 {
 		// Strings, numbers and bools under it are harmless.
 		return tagPrefix | redact.HookNonStrings
 	}
+	if isGeoKey(k) {
+		return tagGeo
+	}
 	return 0
 }
 
@@ -602,6 +610,10 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	kd := &p.kinds[tag&^(redact.HookNonStrings|redact.HookNonMaps)]
 	if kd.prefix {
 		unnest(v)
+		return false
+	}
+	if kd.geo {
+		rs.geo = true
 		return false
 	}
 	if kd.empty {
@@ -652,6 +664,49 @@ func finishTypes(attrs pcommon.Map, rs *recordState) {
 	}
 	if rs.empty {
 		renameEmptyKey(attrs)
+	}
+	if rs.geo {
+		separateGeo(attrs)
+	}
+}
+
+// geoLocation is the attribute the Elasticsearch exporter writes, as
+// [lon, lat], in place of the double attributes <prefix>geo.location.lat
+// and <prefix>geo.location.lon (prefix empty or ending with a dot).
+const geoLocation = "geo.location"
+
+func isGeoKey(k string) bool {
+	return strings.HasSuffix(k, geoLocation) || strings.HasSuffix(k, geoLocation+".lat") ||
+		strings.HasSuffix(k, geoLocation+".lon")
+}
+
+// separateGeo moves <prefix>geo.location to <prefix>geo.location.original,
+// as a string, when m also holds the double attributes
+// <prefix>geo.location.lat and .lon: the exporter writes the pair under
+// <prefix>geo.location too, and Elasticsearch refuses a document that
+// repeats a field.
+func separateGeo(m pcommon.Map) {
+	var lat, lon []string
+	for k, v := range m.All() {
+		if v.Type() != pcommon.ValueTypeDouble {
+			continue
+		}
+		if p, ok := strings.CutSuffix(k, geoLocation+".lat"); ok && (p == "" || strings.HasSuffix(p, ".")) {
+			lat = append(lat, p)
+		}
+		if p, ok := strings.CutSuffix(k, geoLocation+".lon"); ok && (p == "" || strings.HasSuffix(p, ".")) {
+			lon = append(lon, p)
+		}
+	}
+	for _, p := range lat {
+		if !slices.Contains(lon, p) {
+			continue
+		}
+		if v, ok := m.Get(p + geoLocation); ok {
+			s := v.AsString()
+			m.Remove(p + geoLocation)
+			m.PutStr(p+geoLocation+originalSuffix, s)
+		}
 	}
 }
 

@@ -315,3 +315,29 @@ func TestUnnest(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestSeparateGeo(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"the pair and the merged name", `{"geo.location":"Berlin","geo.location.lat":52.5,"geo.location.lon":13.4}`,
+			`{"geo.location.lat":52.5,"geo.location.lon":13.4,"geo.location.original":"Berlin"}`},
+		{"under a prefix", `{"client.geo.location":[1,2],"client.geo.location.lat":1.5,"client.geo.location.lon":2.5}`,
+			`{"client.geo.location.lat":1.5,"client.geo.location.lon":2.5,"client.geo.location.original":"[1,2]"}`},
+		{"half a pair", `{"geo.location":"x","geo.location.lat":1.5}`, `{"geo.location":"x","geo.location.lat":1.5}`},
+		{"not doubles", `{"geo.location":"x","geo.location.lat":"1.5","geo.location.lon":2}`,
+			`{"geo.location":"x","geo.location.lat":"1.5","geo.location.lon":2}`},
+		{"another prefix", `{"a.geo.location":"x","b.geo.location.lat":1.5,"b.geo.location.lon":2.5}`,
+			`{"a.geo.location":"x","b.geo.location.lat":1.5,"b.geo.location.lon":2.5}`},
+		{"no dot before", `{"xgeo.location":"x","xgeo.location.lat":1.5,"xgeo.location.lon":2.5}`,
+			`{"xgeo.location":"x","xgeo.location.lat":1.5,"xgeo.location.lon":2.5}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustRaw(tt.doc)
+			separateGeo(m)
+			got, _ := json.Marshal(m.AsRaw())
+			if string(got) != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -93,6 +93,10 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	// this acme record would match a query for the tenant globex.
 	oa.PutEmptyMap("activity").PutEmptyMap("tenant").PutStr("id", "globex")
 	oa.PutEmptyMap("activity.tenant").PutStr("id", "globex")
+	// The exporter writes the pair as geo.location too: a repeated field.
+	oa.PutStr("geo.location", "Berlin")
+	oa.PutDouble("geo.location.lat", 52.5)
+	oa.PutDouble("geo.location.lon", 13.25)
 
 	// A forged alert: only the processor raises those.
 	forged := lrs.AppendEmpty()
@@ -276,6 +280,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 			odd++
 			checks := map[string]any{
 				"activity": `{"tenant":{"id":"globex"}}`, "activity.tenant": `{"id":"globex"}`,
+				"geo.location.original": "Berlin",
 				"empty_key": "empty key", schema.AttrChanges + ".original": "not a map",
 				schema.AttrClientAddress: "203.0.113.9", schema.AttrSubjectName: `{"nested":"map"}`,
 			}
@@ -283,6 +288,9 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 				if got := doc.Attributes[k]; got != want {
 					t.Errorf("type-enforced record %s: got %v, want %v", k, got, want)
 				}
+			}
+			if got, _ := json.Marshal(doc.Attributes["geo.location"]); string(got) != "[13.25,52.5]" {
+				t.Errorf("geo.location: got %s, want the exporter's [lon,lat]", got)
 			}
 			if doc.Body.Text != `["a list body"]` {
 				t.Errorf("list body: got %q, want it as text", doc.Body.Text)
