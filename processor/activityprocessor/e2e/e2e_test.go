@@ -281,7 +281,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 			checks := map[string]any{
 				"activity": `{"tenant":{"id":"globex"}}`, "activity.tenant": `{"id":"globex"}`,
 				"geo.location.original": "Berlin",
-				"empty_key": "empty key", schema.AttrChanges + ".original": "not a map",
+				"empty_key":             "empty key", schema.AttrChanges + ".original": "not a map",
 				schema.AttrClientAddress: "203.0.113.9", schema.AttrSubjectName: `{"nested":"map"}`,
 			}
 			for k, want := range checks {
