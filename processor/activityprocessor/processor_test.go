@@ -252,26 +252,14 @@ func TestManyMalformedTypedAttributes(t *testing.T) {
 }
 
 func TestRenameBlankKeys(t *testing.T) {
-	tests := []struct {
-		name, doc, want string
-	}{
+	runMapCases(t, renameEmptyKey, []mapCase{
 		{"none", `{"a":"1"}`, `{"a":"1"}`},
 		{"empty", `{"":"e","a":"1"}`, `{"a":"1","empty_key":"e"}`},
 		{"space, tab, no-break space, unit separator", `{" ":"s","\t":"t","\u00a0":"n","\u001f":"u","a":"1"}`, `{"a":"1","empty_key":"s"}`},
 		{"the first blank key wins", `{"\t":"t","":"e"}`, `{"empty_key":"t"}`},
 		{"an emitter's empty_key is replaced", `{"empty_key":"mine","":"e"}`, `{"empty_key":"e"}`},
 		{"spaces around a name are kept", `{" a ":"1","a b":"2"}`, `{" a ":"1","a b":"2"}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := mustRaw(tt.doc)
-			renameEmptyKey(m)
-			got, _ := json.Marshal(m.AsRaw())
-			if string(got) != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
-			}
-		})
-	}
+	})
 	for _, k := range []string{"", " ", "\u3000\u2028", "\x1c"} {
 		if !isBlank(k) {
 			t.Errorf("isBlank(%q): got false, want true", k)
@@ -317,7 +305,7 @@ func TestUnnest(t *testing.T) {
 }
 
 func TestSeparateGeo(t *testing.T) {
-	tests := []struct{ name, doc, want string }{
+	runMapCases(t, separateGeo, []mapCase{
 		{"the pair and the merged name", `{"geo.location":"Berlin","geo.location.lat":52.5,"geo.location.lon":13.4}`,
 			`{"geo.location.lat":52.5,"geo.location.lon":13.4,"geo.location.original":"Berlin"}`},
 		{"under a prefix", `{"client.geo.location":[1,2],"client.geo.location.lat":1.5,"client.geo.location.lon":2.5}`,
@@ -329,14 +317,23 @@ func TestSeparateGeo(t *testing.T) {
 			`{"a.geo.location":"x","b.geo.location.lat":1.5,"b.geo.location.lon":2.5}`},
 		{"no dot before", `{"xgeo.location":"x","xgeo.location.lat":1.5,"xgeo.location.lon":2.5}`,
 			`{"xgeo.location":"x","xgeo.location.lat":1.5,"xgeo.location.lon":2.5}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := mustRaw(tt.doc)
-			separateGeo(m)
+	})
+}
+
+// mapCase is a map, as a JSON object whose keys may repeat, and the map a
+// change in place must leave, as JSON with sorted keys.
+type mapCase struct{ name, doc, want string }
+
+// runMapCases applies change to each case's map and compares the result.
+func runMapCases(t *testing.T, change func(pcommon.Map), cases []mapCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := mustRaw(c.doc)
+			change(m)
 			got, _ := json.Marshal(m.AsRaw())
-			if string(got) != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
+			if string(got) != c.want {
+				t.Errorf("got %s, want %s", got, c.want)
 			}
 		})
 	}

@@ -51,10 +51,7 @@ func TestRepeatedKeys(t *testing.T) {
 	r := mustNew(t, cfg)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := rawotlp.Attributes(tt.doc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := attrsWithRepeats(t, tt.doc)
 			var rep Report
 			var hookedValues []string
 			rep.Hook = func(k string, _ uint8, v pcommon.Value) bool {
@@ -267,10 +264,7 @@ func TestFlattenedPathTooLong(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := rawotlp.Attributes(tt.doc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := attrsWithRepeats(t, tt.doc)
 			var rep Report
 			if tt.prefix == "body" {
 				v := pcommon.NewValueMap()
@@ -294,4 +288,15 @@ func TestFlattenedPathTooLong(t *testing.T) {
 			}
 		})
 	}
+}
+
+// attrsWithRepeats returns the JSON object doc as attributes, repeated keys
+// kept (rawotlp.Attributes), failing t when doc is not one.
+func attrsWithRepeats(t testing.TB, doc string) pcommon.Map {
+	t.Helper()
+	m, err := rawotlp.Attributes(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
