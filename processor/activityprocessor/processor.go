@@ -686,6 +686,19 @@ func isGeoKey(k string) bool {
 // <prefix>geo.location too, and Elasticsearch refuses a document that
 // repeats a field.
 func separateGeo(m pcommon.Map) {
+	for _, p := range geoPairs(m) {
+		if v, ok := m.Get(p + geoLocation); ok {
+			s := v.AsString()
+			m.Remove(p + geoLocation)
+			m.PutStr(p+geoLocation+originalSuffix, s)
+		}
+	}
+}
+
+// geoPairs returns the prefixes p for which m holds the double attributes
+// <p>geo.location.lat and <p>geo.location.lon, which the exporter writes as
+// <p>geo.location.
+func geoPairs(m pcommon.Map) []string {
 	var lat, lon []string
 	for k, v := range m.All() {
 		if v.Type() != pcommon.ValueTypeDouble {
@@ -698,16 +711,13 @@ func separateGeo(m pcommon.Map) {
 			lon = append(lon, p)
 		}
 	}
+	pairs := lat[:0]
 	for _, p := range lat {
-		if !slices.Contains(lon, p) {
-			continue
-		}
-		if v, ok := m.Get(p + geoLocation); ok {
-			s := v.AsString()
-			m.Remove(p + geoLocation)
-			m.PutStr(p+geoLocation+originalSuffix, s)
+		if slices.Contains(lon, p) {
+			pairs = append(pairs, p)
 		}
 	}
+	return pairs
 }
 
 // alertAttrPrefix starts every alert attribute (schema.AttrAlert*).

@@ -3,8 +3,6 @@ package activityprocessor
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,7 +73,6 @@ func FuzzDocumentShape(f *testing.F) {
 // FuzzDocumentShape describes.
 func checkShape(t *testing.T, where string, m pcommon.Map, prefixes map[string]bool) {
 	t.Helper()
-	var lat, lon []string
 	for k, v := range m.All() {
 		if isBlank(k) {
 			t.Errorf("%s: blank key %q", where, k)
@@ -83,17 +80,9 @@ func checkShape(t *testing.T, where string, m pcommon.Map, prefixes map[string]b
 		if prefixes[k] && holdsMap(v) {
 			t.Errorf("%s: a map under %q, a prefix of mapped attributes", where, k)
 		}
-		if v.Type() == pcommon.ValueTypeDouble {
-			if p, ok := strings.CutSuffix(k, geoLocation+".lat"); ok && (p == "" || strings.HasSuffix(p, ".")) {
-				lat = append(lat, p)
-			}
-			if p, ok := strings.CutSuffix(k, geoLocation+".lon"); ok && (p == "" || strings.HasSuffix(p, ".")) {
-				lon = append(lon, p)
-			}
-		}
 	}
-	for _, p := range lat {
-		if _, ok := m.Get(p + geoLocation); ok && slices.Contains(lon, p) {
+	for _, p := range geoPairs(m) {
+		if _, ok := m.Get(p + geoLocation); ok {
 			t.Errorf("%s: %s beside the pair the exporter writes under the same name", where, p+geoLocation)
 		}
 	}
