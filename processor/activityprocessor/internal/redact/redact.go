@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -227,14 +227,23 @@ type Redactor struct {
 	// seed and seed64 key the clean cache's hashes.
 	seed   maphash.Seed
 	seed64 uint64
-	// caches holds cleared batch caches for the next batches' Reports.
-	caches sync.Pool
+	// caches holds cleared batch caches for the next batches' Reports: a
+	// bounded free list rather than a sync.Pool, which drops what it holds
+	// after two collections and would then allocate and clear a new
+	// 200 KB cache for a batch (the collector's memory_limiter forces
+	// collections exactly when memory is short).
+	caches chan *batchCache
 }
+
+// maxFreeCaches bounds the batch caches kept between batches: about one per
+// batch processed at once.
+func maxFreeCaches() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // New returns a Redactor for cfg, or an error naming the first problem.
 func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{keyAction: cfg.KeyAction, maxDepth: cfg.MaxDepth, hashKey: bytes.Clone(cfg.HashKey),
-		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes()}
+		exempt: make(map[string]struct{}, len(cfg.ExemptKeys)), apiKeys: apiKeyPrefixes(),
+		caches: make(chan *batchCache, maxFreeCaches())}
 	r.apiKeyEnds = apiKeyEndTable(&r.apiKeys)
 	r.byteClass = byteClassTable(&r.apiKeyEnds)
 	r.hooked = cfg.Hooked
@@ -504,8 +513,10 @@ func sampleHash(s string) uint32 {
 // ensureCache gives rep a cleared batch cache from r's pool if it has none.
 func (rep *Report) ensureCache(r *Redactor) *batchCache {
 	if rep.cache == nil {
-		c, _ := r.caches.Get().(*batchCache)
-		if c == nil {
+		var c *batchCache
+		select {
+		case c = <-r.caches:
+		default:
 			c = &batchCache{}
 		}
 		rep.cache, rep.owner = c, r
@@ -521,7 +532,10 @@ func (rep *Report) Release() {
 		return
 	}
 	*rep.cache = batchCache{}
-	rep.owner.caches.Put(rep.cache)
+	select {
+	case rep.owner.caches <- rep.cache:
+	default: // enough kept: let this one go
+	}
 	rep.cache, rep.owner = nil, nil
 }
 

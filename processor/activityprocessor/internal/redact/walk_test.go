@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -326,5 +327,36 @@ func TestHookBits(t *testing.T) {
 				t.Errorf("tag %#x, %s value: hook called %v, want %v", tt.tag, name, called, tt.want[name])
 			}
 		}
+	}
+}
+
+// TestCachesKeptAcrossCollections checks that a released batch cache is the
+// one the next batch gets, cleared, even after garbage collections (a
+// sync.Pool would have dropped it), and that no more than maxFreeCaches are
+// kept.
+func TestCachesKeptAcrossCollections(t *testing.T) {
+	r := mustNew(t, testConfig())
+	var rep Report
+	first := rep.ensureCache(r)
+	first.clean[0] = "a clean value of some length"
+	rep.Release()
+	runtime.GC()
+	runtime.GC()
+	if got := rep.ensureCache(r); got != first {
+		t.Error("the next batch got a new cache, not the released one")
+	} else if got.clean[0] != "" {
+		t.Errorf("the reused cache was not cleared: %q", got.clean[0])
+	}
+	rep.Release()
+
+	reps := make([]Report, maxFreeCaches()+3)
+	for i := range reps {
+		reps[i].ensureCache(r)
+	}
+	for i := range reps {
+		reps[i].Release()
+	}
+	if got, want := len(r.caches), maxFreeCaches(); got != want {
+		t.Errorf("free caches kept: got %d, want %d", got, want)
 	}
 }
