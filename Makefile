@@ -46,7 +46,8 @@ demo: build
 # Benchmarks that compare against their baselines in the same run (see README "Performance").
 bench: build
 	@es_url=$$(scripts/elasticsearch start | tail -n 1); \
-	ES_URL=$$es_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./processor/... ./querysvc/store/... && \
+	ES_URL=$$es_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./processor/... && \
 	$(GO) test -run '^$$' -bench BenchmarkEncode -benchmem ./querysvc/httpapi
 
 es-start:
