@@ -272,7 +272,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			})
 		}
 	}
-	// The batch's clean cache goes back to the pool for the next batch.
+	// The batch's clean cache goes back to the redactor's free list for the next batch.
 	rep.Release()
 	if len(st.alerts) > 0 {
 		p.appendAlerts(ld, st.alerts)

@@ -385,7 +385,7 @@ type Report struct {
 	Hook  func(key string, tag uint8, v pcommon.Value) (remove bool)
 	paths []string
 	cache *batchCache
-	owner *Redactor // the Redactor whose pool cache came from
+	owner *Redactor // the Redactor whose free list the cache came from
 	w     walker
 	// texts and bodies are the last strings Text and Body found clean.
 	texts, bodies recent
@@ -510,7 +510,7 @@ func sampleHash(s string) uint32 {
 	return h ^ h>>15
 }
 
-// ensureCache gives rep a cleared batch cache from r's pool if it has none.
+// ensureCache gives rep a cleared batch cache from r's free list (or a new one) if it has none.
 func (rep *Report) ensureCache(r *Redactor) *batchCache {
 	if rep.cache == nil {
 		var c *batchCache
