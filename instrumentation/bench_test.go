@@ -88,6 +88,7 @@ func BenchmarkUpdated(b *testing.B) {
 			rec.SetBody(attribute.StringValue("Jane Doe (Partner) updated card 'Ann Lee's card'"))
 			rec.AddAttributes(
 				attribute.String(schema.AttrID, "0193a1b2-0000-7000-8000-000000000001"),
+				attribute.String(schema.AttrDocumentID, "0193a1b2-0000-7000-8000-000000000001"),
 				attribute.String(schema.AttrCategory, schema.CategoryCards),
 				attribute.String(schema.AttrEvent, schema.EventUpdated),
 				attribute.String(schema.AttrOutcome, schema.OutcomeSuccess),
@@ -138,6 +139,7 @@ func BenchmarkLoginFailed(b *testing.B) {
 			rec.SetBody(attribute.StringValue("jane@example.com (Partner) failed to log in: invalid password"))
 			rec.AddAttributes(
 				attribute.String(schema.AttrID, "0193a1b2-0000-7000-8000-000000000001"),
+				attribute.String(schema.AttrDocumentID, "0193a1b2-0000-7000-8000-000000000001"),
 				attribute.String(schema.AttrCategory, schema.CategoryAuth),
 				attribute.String(schema.AttrEvent, schema.EventLoginFailed),
 				attribute.String(schema.AttrOutcome, schema.OutcomeFailure),

@@ -237,9 +237,15 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	rec.SetSeverityText(severityText)
 	rec.SetBody(attribute.StringValue(e.Description))
 
-	var buf [20]attribute.KeyValue
+	var buf [24]attribute.KeyValue
 	attrs := append(buf[:0],
 		attribute.String(schema.AttrID, id),
+		// The collector's activity processor makes activity.id the
+		// Elasticsearch document id through this attribute, which it
+		// checks and overwrites whatever it holds. Sent here, it is filled
+		// in place; otherwise the processor must copy the record's whole
+		// attribute list into a larger one to add it.
+		attribute.String(schema.AttrDocumentID, id),
 		attribute.String(schema.AttrCategory, string(e.Subject.Category)),
 		attribute.String(schema.AttrEvent, string(e.Action)),
 		attribute.String(schema.AttrOutcome, string(e.Outcome)),

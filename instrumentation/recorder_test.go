@@ -38,6 +38,7 @@ func requestContext() context.Context {
 func common(event, category string) map[string]any {
 	return map[string]any{
 		schema.AttrID:            "0193a1b2-0000-7000-8000-000000000001",
+		schema.AttrDocumentID:    "0193a1b2-0000-7000-8000-000000000001",
 		schema.AttrEvent:         event,
 		schema.AttrCategory:      category,
 		schema.AttrOutcome:       schema.OutcomeSuccess,
@@ -415,6 +416,9 @@ func TestRecorderDefaultIDsAreTimeOrderedUUIDv7(t *testing.T) {
 	seen := map[string]bool{}
 	for _, rec := range exp.Records() {
 		id, _ := attrs(rec)[schema.AttrID].(string)
+		if docID := attrs(rec)[schema.AttrDocumentID]; docID != id {
+			t.Errorf("got %s %v, want the activity.id %s", schema.AttrDocumentID, docID, id)
+		}
 		u, err := uuid.Parse(id)
 		if err != nil {
 			t.Fatalf("got id %q, want a UUID: %v", id, err)

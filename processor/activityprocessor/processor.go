@@ -383,16 +383,19 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
 		attrs.PutStr(schema.AttrTenantID, t)
 	}
-	route(lr)
+	route(lr, rs.docID)
 	return false
 }
 
 // added returns how many attributes processRecord may add to a record
-// after its walk: the document id, and the redacted keys, tenant, id and
-// the renamed empty key when the record may lack them. Too few would only
+// after its walk: the document id, the redacted keys, tenant, id and the
+// renamed empty key, each when the record may lack it. Too few would only
 // cost a second allocation.
 func (p *activityProcessor) added(attrs pcommon.Map, rep *redact.Report, rs *recordState, redactedAbove bool) int {
-	n := 1
+	n := 0
+	if !rs.docID {
+		n++
+	}
 	if rep.Any() || redactedAbove {
 		n++
 	}
@@ -430,6 +433,7 @@ type recordState struct {
 	claimsAlert bool
 	empty       bool
 	geo         bool // a geo.location attribute: see separateGeo
+	docID       bool // an elasticsearch.document_id attribute, which route fills in place
 	// event is the record's event attribute, when eventSeen, for burst
 	// detection.
 	event     string
@@ -449,7 +453,7 @@ type recordState struct {
 const maxFoldTenants = 4
 
 func (rs *recordState) reset() {
-	rs.claimsAlert, rs.empty, rs.geo = false, false, false
+	rs.claimsAlert, rs.empty, rs.geo, rs.docID = false, false, false, false
 	rs.event, rs.eventSeen = "", false
 	rs.moves = rs.movesBuf[:0]
 	rs.tenantSeen = [maxFoldTenants]bool{}
@@ -469,6 +473,7 @@ type attrKind struct {
 	tenant int              // 1 + the key's index among the tenant record attributes, or 0
 	prefix bool             // a dotted prefix of mapped attributes
 	geo    bool             // a geo.location attribute
+	docID  bool             // the document id attribute: see route
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -479,6 +484,7 @@ const (
 	tagAlert
 	tagPrefix // a dotted prefix of mapped attributes: see unnest
 	tagGeo    // a geo.location attribute: see separateGeo
+	tagDocID  // the document id attribute: see route
 	numFixedTags
 )
 
@@ -495,6 +501,7 @@ func (p *activityProcessor) buildKinds() error {
 	p.kinds[tagAlert] = attrKind{alert: true, strOK: true}
 	p.kinds[tagPrefix] = attrKind{prefix: true}
 	p.kinds[tagGeo] = attrKind{geo: true}
+	p.kinds[tagDocID] = attrKind{docID: true}
 	p.prefixes, p.resPrefixes = mappedPrefixes(schema.Path), mappedPrefixes(schema.ResourcePath)
 	keys := []string{schema.AttrCategory, schema.AttrEvent}
 	for k := range p.types {
@@ -541,15 +548,15 @@ func (p *activityProcessor) buildKinds() error {
 // attributes' values during the walk, so that the tenant is resolved
 // without looking them up again: when there are few, each once, and none
 // is a key the walk treats specially (the empty key, exporter control,
-// data stream and alert attributes, activity.redacted_keys, which the
-// processor appends to). It also sets tenantIDIdx.
+// data stream and alert attributes, the document id, activity.redacted_keys,
+// which the processor appends to). It also sets tenantIDIdx.
 func (p *activityProcessor) canFoldTenant() bool {
 	p.tenantIDIdx = -1
 	if len(p.tenantKeys) > maxFoldTenants {
 		return false
 	}
 	for i, k := range p.tenantKeys {
-		if k == "" || k == schema.AttrRedactedKeys || isExporterControl(k) || isDataStreamAttr(k) ||
+		if k == "" || k == schema.AttrRedactedKeys || k == schema.AttrDocumentID || isExporterControl(k) || isDataStreamAttr(k) ||
 			strings.HasPrefix(k, alertAttrPrefix) || slices.Index(p.tenantKeys, k) != i {
 			return false
 		}
@@ -561,8 +568,9 @@ func (p *activityProcessor) canFoldTenant() bool {
 }
 
 // hooked selects the top-level record attributes checkAttr must see: the
-// empty key, exporter control and data stream attributes, alert markers,
-// every typed field and the dotted prefixes of typed fields. The redaction walk hands them over after redacting them, so the
+// empty key, exporter control and data stream attributes, the document id,
+// alert markers, every typed field and the dotted prefixes of typed
+// fields. The redaction walk hands them over after redacting them, so the
 // processor needs no second pass over the attributes. The tag it returns
 // indexes kinds.
 func (p *activityProcessor) hooked(k string) uint8 {
@@ -571,6 +579,8 @@ func (p *activityProcessor) hooked(k string) uint8 {
 		return tagEmptyKey
 	case isExporterControl(k) || isDataStreamAttr(k):
 		return tagRemove
+	case k == schema.AttrDocumentID:
+		return tagDocID
 	}
 	if tag, ok := p.kindOf[k]; ok {
 		return tag
@@ -614,6 +624,10 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	}
 	if kd.geo {
 		rs.geo = true
+		return false
+	}
+	if kd.docID {
+		rs.docID = true
 		return false
 	}
 	if kd.empty {
@@ -935,7 +949,7 @@ func (p *activityProcessor) appendAlerts(ld plog.Logs, alerts []burst.Alert) {
 	for _, a := range alerts {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
-		route(lr)
+		route(lr, false)
 	}
 }
 
@@ -1069,7 +1083,16 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // route sets the document id of lr, overwriting any the emitter sent. A
 // record without a usable activity.id gets a deterministic one, derived
 // after redaction so the id cannot leak a secret by brute force.
-func route(lr plog.LogRecord) {
+//
+// The decoder sizes a record's attribute list exactly, so adding the
+// document id attribute copies the list into a new array (768 bytes for
+// a record of 17 attributes, almost all the processor allocates). A record
+// that already has the attribute is filled in place instead, and left as
+// it is when it holds the id already: the instrumentation library sends
+// activity.id there for that reason. What an emitter sends there is never
+// trusted. hasDocID says whether the record has the attribute (checkAttr
+// saw it during the walk, which is the last pass that can remove it).
+func route(lr plog.LogRecord, hasDocID bool) {
 	attrs := lr.Attributes()
 	id := ""
 	v, ok := attrs.Get(schema.AttrID)
@@ -1083,6 +1106,14 @@ func route(lr plog.LogRecord) {
 		// A non-string id becomes the string the keyword field and the
 		// document id agree on.
 		attrs.PutStr(schema.AttrID, id)
+	}
+	if hasDocID {
+		if v, ok := attrs.Get(schema.AttrDocumentID); ok {
+			if v.Type() != pcommon.ValueTypeStr || v.Str() != id {
+				v.SetStr(id)
+			}
+			return
+		}
 	}
 	attrs.PutStr(schema.AttrDocumentID, id)
 }

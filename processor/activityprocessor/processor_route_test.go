@@ -95,6 +95,31 @@ func TestRouting(t *testing.T) {
 			wantID: "abc",
 		},
 		{
+			name: "the library's document id is kept in place",
+			fill: func(lr plog.LogRecord) {
+				lr.Attributes().PutStr(schema.AttrID, "0190f0e4-1111-7aaa-8bbb-123456789abc")
+				lr.Attributes().PutStr(schema.AttrDocumentID, "0190f0e4-1111-7aaa-8bbb-123456789abc")
+			},
+			wantNS: schema.DefaultNamespace,
+			wantID: "0190f0e4-1111-7aaa-8bbb-123456789abc",
+		},
+		{
+			name: "a document id of another type is replaced",
+			fill: func(lr plog.LogRecord) {
+				lr.Attributes().PutStr(schema.AttrID, "abc")
+				lr.Attributes().PutEmptyMap(schema.AttrDocumentID).PutStr("_id", "someone-elses-id")
+			},
+			wantNS: schema.DefaultNamespace,
+			wantID: "abc",
+		},
+		{
+			name: "a document id beside a derived id is replaced",
+			fill: func(lr plog.LogRecord) {
+				lr.Attributes().PutStr(schema.AttrDocumentID, "someone-elses-id")
+			},
+			wantNS: schema.DefaultNamespace,
+		},
+		{
 			name:   "missing id is derived",
 			fill:   func(plog.LogRecord) {},
 			wantNS: schema.DefaultNamespace,
@@ -136,6 +161,15 @@ func TestRouting(t *testing.T) {
 				if _, ok := ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope().Attributes().Get(tc.key); ok {
 					t.Errorf("scope %s: present, want absent", tc.key)
 				}
+			}
+			n := 0
+			for k := range out.Attributes().All() {
+				if k == schema.AttrDocumentID {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("record has %d %s attributes, want 1", n, schema.AttrDocumentID)
 			}
 			id, docID := attrStr(out, schema.AttrID), attrStr(out, schema.AttrDocumentID)
 			if id != docID {

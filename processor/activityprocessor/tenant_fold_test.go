@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
@@ -17,7 +18,7 @@ import (
 // foldKeys are the keys foldRecords builds records from: the tenant
 // attributes of foldConfig, one a key pattern matches, and keys the walk
 // treats specially.
-var foldKeys = []string{schema.AttrTenantID, "tenant", "tenant_secret", "", schema.AttrEvent, schema.AttrCategory, "activity.alert.rule", schema.AttrClientAddress}
+var foldKeys = []string{schema.AttrTenantID, "tenant", "tenant_secret", "", schema.AttrEvent, schema.AttrCategory, "activity.alert.rule", schema.AttrClientAddress, schema.AttrDocumentID}
 
 // foldValue returns an OTLP JSON value of one of several shapes built from s.
 func foldValue(kind byte, s string) map[string]any {
@@ -100,6 +101,7 @@ func checkTenantFold(t *testing.T, data []byte, text string, policy byte) {
 		if err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
 			t.Fatal(err)
 		}
+		checkDocumentIDs(t, out)
 		var m plog.JSONMarshaler
 		raw, err := m.MarshalLogs(out)
 		if err != nil {
@@ -112,10 +114,37 @@ func checkTenantFold(t *testing.T, data []byte, text string, policy byte) {
 	}
 }
 
+// checkDocumentIDs checks that every record of out has exactly one
+// document id attribute, the string its activity.id holds, whatever the
+// emitter sent there (foldKeys include the document id, so records may
+// arrive with one, several, or one of another type).
+func checkDocumentIDs(t *testing.T, out plog.Logs) {
+	t.Helper()
+	for _, rl := range out.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				n, docID := 0, pcommon.NewValueEmpty()
+				for k, v := range lr.Attributes().All() {
+					if k == schema.AttrDocumentID {
+						n++
+						docID = v
+					}
+				}
+				id, _ := lr.Attributes().Get(schema.AttrID)
+				if n != 1 || docID.Type() != pcommon.ValueTypeStr || docID.Str() != id.AsString() {
+					t.Errorf("record has %d %s attributes, the last %v; want one, the string %q", n, schema.AttrDocumentID, docID.AsRaw(), id.AsString())
+				}
+			}
+		}
+	}
+}
+
 func TestTenantFold(t *testing.T) {
 	for policy := byte(0); policy < 6; policy++ {
 		checkTenantFold(t, []byte{5, 0, 0, 1, 8, 0, 3, 2, 16, 1, 24, 3, 0, 4, 1, 0, 40, 7, 2, 0, 1}, "Beta", policy)
 		checkTenantFold(t, []byte{2, 3, 0, 0, 8, 1, 4, 5, 8}, "acme", policy)
+		// Document ids: a string, an int, a map; then two in one record.
+		checkTenantFold(t, []byte{3, 8, 0, 8, 1, 0, 0, 8, 2, 5, 8, 2, 8, 0}, "0199a0e4-0000-7aaa-8bbb-000000000001", policy)
 	}
 }
 
@@ -131,4 +160,24 @@ func FuzzTenantFold(f *testing.F) {
 		}
 		checkTenantFold(t, data, text, policy)
 	})
+}
+
+// TestTenantFromDocumentID: a tenant taken from the document id attribute
+// (an odd choice, but a valid one) is looked up after the walk, since the
+// walk notes that key for routing instead.
+func TestTenantFromDocumentID(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Tenant.RecordAttributes = []string{schema.AttrDocumentID}
+	p := newTestLogs(t, cfg, func() time.Time { return goldenNow }, nil)
+	if p.foldTenant {
+		t.Fatal("foldTenant is on with the document id as a tenant attribute")
+	}
+	ld := oneRecord(func(lr plog.LogRecord) { lr.Attributes().PutStr(schema.AttrDocumentID, " Acme ") })
+	out, err := p.processLogs(context.Background(), ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := attrStr(firstRecord(out), schema.AttrTenantID); got != "acme" {
+		t.Errorf("tenant: got %q, want %q", got, "acme")
+	}
 }
