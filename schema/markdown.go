@@ -24,7 +24,9 @@ the contrib Elasticsearch exporter (otel mapping mode) writes one document per r
 - **Body**: the plain-English description, e.g. "Jane Doe (Partner) updated reward 'Free coffee'" (` + "`body.text`" + `).
 - **Severity**: INFO for successes, WARN for failures and alerts.
 - **Document id**: ` + "`" + AttrID + "`" + ` (a UUIDv7 set at the source) becomes the Elasticsearch ` + "`_id`" + `, so a record
-  sent twice (a retry) is stored once.
+  sent twice (a retry) is stored once. The collector's activity processor sets it through the exporter's
+  ` + "`" + AttrDocumentID + "`" + ` attribute, which our instrumentation library also sends (equal to ` + "`" + AttrID + "`" + `) so that the
+  processor fills it in place; the exporter leaves that attribute out of the document.
 - **Attribute names** follow OpenTelemetry semantic conventions where one exists (` + "`user.*`, `client.address`, `user_agent.original`" + `);
   everything else is in the single ` + "`activity.`" + ` namespace.
 - **Unknown keys** are kept in ` + "`_source`" + ` but never mapped (the attribute objects are ` + "`dynamic: false`" + ` passthrough
