@@ -169,7 +169,7 @@ func TestRouting(t *testing.T) {
 				}
 			}
 			if n != 1 {
-				t.Errorf("record has %d %s attributes, want 1", n, schema.AttrDocumentID)
+				t.Errorf("got %d %s attributes, want 1", n, schema.AttrDocumentID)
 			}
 			id, docID := attrStr(out, schema.AttrID), attrStr(out, schema.AttrDocumentID)
 			if id != docID {

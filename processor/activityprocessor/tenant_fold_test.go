@@ -132,7 +132,7 @@ func checkDocumentIDs(t *testing.T, out plog.Logs) {
 				}
 				id, _ := lr.Attributes().Get(schema.AttrID)
 				if n != 1 || docID.Type() != pcommon.ValueTypeStr || docID.Str() != id.AsString() {
-					t.Errorf("record has %d %s attributes, the last %v; want one, the string %q", n, schema.AttrDocumentID, docID.AsRaw(), id.AsString())
+					t.Errorf("got %d %s attributes, the last %v; want one, the string %q", n, schema.AttrDocumentID, docID.AsRaw(), id.AsString())
 				}
 			}
 		}
