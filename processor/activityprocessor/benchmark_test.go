@@ -31,8 +31,8 @@ const benchBatch = 1000
 // earlier version of this input that did so measured about 30% less time.)
 // With docID the records also carry elasticsearch.document_id, equal to
 // activity.id and right after it, as the instrumentation library sends them
-// (TestRecorderDefaultIDsAreTimeOrderedUUIDv7 there checks it); without, they
-// are what a hand-written OTLP emitter sends.
+// (the library's TestRecorderDefaultIDsAreTimeOrderedUUIDv7 checks the
+// value); without, they are what a hand-written OTLP emitter sends.
 func benchLogs(now time.Time, docID bool) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
