@@ -7,7 +7,9 @@
 //
 // Data streams cannot be deleted on the integ-test-zip distribution (it has no
 // data-stream APIs), so tests isolate themselves by writing to their own data
-// stream: schema.DataStream(Namespace(t)).
+// stream: schema.DataStream(Namespace(t)). They are left behind; the script
+// starts a stopped node whose data directory holds too many of them empty
+// (ES_MAX_INDICES).
 package estest
 
 import (

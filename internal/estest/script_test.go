@@ -1,0 +1,121 @@
+package estest_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/activitylog/activitylog/internal/estest"
+)
+
+// TestStartEmptiesAnOverfullDataDirectory checks, on a throw-away node of
+// its own, that scripts/elasticsearch start empties a stopped node's data
+// directory that holds more than ES_MAX_INDICES indices (test data streams
+// left behind: this distribution cannot delete them), and keeps one that
+// holds fewer.
+func TestStartEmptiesAnOverfullDataDirectory(t *testing.T) {
+	port := freePortPair(t)
+	// The unpacked distribution stays for the next run; the node directory goes.
+	runAt := filepath.Join(os.TempDir(), "activitylog-es-prune")
+	nodeDir := filepath.Join(runAt, "node-"+strconv.Itoa(port))
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	script := filepath.Join(estest.RepoRoot(t), "scripts", "elasticsearch")
+	run := func(maxIndices, cmd string) (stderr string, err error) {
+		c := exec.Command(script, cmd)
+		c.Env = append(os.Environ(), "ES_PORT="+strconv.Itoa(port), "ES_RUN_DIR="+runAt,
+			"ES_MAX_INDICES="+maxIndices, "ES_HEAP=512m")
+		var out bytes.Buffer
+		c.Stderr = &out
+		err = c.Run()
+		return out.String(), err
+	}
+	t.Cleanup(func() {
+		if out, err := run("2", "stop"); err != nil {
+			t.Errorf("stop: %v\n%s", err, out)
+		}
+		if err := os.RemoveAll(nodeDir); err != nil {
+			t.Errorf("remove the node directory: %v", err)
+		}
+	})
+
+	out, err := run("many", "start")
+	if err == nil || !strings.Contains(out, "ES_MAX_INDICES must be a whole number, not 'many'") {
+		t.Fatalf("start with ES_MAX_INDICES=many: got error %v, output %q; want a refusal that names the setting", err, out)
+	}
+
+	// Three index directories where two are allowed.
+	leftovers := filepath.Join(nodeDir, "data", "indices")
+	for _, d := range []string{"leftover-1", "leftover-2", "leftover-3"} {
+		if err := os.MkdirAll(filepath.Join(leftovers, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := run("2", "start"); err != nil {
+		t.Fatalf("start: %v\n%s", err, out)
+	} else if !strings.Contains(out, "3 indices in "+filepath.Join(nodeDir, "data")) {
+		t.Errorf("start output does not say it emptied the data directory:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(leftovers, "leftover-1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a leftover index directory survived the start (stat: %v)", err)
+	}
+
+	// A data directory under the limit survives a restart.
+	if status := request(t, http.MethodPut, url+"/keep-me"); status != http.StatusOK {
+		t.Fatalf("create index keep-me: got status %d, want 200", status)
+	}
+	if out, err := run("2", "stop"); err != nil {
+		t.Fatalf("stop: %v\n%s", err, out)
+	}
+	if out, err := run("2", "start"); err != nil {
+		t.Fatalf("restart: %v\n%s", err, out)
+	} else if strings.Contains(out, "emptying") {
+		t.Errorf("restart emptied a data directory with one index:\n%s", out)
+	}
+	if status := request(t, http.MethodHead, url+"/keep-me"); status != http.StatusOK {
+		t.Errorf("index keep-me after the restart: got status %d, want 200", status)
+	}
+}
+
+func request(t *testing.T, method, url string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// freePortPair returns a free HTTP port whose transport port (the HTTP port
+// plus 1,000, where the script starts looking) is free too.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for port := 21200; port < 21300; port++ { // clear of the secured node's ports (setup tests)
+		if portFree(port) && portFree(port+1000) {
+			return port
+		}
+	}
+	t.Fatal("no free port pair for the throw-away node")
+	return 0
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	return l.Close() == nil
+}
