@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,7 +60,7 @@ func startSecureNode(t *testing.T) *secureNode {
 	n := &secureNode{
 		superuser: randomPassword(t),
 		security:  setup.SecurityConfig{WriterPassword: randomPassword(t), ReaderPassword: randomPassword(t)},
-		port:      strconv.Itoa(freePortPair(t)),
+		port:      strconv.Itoa(estest.FreePortPair(t, 19300, 20100)),
 		runAt:     filepath.Join(os.TempDir(), "activitylog-es-secure"),
 	}
 	overlay := t.TempDir()
@@ -528,29 +526,3 @@ func randomHex(t *testing.T, n int) string {
 }
 
 func randomPassword(t *testing.T) string { return "pw-" + randomHex(t, 12) }
-
-// freePortPair returns an HTTP port whose transport port (port+1000, as
-// scripts/elasticsearch assigns it) is free as well.
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		r, err := rand.Int(rand.Reader, big.NewInt(800))
-		if err != nil {
-			t.Fatalf("random: %v", err)
-		}
-		port := 19300 + int(r.Int64())
-		if portFree(port) && portFree(port+1000) {
-			return port
-		}
-	}
-	t.Fatal("no free port pair for the secured node")
-	return 0
-}
-
-func portFree(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	return l.Close() == nil
-}

@@ -17,10 +17,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -127,4 +130,32 @@ func InstallSchema(tb testing.TB) {
 	if shared.schemaErr != "" {
 		tb.Fatalf("estest: install schema: %s", shared.schemaErr)
 	}
+}
+
+// FreePortPair returns a free port of [from, to) for a throw-away node's
+// HTTP, whose transport port (the HTTP port plus 1,000, where
+// scripts/elasticsearch starts looking) is free too. It starts at a random
+// place, so that test binaries running at once rarely pick the same one.
+func FreePortPair(tb testing.TB, from, to int) int {
+	tb.Helper()
+	r, err := rand.Int(rand.Reader, big.NewInt(int64(to-from)))
+	if err != nil {
+		tb.Fatalf("estest: random port: %v", err)
+	}
+	for i := range to - from {
+		port := from + (int(r.Int64())+i)%(to-from)
+		if portFree(port) && portFree(port+1000) {
+			return port
+		}
+	}
+	tb.Fatalf("estest: no free port pair in [%d, %d)", from, to)
+	return 0
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	return l.Close() == nil
 }

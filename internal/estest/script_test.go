@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,7 +21,8 @@ import (
 // left behind: this distribution cannot delete them), and keeps one that
 // holds fewer.
 func TestStartEmptiesAnOverfullDataDirectory(t *testing.T) {
-	port := freePortPair(t)
+	// Clear of the secured node's ports (setup tests).
+	port := estest.FreePortPair(t, 21200, 21300)
 	// The unpacked distribution stays for the next run; the node directory goes.
 	runAt := filepath.Join(os.TempDir(), "activitylog-es-prune")
 	nodeDir := filepath.Join(runAt, "node-"+strconv.Itoa(port))
@@ -97,25 +97,4 @@ func request(t *testing.T, method, url string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode
-}
-
-// freePortPair returns a free HTTP port whose transport port (the HTTP port
-// plus 1,000, where the script starts looking) is free too.
-func freePortPair(t *testing.T) int {
-	t.Helper()
-	for port := 21200; port < 21300; port++ { // clear of the secured node's ports (setup tests)
-		if portFree(port) && portFree(port+1000) {
-			return port
-		}
-	}
-	t.Fatal("no free port pair for the throw-away node")
-	return 0
-}
-
-func portFree(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	return l.Close() == nil
 }
