@@ -59,8 +59,12 @@ type Principal struct {
 }
 
 // Scope returns the tenant every query of the principal is confined to, or ""
-// for an admin, who may see every tenant. A partner without a tenant gets an
-// error rather than an unscoped query.
+// for an admin, who may see every tenant. The tenant is normalized as the
+// collector stores tenants (schema.NormalizeTenant). A partner gets an error
+// rather than an unscoped query when it has no tenant or one that is not a
+// valid tenant id, and rather than the records of no business when its
+// tenant is the reserved schema.TenantUnknown: the collector tags with it the
+// records whose tenant it could not tell, which may be any business's.
 func (p Principal) Scope() (string, error) {
 	switch p.Role {
 	case RoleAdmin:
@@ -69,7 +73,14 @@ func (p Principal) Scope() (string, error) {
 		if p.Tenant == "" {
 			return "", Errorf(CodeForbidden, "partner token has no tenant")
 		}
-		return p.Tenant, nil
+		t, ok := schema.NormalizeTenant(p.Tenant)
+		switch {
+		case !ok:
+			return "", Errorf(CodeForbidden, "partner token's tenant is not a valid tenant id")
+		case t == schema.TenantUnknown:
+			return "", Errorf(CodeForbidden, "tenant %q is reserved for records whose tenant the collector could not tell; only admins may read them", t)
+		}
+		return t, nil
 	}
 	return "", Errorf(CodeForbidden, "role %q may not read the activity log", p.Role)
 }

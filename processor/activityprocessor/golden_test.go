@@ -283,12 +283,20 @@ func goldenInputs() map[string]func() plog.Logs {
 			lr2 := rl2.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 			lr2.SetTimestamp(goldenTS)
 			lr2.Attributes().PutStr(schema.AttrEvent, schema.EventCreated)
+			// The reserved tenant is no tenant: tagged as missing, counted.
+			lr3 := rl2.ScopeLogs().At(0).LogRecords().AppendEmpty()
+			lr3.SetTimestamp(goldenTS)
+			lr3.Attributes().PutStr(schema.AttrEvent, schema.EventCreated)
+			lr3.Attributes().PutStr(schema.AttrTenantID, " Unknown ")
 			return ld
 		},
 		"tenant_drop": func() plog.Logs {
 			return buildLogs(map[string]any{schema.AttrServiceName: "acme-pos"}, nil,
 				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "acme"}},
 				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "beta"}},
+				// The reserved tenant never conflicts: the service's tenant
+				// stands.
+				recordSpec{event: schema.EventStampAdded, attrs: map[string]any{schema.AttrTenantID: "UNKNOWN"}},
 			)
 		},
 		"burst": func() plog.Logs {

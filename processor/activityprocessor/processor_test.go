@@ -140,6 +140,8 @@ func TestTelemetry(t *testing.T) {
 	a.PutStr("note", "Bearer abcdefghijklmnop")
 	a.PutStr(schema.AttrTenantID, "acme")
 	lrs.AppendEmpty().Attributes().PutStr("token", "y")
+	// A record claiming the reserved tenant has none.
+	lrs.AppendEmpty().Attributes().PutStr(schema.AttrTenantID, " Unknown")
 	forged := lrs.AppendEmpty().Attributes()
 	forged.PutStr(schema.AttrEvent, schema.EventFailedLoginBurst)
 	forged.PutStr(schema.AttrTenantID, "acme")
@@ -155,9 +157,9 @@ func TestTelemetry(t *testing.T) {
 	}, opts...)
 	metadatatest.AssertEqualProcessorActivityBurstKeysEvicted(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, opts...)
 	metadatatest.AssertEqualProcessorActivityTenantConflicts(t, tel, []metricdata.DataPoint[int64]{{Value: 8}}, opts...)
-	metadatatest.AssertEqualProcessorActivityTenantMissing(t, tel, []metricdata.DataPoint[int64]{{Value: 1}}, opts...)
+	metadatatest.AssertEqualProcessorActivityTenantMissing(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, opts...)
 	metadatatest.AssertEqualProcessorActivityRecordsDropped(t, tel, []metricdata.DataPoint[int64]{
-		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonTenantMissing))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("reason", reasonTenantMissing))},
 		{Value: 1, Attributes: attribute.NewSet(attribute.String("reason", reasonForgedAlert))},
 	}, opts...)
 	metadatatest.AssertEqualProcessorActivityRecordsRedacted(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, opts...)

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/schema"
 )
 
 // Defaults.
@@ -282,8 +283,16 @@ func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal
 	if tenant, ok := extra[v.cfg.TenantClaim].(string); ok {
 		p.Tenant = tenant
 	}
-	if role == querysvc.RolePartner && p.Tenant == "" {
-		return fail(fmt.Sprintf("partner token has no %s claim", v.cfg.TenantClaim), nil)
+	if role == querysvc.RolePartner {
+		if p.Tenant == "" {
+			return fail(fmt.Sprintf("partner token has no %s claim", v.cfg.TenantClaim), nil)
+		}
+		// Scoped as the collector stores tenants: "ACME " reads "acme".
+		t, ok := schema.NormalizeTenant(p.Tenant)
+		if !ok {
+			return fail(fmt.Sprintf("partner token's %s claim is not a valid tenant id", v.cfg.TenantClaim), nil)
+		}
+		p.Tenant = t
 	}
 	if role == querysvc.RoleAdmin {
 		// An admin is never confined, so a tenant claim on an admin token

@@ -83,7 +83,8 @@ func TestIsolation(t *testing.T) {
 				msg    string
 			}{
 				{"tenant=t-beta", 403, "own tenant"},
-				{"tenant=T-ALPHA", 403, "own tenant"},
+				{"tenant=T-BETA", 403, "own tenant"},
+				{"tenant=unknown", 403, "own tenant"},
 				{"tenant=t-alpha%00", 400, "control characters"},
 				{"tenant=t-alpha&tenant=t-beta", 400, "given 2 times"},
 				{"tenant=t-beta&tenant=t-alpha", 400, "given 2 times"},
@@ -98,10 +99,13 @@ func TestIsolation(t *testing.T) {
 			for _, c := range cases {
 				a.wantError(alpha, ep+"?"+c.q, c.status, c.msg)
 			}
-			// Its own tenant, named explicitly, is allowed.
-			st, body := a.get(alpha, ep+"?tenant=t-alpha")
-			if st != 200 {
-				t.Errorf("%s?tenant=t-alpha: got %d %s, want 200", ep, st, body)
+			// Its own tenant, named explicitly, is allowed, also as the
+			// collector would store it.
+			for _, own := range []string{"t-alpha", "T-ALPHA", "%20t-Alpha"} {
+				st, body := a.get(alpha, ep+"?tenant="+own)
+				if st != 200 {
+					t.Errorf("%s?tenant=%s: got %d %s, want 200", ep, own, st, body)
+				}
 			}
 		}
 	})
@@ -380,5 +384,70 @@ func TestIsolationTwoTenantDocument(t *testing.T) {
 	admin := token(t, "admin-1", "admin", "")
 	if st, b := a.get(admin, "/v1/activities/"+two.ID); st != 200 {
 		t.Errorf("admin: got %d %s for the two-tenant document, want 200", st, b)
+	}
+}
+
+// TestReservedTenant: the collector tags the records whose tenant it could
+// not tell with schema.TenantUnknown, so they may be any business's. An
+// admin reads them; a partner token naming that tenant, however spelled, is
+// refused on every endpoint. A partner token whose tenant is spelled
+// otherwise than the collector stores it reads its own records.
+func TestReservedTenant(t *testing.T) {
+	estest.InstallSchema(t)
+	es := estest.Client(t)
+	ns := estest.Namespace(t)
+	recs := seed.Generate(seedValue+11, 40, seedStart, seedSpan)
+	for i := range recs {
+		if i%10 == 3 {
+			recs[i].Tenant, recs[i].TenantName = schema.TenantUnknown, ""
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := seed.Index(ctx, es, ns, recs, 1); err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, serviceOptions{index: schema.DataStream(ns)})
+	all := "from=" + url.QueryEscape(seedStart.Format(time.RFC3339)) + "&to=" + url.QueryEscape(testNow.Format(time.RFC3339))
+
+	admin := token(t, "admin-1", "admin", "")
+	untagged := len(selectRecs(recs, schema.TenantUnknown, querysvc.Filter{From: seedStart, To: testNow}))
+	if untagged == 0 {
+		t.Fatal("the seed put no record in the time range under the reserved tenant")
+	}
+	for _, filter := range []string{"unknown", "UNKNOWN", "%20Unknown"} {
+		var counts struct{ Total int64 }
+		a.getJSON(admin, "/v1/analytics/events?tenant="+filter+"&"+all, 200, &counts)
+		if counts.Total != int64(untagged) {
+			t.Errorf("admin, tenant=%s: got events total %d, want the %d untagged records", filter, counts.Total, untagged)
+		}
+	}
+
+	eps := everyEndpoint(fixture{recs: recs})
+	for _, tn := range []string{"unknown", "UNKNOWN", " unknown "} {
+		tok := token(t, "partner-x", "partner", tn)
+		for _, ep := range eps {
+			a.wantError(tok, ep, 403, "reserved")
+		}
+	}
+
+	var alphaRec seed.Record
+	for _, r := range recs {
+		if r.Tenant == "t-alpha" {
+			alphaRec = r
+			break
+		}
+	}
+	want := int64(len(selectRecs(recs, "t-alpha", querysvc.Filter{From: seedStart, To: testNow})))
+	for _, tn := range []string{"t-alpha", "T-Alpha", " t-alpha "} {
+		tok := token(t, "partner-a", "partner", tn)
+		var counts struct{ Total int64 }
+		a.getJSON(tok, "/v1/analytics/events?"+all, 200, &counts)
+		if counts.Total != want {
+			t.Errorf("partner token of %q: got events total %d, want t-alpha's %d", tn, counts.Total, want)
+		}
+		if st, b := a.get(tok, "/v1/activities/"+url.PathEscape(alphaRec.ID)); st != 200 {
+			t.Errorf("partner token of %q: got %d %s for a t-alpha record, want 200", tn, st, b)
+		}
 	}
 }

@@ -153,7 +153,12 @@ func (p *Params) set(name, v string) error {
 		}
 		switch name {
 		case "tenant":
-			f.Tenant = v
+			// Named as the collector stores tenants: "ACME " is "acme".
+			t, ok := schema.NormalizeTenant(v)
+			if !ok {
+				return perr(name, "is not a valid tenant id (blank, longer than %d bytes, or not UTF-8)", schema.MaxTenantLen)
+			}
+			f.Tenant = t
 		case "user_id":
 			f.UserID = v
 		case "subject_type":

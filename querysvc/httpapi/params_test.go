@@ -44,6 +44,9 @@ func TestParseParams(t *testing.T) {
 		{"q=a%00b", Params{}, "parameter q: contains control characters"},
 		{"tenant=", Params{}, "parameter tenant: is empty"},
 		{"tenant=a&tenant=b", Params{}, "parameter tenant: given 2 times, want once"},
+		{"tenant=%20ACME%20", Params{Limit: 20, Filter: querysvc.Filter{Tenant: "acme"}}, ""},
+		{"tenant=%20%20", Params{}, "parameter tenant: is not a valid tenant id"},
+		{"tenant=" + strings.Repeat("a", 129), Params{}, "parameter tenant: is not a valid tenant id (blank, longer than 128 bytes"},
 		{"Tenant=a", Params{}, `parameter "Tenant": unknown parameter`},
 		{"interval=day", Params{}, `parameter "interval": unknown parameter`},
 		{"q=%zz", Params{}, "query string is malformed"},
@@ -105,6 +108,7 @@ func FuzzParseParams(f *testing.F) {
 		"from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00.5Z", "q=%ff%fe", "limit=1e9", "cursor=abc.def",
 		"window=5m&threshold=5&key=client.address", "interval=week&split=event", "q=tenant.id%3At-beta",
 		"a=1&a=2&a=3", "%", "q=%00", "ip=::ffff:1.2.3.4", "category=auth;event=login",
+		"tenant=%20T-Alpha%20", "tenant=UNKNOWN", "tenant=%C2%A0",
 	} {
 		f.Add(s)
 	}
@@ -132,6 +136,9 @@ func FuzzParseParams(f *testing.F) {
 			if hasControl(v) || !utf8.ValidString(v) {
 				t.Fatalf("got value %q with control characters or invalid UTF-8", v)
 			}
+		}
+		if n, ok := schema.NormalizeTenant(fl.Tenant); fl.Tenant != "" && (!ok || n != fl.Tenant) {
+			t.Fatalf("got tenant %q, not as the collector stores tenants", fl.Tenant)
 		}
 		if fl.Category != "" && !contains(schema.Categories(), fl.Category) ||
 			fl.Event != "" && !contains(schema.Events(), fl.Event) ||

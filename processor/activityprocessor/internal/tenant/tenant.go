@@ -3,15 +3,11 @@ package tenant
 import (
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-)
 
-// MaxLen is the longest tenant id accepted; a longer value is invalid and
-// treated as missing.
-const MaxLen = 128
+	"github.com/activitylog/activitylog/schema"
+)
 
 // Outcome says how a record's tenant was determined.
 type Outcome uint8
@@ -62,65 +58,33 @@ func New(cfg Config) (*Resolver, error) {
 	r := &Resolver{record: cfg.RecordAttributes, resource: cfg.ResourceAttributes,
 		services: make(map[string]string, len(cfg.ServiceTenants)), svcAttr: cfg.ServiceNameAttribute}
 	for svc, t := range cfg.ServiceTenants {
-		n, ok := Normalize(t)
-		if !ok {
+		n, ok := schema.NormalizeTenant(t)
+		switch {
+		case !ok:
 			return nil, fmt.Errorf("service %q maps to invalid tenant %q: %w", svc, t, ErrInvalidTenant)
+		case n == schema.TenantUnknown:
+			return nil, fmt.Errorf("service %q maps to %q, reserved for records without a tenant: %w", svc, t, ErrInvalidTenant)
 		}
 		r.services[svc] = n
 	}
 	return r, nil
 }
 
-// ErrInvalidTenant reports a configured tenant that Normalize rejects.
+// ErrInvalidTenant reports a configured tenant that schema.NormalizeTenant
+// rejects, or the reserved schema.TenantUnknown.
 var ErrInvalidTenant = errors.New("invalid tenant")
 
-// Normalize trims surrounding white space and lowercases t. It reports
-// false for a value that is empty afterwards, longer than MaxLen, not valid
-// UTF-8, or holds control characters: such a value is never used as a
-// tenant, because partners are scoped by it.
-func Normalize(t string) (string, bool) {
-	// The common case in one pass: printable ASCII that starts and ends
-	// with a character other than a space. Trimming leaves it as it is
-	// (every white space is a space, a control character or non-ASCII),
-	// and ASCII is valid UTF-8. Anything else takes the long way.
-	if n := len(t); n > 0 && n <= MaxLen && t[0] > ' ' && t[n-1] > ' ' {
-		lower := true
-		for i := 0; i < n; i++ {
-			switch c := t[i]; {
-			case c < 0x20 || c >= 0x7f:
-				return normalizeSlow(t)
-			case c >= 'A' && c <= 'Z':
-				lower = false
-			}
-		}
-		if lower {
-			return t, true
-		}
-		return strings.ToLower(t), true
-	}
-	return normalizeSlow(t)
-}
-
-// normalizeSlow is Normalize for any string.
-func normalizeSlow(t string) (string, bool) {
-	t = strings.TrimSpace(t)
-	if t == "" || len(t) > MaxLen || !utf8.ValidString(t) {
+// normalize returns the tenant raw names, or false when it names none: a
+// value schema.NormalizeTenant rejects, or schema.TenantUnknown, which is
+// reserved for records whose tenant cannot be told (a record that claims it
+// is a record without a tenant, counted and handled as one; and no partner
+// may read under it).
+func normalize(raw string) (string, bool) {
+	t, ok := schema.NormalizeTenant(raw)
+	if !ok || t == schema.TenantUnknown {
 		return "", false
 	}
-	lower := true
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if c < 0x20 || c == 0x7f {
-			return "", false
-		}
-		if c >= 'A' && c <= 'Z' || c >= 0x80 {
-			lower = false
-		}
-	}
-	if lower {
-		return t, true
-	}
-	return strings.ToLower(t), true
+	return t, true
 }
 
 // Resource is what a resource contributes to the tenants of its records,
@@ -149,7 +113,7 @@ func (r *Resolver) FromResource(res pcommon.Map) Resource {
 }
 
 func (res *Resource) add(raw string) {
-	t, ok := Normalize(raw)
+	t, ok := normalize(raw)
 	if !ok {
 		return
 	}

@@ -7,28 +7,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-func TestNormalize(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"acme", "acme", true},
-		{"  ACME Coffee ", "acme coffee", true},
-		{"", "", false},
-		{"   ", "", false},
-		{"a\nb", "", false},
-		{"\xff", "", false},
-		{string(make([]byte, MaxLen+1)), "", false},
-		{"Ünïcode", "ünïcode", true},
-	}
-	for _, tt := range tests {
-		got, ok := Normalize(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("Normalize(%q): got %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestResolve(t *testing.T) {
 	r, err := New(Config{
 		RecordAttributes:     []string{"activity.tenant.id", "tenant"},
@@ -56,6 +34,10 @@ func TestResolve(t *testing.T) {
 		{"missing", map[string]any{"other": "x"}, map[string]any{"service.name": "unknown-svc"}, "", Missing},
 		{"invalid is missing", map[string]any{"activity.tenant.id": "  "}, nil, "", Missing},
 		{"integer tenant", map[string]any{"activity.tenant.id": 42}, nil, "42", Found},
+		// "unknown" is reserved for records without a tenant: claiming it
+		// is having none, and it never outvotes a real tenant.
+		{"reserved is missing", map[string]any{"activity.tenant.id": " Unknown"}, nil, "", Missing},
+		{"reserved never conflicts", map[string]any{"activity.tenant.id": "unknown"}, map[string]any{"service.name": "acme-pos"}, "acme", Found},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +67,9 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New(Config{}); !errors.Is(err, ErrNoSources) {
 		t.Errorf("no sources: got %v, want %v", err, ErrNoSources)
 	}
-	if _, err := New(Config{ServiceTenants: map[string]string{"svc": " "}}); !errors.Is(err, ErrInvalidTenant) {
-		t.Errorf("invalid static tenant: got %v, want %v", err, ErrInvalidTenant)
+	for _, bad := range []string{" ", "UNKNOWN"} {
+		if _, err := New(Config{ServiceTenants: map[string]string{"svc": bad}}); !errors.Is(err, ErrInvalidTenant) {
+			t.Errorf("static tenant %q: got %v, want %v", bad, err, ErrInvalidTenant)
+		}
 	}
 }

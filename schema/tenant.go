@@ -1,0 +1,65 @@
+package schema
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxTenantLen is the longest tenant id, in bytes, that NormalizeTenant
+// accepts.
+const MaxTenantLen = 128
+
+// NormalizeTenant returns t as the collector stores tenant ids: without
+// surrounding white space and in lower case. It reports false for a value
+// that is empty afterwards, longer than MaxTenantLen, not valid UTF-8, or
+// holds control characters: such a value is never a tenant, because
+// partners are scoped by it.
+//
+// The collector normalizes the tenants it reads from records, and the query
+// service the tenant of a partner's token and the tenant filter, with this
+// same function, so that a tenant spelled "ACME " by one side finds the
+// records the other stored as "acme".
+func NormalizeTenant(t string) (string, bool) {
+	// The common case in one pass: printable ASCII that starts and ends
+	// with a character other than a space. Trimming leaves it as it is
+	// (every white space is a space, a control character or non-ASCII),
+	// and ASCII is valid UTF-8. Anything else takes the long way.
+	if n := len(t); n > 0 && n <= MaxTenantLen && t[0] > ' ' && t[n-1] > ' ' {
+		lower := true
+		for i := 0; i < n; i++ {
+			switch c := t[i]; {
+			case c < 0x20 || c >= 0x7f:
+				return normalizeTenantSlow(t)
+			case c >= 'A' && c <= 'Z':
+				lower = false
+			}
+		}
+		if lower {
+			return t, true
+		}
+		return strings.ToLower(t), true
+	}
+	return normalizeTenantSlow(t)
+}
+
+// normalizeTenantSlow is NormalizeTenant for any string, step by step.
+func normalizeTenantSlow(t string) (string, bool) {
+	t = strings.TrimSpace(t)
+	if t == "" || len(t) > MaxTenantLen || !utf8.ValidString(t) {
+		return "", false
+	}
+	lower := true
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c < 0x20 || c == 0x7f {
+			return "", false
+		}
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			lower = false
+		}
+	}
+	if lower {
+		return t, true
+	}
+	return strings.ToLower(t), true
+}

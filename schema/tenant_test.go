@@ -1,0 +1,67 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNormalizeTenant(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"acme", "acme", true},
+		{"  ACME Coffee ", "acme coffee", true},
+		{"", "", false},
+		{"   ", "", false},
+		{"a\nb", "", false},
+		{"\xff", "", false},
+		{strings.Repeat("a", MaxTenantLen), strings.Repeat("a", MaxTenantLen), true},
+		{strings.Repeat("a", MaxTenantLen+1), "", false},
+		{"Ünïcode", "ünïcode", true},
+		{" Unknown ", TenantUnknown, true},
+	}
+	for _, tt := range tests {
+		got, ok := NormalizeTenant(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("NormalizeTenant(%q): got %q, %v, want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzNormalizeTenant(f *testing.F) {
+	f.Add("  ACME ")
+	f.Add("a\x00b")
+	f.Add("\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := NormalizeTenant(s)
+		if !ok {
+			if n != "" {
+				t.Errorf("rejected %q but returned %q", s, n)
+			}
+			return
+		}
+		if n == "" || len(n) > MaxTenantLen*2 || !utf8.ValidString(n) || n != strings.TrimSpace(n) {
+			t.Errorf("NormalizeTenant(%q) = %q: want trimmed, valid, non-empty", s, n)
+		}
+		if again, _ := NormalizeTenant(n); again != n {
+			t.Errorf("NormalizeTenant is not idempotent: %q -> %q -> %q", s, n, again)
+		}
+	})
+}
+
+// FuzzNormalizeTenantFastPath holds NormalizeTenant's one-pass path to
+// normalizeTenantSlow, which follows the definition step by step.
+func FuzzNormalizeTenantFastPath(f *testing.F) {
+	for _, s := range []string{"acme", "ACME", " acme", "acme ", "a\tb", "a\x7fb", "caf\u00e9", "\u00a0acme", "a\u2028", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotOK := NormalizeTenant(s)
+		want, wantOK := normalizeTenantSlow(s)
+		if got != want || gotOK != wantOK {
+			t.Errorf("NormalizeTenant(%q) = %q, %v; want %q, %v", s, got, gotOK, want, wantOK)
+		}
+	})
+}
