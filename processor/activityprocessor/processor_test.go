@@ -103,6 +103,37 @@ func TestBurstAcrossBatches(t *testing.T) {
 	}
 }
 
+// TestBurstAcrossTenants: one address failing against two businesses
+// raises an alert only admins read (tenant unknown); one failing against
+// one business, an alert of that business.
+func TestBurstAcrossTenants(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+	tenantOfAlert := func(ip string, tenants ...string) string {
+		ld := failedLogins(ip, len(tenants), clk.now)
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i, tn := range tenants {
+			lrs.At(i).Attributes().PutStr(schema.AttrTenantID, tn)
+		}
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts := alertsIn(out)
+		if len(alerts) != 1 {
+			t.Fatalf("%s: got %d alerts, want 1", ip, len(alerts))
+		}
+		v, _ := alerts[0].Attributes().Get(schema.AttrTenantID)
+		return v.Str()
+	}
+	if got := tenantOfAlert("203.0.113.7", "acme", "beta", "acme", "acme", "acme"); got != schema.TenantUnknown {
+		t.Errorf("two tenants: got alert tenant %q, want %q", got, schema.TenantUnknown)
+	}
+	if got := tenantOfAlert("203.0.113.8", "acme", "acme", "acme", "acme", "acme"); got != "acme" {
+		t.Errorf("one tenant: got alert tenant %q, want acme", got)
+	}
+}
+
 // TestTelemetry checks every counter through the generated telemetry
 // builder.
 func TestTelemetry(t *testing.T) {

@@ -88,7 +88,11 @@ type Alert struct {
 	KeyType string
 	// Key is the value counted.
 	Key string
-	// Tenant is the tenant of the latest failure counted.
+	// Tenant is the tenant of the failures counted when they all belong to
+	// one, or "" when they span several (a failure without a tenant counts
+	// as another): partners are scoped by the alert's tenant, and such a
+	// burst is the platform's, not one business's, so it must not show one
+	// partner the others' failures.
 	Tenant string
 	// Count is how many failures were inside the window when it fired.
 	Count int
@@ -106,7 +110,8 @@ type mapKey struct {
 
 type entry struct {
 	k          mapKey
-	tenant     string
+	tenant     string  // tenant of the latest failure
+	otherUntil int64   // latest event time of a failure of another tenant than tenant, 0 if none
 	ts         []int64 // unix nanos, sorted ascending, at most threshold long
 	lastAlert  int64   // event time of the last alert, 0 if none
 	latest     int64   // latest event time seen
@@ -187,7 +192,14 @@ func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Ale
 	}
 	d.pushFront(i)
 	e := &d.entries[i]
-	if e.tenant != tenant && tenant != "" {
+	if tenant != e.tenant {
+		if len(e.ts) > 0 {
+			// Every failure kept so far is at most as late as latest and
+			// not of this tenant: until latest leaves the window, the
+			// burst spans tenants (out-of-order failures only make this
+			// last longer than it must, on the side of showing less).
+			e.otherUntil = max(e.otherUntil, e.latest)
+		}
 		e.tenant = cut(tenant)
 	}
 	e.insert(t, d.cfg.Threshold)
@@ -208,8 +220,12 @@ func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Ale
 		return Alert{}, false, evicted
 	}
 	e.lastAlert = e.latest
+	tenantOf := e.tenant
+	if e.otherUntil >= lo {
+		tenantOf = "" // another tenant's failure is inside the window
+	}
 	return Alert{
-		KeyType: e.k.typ, Key: e.k.key, Tenant: e.tenant, Count: count,
+		KeyType: e.k.typ, Key: e.k.key, Tenant: tenantOf, Count: count,
 		Threshold: d.cfg.Threshold, Window: d.cfg.Window,
 		FirstSeen: time.Unix(0, e.ts[first]).UTC(), LastSeen: time.Unix(0, e.latest).UTC(),
 	}, true, evicted

@@ -201,3 +201,57 @@ func TestSprayMemoryBounded(t *testing.T) {
 	}
 	runtime.KeepAlive(d)
 }
+
+// TestAlertTenant: partners are scoped by an alert's tenant, so an alert
+// names a tenant only when every failure it counts is that tenant's.
+func TestAlertTenant(t *testing.T) {
+	tests := []struct {
+		name string
+		// tenants of five failures one second apart, after those of
+		// earlier, which come two minutes before (outside the window)
+		earlier, tenants []string
+		want             string
+	}{
+		{"one tenant", nil, []string{"acme", "acme", "acme", "acme", "acme"}, "acme"},
+		{"two tenants", nil, []string{"acme", "acme", "beta", "acme", "acme"}, ""},
+		{"the latest another's", nil, []string{"acme", "acme", "acme", "acme", "beta"}, ""},
+		{"one without a tenant", nil, []string{"acme", "", "acme", "acme", "acme"}, ""},
+		{"another's left the window", []string{"beta", "beta"}, []string{"acme", "acme", "acme", "acme", "acme"}, "acme"},
+		{"none has one", nil, []string{"", "", "", "", ""}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, clk := newDetector(t, Config{})
+			for _, tn := range tt.earlier {
+				clk.now = clk.now.Add(time.Second)
+				if _, fired, _ := d.Observe("client.address", "203.0.113.7", tn, clk.now); fired {
+					t.Fatal("an alert before the threshold")
+				}
+			}
+			clk.now = clk.now.Add(2 * time.Minute)
+			var got Alert
+			fired := false
+			for _, tn := range tt.tenants {
+				clk.now = clk.now.Add(time.Second)
+				got, fired, _ = d.Observe("client.address", "203.0.113.7", tn, clk.now)
+			}
+			if !fired || got.Count != 5 {
+				t.Fatalf("got %+v, fired %v, want an alert counting 5", got, fired)
+			}
+			if got.Tenant != tt.want {
+				t.Errorf("got tenant %q, want %q", got.Tenant, tt.want)
+			}
+		})
+	}
+	// Out of order: another tenant's failure, older than the latest but
+	// inside the window, arrives last.
+	d, clk := newDetector(t, Config{})
+	for i := 0; i < 4; i++ {
+		clk.now = clk.now.Add(time.Second)
+		d.Observe("client.address", "203.0.113.7", "acme", clk.now)
+	}
+	a, fired, _ := d.Observe("client.address", "203.0.113.7", "beta", clk.now.Add(-3*time.Second))
+	if !fired || a.Tenant != "" {
+		t.Errorf("out of order: got %+v, fired %v, want an alert without a tenant", a, fired)
+	}
+}
