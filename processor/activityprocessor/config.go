@@ -3,6 +3,7 @@ package activityprocessor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,6 +70,7 @@ var (
 	ErrNoTenantSource   = errors.New("no tenant source")
 	ErrInvalidTenant    = errors.New("invalid tenant")
 	ErrInvalidBurst     = errors.New("invalid burst setting")
+	ErrInvalidActorType = errors.New("invalid actor type")
 )
 
 // Config is the activity processor's configuration. createDefaultConfig
@@ -140,6 +142,15 @@ type TenantConfig struct {
 	// (highest-priority source wins), "unknown" (tag it "unknown") or
 	// "drop". All are counted.
 	Conflict string `mapstructure:"conflict"`
+	// PlatformActorTypes are the activity.actor.type values (any case) of
+	// records that have no tenant by design: an admin acting on the
+	// platform itself, or reading across tenants. Such a record is tagged
+	// "unknown" like any record without a tenant, so only admins read it,
+	// but Missing never drops it and it is not counted as missing: an
+	// audit trail must keep its most privileged actors' records. Default:
+	// Admin. Empty: every record without a tenant is treated alike. A value
+	// that is not an actor type: start-up fails.
+	PlatformActorTypes []string `mapstructure:"platform_actor_types"`
 }
 
 // BurstConfig configures failed-login burst detection.
@@ -186,6 +197,7 @@ func createDefaultConfig() *Config {
 			ResourceAttributes: []string{schema.AttrTenantID},
 			Missing:            PolicyTag,
 			Conflict:           PolicyFirst,
+			PlatformActorTypes: []string{schema.ActorAdmin},
 		},
 		Burst: BurstConfig{
 			Enabled:   true,
@@ -314,6 +326,11 @@ func (t TenantConfig) validate() error {
 	case "", PolicyFirst, PolicyUnknown, PolicyDrop:
 	default:
 		return fmt.Errorf("tenant::conflict %q is not one of %s, %s, %s: %w", t.Conflict, PolicyFirst, PolicyUnknown, PolicyDrop, ErrInvalidPolicy)
+	}
+	for _, a := range t.PlatformActorTypes {
+		if !slices.ContainsFunc(schema.ActorTypes(), func(known string) bool { return strings.EqualFold(a, known) }) {
+			return fmt.Errorf("tenant::platform_actor_types: %q is not one of %s: %w", a, strings.Join(schema.ActorTypes(), ", "), ErrInvalidActorType)
+		}
 	}
 	if _, err := tenant.New(t.resolverConfig()); err != nil {
 		if errors.Is(err, tenant.ErrNoSources) {

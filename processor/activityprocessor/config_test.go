@@ -89,6 +89,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"no_tenant_source", ErrNoTenantSource, "are all empty"},
 		{"bad_static_tenant", ErrInvalidTenant, `service "svc" maps to invalid tenant`},
 		{"reserved_static_tenant", ErrInvalidTenant, `service "svc" maps to "Unknown", reserved for records without a tenant`},
+		{"bad_platform_actor", ErrInvalidActorType, `tenant::platform_actor_types: "Robot" is not one of Admin, Partner, Staff, Customer`},
 		{"bad_burst_key", ErrInvalidBurst, `"session.id" is not one of`},
 		{"bad_burst_threshold", ErrInvalidBurst, "threshold 5000 is not between 1 and 1000"},
 		{"bad_burst_window", ErrInvalidBurst, "window -1s"},

@@ -51,7 +51,10 @@ type activityProcessor struct {
 	tenants   *tenant.Resolver
 	missing   string
 	conflict  string
-	detector  *burst.Detector // nil when burst detection is off
+	// platformActors are the actor types whose records have no tenant by
+	// design (TenantConfig.PlatformActorTypes).
+	platformActors []string
+	detector       *burst.Detector // nil when burst detection is off
 	// events are the failed-login events; a few, so a linear search beats
 	// hashing the event of every record.
 	events    []string
@@ -109,7 +112,7 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 	}
 	*p = activityProcessor{
 		namespace: cfg.namespace(), red: red, tenants: res,
-		missing: cfg.Tenant.Missing, conflict: cfg.Tenant.Conflict,
+		missing: cfg.Tenant.Missing, conflict: cfg.Tenant.Conflict, platformActors: slices.Clone(cfg.Tenant.PlatformActorTypes),
 		clock: clock, types: p.types, telemetry: tb, tenantKeys: slices.Clone(cfg.Tenant.RecordAttributes),
 		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
 		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
@@ -351,8 +354,11 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	drop := false
 	switch outcome {
 	case tenant.Missing:
-		st.missing++
 		t = schema.TenantUnknown
+		if p.platformRecord(attrs) {
+			break // tagged unknown, admin-only; neither counted nor dropped
+		}
+		st.missing++
 		if p.missing == PolicyDrop {
 			drop = true
 			st.droppedMissing++
@@ -903,6 +909,20 @@ func enforceBodyType(b pcommon.Value) {
 		return
 	}
 	b.SetStr(b.AsString())
+}
+
+// platformRecord reports whether a record without a tenant has one of the
+// actor types whose records have none by design. It reads attrs only for
+// records without a tenant, which are rare.
+func (p *activityProcessor) platformRecord(attrs pcommon.Map) bool {
+	if len(p.platformActors) == 0 {
+		return false
+	}
+	v, ok := attrs.Get(schema.AttrActorType)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return false
+	}
+	return slices.ContainsFunc(p.platformActors, func(a string) bool { return strings.EqualFold(v.Str(), a) })
 }
 
 // observe feeds a failed login to the burst detector, once per key type.

@@ -3,6 +3,7 @@ package activityprocessor
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -131,6 +132,77 @@ func TestBurstAcrossTenants(t *testing.T) {
 	}
 	if got := tenantOfAlert("203.0.113.8", "acme", "acme", "acme", "acme", "acme"); got != "acme" {
 		t.Errorf("one tenant: got alert tenant %q, want acme", got)
+	}
+}
+
+// TestPlatformRecords: under the drop policy for missing tenants, the
+// records an admin makes without a tenant (on the platform itself, or
+// reading across tenants) are kept, tagged unknown and not counted; other
+// records without a tenant are dropped and counted. With no platform actor
+// types, admins' records are treated like any other.
+func TestPlatformRecords(t *testing.T) {
+	records := func() plog.Logs {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for _, r := range []struct{ id, actor, tenant string }{
+			{"0199a0e4-0000-7000-8000-000000000001", schema.ActorAdmin, ""},
+			{"0199a0e4-0000-7000-8000-000000000002", "admin", ""},
+			{"0199a0e4-0000-7000-8000-000000000003", schema.ActorPartner, ""},
+			{"0199a0e4-0000-7000-8000-000000000004", "", ""},
+			{"0199a0e4-0000-7000-8000-000000000005", schema.ActorAdmin, "Acme"},
+		} {
+			a := lrs.AppendEmpty().Attributes()
+			a.PutStr(schema.AttrID, r.id)
+			a.PutStr(schema.AttrEvent, schema.EventCreated)
+			if r.actor != "" {
+				a.PutStr(schema.AttrActorType, r.actor)
+			}
+			if r.tenant != "" {
+				a.PutStr(schema.AttrTenantID, r.tenant)
+			}
+		}
+		return ld
+	}
+	tests := []struct {
+		name        string
+		platform    []string
+		wantTenants map[string]string // id suffix -> tenant of the records kept
+		wantMissing int64
+	}{
+		{"admins by default", createDefaultConfig().Tenant.PlatformActorTypes,
+			map[string]string{"01": schema.TenantUnknown, "02": schema.TenantUnknown, "05": "acme"}, 2},
+		{"none", nil, map[string]string{"05": "acme"}, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tel := componenttest.NewTelemetry()
+			t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+			cfg := createDefaultConfig()
+			cfg.Tenant.Missing = PolicyDrop
+			cfg.Tenant.PlatformActorTypes = tt.platform
+			clk := &fixedClock{now: goldenNow}
+			p, err := newActivityProcessor(cfg, metadatatest.NewSettings(tel), clk.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.shutdown(context.Background()) })
+			out, err := p.processLogs(context.Background(), records())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			lrs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < lrs.Len(); i++ {
+				id, _ := lrs.At(i).Attributes().Get(schema.AttrID)
+				tn, _ := lrs.At(i).Attributes().Get(schema.AttrTenantID)
+				got[id.Str()[len(id.Str())-2:]] = tn.Str()
+			}
+			if !maps.Equal(got, tt.wantTenants) {
+				t.Errorf("got records (id suffix: tenant) %v, want %v", got, tt.wantTenants)
+			}
+			opts := []metricdatatest.Option{metricdatatest.IgnoreTimestamp()}
+			metadatatest.AssertEqualProcessorActivityTenantMissing(t, tel, []metricdata.DataPoint[int64]{{Value: tt.wantMissing}}, opts...)
+		})
 	}
 }
 
