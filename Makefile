@@ -8,7 +8,7 @@ GOFLAGS   ?=
 TEST_TIMEOUT ?= 15m
 COMMANDS  := bin/activitycol bin/activityctl bin/querysvc bin/loyalty
 
-.PHONY: all build test demo vet bench fuzz-smoke es-start es-stop clean prereqs FORCE
+.PHONY: all build test demo vet bench fuzz es-start es-stop clean prereqs FORCE
 
 all: build
 
@@ -49,6 +49,10 @@ bench: build
 	ES_URL=$$es_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./processor/... && \
 	$(GO) test -run '^$$' -bench BenchmarkEncode -benchmem ./querysvc/httpapi
+
+# Every fuzz target for FUZZ_EXECS executions each (default 100000; see scripts/fuzz).
+fuzz:
+	@scripts/fuzz
 
 es-start:
 	@scripts/elasticsearch start
