@@ -36,6 +36,9 @@ const (
 	benchChunk     = 20_000
 )
 
+// benchIndex is the benchmark's data stream.
+var benchIndex = schema.DataStream(benchNamespace)
+
 var (
 	benchStart = time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
 	benchSpan  = 90 * 24 * time.Hour
@@ -227,7 +230,7 @@ func (r *recorder) capture(f func()) []exchange {
 // seedBench makes sure the benchmark data stream holds benchRecords records.
 func seedBench(b *testing.B, es *elasticsearch.TypedClient) {
 	b.Helper()
-	ds := schema.DataStream(benchNamespace)
+	ds := benchIndex
 	ctx := context.Background()
 	if resp, err := es.Count().Index(ds).Do(ctx); err == nil && resp.Count >= benchRecords {
 		return
@@ -282,7 +285,7 @@ func BenchmarkEndpoints(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { _ = lp.Shutdown(context.Background()) }()
-	h, err := httpapi.New(store.New(es, store.WithIndex(schema.DataStream(benchNamespace))), v,
+	h, err := httpapi.New(store.New(es, store.WithIndex(benchIndex)), v,
 		httpapi.WithAuditor(audit.New(lp)), httpapi.WithRateLimit(0, 0),
 		httpapi.WithClock(func() time.Time { return benchNow }), httpapi.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -299,17 +302,23 @@ func BenchmarkEndpoints(b *testing.B) {
 	partner := token(b, "partner-a", "partner", "t-alpha")
 	sample := seed.Generate(1000, 1, benchStart, benchSpan)[0]
 	all := "from=" + url.QueryEscape(benchStart.Format(time.RFC3339)) + "&to=" + url.QueryEscape(benchNow.Format(time.RFC3339))
-	cases := []struct{ name, token, path string }{
-		{"activities", admin, "/v1/activities?limit=20"},
-		{"activities_partner_q", partner, "/v1/activities?limit=20&q=free+coffee&category=rewards"},
-		{"activity_by_id", admin, "/v1/activities/" + sample.ID},
-		{"trends_day_split_event", admin, "/v1/analytics/trends?interval=day&split=event&" + all},
-		{"events", admin, "/v1/analytics/events?" + all},
-		{"categories", partner, "/v1/analytics/categories?" + all},
-		{"users_top", admin, "/v1/analytics/users/top?limit=10&" + all},
-		{"auth", admin, "/v1/analytics/auth?" + all},
-		{"alerts", admin, "/v1/security/alerts?limit=50&" + all},
-		{"bursts", admin, "/v1/security/bursts?window=1h&threshold=5&" + all},
+	// agg marks the endpoints whose requests are aggregations without hits
+	// (size 0), the ones Elasticsearch's shard request cache answers when the
+	// same request comes again.
+	cases := []struct {
+		name, token, path string
+		agg               bool
+	}{
+		{"activities", admin, "/v1/activities?limit=20", false},
+		{"activities_partner_q", partner, "/v1/activities?limit=20&q=free+coffee&category=rewards", false},
+		{"activity_by_id", admin, "/v1/activities/" + sample.ID, false},
+		{"trends_day_split_event", admin, "/v1/analytics/trends?interval=day&split=event&" + all, true},
+		{"events", admin, "/v1/analytics/events?" + all, true},
+		{"categories", partner, "/v1/analytics/categories?" + all, true},
+		{"users_top", admin, "/v1/analytics/users/top?limit=10&" + all, true},
+		{"auth", admin, "/v1/analytics/auth?" + all, true},
+		{"alerts", admin, "/v1/security/alerts?limit=50&" + all, false},
+		{"bursts", admin, "/v1/security/bursts?window=1h&threshold=5&" + all, true},
 	}
 	call := func(b *testing.B, tok, path string) []byte {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -362,6 +371,9 @@ func BenchmarkEndpoints(b *testing.B) {
 		if len(exchanges) == 0 {
 			b.Fatalf("%s: the store sent nothing", c.name)
 		}
+		if pit := cursorPIT(body); pit != "" {
+			closePIT(b, pit)
+		}
 		// replay sends the recorded requests again; a point in time opened
 		// by the replay replaces the recorded one in the requests that follow.
 		// It returns the last answer and a point in time left open, for the
@@ -392,92 +404,119 @@ func BenchmarkEndpoints(b *testing.B) {
 			}
 			return pit
 		}
-		b.Run(c.name+"/raw", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if pit := mustReplay(b); pit != "" {
+		// Each endpoint runs twice when Elasticsearch could answer it from
+		// its shard request cache: once repeating the same request, as the
+		// cache answers it (the service's cost on top of the cheapest answer
+		// Elasticsearch gives), and once with the cache cleared before every
+		// request of either side, outside the timers (suffix _uncached:
+		// the aggregation computed over the records, as for the service's
+		// usual requests, whose time range ends at the moment of the request
+		// and so differs every time).
+		modes := []string{""}
+		if c.agg {
+			modes = append(modes, "_uncached")
+		}
+		for _, mode := range modes {
+			prepare := func(*testing.B) {}
+			if mode != "" {
+				prepare = func(b *testing.B) {
+					if _, err := send(exchange{method: http.MethodPost, path: "/" + benchIndex + "/_cache/clear?request=true"}, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.Run(c.name+"/raw"+mode, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
 					b.StopTimer()
-					closePIT(b, pit)
+					prepare(b)
+					b.StartTimer()
+					if pit := mustReplay(b); pit != "" {
+						b.StopTimer()
+						closePIT(b, pit)
+						b.StartTimer()
+					}
+				}
+			})
+			// The machine is shared, so load drifts between sub-benchmarks:
+			// x-raw compares each call with a raw replay made right before it
+			// (outside the timer), in the same run; overhead-us is the mean
+			// difference. do makes the call and returns what it leaves to
+			// clean up afterwards, outside the timer: a point in time to close.
+			paired := func(b *testing.B, do func(b *testing.B) (cleanup func() (pit string))) {
+				ph.reset() // forget the calls made before this sub-benchmark
+				b.ReportAllocs()
+				var rawTotal, total time.Duration
+				for b.Loop() {
+					b.StopTimer()
+					prepare(b)
+					t0 := time.Now()
+					pit := mustReplay(b)
+					rawTotal += time.Since(t0)
+					if pit != "" {
+						closePIT(b, pit)
+					}
+					prepare(b)
+					b.StartTimer()
+					t1 := time.Now()
+					cleanup := do(b)
+					total += time.Since(t1)
+					b.StopTimer()
+					if pit := cleanup(); pit != "" {
+						closePIT(b, pit)
+					}
 					b.StartTimer()
 				}
-			}
-		})
-		// The machine is shared, so load drifts between sub-benchmarks:
-		// x-raw compares each call with a raw replay made right before it
-		// (outside the timer), in the same run. do makes the call and
-		// returns what it leaves to clean up afterwards, outside the timer:
-		// a point in time to close.
-		paired := func(b *testing.B, do func(b *testing.B) (cleanup func() (pit string))) {
-			ph.reset() // forget the calls made before this sub-benchmark
-			b.ReportAllocs()
-			var rawTotal, total time.Duration
-			for b.Loop() {
-				b.StopTimer()
-				t0 := time.Now()
-				pit := mustReplay(b)
-				rawTotal += time.Since(t0)
-				if pit != "" {
-					closePIT(b, pit)
+				if rawTotal > 0 {
+					b.ReportMetric(float64(total)/float64(rawTotal), "x-raw")
+					b.ReportMetric(float64(rawTotal.Nanoseconds())/1e3/float64(b.N), "raw-us")
+					b.ReportMetric(float64((total-rawTotal).Nanoseconds())/1e3/float64(b.N), "overhead-us")
 				}
-				b.StartTimer()
-				t1 := time.Now()
-				cleanup := do(b)
-				total += time.Since(t1)
-				b.StopTimer()
-				if pit := cleanup(); pit != "" {
-					closePIT(b, pit)
+			}
+			// proxy is the floor of any service in front of Elasticsearch: an
+			// HTTP server in this process that replays the same requests and
+			// copies the last answer back, with no token, parsing, decoding,
+			// encoding or audit.
+			b.Run(c.name+"/proxy"+mode, func(b *testing.B) {
+				type answer struct {
+					pit string
+					err error
 				}
-				b.StartTimer()
-			}
-			if rawTotal > 0 {
-				b.ReportMetric(float64(total)/float64(rawTotal), "x-raw")
-				b.ReportMetric(float64(rawTotal.Nanoseconds())/1e3/float64(b.N), "raw-us")
-			}
+				answers := make(chan answer, 1)
+				proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					last, pit, err := replay()
+					answers <- answer{pit, err}
+					if err != nil {
+						w.WriteHeader(http.StatusBadGateway)
+						return
+					}
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = w.Write(last)
+				}))
+				defer proxy.Close()
+				paired(b, func(b *testing.B) func() string {
+					resp, err := proxy.Client().Get(proxy.URL)
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = readBody(resp)
+					a := <-answers
+					if a.err != nil {
+						b.Fatal(a.err)
+					}
+					return func() string { return a.pit }
+				})
+			})
+			b.Run(c.name+"/querysvc"+mode, func(b *testing.B) {
+				paired(b, func(b *testing.B) func() string {
+					body := call(b, c.token, c.path)
+					// Reading the cursor parses the whole answer: not part of
+					// the call.
+					return func() string { return cursorPIT(body) }
+				})
+				ph.report(b)
+			})
 		}
-		// proxy is the floor of any service in front of Elasticsearch: an
-		// HTTP server in this process that replays the same requests and
-		// copies the last answer back, with no token, parsing, decoding,
-		// encoding or audit.
-		b.Run(c.name+"/proxy", func(b *testing.B) {
-			type answer struct {
-				pit string
-				err error
-			}
-			answers := make(chan answer, 1)
-			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				last, pit, err := replay()
-				answers <- answer{pit, err}
-				if err != nil {
-					w.WriteHeader(http.StatusBadGateway)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write(last)
-			}))
-			defer proxy.Close()
-			paired(b, func(b *testing.B) func() string {
-				resp, err := proxy.Client().Get(proxy.URL)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = readBody(resp)
-				a := <-answers
-				if a.err != nil {
-					b.Fatal(a.err)
-				}
-				return func() string { return a.pit }
-			})
-		})
-		b.Run(c.name+"/querysvc", func(b *testing.B) {
-			paired(b, func(b *testing.B) func() string {
-				body := call(b, c.token, c.path)
-				// Reading the cursor parses the whole answer: not part of
-				// the call.
-				return func() string { return cursorPIT(body) }
-			})
-			ph.report(b)
-		})
-		_ = body
 	}
 }
 
