@@ -11,8 +11,8 @@ const MaxTenantLen = 128
 
 // NormalizeTenant returns t as the collector stores tenant ids: without
 // surrounding white space and in lower case. It reports false for a value
-// that is empty afterwards, longer than MaxTenantLen, not valid UTF-8, or
-// holds control characters: such a value is never a tenant, because
+// that is empty afterwards, longer than MaxTenantLen bytes (before or after
+// lower-casing), not valid UTF-8, or holds control characters: such a value is never a tenant, because
 // partners are scoped by it.
 //
 // The collector normalizes the tenants it reads from records, and the query
@@ -61,5 +61,11 @@ func normalizeTenantSlow(t string) (string, bool) {
 	if lower {
 		return t, true
 	}
-	return strings.ToLower(t), true
+	// Lower case may take more bytes than upper case ("Ⱥ" is 2, "ⱥ" 3):
+	// the limit holds for what is stored, so that a stored id normalizes
+	// to itself.
+	if t = strings.ToLower(t); len(t) > MaxTenantLen {
+		return "", false
+	}
+	return t, true
 }

@@ -88,19 +88,37 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		}
 		return def
 	}
+	// A malformed environment value is an error, as a malformed flag is:
+	// falling back to the default would, for one, turn QUERYSVC_RATE_LIMIT=10/s
+	// into no rate limit at all.
+	var envErrs []error
 	dur := func(k string, def time.Duration) time.Duration {
 		if v := getenv(k); v != "" {
-			if d, err := time.ParseDuration(v); err == nil {
-				return d
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not a duration (e.g. 30s)", k, v))
 			}
+			return d
 		}
 		return def
 	}
 	num := func(k string, def int) int {
 		if v := getenv(k); v != "" {
-			if n, err := strconv.Atoi(v); err == nil {
-				return n
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not an integer", k, v))
 			}
+			return n
+		}
+		return def
+	}
+	float := func(k string, def float64) float64 {
+		if v := getenv(k); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q is not a number", k, v))
+			}
+			return f
 		}
 		return def
 	}
@@ -121,12 +139,20 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	fs.DurationVar(&s.timeout, "request-timeout", dur(envTimeout, httpapi.DefaultRequestTimeout), "per-request timeout (env "+envTimeout+")")
 	fs.IntVar(&s.maxPage, "max-page-size", num(envMaxPage, httpapi.DefaultMaxPageSize), "largest search page (env "+envMaxPage+")")
 	fs.DurationVar(&s.maxRange, "max-range", dur(envMaxRange, httpapi.DefaultMaxRange), "longest analytics time range (env "+envMaxRange+")")
-	rate, _ := strconv.ParseFloat(env(envRate, strconv.Itoa(httpapi.DefaultRate)), 64)
-	fs.Float64Var(&s.rate, "rate-limit", rate, "requests per second per principal, 0 disables (env "+envRate+")")
+	fs.Float64Var(&s.rate, "rate-limit", float(envRate, httpapi.DefaultRate), "requests per second per principal, 0 disables (env "+envRate+")")
 	fs.IntVar(&s.burst, "rate-burst", num(envBurst, httpapi.DefaultBurst), "requests a principal may make at once (env "+envBurst+")")
 	proxies := fs.String("trusted-proxies", getenv(envProxies), "comma-separated CIDRs of proxies whose Forwarded/X-Forwarded-For is believed (env "+envProxies+")")
+	if err := errors.Join(envErrs...); err != nil {
+		return s, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return s, err
+	}
+	switch {
+	case s.leeway < 0:
+		return s, fmt.Errorf("jwt-leeway %s: must not be negative (0 allows no clock skew)", s.leeway)
+	case s.rate < 0:
+		return s, fmt.Errorf("rate-limit %g: must not be negative (0 disables the limit)", s.rate)
 	}
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
@@ -159,6 +185,20 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	return s, s.es.Validate()
 }
 
+// verifierConfig is the token verifier's configuration. A leeway of 0 is
+// one the operator set (the flag's default is auth.DefaultLeeway), so it
+// means none, which auth.Config spells as a negative one.
+func (s settings) verifierConfig() auth.Config {
+	leeway := s.leeway
+	if leeway == 0 {
+		leeway = -1
+	}
+	return auth.Config{
+		Issuer: s.issuer, Audience: s.audience, HS256Secret: s.secret, JWKSFile: s.jwksFile, JWKSURL: s.jwksURL,
+		RoleClaim: s.roleClaim, TenantClaim: s.tenantClaim, Leeway: leeway,
+	}
+}
+
 // run is the whole program, testable in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "token" {
@@ -169,10 +209,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, nil))
-	verifier, err := auth.New(auth.Config{
-		Issuer: s.issuer, Audience: s.audience, HS256Secret: s.secret, JWKSFile: s.jwksFile, JWKSURL: s.jwksURL,
-		RoleClaim: s.roleClaim, TenantClaim: s.tenantClaim, Leeway: s.leeway,
-	})
+	verifier, err := auth.New(s.verifierConfig())
 	if err != nil {
 		return err
 	}

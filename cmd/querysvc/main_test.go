@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"go.uber.org/goleak"
 
 	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/querysvc/auth"
 )
 
 func TestMain(m *testing.M) {
@@ -152,6 +154,13 @@ func TestRunBadConfig(t *testing.T) {
 		{"stray argument", []string{"serve"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "unexpected argument"},
 		{"token without secret", []string{"token"}, map[string]string{}, "QUERYSVC_JWT_SECRET"},
 		{"partner token without tenant", []string{"token", "-role", "partner"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "needs -tenant"},
+		// Malformed environment values fail as malformed flags do, never
+		// falling back to a default (a rate of "10/s" once meant no limit).
+		{"bad rate env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_LIMIT": "10/s"}, `QUERYSVC_RATE_LIMIT="10/s" is not a number`},
+		{"bad burst env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_BURST": "ten"}, `QUERYSVC_RATE_BURST="ten" is not an integer`},
+		{"bad leeway env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_JWT_LEEWAY": "30"}, `QUERYSVC_JWT_LEEWAY="30" is not a duration`},
+		{"negative leeway", []string{"-jwt-leeway", "-5s"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "must not be negative"},
+		{"negative rate", []string{"-rate-limit", "-1"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,5 +169,47 @@ func TestRunBadConfig(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestLeeway: -jwt-leeway 0 allows no clock skew (auth.Config reads a zero
+// leeway as its default); the default allows 30 s.
+func TestLeeway(t *testing.T) {
+	env := map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "ES_URL": "http://127.0.0.1:9200"}
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	tok, err := auth.Sign(jose.HS256, []byte(testSecret), auth.Token{Subject: "a", Role: "admin", Expiry: now.Add(-20 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args       []string
+		env        string
+		wantExpiry bool
+	}{
+		{nil, "", false},
+		{[]string{"-jwt-leeway", "0s"}, "", true},
+		{nil, "0s", true},
+		{[]string{"-jwt-leeway", "10s"}, "", true},
+	} {
+		e := map[string]string{"QUERYSVC_JWT_LEEWAY": tt.env}
+		s, err := parse(tt.args, func(k string) string {
+			if v, ok := e[k]; ok {
+				return v
+			}
+			return env[k]
+		}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := s.verifierConfig()
+		cfg.Now = func() time.Time { return now }
+		v, err := auth.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(context.Background(), tok)
+		if expired := err != nil && strings.Contains(err.Error(), "expired"); expired != tt.wantExpiry {
+			t.Errorf("args %q, env %q: a token expired 20 s ago: got %v, want expired %v", tt.args, tt.env, err, tt.wantExpiry)
+		}
 	}
 }

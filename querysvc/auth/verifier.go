@@ -2,6 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -98,9 +101,16 @@ type Verifier struct {
 	algs   []jose.SignatureAlgorithm
 	static *jose.JSONWebKeySet
 
+	// The JWKS URL's keys. One fetch runs at a time, without the lock held;
+	// meanwhile other requests use the keys at hand (or, before the first
+	// keys, wait for it).
 	mu        sync.Mutex
 	fetched   *jose.JSONWebKeySet
-	fetchedAt time.Time
+	fetchedAt time.Time     // of the last good fetch
+	attempted time.Time     // of the last fetch, good or not
+	failures  int           // fetches failed since the last good one
+	lastErr   error         // why the last fetch failed
+	fetching  chan struct{} // closed when the running fetch ends; nil when none runs
 
 	cacheMu sync.Mutex
 	cache   map[[sha256.Size]byte]cached
@@ -178,8 +188,9 @@ func parseJWKS(b []byte) (*jose.JSONWebKeySet, error) {
 type claims map[string]any
 
 // Verify checks a compact JWS token and returns its principal. Every failure
-// is a *querysvc.Error with CodeUnauthorized whose message says what is
-// wrong without echoing the token. A token verified in the last CacheTTL is
+// is a *querysvc.Error whose message says what is wrong without echoing the
+// token: CodeUnauthorized, or CodeUnavailable when no key could be had from
+// the JWKS URL to check it with. A token verified in the last CacheTTL is
 // answered from memory, until its expiry.
 func (v *Verifier) Verify(ctx context.Context, token string) (querysvc.Principal, error) {
 	if token == "" {
@@ -235,13 +246,24 @@ func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal
 		return fail("token must have exactly one signature", nil)
 	}
 	hdr := tok.Headers[0]
-	key, err := v.key(ctx, hdr)
+	keys, err := v.keys(ctx, hdr)
+	if errors.Is(err, errKeysUnavailable) {
+		// Not the token's fault: the service cannot get the keys to check
+		// any token of this algorithm.
+		return querysvc.Principal{}, expiry, querysvc.Wrap(querysvc.CodeUnavailable, "the keys to verify tokens are unavailable", err)
+	}
 	if err != nil {
 		return fail("no key to verify the token", err)
 	}
 	var reg jwt.Claims
-	extra := claims{}
-	if err := tok.Claims(key, &reg, &extra); err != nil {
+	var extra claims
+	for _, key := range keys {
+		reg, extra = jwt.Claims{}, claims{}
+		if err = tok.Claims(key, &reg, &extra); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		return fail("invalid token signature", err)
 	}
 	if reg.Expiry == nil {
@@ -272,7 +294,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal
 	if !ok || roleName == "" {
 		return fail(fmt.Sprintf("token has no %s claim", v.cfg.RoleClaim), nil)
 	}
-	role, ok := querysvc.ParseRole(strings.ToLower(roleName))
+	role, ok := parseRole(roleName)
 	if !ok {
 		return fail(fmt.Sprintf("token %s claim is not a known role", v.cfg.RoleClaim), nil)
 	}
@@ -302,45 +324,62 @@ func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal
 	return p, expiry, nil
 }
 
-// key returns the verification key for a token header.
-func (v *Verifier) key(ctx context.Context, h jose.Header) (any, error) {
-	if h.Algorithm == string(jose.HS256) {
-		return v.cfg.HS256Secret, nil
+// parseRole reads a role claim in any ASCII case ("Admin"). Only ASCII
+// letters are folded: Unicode case rules would read "ADM\u0130N" (a dotted
+// capital I) as admin.
+func parseRole(name string) (querysvc.Role, bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			return "", false
+		}
 	}
-	var sets []*jose.JSONWebKeySet
+	return querysvc.ParseRole(strings.ToLower(name))
+}
+
+// errKeysUnavailable marks a failure to obtain any key set from the JWKS URL.
+var errKeysUnavailable = errors.New("JWKS URL unavailable")
+
+// keys returns the keys a token header may have been signed with: the
+// HS256 secret, or the public keys of its algorithm's type and its kid (all
+// of that type when it has none) from the JWKS file and then the JWKS URL.
+// The file is consulted first, so its keys verify whatever the URL does.
+func (v *Verifier) keys(ctx context.Context, h jose.Header) ([]any, error) {
+	if h.Algorithm == string(jose.HS256) {
+		return []any{v.cfg.HS256Secret}, nil
+	}
 	if v.static != nil {
-		sets = append(sets, v.static)
+		if ks := pick(v.static, h); len(ks) > 0 {
+			return ks, nil
+		}
 	}
 	if v.cfg.JWKSURL != "" {
 		set, err := v.remote(ctx, false)
 		if err != nil {
 			return nil, err
 		}
-		sets = append(sets, set)
-	}
-	for _, set := range sets {
-		if k, ok := pick(set, h); ok {
-			return k, nil
+		if ks := pick(set, h); len(ks) > 0 {
+			return ks, nil
 		}
-	}
-	if v.cfg.JWKSURL != "" {
-		// An unknown kid may be a freshly rotated key: refetch once.
-		set, err := v.remote(ctx, true)
-		if err != nil {
-			return nil, err
-		}
-		if k, ok := pick(set, h); ok {
-			return k, nil
+		// An unknown kid may be a freshly rotated key: refetch (at most
+		// once a second, whatever the tokens say).
+		if set, err = v.remote(ctx, true); err == nil {
+			if ks := pick(set, h); len(ks) > 0 {
+				return ks, nil
+			}
 		}
 	}
 	return nil, fmt.Errorf("no %s key with kid %q", h.Algorithm, h.KeyID)
 }
 
-func pick(set *jose.JSONWebKeySet, h jose.Header) (any, bool) {
+// pick returns the keys of set that may verify a token with header h: its
+// kid's, when it has one, whose algorithm (if stated) is the token's, whose
+// use (if stated) is signing, and whose type fits the algorithm.
+func pick(set *jose.JSONWebKeySet, h jose.Header) []any {
 	candidates := set.Keys
 	if h.KeyID != "" {
 		candidates = set.Key(h.KeyID)
 	}
+	var out []any
 	for _, k := range candidates {
 		if k.Algorithm != "" && k.Algorithm != h.Algorithm {
 			continue
@@ -348,48 +387,114 @@ func pick(set *jose.JSONWebKeySet, h jose.Header) (any, bool) {
 		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
-		return k.Key, true
+		switch pub := k.Key.(type) {
+		case *rsa.PublicKey:
+			if h.Algorithm != string(jose.RS256) {
+				continue
+			}
+		case *ecdsa.PublicKey:
+			if h.Algorithm != string(jose.ES256) || pub.Curve != elliptic.P256() {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, k.Key)
 	}
-	return nil, false
+	return out
 }
 
-// remote returns the keys from the JWKS URL, fetching them when stale or
-// when force is set (at most once per second, so bad tokens cannot hammer
-// the key server).
+// Fetches of the JWKS URL: a forced one (for an unknown kid) at most once a
+// second; after a failure, the next not before minRetry, doubling with each
+// failure in a row up to maxRetry. Meanwhile the keys of the last good fetch
+// stay in use, however old.
+const (
+	minRetry = time.Second
+	maxRetry = time.Minute
+)
+
+// remote returns the keys from the JWKS URL, fetching them when they are
+// older than JWKSRefresh, or when force is set, within the limits above. Its
+// error wraps errKeysUnavailable when there are no keys at all.
 func (v *Verifier) remote(ctx context.Context, force bool) (*jose.JSONWebKeySet, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	now := v.cfg.Now()
-	age := now.Sub(v.fetchedAt)
-	if v.fetched != nil && age < v.cfg.JWKSRefresh && (!force || age < time.Second) {
-		return v.fetched, nil
+	for {
+		v.mu.Lock()
+		now := v.cfg.Now()
+		wait := minRetry
+		if v.failures > 0 {
+			wait = min(maxRetry, minRetry<<min(v.failures-1, 16))
+		}
+		fresh := v.fetched != nil && now.Sub(v.fetchedAt) < v.cfg.JWKSRefresh && !force
+		tooSoon := !v.attempted.IsZero() && now.Sub(v.attempted) < wait
+		switch {
+		case fresh || (v.fetched != nil && (v.fetching != nil || tooSoon)):
+			set := v.fetched
+			v.mu.Unlock()
+			return set, nil
+		case v.fetching != nil:
+			// The first keys are being fetched: wait for them.
+			ch := v.fetching
+			v.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %w", errKeysUnavailable, ctx.Err())
+			}
+		case tooSoon:
+			err := v.lastErr
+			v.mu.Unlock()
+			return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+		}
+		ch := make(chan struct{})
+		v.fetching, v.attempted = ch, now
+		v.mu.Unlock()
+
+		// The fetch serves every request waiting for it, so it does not
+		// end with the request that started it.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+		set, err := v.fetch(fctx)
+		cancel()
+
+		v.mu.Lock()
+		v.fetching = nil
+		close(ch)
+		if err == nil {
+			v.fetched, v.fetchedAt, v.failures, v.lastErr = set, now, 0, nil
+		} else {
+			v.failures++
+			v.lastErr = err
+			set = v.fetched
+		}
+		v.mu.Unlock()
+		if set == nil {
+			return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+		}
+		return set, nil
 	}
+}
+
+// fetchTimeout bounds one fetch of the JWKS URL, whatever the HTTP client's
+// own timeout.
+const fetchTimeout = 10 * time.Second
+
+// fetch gets and parses the JWKS URL's keys.
+func (v *Verifier) fetch(ctx context.Context) (*jose.JSONWebKeySet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.cfg.JWKSURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("jwks request: %w", err)
 	}
 	resp, err := v.cfg.HTTPClient.Do(req)
 	if err != nil {
-		if v.fetched != nil {
-			return v.fetched, nil
-		}
 		return nil, fmt.Errorf("fetch jwks: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		if v.fetched != nil {
-			return v.fetched, nil
-		}
 		return nil, fmt.Errorf("fetch jwks: status %d", resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes))
 	if err != nil {
 		return nil, fmt.Errorf("read jwks: %w", err)
 	}
-	set, err := parseJWKS(b)
-	if err != nil {
-		return nil, err
-	}
-	v.fetched, v.fetchedAt = set, now
-	return set, nil
+	return parseJWKS(b)
 }

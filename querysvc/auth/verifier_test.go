@@ -198,3 +198,25 @@ func TestVerifyCache(t *testing.T) {
 		t.Error("tampered token: got ok, want 401")
 	}
 }
+
+// TestRoleClaimCase: a role claim is read in any ASCII case, and only ASCII
+// letters fold: under Unicode's rules "ADM\u0130N" (a dotted capital I)
+// would lower-case to "admin".
+func TestRoleClaimCase(t *testing.T) {
+	v, err := auth.New(auth.Config{HS256Secret: secret, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for role, want := range map[string]querysvc.Role{"Admin": querysvc.RoleAdmin, "PARTNER": querysvc.RolePartner} {
+		p, err := v.Verify(context.Background(), sign(t, jose.HS256, secret, valid(role, "acme")))
+		if err != nil || p.Role != want {
+			t.Errorf("role claim %q: got %+v, %v; want %s", role, p, err, want)
+		}
+	}
+	for _, role := range []string{"ADM\u0130N", "adm\u0130n"} {
+		p, err := v.Verify(context.Background(), sign(t, jose.HS256, secret, valid(role, "")))
+		if querysvc.ErrorCode(err) != querysvc.CodeUnauthorized {
+			t.Errorf("role claim %q: got %+v, %v; want 401", role, p, err)
+		}
+	}
+}

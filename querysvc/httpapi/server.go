@@ -263,14 +263,16 @@ func (s *Server) v1(path string, ep endpoint, analytics bool, h handler) {
 			return
 		}
 		authed = true
-		if !pr.Role.CanRead() {
-			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeForbidden, "role %s may not read the activity log", pr.Role))
-			return
-		}
+		// Limited before the role is checked: every refused request is
+		// audited too, so staff and customers must not send them unbounded.
 		if ok, wait := s.limiter.allow(string(pr.Role) + "\x00" + pr.Tenant + "\x00" + pr.Subject); !ok {
 			secs := int(wait/time.Second) + 1
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeRateLimited, "rate limit exceeded; retry in %d s", secs))
+			return
+		}
+		if !pr.Role.CanRead() {
+			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeForbidden, "role %s may not read the activity log", pr.Role))
 			return
 		}
 		params, err = parseParams(r.URL.RawQuery, ep)

@@ -118,6 +118,13 @@ func TestLimits(t *testing.T) {
 	a.wantError(alpha, "/v1/activities?limit=1", 429, "rate limit")
 	// Another principal has its own bucket.
 	a.getJSON(beta, "/v1/activities?limit=1", 200, nil)
+	// Roles that may not read are limited too: every refusal is audited.
+	for _, tok := range []string{token(t, "staff-1", "staff", "t-alpha"), token(t, "customer-1", "customer", "")} {
+		for range 3 {
+			a.wantError(tok, "/v1/analytics/events", 403, "may not read")
+		}
+		a.wantError(tok, "/v1/analytics/events", 429, "rate limit")
+	}
 	// Tokens come back with time.
 	now = now.Add(2 * time.Second)
 	a.getJSON(alpha, "/v1/activities?limit=1", 200, nil)
