@@ -236,6 +236,8 @@ func goldenInputs() map[string]func() plog.Logs {
 					"headers":                           map[string]any{"Authorization": "Basic " + secretBasic, "accept": "json"},
 					"tls.key":                           "-----BEGIN PRIVATE KEY-----\n" + secretPEMBody + "\n-----END PRIVATE KEY-----",
 					"raw_payload":                       []byte("opaque"),
+					"payment.pan":                       float64(4111111111111111), // a double is written out as digits
+					"sms_otp":                           float64(493817),
 					schema.AttrChanges: map[string]any{
 						"password": map[string]any{"old": secretPassword, "new": secretPassword + "!"},
 						"email":    map[string]any{"old": "jane@example.com", "new": "jane.doe@example.com"},
@@ -252,6 +254,9 @@ func goldenInputs() map[string]func() plog.Logs {
 			lr.SetEventName("login with " + secretJWT)
 			lr.SetSeverityText("Basic " + secretBasic)
 			ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope().SetVersion("1.0 " + secretStripe)
+			// The exporter stores both schema URLs.
+			ld.ResourceLogs().At(0).SetSchemaUrl("https://deploy:" + secretURLPass + "@schemas.example.com/1.26.0")
+			ld.ResourceLogs().At(0).ScopeLogs().At(0).SetSchemaUrl("https://schemas.example.com/1.26.0?t=" + secretJWT)
 			return ld
 		},
 		"redaction_hash": func() plog.Logs {

@@ -245,6 +245,10 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		resAttrs := rl.Resource().Attributes()
 		rep.Reset()
 		p.red.Attributes(resAttrs, "resource", false, &rep)
+		// The exporter stores the schema URLs too, and any emitter sets them.
+		if out, changed := p.red.Text("resource.schema_url", rl.SchemaUrl(), &rep); changed {
+			rl.SetSchemaUrl(out)
+		}
 		p.countRules(&st, &rep)
 		st.duplicates += int64(rep.Duplicates)
 		resPaths := clonePaths(&rep)
@@ -264,6 +268,9 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			}
 			if out, changed := p.red.Text("scope.version", sl.Scope().Version(), &rep); changed {
 				sl.Scope().SetVersion(out)
+			}
+			if out, changed := p.red.Text("scope.schema_url", sl.SchemaUrl(), &rep); changed {
+				sl.SetSchemaUrl(out)
 			}
 			renameEmptyKey(sl.Scope().Attributes())
 			stripControl(sl.Scope().Attributes())

@@ -308,7 +308,8 @@ func luhn(d []byte) bool {
 
 // findCard finds a Luhn-valid card number. In a longer run of digit groups
 // ("order 12 4111 1111 1111 1111") every window that starts at a group is
-// tried, so a card cannot hide behind a neighbouring number.
+// tried, so a card cannot hide behind a neighbouring number; what it returns
+// runs from the first such window to the end of the run.
 func findCard(s string, from int) (int, int, bool) {
 	// Cheap pre-check: enough digits at all.
 	n := 0
@@ -349,6 +350,11 @@ func findCard(s string, from int) (int, int, bool) {
 			}
 			break
 		}
+		// The buffer may fill before the run ends: then the run goes on
+		// from a group start among its last digits (below), and a window
+		// that ends where the buffer did is not the end of a group.
+		cut := nd == len(digits) && j < len(s) && (isDigit(s[j]) ||
+			(s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]))
 		// A run glued to letters ("ab4111...") is checked too: failing
 		// closed beats a leaked card.
 		for a := 0; a+minCardDigits <= nd; a++ {
@@ -359,18 +365,59 @@ func findCard(s string, from int) (int, int, bool) {
 				// Windows that end inside a group are only checked for the
 				// whole run, so "12345678901234567890" is not scanned for
 				// cards at every offset.
-				endsGroup := a+l == nd || groupStart[a+l]
+				endsGroup := a+l < nd && groupStart[a+l] || a+l == nd && !cut
 				if !endsGroup {
 					continue
 				}
 				if luhn(digits[a : a+l]) {
-					return pos[a], pos[a+l-1] + 1, true
+					// The mask runs to the end of the run: a window that
+					// passes Luhn by chance may overlap a card that ends
+					// later ("12 12 4111 1111 1111 1111"), and no digit
+					// of it may be left.
+					return pos[a], runEnd(s, pos[a+l-1]+1), true
 				}
 			}
+		}
+		if cut {
+			j = resumeCard(s, j, pos[:nd], groupStart[:nd])
 		}
 		i = j
 	}
 	return 0, 0, false
+}
+
+// runEnd returns the end of the run of digit groups (digits, and single
+// spaces or dashes between them) that goes on at byte j.
+func runEnd(s string, j int) int {
+	for j < len(s) {
+		switch c := s[j]; {
+		case isDigit(c):
+			j++
+		case (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]):
+			j += 2
+		default:
+			return j
+		}
+	}
+	return j
+}
+
+// resumeCard returns where findCard goes on after a run of digit groups
+// filled its buffer at byte j. A card that began in the buffer's last
+// maxCardDigits-1 digits, at a group start, is read again whole from there
+// (a later one than the first, so the scan always moves on). Without such a
+// group start no card window begins there, so the scan skips to the end of
+// the group it stopped in.
+func resumeCard(s string, j int, pos []int, groupStart []bool) int {
+	for a := max(1, len(pos)-maxCardDigits+1); a < len(pos); a++ {
+		if groupStart[a] {
+			return pos[a]
+		}
+	}
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	return j
 }
 
 // isOTPCode reports whether a value under an OTP-like key looks like a

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -234,4 +235,50 @@ func depth(v any) int {
 		return d + 1
 	}
 	return 0
+}
+
+// FuzzCardInDigitRun plants a card, in groups of four, inside a run of other
+// digit groups of any length (order numbers, references), as long as the
+// fuzzer likes: no digit of the card's second half survives, wherever the
+// detector's buffer ends.
+func FuzzCardInDigitRun(f *testing.F) {
+	f.Add([]byte("abc"), bytes.Repeat([]byte{3}, 15), []byte{1}, true)
+	f.Add([]byte("abc"), []byte{200, 200, 200, 200, 200, 200, 200, 200, 200, 200}, []byte{}, false)
+	f.Add([]byte{9}, bytes.Repeat([]byte{1}, 100), bytes.Repeat([]byte{250}, 40), true)
+	r := mustNew(f, testConfig())
+	f.Fuzz(func(t *testing.T, b, before, after []byte, dashed bool) {
+		sep := " "
+		if dashed {
+			sep = "-"
+		}
+		c := luhnComplete(b)
+		card := c[0:4] + sep + c[4:8] + sep + c[8:12] + sep + c[12:16]
+		core := c[8:12] + sep + c[12:16]
+		in := "ref " + digitGroups(before) + card + sep + digitGroups(after) + "ok"
+		if strings.Count(in, core) > 1 {
+			t.Skip("the filler holds the card's digits")
+		}
+		var rep Report
+		out, _ := r.String(in, &rep)
+		if strings.Contains(out, core) {
+			t.Errorf("card digits survived: got %q", out)
+		}
+	})
+}
+
+// digitGroups turns each byte into a group of 1 to 8 digits, each group
+// followed by a space or a dash, so that it joins the card's run.
+func digitGroups(b []byte) string {
+	var s strings.Builder
+	for i, x := range b {
+		for n := 0; n <= int(x%8); n++ {
+			s.WriteByte('0' + (x/8+byte(n)*7+byte(i))%10)
+		}
+		if x&0x80 != 0 {
+			s.WriteByte('-')
+		} else {
+			s.WriteByte(' ')
+		}
+	}
+	return s.String()
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
@@ -1228,7 +1229,34 @@ func (w *walker) walkValueOTP(v pcommon.Value, depth int, otp bool) bool {
 		if otp {
 			return w.apply(v, RuleOTP, w.r.otpAction)
 		}
-		if w.r.cardOn && isCardInt(v.Int()) {
+		if w.r.cardOn && isCardInt(magnitude(v.Int())) {
+			return w.apply(v, RuleCard, w.r.cardAct)
+		}
+		return false
+	case pcommon.ValueTypeDouble:
+		// A whole number sent as a double is written out as one
+		// (4111111111111111, not 4.111111111111111e15), so it is checked
+		// as an integer is.
+		f := math.Abs(v.Double())
+		if f != math.Trunc(f) || f >= 1e19 { // fractions, NaN, infinities, 20 digits or more
+			return false
+		}
+		if otp {
+			return w.apply(v, RuleOTP, w.r.otpAction)
+		}
+		if !w.r.cardOn || f < 1e12 {
+			return false
+		}
+		if f >= 1<<53 {
+			// Past 2^53 a double no longer holds every integer, so the
+			// digits it is written with need not be the ones sent: a
+			// 17 – 19 digit card would lose only its last digits. It
+			// cannot be checked: fail closed.
+			w.hit(RuleUninspectable)
+			v.SetStr(Mask)
+			return false
+		}
+		if isCardInt(uint64(f)) {
 			return w.apply(v, RuleCard, w.r.cardAct)
 		}
 		return false
@@ -1319,12 +1347,14 @@ func settle(v pcommon.Value, s, out string, drop, clean bool, memo *string) bool
 	return false
 }
 
-func isCardInt(n int64) bool {
+// isCardInt reports whether n, written in decimal, is a card number: 13 to
+// 19 digits that pass the Luhn check.
+func isCardInt(n uint64) bool {
 	if n < 1e12 { // fewer than 13 digits
 		return false
 	}
 	var buf [20]byte
-	s := strconv.AppendInt(buf[:0], n, 10)
+	s := strconv.AppendUint(buf[:0], n, 10)
 	if len(s) > maxCardDigits {
 		return false
 	}
@@ -1332,6 +1362,14 @@ func isCardInt(n int64) bool {
 		s[i] -= '0'
 	}
 	return luhn(s)
+}
+
+// magnitude is |n|; a minus sign does not hide a card number.
+func magnitude(n int64) uint64 {
+	if n < 0 {
+		return uint64(-(n + 1)) + 1 // math.MinInt64 too
+	}
+	return uint64(n)
 }
 
 // apply applies action to the whole of v for rule; true means remove v.

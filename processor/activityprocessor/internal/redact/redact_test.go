@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -68,6 +69,16 @@ func TestDetectors(t *testing.T) {
 		{"card dashed", "4111-1111-1111-1111", Mask, RuleCard},
 		{"card after another number", "order 12 " + testCard, "order 12 " + Mask, RuleCard},
 		{"order number failing luhn is kept", "order 4111111111111112", "order 4111111111111112", NumRules},
+		// A run of digit groups longer than the detector's 64-digit buffer:
+		// a card across the buffer's end is still read whole.
+		{"card after 60 digits of groups", "ref " + strings.Repeat("1000 ", 15) + testCard + " ok",
+			"ref " + strings.Repeat("1000 ", 15) + Mask + " ok", RuleCard},
+		{"card after a 62-digit reference", "ref " + strings.Repeat("7", 62) + " " + testCard,
+			"ref " + strings.Repeat("7", 62) + " " + Mask, RuleCard},
+		// "12 12 12 12 12 12 12 4111" passes Luhn: the mask goes on to the
+		// end of the run, so no digit of the card is left.
+		{"card after 200 digits of groups", strings.Repeat("12 ", 100) + testCard + " ok", strings.Repeat("12 ", 93) + Mask + " ok", RuleCard},
+		{"long digit groups are kept", strings.Repeat("1234567 ", 40), strings.Repeat("1234567 ", 40), NumRules},
 		{"url credentials", "postgres://app:s3cr3t@db:5432/x", "postgres://app:" + Mask + "@db:5432/x", RuleURLCredentials},
 		{"url token user info", "https://ghtoken123@github.com/x", "https://" + Mask + "@github.com/x", RuleURLCredentials},
 		{"plain url is kept", "https://example.com/a@b", "https://example.com/a@b", NumRules},
@@ -145,6 +156,49 @@ func TestAttributes(t *testing.T) {
 		if !contains(rep.Paths(), p) {
 			t.Errorf("paths: got %v, want it to contain %q", rep.Paths(), p)
 		}
+	}
+}
+
+// TestNumbers: numbers are written out as digits, so integers and whole
+// doubles are checked for card numbers (whatever their sign) and, under
+// OTP-like keys, masked; a whole double past 2^53 cannot be read exactly and
+// is masked.
+func TestNumbers(t *testing.T) {
+	r := mustNew(t, testConfig())
+	m := pcommon.NewMap()
+	m.PutInt("card_int", 4111111111111111)
+	m.PutInt("card_negative", -4111111111111111)
+	m.PutInt("order", 4111111111111112)
+	m.PutInt("min_int", math.MinInt64)
+	m.PutDouble("card_double", 4111111111111111)
+	m.PutDouble("card_double_negative", -5555555555554444)
+	m.PutDouble("order_double", 4111111111111112)
+	m.PutDouble("big_double", 6.2123456789012345e18)
+	m.PutDouble("amount", 12.5)
+	m.PutDouble("nan", math.NaN())
+	m.PutDouble("huge", 1e300)
+	m.PutDouble("otp_code", 493817)
+	m.PutDouble("otp_fraction", 4938.17)
+	m.PutEmptyMap(schema.AttrChanges).PutEmptyMap("card_on_file").PutDouble("new", 5555555555554444)
+	var rep Report
+	r.Attributes(m, "", true, &rep)
+	want := map[string]any{
+		"card_int": Mask, "card_negative": Mask, "order": int64(4111111111111112), "min_int": int64(math.MinInt64),
+		"card_double": Mask, "card_double_negative": Mask, "order_double": float64(4111111111111112),
+		"big_double": Mask, "amount": 12.5, "huge": 1e300, "otp_code": Mask, "otp_fraction": 4938.17,
+		schema.AttrChanges: map[string]any{"card_on_file": map[string]any{"new": Mask}},
+	}
+	got := m.AsRaw()
+	if n, ok := got["nan"].(float64); !ok || !math.IsNaN(n) {
+		t.Errorf("nan: got %v, want it kept", got["nan"])
+	}
+	delete(got, "nan")
+	if !pcommonEqual(t, got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	if rep.Counts[RuleCard] != 5 || rep.Counts[RuleOTP] != 1 || rep.Counts[RuleUninspectable] != 1 {
+		t.Errorf("counts: card %d, otp %d, uninspectable %d; want 5, 1, 1",
+			rep.Counts[RuleCard], rep.Counts[RuleOTP], rep.Counts[RuleUninspectable])
 	}
 }
 
