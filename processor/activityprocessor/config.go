@@ -112,7 +112,7 @@ type RedactionConfig struct {
 	// KeyPatterns); used by the "otp" detector.
 	OTPKeyPatterns []string `mapstructure:"otp_key_patterns"`
 	// Detectors maps value detector names (jwt, bearer, basic_auth,
-	// api_key, private_key, card_number, url_credentials, otp) to an action
+	// api_key, private_key, card_number, url_credentials, key_value, otp) to an action
 	// (mask, hash, drop, or off to disable it). Every detector is on (mask)
 	// by default and a configured map is merged into the defaults, so a
 	// detector is only disabled by "off". An unknown name or action is

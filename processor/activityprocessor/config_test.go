@@ -16,6 +16,7 @@ import (
 
 	"github.com/activitylog/activitylog/internal/configtest"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/redact"
 )
 
 func loadConfig(t *testing.T, name string) (*Config, error) {
@@ -47,7 +48,7 @@ func TestLoadConfig(t *testing.T) {
 		{"namespace", cfg.Namespace, "prod.eu_1"},
 		{"key action", cfg.Redaction.KeyAction, "hash"},
 		{"key patterns", strings.Join(cfg.Redaction.KeyPatterns, ","), "password,pin_code,X-Api-Key"},
-		{"detectors", len(cfg.Redaction.Detectors), 8},
+		{"detectors", len(cfg.Redaction.Detectors), len(redact.Detectors())},
 		{"bearer off", cfg.Redaction.Detectors["bearer"], DetectorOff},
 		{"jwt action", cfg.Redaction.Detectors["jwt"], "drop"},
 		{"hash key", string(cfg.Redaction.HashKey), "0123456789abcdef0123456789abcdef"},

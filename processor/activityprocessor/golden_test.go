@@ -238,6 +238,8 @@ func goldenInputs() map[string]func() plog.Logs {
 					"raw_payload":                       []byte("opaque"),
 					"payment.pan":                       float64(4111111111111111), // a double is written out as digits
 					"sms_otp":                           float64(493817),
+					"url.full":                          "https://api.example/cb?code=1&access_token=" + secretURLPass + "&state=x",
+					"db.connection_string":              "Server=db;User Id=app;Password=" + secretPassword + ";Database=loyalty",
 					schema.AttrChanges: map[string]any{
 						"password": map[string]any{"old": secretPassword, "new": secretPassword + "!"},
 						"email":    map[string]any{"old": "jane@example.com", "new": "jane.doe@example.com"},

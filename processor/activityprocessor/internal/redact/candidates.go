@@ -46,10 +46,12 @@ const (
 	classSlash                      // '/' after ':': "://"
 	classAny2                       // every byte
 	classAt                         // '@' (after any byte): user info in a URL
+	classAny3                       // every byte
+	classEq                         // '=' (after any byte): a name=value pair
 )
 
 // classStart is the class of the virtual byte before a string's first.
-const classStart = classAny | classAny2
+const classStart = classAny | classAny2 | classAny3
 
 // classKeyEnd and classSep return, for the k-th of apiSeparators, the class
 // of the bytes that come before it in an API key prefix and its own class
@@ -65,8 +67,9 @@ const allSeps = classSep0 | classSep1 | classSep2
 // bytes before API key separators come from the prefix table, apiKeyEnds.
 func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256]uint32) {
 	for c := range t {
-		t[c] = classAny | classAny2
+		t[c] = classAny | classAny2 | classAny3
 	}
+	t['='] |= classEq
 	for c := '0'; c <= '9'; c++ {
 		t[c] |= classDigit
 	}
@@ -141,6 +144,9 @@ func (r *Redactor) candidates(s string) uint32 {
 	}
 	if pairs&classSlash != 0 && pairs&classAt != 0 && strings.Contains(s, "://") {
 		m |= ruleBit(RuleURLCredentials)
+	}
+	if pairs&classEq != 0 && n >= minKeyValueLen {
+		m |= ruleBit(RuleKeyValue)
 	}
 	if digits >= minCardDigits {
 		m |= ruleBit(RuleCard)

@@ -282,6 +282,62 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
+// minKeyValueLen is the length of the shortest name=value pair.
+const minKeyValueLen = 3
+
+// findKeyValue finds the value of a name=value pair inside a string whose
+// name matches a key pattern, as a key of its own would: a URL's query
+// ("?access_token=..."), a connection string ("Password=...;"), a command
+// line ("--db-password=...", "-Djavax.net.ssl.keyStorePassword=..."). The
+// name is the letters, digits, '_', '-' and '.' before the '='; the value
+// runs to the next '&', ';', ',', white space, quote, bracket or '#'. A
+// value that is already redacted is left alone.
+func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
+	for i := from; i < len(s); {
+		e := strings.IndexByte(s[i:], '=')
+		if e < 0 {
+			return 0, 0, false
+		}
+		e += i
+		i = e + 1
+		vs, ve := e+1, e+1
+		for ve < len(s) && !isValueEnd(s[ve]) {
+			ve++
+		}
+		// "==" is base64 padding, not a pair.
+		if ve == vs || s[vs] == '=' || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
+			continue
+		}
+		ns := e
+		for ns > 0 && isNameByte(s[ns-1]) {
+			ns--
+		}
+		if ns < e && r.sensitiveName(s[ns:e]) {
+			return vs, ve, true
+		}
+	}
+	return 0, 0, false
+}
+
+// sensitiveName reports whether the name of a name=value pair matches a key
+// pattern.
+func (r *Redactor) sensitiveName(name string) bool {
+	var buf [128]byte
+	return matchNormalized(&r.keyPats, normalize(&buf, name))
+}
+
+func isNameByte(c byte) bool {
+	return isAlnum(c) || c == '_' || c == '-' || c == '.'
+}
+
+func isValueEnd(c byte) bool {
+	switch c {
+	case '&', ';', ',', ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '(', ')', '[', ']', '{', '}', '#':
+		return true
+	}
+	return false
+}
+
 // Card numbers: 13 to 19 digits, optionally grouped by single spaces or
 // dashes, that pass the Luhn check.
 const (

@@ -282,3 +282,26 @@ func digitGroups(b []byte) string {
 	}
 	return s.String()
 }
+
+// FuzzKeyValue plants name=value pairs whose name holds a key pattern
+// (access_token, db-password, X.secretKey...) between other text: the value
+// never survives, and nothing panics.
+func FuzzKeyValue(f *testing.F) {
+	f.Add([]byte("hunter2-s3cret"), "access_", "", "https://x.example/cb?a=1", "&b=2")
+	f.Add([]byte("changeit"), "-Djavax.net.ssl.keyStore", "", "java", " -jar app.jar")
+	f.Add([]byte("s3cr3t"), "", "", "Server=db;User Id=app", ";Database=x")
+	r := mustNew(f, testConfig())
+	names := []string{"password", "token", "secret", "apikey", "api_key", "Authorization", "PASSWORD"}
+	f.Fuzz(func(t *testing.T, b []byte, before, after, prefix, suffix string) {
+		value := alphabet(b, alnum+"-._~+/", 6)
+		name := alphabet([]byte(before), alnum+"_-.", 0) + names[len(b)%len(names)] + alphabet([]byte(after), alnum+"_-.", 0)
+		if strings.Contains(prefix, value) || strings.Contains(suffix, value) || strings.Contains(name, value) {
+			t.Skip("the fuzzer's own text contains the secret")
+		}
+		var rep Report
+		out, _ := r.String(prefix+"&"+name+"="+value+"&"+suffix, &rep)
+		if strings.Contains(out, value) {
+			t.Errorf("value survived: got %q", out)
+		}
+	})
+}

@@ -81,6 +81,9 @@ const (
 	RulePrivateKey
 	RuleCard
 	RuleURLCredentials
+	// RuleKeyValue redacted the value of a name=value pair inside a string
+	// whose name matches a key pattern.
+	RuleKeyValue
 	RuleOTP
 	// RuleUninspectable replaced a value the walker cannot inspect (bytes).
 	RuleUninspectable
@@ -112,6 +115,8 @@ func (r Rule) String() string {
 		return "card_number"
 	case RuleURLCredentials:
 		return "url_credentials"
+	case RuleKeyValue:
+		return "key_value"
 	case RuleOTP:
 		return "otp"
 	case RuleUninspectable:
@@ -126,7 +131,7 @@ func (r Rule) String() string {
 
 // Detectors returns the value detectors, in the order they run.
 func Detectors() []Rule {
-	return []Rule{RulePrivateKey, RuleJWT, RuleBearer, RuleBasic, RuleAPIKey, RuleURLCredentials, RuleCard, RuleOTP}
+	return []Rule{RulePrivateKey, RuleJWT, RuleBearer, RuleBasic, RuleAPIKey, RuleURLCredentials, RuleKeyValue, RuleCard, RuleOTP}
 }
 
 // ParseDetector returns the detector rule named name.
@@ -307,6 +312,8 @@ func (r *Redactor) finderFor(rule Rule) finder {
 		return findPEM
 	case RuleURLCredentials:
 		return findURLCredentials
+	case RuleKeyValue:
+		return r.findKeyValue
 	case RuleCard:
 		return findCard
 	}
