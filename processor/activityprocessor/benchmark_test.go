@@ -104,7 +104,7 @@ func redactionBaselineConfig(f processor.Factory) *redactionprocessor.Config {
 	cfg.AllowAllKeys = true
 	cfg.RedactAllTypes = true
 	cfg.BlockedKeyPatterns = []string{
-		`(?i)pass(word|wd|phrase)`, `(?i)secret`, `(?i)token`, `(?i)api[-_.]?key`, `(?i)access[-_.]?key`,
+		`(?i)pass(word|wd|phrase)`, `(?i)pwd`, `(?i)session[-_.]?id`, `(?i)secret`, `(?i)token`, `(?i)api[-_.]?key`, `(?i)access[-_.]?key`,
 		`(?i)private[-_.]?key`, `(?i)authorization`, `(?i)cookie`, `(?i)credential`, `(?i)cv[vc]`,
 		`(?i)card[-_.]?number`, `(?i)iban`, `(?i)ssn`,
 	}
@@ -116,7 +116,7 @@ func redactionBaselineConfig(f processor.Factory) *redactionprocessor.Config {
 		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
 		`\b(?:\d[ -]?){12,18}\d\b`,
 		`://[^/\s:@]+:[^/\s@]+@`,
-		`(?i)[\w.-]*(?:pass(?:word|wd|phrase)|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|authorization|cookie|credential|cv[vc]|card[-_.]?number|iban|ssn)[\w.-]*=[^&;,\s"'<>()\[\]{}#=][^&;,\s"'<>()\[\]{}#]*`,
+		`(?i)[\w.-]*(?:pass(?:word|wd|phrase)|pwd|session[-_.]?id|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|authorization|cookie|credential|cv[vc]|card[-_.]?number|iban|ssn)[\w.-]*=[^&;,\s"'<>()\[\]{}#=][^&;,\s"'<>()\[\]{}#]*`,
 	}
 	return cfg
 }

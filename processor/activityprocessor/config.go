@@ -33,8 +33,8 @@ const (
 // with every key with case and separators removed, as substrings.
 func DefaultKeyPatterns() []string {
 	return []string{
-		"password", "passwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey",
-		"authorization", "cookie", "credential", "cvv", "cvc", "cardnumber", "iban", "ssn",
+		"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey",
+		"authorization", "cookie", "sessionid", "credential", "cvv", "cvc", "cardnumber", "iban", "ssn",
 	}
 }
 

@@ -133,9 +133,11 @@ func findBasic(s string, from int) (int, int, bool) {
 		}
 		end := spanWhile(s, t, isB64Std)
 		body := end
-		end = spanWhile(s, end, func(c byte) bool { return c == '=' })
 		if body-t >= 4 && decodesWithColon(s[t:body]) {
-			return t, end, true
+			// To the end of the token: padding, and whatever else a
+			// client glued on ("dXNlcjpw-YXNz", URL-safe base64) is
+			// part of the credential.
+			return t, spanWhile(s, end, func(c byte) bool { return isB64URL(c) || c == '+' || c == '/' || c == '=' }), true
 		}
 		from = t
 	}
@@ -171,8 +173,8 @@ func apiKeyPrefixes() [256][]apiKeyPrefix {
 		{"sk_live_", 10}, {"sk_test_", 10}, {"rk_live_", 10}, {"rk_test_", 10}, {"whsec_", 20}, // Stripe
 		{"sk-ant-", 20}, {"sk-proj-", 20}, {"sk-svcacct-", 20}, // Anthropic, OpenAI
 		{"ghp_", 30}, {"gho_", 30}, {"ghu_", 30}, {"ghs_", 30}, {"ghr_", 30}, {"github_pat_", 30}, // GitHub
-		{"glpat-", 20},                                                                           // GitLab
-		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xapp-", 10}, // Slack
+		{"glpat-", 20},                                                                                                                        // GitLab
+		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xoxc-", 10}, {"xoxe-", 10}, {"xoxe.", 10}, {"xapp-", 10}, // Slack
 		{"AKIA", 16}, {"ASIA", 16}, // AWS access key ids
 		{"AIza", 35},                   // Google API keys
 		{"npm_", 36},                   // npm
@@ -478,8 +480,9 @@ func resumeCard(s string, j int, pos []int, groupStart []bool) int {
 
 // isOTPCode reports whether a value under an OTP-like key looks like a
 // one-time code: at most 16 letters, digits, spaces or dashes, with at least
-// four digits.
+// four digits, once surrounding white space is trimmed ("493817\n").
 func isOTPCode(s string) bool {
+	s = strings.TrimSpace(s)
 	if len(s) > 16 {
 		return false
 	}

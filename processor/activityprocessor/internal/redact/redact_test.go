@@ -59,6 +59,9 @@ func TestDetectors(t *testing.T) {
 		{"bearer of news is kept", "the bearer of bad news", "the bearer of bad news", NumRules},
 		{"basic", "Basic dXNlcjpwYXNzd29yZA==", "Basic " + Mask, RuleBasic},
 		{"basic membership is kept", "basic membership upgraded", "basic membership upgraded", NumRules},
+		{"basic in url-safe base64", "Basic dXNlcjpw-YXNz_d29yZA ok", "Basic " + Mask + " ok", RuleBasic},
+		{"slack refresh token", "xoxe.xoxp-1-Mi0yLTEyMzQ1Njc4", Mask, RuleAPIKey},
+		{"slack client token", "t=xoxc-1234567890-abcdef", "t=" + Mask, RuleAPIKey},
 		{"stripe key", "key " + testStripe, "key " + Mask, RuleAPIKey},
 		{"aws key", testAWS, Mask, RuleAPIKey},
 		{"github token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", Mask, RuleAPIKey},
@@ -124,6 +127,7 @@ func TestAttributes(t *testing.T) {
 		"X-Api-Key":               map[string]any{"v": 1},
 		"otp_code":                "123 456",
 		"otp_channel":             "sms",
+		"passcode":                "493817\n",
 		"nested":                  map[string]any{"list": []any{"fine", "Bearer abcdefghijklmnop", map[string]any{"client_secret": "x"}}},
 		"raw":                     []byte{1, 2, 3},
 		"card":                    int64(4111111111111111),
@@ -145,6 +149,7 @@ func TestAttributes(t *testing.T) {
 		"X-Api-Key":      Mask,
 		"otp_code":       Mask,
 		"otp_channel":    "sms",
+		"passcode":       Mask,
 		"nested":         map[string]any{"list": []any{"fine", "Bearer " + Mask, map[string]any{"client_secret": Mask}}},
 		"raw":            Mask,
 		"card":           Mask,
@@ -161,7 +166,7 @@ func TestAttributes(t *testing.T) {
 			t.Errorf("paths: got %q, want no secret in a path", p)
 		}
 	}
-	wantPaths := []string{"[REDACTED]", "newPassword", "X-Api-Key", "otp_code", "nested.list[]", "nested.list[].client_secret", "raw", "card",
+	wantPaths := []string{"[REDACTED]", "newPassword", "X-Api-Key", "otp_code", "passcode", "nested.list[]", "nested.list[].client_secret", "raw", "card",
 		"activity.changes.password", "activity.changes.email.new"}
 	for _, p := range wantPaths {
 		if !contains(rep.Paths(), p) {
