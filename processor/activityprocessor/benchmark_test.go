@@ -115,7 +115,7 @@ func redactionBaselineConfig(f processor.Factory) *redactionprocessor.Config {
 		`(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}|glpat-[\w-]{20,}|xox[bpars]-[\w-]{10,}|A[KS]IA[A-Z0-9]{16}|AIza[\w-]{35}|npm_\w{36}|SG\.[\w.-]{20,}`,
 		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
 		`\b(?:\d[ -]?){12,18}\d\b`,
-		`://[^/\s:@]+:[^/\s@]+@`,
+		`:(?://|\\/\\/)[^/\s:@]+:[^/\s@]+@`,
 		`(?i)[\w.-]*(?:pass(?:word|wd|phrase)|pwd|session[-_.]?id|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|authorization|cookie|credential|cv[vc]|card[-_.]?number|iban|ssn)[\w.-]*=[^&;,\s"'<>()\[\]{}#=][^&;,\s"'<>()\[\]{}#]*`,
 	}
 	return cfg

@@ -48,6 +48,8 @@ const (
 	classAt                         // '@' (after any byte): user info in a URL
 	classAny3                       // every byte
 	classEq                         // '=' (after any byte): a name=value pair
+	classColon2                     // ':'
+	classBslash                     // '\' after ':': ":\/\/", "://" with its slashes escaped in JSON
 )
 
 // classStart is the class of the virtual byte before a string's first.
@@ -90,7 +92,8 @@ func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256
 	}
 	t['A'] |= classUpperA
 	t['-'] |= classDash | classDash2
-	t[':'] |= classColon
+	t[':'] |= classColon | classColon2
+	t['\\'] |= classBslash
 	t['/'] |= classSlash
 	t['@'] |= classAt
 	return t
@@ -142,7 +145,7 @@ func (r *Redactor) candidates(s string) uint32 {
 	if pairs&(allSeps|classUpperA) != 0 && n >= minAPIKeyLen && r.apiKeyCandidate(s, pairs) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if pairs&classSlash != 0 && pairs&classAt != 0 && strings.Contains(s, "://") {
+	if pairs&(classSlash|classBslash) != 0 && pairs&classAt != 0 && hasSchemeSep(s) {
 		m |= ruleBit(RuleURLCredentials)
 	}
 	if pairs&classEq != 0 && n >= minKeyValueLen {

@@ -51,7 +51,7 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if n >= minAPIKeyLen && r.apiKeyCandidate(s, allSeps|classUpperA) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if strings.Contains(s, "://") && strings.IndexByte(s, '@') >= 0 {
+	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`)) && strings.IndexByte(s, '@') >= 0 {
 		m |= ruleBit(RuleURLCredentials)
 	}
 	if n >= minKeyValueLen && strings.IndexByte(s, '=') >= 0 {
@@ -79,6 +79,7 @@ func candidateSeeds() []string {
 		// around the pass's four-byte rounds.
 		"@x://a:b@c", "AKIA0123456789ABCDEF", "A", "@", "ab", "abc", "12345678901234",
 		"=", "a=", "a=b", "==", "=ab", "?password=x&y=1",
+		`mysql:\/\/app:pw@db`, `:\/@`, `:\@`, `\/\/@:`,
 	}
 	return seeds
 }

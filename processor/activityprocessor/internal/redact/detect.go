@@ -246,15 +246,43 @@ func findPEM(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
+// schemeSep is what follows a URL's scheme, and how JSON encoders that
+// escape slashes (PHP's json_encode by default) write it.
+const (
+	schemeSep        = "://"
+	schemeSepEscaped = `:\/\/`
+)
+
+// hasSchemeSep reports whether s holds a URL's scheme separator, plain or
+// escaped.
+func hasSchemeSep(s string) bool {
+	return strings.Contains(s, schemeSep) || strings.Contains(s, schemeSepEscaped)
+}
+
+// indexSchemeSep returns the index and length of the first scheme
+// separator in s, plain or escaped, or -1.
+func indexSchemeSep(s string) (int, int) {
+	i := strings.Index(s, schemeSep)
+	j := strings.Index(s, schemeSepEscaped)
+	switch {
+	case j >= 0 && (i < 0 || j < i):
+		return j, len(schemeSepEscaped)
+	case i >= 0:
+		return i, len(schemeSep)
+	}
+	return -1, 0
+}
+
 // findURLCredentials finds the password of "scheme://user:password@host",
-// or the whole user info when it has no colon (a bare token).
+// or the whole user info when it has no colon (a bare token); also with the
+// slashes escaped ("mysql:\/\/app:pw@db", as JSON may write it).
 func findURLCredentials(s string, from int) (int, int, bool) {
 	for from < len(s) {
-		i := strings.Index(s[from:], "://")
+		i, n := indexSchemeSep(s[from:])
 		if i < 0 {
 			return 0, 0, false
 		}
-		auth := from + i + 3
+		auth := from + i + n
 		end := auth
 		colon := -1
 		for end < len(s) {

@@ -76,6 +76,9 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		return c, c
 	case 6:
 		pw := alphabet(b, alnum, 8)
+		if len(b) > 0 && b[0]&1 == 1 {
+			return `https:\/\/user:` + pw + `@host.example\/path`, pw // slashes escaped, as JSON may write them
+		}
 		return "https://user:" + pw + "@host.example/path", pw
 	default:
 		k := "ghp_" + alphabet(b, alnum, 36)

@@ -84,6 +84,10 @@ func TestDetectors(t *testing.T) {
 		{"long digit groups are kept", strings.Repeat("1234567 ", 40), strings.Repeat("1234567 ", 40), NumRules},
 		{"url credentials", "postgres://app:s3cr3t@db:5432/x", "postgres://app:" + Mask + "@db:5432/x", RuleURLCredentials},
 		{"url token user info", "https://ghtoken123@github.com/x", "https://" + Mask + "@github.com/x", RuleURLCredentials},
+		// PHP's json_encode escapes slashes by default.
+		{"url credentials, slashes escaped", `{"dsn":"mysql:\/\/app:s3cr3t@db:3306\/loyalty"}`,
+			`{"dsn":"mysql:\/\/app:` + Mask + `@db:3306\/loyalty"}`, RuleURLCredentials},
+		{"escaped url without user info is kept", `"https:\/\/example.com\/a@b"`, `"https:\/\/example.com\/a@b"`, NumRules},
 		{"plain url is kept", "https://example.com/a@b", "https://example.com/a@b", NumRules},
 		{"query token", "https://api.example/cb?state=xyz&access_token=ya29.a0AfH6SM&x=1",
 			"https://api.example/cb?state=xyz&access_token=" + Mask + "&x=1", RuleKeyValue},
