@@ -1,8 +1,10 @@
 package instrumentation
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/base64"
+	"encoding/json"
 	"math"
 	"reflect"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -280,7 +283,6 @@ func diffValues(rules secretRules, maxChanges int, cache *sync.Map, before, afte
 var (
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	durationType      = reflect.TypeFor[time.Duration]()
-	bytesType         = reflect.TypeFor[[]byte]()
 )
 
 // add records a change at path, merging with an earlier one-sided change there.
@@ -458,10 +460,20 @@ func (d *differ) walk(path string, a, b side, depth int) {
 	} else {
 		t = b.v.Type()
 	}
+	if isByteSlice(t) {
+		// JSON held as bytes (json.RawMessage, a JSON column) is walked as
+		// what it encodes, so that its keys meet the secret-name rules.
+		if ja, jb, ok := jsonSides(a, b); ok {
+			d.walk(path, ja, jb, depth)
+			return
+		}
+	}
 	if isLeafType(t) {
 		// Identical comparable values have identical representations, so
-		// an unchanged time or ID costs no conversion at all.
-		if a.v.IsValid() && b.v.IsValid() && t.Comparable() && a.v.Equal(b.v) {
+		// an unchanged time or ID costs no conversion at all. The values
+		// themselves must be comparable too: an interface inside a
+		// comparable struct may hold a slice.
+		if a.v.IsValid() && b.v.IsValid() && t.Comparable() && a.v.Comparable() && b.v.Comparable() && a.v.Equal(b.v) {
 			return
 		}
 		var old, new attribute.Value
@@ -699,11 +711,42 @@ func mapKeyName(k reflect.Value) string {
 	}
 }
 
+// isByteSlice reports whether t is a slice of bytes: []byte,
+// json.RawMessage, or another named one.
+func isByteSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+}
+
+// maxJSONBytes bounds the bytes jsonSides parses.
+const maxJSONBytes = 1 << 20
+
+// jsonSides returns the sides of a diff of byte slices as the JSON objects
+// or arrays they hold, when every side present holds one.
+func jsonSides(a, b side) (side, side, bool) {
+	parse := func(s side) (side, bool) {
+		if !s.v.IsValid() || s.marker != "" {
+			return s, s.marker == ""
+		}
+		raw := bytes.TrimSpace(s.v.Bytes())
+		if len(raw) == 0 || len(raw) > maxJSONBytes || (raw[0] != '{' && raw[0] != '[') {
+			return s, false
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return s, false
+		}
+		return side{v: reflect.ValueOf(v)}, true
+	}
+	ja, okA := parse(a)
+	jb, okB := parse(b)
+	return ja, jb, okA && okB && (a.v.IsValid() || b.v.IsValid())
+}
+
 // isLeafType reports whether values of t are recorded whole rather than
 // walked: scalars, time and other text-marshalable values, byte slices, and
 // slices or arrays of those.
 func isLeafType(t reflect.Type) bool {
-	if t == durationType || t == bytesType || t.Implements(textMarshalerType) {
+	if t == durationType || isByteSlice(t) || t.Implements(textMarshalerType) {
 		return true
 	}
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType) {
@@ -729,8 +772,6 @@ func leafValue(v reflect.Value) (out attribute.Value) {
 	switch {
 	case t == durationType:
 		return attribute.StringValue(time.Duration(v.Int()).String())
-	case t == bytesType:
-		return attribute.StringValue(base64.StdEncoding.EncodeToString(v.Bytes()))
 	case t.Implements(textMarshalerType):
 		return marshalText(v)
 	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType):
@@ -740,6 +781,13 @@ func leafValue(v reflect.Value) (out attribute.Value) {
 		p := reflect.New(t)
 		p.Elem().Set(v)
 		return marshalText(p)
+	case isByteSlice(t):
+		// Text as text, where the collector's detectors can read it;
+		// anything else as base64.
+		if b := v.Bytes(); utf8.Valid(b) {
+			return attribute.StringValue(string(b))
+		}
+		return attribute.StringValue(base64.StdEncoding.EncodeToString(v.Bytes()))
 	}
 	switch v.Kind() {
 	case reflect.Bool:

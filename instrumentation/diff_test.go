@@ -1,6 +1,8 @@
 package instrumentation_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"strconv"
@@ -297,12 +299,41 @@ func TestDiff(t *testing.T) {
 		},
 		{
 			name:   "bytes, unsigned, complex",
-			before: map[string]any{"b": []byte("hi"), "u": uint64(1 << 63), "c": complex(1, 2)},
-			after:  map[string]any{"b": []byte("ho"), "u": uint8(7), "c": complex(1, 2)},
+			before: map[string]any{"b": []byte("hi"), "u": uint64(1 << 63), "c": complex(1, 2), "bin": []byte{0xff, 0}},
+			after:  map[string]any{"b": []byte("ho"), "u": uint8(7), "c": complex(1, 2), "bin": []byte{0xfe, 0}},
 			want: map[string]any{
-				"b": map[string]any{"old": "aGk=", "new": "aG8="},
-				"u": map[string]any{"old": "9223372036854775808", "new": int64(7)},
+				// Text as text (where the collector's detectors read it),
+				// anything else as base64.
+				"b":   map[string]any{"old": "hi", "new": "ho"},
+				"bin": map[string]any{"old": "/wA=", "new": "/gA="},
+				"u":   map[string]any{"old": "9223372036854775808", "new": int64(7)},
 			},
+		},
+		{
+			// JSON held as bytes is walked as what it encodes: its keys meet
+			// the secret-name rules, at any depth.
+			name: "json in bytes",
+			before: jsonHolder{Settings: json.RawMessage(`{"theme":"dark","password":"hunter2","smtp":{"token":"t1"}}`),
+				Doc: rawDoc(`[{"pin":"1234","x":1}]`)},
+			after: jsonHolder{Settings: json.RawMessage(`{"theme":"light","password":"correct-horse","smtp":{"token":"t2"}}`),
+				Doc: rawDoc(`[{"pin":"9999","x":2}]`)},
+			want: map[string]any{
+				"settings.theme": map[string]any{"old": "dark", "new": "light"},
+				"doc[0].x":       map[string]any{"old": float64(1), "new": float64(2)},
+			},
+		},
+		{
+			name:   "json in bytes beside text in bytes",
+			before: jsonHolder{Settings: json.RawMessage(`{"a":1}`)},
+			after:  jsonHolder{Settings: json.RawMessage(`not json`)},
+			want:   map[string]any{"settings": map[string]any{"old": `{"a":1}`, "new": "not json"}},
+		},
+		{
+			// Comparable as a type, not as values: the interface holds a slice.
+			name:   "text marshaler holding a slice",
+			before: taggedHolder{Label: tagged{V: []int{1}}},
+			after:  taggedHolder{Label: tagged{V: []int{2}}},
+			want:   map[string]any{"label": map[string]any{"old": "[1]", "new": "[2]"}},
 		},
 		{
 			name:   "unsupported map keys get a marker",
@@ -401,6 +432,23 @@ func TestDiffLongScalarSlicesAreCapped(t *testing.T) {
 type panicky struct{}
 
 func (*panicky) MarshalText() ([]byte, error) { panic("boom") }
+
+// rawDoc is a named byte slice, like a GORM JSON column type.
+type rawDoc []byte
+
+type jsonHolder struct {
+	Settings json.RawMessage `json:"settings"`
+	Doc      rawDoc          `json:"doc"`
+}
+
+// tagged is comparable as a type, but its interface may hold a slice.
+type tagged struct{ V any }
+
+func (t tagged) MarshalText() ([]byte, error) { return []byte(fmt.Sprint(t.V)), nil }
+
+type taggedHolder struct {
+	Label tagged `json:"label"`
+}
 
 type failing struct{ x int }
 

@@ -9,19 +9,26 @@ import (
 // a credential whose values are never recorded. Matching ignores case and
 // separators, so "password" covers Password, newPassword, new_password and
 // X-New-Password. A name of five letters or more matches anywhere in the field
-// name (so "token" covers accessToken and refresh_token); a shorter one ("otp",
-// "pin", "cvv") must be a whole word of it, so that shipping or footprint are
-// not taken for a PIN or an OTP.
+// name (so "token" covers accessToken and refresh_token), and so do "cvv",
+// "cvc" and "pwd", which occur in no ordinary word; another shorter one
+// ("otp", "pin") must be a whole word of it, or its plural (OTPs, pins), so
+// that shipping or footprint are not taken for a PIN or an OTP. The list
+// holds the collector's default key patterns too, so that what the collector
+// would redact never leaves the process.
 func DefaultSecretNames() []string {
 	return []string{
-		"password", "passwd", "passcode", "passphrase", "token", "secret", "otp", "pin", "cvv", "cvc",
-		"apikey", "api_key", "authorization", "cookie", "session", "privatekey", "credential",
+		"password", "passwd", "pwd", "passcode", "passphrase", "token", "secret", "otp", "pin", "cvv", "cvc",
+		"apikey", "api_key", "accesskey", "authorization", "cookie", "session", "privatekey", "credential",
+		"otpcode", "mfacode", "verificationcode", "smscode",
 	}
 }
 
 // minSubstringRule is the shortest secret name matched anywhere inside a
-// field name; shorter names must be a whole word.
+// field name; shorter names must be a whole word, but for shortSubstrings.
 const minSubstringRule = 5
+
+// shortSubstrings are short names distinctive enough to match anywhere.
+var shortSubstrings = map[string]bool{"cvv": true, "cvc": true, "pwd": true}
 
 // secretRules decides which field names look like credentials.
 type secretRules struct {
@@ -35,7 +42,7 @@ func newSecretRules(names []string) secretRules {
 		n = normalizeName(n)
 		switch {
 		case n == "":
-		case len(n) >= minSubstringRule:
+		case len(n) >= minSubstringRule || shortSubstrings[n]:
 			r.substrings = append(r.substrings, n)
 		default:
 			r.words = append(r.words, n)
@@ -57,7 +64,7 @@ func (r secretRules) match(name string) bool {
 	}
 	for _, w := range splitWords(name) {
 		for _, rule := range r.words {
-			if w == rule {
+			if w == rule || (len(w) == len(rule)+1 && w[len(rule)] == 's' && w[:len(rule)] == rule) {
 				return true
 			}
 		}
@@ -104,8 +111,10 @@ func splitWords(name string) []string {
 			// fooBar: a new word starts at B.
 			flush(i)
 			start = i
-		case unicode.IsUpper(c) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(prev):
-			// OTPCode: the last capital of a run starts the next word.
+		case unicode.IsUpper(c) && i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(prev) &&
+			(rs[i+1] != 's' || i+2 < len(rs) && unicode.IsLower(rs[i+2])):
+			// OTPCode: the last capital of a run starts the next word, but
+			// not in a plural (OTPs, backupOTPs).
 			flush(i)
 			start = i
 		case unicode.IsDigit(c) != unicode.IsDigit(prev):

@@ -16,10 +16,17 @@ func TestSecretNameRules(t *testing.T) {
 		{"cvv", true}, {"CVV2", true}, {"cvc", true}, {"authorization", true}, {"Authorization", true},
 		{"cookie", true}, {"Set-Cookie", true}, {"session_id", true}, {"sessionToken", true},
 		{"private_key", true}, {"privateKey", true}, {"PRIVATE KEY", true},
+		// Plurals of the short names, one-word spellings, and the collector's
+		// own key patterns.
+		{"OTPs", true}, {"backupOTPs", true}, {"backup_otps", true}, {"PINs", true}, {"cardPins", true},
+		{"otpcode", true}, {"cardcvv", true}, {"cvvCode", true}, {"pwd", true}, {"db_pwd", true}, {"Pwd", true},
+		{"AccessKey", true}, {"aws_access_key_id", true}, {"MFACode", true}, {"VerificationCode", true},
+		{"sms_code", true},
 
 		{"name", false}, {"email", false}, {"shipping", false}, {"pinned", false}, {"spinner", false},
 		{"opinion", false}, {"footprint", false}, {"hotpot", false}, {"author", false}, {"keyboard", false},
 		{"api_version", false}, {"description", false}, {"points", false}, {"tier", false},
+		{"pins_total", true}, {"OTPsent", false}, {"opins", false}, {"spins", false}, {"sessions", true},
 	}
 	r, _ := newTestRecorder(t)
 	for _, tt := range tests {

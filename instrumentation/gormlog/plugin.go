@@ -96,6 +96,8 @@ func (*Plugin) Name() string { return Name }
 func (p *Plugin) Initialize(db *gorm.DB) error {
 	cb := db.Callback()
 	err := errors.Join(
+		cb.Create().After("gorm:before_create").Before("gorm:create").Register("activitylog:before_create", p.loadExisting),
+		cb.Create().After("gorm:create").Before("gorm:after_create").Register("activitylog:diff_create", p.diffUpdate),
 		cb.Create().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_create", p.afterCreate),
 		cb.Update().After("gorm:before_update").Before("gorm:update").Register("activitylog:before_update", p.loadBefore),
 		cb.Update().After("gorm:update").Before("gorm:after_update").Register("activitylog:diff_update", p.diffUpdate),
@@ -149,23 +151,19 @@ func (p *Plugin) primaryKey(ctx context.Context, s *schema.Schema, row reflect.V
 	if zero {
 		return ""
 	}
-	switch k := v.(type) {
-	case string:
-		return k
-	case fmt.Stringer:
+	if k, ok := v.(fmt.Stringer); ok {
 		return k.String()
-	case int:
-		return strconv.Itoa(k)
-	case int64:
-		return strconv.FormatInt(k, 10)
-	case uint:
-		return strconv.FormatUint(uint64(k), 10)
-	case uint64:
-		return strconv.FormatUint(k, 10)
-	case int32, int16, int8, uint32, uint16, uint8:
-		return fmt.Sprint(k)
 	}
-	return ""
+	// By kind, so that named types (type ProductID int64) are read too.
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.String:
+		return rv.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return strconv.FormatUint(rv.Uint(), 10)
+	}
+	return fmt.Sprint(v) // a byte array or slice (a binary UUID), or anything else
 }
 
 // rows lists the struct values a statement's reflect value holds.
@@ -191,11 +189,59 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		return
 	}
 	ctx := db.Statement.Context
+	// An upsert's rows that existed were updated, not created.
+	var existed map[string]bool
+	if v, ok := db.InstanceGet(keyBefore); ok {
+		before := v.(reflect.Value)
+		existed = make(map[string]bool, before.Len())
+		for i := range before.Len() {
+			existed[p.primaryKey(ctx, db.Statement.Schema, before.Index(i))] = true
+		}
+		if v, ok := db.InstanceGet(keyChanges); ok {
+			p.recordUpdates(db, v.([]change))
+		}
+	}
 	for _, row := range rows(db.Statement.ReflectValue) {
+		if existed[p.primaryKey(ctx, db.Statement.Schema, row)] {
+			continue
+		}
 		if err := p.rec.Created(ctx, p.subject(db, row), row.Interface()); err != nil {
 			p.onError(fmt.Errorf("record create of %s: %w", db.Statement.Table, err))
 		}
 	}
+}
+
+// upserts reports whether a create updates the rows that exist already: a
+// Save of a slice, or a Create with OnConflict{UpdateAll} or DoUpdates.
+func upserts(db *gorm.DB) bool {
+	c, ok := db.Statement.Clauses["ON CONFLICT"]
+	if !ok {
+		return false
+	}
+	oc, ok := c.Expression.(clause.OnConflict)
+	return ok && !oc.DoNothing && (oc.UpdateAll || len(oc.DoUpdates) > 0)
+}
+
+// loadExisting reads, before an upsert, the rows it may update: those of
+// its rows' primary keys that exist.
+func (p *Plugin) loadExisting(db *gorm.DB) {
+	if db.Error != nil || !p.tracked(db) || !upserts(db) {
+		return
+	}
+	pk := db.Statement.Schema.PrioritizedPrimaryField
+	if pk == nil {
+		return
+	}
+	var ids []any
+	for _, row := range rows(db.Statement.ReflectValue) {
+		if v, zero := pk.ValueOf(db.Statement.Context, row); !zero {
+			ids = append(ids, v)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	p.readBefore(db, p.query(db).Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}))
 }
 
 // query returns a fresh query on the statement's connection (its
@@ -213,6 +259,11 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 	}
 	s := db.Statement.Schema
 	q := p.query(db)
+	if db.Statement.Unscoped {
+		// Unscoped().Update or Delete reaches soft-deleted rows (a purge):
+		// so does the read of what they were.
+		q = q.Unscoped()
+	}
 	conditions := false
 	if w, ok := db.Statement.Clauses["WHERE"]; ok && w.Expression != nil {
 		q = q.Clauses(w.Expression)
@@ -236,6 +287,13 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		// updates are allowed; either way there is no safe way to read it.
 		return
 	}
+	p.readBefore(db, q)
+}
+
+// readBefore reads the rows of q, at most maxRows of them, as the rows
+// before the statement's change.
+func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) {
+	s := db.Statement.Schema
 	before := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
 	if err := q.Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
 		p.onError(fmt.Errorf("read %s before change: %w", s.Table, err))
@@ -283,10 +341,19 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 		p.onError(fmt.Errorf("read %s after update: %w", s.Table, err))
 		return
 	}
+	db.InstanceSet(keyChanges, p.pair(db, before, after.Elem()))
+}
+
+// pair matches rows read before a change with the same rows read after it,
+// by primary key.
+func (p *Plugin) pair(db *gorm.DB, before, after reflect.Value) []change {
+	ctx, s := db.Statement.Context, db.Statement.Schema
 	byID := map[string]reflect.Value{}
-	for i := range after.Elem().Len() {
-		row := after.Elem().Index(i)
-		byID[p.primaryKey(ctx, s, row)] = row
+	for i := range after.Len() {
+		row := after.Index(i)
+		if id := p.primaryKey(ctx, s, row); id != "" {
+			byID[id] = row
+		}
 	}
 	changes := make([]change, 0, before.Len())
 	for i := range before.Len() {
@@ -297,7 +364,7 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 		}
 		changes = append(changes, change{subject: p.subject(db, row), before: old.Interface(), after: row.Interface()})
 	}
-	db.InstanceSet(keyChanges, changes)
+	return changes
 }
 
 func (p *Plugin) afterUpdate(db *gorm.DB) {
@@ -308,8 +375,14 @@ func (p *Plugin) afterUpdate(db *gorm.DB) {
 	if !ok {
 		return
 	}
+	p.recordUpdates(db, v.([]change))
+}
+
+// recordUpdates records each changed row whose change is more than GORM's
+// own timestamps.
+func (p *Plugin) recordUpdates(db *gorm.DB, cs []change) {
 	auto := autoUpdateFields(db.Statement.Schema)
-	for _, c := range v.([]change) {
+	for _, c := range cs {
 		changes := p.rec.Diff(c.before, c.after)
 		changes = slices.DeleteFunc(changes, func(ch instrumentation.Change) bool { return auto[ch.Field] })
 		if len(changes) == 0 {

@@ -302,3 +302,111 @@ func TestPluginMaxRows(t *testing.T) {
 		t.Errorf("got errors %v, want one ErrTooManyRows", errs)
 	}
 }
+
+// ProductID is a named primary-key type.
+type ProductID int64
+
+// Product has a named primary-key type.
+type Product struct {
+	ID    ProductID `gorm:"primaryKey"`
+	Name  string    `json:"name"`
+	Stock int       `json:"stock"`
+}
+
+func (p *Product) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "product", ID: strconv.FormatInt(int64(p.ID), 10), Name: p.Name}
+}
+
+// TestPluginNamedPrimaryKey: rows of a model whose primary key has a named
+// type are paired by it, so a bulk update records each row with its own
+// old and new values and its own id.
+func TestPluginNamedPrimaryKey(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&Product{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	ps := []Product{{Name: "A", Stock: 1}, {Name: "B", Stock: 2}, {Name: "C", Stock: 3}}
+	if err := tx.Create(&ps).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	if err := tx.Model(&Product{}).Where("stock > ?", 0).Update("stock", 10).Error; err != nil {
+		t.Fatal(err)
+	}
+	recs := exp.Take()
+	if len(recs) != 3 {
+		t.Fatalf("got %d update records, want 3 (errors %v)", len(recs), *errs)
+	}
+	ids := map[string]bool{}
+	for i, rec := range recs {
+		ids[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = true
+		want := map[string]map[string]any{"stock": {"old": int64(i + 1), "new": int64(10)}}
+		if got := changes(rec); !reflect.DeepEqual(got, want) {
+			t.Errorf("record %d: got changes %v, want %v", i, got, want)
+		}
+	}
+	if !reflect.DeepEqual(ids, map[string]bool{"1": true, "2": true, "3": true}) {
+		t.Errorf("got subject ids %v, want 1, 2 and 3", ids)
+	}
+}
+
+// TestPluginUpsert: Save of a slice (an insert with ON CONFLICT DO UPDATE)
+// records the rows that existed as updated, with their old values, and the
+// new ones as created.
+func TestPluginUpsert(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	rs := []Reward{{Name: "One", Points: 1}, {Name: "Two", Points: 2}}
+	if err := tx.Create(&rs).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	rs[0].Points = 100
+	rs = append(rs, Reward{Name: "Three", Points: 3})
+	if err := tx.Save(&rs).Error; err != nil {
+		t.Fatal(err)
+	}
+	events := map[string][]map[string]map[string]any{}
+	for _, rec := range exp.Take() {
+		events[rec.EventName()] = append(events[rec.EventName()], changes(rec))
+	}
+	want := map[string][]map[string]map[string]any{
+		schema.EventName(schema.EventUpdated): {{"points": {"old": int64(1), "new": int64(100)}}},
+		schema.EventName(schema.EventCreated): {{}},
+	}
+	if len(*errs) > 0 || len(events) != 2 || len(events[schema.EventName(schema.EventUpdated)]) != 1 ||
+		!reflect.DeepEqual(events[schema.EventName(schema.EventUpdated)], want[schema.EventName(schema.EventUpdated)]) ||
+		len(events[schema.EventName(schema.EventCreated)]) != 1 {
+		t.Errorf("got %v (errors %v), want one update of One's points and one create of Three (Two is unchanged)", events, *errs)
+	}
+}
+
+// TestPluginUnscoped: an Unscoped update of a soft-deleted row, and its
+// permanent deletion (a purge), are recorded.
+func TestPluginUnscoped(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	m := Member{ID: "m-9", Name: "Zed", Email: "zed@example.com"}
+	if err := tx.Create(&m).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Delete(&m).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	if err := tx.Unscoped().Model(&Member{}).Where("id = ?", "m-9").Update("email", "x@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := one(t, exp, schema.EventUpdated)
+	if got, want := changes(rec)["Email"], map[string]any{"old": "zed@example.com", "new": "x@example.com"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got email change %v, want %v", got, want)
+	}
+	if res := tx.Unscoped().Delete(&Member{ID: "m-9"}); res.Error != nil || res.RowsAffected != 1 {
+		t.Fatalf("purge: %v, %d rows", res.Error, res.RowsAffected)
+	}
+	one(t, exp, schema.EventDeleted)
+	if len(*errs) > 0 {
+		t.Errorf("errors: %v", *errs)
+	}
+}
