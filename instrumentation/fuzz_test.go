@@ -3,6 +3,7 @@ package instrumentation
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -120,7 +121,7 @@ func (g *gen) value(depth int) any {
 	if depth > 6 || g.n > 400 || len(g.data) == 0 {
 		return nil
 	}
-	switch g.byte() % 18 {
+	switch g.byte() % 19 {
 	case 0:
 		return nil
 	case 1:
@@ -176,6 +177,10 @@ func (g *gen) value(depth int) any {
 		return []fuzzStruct{{Name: g.str(), Password: g.secretString()}, {Count: int(g.byte())}}
 	case 16:
 		return map[string]string{g.key(): g.str(), "password": g.secretString()}
+	case 17:
+		// JSON held in bytes, with a secret under a secret name.
+		b, _ := json.Marshal(map[string]any{g.key(): g.str(), "password": g.secretString(), "nested": []any{map[string]any{"token": g.secretString()}}})
+		return json.RawMessage(b)
 	}
 	return complex(float64(g.byte()), 1)
 }
