@@ -438,3 +438,60 @@ func refusedThenDelivered(t *testing.T, deny bool, attempts int) {
 		t.Fatalf("got %d documents once Elasticsearch took them, want exactly %d", got, n)
 	}
 }
+
+// TestRefusedDocumentsLoseNothing: Elasticsearch answers the bulk requests
+// but refuses every document in them, as a node past its flood-stage disk
+// watermark does (it blocks writes to its indices and answers each document
+// 429; the test sets that block itself). The collector keeps retrying the
+// documents, and the batch, until they are taken: when the block is lifted,
+// every accepted record arrives, once.
+func TestRefusedDocumentsLoseNothing(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	esURL := estest.URL(t)
+	stream := schema.DataStream(ns)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
+	sendAccepted(t, col, 4) // creates the data stream
+	if got := collectortest.WaitForCount(t, esURL, stream, 4, 60*time.Second); got != 4 {
+		t.Fatalf("got %d documents before the block, want 4", got)
+	}
+	block := func(on bool) {
+		t.Helper()
+		v := "null"
+		if on {
+			v = "true"
+		}
+		req, _ := http.NewRequest(http.MethodPut, esURL+"/"+stream+"/_settings",
+			strings.NewReader(`{"index.blocks.read_only_allow_delete":`+v+`}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("block %v: %d %s", on, resp.StatusCode, body)
+		}
+	}
+	block(true)
+	blocked := true
+	defer func() {
+		if blocked {
+			block(false)
+		}
+	}()
+
+	const n = 120
+	sendAccepted(t, col, n)
+	// Two attempts fail whole while every document is refused.
+	waitForFailedAttempts(t, col, 2)
+	block(false)
+	blocked = false
+	if got := collectortest.WaitForCount(t, esURL, stream, 4+n, 90*time.Second); got != 4+n {
+		t.Fatalf("got %d documents after the block was lifted, want exactly %d; log:\n%s", got, 4+n, col.Log())
+	}
+	if log := col.Log(); strings.Contains(log, "Dropping data") {
+		t.Errorf("the collector dropped data; log:\n%s", log)
+	}
+}

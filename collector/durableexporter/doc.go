@@ -13,6 +13,13 @@
 // batch waiting for its retry when the collector stops stays in the
 // persistent queue, and the next start sends it.
 //
+// The contrib exporter also drops, after its per-document retries, the
+// documents Elasticsearch refused one by one, and reports the batch as
+// written. A node out of disk space does that to every document (429). This
+// exporter counts those refusals through the contrib exporter's own
+// telemetry and fails the attempt when one had a status of
+// retry::retry_on_status, so the batch stays in the queue and is retried.
+//
 // Resending a batch writes nothing twice when documents carry their id
 // (logs_dynamic_id, which the activity processor feeds): a document already
 // written is answered 409 and skipped.

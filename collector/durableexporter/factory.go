@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/activitylog/activitylog/collector/durableexporter/internal/metadata"
 )
@@ -54,7 +55,9 @@ func createDefaultConfig() component.Config {
 // is retried rather than dropped (the contrib exporter has no retry sender,
 // so behind its own persistent queue a batch is deleted once its retries
 // run out). When the collector stops, a batch waiting for its retry is
-// left in the persistent queue for the next start.
+// left in the persistent queue for the next start. A batch some of whose
+// documents Elasticsearch refused with a retryable status is retried too
+// (refusals.go).
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	es := *c.Elasticsearch
@@ -62,11 +65,19 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	factory := elasticsearchexporter.NewFactory()
 	inner := set
 	inner.ID = component.NewIDWithName(factory.Type(), set.ID.Name())
+	inner.MeterProvider = watchingMeterProvider{MeterProvider: set.MeterProvider, retryable: es.Retry.RetryOnStatus}
 	next, err := factory.CreateLogs(ctx, inner, &es)
 	if err != nil {
 		return nil, fmt.Errorf("durable_elasticsearch: %w", err)
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, next.ConsumeLogs,
+	push := func(ctx context.Context, ld plog.Logs) error {
+		ctx, refused := withRefusals(ctx)
+		if err := next.ConsumeLogs(ctx, ld); err != nil {
+			return err
+		}
+		return refused.err()
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, push,
 		exporterhelper.WithStart(next.Start),
 		exporterhelper.WithShutdown(next.Shutdown),
 		exporterhelper.WithCapabilities(next.Capabilities()),
