@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/activitylog/activitylog/internal/esclient"
+	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/schema"
 	"github.com/activitylog/activitylog/setup"
 )
@@ -114,8 +115,8 @@ func TestInstallAttachesILMPolicyWhereILMAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("install: %v", err)
 	}
-	if !report.ILM {
-		t.Fatal("got ILM not detected, want detected from GET _ilm/status 200")
+	if !report.ILM || report.ILMMode != "RUNNING" {
+		t.Fatalf("got ILM %v (mode %q), want detected from GET _ilm/status 200, RUNNING", report.ILM, report.ILMMode)
 	}
 	wantPuts := []string{
 		"/_ilm/policy/" + schema.ILMPolicyName,
@@ -262,5 +263,69 @@ func mustUnmarshal(t *testing.T, raw []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(raw, v); err != nil {
 		t.Fatalf("unmarshal %s: %v", raw, err)
+	}
+}
+
+// TestHasDataStreamLifecycle checks the detection of the data stream
+// lifecycle against the status codes clusters answer, and against the real
+// node, whose server has no data streams module.
+func TestHasDataStreamLifecycle(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		body    string
+		want    bool
+		wantErr bool
+	}{
+		{"lifecycle running", http.StatusOK, `{"last_run_duration_in_millis":2,"time_between_starts_in_millis":9998,"data_stream_count":0,"data_streams":[]}`, true, false},
+		{"no such API", http.StatusMethodNotAllowed, `{"error":"Incorrect HTTP method for uri [/_lifecycle/stats] and method [GET], allowed: [POST]","status":405}`, false, false},
+		{"not allowed", http.StatusForbidden, `{"error":{"type":"security_exception","reason":"unauthorized"},"status":403}`, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/_lifecycle/stats" {
+					t.Errorf("got %s %s, want GET /_lifecycle/stats", r.Method, r.URL.Path)
+				}
+				w.Header().Set("X-Elastic-Product", "Elasticsearch")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := setup.HasDataStreamLifecycle(context.Background(), es)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("got %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+	got, err := setup.HasDataStreamLifecycle(context.Background(), estest.Client(t))
+	if err != nil || got {
+		t.Errorf("the integ-test-zip node: got %v, %v; want no lifecycle", got, err)
+	}
+}
+
+// TestReportRetention: what setup says deletes old records, and whether
+// anything does.
+func TestReportRetention(t *testing.T) {
+	for _, tt := range []struct {
+		report setup.Report
+		want   string
+		ok     bool
+	}{
+		{setup.Report{ILM: true, ILMMode: "RUNNING"}, "retention 365d by ILM policy " + schema.ILMPolicyName, true},
+		{setup.Report{ILM: true}, "retention 365d by ILM policy", true},
+		{setup.Report{ILM: true, ILMMode: "STOPPED"}, "ILM is STOPPED", false},
+		{setup.Report{Lifecycle: true}, "retention 365d by data stream lifecycle", true},
+		{setup.Report{}, "records are never deleted here", false},
+	} {
+		line, ok := tt.report.Retention(365)
+		if ok != tt.ok || !strings.Contains(line, tt.want) {
+			t.Errorf("%+v: got %q, %v; want %q, %v", tt.report, line, ok, tt.want, tt.ok)
+		}
 	}
 }

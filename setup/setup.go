@@ -42,6 +42,14 @@ type Report struct {
 	// ILM reports whether the cluster has ILM (and so whether the ILM policy
 	// or the data stream lifecycle carries the retention).
 	ILM bool
+	// ILMMode is ILM's operation mode (RUNNING, STOPPING, STOPPED) when the
+	// cluster has ILM: a stopped ILM deletes nothing.
+	ILMMode string
+	// Lifecycle reports, on a cluster without ILM, whether the data stream
+	// lifecycle runs there. Without either, nothing deletes old records:
+	// the integ-test-zip distribution, whose server lacks the data streams
+	// module, stores the template's lifecycle and never acts on it.
+	Lifecycle bool
 	// Changes lists every object Install looked at, in the order it did.
 	Changes []Change
 }
@@ -91,6 +99,17 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		}
 	}
 	report.ILM = ilm
+	if ilm && cfg.ForceILM == nil {
+		if st, err := es.Ilm.GetStatus().Do(ctx); err == nil {
+			report.ILMMode = st.OperationMode.String()
+		}
+	}
+	if !ilm {
+		var err error
+		if report.Lifecycle, err = HasDataStreamLifecycle(ctx, es); err != nil {
+			return report, err
+		}
+	}
 	opts := cfg.Schema
 	opts.ILM = ilm
 
@@ -140,6 +159,41 @@ func HasILM(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("detect ILM (GET _ilm/status): %w", err)
+}
+
+// HasDataStreamLifecycle reports whether the data stream lifecycle runs on
+// the cluster: GET _lifecycle/stats answers 200 where it does (Elasticsearch
+// 8.12 and later with its data streams module) and 404 or 405 where it does
+// not (such as the integ-test-zip distribution).
+func HasDataStreamLifecycle(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
+	_, err := es.Indices.GetDataLifecycleStats().Do(ctx)
+	if err == nil {
+		return true, nil
+	}
+	var esErr *types.ElasticsearchError
+	if errors.As(err, &esErr) {
+		switch esErr.Status {
+		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusBadRequest, http.StatusGone:
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("detect the data stream lifecycle (GET _lifecycle/stats): %w", err)
+}
+
+// Retention says, for people, what deletes old records on the cluster, and
+// whether anything does.
+func (r Report) Retention(days int) (line string, ok bool) {
+	switch {
+	case r.ILM && (r.ILMMode == "" || r.ILMMode == "RUNNING"):
+		return fmt.Sprintf("ILM available: retention %dd by ILM policy %s", days, schema.ILMPolicyName), true
+	case r.ILM:
+		return fmt.Sprintf("warning: ILM is %s: retention %dd by ILM policy %s, but nothing is deleted until ILM runs "+
+			"(POST _ilm/start)", r.ILMMode, days, schema.ILMPolicyName), false
+	case r.Lifecycle:
+		return fmt.Sprintf("ILM not available: retention %dd by data stream lifecycle", days), true
+	}
+	return fmt.Sprintf("warning: neither ILM nor the data stream lifecycle runs on this cluster: records are never "+
+		"deleted here; the index template keeps the retention (%dd) for a cluster where the data stream lifecycle runs", days), false
 }
 
 func isNotFound(err error) bool {

@@ -132,10 +132,10 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		report.Changes = append(report.Changes, changes...)
 	}
-	if report.ILM {
-		fmt.Fprintf(stdout, "ILM available: retention %dd by ILM policy %s\n", days, schema.ILMPolicyName)
+	if line, ok := report.Retention(days); ok {
+		fmt.Fprintln(stdout, line)
 	} else {
-		fmt.Fprintf(stdout, "ILM not available: retention %dd by data stream lifecycle\n", days)
+		fmt.Fprintln(stderr, line)
 	}
 	for _, c := range report.Changes {
 		fmt.Fprintln(stdout, c)

@@ -27,8 +27,10 @@ func TestSetupTwiceReportsNoChange(t *testing.T) {
 	if !strings.Contains(out, "nothing changed") || strings.Contains(out, "created") || strings.Contains(out, "updated ") {
 		t.Errorf("second run reported a change:\n%s", out)
 	}
-	if !strings.Contains(out, "ILM not available") {
-		t.Errorf("got %q, want the missing ILM reported", out)
+	// The integ-test-zip node has neither ILM nor the data stream
+	// lifecycle: nothing deletes old records there, and setup says so.
+	if warn := stderr.String(); !strings.Contains(warn, "neither ILM nor the data stream lifecycle runs on this cluster") {
+		t.Errorf("got stderr %q, want the missing retention reported", warn)
 	}
 }
 
