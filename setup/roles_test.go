@@ -3,6 +3,7 @@ package setup_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -25,6 +26,14 @@ func TestSecurityConfigValidate(t *testing.T) {
 		{"short reader password", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: "short"}, setup.EnvReaderPassword},
 		{"short kibana_system password", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), KibanaSystemPassword: "short"}, setup.EnvKibanaSystemPassword},
 		{"same password twice", setup.SecurityConfig{WriterPassword: long("s"), ReaderPassword: long("s")}, "must differ"},
+		{"valid with analyst", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), AnalystPassword: long("a")}, ""},
+		{"short analyst password", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), AnalystPassword: "short"}, setup.EnvAnalystPassword},
+		{"analyst as reader", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), AnalystPassword: long("r")}, "must differ"},
+		// A stack started from .env.example unchanged would run with
+		// passwords anyone can read.
+		{"placeholder", setup.SecurityConfig{WriterPassword: "change-me-writer", ReaderPassword: long("r")}, "placeholder"},
+		{"placeholder in another case", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: "Change-Me-Reader-1"}, "placeholder"},
+		{"kibana_system placeholder", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), KibanaSystemPassword: "change-me-kibana-system"}, setup.EnvKibanaSystemPassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,19 +54,26 @@ func TestSecurityConfigValidate(t *testing.T) {
 // TestRolesGrantNoChange pins the read-only guarantee in the role
 // definitions themselves: the only index privileges anywhere are create_doc,
 // auto_configure, read and view_index_metadata, on the activity pattern
-// only, with no cluster privileges and no run_as.
+// only, with no cluster privileges and no run_as; the only application
+// privilege is the analyst's Kibana base privilege "read".
 func TestRolesGrantNoChange(t *testing.T) {
 	allowed := map[string]map[string]bool{
-		setup.WriterRole: {"create_doc": true, "auto_configure": true},
-		setup.ReaderRole: {"read": true, "view_index_metadata": true},
+		setup.WriterRole:  {"create_doc": true, "auto_configure": true},
+		setup.ReaderRole:  {"read": true, "view_index_metadata": true},
+		setup.AnalystRole: {"read": true, "view_index_metadata": true},
 	}
 	roles := setup.Roles()
 	if len(roles) != len(allowed) {
 		t.Fatalf("got %d roles, want %d", len(roles), len(allowed))
 	}
 	for name, r := range roles {
-		if len(r.Cluster) > 0 || len(r.RunAs) > 0 || len(r.Applications) > 0 || len(r.RemoteIndices) > 0 {
-			t.Errorf("%s: got cluster %v run_as %v applications %v remote %v, want none", name, r.Cluster, r.RunAs, r.Applications, r.RemoteIndices)
+		if len(r.Cluster) > 0 || len(r.RunAs) > 0 || len(r.RemoteIndices) > 0 {
+			t.Errorf("%s: got cluster %v run_as %v remote %v, want none", name, r.Cluster, r.RunAs, r.RemoteIndices)
+		}
+		for _, a := range r.Applications {
+			if name != setup.AnalystRole || a.Application != setup.KibanaApplication || fmt.Sprint(a.Privileges) != "[read]" {
+				t.Errorf("%s: got application privileges %+v, want only the analyst's Kibana read", name, a)
+			}
 		}
 		var got []string
 		for _, ip := range r.Indices {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
@@ -31,15 +32,27 @@ const (
 	WriterRole = "activitylog_writer"
 	// ReaderRole may only search the activity data streams and read their mappings.
 	ReaderRole = "activitylog_reader"
+	// AnalystRole may read the activity data streams and use Kibana read-only
+	// (its base privilege "read" in every space): the security team's
+	// day-to-day login, so that nobody needs the superuser to look at records.
+	AnalystRole = "activitylog_analyst"
 	// WriterUser is the collector's user; it holds WriterRole only.
 	WriterUser = "activitylog_collector"
 	// ReaderUser is the query service's user; it holds ReaderRole only.
 	ReaderUser = "activitylog_querysvc"
+	// AnalystUser is the security team's Kibana user; it holds AnalystRole
+	// only. It is created when EnvAnalystPassword is set.
+	AnalystUser = "activitylog_analyst"
+	// KibanaApplication is the application Kibana's privileges belong to.
+	KibanaApplication = "kibana-.kibana"
 
 	// EnvWriterPassword names the environment variable holding WriterUser's password.
 	EnvWriterPassword = "ACTIVITYLOG_WRITER_PASSWORD"
 	// EnvReaderPassword names the environment variable holding ReaderUser's password.
 	EnvReaderPassword = "ACTIVITYLOG_READER_PASSWORD"
+	// EnvAnalystPassword names the environment variable holding
+	// AnalystUser's password. Optional: without it the user is not created.
+	EnvAnalystPassword = "ACTIVITYLOG_ANALYST_PASSWORD"
 	// EnvKibanaSystemPassword names the environment variable holding the
 	// password to give Elasticsearch's built-in kibana_system user, which
 	// Kibana connects as. Optional.
@@ -64,6 +77,9 @@ type SecurityConfig struct {
 	WriterPassword string
 	// ReaderPassword is ReaderUser's password (env EnvReaderPassword).
 	ReaderPassword string
+	// AnalystPassword, when not empty, is AnalystUser's password (env
+	// EnvAnalystPassword). Empty creates no analyst user (the role still is).
+	AnalystPassword string
 	// KibanaSystemPassword, when not empty, is set as the password of the
 	// built-in kibana_system user (env EnvKibanaSystemPassword), so a new
 	// cluster's Kibana can connect. Empty leaves kibana_system alone.
@@ -75,25 +91,46 @@ func SecurityConfigFromEnv(getenv func(string) string) SecurityConfig {
 	return SecurityConfig{
 		WriterPassword:       getenv(EnvWriterPassword),
 		ReaderPassword:       getenv(EnvReaderPassword),
+		AnalystPassword:      getenv(EnvAnalystPassword),
 		KibanaSystemPassword: getenv(EnvKibanaSystemPassword),
 	}
 }
 
-// Validate reports whether both passwords are set and long enough.
+// placeholder starts the passwords of .env.example, which must be replaced.
+const placeholder = "change-me"
+
+// Validate reports whether the writer's and reader's passwords are set, and
+// whether every password given is long enough, not a .env.example
+// placeholder, and different from the others.
 func (c SecurityConfig) Validate() error {
-	for _, p := range []struct{ env, value string }{
-		{EnvWriterPassword, c.WriterPassword},
-		{EnvReaderPassword, c.ReaderPassword},
+	for _, p := range []struct {
+		env, value string
+		required   bool
+	}{
+		{EnvWriterPassword, c.WriterPassword, true},
+		{EnvReaderPassword, c.ReaderPassword, true},
+		{EnvAnalystPassword, c.AnalystPassword, false},
+		{EnvKibanaSystemPassword, c.KibanaSystemPassword, false},
 	} {
-		if len(p.value) < MinPasswordLength {
+		switch {
+		case p.value == "" && !p.required:
+		case len(p.value) < MinPasswordLength:
 			return fmt.Errorf("%s: %w (at least %d characters)", p.env, ErrWeakPassword, MinPasswordLength)
+		case strings.HasPrefix(strings.ToLower(p.value), placeholder):
+			return fmt.Errorf("%s: %w (still the .env.example placeholder: generate one, e.g. openssl rand -base64 24)", p.env, ErrWeakPassword)
 		}
 	}
-	if c.KibanaSystemPassword != "" && len(c.KibanaSystemPassword) < MinPasswordLength {
-		return fmt.Errorf("%s: %w (at least %d characters)", EnvKibanaSystemPassword, ErrWeakPassword, MinPasswordLength)
-	}
-	if c.WriterPassword == c.ReaderPassword {
-		return fmt.Errorf("%s and %s must differ: %w", EnvWriterPassword, EnvReaderPassword, ErrWeakPassword)
+	seen := map[string]string{}
+	for _, p := range []struct{ env, value string }{
+		{EnvWriterPassword, c.WriterPassword}, {EnvReaderPassword, c.ReaderPassword}, {EnvAnalystPassword, c.AnalystPassword},
+	} {
+		if p.value == "" {
+			continue
+		}
+		if other, ok := seen[p.value]; ok {
+			return fmt.Errorf("%s and %s must differ: %w", other, p.env, ErrWeakPassword)
+		}
+		seen[p.value] = p.env
 	}
 	return nil
 }
@@ -118,9 +155,26 @@ func Roles() map[string]types.RoleDescriptor {
 			Privileges: []indexprivilege.IndexPrivilege{indexprivilege.Read, indexprivilege.Viewindexmetadata},
 		}},
 	}
+	analystDescription := "activitylog security team: may read activity records, and use Kibana read-only."
+	analyst := types.RoleDescriptor{
+		Description: &analystDescription,
+		Indices: []types.IndicesPrivileges{{
+			Names:      []string{schema.IndexPattern},
+			Privileges: []indexprivilege.IndexPrivilege{indexprivilege.Read, indexprivilege.Viewindexmetadata},
+		}},
+		// Kibana's base privilege "read" in every space: dashboards,
+		// Discover and saved objects, read-only. What a Kibana feature
+		// reads in Elasticsearch is still limited to the indices above.
+		Applications: []types.ApplicationPrivileges{{
+			Application: KibanaApplication,
+			Privileges:  []string{"read"},
+			Resources:   []string{"*"},
+		}},
+	}
 	return map[string]types.RoleDescriptor{
-		WriterRole: withRoleChecksum(writer),
-		ReaderRole: withRoleChecksum(reader),
+		WriterRole:  withRoleChecksum(writer),
+		ReaderRole:  withRoleChecksum(reader),
+		AnalystRole: withRoleChecksum(analyst),
 	}
 }
 
@@ -157,10 +211,14 @@ type User struct {
 
 // Users returns the users for c's passwords.
 func Users(c SecurityConfig) []User {
-	return []User{
+	users := []User{
 		{Name: WriterUser, Roles: []string{WriterRole}, FullName: "activitylog collector", Password: c.WriterPassword},
 		{Name: ReaderUser, Roles: []string{ReaderRole}, FullName: "activitylog query service", Password: c.ReaderPassword},
 	}
+	if c.AnalystPassword != "" {
+		users = append(users, User{Name: AnalystUser, Roles: []string{AnalystRole}, FullName: "activitylog security team (Kibana, read-only)", Password: c.AnalystPassword})
+	}
+	return users
 }
 
 // InstallSecurity creates or updates the roles of Roles and the users of

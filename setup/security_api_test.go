@@ -129,12 +129,16 @@ func TestInstallSecurityIsIdempotent(t *testing.T) {
 		want string
 	}{
 		{"first run", cfg,
-			"created role activitylog_reader; created role activitylog_writer; created user activitylog_collector; created user activitylog_querysvc; updated user password kibana_system"},
+			"created role activitylog_analyst; created role activitylog_reader; created role activitylog_writer; created user activitylog_collector; created user activitylog_querysvc; updated user password kibana_system"},
 		{"second run", cfg,
-			"unchanged role activitylog_reader; unchanged role activitylog_writer; unchanged user activitylog_collector; unchanged user activitylog_querysvc; unchanged user password kibana_system"},
+			"unchanged role activitylog_analyst; unchanged role activitylog_reader; unchanged role activitylog_writer; unchanged user activitylog_collector; unchanged user activitylog_querysvc; unchanged user password kibana_system"},
 		{"writer password rotated", setup.SecurityConfig{
 			WriterPassword: "writer-password-2", ReaderPassword: cfg.ReaderPassword, KibanaSystemPassword: cfg.KibanaSystemPassword,
-		}, "unchanged role activitylog_reader; unchanged role activitylog_writer; updated user activitylog_collector; unchanged user activitylog_querysvc; unchanged user password kibana_system"},
+		}, "unchanged role activitylog_analyst; unchanged role activitylog_reader; unchanged role activitylog_writer; updated user activitylog_collector; unchanged user activitylog_querysvc; unchanged user password kibana_system"},
+		{"analyst password given", setup.SecurityConfig{
+			WriterPassword: "writer-password-2", ReaderPassword: cfg.ReaderPassword, KibanaSystemPassword: cfg.KibanaSystemPassword,
+			AnalystPassword: "analyst-password-1",
+		}, "unchanged role activitylog_analyst; unchanged role activitylog_reader; unchanged role activitylog_writer; unchanged user activitylog_collector; unchanged user activitylog_querysvc; created user activitylog_analyst; unchanged user password kibana_system"},
 	}
 	for _, s := range steps {
 		changes, err := setup.InstallSecurity(ctx, es, s.cfg)

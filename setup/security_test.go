@@ -59,7 +59,7 @@ func startSecureNode(t *testing.T) *secureNode {
 	t.Helper()
 	n := &secureNode{
 		superuser: randomPassword(t),
-		security:  setup.SecurityConfig{WriterPassword: randomPassword(t), ReaderPassword: randomPassword(t)},
+		security:  setup.SecurityConfig{WriterPassword: randomPassword(t), ReaderPassword: randomPassword(t), AnalystPassword: randomPassword(t)},
 		port:      strconv.Itoa(estest.FreePortPair(t, 19300, 20100)),
 		runAt:     filepath.Join(os.TempDir(), "activitylog-es-secure"),
 	}
@@ -205,10 +205,11 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 
 	writer := n.client(t, setup.WriterUser, n.security.WriterPassword)
 	reader := n.client(t, setup.ReaderUser, n.security.ReaderPassword)
+	analyst := n.client(t, setup.AnalystUser, n.security.AnalystPassword)
 	for _, c := range []struct {
 		name string
 		es   *elasticsearch.TypedClient
-	}{{setup.WriterUser, writer}, {setup.ReaderUser, reader}} {
+	}{{setup.WriterUser, writer}, {setup.ReaderUser, reader}, {setup.AnalystUser, analyst}} {
 		who, err := c.es.Security.Authenticate().Do(ctx)
 		if err != nil {
 			t.Fatalf("authenticate as %s (file realm from ES_CONFIG_OVERLAY): %v", c.name, err)
@@ -253,6 +254,10 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 	if len(hits.Hits.Hits) != 1 {
 		t.Fatalf("reader search: got %d hits, want 1", len(hits.Hits.Hits))
 	}
+	// So does the security team's Kibana user.
+	if ahits, err := analyst.Search().Index(stream).Query(&types.Query{Ids: &types.IdsQuery{Values: []string{id}}}).Do(ctx); err != nil || len(ahits.Hits.Hits) != 1 {
+		t.Fatalf("analyst search: got %v, %v; want the record", ahits, err)
+	}
 	backing := hits.Hits.Hits[0].Index_
 	seqNo := strconv.FormatInt(*hits.Hits.Hits[0].SeqNo_, 10)
 	primaryTerm := strconv.FormatInt(*hits.Hits.Hits[0].PrimaryTerm_, 10)
@@ -290,6 +295,17 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 			return err
 		}},
 		{"reader delete", func() error { _, err := reader.Delete(backing, id).Do(ctx); return err }},
+		{"analyst create", func() error {
+			other := "0190f0e0-0000-7000-8000-" + randomHex(t, 6)
+			_, err := analyst.Create(stream, other).Document(activityDoc(other, "forged")).Do(ctx)
+			return err
+		}},
+		{"analyst update", func() error {
+			_, err := analyst.Update(backing, id).Doc(changed).Do(ctx)
+			return err
+		}},
+		{"analyst delete", func() error { _, err := analyst.Delete(backing, id).Do(ctx); return err }},
+		{"analyst delete data stream index", func() error { _, err := analyst.Indices.Delete(backing).Do(ctx); return err }},
 	}
 	for _, f := range forbidden {
 		t.Run(f.name, func(t *testing.T) { wantForbidden(t, f.do()) })

@@ -9,9 +9,10 @@
 // changes nothing. The cluster comes from ES_URL and ES_USERNAME/ES_PASSWORD
 // or ES_API_KEY. With ACTIVITYLOG_WRITER_PASSWORD and
 // ACTIVITYLOG_READER_PASSWORD set it also creates the read-only roles and the
-// collector's and query service's users (and with KIBANA_SYSTEM_PASSWORD sets
-// the kibana_system password); with KIBANA_URL set it imports the dashboards
-// into Kibana.
+// collector's and query service's users (with ACTIVITYLOG_ANALYST_PASSWORD
+// the security team's read-only Kibana user, and with KIBANA_SYSTEM_PASSWORD
+// it sets the kibana_system password); with KIBANA_URL set it imports the
+// dashboards into Kibana.
 //
 // summary prints what has landed in an activity data stream: the number of
 // records, the count of each event and the newest record.
@@ -60,6 +61,9 @@ environment:
   ACTIVITYLOG_WRITER_PASSWORD/ACTIVITYLOG_READER_PASSWORD
                           setup also creates the read-only roles and the collector
                           and query service users (needs manage_security)
+  ACTIVITYLOG_ANALYST_PASSWORD
+                          with those, setup also creates activitylog_analyst, the
+                          security team's read-only Kibana user
   KIBANA_SYSTEM_PASSWORD  setup also sets the built-in kibana_system user's password
   KIBANA_URL              setup also imports the dashboards into Kibana
   KIBANA_USERNAME/KIBANA_PASSWORD  Kibana credentials (default ES_USERNAME/ES_PASSWORD)
