@@ -116,7 +116,7 @@ func redactionBaselineConfig(f processor.Factory) *redactionprocessor.Config {
 		`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`,
 		`\b(?:\d[ -]?){12,18}\d\b`,
 		`:(?://|\\/\\/)[^/\s:@]+:[^/\s@]+@`,
-		`(?i)[\w.-]*(?:pass(?:word|wd|phrase)|pwd|session[-_.]?id|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|authorization|cookie|credential|cv[vc]|card[-_.]?number|iban|ssn)[\w.-]*=[^&;,\s"'<>()\[\]{}#=][^&;,\s"'<>()\[\]{}#]*`,
+		`(?i)(?:pass(?:word|wd|phrase)|pwd|session[-_.]?id|secret|token|api[-_.]?key|access[-_.]?key|private[-_.]?key|authorization|cookie|credential|cv[vc]|card[-_.]?number|iban|ssn)[\w.-]*=[^&;,\s"'<>()\[\]{}#=][^&;,\s"'<>()\[\]{}#]*`,
 	}
 	return cfg
 }
