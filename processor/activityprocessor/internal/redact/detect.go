@@ -173,8 +173,8 @@ func apiKeyPrefixes() [256][]apiKeyPrefix {
 		{"sk_live_", 10}, {"sk_test_", 10}, {"rk_live_", 10}, {"rk_test_", 10}, {"whsec_", 20}, // Stripe
 		{"sk-ant-", 20}, {"sk-proj-", 20}, {"sk-svcacct-", 20}, // Anthropic, OpenAI
 		{"ghp_", 30}, {"gho_", 30}, {"ghu_", 30}, {"ghs_", 30}, {"ghr_", 30}, {"github_pat_", 30}, // GitHub
-		{"glpat-", 20},                                                                                                                        // GitLab
-		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xoxc-", 10}, {"xoxe-", 10}, {"xoxe.", 10}, {"xapp-", 10}, // Slack
+		{"glpat-", 20},                                                                                                         // GitLab
+		{"xoxb-", 10}, {"xoxp-", 10}, {"xoxa-", 10}, {"xoxr-", 10}, {"xoxs-", 10}, {"xoxc-", 10}, {"xoxe-", 10}, {"xapp-", 10}, // Slack
 		{"AKIA", 16}, {"ASIA", 16}, // AWS access key ids
 		{"AIza", 35},                   // Google API keys
 		{"npm_", 36},                   // npm
