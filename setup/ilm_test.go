@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/activitylog/activitylog/internal/esclient"
 	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/schema"
@@ -200,6 +202,27 @@ func TestInstallAttachesILMPolicyWhereILMAnswers(t *testing.T) {
 	}
 }
 
+// answering returns a client of a server that answers GET path with status
+// and body, as Elasticsearch would.
+func answering(t *testing.T, path string, status int, body string) *elasticsearch.TypedClient {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != path {
+			t.Errorf("got %s %s, want GET %s", r.Method, r.URL.Path, path)
+		}
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
 // TestHasILM checks ILM detection against the status codes clusters answer.
 func TestHasILM(t *testing.T) {
 	tests := []struct {
@@ -217,18 +240,7 @@ func TestHasILM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("X-Elastic-Product", "Elasticsearch")
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tt.status)
-				_, _ = io.WriteString(w, tt.body)
-			}))
-			defer srv.Close()
-			es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := setup.HasILM(context.Background(), es)
+			got, err := setup.HasILM(context.Background(), answering(t, "/_ilm/status", tt.status, tt.body))
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("got error %v, want error %v", err, tt.wantErr)
 			}
@@ -283,21 +295,7 @@ func TestHasDataStreamLifecycle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path != "/_lifecycle/stats" {
-					t.Errorf("got %s %s, want GET /_lifecycle/stats", r.Method, r.URL.Path)
-				}
-				w.Header().Set("X-Elastic-Product", "Elasticsearch")
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tt.status)
-				_, _ = io.WriteString(w, tt.body)
-			}))
-			defer srv.Close()
-			es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := setup.HasDataStreamLifecycle(context.Background(), es)
+			got, err := setup.HasDataStreamLifecycle(context.Background(), answering(t, "/_lifecycle/stats", tt.status, tt.body))
 			if (err != nil) != tt.wantErr || got != tt.want {
 				t.Fatalf("got %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
 			}

@@ -148,6 +148,13 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 // without (such as the integ-test-zip distribution).
 func HasILM(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
 	_, err := es.Ilm.GetStatus().Do(ctx)
+	return answered(err, "detect ILM (GET _ilm/status)")
+}
+
+// answered turns the outcome of a request to an API that only some
+// clusters have into whether the cluster has it: a cluster without it
+// answers 400, 404, 405 or 410; any other failure is an error.
+func answered(err error, what string) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
@@ -158,7 +165,7 @@ func HasILM(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, fmt.Errorf("detect ILM (GET _ilm/status): %w", err)
+	return false, fmt.Errorf("%s: %w", what, err)
 }
 
 // HasDataStreamLifecycle reports whether the data stream lifecycle runs on
@@ -167,17 +174,7 @@ func HasILM(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
 // not (such as the integ-test-zip distribution).
 func HasDataStreamLifecycle(ctx context.Context, es *elasticsearch.TypedClient) (bool, error) {
 	_, err := es.Indices.GetDataLifecycleStats().Do(ctx)
-	if err == nil {
-		return true, nil
-	}
-	var esErr *types.ElasticsearchError
-	if errors.As(err, &esErr) {
-		switch esErr.Status {
-		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusBadRequest, http.StatusGone:
-			return false, nil
-		}
-	}
-	return false, fmt.Errorf("detect the data stream lifecycle (GET _lifecycle/stats): %w", err)
+	return answered(err, "detect the data stream lifecycle (GET _lifecycle/stats)")
 }
 
 // Retention says, for people, what deletes old records on the cluster, and

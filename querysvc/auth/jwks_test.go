@@ -48,6 +48,18 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// urlVerifier returns a verifier of the keys at url, without its token
+// cache, on a settable clock, and a token signed with key as kid ec-1.
+func urlVerifier(t *testing.T, url string, key *ecdsa.PrivateKey) (*auth.Verifier, *clock, string) {
+	t.Helper()
+	clk := &clock{t: now}
+	v, err := auth.New(auth.Config{JWKSURL: url, CacheTTL: -1, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, clk, sign(t, jose.ES256, &jose.JSONWebKey{Key: key, KeyID: "ec-1"}, valid("admin", ""))
+}
+
 func ecKeys(t *testing.T) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -104,12 +116,7 @@ func TestJWKSRefreshFailure(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	clk := &clock{t: now}
-	v, err := auth.New(auth.Config{JWKSURL: srv.URL, CacheTTL: -1, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := sign(t, jose.ES256, &jose.JSONWebKey{Key: ecKey, KeyID: "ec-1"}, valid("admin", ""))
+	v, clk, tok := urlVerifier(t, srv.URL, ecKey)
 	verify := func(what string) {
 		t.Helper()
 		if _, err := v.Verify(context.Background(), tok); err != nil {
@@ -170,12 +177,7 @@ func TestJWKSForcedFetchDoesNotBlock(t *testing.T) {
 		_, _ = w.Write(good)
 	}))
 	defer srv.Close()
-	clk := &clock{t: now}
-	v, err := auth.New(auth.Config{JWKSURL: srv.URL, CacheTTL: -1, Now: clk.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := sign(t, jose.ES256, &jose.JSONWebKey{Key: ecKey, KeyID: "ec-1"}, valid("admin", ""))
+	v, clk, tok := urlVerifier(t, srv.URL, ecKey)
 	if _, err := v.Verify(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
