@@ -223,32 +223,38 @@ func answering(t *testing.T, path string, status int, body string) *elasticsearc
 	return es
 }
 
+// detection is one answer of a cluster to a detection request.
+type detection struct {
+	name    string
+	status  int
+	body    string
+	want    bool
+	wantErr bool
+}
+
+// checkDetection asks detect of a cluster answering GET path as each case
+// says.
+func checkDetection(t *testing.T, path string, cases []detection, detect func(context.Context, *elasticsearch.TypedClient) (bool, error)) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := detect(context.Background(), answering(t, path, tt.status, tt.body))
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("got %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
 // TestHasILM checks ILM detection against the status codes clusters answer.
 func TestHasILM(t *testing.T) {
-	tests := []struct {
-		name    string
-		status  int
-		body    string
-		want    bool
-		wantErr bool
-	}{
+	checkDetection(t, "/_ilm/status", []detection{
 		{"ILM running", http.StatusOK, recordedILMStatus, true, false},
 		{"integ-test-zip", http.StatusMethodNotAllowed, recordedNoILM, false, false},
 		{"no such API", http.StatusNotFound, `{"error":"no handler","status":404}`, false, false},
 		{"not allowed", http.StatusForbidden, `{"error":{"type":"security_exception","reason":"action [cluster:monitor/xpack/ilm/operation_mode/get] is unauthorized"},"status":403}`, false, true},
 		{"server error", http.StatusInternalServerError, `{"error":{"type":"exception","reason":"boom"},"status":500}`, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := setup.HasILM(context.Background(), answering(t, "/_ilm/status", tt.status, tt.body))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("got error %v, want error %v", err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Fatalf("got HasILM %v, want %v", got, tt.want)
-			}
-		})
-	}
+	}, setup.HasILM)
 }
 
 // normalizeSettings returns a component template as Elasticsearch returns
@@ -282,25 +288,11 @@ func mustUnmarshal(t *testing.T, raw []byte, v any) {
 // lifecycle against the status codes clusters answer, and against the real
 // node, whose server has no data streams module.
 func TestHasDataStreamLifecycle(t *testing.T) {
-	tests := []struct {
-		name    string
-		status  int
-		body    string
-		want    bool
-		wantErr bool
-	}{
+	checkDetection(t, "/_lifecycle/stats", []detection{
 		{"lifecycle running", http.StatusOK, `{"last_run_duration_in_millis":2,"time_between_starts_in_millis":9998,"data_stream_count":0,"data_streams":[]}`, true, false},
 		{"no such API", http.StatusMethodNotAllowed, `{"error":"Incorrect HTTP method for uri [/_lifecycle/stats] and method [GET], allowed: [POST]","status":405}`, false, false},
 		{"not allowed", http.StatusForbidden, `{"error":{"type":"security_exception","reason":"unauthorized"},"status":403}`, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := setup.HasDataStreamLifecycle(context.Background(), answering(t, "/_lifecycle/stats", tt.status, tt.body))
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Fatalf("got %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
+	}, setup.HasDataStreamLifecycle)
 	got, err := setup.HasDataStreamLifecycle(context.Background(), estest.Client(t))
 	if err != nil || got {
 		t.Errorf("the integ-test-zip node: got %v, %v; want no lifecycle", got, err)
