@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -72,6 +73,13 @@ func (e *ParseError) Error() string {
 func perr(param, format string, args ...any) *ParseError {
 	return &ParseError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
+
+// minTime and maxTime bound a time parameter: the range of Elasticsearch's
+// date_nanos, the type of @timestamp.
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Unix(0, math.MaxInt64).UTC().Truncate(time.Second)
+)
 
 // parseParams parses raw query parameters strictly: an unknown name (names
 // are case-sensitive), a repeated name, an empty value or a malformed value
@@ -199,8 +207,9 @@ func (p *Params) set(name, v string) error {
 		if err != nil {
 			return perr(name, "must be an RFC 3339 time, e.g. 2026-11-26T09:00:00Z")
 		}
-		if t.Year() < 1970 || t.Year() > 9999 {
-			return perr(name, "is out of range")
+		// @timestamp is a date_nanos field: it holds 1970 to 2262 only.
+		if t = t.UTC(); t.Before(minTime) || t.After(maxTime) {
+			return perr(name, "must be between %s and %s", minTime.Format(time.RFC3339), maxTime.Format(time.RFC3339))
 		}
 		if name == "from" {
 			f.From = t.UTC()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,8 +31,14 @@ const (
 	// termsSize bounds every terms aggregation over a closed vocabulary
 	// (events, categories), well above the schema's sizes.
 	termsSize = 100
-	// burstKeys bounds the keys returned per burst window.
-	burstKeys = 100
+	// burstKeys bounds the keys returned per burst window: a spray wider
+	// than that in one window is cut off at it (README).
+	burstKeys = 1000
+	// minShardSize is the least number of terms each shard returns to a
+	// terms aggregation. The data streams roll over daily, so a range of
+	// 90 days reads 90 shards: a term ranked low on each of them but high in
+	// the sum is counted right only if every shard returns it.
+	minShardSize = 1000
 	// nanosFormat makes Elasticsearch return date_nanos sort values as
 	// strings, which survive a JSON round trip exactly (epoch nanoseconds
 	// do not fit a float64).
@@ -326,10 +333,17 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	if err != nil {
 		return querysvc.Activity{}, err
 	}
-	filters = append(filters, term(schema.Path(schema.AttrID), id))
 	var resp hitsResponse
-	if err := s.perform(ctx, "get", indexHits, &search.Request{Query: boolQuery(filters), Size: ptr(1)}, &resp); err != nil {
-		return querysvc.Activity{}, err
+	// By activity.id; then by document id, under which a record stored
+	// without activity.id is listed (see decode). Both within the scope.
+	for _, field := range []string{schema.Path(schema.AttrID), "_id"} {
+		q := boolQuery(append(slices.Clip(filters), term(field, id)))
+		if err := s.perform(ctx, "get", indexHits, &search.Request{Query: q, Size: ptr(1)}, &resp); err != nil {
+			return querysvc.Activity{}, err
+		}
+		if len(resp.Hits.Hits) > 0 {
+			break
+		}
 	}
 	if len(resp.Hits.Hits) == 0 {
 		// The same answer whether the record does not exist or belongs to
@@ -355,7 +369,7 @@ func aggRequest(filters []types.Query, aggs map[string]types.Aggregations) *sear
 
 func termsAgg(field string, size int, sub map[string]types.Aggregations) types.Aggregations {
 	return types.Aggregations{
-		Terms:        &types.TermsAggregation{Field: ptr(field), Size: ptr(size), ShardSize: ptr(size * 4)},
+		Terms:        &types.TermsAggregation{Field: ptr(field), Size: ptr(size), ShardSize: ptr(max(size*4, minShardSize))},
 		Aggregations: sub,
 	}
 }
@@ -622,6 +636,21 @@ func (s *Store) Ready(ctx context.Context) error {
 }
 
 // esError classifies an Elasticsearch client error.
+// contextMissing reports whether Elasticsearch refused a search because its
+// point in time is gone (expired or closed). The answer's own type is
+// search_phase_execution_exception; the missing context is a root cause.
+func contextMissing(ee *types.ElasticsearchError) bool {
+	if strings.Contains(ee.ErrorCause.Type, "search_context_missing") {
+		return true
+	}
+	for _, rc := range ee.ErrorCause.RootCause {
+		if strings.Contains(rc.Type, "search_context_missing") {
+			return true
+		}
+	}
+	return false
+}
+
 func esError(op string, err error) error {
 	var ee *types.ElasticsearchError
 	switch {
@@ -630,9 +659,8 @@ func esError(op string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return querysvc.Wrap(querysvc.CodeTimeout, "request cancelled", err)
 	case errors.As(err, &ee):
-		reason := ee.ErrorCause.Type
 		switch {
-		case ee.Status == 404 && strings.Contains(reason, "search_context_missing"):
+		case ee.Status == 404 && contextMissing(ee):
 			return querysvc.Wrap(querysvc.CodeInvalid, "cursor has expired; start the search again", err)
 		case ee.Status == 404:
 			return querysvc.Wrap(querysvc.CodeUnavailable, "activity index not found", err)
