@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -339,6 +340,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 		p.recordRedactedKeys(attrs, resPaths, scopePaths, rep.Paths())
 	}
 	finishTypes(attrs, rs)
+	clampTimestamps(lr)
 	if rs.claimsAlert && !p.trustAlerts {
 		// Only this processor raises security alerts; a record from an
 		// emitter that looks like one is a forgery (it could implicate any
@@ -654,6 +656,16 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	if kd.alert || str && kd.claim != "" && v.Str() == kd.claim {
 		rs.claimsAlert = true
 	}
+	if kd.claim != "" && !str {
+		// The event and the category are one string. A list is indexed
+		// item by item, so ["failed_login_burst"] claims an alert as the
+		// string does; any other value goes to <key>.original.
+		if v.Type() == pcommon.ValueTypeSlice && holds(v.Slice(), kd.claim) {
+			rs.claimsAlert = true
+		}
+		rs.moves = append(rs.moves, k)
+		return false
+	}
 	// A string is fine for every keyword and text field (strOK).
 	if !(str && kd.strOK) && kd.typed && !fixType(kd.typ, v) {
 		rs.moves = append(rs.moves, k)
@@ -949,10 +961,18 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 		key := tenantID
 		if kt != schema.AttrTenantID {
 			v, ok := attrs.Get(kt)
+			if !ok && kt == schema.AttrClientAddress {
+				// An address the ip field cannot hold was moved aside;
+				// its failures still count, under what was sent.
+				v, ok = attrs.Get(kt + originalSuffix)
+			}
 			if !ok {
 				continue
 			}
 			key = v.AsString()
+			if kt == schema.AttrClientAddress {
+				key = burstAddress(key)
+			}
 		}
 		if key == "" {
 			continue
@@ -963,6 +983,65 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 			st.alerts = append(st.alerts, alert)
 		}
 	}
+}
+
+// holds reports whether s, or a list inside it, has an item that reads as
+// claim.
+func holds(s pcommon.Slice, claim string) bool {
+	for _, v := range s.All() {
+		switch v.Type() {
+		case pcommon.ValueTypeSlice:
+			if holds(v.Slice(), claim) {
+				return true
+			}
+		case pcommon.ValueTypeMap:
+		default:
+			if v.AsString() == claim {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxTimestamp is the latest time Elasticsearch's date_nanos holds
+// (2262-04-11T23:47:16.854775807Z); OTLP's timestamps are unsigned, so an
+// emitter can send later ones, and Elasticsearch would refuse the record.
+const maxTimestamp = pcommon.Timestamp(math.MaxInt64)
+
+// Attributes that keep a timestamp clampTimestamps replaced, in nanoseconds.
+const (
+	attrTimestampOriginal         = "activity.timestamp.original"
+	attrObservedTimestampOriginal = "activity.observed_timestamp.original"
+)
+
+// clampTimestamps brings a timestamp past maxTimestamp back to it, keeping
+// what was sent in an attribute. The replacement is the same on a retry, so
+// the record keeps its derived id.
+func clampTimestamps(lr plog.LogRecord) {
+	if ts := lr.Timestamp(); ts > maxTimestamp {
+		lr.Attributes().PutStr(attrTimestampOriginal, strconv.FormatUint(uint64(ts), 10))
+		lr.SetTimestamp(maxTimestamp)
+	}
+	if ts := lr.ObservedTimestamp(); ts > maxTimestamp {
+		lr.Attributes().PutStr(attrObservedTimestampOriginal, strconv.FormatUint(uint64(ts), 10))
+		lr.SetObservedTimestamp(maxTimestamp)
+	}
+}
+
+// burstAddress is the form of a client address a burst is counted under:
+// one client is one key however its address is spelled (an IPv4 address
+// mapped into IPv6, as dual-stack sockets report it, in any case, with a
+// zone, in brackets with a port). Anything that is not an address is
+// counted as it is.
+func burstAddress(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("").String()
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("").String()
+	}
+	return s
 }
 
 // appendAlerts adds one record per alert under a resource of its own.
@@ -1150,10 +1229,14 @@ func route(lr plog.LogRecord, hasDocID bool) {
 const maxIDLen = 512
 
 // validID reports whether an emitter-supplied id can be used as a document
-// id as it is: not empty, not too long, no control character. The bytes
-// are checked eight at a time.
+// id as it is: not empty, not too long, valid UTF-8 (the exporter writes an
+// invalid byte as U+FFFD, so "\xff" and "\xfe" would share an id), no
+// control character, and not redacted (a card number in an id is masked, and
+// every such record would share the id "[REDACTED]", Elasticsearch keeping
+// only the first). The bytes are checked eight at a time; a string with a
+// byte above 0x7f is checked for UTF-8 on its own.
 func validID(id string) bool {
-	if id == "" || len(id) > maxIDLen {
+	if id == "" || len(id) > maxIDLen || strings.Contains(id, redact.Mask) {
 		return false
 	}
 	const (
@@ -1166,8 +1249,9 @@ func validID(id string) bool {
 				return false
 			}
 		}
-		return true
+		return utf8.ValidString(id)
 	}
+	var above uint64
 	// Words from the start, and the last 8 bytes, which may overlap the
 	// word before: reading a byte twice changes nothing.
 	for i := 0; ; i += 8 {
@@ -1183,8 +1267,9 @@ func validID(id string) bool {
 		if y := x ^ 0x7f*ones; (y-ones)&^y&high != 0 {
 			return false
 		}
+		above |= x & high
 		if i+8 == len(id) {
-			return true
+			return above == 0 || utf8.ValidString(id)
 		}
 	}
 }

@@ -1,0 +1,164 @@
+package activityprocessor
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// Edges of what a hand-written OTLP emitter can send, each of which once got
+// past the processor in a form that broke a promise.
+
+// acmeRecord returns a batch of one record of tenant acme with attrs set.
+func acmeRecord(set func(pcommon.Map)) plog.Logs {
+	return oneRecord(func(lr plog.LogRecord) {
+		lr.Attributes().PutStr(schema.AttrTenantID, "acme")
+		set(lr.Attributes())
+	})
+}
+
+// TestForgedAlertAsList: the event or category sent as a one-item list
+// would be indexed as the item, so ["failed_login_burst"] claims an alert
+// as the string does: the record is dropped as a forgery.
+func TestForgedAlertAsList(t *testing.T) {
+	p := newTestLogs(t, createDefaultConfig(), func() time.Time { return goldenNow }, nil)
+	for key, claim := range map[string]string{schema.AttrEvent: schema.EventFailedLoginBurst, schema.AttrCategory: schema.CategorySecurity} {
+		ld := acmeRecord(func(a pcommon.Map) { a.PutEmptySlice(key).AppendEmpty().SetStr(claim) })
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil && out.LogRecordCount() != 0 {
+			t.Fatal(err)
+		}
+		if n := out.LogRecordCount(); n != 0 {
+			t.Errorf("%s=[%q]: got %d records through, want the forged alert dropped", key, claim, n)
+		}
+	}
+	// Any other list under the event is kept aside, not indexed as the event.
+	out, err := p.processLogs(context.Background(), acmeRecord(func(a pcommon.Map) { a.PutEmptySlice(schema.AttrEvent).AppendEmpty().SetStr("updated") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes()
+	if _, ok := attrs.Get(schema.AttrEvent); ok {
+		t.Errorf("a list under %s was kept there", schema.AttrEvent)
+	}
+	if v, ok := attrs.Get(schema.AttrEvent + originalSuffix); !ok || v.AsString() != `["updated"]` {
+		t.Errorf("got %s.original %v, want the list as a string", schema.AttrEvent, v.AsRaw())
+	}
+}
+
+// TestBurstKeyAddressSpellings: one client's failures count under one key
+// however its address is spelled.
+func TestBurstKeyAddressSpellings(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+	spellings := []string{"203.0.113.7", "::ffff:203.0.113.7", "::FFFF:203.0.113.7", "[::ffff:203.0.113.7]:443", "::ffff:cb00:7107"}
+	var alerts []plog.LogRecord
+	for i, ip := range spellings {
+		clk.now = clk.now.Add(time.Second)
+		ld := failedLogins(ip, 1, clk.now)
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(schema.AttrUserName, "user"+string(rune('a'+i)))
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts = append(alerts, alertsIn(out)...)
+	}
+	if len(alerts) != 1 {
+		t.Fatalf("5 failures from one client in 5 s: got %d alerts, want 1", len(alerts))
+	}
+	if k, _ := alerts[0].Attributes().Get(schema.AttrAlertKey); k.Str() != "203.0.113.7" {
+		t.Errorf("got alert key %q, want the address as 203.0.113.7", k.Str())
+	}
+	if got := burstAddress("fe80::1%eth0"); got != "fe80::1" {
+		t.Errorf("burstAddress(fe80::1%%eth0) = %q, want the zone dropped", got)
+	}
+	if got := burstAddress("not an address"); got != "not an address" {
+		t.Errorf("burstAddress kept %q as %q", "not an address", got)
+	}
+}
+
+// TestRedactedIDNotShared: an activity.id a value detector masked (a
+// 13 – 19 digit id that passes Luhn) would make every such record's
+// document id "[REDACTED]", and Elasticsearch keeps only the first: each
+// gets a derived id instead. So do ids that are not UTF-8, which the
+// exporter would write with U+FFFD in place of each invalid byte.
+func TestRedactedIDNotShared(t *testing.T) {
+	p := newTestLogs(t, createDefaultConfig(), func() time.Time { return goldenNow }, nil)
+	ld := plog.NewLogs()
+	for i, id := range []string{"4111111111111111", "5555555555554444", "\xff", "\xfe", strings.Repeat("\xff", 200)} {
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(goldenNow))
+		lr.Body().SetStr("record " + string(rune('a'+i)))
+		lr.Attributes().PutStr(schema.AttrTenantID, "acme")
+		lr.Attributes().PutStr(schema.AttrEvent, "updated")
+		lr.Attributes().PutStr(schema.AttrID, id)
+	}
+	out, err := p.processLogs(context.Background(), ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, rl := range out.ResourceLogs().All() {
+		for _, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
+			v, _ := lr.Attributes().Get(schema.AttrDocumentID)
+			id := v.Str()
+			if seen[id] || strings.Contains(id, "REDACTED") || !utf8.ValidString(id) {
+				t.Errorf("document id %q: shared, redacted or not UTF-8", id)
+			}
+			seen[id] = true
+		}
+	}
+	// Derived ids are the same on a retry.
+	again, err := p.processLogs(context.Background(), acmeRecord(func(a pcommon.Map) { a.PutStr(schema.AttrID, "4111111111111111") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry, err := p.processLogs(context.Background(), acmeRecord(func(a pcommon.Map) { a.PutStr(schema.AttrID, "4111111111111111") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := again.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(schema.AttrDocumentID)
+	b, _ := retry.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(schema.AttrDocumentID)
+	if a.Str() != b.Str() {
+		t.Errorf("a retried record got document id %q, then %q", a.Str(), b.Str())
+	}
+}
+
+// TestTimestampBeyondDateNanos: OTLP timestamps are unsigned; one past
+// 2262 would be refused by Elasticsearch (date_nanos) and read as 1677 by
+// the burst detector. It is clamped to the latest date_nanos, the value sent
+// is kept, and the failed login counts as now.
+func TestTimestampBeyondDateNanos(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+	const bogus = pcommon.Timestamp(17956871400000000000)
+	alerts := 0
+	for i := 0; i < 5; i++ {
+		ld := failedLogins("203.0.113.7", 1, goldenNow)
+		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		lr.SetTimestamp(bogus)
+		lr.SetObservedTimestamp(bogus)
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts += len(alertsIn(out))
+		got := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		if got.Timestamp() != maxTimestamp || got.ObservedTimestamp() != maxTimestamp {
+			t.Errorf("record %d: timestamps %d / %d, want both clamped to %d", i, got.Timestamp(), got.ObservedTimestamp(), maxTimestamp)
+		}
+		if v, _ := got.Attributes().Get(attrTimestampOriginal); v.Str() != "17956871400000000000" {
+			t.Errorf("record %d: %s = %q, want the timestamp sent", i, attrTimestampOriginal, v.Str())
+		}
+	}
+	if alerts != 1 {
+		t.Errorf("5 failed logins with a timestamp past 2262: got %d alerts, want 1 (the future counts as now)", alerts)
+	}
+}
