@@ -576,6 +576,10 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 	}
 	keys := termsAgg(schema.Path(q.KeyField), burstKeys, nil)
 	keys.Terms.MinDocCount = ptr(q.Threshold)
+	// A window lies in one or two backing indices: each returning its
+	// first burstKeys keys is enough, and asking for more costs every
+	// window.
+	keys.Terms.ShardSize = ptr(burstKeys)
 	var aggs struct {
 		Windows struct {
 			Buckets []struct {
