@@ -145,6 +145,7 @@ func TestTimestampBeyondDateNanos(t *testing.T) {
 		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 		lr.SetTimestamp(bogus)
 		lr.SetObservedTimestamp(bogus)
+		lr.Attributes().PutStr(schema.AttrUserName, "user"+string(rune('a'+i))) // five failures, not one resent
 		out, err := p.processLogs(context.Background(), ld)
 		if err != nil {
 			t.Fatal(err)
@@ -160,5 +161,36 @@ func TestTimestampBeyondDateNanos(t *testing.T) {
 	}
 	if alerts != 1 {
 		t.Errorf("5 failed logins with a timestamp past 2262: got %d alerts, want 1 (the future counts as now)", alerts)
+	}
+}
+
+// TestResentFailuresCountOnce: a batch of 3 failed logins sent twice (an
+// emitter's retry) is stored once by Elasticsearch (document ids), and the
+// burst detector counts it once: no alert at threshold 5. Records without
+// an id of their own are recognised by their derived id.
+func TestResentFailuresCountOnce(t *testing.T) {
+	for _, withIDs := range []bool{true, false} {
+		clk := &fixedClock{now: goldenNow}
+		p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+		batch := failedLogins("203.0.113.7", 3, goldenNow.Add(-10*time.Second))
+		for i, lr := range batch.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+			if withIDs {
+				lr.Attributes().PutStr(schema.AttrID, "0199a0e4-0000-7000-8000-00000000000"+string(rune('a'+i)))
+			}
+			lr.Attributes().PutStr(schema.AttrUserName, "user"+string(rune('a'+i)))
+		}
+		alerts := 0
+		for range 2 {
+			ld := plog.NewLogs()
+			batch.CopyTo(ld)
+			out, err := p.processLogs(context.Background(), ld)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alerts += len(alertsIn(out))
+		}
+		if alerts != 0 {
+			t.Errorf("ids %v: 3 failed logins sent twice: got %d alerts, want 0 (threshold 5)", withIDs, alerts)
+		}
 	}
 }

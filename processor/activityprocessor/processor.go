@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"slices"
@@ -957,6 +958,15 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 	if lr.Timestamp() == 0 {
 		at = time.Time{}
 	}
+	// The record's id, so that a record resent (a retried batch) counts
+	// once, as Elasticsearch stores it once.
+	var id string
+	if v, ok := attrs.Get(schema.AttrID); ok && validID(v.AsString()) {
+		id = v.AsString()
+	} else {
+		id = recordid.Derive(lr, func(k string) bool { return k == schema.AttrID || isRoutingAttr(k) })
+	}
+	idHash := maphash.String(burstIDSeed, id) | 1
 	for _, kt := range p.burstKeys {
 		key := tenantID
 		if kt != schema.AttrTenantID {
@@ -977,7 +987,7 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 		if key == "" {
 			continue
 		}
-		alert, fired, evicted := p.detector.Observe(kt, key, tenantID, at)
+		alert, fired, evicted := p.detector.ObserveOnce(kt, key, tenantID, at, idHash)
 		st.evicted += int64(evicted)
 		if fired {
 			st.alerts = append(st.alerts, alert)
@@ -1003,6 +1013,9 @@ func holds(s pcommon.Slice, claim string) bool {
 	}
 	return false
 }
+
+// burstIDSeed keys the hashes of record ids the burst detector keeps.
+var burstIDSeed = maphash.MakeSeed()
 
 // maxTimestamp is the latest time Elasticsearch's date_nanos holds
 // (2262-04-11T23:47:16.854775807Z); OTLP's timestamps are unsigned, so an

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -309,7 +310,10 @@ func TestConcurrentBatches(t *testing.T) {
 		go func() {
 			n := 0
 			for i := 0; i < perWorker; i++ {
-				out, err := p.processLogs(context.Background(), failedLogins("203.0.113.99", 1, goldenNow))
+				// 100 distinct failures (the detector counts a resent one once).
+				ld := failedLogins("203.0.113.99", 1, goldenNow)
+				ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(schema.AttrUserName, "u"+strconv.Itoa(w*perWorker+i))
+				out, err := p.processLogs(context.Background(), ld)
 				if err != nil {
 					t.Error(err)
 				}

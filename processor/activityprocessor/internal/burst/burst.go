@@ -3,6 +3,7 @@ package burst
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -75,11 +76,11 @@ func (c Config) Validate() error {
 }
 
 // BytesPerKey is an upper bound of the memory one tracked key costs for a
-// threshold: the key and tenant (at most MaxKeyLen each), the timestamp ring
-// and the entry with its map slot.
+// threshold: the key and tenant (at most MaxKeyLen each), the rings of
+// timestamps and ids, and the entry with its map slot.
 func BytesPerKey(threshold int) int {
-	const entry = 128 // entry struct, map bucket share and string headers
-	return entry + 2*MaxKeyLen + 8*threshold
+	const entry = 160 // entry struct, map bucket share and string headers
+	return entry + 2*MaxKeyLen + 16*threshold
 }
 
 // Alert is one burst.
@@ -110,12 +111,13 @@ type mapKey struct {
 
 type entry struct {
 	k          mapKey
-	tenant     string  // tenant of the latest failure
-	otherUntil int64   // latest event time of a failure of another tenant than tenant, 0 if none
-	ts         []int64 // unix nanos, sorted ascending, at most threshold long
-	lastAlert  int64   // event time of the last alert, 0 if none
-	latest     int64   // latest event time seen
-	prev, next int32   // LRU list: head is most recent
+	tenant     string   // tenant of the latest failure
+	otherUntil int64    // latest event time of a failure of another tenant than tenant, 0 if none
+	ts         []int64  // unix nanos, sorted ascending, at most threshold long
+	ids        []uint64 // the failure of ts[i] has id ids[i] (0: none)
+	lastAlert  int64    // event time of the last alert, 0 if none
+	latest     int64    // latest event time seen
+	prev, next int32    // LRU list: head is most recent
 }
 
 // Detector counts failures. It is safe for concurrent use.
@@ -165,6 +167,13 @@ func cut(s string) string {
 // this failure makes the key reach the threshold outside its cooldown, and
 // how many keys were evicted to make room.
 func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Alert, fired bool, evicted int) {
+	return d.ObserveOnce(keyType, key, tenant, at, 0)
+}
+
+// ObserveOnce is Observe for a failure with an id (a hash of its record's
+// document id; 0 for none): a failure whose id the key already counts is a
+// resent record, which Elasticsearch stores once, and is not counted again.
+func (d *Detector) ObserveOnce(keyType, key, tenant string, at time.Time, id uint64) (alert Alert, fired bool, evicted int) {
 	now := d.clock()
 	t := at.UnixNano()
 	if at.IsZero() || at.After(now) {
@@ -192,6 +201,9 @@ func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Ale
 	}
 	d.pushFront(i)
 	e := &d.entries[i]
+	if id != 0 && slices.Contains(e.ids, id) {
+		return Alert{}, false, evicted
+	}
 	if tenant != e.tenant {
 		if len(e.ts) > 0 {
 			// Every failure kept so far is at most as late as latest and
@@ -202,7 +214,7 @@ func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Ale
 		}
 		e.tenant = cut(tenant)
 	}
-	e.insert(t, d.cfg.Threshold)
+	e.insert(t, id, d.cfg.Threshold)
 	if t > e.latest {
 		e.latest = t
 	}
@@ -231,22 +243,26 @@ func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Ale
 	}, true, evicted
 }
 
-// insert adds t keeping ts sorted and at most max long (the oldest go).
-func (e *entry) insert(t int64, max int) {
+// insert adds t, with its id, keeping ts sorted and at most max long (the
+// oldest go).
+func (e *entry) insert(t int64, id uint64, max int) {
 	if len(e.ts) == max {
 		if t <= e.ts[0] {
 			return // older than everything kept: cannot change the count
 		}
 		copy(e.ts, e.ts[1:])
 		e.ts = e.ts[:len(e.ts)-1]
+		copy(e.ids, e.ids[1:])
+		e.ids = e.ids[:len(e.ids)-1]
 	}
 	j := len(e.ts)
 	e.ts = append(e.ts, t)
+	e.ids = append(e.ids, id)
 	for j > 0 && e.ts[j-1] > t {
-		e.ts[j] = e.ts[j-1]
+		e.ts[j], e.ids[j] = e.ts[j-1], e.ids[j-1]
 		j--
 	}
-	e.ts[j] = t
+	e.ts[j], e.ids[j] = t, id
 }
 
 // expire drops least recently seen keys idle for longer than both the
@@ -270,11 +286,12 @@ func (d *Detector) alloc(k mapKey) int32 {
 	if n := len(d.free); n > 0 {
 		i = d.free[n-1]
 		d.free = d.free[:n-1]
-		ts := d.entries[i].ts[:0]
-		d.entries[i] = entry{k: k, ts: ts}
+		ts, ids := d.entries[i].ts[:0], d.entries[i].ids[:0]
+		d.entries[i] = entry{k: k, ts: ts, ids: ids}
 	} else {
 		i = int32(len(d.entries))
-		d.entries = append(d.entries, entry{k: k, ts: make([]int64, 0, min(d.cfg.Threshold, 4))})
+		n := min(d.cfg.Threshold, 4)
+		d.entries = append(d.entries, entry{k: k, ts: make([]int64, 0, n), ids: make([]uint64, 0, n)})
 	}
 	d.index[k] = i
 	return i
