@@ -255,3 +255,35 @@ func TestAlertTenant(t *testing.T) {
 		t.Errorf("out of order: got %+v, fired %v, want an alert without a tenant", a, fired)
 	}
 }
+
+// TestObserveOnce: a failure with an id the key already counts is a resent
+// record and does not count again; id 0 (none) always counts; once an id's
+// failure has left the ring, the id counts again.
+func TestObserveOnce(t *testing.T) {
+	d, clk := newDetector(t, Config{})
+	observe := func(id uint64) bool {
+		clk.now = clk.now.Add(time.Second)
+		_, fired, _ := d.ObserveOnce("client.address", "203.0.113.7", "acme", clk.now, id)
+		return fired
+	}
+	for _, id := range []uint64{1, 2, 3, 1, 2, 3, 3, 3} {
+		if observe(id) {
+			t.Fatalf("alert after failure %d: 3 distinct failures, resent, are 3", id)
+		}
+	}
+	if observe(0) || !observe(0) {
+		t.Error("failures without an id: the 4th must not alert, the 5th must")
+	}
+
+	d2, clk2 := newDetector(t, Config{Threshold: 2, Cooldown: time.Nanosecond, Window: time.Hour})
+	fired := 0
+	for _, id := range []uint64{7, 8, 9, 7} { // 7 left the ring of 2 when 9 came
+		clk2.now = clk2.now.Add(time.Second)
+		if _, ok, _ := d2.ObserveOnce("user.name", "jane", "", clk2.now, id); ok {
+			fired++
+		}
+	}
+	if fired != 3 {
+		t.Errorf("got %d alerts, want 3 (8, 9 and the returning 7 each complete a pair)", fired)
+	}
+}
