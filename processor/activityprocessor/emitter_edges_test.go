@@ -194,3 +194,27 @@ func TestResentFailuresCountOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactedTenantIsMissing: a tenant value a detector masked (bytes,
+// which cannot be inspected; a card-like number) is no business's tenant;
+// it is tagged unknown and counted missing, not kept as a pseudo-tenant
+// "[redacted]" that no partner can read and a partner so named could.
+func TestRedactedTenantIsMissing(t *testing.T) {
+	p := newTestLogs(t, createDefaultConfig(), func() time.Time { return goldenNow }, nil)
+	for _, set := range []func(pcommon.Map){
+		func(a pcommon.Map) { a.PutEmptyBytes(schema.AttrTenantID).FromRaw([]byte("acme")) },
+		func(a pcommon.Map) { a.PutStr(schema.AttrTenantID, "4111111111111111") },
+	} {
+		out, err := p.processLogs(context.Background(), oneRecord(func(lr plog.LogRecord) {
+			lr.Attributes().PutStr(schema.AttrEvent, "updated")
+			set(lr.Attributes())
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(schema.AttrTenantID)
+		if v.Str() != schema.TenantUnknown {
+			t.Errorf("got tenant %q, want %q", v.Str(), schema.TenantUnknown)
+		}
+	}
+}
