@@ -218,3 +218,29 @@ func TestRedactedTenantIsMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstKeyUserNameCase: failures against one account spelled in other
+// cases count under one user-name key.
+func TestBurstKeyUserNameCase(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	cfg := createDefaultConfig()
+	cfg.Burst.Keys = []string{schema.AttrUserName}
+	p := newTestLogs(t, cfg, clk.Now, nil)
+	var alerts []plog.LogRecord
+	for i, name := range []string{"jane@example.com", "Jane@example.com", "JANE@EXAMPLE.COM", " jane@example.com", "jAne@example.com"} {
+		clk.now = clk.now.Add(time.Second)
+		ld := failedLogins("198.51.100."+string(rune('1'+i)), 1, clk.now)
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(schema.AttrUserName, name)
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts = append(alerts, alertsIn(out)...)
+	}
+	if len(alerts) != 1 {
+		t.Fatalf("5 failures against one account in 5 spellings: got %d alerts, want 1", len(alerts))
+	}
+	if k, _ := alerts[0].Attributes().Get(schema.AttrAlertKey); k.Str() != "jane@example.com" {
+		t.Errorf("got alert key %q, want jane@example.com", k.Str())
+	}
+}

@@ -986,8 +986,13 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 				continue
 			}
 			key = v.AsString()
-			if kt == schema.AttrClientAddress {
+			switch kt {
+			case schema.AttrClientAddress:
 				key = burstAddress(key)
+			case schema.AttrUserName:
+				// Sign-in names are compared without case almost everywhere:
+				// "Jane" and "JANE" are one account under attack.
+				key = strings.ToLower(strings.TrimSpace(key))
 			}
 		}
 		if key == "" {
