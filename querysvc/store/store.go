@@ -640,15 +640,16 @@ func (s *Store) Ready(ctx context.Context) error {
 }
 
 // esError classifies an Elasticsearch client error.
-// contextMissing reports whether Elasticsearch refused a search because its
-// point in time is gone (expired or closed). The answer's own type is
-// search_phase_execution_exception; the missing context is a root cause.
-func contextMissing(ee *types.ElasticsearchError) bool {
-	if strings.Contains(ee.ErrorCause.Type, "search_context_missing") {
+// causedBy reports whether Elasticsearch's error, or one of its root
+// causes, has a type containing kind. A search answers with its own type,
+// search_phase_execution_exception, and names what went wrong as a root
+// cause.
+func causedBy(ee *types.ElasticsearchError, kind string) bool {
+	if strings.Contains(ee.ErrorCause.Type, kind) {
 		return true
 	}
 	for _, rc := range ee.ErrorCause.RootCause {
-		if strings.Contains(rc.Type, "search_context_missing") {
+		if strings.Contains(rc.Type, kind) {
 			return true
 		}
 	}
@@ -664,10 +665,13 @@ func esError(op string, err error) error {
 		return querysvc.Wrap(querysvc.CodeTimeout, "request cancelled", err)
 	case errors.As(err, &ee):
 		switch {
-		case ee.Status == 404 && contextMissing(ee):
+		case ee.Status == 404 && causedBy(ee, "search_context_missing"):
 			return querysvc.Wrap(querysvc.CodeInvalid, "cursor has expired; start the search again", err)
 		case ee.Status == 404:
 			return querysvc.Wrap(querysvc.CodeUnavailable, "activity index not found", err)
+		case causedBy(ee, "too_many_buckets"):
+			return querysvc.Wrap(querysvc.CodeInvalid, "the answer would hold more buckets than Elasticsearch allows "+
+				"(search.max_buckets): narrow the time range, widen the interval or window, or raise the threshold", err)
 		case ee.Status == 400 || ee.Status == 413:
 			return querysvc.Wrap(querysvc.CodeInvalid, "Elasticsearch rejected the query", err)
 		case ee.Status == 429 || ee.Status >= 500:
