@@ -784,10 +784,11 @@ func leafValue(v reflect.Value) (out attribute.Value) {
 	case isByteSlice(t):
 		// Text as text, where the collector's detectors can read it;
 		// anything else as base64.
-		if b := v.Bytes(); utf8.Valid(b) {
+		b := v.Bytes()
+		if utf8.Valid(b) {
 			return attribute.StringValue(string(b))
 		}
-		return attribute.StringValue(base64.StdEncoding.EncodeToString(v.Bytes()))
+		return attribute.StringValue(base64.StdEncoding.EncodeToString(b))
 	}
 	switch v.Kind() {
 	case reflect.Bool:

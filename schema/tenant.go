@@ -12,8 +12,8 @@ const MaxTenantLen = 128
 // NormalizeTenant returns t as the collector stores tenant ids: without
 // surrounding white space and in lower case. It reports false for a value
 // that is empty afterwards, longer than MaxTenantLen bytes (before or after
-// lower-casing), not valid UTF-8, or holds control characters: such a value is never a tenant, because
-// partners are scoped by it.
+// lower-casing), not valid UTF-8, or holds control characters: such a value
+// is never a tenant, because partners are scoped by it.
 //
 // The collector normalizes the tenants it reads from records, and the query
 // service the tenant of a partner's token and the tenant filter, with this

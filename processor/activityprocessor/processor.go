@@ -361,12 +361,6 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else {
 		t, outcome = p.tenants.Resolve(attrs, resTenant)
 	}
-	if outcome != tenant.Missing && strings.Contains(t, redactedTenant) {
-		// A tenant a detector masked (a bytes value, a card-like id) is no
-		// business's: left as "[redacted]" it would be a pseudo-tenant,
-		// and the records lost to their own. It counts as missing.
-		outcome = tenant.Missing
-	}
 	drop := false
 	switch outcome {
 	case tenant.Missing:
@@ -1024,9 +1018,6 @@ func holds(s pcommon.Slice, claim string) bool {
 	}
 	return false
 }
-
-// redactedTenant is what a masked tenant value reads as once normalized.
-var redactedTenant = strings.ToLower(redact.Mask)
 
 // burstIDSeed keys the hashes of record ids the burst detector keeps.
 var burstIDSeed = maphash.MakeSeed()

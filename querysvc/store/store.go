@@ -639,7 +639,6 @@ func (s *Store) Ready(ctx context.Context) error {
 	return nil
 }
 
-// esError classifies an Elasticsearch client error.
 // causedBy reports whether Elasticsearch's error, or one of its root
 // causes, has a type containing kind. A search answers with its own type,
 // search_phase_execution_exception, and names what went wrong as a root
@@ -656,6 +655,7 @@ func causedBy(ee *types.ElasticsearchError, kind string) bool {
 	return false
 }
 
+// esError classifies an Elasticsearch client error.
 func esError(op string, err error) error {
 	var ee *types.ElasticsearchError
 	switch {

@@ -3,9 +3,11 @@ package tenant
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/redact"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -75,17 +77,22 @@ func New(cfg Config) (*Resolver, error) {
 var ErrInvalidTenant = errors.New("invalid tenant")
 
 // normalize returns the tenant raw names, or false when it names none: a
-// value schema.NormalizeTenant rejects, or schema.TenantUnknown, which is
+// value schema.NormalizeTenant rejects; schema.TenantUnknown, which is
 // reserved for records whose tenant cannot be told (a record that claims it
 // is a record without a tenant, counted and handled as one; and no partner
-// may read under it).
+// may read under it); or a value a detector masked (a bytes value, a
+// card-like number), which is no business's and would otherwise be the
+// pseudo-tenant "[redacted]".
 func normalize(raw string) (string, bool) {
 	t, ok := schema.NormalizeTenant(raw)
-	if !ok || t == schema.TenantUnknown {
+	if !ok || t == schema.TenantUnknown || strings.Contains(t, redactedTenant) {
 		return "", false
 	}
 	return t, true
 }
+
+// redactedTenant is what a masked value reads as once normalized.
+var redactedTenant = strings.ToLower(redact.Mask)
 
 // Resource is what a resource contributes to the tenants of its records,
 // computed once per resource.
