@@ -2,6 +2,7 @@ package activityprocessor
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,81 @@ func TestBurstKeyUserNameCase(t *testing.T) {
 	}
 	if k, _ := alerts[0].Attributes().Get(schema.AttrAlertKey); k.Str() != "jane@example.com" {
 		t.Errorf("got alert key %q, want jane@example.com", k.Str())
+	}
+}
+
+// TestRecordWithoutTimestamps: OTLP makes both timestamps optional, and a
+// hand-written emitter may send neither. Such a record is dated when the
+// collector observed it (the exporter would otherwise write @timestamp
+// 1970-01-01, outside every query range), and two identical ones sent at
+// different times are two records: with the timestamp zero, their derived
+// ids were equal, so Elasticsearch kept only the first such record ever.
+func TestRecordWithoutTimestamps(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	p := newTestLogs(t, createDefaultConfig(), clk.Now, nil)
+	send := func() plog.LogRecord {
+		ld := acmeRecord(func(a pcommon.Map) { a.PutStr(schema.AttrEvent, schema.EventLogin) })
+		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		lr.SetTimestamp(0)
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	}
+	first := send()
+	if got, want := first.ObservedTimestamp().AsTime(), goldenNow; !got.Equal(want) || first.Timestamp() != 0 {
+		t.Errorf("got timestamp %d, observed %s; want no timestamp, observed %s (the collector's clock)", first.Timestamp(), got, want)
+	}
+	clk.now = clk.now.Add(time.Hour)
+	second := send()
+	a, b := attrStr(first, schema.AttrDocumentID), attrStr(second, schema.AttrDocumentID)
+	if a == b {
+		t.Errorf("two logins an hour apart without timestamps: got the same document id %q, want two", a)
+	}
+}
+
+// TestIdenticalRecordsInOneBatch: an emitter with second-resolution
+// timestamps and no ids sends five identical failed logins (one client
+// trying one account five times in a second) in one request. They are five
+// records: each gets its own document id, and the burst detector counts
+// five. The same request sent again (a retry) gets the same five ids, so
+// Elasticsearch still stores each once, and raises no second alert.
+func TestIdenticalRecordsInOneBatch(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	cfg := createDefaultConfig()
+	cfg.Burst.Keys = []string{schema.AttrClientAddress}
+	p := newTestLogs(t, cfg, clk.Now, nil)
+	batch := failedLogins("203.0.113.7", 5, goldenNow.Add(-10*time.Second))
+	for _, lr := range batch.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(goldenNow.Add(-10 * time.Second)))
+		lr.Attributes().PutStr(schema.AttrUserName, "jane")
+	}
+	var runs [2][]string
+	alerts := 0
+	for i := range runs {
+		ld := plog.NewLogs()
+		batch.CopyTo(ld)
+		out, err := p.processLogs(context.Background(), ld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alerts += len(alertsIn(out))
+		for _, lr := range out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+			runs[i] = append(runs[i], attrStr(lr, schema.AttrDocumentID))
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range runs[0] {
+		seen[id] = true
+	}
+	if len(seen) != 5 {
+		t.Errorf("five identical records in one batch: got %d distinct document ids %v, want 5", len(seen), runs[0])
+	}
+	if fmt.Sprint(runs[0]) != fmt.Sprint(runs[1]) {
+		t.Errorf("the batch sent again: got ids %v, then %v; want the same", runs[0], runs[1])
+	}
+	if alerts != 1 {
+		t.Errorf("five failures from one address, sent twice: got %d alerts, want 1", alerts)
 	}
 }

@@ -232,7 +232,35 @@ type batchStats struct {
 	evicted         int64
 	duplicates      int64
 	alerts          []burst.Alert
+	// derived counts the records of the batch under each id derived for
+	// them (see derivedID); nil until a record needs one.
+	derived map[string]int
 }
+
+// derivedID returns the document id of a record without a usable
+// activity.id: recordid.Derive's, or for a record identical to an earlier
+// one of the same batch, an id of its own (recordid.DeriveNth). Identical
+// records in one request are distinct records (an emitter with
+// second-resolution timestamps and no ids, logging one client's attempts
+// within a second), and Elasticsearch kept only the first of them; a
+// request sent again numbers its copies alike, so a resend still maps onto
+// the same ids.
+func (st *batchStats) derivedID(lr plog.LogRecord) string {
+	id := recordid.Derive(lr, derivedIDSkip)
+	if st.derived == nil {
+		st.derived = map[string]int{}
+	}
+	n := st.derived[id]
+	st.derived[id] = n + 1
+	if n > 0 {
+		return recordid.DeriveNth(lr, derivedIDSkip, n)
+	}
+	return id
+}
+
+// derivedIDSkip leaves the attributes the processor sets itself out of a
+// derived id.
+func derivedIDSkip(k string) bool { return k == schema.AttrID || isRoutingAttr(k) }
 
 // processLogs applies the processor to every record of ld, in place, and
 // appends the alert records it raised.
@@ -287,7 +315,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 	// The batch's clean cache goes back to the redactor's free list for the next batch.
 	rep.Release()
 	if len(st.alerts) > 0 {
-		p.appendAlerts(ld, st.alerts)
+		p.appendAlerts(ld, &st)
 	}
 	p.record(ctx, &st)
 	if ld.LogRecordCount() == 0 {
@@ -342,6 +370,14 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	}
 	finishTypes(attrs, rs)
 	clampTimestamps(lr)
+	if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
+		// OTLP makes both optional. Without either, the exporter dates the
+		// document 1970-01-01, outside every query range, and every such
+		// record with the same content had the same derived id, so
+		// Elasticsearch kept only the first ever. The observed timestamp is
+		// the collection system's to set.
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(p.clock()))
+	}
 	if rs.claimsAlert && !p.trustAlerts {
 		// Only this processor raises security alerts; a record from an
 		// emitter that looks like one is a forgery (it could implicate any
@@ -383,12 +419,12 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 			st.droppedConflict++
 		}
 	}
-	// A dropped record still counts as a failed login: the signal matters
-	// more than the record.
-	if p.detector != nil {
-		p.observe(lr, attrs, rs, t, st)
-	}
 	if drop {
+		// A dropped record still counts as a failed login: the signal
+		// matters more than the record.
+		if p.detector != nil {
+			p.observe(lr, attrs, rs, t, "", st)
+		}
 		return true
 	}
 	// Rewriting an unchanged tenant would allocate a new value.
@@ -399,7 +435,10 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
 		attrs.PutStr(schema.AttrTenantID, t)
 	}
-	route(lr, rs.docID)
+	id := route(lr, rs.docID, st)
+	if p.detector != nil {
+		p.observe(lr, attrs, rs, t, id, st)
+	}
 	return false
 }
 
@@ -946,8 +985,9 @@ func (p *activityProcessor) platformRecord(attrs pcommon.Map) bool {
 }
 
 // observe feeds a failed login to the burst detector, once per key type.
-// The event is the one checkAttr noted during the redaction walk.
-func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *recordState, tenantID string, st *batchStats) {
+// The event is the one checkAttr noted during the redaction walk. docID is
+// the record's document id, or "" for a record that is dropped.
+func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *recordState, tenantID, docID string, st *batchStats) {
 	if !rs.eventSeen {
 		return
 	}
@@ -960,11 +1000,13 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 	}
 	// The record's id, so that a record resent (a retried batch) counts
 	// once, as Elasticsearch stores it once.
-	var id string
-	if v, ok := attrs.Get(schema.AttrID); ok && validID(v.AsString()) {
-		id = v.AsString()
-	} else {
-		id = recordid.Derive(lr, func(k string) bool { return k == schema.AttrID || isRoutingAttr(k) })
+	id := docID
+	if id == "" {
+		if v, ok := attrs.Get(schema.AttrID); ok && validID(v.AsString()) {
+			id = v.AsString()
+		} else {
+			id = st.derivedID(lr)
+		}
 	}
 	idHash := maphash.String(burstIDSeed, id) | 1
 	for _, kt := range p.burstKeys {
@@ -1062,18 +1104,18 @@ func burstAddress(s string) string {
 	return s
 }
 
-// appendAlerts adds one record per alert under a resource of its own.
-func (p *activityProcessor) appendAlerts(ld plog.Logs, alerts []burst.Alert) {
+// appendAlerts adds one record per alert of st under a resource of its own.
+func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(schema.AttrServiceName, alertServiceName)
 	p.putRouting(rl.Resource().Attributes())
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	now := p.clock()
-	for _, a := range alerts {
+	for _, a := range st.alerts {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
-		route(lr, false)
+		route(lr, false, st)
 	}
 }
 
@@ -1204,9 +1246,10 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 	attrs.PutStr(schema.AttrDataStreamNamespace, p.namespace)
 }
 
-// route sets the document id of lr, overwriting any the emitter sent. A
-// record without a usable activity.id gets a deterministic one, derived
-// after redaction so the id cannot leak a secret by brute force.
+// route sets the document id of lr, overwriting any the emitter sent, and
+// returns it. A record without a usable activity.id gets a deterministic
+// one (st.derivedID), derived after redaction so the id cannot leak a
+// secret by brute force.
 //
 // The decoder sizes a record's attribute list exactly, so adding the
 // document id attribute copies the list into a new array (768 bytes for
@@ -1216,7 +1259,7 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // activity.id there for that reason. What an emitter sends there is never
 // trusted. hasDocID says whether the record has the attribute (checkAttr
 // saw it during the walk, which is the last pass that can remove it).
-func route(lr plog.LogRecord, hasDocID bool) {
+func route(lr plog.LogRecord, hasDocID bool, st *batchStats) string {
 	attrs := lr.Attributes()
 	id := ""
 	v, ok := attrs.Get(schema.AttrID)
@@ -1224,7 +1267,7 @@ func route(lr plog.LogRecord, hasDocID bool) {
 		id = v.AsString()
 	}
 	if !validID(id) {
-		id = recordid.Derive(lr, func(k string) bool { return k == schema.AttrID || isRoutingAttr(k) })
+		id = st.derivedID(lr)
 		attrs.PutStr(schema.AttrID, id)
 	} else if v.Type() != pcommon.ValueTypeStr {
 		// A non-string id becomes the string the keyword field and the
@@ -1236,10 +1279,11 @@ func route(lr plog.LogRecord, hasDocID bool) {
 			if v.Type() != pcommon.ValueTypeStr || v.Str() != id {
 				v.SetStr(id)
 			}
-			return
+			return id
 		}
 	}
 	attrs.PutStr(schema.AttrDocumentID, id)
+	return id
 }
 
 // maxIDLen bounds an emitter-supplied id: Elasticsearch refuses _id values

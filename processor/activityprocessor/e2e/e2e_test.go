@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +326,76 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	}
 	if acme != 10 || unknown != 1 {
 		t.Errorf("tenants: got acme=%d unknown=%d, want 10 and 1", acme, unknown)
+	}
+}
+
+// TestEndToEndEmitterWithoutIDs sends, twice (a resend of the whole
+// request), what an emitter that sets no ids and stamps whole seconds sends
+// when one client tries one account five times within a second: five
+// identical failed logins. It adds a login with neither timestamp, which
+// OTLP allows. Elasticsearch must hold the five failures once each, the two
+// alerts they raise, and both logins, dated when the collector saw them.
+// Before, the five failures were one document and raised no alert, and the
+// two logins were one, dated 1970-01-01.
+func TestEndToEndEmitterWithoutIDs(t *testing.T) {
+	t.Cleanup(func() {
+		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
+	})
+	estest.InstallSchema(t)
+	esURL := estest.URL(t)
+	ns := estest.Namespace(t)
+	col := collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
+	client := &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+
+	second := time.Now().UTC().Truncate(time.Second)
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(schema.AttrServiceName, "legacy-php")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for range 5 {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(second))
+		lr.Body().SetStr("Failed login for eve")
+		a := lr.Attributes()
+		a.PutStr(schema.AttrCategory, schema.CategoryAuth)
+		a.PutStr(schema.AttrEvent, schema.EventLoginFailed)
+		a.PutStr(schema.AttrTenantID, "acme")
+		a.PutStr(schema.AttrClientAddress, "203.0.113.88")
+		a.PutStr(schema.AttrUserName, "eve")
+	}
+	lr := lrs.AppendEmpty()
+	lr.Body().SetStr("Jane logged in")
+	lr.Attributes().PutStr(schema.AttrCategory, schema.CategoryAuth)
+	lr.Attributes().PutStr(schema.AttrEvent, schema.EventLogin)
+	lr.Attributes().PutStr(schema.AttrTenantID, "acme")
+
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(1100 * time.Millisecond) // the login's derived id has millisecond time bits
+		}
+		again := plog.NewLogs()
+		ld.CopyTo(again)
+		postOTLP(t, client, col.HTTPEndpoint, again)
+	}
+
+	ds := schema.DataStream(ns)
+	const want = 5 + 2 + 2
+	got := collectortest.WaitForCount(t, esURL, ds, want, 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for q, n := range map[string]int{
+		schema.Path(schema.AttrEvent) + ":" + schema.EventLoginFailed:                                   5,
+		schema.Path(schema.AttrEvent) + ":" + schema.EventFailedLoginBurst:                              2,
+		schema.Path(schema.AttrEvent) + ":" + schema.EventLogin + ` AND @timestamp:[now-10m TO now+1m]`: 2,
+	} {
+		if c, err := collectortest.Count(ctx, esURL, ds, url.QueryEscape(q)); err != nil || c != n {
+			t.Errorf("documents matching %s: got %d (err %v), want %d", q, c, err, n)
+		}
+	}
+	if got != want {
+		t.Errorf("documents in %s: got %d, want %d", ds, got, want)
 	}
 }

@@ -33,6 +33,15 @@ const (
 // left out, so routing attributes that the processor itself overwrites do not
 // change the id. Equal records always get equal ids; ids sort by time.
 func Derive(lr plog.LogRecord, skip func(key string) bool) string {
+	return DeriveNth(lr, skip, 0)
+}
+
+// DeriveNth is Derive for the n-th of several identical records (n from 0):
+// for n > 0, n is hashed after everything Derive hashes, so each copy gets
+// an id of its own, and DeriveNth(lr, skip, 0) is Derive(lr, skip). The
+// encoding of a record is self-delimiting, so no record's id is another's
+// with n appended.
+func DeriveNth(lr plog.LogRecord, skip func(key string) bool, n int) string {
 	h := sha256.New()
 	var buf [binary.MaxVarintLen64]byte
 	ts := lr.Timestamp()
@@ -45,6 +54,9 @@ func Derive(lr plog.LogRecord, skip func(key string) bool) string {
 	writeString(h, &buf, lr.SeverityText())
 	writeValue(h, &buf, lr.Body())
 	writeMap(h, &buf, lr.Attributes(), skip)
+	if n > 0 {
+		writeUint(h, &buf, uint64(n))
+	}
 	return FromHash(ts.AsTime(), h.Sum(nil))
 }
 

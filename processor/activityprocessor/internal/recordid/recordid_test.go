@@ -45,6 +45,26 @@ func TestDerive(t *testing.T) {
 	}
 }
 
+// TestDeriveNth: the copies of one record get ids of their own, each the
+// same every time, and the first copy's id is Derive's.
+func TestDeriveNth(t *testing.T) {
+	lr := record(map[string]any{"a": 1})
+	seen := map[string]int{}
+	for n := range 4 {
+		id := DeriveNth(lr, nil, n)
+		if again := DeriveNth(lr, nil, n); again != id {
+			t.Errorf("copy %d: got %s, then %s", n, id, again)
+		}
+		if prev, ok := seen[id]; ok {
+			t.Errorf("copies %d and %d: got the same id %s, want different", prev, n, id)
+		}
+		seen[id] = n
+	}
+	if got, want := DeriveNth(lr, nil, 0), Derive(lr, nil); got != want {
+		t.Errorf("copy 0: got %s, want Derive's %s", got, want)
+	}
+}
+
 func FuzzDerive(f *testing.F) {
 	f.Add([]byte(`{"a":{"b":[1,2,{"c":null}]},"d":1.5,"e":true}`), int64(0))
 	f.Add([]byte(`[]`), int64(-1))
