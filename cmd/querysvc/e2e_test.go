@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/activitylog/activitylog/internal/collectortest"
 	"github.com/activitylog/activitylog/internal/estest"
@@ -106,5 +110,76 @@ func TestAuditEndToEnd(t *testing.T) {
 	// the service must read it back as the time the read happened.
 	if age := time.Since(a.Timestamp); age < 0 || age > 5*time.Minute {
 		t.Errorf("got audit record timestamp %v, want within minutes of now", a.Timestamp)
+	}
+}
+
+// TestAuditSurvivesMalformedID: a record id that is not UTF-8 (sent
+// percent-encoded, here by a staff member who is refused anyway) must not
+// cost the audit trail anything. OTLP carries strings as protobuf strings,
+// which must be UTF-8: a record holding the raw id fails the export of its
+// whole batch, so the reads recorded beside it were lost too.
+func TestAuditSurvivesMalformedID(t *testing.T) {
+	estest.InstallSchema(t)
+	var records atomic.Int64
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		req := plogotlp.NewExportRequest()
+		if err := req.UnmarshalProto(b); err != nil {
+			t.Errorf("OTLP receiver: %v", err)
+		}
+		records.Add(int64(req.Logs().LogRecordCount()))
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer receiver.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	addr := freeAddr(t)
+	env := map[string]string{"ES_URL": estest.URL(t), "QUERYSVC_ADDR": addr, "QUERYSVC_JWT_SECRET": testSecret}
+	getenv := func(k string) string { return env[k] }
+	mint := func(args ...string) string {
+		var b bytes.Buffer
+		if err := run(context.Background(), append([]string{"token"}, args...), getenv, &b); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(b.String())
+	}
+	admin, staff := mint("-role", "admin", "-sub", "admin-1"), mint("-role", "staff", "-sub", "staff-1")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenv, &out) }()
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	get := func(tok, path string) int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(10 * time.Second); get("", "/healthz") != 200; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not come up:\n%s", out.String())
+		}
+	}
+	get(admin, "/v1/analytics/events")
+	if st := get(staff, "/v1/activities/%FF%FE"); st != http.StatusForbidden {
+		t.Errorf("staff reading a record: got %d, want 403", st)
+	}
+	get(admin, "/v1/analytics/categories")
+	client.CloseIdleConnections()
+	cancel() // shutting down flushes the audit records
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if n := records.Load(); n != 3 {
+		t.Errorf("got %d audit records at the collector, want 3", n)
 	}
 }

@@ -153,6 +153,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return s, fmt.Errorf("jwt-leeway %s: must not be negative (0 allows no clock skew)", s.leeway)
 	case s.rate < 0:
 		return s, fmt.Errorf("rate-limit %g: must not be negative (0 disables the limit)", s.rate)
+	case s.rate > 0 && s.burst < 1:
+		// A bucket that never holds a whole token refuses every request.
+		return s, fmt.Errorf("rate-burst %d: must be at least 1 while the rate limit is on (rate-limit 0 disables it)", s.burst)
 	}
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {

@@ -161,10 +161,23 @@ func TestRunBadConfig(t *testing.T) {
 		{"bad leeway env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_JWT_LEEWAY": "30"}, `QUERYSVC_JWT_LEEWAY="30" is not a duration`},
 		{"negative leeway", []string{"-jwt-leeway", "-5s"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "must not be negative"},
 		{"negative rate", []string{"-rate-limit", "-1"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "must not be negative"},
+		// A bucket that never holds a whole token refuses every request
+		// with 429, forever.
+		{"zero burst", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_BURST": "0"}, "rate-burst 0: must be at least 1"},
+		{"zero burst flag", []string{"-rate-burst", "0", "-rate-limit", "0.5"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "rate-burst 0: must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			// A configuration wrongly accepted serves until ctx ends (on a
+			// port of its own, without audit): then run returns nil and the
+			// case fails rather than hanging.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			env := map[string]string{"QUERYSVC_ADDR": "127.0.0.1:0", "QUERYSVC_AUDIT_INSECURE_DISABLE": "true"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			err := run(ctx, tt.args, func(k string) string { return env[k] }, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}

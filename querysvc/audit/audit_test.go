@@ -5,7 +5,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/goleak"
 
 	"github.com/activitylog/activitylog/instrumentation"
@@ -127,5 +129,44 @@ func TestViewedIDGeneratorFailure(t *testing.T) {
 	}
 	if id := logtest.Attributes(recs[0])[schema.AttrID].AsString(); len(id) != 36 {
 		t.Errorf("got id %q, want a random UUID", id)
+	}
+}
+
+// TestViewedValidUTF8: whatever a request carries (an id, parameters or a
+// user agent that are not UTF-8), the record holds only valid UTF-8, which
+// OTLP's protobuf strings require: one invalid string fails the export of
+// the record's whole batch.
+func TestViewedValidUTF8(t *testing.T) {
+	a, mem := newAuditor(t)
+	a.Viewed(context.Background(),
+		querysvc.Principal{Subject: "u-\xff", Name: "P\xfeat", Role: querysvc.RoleAdmin},
+		querysvc.View{Endpoint: "/v1/activities/{id}", ID: "id-\xff\xfe", Params: map[string]string{"q\xff": "co\xc3ffee", "tenant": "t-\xff"},
+			Status: 404, ClientAddress: "203.0.113.9", UserAgent: "curl/\xff", RequestID: "r-\xff"})
+	recs := mem.Records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	var check func(where string, v attribute.Value)
+	check = func(where string, v attribute.Value) {
+		switch v.Type() {
+		case attribute.STRING:
+			if s := v.AsString(); !utf8.ValidString(s) {
+				t.Errorf("%s: got %q, want valid UTF-8", where, s)
+			}
+		case attribute.MAP:
+			for _, kv := range v.AsMap() {
+				if !utf8.ValidString(string(kv.Key)) {
+					t.Errorf("%s: got key %q, want valid UTF-8", where, kv.Key)
+				}
+				check(where+"."+string(kv.Key), kv.Value)
+			}
+		}
+	}
+	check("body", recs[0].Body())
+	for k, v := range logtest.Attributes(recs[0]) {
+		check(k, v)
+	}
+	if got := logtest.Attributes(recs[0])[schema.AttrSubjectID].AsString(); got != "id-\uFFFD" {
+		t.Errorf("got subject id %q, want the id with U+FFFD for its invalid bytes", got)
 	}
 }

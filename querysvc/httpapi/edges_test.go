@@ -66,6 +66,15 @@ func TestTimeRange(t *testing.T) {
 		a.wantError(tok, "/v1/activities?limit=1&"+q, 400, "must be between 1970-01-01T00:00:00Z and 2262-04-11T23:47:16Z")
 	}
 	a.getJSON(tok, "/v1/activities?limit=1&to=2262-04-11T23:47:16Z", 200, nil)
+	// The default analytics range (the 7 days before to) starts no earlier
+	// than 1970 either.
+	for _, ep := range []string{"/v1/analytics/events", "/v1/analytics/trends", "/v1/security/bursts"} {
+		var got struct{ From time.Time }
+		a.getJSON(tok, ep+"?to=1970-01-02T00:00:00Z", 200, &got)
+		if !got.From.Equal(time.Unix(0, 0)) {
+			t.Errorf("%s?to=1970-01-02T00:00:00Z: got from %s, want 1970-01-01T00:00:00Z", ep, got.From)
+		}
+	}
 }
 
 // TestBurstsWideSpray: one window where 150 addresses fail (a spray wider

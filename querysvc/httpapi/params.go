@@ -40,7 +40,12 @@ type Params struct {
 	Window    time.Duration
 	Threshold int
 	Key       string
-	// Raw holds every parameter given, for the audit record (cursor omitted).
+	// Raw holds every parameter given that the endpoint accepts, as given
+	// (the values of a repeated one joined by commas), for the audit record.
+	// It is filled before anything is checked, so a refused request is
+	// recorded with what it asked for. The cursor is omitted, and so are
+	// names the endpoint does not accept (one may hold a credential, such as
+	// access_token).
 	Raw map[string]string
 }
 
@@ -94,8 +99,11 @@ func parseParams(rawQuery string, ep endpoint) (Params, error) {
 		return p, perr("", "query string is malformed: %s", strings.TrimPrefix(err.Error(), "invalid URL escape "))
 	}
 	names := make([]string, 0, len(values))
-	for name := range values {
+	for name, vs := range values {
 		names = append(names, name)
+		if name != "cursor" && slices.Contains(ep.params, name) {
+			p.Raw[name] = strings.Join(vs, ",")
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -115,9 +123,6 @@ func parseParams(rawQuery string, ep endpoint) (Params, error) {
 		}
 		if err := p.set(name, v); err != nil {
 			return p, err
-		}
-		if name != "cursor" {
-			p.Raw[name] = v
 		}
 	}
 	if !p.Filter.From.IsZero() && !p.Filter.To.IsZero() && !p.Filter.From.Before(p.Filter.To) {

@@ -92,6 +92,8 @@ func WithMaxRange(d time.Duration) Option { return optionFunc(func(c *config) { 
 
 // WithRateLimit allows each principal rate requests per second on average
 // and burst at once. Default DefaultRate and DefaultBurst; rate 0 disables.
+// With a rate above 0, a burst below 1 is refused by New: every request
+// would be refused.
 func WithRateLimit(rate float64, burst int) Option {
 	return optionFunc(func(c *config) { c.rate, c.burst = rate, burst })
 }
@@ -135,6 +137,9 @@ func New(store querysvc.Store, authn Authenticator, opts ...Option) (*Server, er
 		return nil, errors.New("httpapi: an auditor is required (WithAuditor), or WithoutAudit")
 	case cfg.maxPage < 1 || cfg.timeout <= 0 || cfg.maxRange <= 0 || cfg.cursorTTL <= 0:
 		return nil, errors.New("httpapi: page size, timeout, range and cursor TTL must be positive")
+	case cfg.rate > 0 && cfg.burst < 1:
+		// A bucket that never holds a whole token would refuse every request.
+		return nil, errors.New("httpapi: rate burst must be at least 1 while the rate limit is on")
 	case cfg.cursorKey != nil && len(cfg.cursorKey) < 32:
 		return nil, errors.New("httpapi: cursor key must be at least 32 bytes")
 	}
@@ -183,8 +188,15 @@ func (s *Server) routes() {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.timeout)
 		defer cancel()
 		if err := s.store.Ready(ctx); err != nil {
-			if querysvc.ErrorCode(err) == querysvc.CodeInternal {
+			// Whatever failed (a timeout, a refusal, an internal error),
+			// the answer is "not ready": 503, the one failure a probe and
+			// the API document expect here.
+			switch querysvc.ErrorCode(err) {
+			case querysvc.CodeUnavailable:
+			case querysvc.CodeInternal:
 				err = querysvc.Wrap(querysvc.CodeUnavailable, "not ready", err)
+			default:
+				err = querysvc.Wrap(querysvc.CodeUnavailable, querysvc.ErrorMessage(err), err)
 			}
 			return s.writeError(w, r, err)
 		}
@@ -263,6 +275,10 @@ func (s *Server) v1(path string, ep endpoint, analytics bool, h handler) {
 			return
 		}
 		authed = true
+		// Parsed first, though a parameter error answers only after the
+		// rate limit and the role: the audit record of a request refused for
+		// either still says what it asked for (params.Raw).
+		params, perr := parseParams(r.URL.RawQuery, ep)
 		// Limited before the role is checked: every refused request is
 		// audited too, so staff and customers must not send them unbounded.
 		if ok, wait := s.limiter.allow(string(pr.Role) + "\x00" + pr.Tenant + "\x00" + pr.Subject); !ok {
@@ -275,9 +291,8 @@ func (s *Server) v1(path string, ep endpoint, analytics bool, h handler) {
 			status = s.writeError(w, r, querysvc.Errorf(querysvc.CodeForbidden, "role %s may not read the activity log", pr.Role))
 			return
 		}
-		params, err = parseParams(r.URL.RawQuery, ep)
-		if err != nil {
-			status = s.writeError(w, r, querysvc.Wrap(querysvc.CodeInvalid, err.Error(), nil))
+		if perr != nil {
+			status = s.writeError(w, r, querysvc.Wrap(querysvc.CodeInvalid, perr.Error(), nil))
 			return
 		}
 		if analytics {
@@ -302,7 +317,9 @@ func (s *Server) analyticsRange(p *Params) error {
 		f.To = s.cfg.now().UTC()
 	}
 	if f.From.IsZero() {
-		f.From = f.To.Add(-DefaultRange)
+		// No earlier than @timestamp's date_nanos holds: Elasticsearch
+		// refuses a range that starts before 1970.
+		f.From = maxT(f.To.Add(-DefaultRange), minTime)
 	}
 	if !f.From.Before(f.To) {
 		return querysvc.Errorf(querysvc.CodeInvalid, "parameter from: must be before to")
@@ -311,6 +328,13 @@ func (s *Server) analyticsRange(p *Params) error {
 		return querysvc.Errorf(querysvc.CodeInvalid, "time range from..to is longer than the maximum of %s", s.cfg.maxRange)
 	}
 	return nil
+}
+
+func maxT(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 func (s *Server) authenticate(ctx context.Context, r *http.Request) (querysvc.Principal, error) {

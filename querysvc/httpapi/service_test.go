@@ -4,7 +4,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,23 @@ func TestReadyz(t *testing.T) {
 	}
 	none := start(t, serviceOptions{index: "logs-activity.otel-nothing-here-" + fx.ns + "-*"})
 	none.wantError("", "/readyz", 503, "no index matches")
+}
+
+// TestReadyzSlowElasticsearch: an Elasticsearch that does not answer within
+// the request timeout makes /readyz 503 unavailable, the one failure the API
+// document gives it (a probe reads anything else as the service's own fault).
+func TestReadyzSlowElasticsearch(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: slow.URL, opts: []httpapi.Option{httpapi.WithRequestTimeout(100 * time.Millisecond)}})
+	a.wantError("", "/readyz", 503, "did not answer in time")
 }
 
 func TestOperations(t *testing.T) {
@@ -214,5 +233,35 @@ func TestAuditRequest(t *testing.T) {
 	})
 	if got[schema.AttrRequestID] != "req-42" || got[schema.AttrClientAddress] != "203.0.113.50" {
 		t.Errorf("got request id %q and client %q, want req-42 and 203.0.113.50", got[schema.AttrRequestID], got[schema.AttrClientAddress])
+	}
+}
+
+// TestAuditRefusedParams: a refused request is recorded with the parameters
+// it was sent with, whatever refused it (the role, the rate limit or a
+// malformed parameter), so the audit trail says what was asked for; the
+// cursor and parameters the endpoint does not accept are left out.
+func TestAuditRefusedParams(t *testing.T) {
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: closedPort(t), opts: []httpapi.Option{httpapi.WithRateLimit(1, 1)}})
+	staff, alpha := token(t, "staff-1", "staff", "t-alpha"), token(t, "partner-a", "partner", "t-alpha")
+	a.wantError(staff, "/v1/activities?q=salary&user_id=u-7", 403, "may not read")
+	a.wantError(staff, "/v1/analytics/events?tenant=t-beta", 429, "rate limit")
+	a.wantError(alpha, "/v1/activities?limit=0&q=coffee&tenant=t-alpha&cursor=abc&access_token=secret", 400, "limit")
+
+	recs := a.audit.Await(t, 3, 5*time.Second)
+	want := []string{"q=salary,user_id=u-7", "tenant=t-beta", "limit=0,q=coffee,tenant=t-alpha"}
+	for i, r := range recs {
+		var got []string
+		r.WalkAttributes(func(kv attribute.KeyValue) bool {
+			if string(kv.Key) == schema.AttrQueryParams {
+				for _, p := range kv.Value.AsMap() {
+					got = append(got, string(p.Key)+"="+p.Value.AsString())
+				}
+			}
+			return true
+		})
+		slices.Sort(got)
+		if g := strings.Join(got, ","); g != want[i] {
+			t.Errorf("audit record %d: got params %q, want %q", i, g, want[i])
+		}
 	}
 }
