@@ -14,7 +14,9 @@ import (
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/security/putrole"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/clusterprivilege"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 
 	"github.com/activitylog/activitylog/schema"
@@ -224,7 +226,7 @@ func Users(c SecurityConfig) []User {
 // InstallSecurity creates or updates the roles of Roles and the users of
 // Users through the Elasticsearch security API and returns what it did, one
 // Change per role and user. It is idempotent: a role whose metadata checksum
-// matches, and an enabled user with the same roles whose password still
+// and grants match, and an enabled user with the same roles whose password still
 // authenticates, are left alone. es must authenticate as a user with the
 // manage_security cluster privilege.
 func InstallSecurity(ctx context.Context, es *elasticsearch.TypedClient, c SecurityConfig) ([]Change, error) {
@@ -279,18 +281,70 @@ func installRole(ctx context.Context, es *elasticsearch.TypedClient, name string
 	}
 	have, found := resp[name]
 	change.Action = decide(found, schema.Checksum(have.Metadata), schema.Checksum(want.Metadata))
+	// The checksum only says which descriptor setup meant to install. A
+	// role whose grants differ from it (edited by hand with its metadata
+	// kept, or installed by an earlier setup that left the analyst's Kibana
+	// privilege out) is put again, so setup always converges on Roles.
+	if change.Action == Unchanged && grants(have.Cluster, have.Indices, have.Applications, have.RunAs) != grants(want.Cluster, want.Indices, want.Applications, want.RunAs) {
+		change.Action = Updated
+	}
 	if change.Action == Unchanged {
 		return change, nil
 	}
-	_, err = es.Security.PutRole(name).
-		Description(*want.Description).
-		Indices(want.Indices...).
-		Metadata(want.Metadata).
-		Do(ctx)
+	_, err = es.Security.PutRole(name).Request(&putrole.Request{
+		Applications: want.Applications,
+		Cluster:      want.Cluster,
+		Description:  want.Description,
+		Indices:      want.Indices,
+		Metadata:     want.Metadata,
+		RunAs:        want.RunAs,
+	}).Do(ctx)
 	if err != nil {
 		return change, fmt.Errorf("put role %s: %w", name, err)
 	}
 	return change, nil
+}
+
+// grants returns what a role allows in a form that does not depend on the
+// order Elasticsearch lists names and privileges in, nor on whether it spells
+// out defaults, so an installed role can be compared with its descriptor.
+func grants(cluster []clusterprivilege.ClusterPrivilege, indices []types.IndicesPrivileges, apps []types.ApplicationPrivileges, runAs []string) string {
+	sorted := func(s []string) []string { return slices.Sorted(slices.Values(s)) }
+	type index struct {
+		Names, Privileges []string
+		Restricted        bool
+		FieldSecurity     *types.FieldSecurity
+		Query             types.IndicesPrivilegesQuery
+	}
+	type app struct{ Application, Privileges, Resources any }
+	var g struct {
+		Cluster, RunAs []string
+		Indices        []index
+		Apps           []app
+	}
+	for _, c := range cluster {
+		g.Cluster = append(g.Cluster, c.Name)
+	}
+	g.Cluster, g.RunAs = sorted(g.Cluster), sorted(runAs)
+	for _, ip := range indices {
+		var privileges []string
+		for _, p := range ip.Privileges {
+			privileges = append(privileges, p.Name)
+		}
+		g.Indices = append(g.Indices, index{sorted(ip.Names), sorted(privileges),
+			ip.AllowRestrictedIndices != nil && *ip.AllowRestrictedIndices, ip.FieldSecurity, ip.Query})
+	}
+	for _, a := range apps {
+		g.Apps = append(g.Apps, app{a.Application, sorted(a.Privileges), sorted(a.Resources)})
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		// Only an installed role's query can fail to marshal (Roles
+		// has none), and then it compares as different from Roles: setup
+		// puts the role again, which is safe.
+		return err.Error()
+	}
+	return string(b)
 }
 
 func installUser(ctx context.Context, es *elasticsearch.TypedClient, u User) (Change, error) {

@@ -8,10 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 
 	"github.com/activitylog/activitylog/internal/esclient"
 	"github.com/activitylog/activitylog/setup"
@@ -68,7 +72,14 @@ func (f *fakeSecurityAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		var stored map[string]any
 		_ = json.Unmarshal(role, &stored)
-		stored["cluster"], stored["applications"], stored["run_as"], stored["transient_metadata"] = []any{}, []any{}, []any{}, map[string]any{"enabled": true}
+		// Elasticsearch answers every list, empty when the role has none,
+		// and what the role was given otherwise.
+		for _, key := range []string{"cluster", "applications", "run_as"} {
+			if _, ok := stored[key]; !ok {
+				stored[key] = []any{}
+			}
+		}
+		stored["transient_metadata"] = map[string]any{"enabled": true}
 		reply(http.StatusOK, map[string]any{name: stored})
 	case len(parts) == 4 && parts[1] == "user" && parts[3] == "_password":
 		var req struct{ Password string }
@@ -162,5 +173,78 @@ func TestInstallSecurityIsIdempotent(t *testing.T) {
 	}
 	if _, err := setup.InstallSecurity(ctx, es, setup.SecurityConfig{WriterPassword: "short"}); err == nil {
 		t.Error("got no error for a short password, want one before any request")
+	}
+}
+
+// TestInstallSecurityInstallsRolesAsDescribed proves that what
+// InstallSecurity stores is the whole of each descriptor of Roles (the
+// analyst's Kibana privilege included), and that a second run restores a
+// role whose grants differ from Roles while its metadata still carries the
+// checksum: a role installed by an earlier setup that left out the Kibana
+// privilege, or given more privileges by hand.
+func TestInstallSecurityInstallsRolesAsDescribed(t *testing.T) {
+	cfg := setup.SecurityConfig{WriterPassword: "writer-password-1", ReaderPassword: "reader-password-1"}
+	roles := setup.Roles()
+	// canonical is a role as the fake stores it, re-encoded so that key
+	// order and empty lists do not matter.
+	canonical := func(raw json.RawMessage) string {
+		var r types.RoleDescriptor
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatalf("decode role %s: %v", raw, err)
+		}
+		b, _ := json.Marshal(r)
+		return string(b)
+	}
+	tampered := func(name string, change func(*types.RoleDescriptor)) map[string]json.RawMessage {
+		r := roles[name]
+		r.Indices = slices.Clone(r.Indices)
+		r.Applications = slices.Clone(r.Applications)
+		change(&r)
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]json.RawMessage{name: b}
+	}
+	tests := []struct {
+		name        string
+		installed   map[string]json.RawMessage
+		wantChanged string
+	}{
+		{"new cluster", map[string]json.RawMessage{}, ""},
+		{"analyst role without its Kibana privilege", tampered(setup.AnalystRole, func(r *types.RoleDescriptor) {
+			r.Applications = nil
+		}), setup.AnalystRole},
+		{"writer role given delete by hand", tampered(setup.WriterRole, func(r *types.RoleDescriptor) {
+			r.Indices[0].Privileges = append(slices.Clone(r.Indices[0].Privileges), indexprivilege.Delete)
+		}), setup.WriterRole},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSecurityAPI{roles: tt.installed, users: map[string]map[string]any{}, passwords: map[string]string{}}
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			changes, err := setup.InstallSecurity(ctx, es, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range changes {
+				if c.Kind == "role" && c.Name == tt.wantChanged && c.Action != setup.Updated {
+					t.Errorf("role %s: got %s, want %s", c.Name, c.Action, setup.Updated)
+				}
+			}
+			for name, want := range roles {
+				wantJSON, _ := json.Marshal(want)
+				if got := canonical(fake.roles[name]); got != canonical(wantJSON) {
+					t.Errorf("role %s stored:\n got  %s\n want %s", name, got, canonical(wantJSON))
+				}
+			}
+		})
 	}
 }

@@ -52,19 +52,21 @@ type secureNode struct {
 	url         string
 	superuser   string // the elastic user's password
 	security    setup.SecurityConfig
+	kibanaProbe string // the password of kibanaProbeUser
 	port, runAt string
 }
 
 func startSecureNode(t *testing.T) *secureNode {
 	t.Helper()
 	n := &secureNode{
-		superuser: randomPassword(t),
-		security:  setup.SecurityConfig{WriterPassword: randomPassword(t), ReaderPassword: randomPassword(t), AnalystPassword: randomPassword(t)},
-		port:      strconv.Itoa(estest.FreePortPair(t, 19300, 20100)),
-		runAt:     filepath.Join(os.TempDir(), "activitylog-es-secure"),
+		superuser:   randomPassword(t),
+		security:    setup.SecurityConfig{WriterPassword: randomPassword(t), ReaderPassword: randomPassword(t), AnalystPassword: randomPassword(t)},
+		kibanaProbe: randomPassword(t),
+		port:        strconv.Itoa(estest.FreePortPair(t, 19300, 20100)),
+		runAt:       filepath.Join(os.TempDir(), "activitylog-es-secure"),
 	}
 	overlay := t.TempDir()
-	writeFileRealm(t, overlay, n.security)
+	writeFileRealm(t, overlay, n.security, setup.User{Name: kibanaProbeUser, Roles: []string{setup.KibanaSystemUser}, Password: n.kibanaProbe})
 	// The script copies the overlay as root before handing the files to the
 	// node's user, so the temporary directory's 0700 mode does not matter.
 	env := append(os.Environ(),
@@ -137,9 +139,14 @@ func (n *secureNode) client(t *testing.T, user, password string) *elasticsearch.
 	return es
 }
 
+// kibanaProbeUser is a file-realm user holding Elasticsearch's reserved
+// kibana_system role, the role of the built-in user Kibana connects as (whose
+// own password lives in the native realm this distribution cannot store).
+const kibanaProbeUser = "kibana_system_probe"
+
 // writeFileRealm writes roles.yml (setup.RolesFile), users
-// and users_roles for setup.Users into dir.
-func writeFileRealm(t *testing.T, dir string, c setup.SecurityConfig) {
+// and users_roles for setup.Users and extra into dir.
+func writeFileRealm(t *testing.T, dir string, c setup.SecurityConfig, extra ...setup.User) {
 	t.Helper()
 	roles, err := setup.RolesFile()
 	if err != nil {
@@ -147,7 +154,7 @@ func writeFileRealm(t *testing.T, dir string, c setup.SecurityConfig) {
 	}
 	var users, usersRoles strings.Builder
 	byRole := map[string][]string{}
-	for _, u := range setup.Users(c) {
+	for _, u := range append(setup.Users(c), extra...) {
 		hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), bcrypt.MinCost)
 		if err != nil {
 			t.Fatalf("hash password of %s: %v", u.Name, err)
@@ -393,6 +400,49 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 					t.Errorf("%s on %s: privilege %s: got %v, want %v", c.user, stream, p.Name, got, want)
 				}
 			}
+		}
+	})
+
+	// Kibana's built-in user is not read-only on the activity data streams:
+	// Elastic's reserved kibana_system role manages every logs-* data stream
+	// for Fleet (settings, mappings, rollover, data stream lifecycle). With
+	// ILM, index.lifecycle.name or index.lifecycle.origination_date, and
+	// without it the data stream lifecycle, decide when records are deleted,
+	// so KIBANA_SYSTEM_PASSWORD must be kept like the superuser's
+	// (docs/retention.md). This pins what docs/retention.md says, and proves
+	// it with a write block the role may set.
+	t.Run("kibana_system manages logs-*", func(t *testing.T) {
+		kibana := n.client(t, kibanaProbeUser, n.kibanaProbe)
+		asked := []string{
+			"indices:admin/settings/update", "indices:admin/mapping/put", "indices:admin/rollover",
+			"indices:admin/data_stream/lifecycle/put", "delete", "delete_index", "write",
+		}
+		res, err := kibana.Security.HasPrivileges().Index(types.IndexPrivilegesCheck{
+			Names: []string{stream}, Privileges: func() (ps []indexprivilege.IndexPrivilege) {
+				for _, a := range asked {
+					ps = append(ps, indexprivilege.IndexPrivilege{Name: a})
+				}
+				return ps
+			}(),
+		}).Do(ctx)
+		if err != nil {
+			t.Fatalf("has_privileges as %s: %v", kibanaProbeUser, err)
+		}
+		for _, a := range asked {
+			want := !slices.Contains([]string{"delete", "delete_index", "write"}, a)
+			if got := res.Index[stream][a]; got != want {
+				t.Errorf("kibana_system on %s: %s: got %v, want %v (update docs/retention.md)", stream, a, got, want)
+			}
+		}
+		block := func(es *elasticsearch.TypedClient, on bool) error {
+			_, err := es.Indices.PutSettings().Indices(backing).Raw(strings.NewReader(fmt.Sprintf(`{"index.blocks.write": %t}`, on))).Do(ctx)
+			return err
+		}
+		if err := block(kibana, true); err != nil {
+			t.Fatalf("kibana_system sets a write block on %s: got %v, want it allowed", backing, err)
+		}
+		if err := block(admin, false); err != nil {
+			t.Fatalf("superuser lifts the write block: %v", err)
 		}
 	})
 

@@ -64,7 +64,7 @@ environment:
   ACTIVITYLOG_ANALYST_PASSWORD
                           with those, setup also creates activitylog_analyst, the
                           security team's read-only Kibana user
-  KIBANA_SYSTEM_PASSWORD  setup also sets the built-in kibana_system user's password
+  KIBANA_SYSTEM_PASSWORD  with those, setup also sets the built-in kibana_system user's password
   KIBANA_URL              setup also imports the dashboards into Kibana
   KIBANA_USERNAME/KIBANA_PASSWORD  Kibana credentials (default ES_USERNAME/ES_PASSWORD)
   KIBANA_SPACE            Kibana space to import into (default: the default space)
@@ -115,8 +115,10 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	default:
 		return fmt.Errorf("-ilm: got %q, want auto, true or false", *ilm)
 	}
-	if getenv(setup.EnvWriterPassword) != "" || getenv(setup.EnvReaderPassword) != "" {
-		security := setup.SecurityConfigFromEnv(getenv)
+	// Any of the passwords asks for the security part, so that one given
+	// without the writer's and reader's fails validation by name instead
+	// of being ignored.
+	if security := setup.SecurityConfigFromEnv(getenv); security != (setup.SecurityConfig{}) {
 		cfg.Security = &security
 	}
 	es, err := esclient.FromEnv(getenv).Typed()

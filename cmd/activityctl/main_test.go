@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,20 +69,27 @@ func TestSummaryShowsEventCounts(t *testing.T) {
 	}
 }
 
+// TestBadArguments also proves that a password for the analyst or for
+// kibana_system given without the writer's and reader's is refused, not
+// silently ignored (setup would otherwise report success and create no
+// analyst, or leave Kibana unable to connect).
 func TestBadArguments(t *testing.T) {
-	getenv := func(string) string { return "" }
 	tests := []struct {
 		args []string
+		env  map[string]string
 		want string
 	}{
-		{nil, "no command"},
-		{[]string{"frobnicate"}, "unknown command"},
-		{[]string{"setup", "-retention", "12h"}, "whole number of days"},
-		{[]string{"setup", "-ilm", "maybe"}, "want auto, true or false"},
+		{nil, nil, "no command"},
+		{[]string{"frobnicate"}, nil, "unknown command"},
+		{[]string{"setup", "-retention", "12h"}, nil, "whole number of days"},
+		{[]string{"setup", "-ilm", "maybe"}, nil, "want auto, true or false"},
+		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "KIBANA_SYSTEM_PASSWORD": "kibana-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
+		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "ACTIVITYLOG_ANALYST_PASSWORD": "analyst-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(strings.Join(append(tt.args, slices.Sorted(maps.Keys(tt.env))...), " "), func(t *testing.T) {
 			var out, stderr bytes.Buffer
+			getenv := func(k string) string { return tt.env[k] }
 			err := run(context.Background(), tt.args, getenv, &out, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got error %v, want one containing %q", err, tt.want)
