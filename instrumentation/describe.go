@@ -1,6 +1,10 @@
 package instrumentation
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+	"unicode"
+)
 
 // describe builds the plain-English description of an event, for example
 // "Jane Doe (Partner) updated reward 'Free coffee'". It uses only the actor,
@@ -59,7 +63,7 @@ func describe(e *Event) string {
 		}
 		if e.FailureReason != "" {
 			b.WriteString(": ")
-			b.WriteString(strings.ReplaceAll(e.FailureReason, "_", " "))
+			writeText(&b, strings.ReplaceAll(e.FailureReason, "_", " "))
 		}
 	}
 	return b.String()
@@ -70,10 +74,10 @@ func describe(e *Event) string {
 func writeActor(b *strings.Builder, a Actor) {
 	switch {
 	case a.Name != "":
-		b.WriteString(a.Name)
+		writeText(b, a.Name)
 	case a.ID != "":
 		b.WriteString("user ")
-		b.WriteString(a.ID)
+		writeText(b, a.ID)
 	default:
 		b.WriteString("Someone")
 	}
@@ -94,15 +98,15 @@ func writeSubject(b *strings.Builder, s Subject) {
 	if typ == "" {
 		typ = "something"
 	}
-	b.WriteString(typ)
+	writeText(b, typ)
 	switch {
 	case s.Name != "":
 		b.WriteString(" '")
-		b.WriteString(s.Name)
+		writeText(b, s.Name)
 		b.WriteString("'")
 	case s.ID != "":
 		b.WriteString(" ")
-		b.WriteString(s.ID)
+		writeText(b, s.ID)
 	}
 }
 
@@ -115,5 +119,30 @@ func writeLogRecord(b *strings.Builder, s Subject) {
 		return
 	}
 	b.WriteString("activity log record ")
-	b.WriteString(s.ID)
+	writeText(b, s.ID)
+}
+
+// writeText writes text a client may have chosen (a user name typed at a
+// failed login, a subject's name) with line breaks, other control characters
+// and bidirectional formatting written as Go escapes (\n, \u202e): otherwise
+// a name could make the description read as two records, or display in
+// another order than it was typed.
+func writeText(b *strings.Builder, s string) {
+	if strings.IndexFunc(s, forges) < 0 {
+		b.WriteString(s)
+		return
+	}
+	for _, r := range s {
+		if !forges(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRuneToASCII(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+}
+
+// forges reports whether r changes how the text around it is laid out.
+func forges(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
 }

@@ -119,9 +119,18 @@ func (c Changes) value() attribute.Value {
 
 // unique returns c with each field once: the last Change for a field, at
 // the index of its first, which is where the SDK's de-duplication of a key
-// list leaves the kept entry. A c without repeats (every diff, and almost
-// every hand-built list) is returned as it is, without a copy.
+// list leaves the kept entry. Field names are made valid UTF-8 first. A c
+// without repeats or invalid names (every diff of valid text, and almost every
+// hand-built list) is returned as it is, without a copy.
 func (c Changes) unique() Changes {
+	if slices.ContainsFunc(c, func(ch Change) bool { return !utf8.ValidString(ch.Field) }) {
+		// Made valid first (see validUTF8): two fields told apart only by
+		// invalid bytes are then one field, kept once like any repeat.
+		c = slices.Clone(c)
+		for i := range c {
+			c[i].Field = validUTF8(c[i].Field)
+		}
+	}
 	if !c.repeatsField() {
 		return c
 	}
@@ -163,20 +172,37 @@ func (c Changes) repeatsField() bool {
 
 // uniqueKeys returns v with every map in it, at any depth and inside slices
 // too, holding each key once; the last value given for a key wins, as in the
-// SDK's de-duplication. Scalars, which are almost every value, are returned
-// at once; a map or slice is rebuilt only where a key repeats.
+// SDK's de-duplication. Every string in it, keys included, is made valid
+// UTF-8 (see validUTF8), before keys are compared. Other scalars, which are
+// almost every value, are returned at once; a map or slice is rebuilt only
+// where a key repeats or a string was invalid.
 func uniqueKeys(v attribute.Value) attribute.Value {
 	switch v.Type() {
-	case attribute.MAP, attribute.SLICE:
+	case attribute.MAP, attribute.SLICE, attribute.STRING, attribute.STRINGSLICE:
 		v, _ = dedupValue(v)
 	}
 	return v
 }
 
 // dedupValue is uniqueKeys for a value of any type; it also reports whether
-// anything was dropped.
+// anything was dropped or replaced.
 func dedupValue(v attribute.Value) (attribute.Value, bool) {
 	switch v.Type() {
+	case attribute.STRING:
+		if s := v.AsString(); !utf8.ValidString(s) {
+			return attribute.StringValue(validUTF8(s)), true
+		}
+	case attribute.STRINGSLICE:
+		ss := v.AsStringSlice() // a copy, ours to change
+		changed := false
+		for i, s := range ss {
+			if !utf8.ValidString(s) {
+				ss[i], changed = validUTF8(s), true
+			}
+		}
+		if changed {
+			return attribute.StringSliceValue(ss), true
+		}
 	case attribute.SLICE:
 		elems := v.AsSlice() // a copy, ours to change
 		changed := false
@@ -194,8 +220,17 @@ func dedupValue(v attribute.Value) (attribute.Value, bool) {
 		// repeated key is a run of neighbours in the order given, and the
 		// run's last entry is the value given last.
 		kvs := v.AsMap()
-		out := kvs[:0]
 		changed := false
+		for i, kv := range kvs {
+			if !utf8.ValidString(string(kv.Key)) {
+				kvs[i].Key, changed = attribute.Key(validUTF8(string(kv.Key))), true
+			}
+		}
+		if changed {
+			// A key made valid may sort elsewhere, or now equal another.
+			slices.SortStableFunc(kvs, func(a, b attribute.KeyValue) int { return strings.Compare(string(a.Key), string(b.Key)) })
+		}
+		out := kvs[:0]
 		for i := 0; i < len(kvs); {
 			j := i + 1
 			for j < len(kvs) && kvs[j].Key == kvs[i].Key {
@@ -283,6 +318,8 @@ func diffValues(rules secretRules, maxChanges int, cache *sync.Map, before, afte
 var (
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	durationType      = reflect.TypeFor[time.Duration]()
+	timeType          = reflect.TypeFor[time.Time]()
+	timePointerType   = reflect.TypeFor[*time.Time]()
 )
 
 // add records a change at path, merging with an earlier one-sided change there.
@@ -476,6 +513,9 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		if a.v.IsValid() && b.v.IsValid() && t.Comparable() && a.v.Comparable() && b.v.Comparable() && a.v.Equal(b.v) {
 			return
 		}
+		if sameInstant(a.v, b.v) {
+			return
+		}
 		var old, new attribute.Value
 		if a.v.IsValid() {
 			old = leafValue(a.v)
@@ -517,6 +557,33 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		}
 		d.add(path, markerValue(a, MarkerUnsupported), markerValue(b, MarkerUnsupported), false)
 	}
+}
+
+// sameInstant reports whether a and b are times (or pointers to times) of
+// the same instant. Their text differs when their zones do, yet a value
+// read back from a database, or decoded from a request, in another zone than
+// the one it is compared with has not changed.
+func sameInstant(a, b reflect.Value) bool {
+	ta, okA := timeOf(a)
+	tb, okB := timeOf(b)
+	return okA && okB && ta.Equal(tb)
+}
+
+// timeOf returns the time v holds; the type is checked first so that other
+// values are not boxed.
+func timeOf(v reflect.Value) (time.Time, bool) {
+	if !v.IsValid() || !v.CanInterface() {
+		return time.Time{}, false
+	}
+	switch v.Type() {
+	case timeType:
+		return v.Interface().(time.Time), true
+	case timePointerType:
+		if !v.IsNil() {
+			return *v.Interface().(*time.Time), true
+		}
+	}
+	return time.Time{}, false
 }
 
 func length(v reflect.Value) int {

@@ -182,6 +182,20 @@ func TestDiff(t *testing.T) {
 			want:   map[string]any{"birthday": map[string]any{"old": "1990-05-17T00:00:00Z", "new": "1990-05-18T00:00:00Z"}},
 		},
 		{
+			// A database or a JSON body may give the same instant in another
+			// zone than the value it is compared with: not a change.
+			name:   "same instant in another time zone is no change",
+			before: member{Birthday: day, Email: strp("a@example.com")},
+			after:  member{Birthday: day.In(time.FixedZone("CEST", 2*60*60)), Email: strp("a@example.com")},
+			want:   map[string]any{},
+		},
+		{
+			name:   "same instant through pointers in another time zone is no change",
+			before: anyHolder{V: &day},
+			after:  anyHolder{V: new(day.In(time.FixedZone("EST", -5*60*60)))},
+			want:   map[string]any{},
+		},
+		{
 			name:   "text-marshalable values",
 			before: anyHolder{V: netip.MustParseAddr("10.0.0.1")},
 			after:  anyHolder{V: netip.MustParseAddr("10.0.0.2")},

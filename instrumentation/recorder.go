@@ -125,9 +125,19 @@ func newUUIDv7() (string, error) {
 }
 
 // Diff returns the fields that differ between before and after, applying the
-// recorder's secret rules. Either may be nil (a create or a delete).
+// recorder's secret rules. Either may be nil (a create or a delete). A nil or
+// zero Recorder applies the default rules: none would let credentials through.
 func (r *Recorder) Diff(before, after any) Changes {
+	if !r.usable() {
+		return diffValues(newSecretRules(DefaultSecretNames()), DefaultMaxChanges, nil, before, after)
+	}
 	return diffValues(r.secrets, r.maxChanges, &r.fieldCache, before, after)
+}
+
+// usable reports whether r was made by New; a nil or zero Recorder records
+// nothing rather than panic.
+func (r *Recorder) usable() bool {
+	return r != nil && r.logger != nil
 }
 
 // Created records that s was created with the values in v. A zero s is
@@ -185,7 +195,13 @@ func modelSubject(m Model) (s Subject) {
 // holds (repeated fields in Changes, repeated keys in a map value are
 // resolved as [Changes.Value] says), so the record comes out the same
 // whether or not the provider's SDK de-duplicates keys.
+//
+// A nil ctx is taken as an empty one; a nil or zero Recorder (not made by
+// New) records nothing, as New(nil) does.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if e.Actor.ID == "" && e.Actor.Name == "" {
 		if a, ok := ActorFrom(ctx); ok {
 			e.Actor = a
@@ -209,6 +225,10 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	}
 	if err := e.validate(); err != nil {
 		return err
+	}
+	e.validEventText()
+	if !r.usable() {
+		return nil
 	}
 
 	severity, severityText := log.SeverityInfo, "INFO"
@@ -272,9 +292,12 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 			attribute.StringSlice(schema.AttrChangedFields, changes.fields()))
 	}
 	if q := e.Query; q != nil {
-		attrs = appendString(attrs, schema.AttrQueryEndpoint, q.Endpoint)
+		attrs = appendString(attrs, schema.AttrQueryEndpoint, validUTF8(q.Endpoint))
 		if len(q.Params) > 0 {
-			attrs = append(attrs, attribute.Map(schema.AttrQueryParams, sortedParams(q.Params)...))
+			// uniqueKeys makes the keys and values valid UTF-8, and keeps
+			// once a key that only its invalid bytes told apart.
+			attrs = append(attrs, attribute.KeyValue{Key: schema.AttrQueryParams,
+				Value: uniqueKeys(attribute.MapValue(sortedParams(q.Params)...))})
 		}
 		if q.Status != 0 {
 			attrs = append(attrs, attribute.Int(schema.AttrQueryStatus, q.Status))

@@ -578,3 +578,103 @@ func TestRecorderTakesTheSubjectFromAModel(t *testing.T) {
 		t.Errorf("got %v, want ErrInvalidEvent", err)
 	}
 }
+
+// TestRecorderBadInputNeverPanics proves that a nil context records as an
+// empty one, and that a nil or zero Recorder records nothing, returns no
+// error for a valid event, and never diffs a credential into its changes.
+func TestRecorderBadInputNeverPanics(t *testing.T) {
+	withProvider, exp := newTestRecorder(t)
+	subject := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-1"}
+	calls := map[string]func(*instrumentation.Recorder, context.Context) error{
+		"Login": func(r *instrumentation.Recorder, ctx context.Context) error {
+			return r.Login(ctx, instrumentation.Actor{Name: "jane"})
+		},
+		"LoginFailed": func(r *instrumentation.Recorder, ctx context.Context) error {
+			return r.LoginFailed(ctx, instrumentation.Actor{Name: "jane"}, "x")
+		},
+		"Updated": func(r *instrumentation.Recorder, ctx context.Context) error {
+			return r.Updated(ctx, subject, reward{Points: 1}, reward{Points: 2})
+		},
+		"Viewed": func(r *instrumentation.Recorder, ctx context.Context) error {
+			return r.Viewed(ctx, instrumentation.Subject{}, instrumentation.Query{Status: 200})
+		},
+	}
+	recorders := []struct {
+		name string
+		r    *instrumentation.Recorder
+		want int
+	}{
+		{"recorder with a nil context", withProvider, 1},
+		{"nil recorder", nil, 0},
+		{"zero recorder", &instrumentation.Recorder{}, 0},
+	}
+	for _, rc := range recorders {
+		for name, call := range calls {
+			t.Run(rc.name+"/"+name, func(t *testing.T) {
+				exp.Take()
+				var err error
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							t.Fatalf("got panic %v, want none", p)
+						}
+					}()
+					err = call(rc.r, nil) //nolint:staticcheck // a nil context is the bad input under test
+				}()
+				if err != nil {
+					t.Errorf("got error %v, want nil", err)
+				}
+				if got := len(exp.Take()); got != rc.want {
+					t.Errorf("got %d records, want %d", got, rc.want)
+				}
+			})
+		}
+		if rc.r == withProvider {
+			continue
+		}
+		t.Run(rc.name+"/Diff", func(t *testing.T) {
+			got := rc.r.Diff(reward{Name: "a", Password: "old-secret"}, reward{Name: "b", Password: "new-secret"}).Fields()
+			if want := []string{"name"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("got changed fields %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestRecorderDescriptionCannotBeForged proves that text a client chooses (the
+// user name typed at a failed login, a subject's name) cannot make the
+// description read as more than one line, or display in another order: line
+// breaks, other control characters and bidirectional overrides are written as
+// escapes, so the description shows what was typed without acting on it.
+func TestRecorderDescriptionCannotBeForged(t *testing.T) {
+	tests := []struct {
+		name  string
+		event instrumentation.Event
+		want  string
+	}{
+		{"new line in a user name", instrumentation.Event{Action: instrumentation.LoginFailed, Outcome: instrumentation.Failure, FailureReason: "unknown_user",
+			Actor: instrumentation.Actor{Name: "x\nAda Admin (Admin) deleted partner 'Acme'\r\nmallory", Type: instrumentation.ActorPartner}},
+			`x\nAda Admin (Admin) deleted partner 'Acme'\r\nmallory (Partner) failed to log in: unknown user`},
+		{"tab, escape and line separator in a subject's name", instrumentation.Event{Action: instrumentation.Updated,
+			Actor:   instrumentation.Actor{ID: "7\x1b[2J", Type: instrumentation.ActorStaff},
+			Subject: instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", Name: "Free\tcoffee\u2028"}},
+			`user 7\x1b[2J (Staff) updated reward 'Free\tcoffee\u2028'`},
+		{"right-to-left override in a subject id", instrumentation.Event{Action: instrumentation.Deleted,
+			Subject: instrumentation.Subject{Category: instrumentation.Cards, Type: "card", ID: "c-1\u202egnp.exe"}},
+			`Someone deleted card c-1\u202egnp.exe`},
+		{"ordinary names are kept as given", instrumentation.Event{Action: instrumentation.Login,
+			Actor: instrumentation.Actor{Name: `Zoë "Z" O'Brien – 東京`, Type: instrumentation.ActorCustomer}},
+			`Zoë "Z" O'Brien – 東京 (Customer) logged in`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, exp := newTestRecorder(t)
+			if err := r.Record(context.Background(), tt.event); err != nil {
+				t.Fatal(err)
+			}
+			if got := exp.Records()[0].Body().AsString(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

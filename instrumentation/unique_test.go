@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -407,4 +408,100 @@ func TestRecordsSameWithoutSDKDeduplication(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRecordsHoldOnlyValidUTF8 proves that no string of a record, key or
+// value, at any level, is invalid UTF-8, whichever part of the event held the
+// invalid bytes: the OTLP exporter cannot encode such a string and loses the
+// whole batch the record is in (see otlp's
+// TestProviderDeliversABatchHoldingInvalidUTF8). Keys that only invalid
+// bytes told apart are kept once.
+func TestRecordsHoldOnlyValidUTF8(t *testing.T) {
+	const bad = "caf\xe9" // Latin-1, as a form post or an old database column may hold
+	type profile struct {
+		Name  string            `json:"name"`
+		Tags  []string          `json:"tags"`
+		Prefs map[string]string `json:"prefs"`
+	}
+	rec := New(nil)
+	subject := Subject{Category: Members, Type: "member", ID: "m-1", Name: "Ann"}
+	tests := []struct {
+		name  string
+		event Event
+	}{
+		{name: "failed login with the user name typed", event: Event{Action: LoginFailed,
+			Actor: Actor{Name: "jane" + bad + "@example.com", Type: ActorPartner}, Outcome: Failure, FailureReason: "invalid_" + bad}},
+		{name: "actor, tenant, subject and request", event: Event{Action: Updated,
+			Actor:   Actor{ID: "u" + bad, Name: bad},
+			Tenant:  Tenant{ID: "t" + bad, Name: bad},
+			Subject: Subject{Category: Members, Type: "member" + bad, ID: "m" + bad, Name: bad},
+			Request: Request{ClientAddress: bad, UserAgent: bad, ID: bad}}},
+		{name: "description given", event: Event{Action: Created, Subject: subject, Description: "made " + bad}},
+		{name: "diff of text fields, slices and map keys", event: Event{Action: Updated, Subject: subject,
+			Changes: rec.Diff(
+				profile{Name: "Ann", Tags: []string{"a"}, Prefs: map[string]string{"lang": "en"}},
+				profile{Name: bad, Tags: []string{"a", bad}, Prefs: map[string]string{"lang" + bad: "fr", "lang\xff": "de", "x": bad}})}},
+		{name: "hand-built changes", event: Event{Action: Updated, Subject: subject, Changes: Changes{
+			{Field: "f\xe9", New: attribute.StringValue(bad)},
+			{Field: "f\xff", Old: attribute.StringSliceValue([]string{bad}), New: attribute.MapValue(
+				attribute.String("k\xe9", "1"), attribute.String("k\xff", bad), attribute.String("a", "2"))},
+			{Field: "g", New: attribute.SliceValue(attribute.StringValue(bad), attribute.MapValue(attribute.String(bad, bad)))},
+		}}},
+		{name: "read of the log", event: Event{Action: Viewed, Subject: Subject{Type: "activity_log"},
+			Query: &Query{Endpoint: "/v1/" + bad, Params: map[string]string{"q\xe9": bad, "q\xff": "x", "a": bad}, Status: 200}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTwinRecorders(t)
+			_, plain := tr.record(t, tt.event)
+			if p := invalidUTF8In("attributes", recordAttrs(plain)); p != "" {
+				t.Errorf("got invalid UTF-8 at %s, want none", p)
+			}
+			if !utf8.ValidString(plain.Body().AsString()) {
+				t.Errorf("got body %q, want valid UTF-8", plain.Body().AsString())
+			}
+			if p := repeatedKey(plain); p != "" {
+				t.Errorf("got key %s twice, want every key once", p)
+			}
+		})
+	}
+}
+
+// invalidUTF8In returns the path of the first key or string that is not
+// valid UTF-8, at any level of kvs, or "".
+func invalidUTF8In(path string, kvs []attribute.KeyValue) string {
+	for _, kv := range kvs {
+		p := path + "." + string(kv.Key)
+		if !utf8.ValidString(string(kv.Key)) {
+			return strconv.Quote(p)
+		}
+		if q := invalidUTF8InValue(p, kv.Value); q != "" {
+			return q
+		}
+	}
+	return ""
+}
+
+func invalidUTF8InValue(path string, v attribute.Value) string {
+	switch v.Type() {
+	case attribute.STRING:
+		if !utf8.ValidString(v.AsString()) {
+			return strconv.Quote(path)
+		}
+	case attribute.STRINGSLICE:
+		for i, s := range v.AsStringSlice() {
+			if !utf8.ValidString(s) {
+				return strconv.Quote(path + "[" + strconv.Itoa(i) + "]")
+			}
+		}
+	case attribute.SLICE:
+		for i, e := range v.AsSlice() {
+			if p := invalidUTF8InValue(path+"["+strconv.Itoa(i)+"]", e); p != "" {
+				return p
+			}
+		}
+	case attribute.MAP:
+		return invalidUTF8In(path, v.AsMap())
+	}
+	return ""
 }

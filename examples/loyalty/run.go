@@ -49,8 +49,8 @@ Environment:
   OTEL_SERVICE_NAME             service.name (default loyalty-api)
   OTEL_RESOURCE_ATTRIBUTES      extra resource attributes
   LOYALTY_ADDR                  listen address (default 127.0.0.1:8080)
-  LOYALTY_TRUSTED_PROXIES       comma-separated CIDRs whose X-Forwarded-For/Forwarded
-                                headers are believed (default none)
+  LOYALTY_TRUSTED_PROXIES       comma-separated CIDRs whose X-Forwarded-For header is
+                                believed (default none)
   LOYALTY_DEMO_PASSWORD         password of the demo accounts (default: random, printed)
 
 Flags:

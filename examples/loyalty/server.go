@@ -438,8 +438,14 @@ func (s *server) otpVerify(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	var acc Account
-	if err := s.db.WithContext(ctx).Take(&acc, "phone = ? AND type = ?", req.Phone, instrumentation.ActorCustomer).Error; err != nil {
+	err := s.db.WithContext(ctx).Take(&acc, "phone = ? AND type = ?", req.Phone, instrumentation.ActorCustomer).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		// A guess at a phone and a code is an authentication event too; the
+		// answer is the one a wrong code gets.
+		s.recordErr(r, s.rec.OTPFailed(ctx, instrumentation.Actor{Name: "unknown phone", Type: instrumentation.ActorCustomer}, "unknown_phone"))
 		return errorf(http.StatusUnauthorized, "invalid or expired passcode")
+	} else if err != nil {
+		return fmt.Errorf("load account: %w", err)
 	}
 	tenant := s.tenant(r, acc.TenantID)
 	if tenant.ID != "" {

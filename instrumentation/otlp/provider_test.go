@@ -223,6 +223,39 @@ func TestProviderDeliversOverGRPC(t *testing.T) {
 	}
 }
 
+// TestProviderDeliversABatchHoldingInvalidUTF8 proves that one record with
+// invalid UTF-8 (a user name typed at a failed login, say) does not cost the
+// records exported with it: protobuf cannot encode such a string, and the
+// exporter would fail the whole request.
+func TestProviderDeliversABatchHoldingInvalidUTF8(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	ls := &logsServer{}
+	collogs.RegisterLogsServiceServer(srv, ls)
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(l.Addr().String()), otlp.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := instrumentation.New(p)
+	login(t, r, 10)
+	if err := r.LoginFailed(context.Background(), instrumentation.Actor{Name: "jane\xe9@example.com"}, "unknown_user"); err != nil {
+		t.Fatalf("got error %v, want nil", err)
+	}
+	login(t, r, 10)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatalf("got shutdown error %v, want nil", err)
+	}
+	if got := ls.count(); got != 21 {
+		t.Errorf("collector got %d records, want 21 (stats %+v)", got, p.Stats())
+	}
+}
+
 func TestProviderDeliversOverHTTP(t *testing.T) {
 	for _, path := range []string{"/v1/logs", "", "/"} {
 		t.Run("path "+path, func(t *testing.T) { deliverOverHTTP(t, path) })

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
@@ -101,7 +100,6 @@ func newUUIDv7() (string, error) {
 // Viewed implements querysvc.Auditor: it records that p read v, as a
 // Viewed event of category Audit.
 func (a *Auditor) Viewed(ctx context.Context, p querysvc.Principal, v querysvc.View) {
-	p, v = validUTF8(p, v)
 	// A partner's reads belong to its tenant; an admin's to the tenant it
 	// filtered on, so that tenant can see that its records were read.
 	tenant := p.Tenant
@@ -125,30 +123,6 @@ func (a *Auditor) Viewed(ctx context.Context, p querysvc.Principal, v querysvc.V
 	if err := a.rec.Record(viewOnly{ctx}, e); err != nil {
 		a.onError(fmt.Errorf("audit %s by %s: %w", v.Endpoint, p.Subject, err))
 	}
-}
-
-// validUTF8 returns p and v with every invalid UTF-8 sequence replaced by
-// U+FFFD. Their strings come from the request (a percent-encoded id or
-// parameter, a header) and OTLP carries them as protobuf strings, which must
-// be UTF-8: one invalid string fails the export of the record's whole batch,
-// so a caller could otherwise drop the records of other reads with its own.
-func validUTF8(p querysvc.Principal, v querysvc.View) (querysvc.Principal, querysvc.View) {
-	clean := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-	p.Subject, p.Name, p.Tenant = clean(p.Subject), clean(p.Name), clean(p.Tenant)
-	v.Endpoint, v.ID, v.ClientAddress, v.UserAgent, v.RequestID =
-		clean(v.Endpoint), clean(v.ID), clean(v.ClientAddress), clean(v.UserAgent), clean(v.RequestID)
-	for k, val := range v.Params {
-		if !utf8.ValidString(k) || !utf8.ValidString(val) {
-			// Copied: the map is the caller's.
-			params := make(map[string]string, len(v.Params))
-			for k, val := range v.Params {
-				params[clean(k)] = clean(val)
-			}
-			v.Params = params
-			break
-		}
-	}
-	return p, v
 }
 
 // viewOnly hides the actor, tenant and request data of the instrumentation

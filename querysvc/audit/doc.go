@@ -14,7 +14,8 @@
 // The actor comes from the verified Principal, never from the request; the
 // tenant is the principal's, or for an admin the tenant it filtered on; the
 // request data come from the View. What these leave empty stays empty: the
-// Recorder is not allowed to fill it from the context. Invalid UTF-8 in what
-// the request carried is replaced with U+FFFD: OTLP's strings must be UTF-8,
-// and one invalid string would fail the export of a whole batch of records.
+// Recorder is not allowed to fill it from the context. The Recorder replaces
+// invalid UTF-8 in what the request carried with U+FFFD: OTLP's strings must
+// be UTF-8, and one invalid string would fail the export of a whole batch of
+// records.
 package audit
