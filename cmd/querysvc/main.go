@@ -153,6 +153,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return s, fmt.Errorf("jwt-leeway %s: must not be negative (0 allows no clock skew)", s.leeway)
 	case s.rate < 0:
 		return s, fmt.Errorf("rate-limit %g: must not be negative (0 disables the limit)", s.rate)
+	case s.maxPage < 1 || s.maxPage > httpapi.MaxPageSizeLimit:
+		return s, fmt.Errorf("max-page-size %d: must be between 1 and %d (a page asks Elasticsearch for one hit more than its size, and a search returns at most 10,000)", s.maxPage, httpapi.MaxPageSizeLimit)
 	case s.rate > 0 && s.burst < 1:
 		// A bucket that never holds a whole token refuses every request.
 		return s, fmt.Errorf("rate-burst %d: must be at least 1 while the rate limit is on (rate-limit 0 disables it)", s.burst)

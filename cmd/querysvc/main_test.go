@@ -165,6 +165,11 @@ func TestRunBadConfig(t *testing.T) {
 		// with 429, forever.
 		{"zero burst", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_BURST": "0"}, "rate-burst 0: must be at least 1"},
 		{"zero burst flag", []string{"-rate-burst", "0", "-rate-limit", "0.5"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "rate-burst 0: must be at least 1"},
+		// A page asks Elasticsearch for one hit more than its limit, and a
+		// search returns at most 10,000: a cap of 10,000 made every full
+		// page a 400.
+		{"page size over the search window", []string{"-max-page-size", "10000"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "max-page-size 10000: must be between 1 and 9999"},
+		{"zero page size", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_MAX_PAGE_SIZE": "0"}, "max-page-size 0: must be between 1 and 9999"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

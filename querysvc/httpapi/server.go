@@ -36,6 +36,12 @@ const (
 	maxIDLen              = 256
 )
 
+// MaxPageSizeLimit is the largest page-size cap: a page asks Elasticsearch
+// for one hit more than its size (to know whether another page follows),
+// and a search returns at most 10,000 hits (index.max_result_window's
+// default).
+const MaxPageSizeLimit = 9999
+
 // Authenticator verifies a bearer token into a principal. auth.Verifier is one.
 type Authenticator interface {
 	Verify(ctx context.Context, token string) (querysvc.Principal, error)
@@ -137,6 +143,8 @@ func New(store querysvc.Store, authn Authenticator, opts ...Option) (*Server, er
 		return nil, errors.New("httpapi: an auditor is required (WithAuditor), or WithoutAudit")
 	case cfg.maxPage < 1 || cfg.timeout <= 0 || cfg.maxRange <= 0 || cfg.cursorTTL <= 0:
 		return nil, errors.New("httpapi: page size, timeout, range and cursor TTL must be positive")
+	case cfg.maxPage > MaxPageSizeLimit:
+		return nil, fmt.Errorf("httpapi: page size cap %d: must be at most %d", cfg.maxPage, MaxPageSizeLimit)
 	case cfg.rate > 0 && cfg.burst < 1:
 		// A bucket that never holds a whole token would refuse every request.
 		return nil, errors.New("httpapi: rate burst must be at least 1 while the rate limit is on")

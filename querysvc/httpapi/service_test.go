@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -74,6 +75,35 @@ func TestReadyzSlowElasticsearch(t *testing.T) {
 	defer close(release)
 	a := start(t, serviceOptions{index: schema.IndexPattern, es: slow.URL, opts: []httpapi.Option{httpapi.WithRequestTimeout(100 * time.Millisecond)}})
 	a.wantError("", "/readyz", 503, "did not answer in time")
+}
+
+// TestInternalError: Elasticsearch refusing the service's own credentials
+// is the service's fault, a 500 internal error in the documented shape that
+// says nothing of the answer (which names the user). The test node runs
+// without security, so the refusal comes from a stand-in that says it is
+// Elasticsearch, as the client checks.
+func TestInternalError(t *testing.T) {
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"root_cause":[{"type":"security_exception","reason":"unable to authenticate user [querysvc]"}],`+
+			`"type":"security_exception","reason":"unable to authenticate user [querysvc]"},"status":401}`)
+	}))
+	defer refusing.Close()
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: refusing.URL})
+	admin := token(t, "admin-1", "admin", "")
+	for _, ep := range []string{
+		"/v1/activities", "/v1/activities/x", "/v1/analytics/trends", "/v1/analytics/events",
+		"/v1/analytics/categories", "/v1/analytics/users/top", "/v1/analytics/auth",
+		"/v1/security/alerts", "/v1/security/bursts",
+	} {
+		st, body := a.get(admin, ep)
+		var e errorBody
+		if err := json.Unmarshal(body, &e); err != nil || st != 500 || e.Error.Code != "internal" || strings.Contains(string(body), "querysvc") {
+			t.Errorf("GET %s: got %d %s, want 500 internal without the answer's text", ep, st, body)
+		}
+	}
 }
 
 func TestOperations(t *testing.T) {
