@@ -235,25 +235,40 @@ type batchStats struct {
 	// derived counts the records of the batch under each id derived for
 	// them (see derivedID); nil until a record needs one.
 	derived map[string]int
+	// res and scope are those of the records being processed; origin is
+	// their digest, computed when a record first needs a derived id
+	// (originSet).
+	res       pcommon.Resource
+	scope     pcommon.InstrumentationScope
+	origin    recordid.Origin
+	originSet bool
+}
+
+// from notes the resource and scope of the records processed next.
+func (st *batchStats) from(res pcommon.Resource, scope pcommon.InstrumentationScope) {
+	st.res, st.scope, st.originSet = res, scope, false
 }
 
 // derivedID returns the document id of a record without a usable
-// activity.id: recordid.Derive's, or for a record identical to an earlier
-// one of the same batch, an id of its own (recordid.DeriveNth). Identical
-// records in one request are distinct records (an emitter with
-// second-resolution timestamps and no ids, logging one client's attempts
-// within a second), and Elasticsearch kept only the first of them; a
-// request sent again numbers its copies alike, so a resend still maps onto
-// the same ids.
+// activity.id, derived from its content and its origin (its resource and
+// scope: the same record from two hosts is two records), and for a record
+// identical to an earlier one of the same batch, numbered. Identical records
+// in one request are distinct records (an emitter with second-resolution
+// timestamps and no ids, logging one client's attempts within a second), and
+// Elasticsearch kept only the first of them; a request sent again numbers its
+// copies alike, so a resend still maps onto the same ids.
 func (st *batchStats) derivedID(lr plog.LogRecord) string {
-	id := recordid.Derive(lr, derivedIDSkip)
+	if !st.originSet {
+		st.origin, st.originSet = recordid.OriginOf(st.res, st.scope, isRoutingAttr), true
+	}
+	id := recordid.DeriveFrom(&st.origin, lr, derivedIDSkip, 0)
 	if st.derived == nil {
 		st.derived = map[string]int{}
 	}
 	n := st.derived[id]
 	st.derived[id] = n + 1
 	if n > 0 {
-		return recordid.DeriveNth(lr, derivedIDSkip, n)
+		return recordid.DeriveFrom(&st.origin, lr, derivedIDSkip, n)
 	}
 	return id
 }
@@ -307,6 +322,7 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 			p.countRules(&st, &rep)
 			st.duplicates += int64(rep.Duplicates)
 			scopePaths := clonePaths(&rep)
+			st.from(rl.Resource(), sl.Scope())
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				return p.processRecord(lr, resTenant, resPaths, scopePaths, &rep, &rs, &st)
 			})
@@ -1111,6 +1127,7 @@ func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	p.putRouting(rl.Resource().Attributes())
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
+	st.from(rl.Resource(), sl.Scope())
 	now := p.clock()
 	for _, a := range st.alerts {
 		lr := sl.LogRecords().AppendEmpty()

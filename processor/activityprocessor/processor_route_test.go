@@ -201,6 +201,25 @@ func TestDerivedIDIsDeterministic(t *testing.T) {
 	if a == c {
 		t.Errorf("different records: got the same id %q, want different", a)
 	}
+	// The same record from another host, or through another scope, is
+	// another record: two instances of a service that stamp whole seconds
+	// each log one client's failed login in the same second. Sharing an id,
+	// Elasticsearch kept only the first.
+	from := func(host, scope string) string {
+		ld := mk("1")
+		ld.ResourceLogs().At(0).Resource().Attributes().PutStr("host.name", host)
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).Scope().SetName(scope)
+		return attrStr(firstRecord(runOnce(t, createDefaultConfig(), ld)), schema.AttrID)
+	}
+	if h1, h2 := from("web-1", "auth"), from("web-2", "auth"); h1 == h2 {
+		t.Errorf("same record from two hosts: got the same id %q, want different", h1)
+	}
+	if s1, s2 := from("web-1", "auth"), from("web-1", "billing"); s1 == s2 {
+		t.Errorf("same record through two scopes: got the same id %q, want different", s1)
+	}
+	if r1, r2 := from("web-1", "auth"), from("web-1", "auth"); r1 != r2 {
+		t.Errorf("same record from the same host, twice: got ids %q and %q, want equal", r1, r2)
+	}
 	// The id is time-ordered: its first 48 bits are the record's Unix milliseconds.
 	wantPrefix := fmt.Sprintf("%012x", int64(1764150000123456789)/1e6)
 	if got := a[:8] + a[9:13]; got != wantPrefix {

@@ -33,15 +33,35 @@ const (
 // left out, so routing attributes that the processor itself overwrites do not
 // change the id. Equal records always get equal ids; ids sort by time.
 func Derive(lr plog.LogRecord, skip func(key string) bool) string {
-	return DeriveNth(lr, skip, 0)
+	return DeriveFrom(nil, lr, skip, 0)
 }
 
-// DeriveNth is Derive for the n-th of several identical records (n from 0):
-// for n > 0, n is hashed after everything Derive hashes, so each copy gets
-// an id of its own, and DeriveNth(lr, skip, 0) is Derive(lr, skip). The
-// encoding of a record is self-delimiting, so no record's id is another's
-// with n appended.
-func DeriveNth(lr plog.LogRecord, skip func(key string) bool, n int) string {
+// An Origin is a digest of where records come from: their resource and
+// instrumentation scope.
+type Origin [sha256.Size]byte
+
+// OriginOf returns the Origin of the records under res and scope: a hash of
+// the resource's attributes (those for which skip returns true left out) and
+// the scope's name, version and attributes.
+func OriginOf(res pcommon.Resource, scope pcommon.InstrumentationScope, skip func(key string) bool) Origin {
+	h := sha256.New()
+	var buf [binary.MaxVarintLen64]byte
+	writeMap(h, &buf, res.Attributes(), skip)
+	writeString(h, &buf, scope.Name())
+	writeString(h, &buf, scope.Version())
+	writeMap(h, &buf, scope.Attributes(), nil)
+	var o Origin
+	h.Sum(o[:0])
+	return o
+}
+
+// DeriveFrom is Derive for a record from origin (nil: not hashed) that is
+// the n-th (from 0) of several identical records from there. Both are hashed
+// after everything Derive hashes, n only when above 0, so each copy gets an
+// id of its own, as does the same record from another host or scope, and
+// DeriveFrom(nil, lr, skip, 0) is Derive(lr, skip). The encoding of a record
+// is self-delimiting, so no record's id is another's with more appended.
+func DeriveFrom(origin *Origin, lr plog.LogRecord, skip func(key string) bool, n int) string {
 	h := sha256.New()
 	var buf [binary.MaxVarintLen64]byte
 	ts := lr.Timestamp()
@@ -54,6 +74,9 @@ func DeriveNth(lr plog.LogRecord, skip func(key string) bool, n int) string {
 	writeString(h, &buf, lr.SeverityText())
 	writeValue(h, &buf, lr.Body())
 	writeMap(h, &buf, lr.Attributes(), skip)
+	if origin != nil {
+		h.Write(origin[:])
+	}
 	if n > 0 {
 		writeUint(h, &buf, uint64(n))
 	}

@@ -45,23 +45,49 @@ func TestDerive(t *testing.T) {
 	}
 }
 
-// TestDeriveNth: the copies of one record get ids of their own, each the
-// same every time, and the first copy's id is Derive's.
-func TestDeriveNth(t *testing.T) {
+// TestDeriveFrom: the copies of one record, and the same record from other
+// origins, get ids of their own, each the same every time; with no origin,
+// the first copy's id is Derive's.
+func TestDeriveFrom(t *testing.T) {
 	lr := record(map[string]any{"a": 1})
-	seen := map[string]int{}
-	for n := range 4 {
-		id := DeriveNth(lr, nil, n)
-		if again := DeriveNth(lr, nil, n); again != id {
-			t.Errorf("copy %d: got %s, then %s", n, id, again)
-		}
-		if prev, ok := seen[id]; ok {
-			t.Errorf("copies %d and %d: got the same id %s, want different", prev, n, id)
-		}
-		seen[id] = n
+	origin := func(host, scope, version string, skipped string) *Origin {
+		res := pcommon.NewResource()
+		res.Attributes().PutStr("host.name", host)
+		res.Attributes().PutStr("skipped", skipped)
+		sc := pcommon.NewInstrumentationScope()
+		sc.SetName(scope)
+		sc.SetVersion(version)
+		o := OriginOf(res, sc, func(k string) bool { return k == "skipped" })
+		return &o
 	}
-	if got, want := DeriveNth(lr, nil, 0), Derive(lr, nil); got != want {
-		t.Errorf("copy 0: got %s, want Derive's %s", got, want)
+	seen := map[string]string{}
+	for _, o := range []struct {
+		name   string
+		origin *Origin
+	}{
+		{"no origin", nil},
+		{"web-1/auth", origin("web-1", "auth", "1", "")},
+		{"web-2/auth", origin("web-2", "auth", "1", "")},
+		{"web-1/billing", origin("web-1", "billing", "1", "")},
+		{"web-1/auth v2", origin("web-1", "auth", "2", "")},
+	} {
+		for n := range 3 {
+			id := DeriveFrom(o.origin, lr, nil, n)
+			if again := DeriveFrom(o.origin, lr, nil, n); again != id {
+				t.Errorf("%s copy %d: got %s, then %s", o.name, n, id, again)
+			}
+			what := fmt.Sprintf("%s copy %d", o.name, n)
+			if prev, ok := seen[id]; ok {
+				t.Errorf("%s and %s: got the same id %s, want different", prev, what, id)
+			}
+			seen[id] = what
+		}
+	}
+	if got, want := DeriveFrom(nil, lr, nil, 0), Derive(lr, nil); got != want {
+		t.Errorf("no origin, copy 0: got %s, want Derive's %s", got, want)
+	}
+	if a, b := DeriveFrom(origin("web-1", "auth", "1", "x"), lr, nil, 0), DeriveFrom(origin("web-1", "auth", "1", "y"), lr, nil, 0); a != b {
+		t.Errorf("origins differing only in a skipped attribute: got ids %s and %s, want equal", a, b)
 	}
 }
 
