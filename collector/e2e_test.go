@@ -410,6 +410,55 @@ func TestUnauthorizedLosesNothing(t *testing.T) {
 	refusedThenDelivered(t, true, 2)
 }
 
+// TestOversizedRequestLosesNothing: Elasticsearch refuses a bulk request
+// over its http.max_content_length with 413, which the elasticsearch
+// exporter takes as permanent, so the whole batch was dropped. Here the
+// limit is 256 KB (a gate in front of the node answers 413 past it, as the
+// node does past its own) and one batch of 60 records of 36 KB each is
+// about 2 MB: the exporter sends it again in halves until each request fits,
+// and every record arrives, once.
+func TestOversizedRequestLosesNothing(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	esURL := estest.URL(t)
+	u, err := url.Parse(esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := collectortest.NewGate(t, u.Host)
+	refused := gate.Limit(t, 256<<10)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
+	provider := newProvider(t, col)
+	rec := instrumentation.New(provider)
+	ctx := instrumentation.WithTenant(context.Background(), instrumentation.Tenant{ID: "partner-1"})
+	ctx = instrumentation.WithActor(ctx, instrumentation.Actor{ID: "u1", Name: "Jane Doe", Type: instrumentation.ActorType(schema.ActorPartner)})
+	terms := strings.Repeat("Earn one stamp per coffee. ", 1334) // 36 KB
+	const n = 60
+	for i := range n {
+		subject := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: fmt.Sprintf("r%d", i), Name: "Free coffee"}
+		if err := rec.Created(ctx, subject, reward{Title: terms, Points: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provider.Shutdown(sctx); err != nil {
+		t.Fatalf("provider shutdown: %v", err)
+	}
+	if st := provider.Stats(); st.Exported != n {
+		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
+	}
+	if got := collectortest.WaitForCount(t, esURL, schema.DataStream(ns), n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents, want exactly %d; log:\n%s", got, n, col.Log())
+	}
+	if refused() == 0 {
+		t.Errorf("no request was over the limit: the test did not try what it claims")
+	}
+	if log := col.Log(); strings.Contains(log, "Dropping data") {
+		t.Errorf("the collector dropped data; log:\n%s", log)
+	}
+}
+
 // refusedThenDelivered sends records to a collector whose Elasticsearch is
 // behind a gate that refuses connections (or, with deny, answers 401), waits
 // for attempts failed whole, then opens the gate: every record must arrive,

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -57,7 +58,7 @@ func createDefaultConfig() component.Config {
 // run out). When the collector stops, a batch waiting for its retry is
 // left in the persistent queue for the next start. A batch some of whose
 // documents Elasticsearch refused with a retryable status is retried too
-// (refusals.go).
+// (refusals.go). A large batch goes in several bulk requests (split.go).
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	es := *c.Elasticsearch
@@ -71,11 +72,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		return nil, fmt.Errorf("durable_elasticsearch: %w", err)
 	}
 	push := func(ctx context.Context, ld plog.Logs) error {
-		ctx, refused := withRefusals(ctx)
-		if err := next.ConsumeLogs(ctx, ld); err != nil {
-			return err
-		}
-		return refused.err()
+		return write(ctx, next, chunks(ld, maxRequestBytes))
 	}
 	return exporterhelper.NewLogs(ctx, set, cfg, push,
 		exporterhelper.WithStart(next.Start),
@@ -87,4 +84,27 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		// timeout (elasticsearch::timeout).
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{}),
 	)
+}
+
+// write hands each of parts to next as one bulk request, in order, and
+// stops at the first that fails; the batch is then retried whole (what was
+// written is answered 409 and skipped). A request Elasticsearch refuses as
+// too large (a node whose http.max_content_length is set below the size
+// chunks keeps to) is sent again in halves, down to single records: one
+// record too large for the node is refused for good, and the error says so.
+func write(ctx context.Context, next consumer.Logs, parts []plog.Logs) error {
+	for _, part := range parts {
+		rctx, refused := withRefusals(ctx)
+		err := next.ConsumeLogs(rctx, part)
+		if err == nil {
+			err = refused.err()
+		}
+		if tooLarge(err) && part.LogRecordCount() > 1 {
+			err = write(ctx, next, halves(part))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

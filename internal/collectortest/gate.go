@@ -1,10 +1,15 @@
 package collectortest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,7 +19,8 @@ import (
 // so a connection is refused as by a node that is down; open, it forwards
 // every connection to the node; denying, it answers every request 401, as a
 // node does to credentials that are wrong or revoked (the test node runs
-// without security, so it cannot).
+// without security, so it cannot); limiting, it answers 413 to a request
+// over a size (see Limit).
 type Gate struct {
 	// Addr is the host:port to give the collector.
 	Addr   string
@@ -62,6 +68,55 @@ func (g *Gate) Deny(tb testing.TB) {
 	g.mu.Lock()
 	g.srv = srv
 	g.mu.Unlock()
+}
+
+// Limit forwards every request to the node, except one whose body, once
+// decompressed, is longer than max bytes: that one is answered 413, as a node
+// answers a request over its http.max_content_length. That setting is static
+// (the test node keeps its default, 100 MB), hence the gate. The returned
+// function counts the requests refused so far.
+func (g *Gate) Limit(tb testing.TB, max int64) (refused func() int64) {
+	tb.Helper()
+	var n atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: g.target})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if contentLength(r.Header.Get("Content-Encoding"), body) > max {
+			n.Add(1)
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		proxy.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	g.listen(tb, func(ln net.Listener) {
+		defer g.wg.Done()
+		_ = srv.Serve(ln)
+	})
+	g.mu.Lock()
+	g.srv = srv
+	g.mu.Unlock()
+	return n.Load
+}
+
+// contentLength is the length of body once decoded from encoding (gzip or
+// none); a body that does not decode counts as it is.
+func contentLength(encoding string, body []byte) int64 {
+	if encoding != "gzip" {
+		return int64(len(body))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return int64(len(body))
+	}
+	n, _ := io.Copy(io.Discard, zr)
+	return n
 }
 
 // listen listens on the gate's port and serves it with serve, after Shut
