@@ -482,8 +482,14 @@ func TestDashboardsContent(t *testing.T) {
 		},
 		{
 			build.SecurityDashboardID, "Security monitoring",
-			[]string{"Failed logins over time", "Top source IPs of failed logins", "Top user names of failed logins", "Burst alerts", "OTP requests versus verifications", "Logins by user type"},
-			nil,
+			[]string{
+				"Failed logins over time", "Top source IPs of failed logins", "Top user names of failed logins", "Burst alerts",
+				"OTP requests versus verifications", "Logins by user type", "Failed-login burst alerts",
+				// What admins did, and who changed what: a security team's
+				// first questions after a burst.
+				"Admin actions", "Changes by actor",
+			},
+			[]string{schema.Path(schema.AttrTenantID), schema.Path(schema.AttrActorType)},
 		},
 	}
 	for _, tt := range tests {

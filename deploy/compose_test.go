@@ -186,7 +186,9 @@ func checkImagesPinned(t tb, root string) {
 	}
 }
 
-var secretName = regexp.MustCompile(`PASSWORD|SECRET|TOKEN|API_KEY|ENCRYPTION`)
+// secretName matches the names of secrets: passwords, tokens and keys (the
+// query service's cursor key signs what callers may page through).
+var secretName = regexp.MustCompile(`PASSWORD|SECRET|TOKEN|KEY`)
 
 // checkNoSecretsInFile checks every credential in the compose file is a
 // required variable from .env, never a literal.
@@ -208,7 +210,10 @@ func checkNoSecretsInFile(t tb, root string) {
 }
 
 // checkEnvExample checks .env.example sets every variable the compose file
-// reads, sets nothing it does not, and holds only placeholders for secrets.
+// reads, sets nothing it does not, and leaves every secret empty: copied
+// unchanged, compose's ${NAME:?} then refuses to start. A placeholder would
+// be a secret everyone knows, and only setup refuses its own: the query
+// service would accept tokens signed with a published JWT secret.
 func checkEnvExample(t tb, root string) {
 	env := envExample(t, root)
 	used := map[string]deploy.Variable{}
@@ -219,7 +224,10 @@ func checkEnvExample(t tb, root string) {
 		if _, ok := env[name]; !ok {
 			t.Errorf("%s is used by docker-compose.yml but missing from .env.example", name)
 		}
-		if v.Required && env[name] == "" {
+		if secretName.MatchString(name) && !v.Required {
+			t.Errorf("%s is a secret but not required (${%s:?...}): compose would start without it", name, name)
+		}
+		if v.Required && !secretName.MatchString(name) && env[name] == "" {
 			t.Errorf("%s is required but empty in .env.example", name)
 		}
 	}
@@ -227,8 +235,8 @@ func checkEnvExample(t tb, root string) {
 		if _, ok := used[name]; !ok {
 			t.Errorf(".env.example sets %s, which docker-compose.yml never reads", name)
 		}
-		if secretName.MatchString(name) && !strings.HasPrefix(value, "change-me") {
-			t.Errorf(".env.example: %s=%q: want a change-me placeholder, not a usable secret", name, value)
+		if secretName.MatchString(name) && value != "" {
+			t.Errorf(".env.example: %s=%q: want it empty, so compose refuses to start until it is set", name, value)
 		}
 	}
 	if !strings.Contains(readFile(t, root, ".gitignore"), ".env") {
@@ -696,7 +704,9 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 			"- collector-queue:/var/lib/activitycol", "- collector-queue:/var/lib/other", "no volume on the queue directory"},
 		{"root user in an image", "cmd/activityctl/Dockerfile", "USER 65532:65532", "USER root", "non-root user"},
 		{"old Go toolchain", "collector/Dockerfile", "FROM golang:1.26.8-bookworm AS build", "FROM golang:1.22-bookworm AS build", "want golang:"},
-		{"usable secret in .env.example", ".env.example", "ELASTIC_PASSWORD=change-me-elastic", "ELASTIC_PASSWORD=Sup3rS3cret!x", "want a change-me placeholder"},
+		{"secret in .env.example", ".env.example", "QUERYSVC_JWT_SECRET=\n", "QUERYSVC_JWT_SECRET=change-me-to-a-32-or-more-character-jwt-secret\n", "want it empty"},
+		{"secret with a default", "docker-compose.yml",
+			"${QUERYSVC_CURSOR_KEY:?set QUERYSVC_CURSOR_KEY (32+ characters) in .env}", "${QUERYSVC_CURSOR_KEY:-}", "compose would start without it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

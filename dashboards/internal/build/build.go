@@ -175,7 +175,9 @@ func burstAlertRecords() Object {
 			p(schema.AttrAlertKeyType), p(schema.AttrAlertKey),
 			p(schema.AttrAlertCount), p(schema.AttrAlertThreshold),
 			p(schema.AttrAlertWindowSeconds), p(schema.AttrAlertFirstSeen),
-			p(schema.AttrAlertLastSeen), p(schema.AttrTenantName),
+			// The tenant id, not its name: an alert carries only the id (the
+			// one partners are scoped by), when its failures were all in one.
+			p(schema.AttrAlertLastSeen), p(schema.AttrTenantID),
 		})
 }
 

@@ -259,18 +259,43 @@ func securityDashboard() (Object, []Object) {
 		"Successful logins per user type.", "lnsPie", kql(p(schema.AttrEvent), schema.EventLogin),
 		[]column{terms("type", p(schema.AttrActorType), "User type", len(schema.ActorTypes()), "count"), count("count", "Logins")},
 		pie("type", "count"))
+	// Admins act across every partner, so what they do is watched on its
+	// own; their logins are in the panels above.
+	admin := lens("activitylog-admin-actions", "Admin actions",
+		"What admins did (logins aside): by admin, event and resource.", "lnsDatatable",
+		kql(p(schema.AttrActorType), schema.ActorAdmin)+" and not "+kql(p(schema.AttrCategory), schema.CategoryAuth),
+		[]column{
+			terms("user", p(schema.AttrUserName), "Admin", 20, "count"),
+			terms("event", p(schema.AttrEvent), "Event", len(schema.Events()), "count"),
+			terms("resource", p(schema.AttrSubjectType), "Resource", 10, "count"),
+			count("count", "Records"),
+		},
+		table("user", "event", "resource", "count"))
+	changes := lens("activitylog-changes-by-actor", "Changes by actor",
+		"Records created, updated and deleted per user.", "lnsXY",
+		kql(p(schema.AttrEvent), schema.EventCreated, schema.EventUpdated, schema.EventDeleted),
+		[]column{
+			terms("user", p(schema.AttrUserName), "User", 15, "count"),
+			count("count", "Changes"),
+			terms("event", p(schema.AttrEvent), "Event", 3, "count"),
+		},
+		xy("bar_horizontal_stacked", "user", []string{"count"}, "event"))
 	alerts := burstAlertRecords()
 	d := dashboard(SecurityDashboardID, "Security monitoring",
-		"Failed logins, their sources and targets, burst alerts raised by the collector, one-time passwords and logins by user type.",
+		"Failed logins, their sources and targets, burst alerts raised by the collector, one-time passwords, logins by user type, admin actions and changes by actor.",
 		[]panel{
 			{failedOverTime, 0, 0, 48, 12},
 			{ips, 0, 12, 16, 14}, {names, 16, 12, 16, 14}, {logins, 32, 12, 16, 14},
 			{otp, 0, 26, 24, 14}, {bursts, 24, 26, 24, 14},
 			{alerts, 0, 40, 48, 14},
+			{admin, 0, 54, 24, 16}, {changes, 24, 54, 24, 16},
 		},
 		[]control{
-			{"control-tenant", "Partner", p(schema.AttrTenantName)},
+			// By tenant id, the field partners are scoped by: burst alerts and
+			// records of a tenant the emitter gave no name carry only the id,
+			// and two businesses may share a display name.
+			{"control-tenant", "Partner", p(schema.AttrTenantID)},
 			{"control-user-type", "User type", p(schema.AttrActorType)},
 		})
-	return d, []Object{failedOverTime, ips, names, bursts, otp, logins}
+	return d, []Object{failedOverTime, ips, names, bursts, otp, logins, admin, changes}
 }
