@@ -95,9 +95,11 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 	events := map[string]int{}
 	categories := map[string]bool{}
 	actors := map[string]bool{}
+	byCategory := map[[2]string]int{}
 	for _, r := range rcv.records {
 		events[attr(r, schema.AttrEvent).GetStringValue()]++
 		categories[attr(r, schema.AttrCategory).GetStringValue()] = true
+		byCategory[[2]string{attr(r, schema.AttrCategory).GetStringValue(), attr(r, schema.AttrEvent).GetStringValue()}]++
 		actors[attr(r, schema.AttrActorType).GetStringValue()] = true
 		if r.GetEventName() != schema.EventName(attr(r, schema.AttrEvent).GetStringValue()) {
 			t.Errorf("got event name %q for event %q", r.GetEventName(), attr(r, schema.AttrEvent).GetStringValue())
@@ -122,6 +124,16 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 		schema.CategoryTransactions, schema.CategoryRedemptions, schema.CategoryAuth} {
 		if !categories[c] {
 			t.Errorf("got no %s records, want some", c)
+		}
+	}
+	// Every kind of thing the platform manages is created, changed and
+	// removed, as the README promises every action is recorded.
+	for _, c := range []string{schema.CategoryCards, schema.CategoryStampCards, schema.CategoryMembers,
+		schema.CategoryRewards, schema.CategoryClubs, schema.CategoryNetworks} {
+		for _, e := range []string{schema.EventCreated, schema.EventUpdated, schema.EventDeleted} {
+			if byCategory[[2]string{c, e}] == 0 {
+				t.Errorf("got no %s %s records, want some", c, e)
+			}
 		}
 	}
 	for _, a := range schema.ActorTypes() {

@@ -126,8 +126,9 @@ func (d *driver) round(ctx context.Context, round int, t demoTenant) {
 	// The platform admin looks after networks, clubs and the partner itself.
 	admin := d.login(ctx, demoAdmin, adminIP, adminUA)
 	q := "?tenant=" + t.id
-	var network, club created
+	var network, popup, club created
 	d.call(ctx, admin, post, "/api/networks"+q, map[string]any{"name": "Downtown network " + tag, "region": "north"}, made, &network)
+	d.call(ctx, admin, post, "/api/networks"+q, map[string]any{"name": "Pop-up market " + tag, "region": "south"}, made, &popup)
 	d.call(ctx, admin, patch, "/api/networks/"+network.ID+q, map[string]any{"region": "north-east"}, ok, nil)
 	d.call(ctx, admin, post, "/api/clubs"+q, map[string]any{"name": "Gold club", "min_points": 500, "perks": []string{"free refill"}}, made, &club)
 	d.call(ctx, admin, patch, "/api/clubs/"+club.ID+q, map[string]any{"perks": []string{"free refill", "birthday treat"}, "min_points": 400}, ok, nil)
@@ -165,6 +166,9 @@ func (d *driver) round(ctx context.Context, round int, t demoTenant) {
 	d.call(ctx, staff, post, "/api/redemptions", map[string]any{"member_id": member.ID, "reward_id": mug.ID}, http.StatusConflict, nil)
 	d.call(ctx, staff, post, "/api/transactions/"+small.ID+"/refund", nil, ok, nil)
 	d.call(ctx, staff, del, "/api/cards/"+card.ID, nil, gone, nil)
+	d.call(ctx, staff, del, "/api/stamp-cards/"+stamps.ID, nil, gone, nil)
+	// The member leaves the programme.
+	d.call(ctx, staff, del, "/api/members/"+member.ID, nil, gone, nil)
 
 	// A customer signs in with a one-time passcode, mistyping it first.
 	cust := identity{ip: customerIP, ua: customerUA}
@@ -196,6 +200,8 @@ func (d *driver) round(ctx context.Context, round int, t demoTenant) {
 	// End of the day: clean up and sign out.
 	d.call(ctx, owner, del, "/api/rewards/"+mug.ID, nil, gone, nil)
 	d.call(ctx, owner, del, "/api/staff/"+hire.ID, nil, gone, nil)
+	d.call(ctx, admin, del, "/api/clubs/"+club.ID+q, nil, gone, nil)
+	d.call(ctx, admin, del, "/api/networks/"+popup.ID+q, nil, gone, nil)
 	for _, who := range []identity{staff, owner, admin} {
 		d.call(ctx, who, post, "/logout", nil, gone, nil)
 	}
