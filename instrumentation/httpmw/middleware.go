@@ -53,9 +53,24 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithTrustedProxies sets the proxies whose forwarding header (see
 // WithHeader) is believed. By default there are none, and the client address
-// is always the connection's peer.
+// is always the connection's peer. An IPv4-mapped IPv6 prefix
+// (::ffff:10.0.0.0/104) means the IPv4 prefix it maps (10.0.0.0/8).
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
-	return optionFunc(func(c *config) { c.trusted = append(c.trusted, prefixes...) })
+	return optionFunc(func(c *config) {
+		for _, p := range prefixes {
+			c.trusted = append(c.trusted, unmapPrefix(p))
+		}
+	})
+}
+
+// unmapPrefix returns the IPv4 prefix an IPv4-mapped IPv6 prefix stands for,
+// and any other prefix as it is: addresses are unmapped before they are
+// matched, and an IPv6 prefix never contains an IPv4 address.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.IsValid() && p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked()
+	}
+	return p
 }
 
 // WithHeader sets which forwarding header the trusted proxies write; only that

@@ -13,6 +13,9 @@ import (
 
 func TestClientAddress(t *testing.T) {
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:ffff::/48")}
+	// 10.0.0.0/8 written as an IPv4-mapped IPv6 prefix, as a dual-stack
+	// deployment may list it.
+	mappedProxies := []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}
 	tests := []struct {
 		name    string
 		remote  string
@@ -53,6 +56,16 @@ func TestClientAddress(t *testing.T) {
 		{"ipv4-mapped peer is unmapped", "[::ffff:10.1.2.3]:443",
 			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, proxies, httpmw.XForwardedFor, "198.51.100.1"},
 		{"unix socket peer", "@", nil, proxies, httpmw.XForwardedFor, ""},
+		{"ipv4-mapped trusted prefix matches an ipv4 peer", "10.1.2.3:443",
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, mappedProxies, httpmw.XForwardedFor, "198.51.100.1"},
+		{"ipv4-mapped trusted prefix matches an ipv4-mapped peer", "[::ffff:10.1.2.3]:443",
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, mappedProxies, httpmw.XForwardedFor, "198.51.100.1"},
+		{"ipv4-mapped trusted prefix skips trusted hops", "10.1.2.3:443",
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1, ::ffff:10.0.0.6, 10.0.0.7"}}, mappedProxies, httpmw.XForwardedFor, "198.51.100.1"},
+		{"ipv4-mapped trusted prefix does not widen to its neighbours", "11.1.2.3:443",
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, mappedProxies, httpmw.XForwardedFor, "11.1.2.3"},
+		{"ipv6 prefix does not trust ipv4 peers", "10.1.2.3:443",
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, []netip.Prefix{netip.MustParsePrefix("::/0")}, httpmw.XForwardedFor, "10.1.2.3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

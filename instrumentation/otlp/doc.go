@@ -19,7 +19,10 @@
 // The endpoint, protocol, headers and resource follow the standard
 // OpenTelemetry environment variables (OTEL_EXPORTER_OTLP_ENDPOINT,
 // OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,
-// OTEL_RESOURCE_ATTRIBUTES...) unless an option says otherwise. The
-// connection uses TLS unless the endpoint is an http:// URL or [WithInsecure]
-// is given.
+// OTEL_RESOURCE_ATTRIBUTES...) unless an option says otherwise; see
+// [WithEndpoint] for how the endpoint variables are read. The connection uses
+// TLS unless the endpoint is an http:// URL or [WithInsecure] is given. The
+// OTLP timeout variables apply only below [WithExportTimeout]'s bound, and
+// the OTEL_BLRP_* queue size, interval and timeout variables are replaced
+// by the provider's options.
 package otlp

@@ -54,10 +54,16 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithEndpoint sets the collector's OTLP endpoint, either a URL
 // ("http://collector:4317", "https://collector:4318/v1/logs"; over HTTP a URL
-// without a path gets /v1/logs) or host:port.
-// The default is the exporter's: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or
-// OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4317 (gRPC) or localhost:4318
-// (HTTP).
+// without a path gets /v1/logs, and a path is used as it is) or host:port
+// (TLS unless WithInsecure is given; over HTTP the path is /v1/logs). Nothing
+// of it comes from the environment: the OTEL_EXPORTER_OTLP_*ENDPOINT
+// variables are then ignored, their scheme and path included.
+// The default is the exporter's: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, used as it
+// is, or OTEL_EXPORTER_OTLP_ENDPOINT, to whose path HTTP adds /v1/logs (as
+// the OpenTelemetry specification says), else localhost:4317 (gRPC) or
+// localhost:4318 (HTTP). A service that reads those variables itself should
+// leave them to the default rather than pass them here: WithEndpoint cannot
+// tell the base URL of OTEL_EXPORTER_OTLP_ENDPOINT from a logs URL.
 func WithEndpoint(endpoint string) Option {
 	return optionFunc(func(c *config) { c.endpoint = endpoint })
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -33,9 +34,13 @@ const httpLogsPath = "/v1/logs"
 // ErrInvalidProtocol is returned (wrapped) for a protocol other than GRPC or HTTP.
 var ErrInvalidProtocol = errors.New("invalid OTLP protocol")
 
+// ErrInvalidEndpoint is returned (wrapped) for a WithEndpoint endpoint that
+// is not a URL with a host or a host:port.
+var ErrInvalidEndpoint = errors.New("invalid OTLP endpoint")
+
 // Stats counts what happened to the records emitted through a Provider.
-// Accepted = Exported + Failed + records still queued; Dropped records were
-// never accepted.
+// Accepted = Exported + Failed + records still queued or being sent; Dropped
+// records were never accepted.
 type Stats struct {
 	// Accepted records entered the export queue.
 	Accepted uint64
@@ -44,7 +49,8 @@ type Stats struct {
 	// Dropped records were discarded because the queue was full or the
 	// provider was shut down.
 	Dropped uint64
-	// Failed records were lost because their export failed or timed out.
+	// Failed records were lost because their export failed or timed out, or
+	// because Shutdown's context ended while they were still queued.
 	Failed uint64
 }
 
@@ -107,16 +113,25 @@ func (p *Provider) Stats() Stats {
 }
 
 // Dropped returns how many records were lost: dropped from a full queue or
-// after shutdown, or lost to a failed export.
+// after shutdown, or lost to a failed export or to Shutdown's deadline.
 func (p *Provider) Dropped() uint64 {
 	return p.gate.dropped.Load() + p.gate.failed.Load()
 }
 
 // Shutdown flushes queued records, stops exporting and unregisters the
-// metric. Records still queued when ctx ends are counted as dropped; records
-// emitted afterwards are discarded by the SDK.
+// metric. Records still queued when ctx ends are counted as failed and are
+// not sent; a batch already being sent then is counted when its export ends,
+// so Stats may still move by that batch after Shutdown returns. Records
+// emitted once Shutdown has begun are discarded by the SDK before they reach
+// the provider, and are not counted.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	err := p.LoggerProvider.Shutdown(ctx)
+	// The SDK skips its processors' Shutdown when ctx ends before the emits
+	// in progress finish (or has already ended); the queue must still be
+	// closed and settled, and the export goroutine and connection released.
+	if gerr := p.gate.Shutdown(ctx); gerr != nil && !errors.Is(err, gerr) {
+		err = errors.Join(err, gerr)
+	}
 	if p.reg != nil {
 		err = errors.Join(err, p.reg.Unregister())
 	}
@@ -172,21 +187,16 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	isURL := strings.Contains(c.endpoint, "://")
+	var endpoint string
+	if c.endpoint != "" {
+		if endpoint, err = endpointURL(c, p); err != nil {
+			return nil, err
+		}
+	}
 	if p == HTTP {
 		var o []otlploghttp.Option
-		switch {
-		case isURL:
-			u, err := url.Parse(c.endpoint)
-			if err != nil {
-				return nil, fmt.Errorf("OTLP endpoint %q: %w", c.endpoint, err)
-			}
-			if u.Path == "" || u.Path == "/" {
-				u.Path = httpLogsPath
-			}
-			o = append(o, otlploghttp.WithEndpointURL(u.String()))
-		case c.endpoint != "":
-			o = append(o, otlploghttp.WithEndpoint(c.endpoint))
+		if endpoint != "" {
+			o = append(o, otlploghttp.WithEndpointURL(endpoint))
 		}
 		if c.insecure {
 			o = append(o, otlploghttp.WithInsecure())
@@ -201,11 +211,8 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 		return exp, nil
 	}
 	var o []otlploggrpc.Option
-	switch {
-	case isURL:
-		o = append(o, otlploggrpc.WithEndpointURL(c.endpoint))
-	case c.endpoint != "":
-		o = append(o, otlploggrpc.WithEndpoint(c.endpoint))
+	if endpoint != "" {
+		o = append(o, otlploggrpc.WithEndpointURL(endpoint))
 	}
 	if c.insecure {
 		o = append(o, otlploggrpc.WithInsecure())
@@ -218,6 +225,32 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 		return nil, fmt.Errorf("create OTLP/gRPC log exporter: %w", err)
 	}
 	return exp, nil
+}
+
+// endpointURL returns the WithEndpoint endpoint as a whole URL: scheme, host
+// and, over HTTP, path. Given only a host and port, the exporters would take
+// the scheme (so plaintext or TLS) and the HTTP path from the
+// OTEL_EXPORTER_OTLP_*ENDPOINT variables, which may name another collector.
+func endpointURL(c config, p Protocol) (string, error) {
+	raw := c.endpoint
+	if !strings.Contains(raw, "://") {
+		scheme := "https"
+		if c.insecure {
+			scheme = "http"
+		}
+		raw = scheme + "://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %w", ErrInvalidEndpoint, c.endpoint, err)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("%w %q: no host", ErrInvalidEndpoint, c.endpoint)
+	}
+	if p == HTTP && (u.Path == "" || u.Path == "/") {
+		u.Path = httpLogsPath
+	}
+	return u.String(), nil
 }
 
 func newResource(ctx context.Context, c config) (*resource.Resource, error) {
@@ -253,7 +286,22 @@ type gate struct {
 	capacity int64
 	// pending counts records admitted but not yet handed to the exporter.
 	pending atomic.Int64
-	stopped atomic.Bool
+
+	// admit is held for reading while a record is admitted and handed to the
+	// batch processor, and for writing to stop admitting: a record admitted
+	// is then always in the batch processor's queue before that queue
+	// closes, never accepted and then discarded by the closed queue.
+	admit   sync.RWMutex
+	stopped bool
+	// shutdown is set once Shutdown has begun.
+	shutdown atomic.Bool
+
+	// settle guards settled and the exporter's claims on pending. Once
+	// Shutdown has returned, settled is true and whatever was still pending
+	// has been counted as failed; the exporter then neither sends nor counts
+	// those records again.
+	settle  sync.Mutex
+	settled bool
 
 	accepted, exported, dropped, failed atomic.Uint64
 }
@@ -261,7 +309,9 @@ type gate struct {
 var _ sdklog.Processor = (*gate)(nil)
 
 func (g *gate) OnEmit(ctx context.Context, r *sdklog.Record) error {
-	if g.stopped.Load() {
+	g.admit.RLock()
+	defer g.admit.RUnlock()
+	if g.stopped {
 		g.dropped.Add(1)
 		return nil
 	}
@@ -284,16 +334,44 @@ func (g *gate) Enabled(ctx context.Context, p sdklog.EnabledParameters) bool {
 }
 
 func (g *gate) Shutdown(ctx context.Context) error {
-	g.stopped.Store(true)
+	if g.shutdown.Swap(true) {
+		return nil
+	}
+	g.admit.Lock()
+	g.stopped = true
+	g.admit.Unlock()
 	err := g.next.Shutdown(ctx)
-	// Whatever the flush could not hand to the exporter in time is lost.
-	if n := g.pending.Swap(0); n > 0 {
-		g.dropped.Add(uint64(n))
+	// The batch processor returns early only when ctx ends; its goroutine
+	// may still be sending a batch, which is counted when that export ends.
+	// The records still waiting behind it are lost now: the goroutine will
+	// only try them with the expired context.
+	g.settle.Lock()
+	g.settled = true
+	n := g.pending.Swap(0)
+	g.settle.Unlock()
+	if n > 0 {
+		g.failed.Add(uint64(n))
 	}
 	return err
 }
 
 func (g *gate) ForceFlush(ctx context.Context) error { return g.next.ForceFlush(ctx) }
+
+// claim takes n records off pending as they are handed to the exporter. It
+// reports false once Shutdown has counted them as failed.
+func (g *gate) claim(n int) bool {
+	g.settle.Lock()
+	defer g.settle.Unlock()
+	if g.settled {
+		return false
+	}
+	g.pending.Add(-int64(n))
+	return true
+}
+
+// errSettled is returned for records handed to the exporter after Shutdown
+// has counted them as failed.
+var errSettled = errors.New("activity records not sent: the provider's shutdown deadline passed")
 
 // countingExporter counts delivered and failed records and releases their
 // places in the gate.
@@ -305,8 +383,15 @@ type countingExporter struct {
 var _ sdklog.Exporter = (*countingExporter)(nil)
 
 func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	if !e.gate.claim(len(records)) {
+		// Already counted as failed: sending them now could deliver records
+		// the provider has reported lost.
+		return errSettled
+	}
 	n := uint64(len(records))
-	e.gate.pending.Add(-int64(n))
 	if err := e.next.Export(ctx, records); err != nil {
 		e.gate.failed.Add(n)
 		return err

@@ -2,11 +2,14 @@ package otlp_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -138,25 +141,137 @@ func TestProviderCollectorDownNeverHurtsTheCaller(t *testing.T) {
 			if got := p.Dropped(); got != 200 {
 				t.Errorf("got Dropped() %d (%+v), want all 200 records counted as lost", got, s)
 			}
-			if s.Accepted != s.Failed+(s.Dropped-(200-s.Accepted)) {
-				t.Errorf("got %+v: accepted records must end exported, failed or dropped at shutdown", s)
+			if s.Accepted != s.Failed || s.Dropped != 200-s.Accepted {
+				t.Errorf("got %+v: accepted records must end failed, the others dropped", s)
 			}
 		})
 	}
 }
 
 // logsServer is a real OTLP/gRPC logs endpoint that counts log records.
+// With hold set, it signals arrived and then holds each export until hold is
+// closed.
 type logsServer struct {
 	collogs.UnimplementedLogsServiceServer
+	hold     chan struct{}
+	arrived  chan struct{}
 	mu       sync.Mutex
 	records  int
 	resource map[string]string
 	events   []string
 }
 
-func (s *logsServer) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+func (s *logsServer) Export(ctx context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	if s.hold != nil {
+		select {
+		case s.arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-s.hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	s.add(req)
 	return &collogs.ExportLogsServiceResponse{}, nil
+}
+
+// serveGRPC starts ls on a local port and returns its address.
+func serveGRPC(t *testing.T, ls *logsServer) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	collogs.RegisterLogsServiceServer(srv, ls)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	return l.Addr().String()
+}
+
+// TestProviderShutdownDeadlineCountsQueuedRecordsAsFailed proves that when
+// Shutdown's context ends while a batch is still being delivered, the
+// records waiting behind that batch are counted as failed, not as dropped
+// (which means never accepted), so Accepted = Exported + Failed still holds;
+// the batch in flight is counted by how its export ends, and nothing twice.
+func TestProviderShutdownDeadlineCountsQueuedRecordsAsFailed(t *testing.T) {
+	// Batches of exactly 10, sent when full.
+	t.Setenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "10")
+	ls := &logsServer{hold: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	addr := serveGRPC(t, ls)
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure(),
+		otlp.WithExportInterval(time.Minute), otlp.WithExportTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := instrumentation.New(p)
+	login(t, r, 10)
+	select {
+	case <-ls.arrived: // the first 10 records are in flight, held by the collector
+	case <-time.After(10 * time.Second):
+		t.Fatal("got no export at the collector, want one")
+	}
+	login(t, r, 10) // these wait behind them
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got shutdown error %v, want %v", err, context.DeadlineExceeded)
+	}
+	if s := p.Stats(); s.Failed != 10 || s.Dropped != 0 || s.Exported != 0 {
+		t.Errorf("got %+v when Shutdown returned, want the 10 waiting records failed and the 10 in flight not counted yet", s)
+	}
+	close(ls.hold)
+	// The SDK's export goroutine now delivers the batch in flight, after
+	// Shutdown has returned.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Exported < 10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := p.Stats()
+	want := otlp.Stats{Accepted: 20, Exported: 10, Failed: 10}
+	if s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if got := ls.count(); uint64(got) != s.Exported {
+		t.Errorf("collector got %d records, stats say %d exported", got, s.Exported)
+	}
+}
+
+// TestProviderShutdownWithEndedContextStillSettles proves that Shutdown
+// with a context that has already ended (a service's cancelled main context,
+// say) still closes the queue and settles the count, though the SDK then
+// skips its processors' Shutdown: the queued records are counted as failed
+// and not sent later, and the export goroutine and connection are released
+// (goleak in TestMain checks the latter).
+func TestProviderShutdownWithEndedContextStillSettles(t *testing.T) {
+	ls := &logsServer{}
+	addr := serveGRPC(t, ls)
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure(),
+		otlp.WithExportInterval(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, instrumentation.New(p), 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("got shutdown error %v, want %v", err, context.Canceled)
+	}
+	// The export goroutine may have taken the records just before the
+	// count was settled; its attempt with the ended context then fails.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Failed < 10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Failed: 10}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if got := ls.count(); got != 0 {
+		t.Errorf("collector got %d records counted as failed, want 0", got)
+	}
 }
 
 func (s *logsServer) add(req *collogs.ExportLogsServiceRequest) {
@@ -262,10 +377,11 @@ func TestProviderDeliversOverHTTP(t *testing.T) {
 	}
 }
 
-func deliverOverHTTP(t *testing.T, path string) {
-	ls := &logsServer{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/logs" {
+// httpLogs is a real OTLP/HTTP logs endpoint at path that counts log
+// records into ls.
+func httpLogs(ls *logsServer, path string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
 			http.Error(w, "wrong path "+r.URL.Path, http.StatusNotFound)
 			return
 		}
@@ -283,7 +399,12 @@ func deliverOverHTTP(t *testing.T, path string) {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 		b, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
 		_, _ = w.Write(b)
-	}))
+	})
+}
+
+func deliverOverHTTP(t *testing.T, path string) {
+	ls := &logsServer{}
+	srv := httptest.NewServer(httpLogs(ls, "/v1/logs"))
 	defer srv.Close()
 
 	env := map[string]string{"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/protobuf"}
@@ -299,6 +420,115 @@ func deliverOverHTTP(t *testing.T, path string) {
 	}
 	if got := ls.count(); got != 7 {
 		t.Errorf("collector got %d records, want 7", got)
+	}
+}
+
+// TestProviderEndpointVariablesOverHTTP proves that the endpoint variables
+// reach the collector as the OpenTelemetry specification says: the path of
+// OTEL_EXPORTER_OTLP_ENDPOINT is a base that gets /v1/logs, the one of
+// OTEL_EXPORTER_OTLP_LOGS_ENDPOINT is used as it is and wins.
+func TestProviderEndpointVariablesOverHTTP(t *testing.T) {
+	tests := []struct {
+		name            string
+		generic, forLog string // paths on the receiver; "-" leaves the variable unset
+		want            string
+	}{
+		{"generic base path", "/otlp", "-", "/otlp/v1/logs"},
+		{"generic without path", "", "-", "/v1/logs"},
+		{"logs path as is", "-", "/custom/logs", "/custom/logs"},
+		{"logs wins over generic", "/otlp", "/custom/logs", "/custom/logs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ls := &logsServer{}
+			srv := httptest.NewServer(httpLogs(ls, tt.want))
+			defer srv.Close()
+			for k, path := range map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": tt.generic, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": tt.forLog} {
+				if path != "-" {
+					t.Setenv(k, srv.URL+path)
+				}
+			}
+			p, err := otlp.NewProvider(context.Background(), otlp.WithProtocol(otlp.HTTP))
+			if err != nil {
+				t.Fatal(err)
+			}
+			login(t, instrumentation.New(p), 3)
+			if err := p.Shutdown(context.Background()); err != nil {
+				t.Fatalf("got shutdown error %v, want nil", err)
+			}
+			if got := ls.count(); got != 3 {
+				t.Errorf("collector at %s got %d records (stats %+v), want 3", tt.want, got, p.Stats())
+			}
+		})
+	}
+}
+
+// TestProviderEndpointOptionTakesNothingFromTheEnvironment proves that a
+// host:port given to WithEndpoint gets its scheme and path from the options
+// alone: an OTEL_EXPORTER_OTLP_ENDPOINT naming a plaintext collector with a
+// base path neither turns TLS off nor moves the logs path.
+func TestProviderEndpointOptionTakesNothingFromTheEnvironment(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+closedPort(t)+"/otlp")
+
+	t.Run("http tls", func(t *testing.T) {
+		ls := &logsServer{}
+		srv := httptest.NewTLSServer(httpLogs(ls, "/v1/logs"))
+		defer srv.Close()
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		if err := os.WriteFile(ca, pemCert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", ca)
+		deliverTo(t, ls, otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(srv.Listener.Addr().String()))
+	})
+	t.Run("http insecure", func(t *testing.T) {
+		ls := &logsServer{}
+		srv := httptest.NewServer(httpLogs(ls, "/v1/logs"))
+		defer srv.Close()
+		deliverTo(t, ls, otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(srv.Listener.Addr().String()), otlp.WithInsecure())
+	})
+	t.Run("grpc never plaintext without WithInsecure", func(t *testing.T) {
+		ls := &logsServer{}
+		addr := serveGRPC(t, ls)
+		p, err := otlp.NewProvider(context.Background(), otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr),
+			otlp.WithExportTimeout(500*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		login(t, instrumentation.New(p), 3)
+		_ = p.Shutdown(context.Background()) // the TLS handshake fails
+		if got := ls.count(); got != 0 {
+			t.Errorf("plaintext collector got %d records sent to a host:port without WithInsecure, want 0", got)
+		}
+	})
+}
+
+// deliverTo sends three records through a provider built with opts and
+// checks that ls got them.
+func deliverTo(t *testing.T, ls *logsServer, opts ...otlp.Option) {
+	t.Helper()
+	p, err := otlp.NewProvider(context.Background(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, instrumentation.New(p), 3)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Errorf("got shutdown error %v, want nil", err)
+	}
+	if got := ls.count(); got != 3 {
+		t.Errorf("collector got %d records (stats %+v), want 3", got, p.Stats())
+	}
+}
+
+func TestProviderRejectsInvalidEndpoint(t *testing.T) {
+	for _, ep := range []string{"http://", "http://[::1", "unix:///run/otel.sock"} {
+		for _, proto := range []otlp.Protocol{otlp.GRPC, otlp.HTTP} {
+			_, err := otlp.NewProvider(context.Background(), otlp.WithProtocol(proto), otlp.WithEndpoint(ep))
+			if !errors.Is(err, otlp.ErrInvalidEndpoint) {
+				t.Errorf("%s %q: got error %v, want ErrInvalidEndpoint", proto, ep, err)
+			}
+		}
 	}
 }
 
