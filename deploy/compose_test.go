@@ -244,6 +244,26 @@ func checkEnvExample(t tb, root string) {
 	}
 }
 
+// checkGuideFillsSecrets checks that the loop docs/full-stack.md gives for
+// making secrets fills every one .env.example leaves empty: one left out
+// stays empty and compose refuses to start.
+func checkGuideFillsSecrets(t tb, root string) {
+	guide := readFile(t, root, "docs/full-stack.md")
+	m := regexp.MustCompile(`(?s)for v in (.*?); do`).FindStringSubmatch(guide)
+	if m == nil {
+		t.Fatalf("docs/full-stack.md: no 'for v in ...; do' loop that makes the secrets")
+	}
+	filled := map[string]bool{}
+	for _, f := range strings.Fields(strings.ReplaceAll(m[1], "\\", " ")) {
+		filled[f] = true
+	}
+	for name, value := range envExample(t, root) {
+		if secretName.MatchString(name) && value == "" && !filled[name] {
+			t.Errorf("docs/full-stack.md: the loop that makes the secrets leaves out %s", name)
+		}
+	}
+}
+
 // checkStartOrder checks depends_on conditions are met by the services they
 // wait for and that the order has no cycle.
 func checkStartOrder(t tb, root string) {
@@ -602,6 +622,7 @@ var checks = []struct {
 	{"images pinned", checkImagesPinned},
 	{"no secrets", checkNoSecretsInFile},
 	{"env example", checkEnvExample},
+	{"guide fills secrets", checkGuideFillsSecrets},
 	{"start order", checkStartOrder},
 	{"volumes", checkVolumes},
 	{"collector config", checkCollectorAgreesWithConfig},
@@ -645,6 +666,7 @@ func copyRepo(t *testing.T) string {
 	dst := t.TempDir()
 	files := []string{
 		"docker-compose.yml", ".env.example", ".gitignore", "otelcol-config.yaml", "go.mod", "scripts/elasticsearch",
+		"docs/full-stack.md",
 	}
 	c := compose(t, repoRoot)
 	for _, s := range c.Services {
@@ -705,6 +727,7 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		{"root user in an image", "cmd/activityctl/Dockerfile", "USER 65532:65532", "USER root", "non-root user"},
 		{"old Go toolchain", "collector/Dockerfile", "FROM golang:1.26.8-bookworm AS build", "FROM golang:1.22-bookworm AS build", "want golang:"},
 		{"secret in .env.example", ".env.example", "QUERYSVC_JWT_SECRET=\n", "QUERYSVC_JWT_SECRET=change-me-to-a-32-or-more-character-jwt-secret\n", "want it empty"},
+		{"secret the guide does not make", "docs/full-stack.md", "ACTIVITYLOG_ANALYST_PASSWORD LOYALTY_DEMO_PASSWORD", "LOYALTY_DEMO_PASSWORD", "leaves out ACTIVITYLOG_ANALYST_PASSWORD"},
 		{"secret with a default", "docker-compose.yml",
 			"${QUERYSVC_CURSOR_KEY:?set QUERYSVC_CURSOR_KEY (32+ characters) in .env}", "${QUERYSVC_CURSOR_KEY:-}", "compose would start without it"},
 	}

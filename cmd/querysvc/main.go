@@ -63,6 +63,9 @@ const (
 	shutdownTimeout = 10 * time.Second
 )
 
+// placeholder starts the example secrets older copies of .env.example held.
+const placeholder = "change-me"
+
 // settings is the parsed configuration.
 type settings struct {
 	addr, index               string
@@ -176,6 +179,16 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	s.secret = []byte(getenv(envSecret))
 	if k := getenv(envCursorKey); k != "" {
 		s.cursorKey = []byte(k)
+	}
+	for _, sec := range []struct {
+		name  string
+		value []byte
+	}{{envSecret, s.secret}, {envCursorKey, s.cursorKey}} {
+		// A published example value is a secret everyone knows: with the
+		// JWT secret, anyone could mint an admin token.
+		if strings.HasPrefix(strings.ToLower(string(sec.value)), placeholder) {
+			return s, fmt.Errorf("%s is still a %q placeholder: generate one, e.g. openssl rand -hex 32", sec.name, placeholder)
+		}
 	}
 	s.auditOff = getenv(envAuditOff) == "true"
 	s.es = esclient.FromEnv(getenv)

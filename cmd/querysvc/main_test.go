@@ -169,6 +169,8 @@ func TestRunBadConfig(t *testing.T) {
 		// search returns at most 10,000: a cap of 10,000 made every full
 		// page a 400.
 		{"page size over the search window", []string{"-max-page-size", "10000"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "max-page-size 10000: must be between 1 and 9999"},
+		{"placeholder JWT secret", nil, map[string]string{"QUERYSVC_JWT_SECRET": "change-me-to-a-32-or-more-character-jwt-secret"}, "QUERYSVC_JWT_SECRET is still a \"change-me\" placeholder"},
+		{"placeholder cursor key", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_CURSOR_KEY": "CHANGE-ME-to-a-32-or-more-character-cursor-key"}, "QUERYSVC_CURSOR_KEY is still"},
 		{"zero page size", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_MAX_PAGE_SIZE": "0"}, "max-page-size 0: must be between 1 and 9999"},
 	}
 	for _, tt := range tests {
