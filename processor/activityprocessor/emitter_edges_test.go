@@ -321,3 +321,33 @@ func TestIdenticalRecordsInOneBatch(t *testing.T) {
 		t.Errorf("five failures from one address, sent twice: got %d alerts, want 1", alerts)
 	}
 }
+
+// TestAlertOnAddressThatIsNotAnIP: failures from an emitter that sends a
+// client address that is not an IP (moved to client.address.original, where
+// the burst detector still counts it) raise an alert that keeps the address
+// there too. Written back to client.address, an ip field, Elasticsearch
+// would ignore the value and the alert could not be found by its address.
+func TestAlertOnAddressThatIsNotAnIP(t *testing.T) {
+	clk := &fixedClock{now: goldenNow}
+	cfg := createDefaultConfig()
+	cfg.Burst.Keys = []string{schema.AttrClientAddress}
+	p := newTestLogs(t, cfg, clk.Now, nil)
+	out, err := p.processLogs(context.Background(), failedLogins("gateway-7", 5, goldenNow.Add(-10*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := alertsIn(out)
+	if len(alerts) != 1 {
+		t.Fatalf("got %d alerts, want 1", len(alerts))
+	}
+	a := alerts[0]
+	if v, ok := a.Attributes().Get(schema.AttrClientAddress); ok {
+		t.Errorf("alert %s = %q, want no value that is not an IP there", schema.AttrClientAddress, v.AsString())
+	}
+	if got := attrStr(a, schema.AttrClientAddress+originalSuffix); got != "gateway-7" {
+		t.Errorf("alert %s%s = %q, want %q", schema.AttrClientAddress, originalSuffix, got, "gateway-7")
+	}
+	if got := attrStr(a, schema.AttrAlertKey); got != "gateway-7" {
+		t.Errorf("alert key = %q, want %q", got, "gateway-7")
+	}
+}

@@ -1164,7 +1164,15 @@ func fillAlert(lr plog.LogRecord, a burst.Alert, now time.Time) {
 	attrs.PutStr(schema.AttrAlertFirstSeen, a.FirstSeen.Format(time.RFC3339Nano))
 	attrs.PutStr(schema.AttrAlertLastSeen, a.LastSeen.Format(time.RFC3339Nano))
 	switch a.KeyType {
-	case schema.AttrClientAddress, schema.AttrUserName:
+	case schema.AttrClientAddress:
+		// A key that is not an IP was counted from client.address.original,
+		// and stays there: the ip field would ignore it.
+		if _, err := netip.ParseAddr(a.Key); err != nil {
+			attrs.PutStr(schema.AttrClientAddress+originalSuffix, a.Key)
+			break
+		}
+		attrs.PutStr(a.KeyType, a.Key)
+	case schema.AttrUserName:
 		attrs.PutStr(a.KeyType, a.Key)
 	}
 }
