@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -156,7 +157,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if getenv("OTEL_SERVICE_NAME") == "" {
 		opts = append(opts, otlp.WithServiceName("loyalty-api"))
 	}
-	if ep := firstNonEmpty(getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_ENDPOINT")); ep != "" {
+	if ep := logsEndpoint(getenv, c.protocol); ep != "" {
 		opts = append(opts, otlp.WithEndpoint(ep))
 	}
 	if c.protocol != "" {
@@ -231,6 +232,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		runErr = nil
 	}
 	return runErr
+}
+
+// logsEndpoint is the endpoint the OpenTelemetry specification derives from
+// the environment: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as it is, else
+// OTEL_EXPORTER_OTLP_ENDPOINT with, over HTTP, /v1/logs appended to its path
+// (a collector behind a proxy at http://host/otlp takes logs at
+// /otlp/v1/logs). protocol is the flag's; empty means the environment's.
+func logsEndpoint(getenv func(string) string, protocol string) string {
+	if ep := getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"); ep != "" {
+		return ep
+	}
+	ep := getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	if protocol == "" {
+		protocol = firstNonEmpty(getenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
+	}
+	if ep == "" || protocol != string(otlp.HTTP) {
+		return ep
+	}
+	u, err := url.Parse(ep)
+	if err != nil || u.Host == "" {
+		return ep // the provider says what is wrong with it
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/logs"
+	return u.String()
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -198,3 +198,31 @@ func TestCardPINIsNeverReturned(t *testing.T) {
 		t.Errorf("got %s, want no PIN", b)
 	}
 }
+
+// TestLogsEndpoint: the endpoint comes from the environment as the
+// OpenTelemetry specification says: the logs variable as it is, the generic
+// one with /v1/logs appended to its path over HTTP (the path was used as it
+// was, so a collector behind a proxy at /otlp got the records at /otlp).
+func TestLogsEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		env      map[string]string
+		protocol string
+		want     string
+	}{
+		{"none", nil, "", ""},
+		{"generic over gRPC", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"}, "", "http://collector:4317"},
+		{"generic over HTTP", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "", "http://collector:4318/v1/logs"},
+		{"generic with a base path", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://gw.example/otlp/"}, "http/protobuf", "https://gw.example/otlp/v1/logs"},
+		{"logs protocol wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/otlp", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "", "http://c:4318/otlp/v1/logs"},
+		{"flag wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "grpc", "http://c:4317"},
+		{"logs endpoint as it is", map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://c:4318/custom", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://other:4318"}, "http/protobuf", "http://c:4318/custom"},
+		{"malformed left to the provider", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1"}, "http/protobuf", "http://[::1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := logsEndpoint(func(k string) string { return tt.env[k] }, tt.protocol); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
