@@ -1,9 +1,9 @@
 package instrumentation
 
 import (
-	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/activitylog/activitylog/internal/safetext"
 )
 
 // describe builds the plain-English description of an event, for example
@@ -63,7 +63,7 @@ func describe(e *Event) string {
 		}
 		if e.FailureReason != "" {
 			b.WriteString(": ")
-			writeText(&b, strings.ReplaceAll(e.FailureReason, "_", " "))
+			safetext.Write(&b, strings.ReplaceAll(e.FailureReason, "_", " "))
 		}
 	}
 	return b.String()
@@ -74,10 +74,10 @@ func describe(e *Event) string {
 func writeActor(b *strings.Builder, a Actor) {
 	switch {
 	case a.Name != "":
-		writeText(b, a.Name)
+		safetext.Write(b, a.Name)
 	case a.ID != "":
 		b.WriteString("user ")
-		writeText(b, a.ID)
+		safetext.Write(b, a.ID)
 	default:
 		b.WriteString("Someone")
 	}
@@ -98,15 +98,15 @@ func writeSubject(b *strings.Builder, s Subject) {
 	if typ == "" {
 		typ = "something"
 	}
-	writeText(b, typ)
+	safetext.Write(b, typ)
 	switch {
 	case s.Name != "":
 		b.WriteString(" '")
-		writeText(b, s.Name)
+		safetext.Write(b, s.Name)
 		b.WriteString("'")
 	case s.ID != "":
 		b.WriteString(" ")
-		writeText(b, s.ID)
+		safetext.Write(b, s.ID)
 	}
 }
 
@@ -119,30 +119,5 @@ func writeLogRecord(b *strings.Builder, s Subject) {
 		return
 	}
 	b.WriteString("activity log record ")
-	writeText(b, s.ID)
-}
-
-// writeText writes text a client may have chosen (a user name typed at a
-// failed login, a subject's name) with line breaks, other control characters
-// and bidirectional formatting written as Go escapes (\n, \u202e): otherwise
-// a name could make the description read as two records, or display in
-// another order than it was typed.
-func writeText(b *strings.Builder, s string) {
-	if strings.IndexFunc(s, forges) < 0 {
-		b.WriteString(s)
-		return
-	}
-	for _, r := range s {
-		if !forges(r) {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRuneToASCII(r)
-		b.WriteString(q[1 : len(q)-1])
-	}
-}
-
-// forges reports whether r changes how the text around it is laid out.
-func forges(r rune) bool {
-	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Bidi_Control)
+	safetext.Write(b, s.ID)
 }

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/activitylog/activitylog/internal/safetext"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/burst"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/recordid"
@@ -1177,15 +1178,18 @@ func fillAlert(lr plog.LogRecord, a burst.Alert, now time.Time) {
 	}
 }
 
-// alertBody is the alert's plain-English description.
+// alertBody is the alert's plain-English description. The key is what an
+// emitter sent, a user name as typed at a login form: escaped, it cannot make
+// the description read as two alerts.
 func alertBody(a burst.Alert) string {
+	key := safetext.Escape(a.Key)
 	switch a.KeyType {
 	case schema.AttrClientAddress:
-		return fmt.Sprintf("%d failed logins from %s in %s", a.Count, a.Key, a.Window)
+		return fmt.Sprintf("%d failed logins from %s in %s", a.Count, key, a.Window)
 	case schema.AttrUserName:
-		return fmt.Sprintf("%d failed logins for user %s in %s", a.Count, a.Key, a.Window)
+		return fmt.Sprintf("%d failed logins for user %s in %s", a.Count, key, a.Window)
 	}
-	return fmt.Sprintf("%d failed logins in tenant %s in %s", a.Count, a.Key, a.Window)
+	return fmt.Sprintf("%d failed logins in tenant %s in %s", a.Count, key, a.Window)
 }
 
 // alertID is deterministic (the same burst always gets the same id, so a

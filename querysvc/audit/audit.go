@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/log"
 
 	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/internal/safetext"
 	"github.com/activitylog/activitylog/querysvc"
 )
 
@@ -151,7 +152,12 @@ func describe(p querysvc.Principal, v querysvc.View) string {
 	if who == "" {
 		who = p.Subject
 	}
-	fmt.Fprintf(&b, "%s (%s) viewed %s", who, p.Role.ActorType(), v.Endpoint)
+	// The name and subject are a token's claims, which the user may have
+	// chosen: written as they are, "Pat\nAdmin (Admin) viewed ..." would
+	// read as two records. Quoted values (%q) are escaped already.
+	safetext.Write(&b, who)
+	fmt.Fprintf(&b, " (%s) viewed ", p.Role.ActorType())
+	safetext.Write(&b, v.Endpoint)
 	if v.ID != "" {
 		fmt.Fprintf(&b, " for %q", v.ID)
 	}
@@ -161,7 +167,8 @@ func describe(p querysvc.Principal, v querysvc.View) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s=%q", k, v.Params[k])
+			safetext.Write(&b, k)
+			fmt.Fprintf(&b, "=%q", v.Params[k])
 		}
 	}
 	if v.Status >= 400 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Defaults.
@@ -155,10 +156,21 @@ func (d *Detector) Len() int {
 }
 
 func cut(s string) string {
-	if len(s) > MaxKeyLen {
-		s = s[:MaxKeyLen]
+	return strings.Clone(cutLen(s))
+}
+
+// cutLen returns s cut to MaxKeyLen bytes, not inside a character: cut in
+// the middle, a user name would come out of the alert as invalid UTF-8,
+// which an OTLP record cannot carry (its batch fails to encode).
+func cutLen(s string) string {
+	if len(s) <= MaxKeyLen {
+		return s
 	}
-	return strings.Clone(s)
+	n := MaxKeyLen
+	for n > MaxKeyLen-utf8.UTFMax && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Observe records one failure for key of keyType at time at (the record's
@@ -182,9 +194,7 @@ func (d *Detector) ObserveOnce(keyType, key, tenant string, at time.Time, id uin
 	if t < now.Add(-d.cfg.Window).UnixNano() {
 		return Alert{}, false, 0
 	}
-	if len(key) > MaxKeyLen {
-		key = key[:MaxKeyLen]
-	}
+	key = cutLen(key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.expire(now)
@@ -265,13 +275,14 @@ func (e *entry) insert(t int64, id uint64, max int) {
 	e.ts[j], e.ids[j] = t, id
 }
 
-// expire drops least recently seen keys idle for longer than both the
-// window and the cooldown; they can neither count nor be cooling down.
+// expire drops least recently seen keys that can neither count nor be
+// cooling down. A failure is counted when its record time is at most a window
+// before now, and it counts the failures up to a window before itself: a key
+// whose latest failure is two windows old, and whose cooldown ended a window
+// ago, cannot matter again. (Idle for just a window, it can: a record that
+// arrives late counts failures older than the window before now.)
 func (d *Detector) expire(now time.Time) {
-	idle := d.cfg.Window
-	if d.cfg.Cooldown > idle {
-		idle = d.cfg.Cooldown
-	}
+	idle := d.cfg.Window + max(d.cfg.Window, d.cfg.Cooldown)
 	limit := now.Add(-idle).UnixNano()
 	for n := 0; d.tail != none && n < 8; n++ {
 		if d.entries[d.tail].latest >= limit {

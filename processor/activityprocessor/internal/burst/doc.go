@@ -5,6 +5,8 @@
 //
 // Memory is bounded: at most MaxKeys keys are tracked; when a new key arrives
 // at the limit the least recently seen key is evicted (and counted). Keys
-// idle for longer than the window and the cooldown are expired first. Each
-// key costs at most about BytesPerKey(threshold) bytes.
+// whose latest failure is older than a window plus the longer of the window
+// and the cooldown are expired first: until then a record that arrives late
+// can still count with them. Each key costs at most about
+// BytesPerKey(threshold) bytes.
 package burst
