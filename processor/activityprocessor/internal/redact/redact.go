@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"hash/maphash"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -1447,9 +1449,13 @@ func (w *walker) detect(s string) (out string, drop, clean bool) {
 }
 
 // run runs the detectors whose bits are set in cand (the pre-filter's
-// answer for s) over s.
+// answer for s) over s. Every detector reads s as it came, and what any of
+// them found is masked at the end: run one after another over each other's
+// output, a detector could hide what a later one needed to see (a token
+// masked inside the name of "name=value" left the value unrecognised).
 func (w *walker) run(s string, cand uint32) (out string, drop, clean bool) {
-	found := false
+	var buf [8]span
+	spans := buf[:0]
 	for i := range w.r.detectors {
 		d := &w.r.detectors[i]
 		if cand&ruleBit(d.rule) == 0 {
@@ -1459,14 +1465,52 @@ func (w *walker) run(s string, cand uint32) (out string, drop, clean bool) {
 		if !ok {
 			continue
 		}
-		found = true
 		w.hit(d.rule)
 		if d.action == ActionDrop {
 			return "", true, false
 		}
-		s = w.replaceAll(s, d, start, end)
+		for ok {
+			spans = append(spans, span{start, end, d.action})
+			start, end, ok = d.find(s, end)
+		}
 	}
-	return s, false, !found
+	if len(spans) == 0 {
+		return s, false, true
+	}
+	return w.replace(s, spans), false, false
+}
+
+// A span is a part of a string a detector found, and its action.
+type span struct {
+	start, end int
+	action     Action
+}
+
+// replace returns s with each span masked or hashed. Overlapping spans are
+// one: hashed only if every detector that found a part of it hashes.
+func (w *walker) replace(s string, spans []span) string {
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for i := 0; i < len(spans); {
+		cur := spans[i]
+		for i++; i < len(spans) && spans[i].start < cur.end; i++ {
+			cur.end = max(cur.end, spans[i].end)
+			if spans[i].action != cur.action {
+				cur.action = ActionMask
+			}
+		}
+		b.WriteString(s[last:cur.start])
+		if cur.action == ActionHash {
+			b.WriteString(w.r.hash(s[cur.start:cur.end]))
+		} else {
+			b.WriteString(Mask)
+		}
+		last = cur.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // uuidLen is the length of a canonical UUID; callers compare it before
@@ -1499,27 +1543,4 @@ func isHex8(x uint64) bool {
 	y := x | 0x20*ones // 'A'-'F' become 'a'-'f'; nothing else does
 	letter := (y + (0x80-'a')*ones) &^ (y + (0x80-'f'-1)*ones)
 	return (digit|letter)&high == high
-}
-
-// replaceAll replaces the span [start, end) found by d and every later one.
-func (w *walker) replaceAll(s string, d *detector, start, end int) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	last := 0
-	for {
-		b.WriteString(s[last:start])
-		if d.action == ActionHash {
-			b.WriteString(w.r.hash(s[start:end]))
-		} else {
-			b.WriteString(Mask)
-		}
-		last = end
-		var ok bool
-		start, end, ok = d.find(s, end)
-		if !ok {
-			break
-		}
-	}
-	b.WriteString(s[last:])
-	return b.String()
 }
