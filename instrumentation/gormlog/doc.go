@@ -14,7 +14,11 @@
 // its category, type, id and display name) or when its table was given a
 // category with WithCategory; other tables are left alone. Old values are read
 // inside the statement's transaction just before an update or delete, new
-// values just after an update, and the records are emitted only once the
-// statement's own transaction has committed. Recording never fails a query:
-// a recording error goes to the error handler (otel.Handle by default).
+// values just after an update (an update that sets the primary key is
+// recorded under the new key), and a Create of maps reads its rows back.
+// Records are emitted only once the transaction they were made in commits,
+// the statement's own or one opened with db.Transaction or db.Begin, and are
+// dropped when it rolls back (to a nested transaction's savepoint, too): the
+// plugin wraps the connection pool to see commits. Recording never fails a
+// query: a recording error goes to the error handler (otel.Handle by default).
 package gormlog

@@ -29,8 +29,13 @@ var ErrTooManyRows = errors.New("statement touched more rows than are recorded")
 
 // Keys under which a statement carries the plugin's state between callbacks.
 const (
-	keyBefore  = "activitylog:before"
-	keyChanges = "activitylog:changes"
+	keyBefore   = "activitylog:before"
+	keyChanges  = "activitylog:changes"
+	keyRenamed  = "activitylog:renamed"
+	keyKeys     = "activitylog:keys"
+	keyExisted  = "activitylog:existed"
+	keyMaps     = "activitylog:maps"
+	keyInserted = "activitylog:inserted"
 )
 
 // Option configures the plugin.
@@ -97,7 +102,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	cb := db.Callback()
 	err := errors.Join(
 		cb.Create().After("gorm:before_create").Before("gorm:create").Register("activitylog:before_create", p.loadExisting),
-		cb.Create().After("gorm:create").Before("gorm:after_create").Register("activitylog:diff_create", p.diffUpdate),
+		cb.Create().After("gorm:create").Before("gorm:after_create").Register("activitylog:diff_create", p.diffCreate),
 		cb.Create().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_create", p.afterCreate),
 		cb.Update().After("gorm:before_update").Before("gorm:update").Register("activitylog:before_update", p.loadBefore),
 		cb.Update().After("gorm:update").Before("gorm:after_update").Register("activitylog:diff_update", p.diffUpdate),
@@ -108,7 +113,31 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if err != nil {
 		return fmt.Errorf("register activitylog callbacks: %w", err)
 	}
+	// Records made inside a transaction wait for its commit (see pool).
+	old := db.ConnPool
+	db.ConnPool = wrapPool(old)
+	if db.Statement != nil && db.Statement.ConnPool == old {
+		db.Statement.ConnPool = db.ConnPool
+	}
 	return nil
+}
+
+// emit records e now or, when the statement runs inside a transaction begun
+// through the plugin's pool, once that transaction commits. Its values are
+// taken now: a row changed again later in the transaction does not change
+// this record.
+func (p *Plugin) emit(db *gorm.DB, e instrumentation.Event, what string) {
+	ctx, table := db.Statement.Context, db.Statement.Table
+	record := func() {
+		if err := p.rec.Record(ctx, e); err != nil {
+			p.onError(fmt.Errorf("record %s of %s: %w", what, table, err))
+		}
+	}
+	if t := pendingOf(db.Statement.ConnPool); t != nil {
+		t.add(record)
+		return
+	}
+	record()
 }
 
 // tracked reports whether the statement's model is recorded.
@@ -151,11 +180,26 @@ func (p *Plugin) primaryKey(ctx context.Context, s *schema.Schema, row reflect.V
 	if zero {
 		return ""
 	}
+	return formatKey(v)
+}
+
+// formatKey writes a key value as text, the same for the same value whatever
+// its Go type (a uint read from a struct, an int64 scanned from the
+// database).
+func formatKey(v any) string {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if !rv.IsValid() || rv.Kind() == reflect.Pointer {
+		return ""
+	}
+	v = rv.Interface()
 	if k, ok := v.(fmt.Stringer); ok {
 		return k.String()
 	}
 	// By kind, so that named types (type ProductID int64) are read too.
-	switch rv := reflect.ValueOf(v); rv.Kind() {
+	switch rv.Kind() {
 	case reflect.String:
 		return rv.String()
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -189,59 +233,291 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		return
 	}
 	ctx := db.Statement.Context
-	// An upsert's rows that existed were updated, not created.
-	var existed map[string]bool
-	if v, ok := db.InstanceGet(keyBefore); ok {
-		before := v.(reflect.Value)
-		existed = make(map[string]bool, before.Len())
-		for i := range before.Len() {
-			existed[p.primaryKey(ctx, db.Statement.Schema, before.Index(i))] = true
-		}
-		if v, ok := db.InstanceGet(keyChanges); ok {
-			p.recordUpdates(db, v.([]change))
-		}
+	// An upsert's rows that existed were updated (or, with DoNothing, left
+	// alone), not created.
+	if v, ok := db.InstanceGet(keyChanges); ok {
+		p.recordUpdates(db, v.([]change))
 	}
-	for _, row := range rows(db.Statement.ReflectValue) {
-		if existed[p.primaryKey(ctx, db.Statement.Schema, row)] {
+	var (
+		keys    [][]*schema.Field
+		existed map[string]bool
+	)
+	if v, ok := db.InstanceGet(keyKeys); ok {
+		keys = v.([][]*schema.Field)
+	}
+	if v, ok := db.InstanceGet(keyExisted); ok {
+		existed = v.(map[string]bool)
+	}
+	inserted := rows(db.Statement.ReflectValue)
+	if v, ok := db.InstanceGet(keyInserted); ok {
+		inserted = v.([]reflect.Value) // a Create of maps: the rows read back
+	}
+	for _, row := range inserted {
+		if matchesKey(ctx, keys, existed, row) {
 			continue
 		}
-		if err := p.rec.Created(ctx, p.subject(db, row), row.Interface()); err != nil {
-			p.onError(fmt.Errorf("record create of %s: %w", db.Statement.Table, err))
-		}
+		p.emit(db, instrumentation.Event{
+			Action: instrumentation.Created, Subject: p.subject(db, row), Changes: p.rec.Diff(nil, row.Interface()),
+		}, "create")
 	}
 }
 
-// upserts reports whether a create updates the rows that exist already: a
-// Save of a slice, or a Create with OnConflict{UpdateAll} or DoUpdates.
-func upserts(db *gorm.DB) bool {
+// onConflict returns the create's ON CONFLICT clause: a Save of a slice, a
+// Create with OnConflict (UpdateAll, DoUpdates or DoNothing).
+func onConflict(db *gorm.DB) (clause.OnConflict, bool) {
 	c, ok := db.Statement.Clauses["ON CONFLICT"]
 	if !ok {
-		return false
+		return clause.OnConflict{}, false
 	}
 	oc, ok := c.Expression.(clause.OnConflict)
-	return ok && !oc.DoNothing && (oc.UpdateAll || len(oc.DoUpdates) > 0)
+	return oc, ok
 }
 
-// loadExisting reads, before an upsert, the rows it may update: those of
-// its rows' primary keys that exist.
-func (p *Plugin) loadExisting(db *gorm.DB) {
-	if db.Error != nil || !p.tracked(db) || !upserts(db) {
-		return
+// conflictKeys lists the column sets an insert with oc can conflict on: the
+// primary key, and oc's columns or, when it names none (MySQL's ON
+// DUPLICATE KEY, DO NOTHING on any constraint), every unique key.
+func conflictKeys(s *schema.Schema, oc clause.OnConflict) [][]*schema.Field {
+	var keys [][]*schema.Field
+	if len(s.PrimaryFields) > 0 {
+		keys = append(keys, s.PrimaryFields)
 	}
-	pk := db.Statement.Schema.PrioritizedPrimaryField
-	if pk == nil {
-		return
+	if len(oc.Columns) > 0 {
+		fields := make([]*schema.Field, 0, len(oc.Columns))
+		for _, c := range oc.Columns {
+			f := s.LookUpField(c.Name)
+			if f == nil || f.DBName == "" {
+				return keys
+			}
+			fields = append(fields, f)
+		}
+		return append(keys, fields)
 	}
-	var ids []any
-	for _, row := range rows(db.Statement.ReflectValue) {
-		if v, zero := pk.ValueOf(db.Statement.Context, row); !zero {
-			ids = append(ids, v)
+	for _, f := range s.Fields {
+		if f.Unique && f.DBName != "" && !f.PrimaryKey {
+			keys = append(keys, []*schema.Field{f})
 		}
 	}
-	if len(ids) == 0 {
+	for _, idx := range s.ParseIndexes() {
+		if idx.Class != "UNIQUE" {
+			continue
+		}
+		fields := make([]*schema.Field, 0, len(idx.Fields))
+		for _, o := range idx.Fields {
+			if o.Field == nil || o.Field.DBName == "" {
+				fields = nil // an expression index: not readable here
+				break
+			}
+			fields = append(fields, o.Field)
+		}
+		if len(fields) > 0 {
+			keys = append(keys, fields)
+		}
+	}
+	return keys
+}
+
+// keyValues returns row's values of key, or false when one is unset (a zero
+// primary key, a nil pointer).
+func keyValues(ctx context.Context, key []*schema.Field, row reflect.Value) ([]any, bool) {
+	row = reflect.Indirect(row)
+	vals := make([]any, 0, len(key))
+	for _, f := range key {
+		v, zero := f.ValueOf(ctx, row)
+		if zero && f.PrimaryKey {
+			return nil, false
+		}
+		if rv := reflect.ValueOf(v); !rv.IsValid() || rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return nil, false
+		}
+		vals = append(vals, v)
+	}
+	return vals, true
+}
+
+// keyText names the values of the i-th key, to compare rows by it.
+func keyText(i int, vals []any) string {
+	parts := make([]string, 0, len(vals)+1)
+	parts = append(parts, strconv.Itoa(i))
+	for _, v := range vals {
+		parts = append(parts, formatKey(v))
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// matchesKey reports whether row has the values of one of keys that are in
+// set.
+func matchesKey(ctx context.Context, keys [][]*schema.Field, set map[string]bool, row reflect.Value) bool {
+	for i, key := range keys {
+		if vals, ok := keyValues(ctx, key, row); ok && set[keyText(i, vals)] {
+			return true
+		}
+	}
+	return false
+}
+
+// loadExisting reads, before an insert with ON CONFLICT, the rows it may
+// run into: those that share a primary key or a conflict key with one of its
+// rows. They are recorded as updated when the upsert changed them, and
+// never as created. It also keeps a Create of maps' maps, to read the rows
+// back.
+func (p *Plugin) loadExisting(db *gorm.DB) {
+	if db.Error != nil || !p.tracked(db) {
 		return
 	}
-	p.readBefore(db, p.query(db).Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}))
+	if ms := mapsOf(db.Statement.Dest); len(ms) > 0 {
+		db.InstanceSet(keyMaps, ms)
+		return
+	}
+	oc, ok := onConflict(db)
+	if !ok {
+		return
+	}
+	ctx := db.Statement.Context
+	keys := conflictKeys(db.Statement.Schema, oc)
+	var conds []clause.Expression
+	for _, key := range keys {
+		var ins []any
+		for _, row := range rows(db.Statement.ReflectValue) {
+			vals, ok := keyValues(ctx, key, row)
+			if !ok {
+				continue
+			}
+			if len(key) == 1 {
+				ins = append(ins, vals[0])
+				continue
+			}
+			eqs := make([]clause.Expression, len(key))
+			for j, f := range key {
+				eqs[j] = clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: vals[j]}
+			}
+			conds = append(conds, clause.And(eqs...))
+		}
+		if len(ins) > 0 {
+			conds = append(conds, clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: key[0].DBName}, Values: ins})
+		}
+	}
+	if len(conds) == 0 {
+		return
+	}
+	// Unscoped: a soft-deleted row still holds its keys, and the insert
+	// runs into it.
+	p.readBefore(db, p.query(db).Unscoped().Where(clause.Or(conds...)))
+	v, ok := db.InstanceGet(keyBefore)
+	if !ok {
+		return
+	}
+	before := v.(reflect.Value)
+	existed := map[string]bool{}
+	for i := range before.Len() {
+		for k, key := range keys {
+			if vals, ok := keyValues(ctx, key, before.Index(i)); ok {
+				existed[keyText(k, vals)] = true
+			}
+		}
+	}
+	db.InstanceSet(keyKeys, keys)
+	db.InstanceSet(keyExisted, existed)
+}
+
+// mapsOf returns the maps a Create of maps inserts, as they are before the
+// insert: GORM appends to a *[]map the ids it scans back.
+func mapsOf(dest any) []map[string]any {
+	switch d := dest.(type) {
+	case map[string]any:
+		return []map[string]any{d}
+	case *map[string]any:
+		if d != nil && *d != nil {
+			return []map[string]any{*d}
+		}
+	case []map[string]any:
+		return slices.Clone(d)
+	case *[]map[string]any:
+		if d != nil {
+			return slices.Clone(*d)
+		}
+	}
+	return nil
+}
+
+// diffCreate runs after the insert, inside its transaction: it reads back
+// what an upsert changed and the rows a Create of maps inserted.
+func (p *Plugin) diffCreate(db *gorm.DB) {
+	p.diffUpdate(db)
+	if db.Error != nil {
+		return
+	}
+	v, ok := db.InstanceGet(keyMaps)
+	if !ok {
+		return
+	}
+	ctx, s := db.Statement.Context, db.Statement.Schema
+	pk := s.PrioritizedPrimaryField
+	var (
+		inserted []reflect.Value
+		ids      []any
+		withID   []map[string]any
+	)
+	for _, m := range v.([]map[string]any) {
+		if id, ok := mapValue(s, pk, m); ok {
+			ids = append(ids, id)
+			withID = append(withID, m)
+			continue
+		}
+		// No id came back (GORM scans none into a slice of maps on a
+		// RETURNING database): the map's own values are all there is.
+		inserted = append(inserted, fromMap(ctx, s, m))
+	}
+	if len(ids) > 0 {
+		after := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
+		err := p.query(db).Unscoped().
+			Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
+			Find(after.Interface()).Error
+		if err != nil {
+			p.onError(fmt.Errorf("read %s after create: %w", s.Table, err))
+			for _, m := range withID {
+				inserted = append(inserted, fromMap(ctx, s, m))
+			}
+		} else {
+			for i := range after.Elem().Len() {
+				inserted = append(inserted, after.Elem().Index(i))
+			}
+		}
+	}
+	db.InstanceSet(keyInserted, inserted)
+}
+
+// mapValue returns m's literal value for field f, under its column or its
+// field name.
+func mapValue(s *schema.Schema, f *schema.Field, m map[string]any) (any, bool) {
+	if f == nil {
+		return nil, false
+	}
+	for k, v := range m {
+		if s.LookUpField(k) != f || v == nil {
+			continue
+		}
+		if _, expr := v.(clause.Expression); expr {
+			return nil, false
+		}
+		return v, true
+	}
+	return nil, false
+}
+
+// fromMap builds a model from a map's literal values.
+func fromMap(ctx context.Context, s *schema.Schema, m map[string]any) reflect.Value {
+	row := reflect.New(s.ModelType)
+	for k, v := range m {
+		f := s.LookUpField(k)
+		if f == nil || v == nil {
+			continue
+		}
+		if _, expr := v.(clause.Expression); expr {
+			continue
+		}
+		_ = f.Set(ctx, row.Elem(), v) // a value of the wrong type is left out
+	}
+	return row
 }
 
 // query returns a fresh query on the statement's connection (its
@@ -287,7 +563,78 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		// updates are allowed; either way there is no safe way to read it.
 		return
 	}
+	if pk := s.PrioritizedPrimaryField; pk != nil {
+		if v, ok := newPrimaryKey(db, pk); ok {
+			p.readRenames(db, q.Session(&gorm.Session{}), pk, v)
+		}
+	}
 	p.readBefore(db, q)
+}
+
+// newPrimaryKey returns the value an update sets the primary key to: a
+// literal or an expression (gorm.Expr), from the map or struct it updates
+// with. A struct's own key, as in Save, says which row, not a new key.
+func newPrimaryKey(db *gorm.DB, pk *schema.Field) (any, bool) {
+	dest := reflect.ValueOf(db.Statement.Dest)
+	for dest.Kind() == reflect.Pointer && !dest.IsNil() {
+		dest = dest.Elem()
+	}
+	switch {
+	case !dest.IsValid():
+		return nil, false
+	case dest.Kind() == reflect.Map:
+		m, ok := dest.Interface().(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		for k, v := range m {
+			if db.Statement.Schema.LookUpField(k) == pk {
+				return v, true
+			}
+		}
+	case dest.Kind() == reflect.Struct && dest.Type() == db.Statement.Schema.ModelType &&
+		(!dest.CanAddr() || db.Statement.Dest != db.Statement.Model):
+		if v, zero := pk.ValueOf(db.Statement.Context, dest); !zero {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// readRenames reads, before an update that sets the primary key, what each
+// row's key becomes (the expression evaluated on the row as it is), so that
+// the row can be found again after the update and recorded under its new key.
+func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value any) {
+	res, err := q.Select("?, ?", clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, value).
+		Limit(p.maxRows + 1).Rows()
+	if err != nil {
+		p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
+		return
+	}
+	defer func() { _ = res.Close() }()
+	renamed := map[string]string{}
+	var ids []any
+	for res.Next() {
+		oldID, newID := reflect.New(pk.FieldType), reflect.New(pk.FieldType)
+		if err := res.Scan(oldID.Interface(), newID.Interface()); err != nil {
+			p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
+			return
+		}
+		renamed[formatKey(oldID.Interface())] = formatKey(newID.Interface())
+		ids = append(ids, newID.Elem().Interface())
+	}
+	if err := res.Err(); err != nil {
+		p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
+		return
+	}
+	db.InstanceSet(keyRenamed, renames{byOld: renamed, ids: ids})
+}
+
+// renames are the primary keys an update changes: old to new, and the new
+// ones to read the rows back by.
+type renames struct {
+	byOld map[string]string
+	ids   []any
 }
 
 // readBefore reads the rows of q, at most maxRows of them, as the rows
@@ -333,6 +680,11 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 		id, _ := pk.ValueOf(ctx, before.Index(i).Elem())
 		ids = append(ids, id)
 	}
+	var rn renames
+	if v, ok := db.InstanceGet(keyRenamed); ok {
+		rn = v.(renames)
+		ids = append(ids, rn.ids...)
+	}
 	after := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
 	err := p.query(db).Unscoped().
 		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
@@ -341,12 +693,12 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 		p.onError(fmt.Errorf("read %s after update: %w", s.Table, err))
 		return
 	}
-	db.InstanceSet(keyChanges, p.pair(db, before, after.Elem()))
+	db.InstanceSet(keyChanges, p.pair(db, before, after.Elem(), rn.byOld))
 }
 
 // pair matches rows read before a change with the same rows read after it,
-// by primary key.
-func (p *Plugin) pair(db *gorm.DB, before, after reflect.Value) []change {
+// by primary key, or by the new key of a row whose key the change set.
+func (p *Plugin) pair(db *gorm.DB, before, after reflect.Value, renamed map[string]string) []change {
 	ctx, s := db.Statement.Context, db.Statement.Schema
 	byID := map[string]reflect.Value{}
 	for i := range after.Len() {
@@ -358,7 +710,11 @@ func (p *Plugin) pair(db *gorm.DB, before, after reflect.Value) []change {
 	changes := make([]change, 0, before.Len())
 	for i := range before.Len() {
 		old := before.Index(i)
-		row, ok := byID[p.primaryKey(ctx, s, old)]
+		id := p.primaryKey(ctx, s, old)
+		if n, ok := renamed[id]; ok {
+			id = n
+		}
+		row, ok := byID[id]
 		if !ok {
 			continue
 		}
@@ -388,12 +744,7 @@ func (p *Plugin) recordUpdates(db *gorm.DB, cs []change) {
 		if len(changes) == 0 {
 			continue
 		}
-		err := p.rec.Record(db.Statement.Context, instrumentation.Event{
-			Action: instrumentation.Updated, Subject: c.subject, Changes: changes,
-		})
-		if err != nil {
-			p.onError(fmt.Errorf("record update of %s: %w", db.Statement.Table, err))
-		}
+		p.emit(db, instrumentation.Event{Action: instrumentation.Updated, Subject: c.subject, Changes: changes}, "update")
 	}
 }
 
@@ -426,8 +777,8 @@ func (p *Plugin) afterDelete(db *gorm.DB) {
 	before := v.(reflect.Value)
 	for i := range before.Len() {
 		row := before.Index(i)
-		if err := p.rec.Deleted(db.Statement.Context, p.subject(db, row), row.Interface()); err != nil {
-			p.onError(fmt.Errorf("record delete from %s: %w", db.Statement.Table, err))
-		}
+		p.emit(db, instrumentation.Event{
+			Action: instrumentation.Deleted, Subject: p.subject(db, row), Changes: p.rec.Diff(row.Interface(), nil),
+		}, "delete")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 
 	"github.com/activitylog/activitylog/instrumentation"
@@ -408,5 +409,207 @@ func TestPluginUnscoped(t *testing.T) {
 	one(t, exp, schema.EventDeleted)
 	if len(*errs) > 0 {
 		t.Errorf("errors: %v", *errs)
+	}
+}
+
+// TestPluginPrimaryKeyChange: an update that sets the primary key, to a
+// literal or to an expression, is recorded under the row's new key with the
+// key's old and new values.
+func TestPluginPrimaryKeyChange(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	r := Reward{Name: "Free coffee", Points: 1}
+	if err := tx.Create(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	oldID := int64(r.ID)
+	tests := []struct {
+		name   string
+		update func() error
+		newID  int64
+	}{
+		{"literal on the model", func() error { return tx.Model(&r).Update("id", 99).Error }, 99},
+		{"map with a condition", func() error {
+			return tx.Model(&Reward{}).Where("name = ?", "Free coffee").Updates(map[string]any{"id": 100, "points": 2}).Error
+		}, 100},
+		{"expression", func() error {
+			return tx.Model(&Reward{}).Where("id = ?", 100).Update("id", gorm.Expr("id + ?", 1000)).Error
+		}, 1100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.update(); err != nil {
+				t.Fatal(err)
+			}
+			recs := exp.Take()
+			if len(recs) != 1 {
+				t.Fatalf("got %d records, want 1 (errors %v)", len(recs), *errs)
+			}
+			if got, want := logtest.Attributes(recs[0])[schema.AttrSubjectID].AsString(), strconv.FormatInt(tt.newID, 10); got != want {
+				t.Errorf("got subject id %q, want the new key %q", got, want)
+			}
+			if got, want := changes(recs[0])["ID"], map[string]any{"old": oldID, "new": tt.newID}; !reflect.DeepEqual(got, want) {
+				t.Errorf("got ID change %v, want %v", got, want)
+			}
+			oldID = tt.newID
+		})
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
+// TestPluginCreateFromMaps: a Create of a map, or of a slice of maps, on a
+// model is recorded like a Create of structs, with the row's stored values.
+func TestPluginCreateFromMaps(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	if err := tx.Model(&Reward{}).Create(map[string]any{"name": "Free cake", "points": 5}).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := one(t, exp, schema.EventCreated)
+	var r Reward
+	if err := db.First(&r, "name = ?", "Free cake").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(), strconv.FormatUint(uint64(r.ID), 10); got != want {
+		t.Errorf("got subject id %q, want the new row's %q", got, want)
+	}
+	if got := changes(rec)["points"]; !reflect.DeepEqual(got, map[string]any{"new": int64(5)}) {
+		t.Errorf("got points change %v, want new=5", got)
+	}
+
+	ms := []map[string]any{{"id": "m-1", "name": "Ann"}, {"id": "m-2", "name": "Bob"}}
+	if err := tx.Model(&Member{}).Create(&ms).Error; err != nil {
+		t.Fatal(err)
+	}
+	recs := exp.Take()
+	ids := map[string]string{}
+	for _, rec := range recs {
+		ids[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()], _ = changes(rec)["Name"]["new"].(string)
+	}
+	if want := map[string]string{"m-1": "Ann", "m-2": "Bob"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("got created %v, want %v", ids, want)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
+// TestPluginUpsertOnOtherKeys: an upsert that runs into a row through a
+// unique column rather than its primary key records an update of that row,
+// and DoNothing records only the rows it inserted.
+func TestPluginUpsertOnOtherKeys(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	r := Reward{Name: "Free coffee", Points: 1}
+	if err := tx.Create(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+
+	err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"points"})}).
+		Create(&Reward{Name: "Free coffee", Points: 7}).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := one(t, exp, schema.EventUpdated)
+	if got, want := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(), strconv.FormatUint(uint64(r.ID), 10); got != want {
+		t.Errorf("got subject id %q, want the existing row's %q", got, want)
+	}
+	if got, want := changes(rec)["points"], map[string]any{"old": int64(1), "new": int64(7)}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got points change %v, want %v", got, want)
+	}
+
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&[]Reward{{Name: "Free coffee"}, {Name: "Free tea"}}).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec = one(t, exp, schema.EventCreated)
+	if got := changes(rec)["name"]["new"]; got != "Free tea" {
+		t.Errorf("got a create of %v, want only Free tea's", got)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
+// TestPluginTransactions: a change made in a transaction is recorded when
+// the transaction commits, and never when it rolls back: a failed
+// db.Transaction, a failed nested one (rolled back to its savepoint), a
+// CreateInBatches whose later batch failed.
+func TestPluginTransactions(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	names := func() []string {
+		var out []string
+		for _, rec := range exp.Take() {
+			name, _ := changes(rec)["name"]["new"].(string)
+			out = append(out, rec.EventName()+" "+name)
+		}
+		return out
+	}
+
+	err := tx.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&Reward{Name: "Kept"}).Error; err != nil {
+			return err
+		}
+		if got := names(); len(got) != 0 {
+			t.Errorf("got %v before the commit, want nothing yet", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(), []string{"activity.created Kept"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after commit: got %v, want %v", got, want)
+	}
+
+	err = tx.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&Reward{Name: "Undone"}).Error; err != nil {
+			return err
+		}
+		return errors.New("changed my mind")
+	})
+	if err == nil {
+		t.Fatal("got no error from the failed transaction")
+	}
+	if got := names(); len(got) != 0 {
+		t.Errorf("after rollback: got %v, want nothing", got)
+	}
+
+	err = tx.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&Reward{Name: "Outer"}).Error; err != nil {
+			return err
+		}
+		_ = tx.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Create(&Reward{Name: "Inner"}).Error; err != nil {
+				return err
+			}
+			return errors.New("inner failed")
+		})
+		return tx.Create(&Reward{Name: "After"}).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(), []string{"activity.created Outer", "activity.created After"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("nested: got %v, want %v", got, want)
+	}
+
+	err = tx.CreateInBatches(&[]Reward{{Name: "B1"}, {Name: "B2"}, {Name: "Kept"}}, 2).Error
+	if err == nil {
+		t.Fatal("got no error from a batch with a duplicate name")
+	}
+	if got := names(); len(got) != 0 {
+		t.Errorf("failed batches: got %v, want nothing", got)
+	}
+	var n int64
+	if err := db.Model(&Reward{}).Where("name IN ?", []string{"Undone", "Inner", "B1"}).Count(&n).Error; err != nil || n != 0 {
+		t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
 	}
 }

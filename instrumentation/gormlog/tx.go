@@ -1,0 +1,204 @@
+package gormlog
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// pool wraps the database's connection pool so that the plugin sees where
+// each transaction ends: a record made inside a transaction waits for its
+// commit and is dropped on its rollback, so a rolled-back change (a failed
+// db.Transaction, a CreateInBatches whose later batch failed, an
+// association saved before its parent's insert failed) is never recorded as
+// done.
+type pool struct {
+	gorm.ConnPool
+}
+
+var (
+	_ gorm.ConnPoolBeginner = (*pool)(nil)
+	_ gorm.GetDBConnector   = (*pool)(nil)
+	_ gorm.Tx               = (*pendingTx)(nil)
+	_ gorm.GetDBConnector   = (*pendingTx)(nil)
+)
+
+// wrapPool returns c wrapped, or c itself when it cannot begin transactions
+// or is wrapped already.
+func wrapPool(c gorm.ConnPool) gorm.ConnPool {
+	switch c.(type) {
+	case *pool:
+		return c
+	case gorm.TxBeginner, gorm.ConnPoolBeginner:
+		return &pool{ConnPool: c}
+	}
+	return c
+}
+
+// BeginTx implements gorm.ConnPoolBeginner.
+func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	var tx gorm.ConnPool
+	switch b := p.ConnPool.(type) {
+	case gorm.TxBeginner:
+		t, err := b.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		tx = t
+	case gorm.ConnPoolBeginner:
+		t, err := b.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		tx = t
+	default:
+		return nil, gorm.ErrInvalidTransaction
+	}
+	c, ok := tx.(gorm.TxCommitter)
+	if !ok {
+		return tx, nil
+	}
+	return &pendingTx{ConnPool: tx, committer: c, pool: p}, nil
+}
+
+// GetDBConn implements gorm.GetDBConnector, so that db.DB() still finds the
+// *sql.DB under the wrapper.
+func (p *pool) GetDBConn() (*sql.DB, error) {
+	switch c := p.ConnPool.(type) {
+	case *sql.DB:
+		return c, nil
+	case gorm.GetDBConnector:
+		return c.GetDBConn()
+	}
+	return nil, gorm.ErrInvalidDB
+}
+
+// pendingTx is a transaction begun through pool: it holds the records of
+// the statements run in it until it commits.
+type pendingTx struct {
+	gorm.ConnPool
+	committer gorm.TxCommitter
+	pool      *pool
+
+	mu         sync.Mutex
+	emits      []func()
+	savepoints map[string]int // savepoint name: len(emits) when it was set
+}
+
+// pendingOf returns the transaction c is, or runs in, when it was begun
+// through pool.
+func pendingOf(c gorm.ConnPool) *pendingTx {
+	switch t := c.(type) {
+	case *pendingTx:
+		return t
+	case *gorm.PreparedStmtTX: // Session(&gorm.Session{PrepareStmt: true}) inside a transaction
+		if pt, ok := t.Tx.(*pendingTx); ok {
+			return pt
+		}
+	}
+	return nil
+}
+
+func (t *pendingTx) add(emit func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.emits = append(t.emits, emit)
+}
+
+func (t *pendingTx) take() []func() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	emits := t.emits
+	t.emits, t.savepoints = nil, nil
+	return emits
+}
+
+// Commit implements gorm.TxCommitter: it emits the transaction's records
+// once the commit succeeded.
+func (t *pendingTx) Commit() error {
+	err := t.committer.Commit()
+	emits := t.take()
+	if err != nil {
+		return err
+	}
+	for _, emit := range emits {
+		emit()
+	}
+	return nil
+}
+
+// Rollback implements gorm.TxCommitter: it drops the transaction's records.
+func (t *pendingTx) Rollback() error {
+	t.take()
+	return t.committer.Rollback()
+}
+
+// GetDBConn implements gorm.GetDBConnector, so that tx.DB() inside a
+// transaction finds the *sql.DB, as it does for a plain *sql.Tx.
+func (t *pendingTx) GetDBConn() (*sql.DB, error) { return t.pool.GetDBConn() }
+
+// StmtContext implements gorm.Tx, for prepared statements.
+func (t *pendingTx) StmtContext(ctx context.Context, stmt *sql.Stmt) *sql.Stmt {
+	if tx, ok := t.ConnPool.(interface {
+		StmtContext(context.Context, *sql.Stmt) *sql.Stmt
+	}); ok {
+		return tx.StmtContext(ctx, stmt)
+	}
+	return stmt
+}
+
+// ExecContext runs query in the transaction and follows its savepoints: a
+// nested db.Transaction that fails rolls back to its savepoint, and the
+// records made since that savepoint are dropped with it.
+func (t *pendingTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	set, name := savepoint(query)
+	conn := t.ConnPool
+	if p, ok := conn.(*gorm.PreparedStmtTX); ok && name != "" {
+		conn = p.Tx // as gorm does: savepoints cannot be prepared statements on every database
+	}
+	res, err := conn.ExecContext(ctx, query, args...)
+	if err != nil || name == "" {
+		return res, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if set {
+		if t.savepoints == nil {
+			t.savepoints = map[string]int{}
+		}
+		t.savepoints[name] = len(t.emits)
+	} else if n, ok := t.savepoints[name]; ok && n <= len(t.emits) {
+		t.emits = t.emits[:n]
+	}
+	return res, nil
+}
+
+// savepoint parses the statements GORM's dialects send for SavePoint and
+// RollbackTo: SAVEPOINT name and ROLLBACK TO SAVEPOINT name (SQLite,
+// PostgreSQL, MySQL), SAVE TRANSACTION name and ROLLBACK TRANSACTION name
+// (SQL Server). It returns the name, and whether the statement sets it
+// (true) or rolls back to it (false); the name is empty for any other
+// statement.
+func savepoint(query string) (set bool, name string) {
+	f := strings.Fields(strings.ToUpper(query))
+	orig := strings.Fields(query)
+	if len(orig) != len(f) {
+		return false, ""
+	}
+	switch {
+	case len(f) == 2 && f[0] == "SAVEPOINT":
+		return true, orig[1]
+	case len(f) == 3 && f[0] == "SAVE" && f[1] == "TRANSACTION":
+		return true, orig[2]
+	case len(f) == 4 && f[0] == "ROLLBACK" && f[1] == "TO" && f[2] == "SAVEPOINT":
+		return false, orig[3]
+	case len(f) == 3 && f[0] == "ROLLBACK" && f[1] == "TO":
+		return false, orig[2]
+	case len(f) == 3 && f[0] == "ROLLBACK" && f[1] == "TRANSACTION":
+		return false, orig[2]
+	}
+	return false, ""
+}
