@@ -47,7 +47,7 @@ const (
 	classAny2                       // every byte
 	classAt                         // '@' (after any byte): user info in a URL
 	classAny3                       // every byte
-	classEq                         // '=' (after any byte): a name=value pair
+	classEq                         // '=', ':' or '%' (after any byte): a pair's separator (also "%3D")
 	classColon2                     // ':'
 	classBslash                     // '\' after ':': ":\/\/", "://" with its slashes escaped in JSON
 )
@@ -71,7 +71,10 @@ func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256
 	for c := range t {
 		t[c] = classAny | classAny2 | classAny3
 	}
+	// A pair's separators: '=', ':' and '%' ("%3D", percent-encoded).
 	t['='] |= classEq
+	t[':'] |= classEq
+	t['%'] |= classEq
 	for c := '0'; c <= '9'; c++ {
 		t[c] |= classDigit
 	}

@@ -54,7 +54,7 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`)) && strings.IndexByte(s, '@') >= 0 {
 		m |= ruleBit(RuleURLCredentials)
 	}
-	if n >= minKeyValueLen && strings.IndexByte(s, '=') >= 0 {
+	if n >= minKeyValueLen && strings.IndexAny(s, "=:%") >= 0 {
 		m |= ruleBit(RuleKeyValue)
 	}
 	if n >= minCardLen && countDigits(s) >= minCardDigits {
@@ -78,7 +78,7 @@ func candidateSeeds() []string {
 		// 'A' and '@' first, where no byte comes before them; lengths
 		// around the pass's four-byte rounds.
 		"@x://a:b@c", "AKIA0123456789ABCDEF", "A", "@", "ab", "abc", "12345678901234",
-		"=", "a=", "a=b", "==", "=ab", "?password=x&y=1",
+		"=", "a=", "a=b", "==", "=ab", "?password=x&y=1", ":", "a:", "a: b", "%", "a%3Db",
 		`mysql:\/\/app:pw@db`, `:\/@`, `:\@`, `\/\/@:`,
 	}
 	return seeds

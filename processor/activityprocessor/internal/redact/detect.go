@@ -315,49 +315,229 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 // minKeyValueLen is the length of the shortest name=value pair.
 const minKeyValueLen = 3
 
-// findKeyValue finds the value of a name=value pair inside a string whose
-// name matches a key pattern, as a key of its own would: a URL's query
+// findKeyValue finds the value of a pair inside a string whose name matches
+// a key pattern, as a key of its own would: a URL's query
 // ("?access_token=..."), a connection string ("Password=...;"), a command
-// line ("--db-password=...", "-Djavax.net.ssl.keyStorePassword=..."). The
-// name is the letters, digits, '_', '-' and '.' before the '='; the value
-// runs to the next '&', ';', ',', white space, quote, bracket or '#'. A
-// value that is already redacted is left alone.
+// line ("--db-password=...", "-Djavax.net.ssl.keyStorePassword=..."), a form
+// field ("user[password]=...", also percent-encoded), a query
+// percent-encoded inside another ("%3Faccess_token%3D..."), JSON or a Python
+// dict written as text ("password":"...", \"password\":\"...\",
+// 'password': '...'), logfmt ("password=\"...\""), INI, YAML and header
+// lines ("password = ...", "Cookie: ..."). Under an OTP-like name, a value
+// that looks like a one-time code is found too ("?otp=493817").
+//
+// The separator is '=' (also "=>" and "%3D") or ':'; a ':' separates a pair
+// only after a quoted name or before white space, so "File.java:42" and
+// "12:30" are no pairs. The name is the letters, digits, '_', '-', '.', '%',
+// '[' and ']' before the separator, quotes and white space aside. The value
+// is: a quoted string, to its closing quote; a JSON object or array, to its
+// closing bracket; after white space in a line that starts with the name
+// (YAML, headers, INI), the rest of the line; otherwise up to
+// the next '&', ';', ',', white space, quote, bracket or '#'. An HTTP
+// authorization scheme before the value ("Token ...") stays. A value that is
+// already redacted is left alone.
 func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 	for i := from; i < len(s); {
-		e := strings.IndexByte(s[i:], '=')
+		e := strings.IndexAny(s[i:], "=:%")
 		if e < 0 {
 			return 0, 0, false
 		}
 		e += i
 		i = e + 1
-		vs, ve := e+1, e+1
-		for ve < len(s) && !isValueEnd(s[ve]) {
-			ve++
+		sepEnd := e + 1
+		switch s[e] {
+		case '%':
+			if e+3 > len(s) || s[e+1] != '3' || s[e+2]|0x20 != 'd' {
+				continue
+			}
+			sepEnd = e + 3
+		case '=':
+			if sepEnd < len(s) && s[sepEnd] == '>' {
+				sepEnd++ // Ruby and PHP: "password" => "...", [password] => ...
+			}
 		}
-		// "==" is base64 padding, not a pair.
-		if ve == vs || s[vs] == '=' || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
-			continue
+		// The name, with quotes and white space between it and the
+		// separator.
+		ne := e
+		for ne > 0 && (s[ne-1] == ' ' || s[ne-1] == '\t') {
+			ne--
 		}
-		ns := e
+		quoted := false
+		for ne > 0 && (s[ne-1] == '"' || s[ne-1] == '\'' || s[ne-1] == '\\') {
+			ne--
+			quoted = true
+		}
+		ns := ne
 		for ns > 0 && isNameByte(s[ns-1]) {
 			ns--
 		}
-		if ns < e && r.sensitiveName(s[ns:e]) {
+		vs := sepEnd
+		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
+			vs++
+		}
+		spaced := vs > sepEnd
+		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced {
+			continue
+		}
+		key, otp := r.classifyName(s[ns:ne])
+		if !key && !otp {
+			continue
+		}
+		vs, ve := pairValue(s, vs, spaced && startsLine(s, ns))
+		if ve == vs || s[vs] == '=' || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
+			// "==" is base64 padding, not a pair.
+			continue
+		}
+		if key || isOTPCode(s[vs:ve]) {
 			return vs, ve, true
 		}
 	}
 	return 0, 0, false
 }
 
-// sensitiveName reports whether the name of a name=value pair matches a key
-// pattern.
-func (r *Redactor) sensitiveName(name string) bool {
+// classifyName reports whether the name of a pair matches a key pattern,
+// or else an OTP key pattern (when the otp detector is on).
+func (r *Redactor) classifyName(name string) (key, otp bool) {
 	var buf [128]byte
-	return matchNormalized(&r.keyPats, normalize(&buf, name))
+	n := normalize(&buf, name)
+	if matchNormalized(&r.keyPats, n) {
+		return true, false
+	}
+	return false, r.hasOTP && matchNormalized(&r.otpPats, n)
+}
+
+// startsLine reports whether the name at ns starts a line, indentation
+// and a YAML list's dash aside: at the start of s or of a quoted string,
+// after a line break, also an escaped one ("\\n").
+func startsLine(s string, ns int) bool {
+	for ns > 0 && (s[ns-1] == ' ' || s[ns-1] == '\t' || s[ns-1] == '-') {
+		ns--
+	}
+	if ns == 0 {
+		return true
+	}
+	switch s[ns-1] {
+	case '\n', '\r', '"', '\'':
+		return true
+	case 'n', 'r':
+		return ns >= 2 && s[ns-2] == '\\'
+	}
+	return false
+}
+
+// pairValue returns the value of a pair that starts at vs (white space
+// after the separator skipped). A line of its own ("password = correct
+// horse", "Cookie: a=1; b=2": line is true) has it to its end.
+func pairValue(s string, vs int, line bool) (int, int) {
+	// A quoted string, its quotes escaped k times over (JSON in JSON):
+	// the closing quote has as many backslashes before it.
+	k := 0
+	for vs+k < len(s) && s[vs+k] == '\\' {
+		k++
+	}
+	if vs+k < len(s) && (s[vs+k] == '"' || s[vs+k] == '\'') {
+		q := s[vs+k]
+		start := vs + k + 1
+		for j := start; j < len(s); j++ {
+			if s[j] != q {
+				continue
+			}
+			b := 0
+			for j-b > start && s[j-b-1] == '\\' {
+				b++
+			}
+			// Inside a string escaped k times, a backslash is written
+			// 2(k+1) times; the closing quote has k.
+			if b%(2*(k+1)) == k {
+				return start, j - b
+			}
+		}
+		return start, len(s) // never closed: fail closed
+	}
+	if k > 0 {
+		return vs, vs
+	}
+	switch s[vs] {
+	case '{', '[':
+		if strings.HasPrefix(s[vs:], Mask) {
+			return vs, vs
+		}
+		return vs, closingBracket(s, vs)
+	}
+	vs = skipAuthScheme(s, vs)
+	ve := vs
+	if line {
+		// To the end of the line (or of the JSON string it is written
+		// in).
+		for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\\' {
+			ve++
+		}
+		for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
+			ve--
+		}
+		return vs, ve
+	}
+	for ve < len(s) && !isValueEnd(s[ve]) {
+		ve++
+	}
+	return vs, ve
+}
+
+// closingBracket returns the end of the JSON object or array that starts
+// at i, or len(s) when it is not closed.
+func closingBracket(s string, i int) int {
+	depth := 0
+	inString := false
+	for j := i; j < len(s); j++ {
+		switch c := s[j]; {
+		case inString:
+			if c == '\\' {
+				j++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return len(s)
+}
+
+// authSchemes are the HTTP authorization schemes kept before a pair's
+// value ("Authorization: Token ..."), so the header stays readable.
+var authSchemes = [...]string{"bearer", "basic", "token", "digest", "negotiate", "ntlm"}
+
+// skipAuthScheme returns where the credential starts when the value at vs
+// begins with an authorization scheme and white space, else vs.
+func skipAuthScheme(s string, vs int) int {
+	w := vs
+	for w < len(s) && (s[w]|0x20 >= 'a' && s[w]|0x20 <= 'z') {
+		w++
+	}
+	c := w
+	for c < len(s) && (s[c] == ' ' || s[c] == '\t') {
+		c++
+	}
+	if c == w || c == len(s) || isValueEnd(s[c]) {
+		return vs
+	}
+	for _, scheme := range authSchemes {
+		if w-vs == len(scheme) && foldEqual(s[vs:w], scheme) {
+			return c
+		}
+	}
+	return vs
 }
 
 func isNameByte(c byte) bool {
-	return isAlnum(c) || c == '_' || c == '-' || c == '.'
+	return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '%' || c == '[' || c == ']'
 }
 
 func isValueEnd(c byte) bool {
@@ -368,8 +548,8 @@ func isValueEnd(c byte) bool {
 	return false
 }
 
-// Card numbers: 13 to 19 digits, optionally grouped by single spaces or
-// dashes, that pass the Luhn check.
+// Card numbers: 13 to 19 digits, optionally grouped (see cardSep), that
+// pass the Luhn check.
 const (
 	minCardDigits = 13
 	maxCardDigits = 19
@@ -416,7 +596,7 @@ func findCard(s string, from int) (int, int, bool) {
 			i++
 			continue
 		}
-		// A run of digits separated by single spaces or dashes.
+		// A run of digit groups (see cardSep).
 		nd := 0
 		j := i
 		newGroup := true
@@ -429,9 +609,9 @@ func findCard(s string, from int) (int, int, bool) {
 				j++
 				continue
 			}
-			if (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && nd > 0 {
+			if n := cardSep(s, j); n > 0 && nd > 0 {
 				newGroup = true
-				j++
+				j += n
 				continue
 			}
 			break
@@ -439,8 +619,7 @@ func findCard(s string, from int) (int, int, bool) {
 		// The buffer may fill before the run ends: then the run goes on
 		// from a group start among its last digits (below), and a window
 		// that ends where the buffer did is not the end of a group.
-		cut := nd == len(digits) && j < len(s) && (isDigit(s[j]) ||
-			(s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]))
+		cut := nd == len(digits) && j < len(s) && (isDigit(s[j]) || cardSep(s, j) > 0)
 		// A run glued to letters ("ab4111...") is checked too: failing
 		// closed beats a leaked card.
 		for a := 0; a+minCardDigits <= nd; a++ {
@@ -472,20 +651,76 @@ func findCard(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
-// runEnd returns the end of the run of digit groups (digits, and single
-// spaces or dashes between them) that goes on at byte j.
+// runEnd returns the end of the run of digit groups (digits, and the
+// separators between them, see cardSep) that goes on at byte j.
 func runEnd(s string, j int) int {
 	for j < len(s) {
 		switch c := s[j]; {
 		case isDigit(c):
 			j++
-		case (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]):
-			j += 2
 		default:
-			return j
+			n := cardSep(s, j)
+			if n == 0 {
+				return j
+			}
+			j += n
 		}
 	}
 	return j
+}
+
+// maxCardSepUnits bounds the separators between two groups of a card
+// number ("4111 - 1111" has three).
+const maxCardSepUnits = 3
+
+// cardSep returns the length of the separator between two groups of a card
+// number at byte j, 0 when no digit follows one there: up to
+// maxCardSepUnits spaces, tabs, dashes, and the Unicode spaces and
+// zero-width characters a locale or a form puts between digit groups (a
+// no-break space, the narrow one of French number formatting, a zero-width
+// joiner, an ideographic space).
+func cardSep(s string, j int) int {
+	i := j
+	for range maxCardSepUnits {
+		n := cardSepUnit(s, i)
+		if n == 0 {
+			break
+		}
+		i += n
+		if i < len(s) && isDigit(s[i]) {
+			return i - j
+		}
+	}
+	return 0
+}
+
+// cardSepUnit returns the length of the separator character at byte i, or 0.
+func cardSepUnit(s string, i int) int {
+	if i >= len(s) {
+		return 0
+	}
+	switch s[i] {
+	case ' ', '-', '\t':
+		return 1
+	case 0xc2: // U+00A0 no-break space
+		if i+1 < len(s) && s[i+1] == 0xa0 {
+			return 2
+		}
+	case 0xe2: // U+2000 – U+200D spaces and zero-width characters, U+202F, U+205F, U+2060
+		if i+2 < len(s) && (s[i+1] == 0x80 && (s[i+2] >= 0x80 && s[i+2] <= 0x8d || s[i+2] == 0xaf) ||
+			s[i+1] == 0x81 && (s[i+2] == 0x9f || s[i+2] == 0xa0)) {
+			return 3
+		}
+	case 0xe3: // U+3000 ideographic space
+		if i+2 < len(s) && s[i+1] == 0x80 && s[i+2] == 0x80 {
+			return 3
+		}
+	case 0xef: // U+FEFF zero-width no-break space
+		if i+2 < len(s) && s[i+1] == 0xbb && s[i+2] == 0xbf {
+			return 3
+		}
+	}
+	return 0
 }
 
 // resumeCard returns where findCard goes on after a run of digit groups

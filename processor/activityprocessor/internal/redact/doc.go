@@ -5,8 +5,9 @@
 // separator-insensitively, so "newPassword" and "x-api-key" match "password"
 // and "apikey"), or when a value detector finds a secret in it: JWTs, bearer
 // and basic authorization values, API keys with well-known prefixes, PEM
-// private keys, card numbers that pass the Luhn check, credentials in URLs and
-// one-time codes under OTP-like keys. Each rule masks, replaces the secret by
+// private keys, card numbers that pass the Luhn check, credentials in URLs,
+// values of pairs with a sensitive name written into text (a query, JSON,
+// logfmt, YAML, a header) and one-time codes under OTP-like keys. Each rule masks, replaces the secret by
 // a keyed hash (HMAC-SHA256), or drops the value.
 //
 // The walker fails closed: a value it cannot inspect (bytes, nesting deeper

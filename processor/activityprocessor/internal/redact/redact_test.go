@@ -344,3 +344,74 @@ func TestDetectorsReadTheOriginal(t *testing.T) {
 		t.Errorf("String(%q) = %q, want the JWT hashed and the pair's value masked", in, out)
 	}
 }
+
+// TestPairsInStructuredText: a string may carry a credential as a pair of
+// another syntax than name=value: JSON written into a body as text (also
+// JSON-escaped once more), a Python dict, logfmt with a quoted value, a form
+// field user[password], a query percent-encoded inside another query, a
+// header or YAML line. The value never survives, the pair's name and the
+// text around it do.
+func TestPairsInStructuredText(t *testing.T) {
+	r := mustNew(t, testConfig())
+	tests := []struct{ name, in, want string }{
+		{"json", `{"user":"bob","password":"hunter2","ok":true}`, `{"user":"bob","password":"` + Mask + `","ok":true}`},
+		{"json pretty, value with a space and a quote", `{"password": "hun \"ter\" 2", "user": "bob"}`,
+			`{"password": "` + Mask + `", "user": "bob"}`},
+		{"json escaped in json", `{"body":"{\"user\":\"bob\",\"password\":\"hunter2\"}"}`,
+			`{"body":"{\"user\":\"bob\",\"password\":\"` + Mask + `\"}"}`},
+		{"json number", `{"password":12345678,"user":"bob"}`, `{"password":` + Mask + `,"user":"bob"}`},
+		{"json object", `{"client_secret":{"k":"hunter2","n":[1,{"x":2}]},"user":"bob"}`, `{"client_secret":` + Mask + `,"user":"bob"}`},
+		{"python dict", `{'user': 'bob', 'password': 'hunter2'}`, `{'user': 'bob', 'password': '` + Mask + `'}`},
+		{"logfmt quoted", `msg="login" password="hunter two" user=bob`, `msg="login" password="` + Mask + `" user=bob`},
+		{"single-quoted", `Password='hunter2';Database=x`, `Password='` + Mask + `';Database=x`},
+		{"spaces around equals", "[db]\npassword = correct horse battery\nhost = db", "[db]\npassword = " + Mask + "\nhost = db"},
+		{"form field", "user[name]=bob&user[password]=hunter2&x=1", "user[name]=bob&user[password]=" + Mask + "&x=1"},
+		{"form field percent-encoded", "user%5Bpassword%5D=hunter2&x=1", "user%5Bpassword%5D=" + Mask + "&x=1"},
+		{"query inside a query", "redirect=%2Fcb%3Faccess_token%3Dya29a0AfH6SM&x=1", "redirect=%2Fcb%3Faccess_token%3D" + Mask + "&x=1"},
+		{"php print_r", "[password] => hunter2\n[user] => bob", "[password] => " + Mask + "\n[user] => bob"},
+		{"yaml", "db:\n  password: hunter2\n  host: db", "db:\n  password: " + Mask + "\n  host: db"},
+		{"cookie header", "Cookie: sid=abc123; theme=dark\r\nHost: x", "Cookie: " + Mask + "\r\nHost: x"},
+		{"token scheme", "Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "Authorization: Token " + Mask},
+		{"bearer stays readable", "Authorization: Bearer abcdefgh12345678", "Authorization: Bearer " + Mask},
+		{"otp in a query", "GET /verify?otp=493817&next=/home", "GET /verify?otp=" + Mask + "&next=/home"},
+		{"line numbers are no pair", "at com.x.TokenService.refresh(TokenService.java:42)", "at com.x.TokenService.refresh(TokenService.java:42)"},
+		{"times are no pair", "token refreshed at 12:30:05", "token refreshed at 12:30:05"},
+		// Inside a line only the next word goes: an error chain stays readable.
+		{"pair inside a line", "created bob with password: hunter2 at 12:30", "created bob with password: " + Mask + " at 12:30"},
+		{"error chain", "verify token: signature is invalid", "verify token: " + Mask + " is invalid"},
+		{"header dump in json", `{"headers":"Cookie: sid=abc123; theme=dark\r\nHost: x"}`, `{"headers":"Cookie: ` + Mask + `\r\nHost: x"}`},
+		{"a masked json value stays", `{"password":"` + Mask + `"}`, `{"password":"` + Mask + `"}`},
+		{"an empty json value stays", `{"password":""}`, `{"password":""}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rep Report
+			got, drop := r.String(tt.in, &rep)
+			if drop {
+				t.Fatalf("got drop, want a masked string")
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCardSeparators: a card number grouped by what a locale or a form puts
+// between the groups (a no-break space, the narrow one French formatting
+// uses, a zero-width joiner, two spaces, " - ") is still found; a digit
+// run that fails Luhn is still kept.
+func TestCardSeparators(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, sep := range []string{"\u00a0", "\u202f", "\u2009", "\u200d", "\u3000", "  ", " - ", "\t"} {
+		in := "paid with 4111" + sep + "1111" + sep + "1111" + sep + "1111 ok"
+		var rep Report
+		if got, _ := r.String(in, &rep); got != "paid with "+Mask+" ok" {
+			t.Errorf("separator %q: got %q, want %q", sep, got, "paid with "+Mask+" ok")
+		}
+		in = "order 4111" + sep + "1111" + sep + "1111" + sep + "1112"
+		if got, _ := r.String(in, &rep); got != in {
+			t.Errorf("separator %q: got %q, want %q kept", sep, got, in)
+		}
+	}
+}
