@@ -61,13 +61,7 @@ func (g *Gate) Deny(tb testing.TB) {
 		_, _ = io.WriteString(w, `{"error":{"root_cause":[{"type":"security_exception","reason":"unable to authenticate user"}],`+
 			`"type":"security_exception","reason":"unable to authenticate user"},"status":401}`)
 	}), ReadHeaderTimeout: 5 * time.Second}
-	g.listen(tb, func(ln net.Listener) {
-		defer g.wg.Done()
-		_ = srv.Serve(ln)
-	})
-	g.mu.Lock()
-	g.srv = srv
-	g.mu.Unlock()
+	g.serve(tb, srv)
 }
 
 // Limit forwards every request to the node, except one whose body, once
@@ -95,13 +89,7 @@ func (g *Gate) Limit(tb testing.TB, max int64) (refused func() int64) {
 		r.ContentLength = int64(len(body))
 		proxy.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 5 * time.Second}
-	g.listen(tb, func(ln net.Listener) {
-		defer g.wg.Done()
-		_ = srv.Serve(ln)
-	})
-	g.mu.Lock()
-	g.srv = srv
-	g.mu.Unlock()
+	g.serve(tb, srv)
 	return n.Load
 }
 
@@ -117,6 +105,19 @@ func contentLength(encoding string, body []byte) int64 {
 	}
 	n, _ := io.Copy(io.Discard, zr)
 	return n
+}
+
+// serve answers the gate's port with srv, after Shut if the gate was open,
+// denying or limiting.
+func (g *Gate) serve(tb testing.TB, srv *http.Server) {
+	tb.Helper()
+	g.listen(tb, func(ln net.Listener) {
+		defer g.wg.Done()
+		_ = srv.Serve(ln)
+	})
+	g.mu.Lock()
+	g.srv = srv
+	g.mu.Unlock()
 }
 
 // listen listens on the gate's port and serves it with serve, after Shut
