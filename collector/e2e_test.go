@@ -416,7 +416,8 @@ func TestUnauthorizedLosesNothing(t *testing.T) {
 // limit is 256 KB (a gate in front of the node answers 413 past it, as the
 // node does past its own) and one batch of 60 records of 36 KB each is
 // about 2 MB: the exporter sends it again in halves until each request fits,
-// and every record arrives, once.
+// and every record arrives, once. One more record, of 300 KB, cannot fit:
+// it alone is refused for good, and the records after it still arrive.
 func TestOversizedRequestLosesNothing(t *testing.T) {
 	estest.InstallSchema(t)
 	ns := estest.Namespace(t)
@@ -439,23 +440,29 @@ func TestOversizedRequestLosesNothing(t *testing.T) {
 		if err := rec.Created(ctx, subject, reward{Title: terms, Points: i}); err != nil {
 			t.Fatal(err)
 		}
+		if i == n/2 {
+			huge := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "huge", Name: "Free coffee"}
+			if err := rec.Created(ctx, huge, reward{Title: strings.Repeat(terms, 9)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := provider.Shutdown(sctx); err != nil {
 		t.Fatalf("provider shutdown: %v", err)
 	}
-	if st := provider.Stats(); st.Exported != n {
-		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n)
+	if st := provider.Stats(); st.Exported != n+1 {
+		t.Fatalf("got %d records accepted by the collector, want %d", st.Exported, n+1)
 	}
 	if got := collectortest.WaitForCount(t, esURL, schema.DataStream(ns), n, 90*time.Second); got != n {
-		t.Fatalf("got %d documents, want exactly %d; log:\n%s", got, n, col.Log())
+		t.Fatalf("got %d documents, want exactly the %d that fit; log:\n%s", got, n, col.Log())
 	}
 	if refused() == 0 {
 		t.Errorf("no request was over the limit: the test did not try what it claims")
 	}
-	if log := col.Log(); strings.Contains(log, "Dropping data") {
-		t.Errorf("the collector dropped data; log:\n%s", log)
+	if log := col.Log(); !strings.Contains(log, "1 record(s) larger than Elasticsearch takes") {
+		t.Errorf("the log does not say one record was too large; log:\n%s", log)
 	}
 }
 

@@ -2,6 +2,7 @@ package durableexporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -90,21 +91,47 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 // stops at the first that fails; the batch is then retried whole (what was
 // written is answered 409 and skipped). A request Elasticsearch refuses as
 // too large (a node whose http.max_content_length is set below the size
-// chunks keeps to) is sent again in halves, down to single records: one
-// record too large for the node is refused for good, and the error says so.
+// chunks keeps to) is sent again in halves, down to single records. A single
+// record too large for the node is refused for good: the others are still
+// written, and the error, permanent, names what was refused.
 func write(ctx context.Context, next consumer.Logs, parts []plog.Logs) error {
+	var over oversized
 	for _, part := range parts {
 		rctx, refused := withRefusals(ctx)
 		err := next.ConsumeLogs(rctx, part)
 		if err == nil {
 			err = refused.err()
 		}
-		if tooLarge(err) && part.LogRecordCount() > 1 {
-			err = write(ctx, next, halves(part))
+		if tooLarge(err) {
+			if part.LogRecordCount() > 1 {
+				err = write(ctx, next, halves(part))
+			} else {
+				err = &oversized{errs: []error{err}}
+			}
 		}
-		if err != nil {
+		var o *oversized
+		switch {
+		case err == nil:
+		case errors.As(err, &o):
+			over.errs = append(over.errs, o.errs...)
+		default:
 			return err
 		}
 	}
+	if len(over.errs) > 0 {
+		return &over
+	}
 	return nil
 }
+
+// oversized holds the refusals of records too large for Elasticsearch, each
+// permanent, so that the batch leaves the queue once everything else is
+// written.
+type oversized struct{ errs []error }
+
+func (o *oversized) Error() string {
+	return fmt.Sprintf("%d record(s) larger than Elasticsearch takes in one request (http.max_content_length), dropped: %v",
+		len(o.errs), errors.Join(o.errs...))
+}
+
+func (o *oversized) Unwrap() []error { return o.errs }

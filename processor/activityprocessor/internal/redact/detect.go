@@ -337,6 +337,7 @@ const minKeyValueLen = 3
 // authorization scheme before the value ("Token ...") stays. A value that is
 // already redacted is left alone.
 func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
+	floor := from // where the name of the next pair may start at the earliest
 	for i := from; i < len(s); {
 		e := strings.IndexAny(s[i:], "=:%")
 		if e < 0 {
@@ -367,10 +368,14 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			ne--
 			quoted = true
 		}
+		// No further back than the previous separator: '%' is a name byte
+		// and starts "%3D" too, so a scan to the start of the name re-read
+		// every earlier "%3D" for each one (64 KB of them took seconds).
 		ns := ne
-		for ns > 0 && isNameByte(s[ns-1]) {
+		for ns > floor && isNameByte(s[ns-1]) {
 			ns--
 		}
+		floor = sepEnd
 		vs := sepEnd
 		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
 			vs++
@@ -383,17 +388,44 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		if !key && !otp {
 			continue
 		}
-		vs, ve := pairValue(s, vs, spaced && startsLine(s, ns))
-		if ve == vs || s[vs] == '=' || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
-			// "==" is base64 padding, not a pair.
+		// "==" is base64 padding, not a pair; a value already redacted is
+		// left alone. Checked before the value is read, which may run to
+		// the end of s: read for every such pair, that was quadratic.
+		if s[vs] == '=' || strings.HasPrefix(s[vs:], Mask) || strings.HasPrefix(s[vs:], hashPrefix) {
 			continue
 		}
-		if key || isOTPCode(s[vs:ve]) {
-			return vs, ve, true
+		if !key {
+			// Under an OTP-like name only a code is a secret: a short
+			// token, perhaps quoted, read without scanning further.
+			if cs, ce := otpValue(s, vs); isOTPCode(s[cs:ce]) {
+				return cs, ce, true
+			}
+			continue
 		}
+		vs, ve := pairValue(s, vs, spaced && startsLine(s, ns))
+		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
+			continue
+		}
+		return vs, ve, true
 	}
 	return 0, 0, false
 }
+
+// otpValue returns the token at vs, after a quote (escaped or not), up to
+// the next value end or quote or backslash, read at most maxOTPValue bytes.
+func otpValue(s string, vs int) (int, int) {
+	for vs < len(s) && (s[vs] == '\\' || s[vs] == '"' || s[vs] == '\'') {
+		vs++
+	}
+	ve := vs
+	for ve < len(s) && ve-vs <= maxOTPValue && !isValueEnd(s[ve]) && s[ve] != '\\' {
+		ve++
+	}
+	return vs, ve
+}
+
+// maxOTPValue is longer than any one-time code.
+const maxOTPValue = 16
 
 // classifyName reports whether the name of a pair matches a key pattern,
 // or else an OTP key pattern (when the otp detector is on).
@@ -454,9 +486,8 @@ func pairValue(s string, vs int, line bool) (int, int) {
 		}
 		return start, len(s) // never closed: fail closed
 	}
-	if k > 0 {
-		return vs, vs
-	}
+	// Backslashes without a quote after them are part of the value
+	// (\\share\path, \u00e9...).
 	switch s[vs] {
 	case '{', '[':
 		if strings.HasPrefix(s[vs:], Mask) {

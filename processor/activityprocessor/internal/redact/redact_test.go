@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -412,6 +413,41 @@ func TestCardSeparators(t *testing.T) {
 		in = "order 4111" + sep + "1111" + sep + "1111" + sep + "1112"
 		if got, _ := r.String(in, &rep); got != in {
 			t.Errorf("separator %q: got %q, want %q kept", sep, got, in)
+		}
+	}
+}
+
+// TestKeyValueLinear: the pair finder reads a long string in one pass. A
+// name's backward scan and an OTP-named value's forward scan each re-read
+// the string for every separator, so 64 KB of "%3D" took 6 s and 64 KB of
+// "otp={" 1 s, per string, in the collector's pipeline. Here 256 KB of each
+// must come back well within the test's time (quadratic, it took minutes).
+func TestKeyValueLinear(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D"} {
+		in := strings.Repeat(unit, 256<<10/len(unit))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var rep Report
+			r.String(in, &rep)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%q × %d: no answer in 20 s: the scan is not linear", unit, len(in)/len(unit))
+		}
+	}
+}
+
+// TestKeyValueBackslashValue: a value that starts with a backslash but no
+// quote (a Windows share, an escape sequence) is a value like any other.
+func TestKeyValueBackslashValue(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, in := range []string{`password=\secret123`, `-Dkeystore.password=\\winshare\pw`, `password=\u00e9abc`} {
+		var rep Report
+		if out, _ := r.String(in, &rep); !strings.Contains(out, Mask) {
+			t.Errorf("String(%q) = %q, want the value masked", in, out)
 		}
 	}
 }
