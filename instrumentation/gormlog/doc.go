@@ -15,7 +15,8 @@
 // category with WithCategory; other tables are left alone. Old values are read
 // inside the statement's transaction just before an update or delete, new
 // values just after an update (an update that sets the primary key is
-// recorded under the new key), and a Create of maps reads its rows back.
+// recorded under the new key), and a Create of maps reads its rows back (an
+// upsert of maps onto a row that exists is not recorded).
 // Records are emitted only once the transaction they were made in commits,
 // the statement's own or one opened with db.Transaction or db.Begin, and are
 // dropped when it rolls back (to a nested transaction's savepoint, too): the

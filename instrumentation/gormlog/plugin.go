@@ -29,13 +29,14 @@ var ErrTooManyRows = errors.New("statement touched more rows than are recorded")
 
 // Keys under which a statement carries the plugin's state between callbacks.
 const (
-	keyBefore   = "activitylog:before"
-	keyChanges  = "activitylog:changes"
-	keyRenamed  = "activitylog:renamed"
-	keyKeys     = "activitylog:keys"
-	keyExisted  = "activitylog:existed"
-	keyMaps     = "activitylog:maps"
-	keyInserted = "activitylog:inserted"
+	keyBefore      = "activitylog:before"
+	keyChanges     = "activitylog:changes"
+	keyRenamed     = "activitylog:renamed"
+	keyKeys        = "activitylog:keys"
+	keyExisted     = "activitylog:existed"
+	keyMaps        = "activitylog:maps"
+	keyMapsExisted = "activitylog:maps-existed"
+	keyInserted    = "activitylog:inserted"
 )
 
 // Option configures the plugin.
@@ -298,7 +299,9 @@ func conflictKeys(s *schema.Schema, oc clause.OnConflict) [][]*schema.Field {
 		}
 	}
 	for _, idx := range s.ParseIndexes() {
-		if idx.Class != "UNIQUE" {
+		// A partial index (unique among live rows only, say) may let the
+		// insert through beside a row with the same values.
+		if idx.Class != "UNIQUE" || idx.Where != "" {
 			continue
 		}
 		fields := make([]*schema.Field, 0, len(idx.Fields))
@@ -364,12 +367,15 @@ func (p *Plugin) loadExisting(db *gorm.DB) {
 	if db.Error != nil || !p.tracked(db) {
 		return
 	}
+	oc, upsert := onConflict(db)
 	if ms := mapsOf(db.Statement.Dest); len(ms) > 0 {
 		db.InstanceSet(keyMaps, ms)
+		if upsert {
+			p.mapsExisting(db, ms)
+		}
 		return
 	}
-	oc, ok := onConflict(db)
-	if !ok {
+	if !upsert {
 		return
 	}
 	ctx := db.Statement.Context
@@ -439,6 +445,37 @@ func mapsOf(dest any) []map[string]any {
 	return nil
 }
 
+// mapsExisting notes, before an upsert of maps, the primary keys of the
+// maps whose row exists: such a row is not created, and not recorded as
+// created (an update from a map upsert is not recorded: see the package
+// doc).
+func (p *Plugin) mapsExisting(db *gorm.DB, ms []map[string]any) {
+	s := db.Statement.Schema
+	pk := s.PrioritizedPrimaryField
+	var ids []any
+	for _, m := range ms {
+		if id, ok := mapValue(s, pk, m); ok {
+			ids = append(ids, id)
+		}
+	}
+	if pk == nil || len(ids) == 0 {
+		return
+	}
+	found := reflect.New(reflect.SliceOf(pk.FieldType))
+	err := p.query(db).Unscoped().
+		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
+		Pluck(pk.DBName, found.Interface()).Error
+	if err != nil {
+		p.onError(fmt.Errorf("read %s before upsert: %w", s.Table, err))
+		return
+	}
+	existed := map[string]bool{}
+	for i := range found.Elem().Len() {
+		existed[formatKey(found.Elem().Index(i).Interface())] = true
+	}
+	db.InstanceSet(keyMapsExisted, existed)
+}
+
 // diffCreate runs after the insert, inside its transaction: it reads back
 // what an upsert changed and the rows a Create of maps inserted.
 func (p *Plugin) diffCreate(db *gorm.DB) {
@@ -457,8 +494,15 @@ func (p *Plugin) diffCreate(db *gorm.DB) {
 		ids      []any
 		withID   []map[string]any
 	)
+	existed := map[string]bool{}
+	if e, ok := db.InstanceGet(keyMapsExisted); ok {
+		existed = e.(map[string]bool)
+	}
 	for _, m := range v.([]map[string]any) {
 		if id, ok := mapValue(s, pk, m); ok {
+			if existed[formatKey(id)] {
+				continue // upserted onto a row that was there
+			}
 			ids = append(ids, id)
 			withID = append(withID, m)
 			continue

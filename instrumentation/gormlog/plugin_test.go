@@ -613,3 +613,67 @@ func TestPluginTransactions(t *testing.T) {
 		t.Errorf("got recording errors %v, want none", *errs)
 	}
 }
+
+// Partner has a partial unique index, the usual way to let a soft-deleted
+// row's email be used again.
+type Partner struct {
+	ID        string `gorm:"primaryKey"`
+	Email     string `gorm:"uniqueIndex:idx_partner_email,where:deleted_at IS NULL"`
+	DeletedAt gorm.DeletedAt
+}
+
+func (p *Partner) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Partners, Type: "partner", ID: p.ID, Name: p.Email}
+}
+
+// TestPluginUpsertAfterSoftDelete: a soft-deleted row holds the email of a
+// partial unique index (one that covers live rows only), so an insert with
+// the same email does not run into it: the new row is created, and recorded
+// as created. Read as a conflict key, the deleted row made the new one look
+// like it existed, and nothing was recorded.
+func TestPluginUpsertAfterSoftDelete(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&Partner{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	if err := tx.Create(&Partner{ID: "a", Email: "shop@example.com"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Delete(&Partner{ID: "a"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Partner{ID: "b", Email: "shop@example.com"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	rec := one(t, exp, schema.EventCreated)
+	if got := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); got != "b" {
+		t.Errorf("got subject id %q, want b", got)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
+// TestPluginMapUpsertOntoExistingRow: an upsert from a map onto a row that
+// exists is no create; recording it as one (every field new, the row's
+// history wrong) is worse than the plugin's limit for map upserts, which
+// record no update.
+func TestPluginMapUpsertOntoExistingRow(t *testing.T) {
+	db, exp, _ := setup(t)
+	tx := db.WithContext(staffContext())
+	if err := tx.Create(&Member{ID: "m-1", Name: "Ann"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	err := tx.Model(&Member{}).Clauses(clause.OnConflict{UpdateAll: true}).Create(map[string]any{"id": "m-1", "name": "Anne"}).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range exp.Take() {
+		if rec.EventName() == schema.EventName(schema.EventCreated) {
+			t.Errorf("got %s for the row that existed, want no create", rec.EventName())
+		}
+	}
+}
