@@ -241,9 +241,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // /otlp/v1/logs). protocol is the flag's; empty means the environment's.
 func logsEndpoint(getenv func(string) string, protocol string) string {
 	if ep := getenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"); ep != "" {
-		return ep
+		return withScheme(ep, firstNonEmpty(getenv("OTEL_EXPORTER_OTLP_LOGS_INSECURE"), getenv("OTEL_EXPORTER_OTLP_INSECURE")))
 	}
-	ep := getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	ep := withScheme(getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), getenv("OTEL_EXPORTER_OTLP_INSECURE"))
 	if protocol == "" {
 		protocol = firstNonEmpty(getenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"), getenv("OTEL_EXPORTER_OTLP_PROTOCOL"))
 	}
@@ -256,6 +256,19 @@ func logsEndpoint(getenv func(string) string, protocol string) string {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/logs"
 	return u.String()
+}
+
+// withScheme gives a host:port endpoint the scheme its INSECURE variable
+// asks for: http when it is true, else https (what the provider assumes for
+// an endpoint without one).
+func withScheme(ep, insecure string) string {
+	if ep == "" || strings.Contains(ep, "://") {
+		return ep
+	}
+	if strings.EqualFold(strings.TrimSpace(insecure), "true") {
+		return "http://" + ep
+	}
+	return "https://" + ep
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -217,6 +217,9 @@ func TestLogsEndpoint(t *testing.T) {
 		{"logs protocol wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318/otlp", "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "", "http://c:4318/otlp/v1/logs"},
 		{"flag wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "grpc", "http://c:4317"},
 		{"logs endpoint as it is", map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://c:4318/custom", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://other:4318"}, "http/protobuf", "http://c:4318/custom"},
+		{"host:port, insecure", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317", "OTEL_EXPORTER_OTLP_INSECURE": "true"}, "grpc", "http://collector:4317"},
+		{"host:port", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}, "grpc", "https://collector:4317"},
+		{"logs host:port, insecure", map[string]string{"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "collector:4318/v1/logs", "OTEL_EXPORTER_OTLP_LOGS_INSECURE": "true"}, "http/protobuf", "http://collector:4318/v1/logs"},
 		{"malformed left to the provider", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1"}, "http/protobuf", "http://[::1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -257,7 +257,8 @@ func (st *batchStats) from(res pcommon.Resource, scope pcommon.InstrumentationSc
 // in one request are distinct records (an emitter with second-resolution
 // timestamps and no ids, logging one client's attempts within a second), and
 // Elasticsearch kept only the first of them; a request sent again numbers its
-// copies alike, so a resend still maps onto the same ids.
+// copies alike, so a resend still maps onto the same ids (not so for records
+// with neither timestamp, which the collector's clock dates: see the README).
 func (st *batchStats) derivedID(lr plog.LogRecord) string {
 	if !st.originSet {
 		st.origin, st.originSet = recordid.OriginOf(st.res, st.scope, isRoutingAttr), true
