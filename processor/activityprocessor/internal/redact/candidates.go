@@ -29,7 +29,7 @@ const apiSeparators = "_-."
 const (
 	classDigit   uint32 = 1 << iota // '0'-'9': card numbers (must stay bit 0, it is counted)
 	classAuthEnd                    // 'r', 'R', 'c', 'C': the last letter of "bearer", "basic"
-	classSpace                      // ' ', '\t' after classAuthEnd: "Bearer x", "Basic x"
+	classSpace                      // a schemeSeps byte after classAuthEnd: "Bearer x", "Basic x"
 	classY                          // 'y'
 	classJ                          // 'J' after 'y': "eyJ"
 	classKeyEnd0                    // a byte right before '_' in an API key prefix
@@ -81,8 +81,9 @@ func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256
 	for _, c := range "rRcC" {
 		t[c] |= classAuthEnd
 	}
-	t[' '] |= classSpace
-	t['\t'] |= classSpace
+	for _, c := range schemeSeps {
+		t[c] |= classSpace
+	}
 	t['y'] |= classY
 	t['J'] |= classJ
 	for k := range apiKeyEnds {
@@ -175,11 +176,16 @@ func digits8(x uint64) int {
 	return bits.OnesCount64(ge0 &^ ge10 &^ x & high)
 }
 
+// schemeSeps are the bytes that may follow an authorization scheme: the
+// white space schemeSpace takes, and the first byte of a no-break space.
+var schemeSeps = [...]byte{' ', '\t', '\r', '\n', nbsp[0]}
+
 // authSchemeCandidates returns the bits of the bearer and basic detectors
-// when "bearer" or "basic" (any case) stands right before a space or tab.
+// when "bearer" or "basic" (any case) stands right before a byte of
+// schemeSeps.
 func authSchemeCandidates(s string) uint32 {
 	var m uint32
-	for _, sep := range [2]byte{' ', '\t'} {
+	for _, sep := range schemeSeps {
 		for from := 0; from < len(s); {
 			j := strings.IndexByte(s[from:], sep)
 			if j < 0 {

@@ -67,14 +67,35 @@ func findJWT(s string, from int) (int, int, bool) {
 }
 
 // hasSpace is the cheap pre-check of the authorization-scheme detectors:
-// "Bearer x" and "Basic x" need whitespace.
+// "Bearer x" and "Basic x" need whitespace (see schemeSpace).
 func hasSpace(s string) bool {
-	return strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '\t') >= 0
+	return strings.IndexAny(s, " \t\r\n") >= 0 || strings.Contains(s, nbsp)
+}
+
+// nbsp is a no-break space in UTF-8.
+const nbsp = "\u00a0"
+
+// schemeSpace returns the end of the white space at k that separates an
+// authorization scheme from its credential: spaces, tabs, line breaks (a
+// header folded onto the next line) and no-break spaces (pasted from a
+// document).
+func schemeSpace(s string, k int) int {
+	for k < len(s) {
+		switch {
+		case s[k] == ' ' || s[k] == '\t' || s[k] == '\r' || s[k] == '\n':
+			k++
+		case strings.HasPrefix(s[k:], nbsp):
+			k += len(nbsp)
+		default:
+			return k
+		}
+	}
+	return k
 }
 
 // indexFoldWord returns the index at or after from of word (lowercase ASCII)
-// in s, compared case-insensitively, followed by at least one space or tab,
-// and the index just after that whitespace.
+// in s, compared case-insensitively, followed by white space (see
+// schemeSpace), and the index just after that white space.
 func indexFoldWord(s string, from int, word string) (int, int) {
 	first := word[0]
 	for i := from; i+len(word) < len(s); i++ {
@@ -89,8 +110,7 @@ func indexFoldWord(s string, from int, word string) (int, int) {
 			continue
 		}
 		k := i + len(word)
-		e := spanWhile(s, k, func(c byte) bool { return c == ' ' || c == '\t' })
-		if e > k {
+		if e := schemeSpace(s, k); e > k {
 			return i, e
 		}
 	}
@@ -552,10 +572,7 @@ func skipAuthScheme(s string, vs int) int {
 	for w < len(s) && (s[w]|0x20 >= 'a' && s[w]|0x20 <= 'z') {
 		w++
 	}
-	c := w
-	for c < len(s) && (s[c] == ' ' || s[c] == '\t') {
-		c++
-	}
+	c := schemeSpace(s, w)
 	if c == w || c == len(s) || isValueEnd(s[c]) {
 		return vs
 	}

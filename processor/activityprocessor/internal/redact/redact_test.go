@@ -58,6 +58,12 @@ func TestDetectors(t *testing.T) {
 		{"bearer", "Authorization: Bearer abcdefgh12345678", "Authorization: Bearer " + Mask, RuleBearer},
 		{"bearer lowercase", "bearer   abcdefgh12345678==", "bearer   " + Mask, RuleBearer},
 		{"bearer of news is kept", "the bearer of bad news", "the bearer of bad news", NumRules},
+		// A header folded onto the next line, or a no-break space pasted
+		// from a document, still separates the scheme from the token.
+		{"bearer then a line break", "Authorization: Bearer\n  abcdefgh12345678", "Authorization: Bearer\n  " + Mask, RuleBearer},
+		{"bearer then a no-break space", "Bearer\u00a0abcdefgh12345678", "Bearer\u00a0" + Mask, RuleBearer},
+		{"basic then a line break", "Basic\r\ndXNlcjpwYXNzd29yZA==", "Basic\r\n" + Mask, RuleBasic},
+		{"bearer of news on two lines is kept", "the bearer\nof bad news", "the bearer\nof bad news", NumRules},
 		{"basic", "Basic dXNlcjpwYXNzd29yZA==", "Basic " + Mask, RuleBasic},
 		{"basic membership is kept", "basic membership upgraded", "basic membership upgraded", NumRules},
 		{"basic in url-safe base64", "Basic dXNlcjpw-YXNz_d29yZA ok", "Basic " + Mask + " ok", RuleBasic},
