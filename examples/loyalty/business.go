@@ -177,7 +177,9 @@ func (s *server) recordTransaction(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return fmt.Errorf("record transaction: %w", err)
 	}
-	s.recordErr(r, s.rec.TransactionRecorded(ctx, transactionSubject(tx)))
+	// The transaction's values are its changes: a purchase has no before.
+	s.recordErr(r, s.rec.Record(ctx, instrumentation.Event{Action: instrumentation.TransactionRecorded,
+		Subject: transactionSubject(tx), Changes: s.rec.Diff(nil, tx)}))
 	writeJSON(w, http.StatusCreated, tx)
 	return nil
 }
@@ -199,6 +201,7 @@ func (s *server) refundTransaction(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	before := tx
 	err = s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		tx.Refunded = true
 		if err := db.Save(&tx).Error; err != nil {
@@ -210,7 +213,8 @@ func (s *server) refundTransaction(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return fmt.Errorf("refund: %w", err)
 	}
-	s.recordErr(r, s.rec.TransactionRefunded(ctx, transactionSubject(tx)))
+	s.recordErr(r, s.rec.Record(ctx, instrumentation.Event{Action: instrumentation.TransactionRefunded,
+		Subject: transactionSubject(tx), Changes: s.rec.Diff(before, tx)}))
 	writeJSON(w, http.StatusOK, tx)
 	return nil
 }

@@ -96,8 +96,12 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 	categories := map[string]bool{}
 	actors := map[string]bool{}
 	byCategory := map[[2]string]int{}
+	withChanges := map[string]int{}
 	for _, r := range rcv.records {
 		events[attr(r, schema.AttrEvent).GetStringValue()]++
+		if attr(r, schema.AttrChanges).GetKvlistValue() != nil {
+			withChanges[attr(r, schema.AttrEvent).GetStringValue()]++
+		}
 		categories[attr(r, schema.AttrCategory).GetStringValue()] = true
 		byCategory[[2]string{attr(r, schema.AttrCategory).GetStringValue(), attr(r, schema.AttrEvent).GetStringValue()}]++
 		actors[attr(r, schema.AttrActorType).GetStringValue()] = true
@@ -113,6 +117,13 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 		schema.EventTransactionRecorded, schema.EventTransactionRefunded, schema.EventRedemptionProcessed, schema.EventRedemptionCancelled} {
 		if events[e] == 0 {
 			t.Errorf("got no %s records, want some (all: %v)", e, events)
+		}
+	}
+	// A transaction says what it was worth, a refund what it changed: the
+	// old and new values the README promises for every action.
+	for _, e := range []string{schema.EventTransactionRecorded, schema.EventTransactionRefunded} {
+		if withChanges[e] != events[e] {
+			t.Errorf("got %d of %d %s records with changes, want all", withChanges[e], events[e], e)
 		}
 	}
 	// Two tenants, each with a burst of failed logins plus one unknown user.
