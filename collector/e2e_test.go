@@ -419,14 +419,7 @@ func TestUnauthorizedLosesNothing(t *testing.T) {
 // and every record arrives, once. One more record, of 300 KB, cannot fit:
 // it alone is refused for good, and the records after it still arrive.
 func TestOversizedRequestLosesNothing(t *testing.T) {
-	estest.InstallSchema(t)
-	ns := estest.Namespace(t)
-	esURL := estest.URL(t)
-	u, err := url.Parse(esURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := collectortest.NewGate(t, u.Host)
+	ns, esURL, gate := gatedNode(t)
 	refused := gate.Limit(t, 256<<10)
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
 	provider := newProvider(t, col)
@@ -466,19 +459,25 @@ func TestOversizedRequestLosesNothing(t *testing.T) {
 	}
 }
 
+// gatedNode installs the schema on the test node and returns a namespace of
+// the test's own, the node's URL and a shut gate in front of the node.
+func gatedNode(t *testing.T) (ns, esURL string, gate *collectortest.Gate) {
+	t.Helper()
+	estest.InstallSchema(t)
+	esURL = estest.URL(t)
+	u, err := url.Parse(esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return estest.Namespace(t), esURL, collectortest.NewGate(t, u.Host)
+}
+
 // refusedThenDelivered sends records to a collector whose Elasticsearch is
 // behind a gate that refuses connections (or, with deny, answers 401), waits
 // for attempts failed whole, then opens the gate: every record must arrive,
 // once.
 func refusedThenDelivered(t *testing.T, deny bool, attempts int) {
-	estest.InstallSchema(t)
-	ns := estest.Namespace(t)
-	esURL := estest.URL(t)
-	u, err := url.Parse(esURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gate := collectortest.NewGate(t, u.Host)
+	ns, esURL, gate := gatedNode(t)
 	if deny {
 		gate.Deny(t)
 	}

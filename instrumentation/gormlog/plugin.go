@@ -512,18 +512,15 @@ func (p *Plugin) diffCreate(db *gorm.DB) {
 		inserted = append(inserted, fromMap(ctx, s, m))
 	}
 	if len(ids) > 0 {
-		after := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-		err := p.query(db).Unscoped().
-			Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
-			Find(after.Interface()).Error
+		after, err := p.readByKey(db, ids)
 		if err != nil {
 			p.onError(fmt.Errorf("read %s after create: %w", s.Table, err))
 			for _, m := range withID {
 				inserted = append(inserted, fromMap(ctx, s, m))
 			}
 		} else {
-			for i := range after.Elem().Len() {
-				inserted = append(inserted, after.Elem().Index(i))
+			for i := range after.Len() {
+				inserted = append(inserted, after.Index(i))
 			}
 		}
 	}
@@ -729,15 +726,24 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 		rn = v.(renames)
 		ids = append(ids, rn.ids...)
 	}
-	after := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	err := p.query(db).Unscoped().
-		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
-		Find(after.Interface()).Error
+	after, err := p.readByKey(db, ids)
 	if err != nil {
 		p.onError(fmt.Errorf("read %s after update: %w", s.Table, err))
 		return
 	}
-	db.InstanceSet(keyChanges, p.pair(db, before, after.Elem(), rn.byOld))
+	db.InstanceSet(keyChanges, p.pair(db, before, after, rn.byOld))
+}
+
+// readByKey reads, inside the statement's transaction and soft-deleted or
+// not, the rows of the statement's model whose primary key is one of ids,
+// as a slice of pointers to the model.
+func (p *Plugin) readByKey(db *gorm.DB, ids []any) (reflect.Value, error) {
+	s := db.Statement.Schema
+	rows := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
+	err := p.query(db).Unscoped().
+		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: s.PrioritizedPrimaryField.DBName}, Values: ids}).
+		Find(rows.Interface()).Error
+	return rows.Elem(), err
 }
 
 // pair matches rows read before a change with the same rows read after it,

@@ -404,7 +404,7 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced {
 			continue
 		}
-		key, otp := r.classifyName(s[ns:ne])
+		key, otp := r.classify(s[ns:ne])
 		if !key && !otp {
 			continue
 		}
@@ -446,17 +446,6 @@ func otpValue(s string, vs int) (int, int) {
 
 // maxOTPValue is longer than any one-time code.
 const maxOTPValue = 16
-
-// classifyName reports whether the name of a pair matches a key pattern,
-// or else an OTP key pattern (when the otp detector is on).
-func (r *Redactor) classifyName(name string) (key, otp bool) {
-	var buf [128]byte
-	n := normalize(&buf, name)
-	if matchNormalized(&r.keyPats, n) {
-		return true, false
-	}
-	return false, r.hasOTP && matchNormalized(&r.otpPats, n)
-}
 
 // startsLine reports whether the name at ns starts a line, indentation
 // and a YAML list's dash aside: at the start of s or of a quoted string,
