@@ -20,6 +20,18 @@
 // Records are emitted only once the transaction they were made in commits,
 // the statement's own or one opened with db.Transaction or db.Begin, and are
 // dropped when it rolls back (to a nested transaction's savepoint, too): the
-// plugin wraps the connection pool to see commits. Recording never fails a
+// plugin wraps the connection pool to see commits. A transaction begun with
+// db.Exec("BEGIN") is followed through its BEGIN, COMMIT, ROLLBACK and
+// savepoint statements on a connection taken with db.Connection or on a pool
+// of one connection (elsewhere the next statement may run on any connection).
+// A transaction begun with Begin or Transaction on a db.Connection session is
+// not seen: its records are emitted as each statement succeeds, even if it
+// later rolls back.
+//
+// A statement whose SQL succeeded is recorded even when an After hook or an
+// association saved after it then fails it, unless GORM rolls back the
+// transaction it opened for the statement: with SkipDefaultTransaction the
+// change stays, and is recorded; in a transaction of the caller's, it is
+// recorded if that transaction commits. Recording never fails a
 // query: a recording error goes to the error handler (otel.Handle by default).
 package gormlog

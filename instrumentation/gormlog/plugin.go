@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"gorm.io/gorm"
@@ -37,7 +38,12 @@ const (
 	keyMaps        = "activitylog:maps"
 	keyMapsExisted = "activitylog:maps-existed"
 	keyInserted    = "activitylog:inserted"
+	keyRan         = "activitylog:ran"
 )
+
+// startedTransaction is the key under which GORM marks a statement that ran
+// in a transaction of its own (its default transaction).
+const startedTransaction = "gorm:started_transaction"
 
 // Option configures the plugin.
 type Option interface {
@@ -82,6 +88,7 @@ type Plugin struct {
 	categories map[string]instrumentation.Category
 	onError    func(error)
 	maxRows    int
+	manual     sync.Map // manualKey: *held, the open manual transactions (see manual.go)
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
@@ -103,13 +110,15 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	cb := db.Callback()
 	err := errors.Join(
 		cb.Create().After("gorm:before_create").Before("gorm:create").Register("activitylog:before_create", p.loadExisting),
-		cb.Create().After("gorm:create").Before("gorm:after_create").Register("activitylog:diff_create", p.diffCreate),
+		cb.Create().After("gorm:create").Before("gorm:save_after_associations").Register("activitylog:diff_create", p.diffCreate),
 		cb.Create().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_create", p.afterCreate),
 		cb.Update().After("gorm:before_update").Before("gorm:update").Register("activitylog:before_update", p.loadBefore),
-		cb.Update().After("gorm:update").Before("gorm:after_update").Register("activitylog:diff_update", p.diffUpdate),
+		cb.Update().After("gorm:update").Before("gorm:save_after_associations").Register("activitylog:diff_update", p.diffUpdate),
 		cb.Update().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_update", p.afterUpdate),
 		cb.Delete().After("gorm:before_delete").Before("gorm:delete").Register("activitylog:before_delete", p.loadBefore),
+		cb.Delete().After("gorm:delete").Before("gorm:after_delete").Register("activitylog:ran_delete", p.ran),
 		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_delete", p.afterDelete),
+		cb.Raw().After("gorm:raw").Register("activitylog:raw", p.followRaw),
 	)
 	if err != nil {
 		return fmt.Errorf("register activitylog callbacks: %w", err)
@@ -124,7 +133,8 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 }
 
 // emit records e now or, when the statement runs inside a transaction begun
-// through the plugin's pool, once that transaction commits. Its values are
+// through the plugin's pool or a manual one it follows, once that
+// transaction commits. Its values are
 // taken now: a row changed again later in the transaction does not change
 // this record.
 func (p *Plugin) emit(db *gorm.DB, e instrumentation.Event, what string) {
@@ -138,7 +148,34 @@ func (p *Plugin) emit(db *gorm.DB, e instrumentation.Event, what string) {
 		t.add(record)
 		return
 	}
+	if h := p.manualOf(db.Statement.ConnPool); h != nil {
+		h.add(record)
+		return
+	}
 	record()
+}
+
+// ran notes, just after the statement's SQL, whether it succeeded: an After
+// hook (AfterCreate, AfterUpdate, AfterDelete) or an association saved after
+// it may still fail the statement, but the change it made stays unless a
+// transaction rolls it back.
+func (p *Plugin) ran(db *gorm.DB) {
+	if db.Error == nil {
+		db.InstanceSet(keyRan, true)
+	}
+}
+
+// changed reports, once the statement is done, whether its change was made
+// and kept: its SQL succeeded, and GORM did not roll back a transaction it
+// opened for the statement (the error of a later hook does that unless
+// SkipDefaultTransaction is set). A change made in a transaction of the
+// caller's is recorded when that transaction commits (see emit).
+func changed(db *gorm.DB) bool {
+	if _, ok := db.InstanceGet(keyRan); !ok {
+		return false
+	}
+	_, started := db.InstanceGet(startedTransaction)
+	return !started || db.Error == nil
 }
 
 // tracked reports whether the statement's model is recorded.
@@ -230,7 +267,7 @@ func rows(v reflect.Value) []reflect.Value {
 }
 
 func (p *Plugin) afterCreate(db *gorm.DB) {
-	if db.Error != nil || !p.tracked(db) || db.Statement.RowsAffected == 0 {
+	if !changed(db) || !p.tracked(db) || db.Statement.RowsAffected == 0 {
 		return
 	}
 	ctx := db.Statement.Context
@@ -479,7 +516,7 @@ func (p *Plugin) mapsExisting(db *gorm.DB, ms []map[string]any) {
 // diffCreate runs after the insert, inside its transaction: it reads back
 // what an upsert changed and the rows a Create of maps inserted.
 func (p *Plugin) diffCreate(db *gorm.DB) {
-	p.diffUpdate(db)
+	p.diffUpdate(db) // notes whether the insert ran, too
 	if db.Error != nil {
 		return
 	}
@@ -700,11 +737,13 @@ type change struct {
 	before, after any
 }
 
-// diffUpdate reads the updated rows back inside the transaction.
+// diffUpdate notes whether the update ran and reads the updated rows back
+// inside the transaction.
 func (p *Plugin) diffUpdate(db *gorm.DB) {
 	if db.Error != nil {
 		return
 	}
+	p.ran(db)
 	v, ok := db.InstanceGet(keyBefore)
 	if !ok {
 		return
@@ -774,7 +813,7 @@ func (p *Plugin) pair(db *gorm.DB, before, after reflect.Value, renamed map[stri
 }
 
 func (p *Plugin) afterUpdate(db *gorm.DB) {
-	if db.Error != nil {
+	if !changed(db) {
 		return
 	}
 	v, ok := db.InstanceGet(keyChanges)
@@ -817,7 +856,7 @@ func autoUpdateFields(s *schema.Schema) map[string]bool {
 }
 
 func (p *Plugin) afterDelete(db *gorm.DB) {
-	if db.Error != nil || db.Statement.RowsAffected == 0 {
+	if !changed(db) || db.Statement.RowsAffected == 0 {
 		return
 	}
 	v, ok := db.InstanceGet(keyBefore)

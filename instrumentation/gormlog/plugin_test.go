@@ -677,3 +677,174 @@ func TestPluginMapUpsertOntoExistingRow(t *testing.T) {
 		}
 	}
 }
+
+// Audited fails its After hooks on request, as a hook that checks something
+// after the write does.
+type Audited struct {
+	ID        uint   `gorm:"primaryKey"`
+	Name      string `json:"name"`
+	FailAfter bool   `gorm:"-"`
+}
+
+func (a *Audited) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "audited", ID: strconv.FormatUint(uint64(a.ID), 10), Name: a.Name}
+}
+
+var errAfterHook = errors.New("after hook failed")
+
+func (a *Audited) fail() error {
+	if a.FailAfter {
+		return errAfterHook
+	}
+	return nil
+}
+
+func (a *Audited) AfterCreate(*gorm.DB) error { return a.fail() }
+func (a *Audited) AfterUpdate(*gorm.DB) error { return a.fail() }
+func (a *Audited) AfterDelete(*gorm.DB) error { return a.fail() }
+
+// TestPluginAfterHookError: an After hook's error comes after the statement
+// ran. With SkipDefaultTransaction nothing undoes the change, so it is
+// recorded (it was lost); with GORM's default transaction the change is
+// rolled back, so nothing is recorded; in a transaction of the caller's the
+// record waits for its commit.
+func TestPluginAfterHookError(t *testing.T) {
+	for _, skip := range []bool{true, false} {
+		t.Run("SkipDefaultTransaction="+strconv.FormatBool(skip), func(t *testing.T) {
+			db, exp, errs := setup(t)
+			if err := db.AutoMigrate(&Audited{}); err != nil {
+				t.Fatal(err)
+			}
+			tx := db.WithContext(staffContext()).Session(&gorm.Session{SkipDefaultTransaction: skip})
+			a := Audited{Name: "Kept", FailAfter: true}
+			if err := tx.Create(&a).Error; !errors.Is(err, errAfterHook) {
+				t.Fatalf("got create error %v, want the hook's", err)
+			}
+			var n int64
+			if err := db.Model(&Audited{}).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(exp.Take()), int(n); got != want {
+				t.Errorf("create: got %d records for %d rows inserted, want one per row", got, want)
+			}
+			if !skip {
+				a.FailAfter = false
+				if err := tx.Create(&a).Error; err != nil {
+					t.Fatal(err)
+				}
+				exp.Take()
+				a.FailAfter = true
+			}
+			if err := tx.Model(&a).Update("name", "Renamed").Error; !errors.Is(err, errAfterHook) {
+				t.Fatalf("got update error %v, want the hook's", err)
+			}
+			var name string
+			if err := db.Model(&Audited{}).Where("id = ?", a.ID).Pluck("name", &name).Error; err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if name == "Renamed" {
+				want = 1
+			}
+			if got := len(exp.Take()); got != want {
+				t.Errorf("update: got %d records, want %d (name in the table %q)", got, want, name)
+			}
+			if err := tx.Delete(&a).Error; !errors.Is(err, errAfterHook) {
+				t.Fatalf("got delete error %v, want the hook's", err)
+			}
+			if err := db.Model(&Audited{}).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(exp.Take()), 1-int(n); got != want {
+				t.Errorf("delete: got %d records with %d rows left, want %d", got, n, want)
+			}
+			if !skip {
+				return
+			}
+			err := tx.Transaction(func(tx *gorm.DB) error {
+				_ = tx.Create(&Audited{Name: "In a transaction", FailAfter: true}) // the caller commits anyway
+				if got := len(exp.Take()); got != 0 {
+					t.Errorf("got %d records before the commit, want 0", got)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(exp.Take()); got != 1 {
+				t.Errorf("got %d records after the commit, want 1", got)
+			}
+			if len(*errs) != 0 {
+				t.Errorf("got recording errors %v, want none", *errs)
+			}
+		})
+	}
+}
+
+// TestPluginManualTransactions: a transaction begun with db.Exec("BEGIN"),
+// on a connection taken with db.Connection or on a pool of one connection,
+// holds its records until COMMIT and drops them on ROLLBACK, or back to a
+// savepoint; they were emitted as each statement ran, a rolled-back change
+// among them.
+func TestPluginManualTransactions(t *testing.T) {
+	db, exp, errs := setup(t) // a pool of one connection
+	names := func() []string {
+		var out []string
+		for _, rec := range exp.Take() {
+			name, _ := changes(rec)["name"]["new"].(string)
+			out = append(out, name)
+		}
+		return out
+	}
+	// SQLite refuses GORM's own transaction inside one begun by hand.
+	session := db.WithContext(staffContext()).Session(&gorm.Session{SkipDefaultTransaction: true})
+	run := func(tx *gorm.DB, end string) {
+		t.Helper()
+		for _, step := range []func() error{
+			func() error { return tx.Exec("BEGIN").Error },
+			func() error { return tx.Create(&Reward{Name: end + " kept"}).Error },
+			func() error { return tx.Exec("SAVEPOINT sp1").Error },
+			func() error { return tx.Create(&Reward{Name: end + " undone"}).Error },
+			func() error { return tx.Exec("ROLLBACK TO SAVEPOINT sp1").Error },
+		} {
+			if err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := names(); len(got) != 0 {
+			t.Errorf("%s: got %v before the transaction ended, want nothing yet", end, got)
+		}
+		if err := tx.Exec(end).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := session.Connection(func(tx *gorm.DB) error {
+		run(tx, "ROLLBACK")
+		if got := names(); len(got) != 0 {
+			t.Errorf("connection, after ROLLBACK: got %v, want nothing", got)
+		}
+		run(tx, "COMMIT")
+		if got, want := names(), []string{"COMMIT kept"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("connection, after COMMIT: got %v, want %v", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(session, "rollback;")
+	if got := names(); len(got) != 0 {
+		t.Errorf("pool, after ROLLBACK: got %v, want nothing", got)
+	}
+	run(session, "END TRANSACTION")
+	if got, want := names(), []string{"END TRANSACTION kept"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pool, after END: got %v, want %v", got, want)
+	}
+	var n int64
+	if err := db.Model(&Reward{}).Where("name LIKE ?", "%undone").Or("name LIKE ?", "ROLLBACK%").Or("name LIKE ?", "rollback%").Count(&n).Error; err != nil || n != 0 {
+		t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
+	}
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}

@@ -83,6 +83,11 @@ type pendingTx struct {
 	committer gorm.TxCommitter
 	pool      *pool
 
+	held
+}
+
+// held is the records of a transaction that has not ended yet.
+type held struct {
 	mu         sync.Mutex
 	emits      []func()
 	savepoints map[string]int // savepoint name: len(emits) when it was set
@@ -102,18 +107,33 @@ func pendingOf(c gorm.ConnPool) *pendingTx {
 	return nil
 }
 
-func (t *pendingTx) add(emit func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.emits = append(t.emits, emit)
+func (h *held) add(emit func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.emits = append(h.emits, emit)
 }
 
-func (t *pendingTx) take() []func() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	emits := t.emits
-	t.emits, t.savepoints = nil, nil
+func (h *held) take() []func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	emits := h.emits
+	h.emits, h.savepoints = nil, nil
 	return emits
+}
+
+// savepoint follows a savepoint statement that succeeded: set notes where
+// the savepoint name is, a rollback to it drops the records made since.
+func (h *held) savepoint(set bool, name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set {
+		if h.savepoints == nil {
+			h.savepoints = map[string]int{}
+		}
+		h.savepoints[name] = len(h.emits)
+	} else if n, ok := h.savepoints[name]; ok && n <= len(h.emits) {
+		h.emits = h.emits[:n]
+	}
 }
 
 // Commit implements gorm.TxCommitter: it emits the transaction's records
@@ -163,16 +183,7 @@ func (t *pendingTx) ExecContext(ctx context.Context, query string, args ...any) 
 	if err != nil || name == "" {
 		return res, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if set {
-		if t.savepoints == nil {
-			t.savepoints = map[string]int{}
-		}
-		t.savepoints[name] = len(t.emits)
-	} else if n, ok := t.savepoints[name]; ok && n <= len(t.emits) {
-		t.emits = t.emits[:n]
-	}
+	t.savepoint(set, name)
 	return res, nil
 }
 

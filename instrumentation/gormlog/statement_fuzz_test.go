@@ -1,0 +1,42 @@
+package gormlog
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzStatementKinds: the statements the plugin reads to follow
+// transactions (rawKind for BEGIN, COMMIT and ROLLBACK run by hand,
+// savepoint for savepoints) never panic on any query; no statement is both
+// a transaction's end and a savepoint's; ASCII case and a trailing
+// semicolon do not change what a statement is; and a savepoint's name is
+// one of the statement's words, as written.
+func FuzzStatementKinds(f *testing.F) {
+	for _, q := range []string{"BEGIN", "begin immediate;", "COMMIT", "END TRANSACTION", "ROLLBACK WORK",
+		"SAVEPOINT sp1", "ROLLBACK TO SAVEPOINT sp1", "ROLLBACK TRANSACTION sp1", "INSERT INTO t VALUES (1)"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		kind := rawKind(q)
+		set, name := savepoint(q)
+		if kind != rawOther && name != "" {
+			t.Fatalf("%q: both transaction statement %d and savepoint %q", q, kind, name)
+		}
+		if name != "" && !strings.Contains(" "+strings.Join(strings.Fields(q), " ")+" ", " "+name+" ") {
+			t.Fatalf("%q: savepoint name %q is not one of its words", q, name)
+		}
+		if len(q) > 200 || strings.ContainsFunc(q, func(r rune) bool { return r >= 0x80 }) {
+			return
+		}
+		for _, v := range []string{strings.ToLower(q), strings.ToUpper(q), q + ";"} {
+			if got := rawKind(v); got != kind {
+				t.Fatalf("%q is %d but %q is %d", q, kind, v, got)
+			}
+		}
+		for _, v := range []string{strings.ToLower(q), strings.ToUpper(q)} {
+			if s, n := savepoint(v); s != set || !strings.EqualFold(n, name) {
+				t.Fatalf("%q is savepoint (%v, %q) but %q is (%v, %q)", q, set, name, v, s, n)
+			}
+		}
+	})
+}
