@@ -29,7 +29,7 @@ func TestBurstAlertsOnSecurityDashboard(t *testing.T) {
 	ns := estest.Namespace(t)
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
 	provider, err := otlp.NewProvider(context.Background(),
-		otlp.WithEndpoint(col.GRPCEndpoint), otlp.WithInsecure(), otlp.WithServiceName("dashboards-test"),
+		otlp.WithEndpoint(col.GRPCEndpoint), otlp.WithInsecure(), otlp.WithHeaders(col.Headers()), otlp.WithServiceName("dashboards-test"),
 		otlp.WithExportInterval(100*time.Millisecond))
 	if err != nil {
 		t.Fatalf("otlp provider: %v", err)

@@ -409,6 +409,32 @@ func checkCollectorAgreesWithConfig(t tb, root string) {
 	}
 }
 
+// checkEmittersSendToken checks the collector requires an ingest token and
+// every service that sends it OTLP carries that same token: one left out
+// would have every record refused.
+func checkEmittersSendToken(t tb, root string) {
+	c := compose(t, root)
+	vars := deploy.Variables(c.Services["collector"].Environment["ACTIVITYCOL_INGEST_TOKEN"])
+	if len(vars) != 1 || !vars[0].Required {
+		t.Fatalf("collector: ACTIVITYCOL_INGEST_TOKEN is not one required variable: %v", vars)
+	}
+	want := "Authorization=Bearer%20${" + vars[0].Name + ":?"
+	emitters := 0
+	for name, s := range c.Services {
+		ep := s.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]
+		if u, err := url.Parse(ep); err != nil || u.Hostname() != "collector" {
+			continue
+		}
+		emitters++
+		if h := s.Environment["OTEL_EXPORTER_OTLP_HEADERS"]; !strings.HasPrefix(h, want) {
+			t.Errorf("%s sends OTLP to the collector but does not send the collector's ingest token: OTEL_EXPORTER_OTLP_HEADERS=%q, want %s...}", name, h, want)
+		}
+	}
+	if emitters < 3 {
+		t.Errorf("found %d services sending OTLP to the collector, want the query service, loyalty and traffic", emitters)
+	}
+}
+
 func containerPorts(t tb, s deploy.Service) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
@@ -626,6 +652,7 @@ var checks = []struct {
 	{"start order", checkStartOrder},
 	{"volumes", checkVolumes},
 	{"collector config", checkCollectorAgreesWithConfig},
+	{"emitters send the ingest token", checkEmittersSendToken},
 	{"endpoints", checkEndpointsResolve},
 }
 
@@ -717,7 +744,7 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		{"collector as superuser", "docker-compose.yml",
 			"ES_USERNAME: activitylog_collector", "ES_USERNAME: elastic", "create_doc only"},
 		{"endpoint to a port nobody listens on", "docker-compose.yml",
-			"OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317\n    ports:", "OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4319\n    ports:", "does not listen on 4319"},
+			"OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317\n", "OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4319\n", "does not listen on 4319"},
 		{"endpoint to an unknown host", "docker-compose.yml",
 			"KIBANA_URL: http://kibana:5601", "KIBANA_URL: http://kibana-server:5601", "not a compose service"},
 		{"healthy wait without healthcheck", "docker-compose.yml",
@@ -728,6 +755,9 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		{"old Go toolchain", "collector/Dockerfile", "FROM golang:1.26.8-bookworm AS build", "FROM golang:1.22-bookworm AS build", "want golang:"},
 		{"secret in .env.example", ".env.example", "QUERYSVC_JWT_SECRET=\n", "QUERYSVC_JWT_SECRET=change-me-to-a-32-or-more-character-jwt-secret\n", "want it empty"},
 		{"secret the guide does not make", "docs/full-stack.md", "ACTIVITYLOG_ANALYST_PASSWORD LOYALTY_DEMO_PASSWORD", "LOYALTY_DEMO_PASSWORD", "leaves out ACTIVITYLOG_ANALYST_PASSWORD"},
+		{"emitter without the ingest token", "docker-compose.yml",
+			"Bearer%20${ACTIVITYCOL_INGEST_TOKEN:?set ACTIVITYCOL_INGEST_TOKEN (32+ characters) in .env}\n      OTEL_SERVICE_NAME: loyalty-api\n    ports:",
+			"Bearer%20${LOYALTY_DEMO_PASSWORD:?}\n      OTEL_SERVICE_NAME: loyalty-api\n    ports:", "loyalty sends OTLP to the collector but does not send"},
 		{"secret with a default", "docker-compose.yml",
 			"${QUERYSVC_CURSOR_KEY:?set QUERYSVC_CURSOR_KEY (32+ characters) in .env}", "${QUERYSVC_CURSOR_KEY:-}", "compose would start without it"},
 	}

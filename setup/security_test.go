@@ -453,7 +453,7 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 		col := collectortest.Start(t, collectortest.Options{ESURL: n.url, Namespace: ns, Env: map[string]string{
 			"ES_USERNAME": setup.WriterUser, "ES_PASSWORD": n.security.WriterPassword,
 		}})
-		provider, err := otlp.NewProvider(ctx, otlp.WithEndpoint(col.GRPCEndpoint), otlp.WithInsecure(),
+		provider, err := otlp.NewProvider(ctx, otlp.WithEndpoint(col.GRPCEndpoint), otlp.WithInsecure(), otlp.WithHeaders(col.Headers()),
 			otlp.WithServiceName("security-test"), otlp.WithExportInterval(100*time.Millisecond))
 		if err != nil {
 			t.Fatalf("otlp provider: %v", err)

@@ -28,6 +28,7 @@ func TestAuditEndToEnd(t *testing.T) {
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+col.HTTPEndpoint)
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", col.HeadersEnv())
 	addr := freeAddr(t)
 	env := map[string]string{
 		"ES_URL": estest.URL(t), "QUERYSVC_ADDR": addr, "QUERYSVC_JWT_SECRET": testSecret, "ACTIVITY_NAMESPACE": ns,

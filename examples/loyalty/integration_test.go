@@ -70,6 +70,7 @@ func actionsReachElasticsearch(t *testing.T, protocol string) {
 	env := map[string]string{
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + endpoint,
 		"OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+		"OTEL_EXPORTER_OTLP_HEADERS":  col.HeadersEnv(),
 		"LOYALTY_DEMO_PASSWORD":       "integration-demo-password",
 	}
 	var out bytes.Buffer

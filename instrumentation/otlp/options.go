@@ -81,8 +81,11 @@ func WithInsecure() Option {
 	return optionFunc(func(c *config) { c.insecure = true })
 }
 
-// WithHeaders adds headers (for example an authorization token for the
-// collector) to every export. The default is OTEL_EXPORTER_OTLP_HEADERS.
+// WithHeaders adds headers (for example the collector's ingest token,
+// "Authorization": "Bearer <token>") to every export. The default is
+// OTEL_EXPORTER_OTLP_LOGS_HEADERS, else OTEL_EXPORTER_OTLP_HEADERS
+// (comma-separated key=value pairs, percent-encoded, so
+// "Authorization=Bearer%20<token>"); a malformed one is ErrInvalidHeaders.
 func WithHeaders(h map[string]string) Option {
 	return optionFunc(func(c *config) { c.headers = h })
 }
@@ -137,9 +140,12 @@ func WithEnvironment(env string) Option {
 	return optionFunc(func(c *config) { c.environment = env })
 }
 
-// WithGetenv sets how the protocol variables are read. The default is
-// os.Getenv. (The exporters and resource detector read their own variables
-// from the process environment.)
+// WithGetenv sets how the protocol and headers variables are read
+// (OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS and their LOGS_
+// variants), so a service that takes its configuration from elsewhere can
+// still hand the collector's ingest token over. The default is os.Getenv.
+// (The exporters and resource detector read their other variables from the
+// process environment.)
 func WithGetenv(getenv func(string) string) Option {
 	return optionFunc(func(c *config) {
 		if getenv != nil {

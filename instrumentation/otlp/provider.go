@@ -38,6 +38,10 @@ var ErrInvalidProtocol = errors.New("invalid OTLP protocol")
 // is not a URL with a host or a host:port.
 var ErrInvalidEndpoint = errors.New("invalid OTLP endpoint")
 
+// ErrInvalidHeaders is returned by NewProvider when OTEL_EXPORTER_OTLP_HEADERS
+// (or its LOGS_ variant) is not a list of key=value pairs.
+var ErrInvalidHeaders = errors.New("invalid OTLP headers")
+
 // Stats counts what happened to the records emitted through a Provider.
 // Accepted = Exported + Failed + records still queued or being sent; Dropped
 // records were never accepted.
@@ -190,6 +194,11 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 	var endpoint string
 	if c.endpoint != "" {
 		if endpoint, err = endpointURL(c, p); err != nil {
+			return nil, err
+		}
+	}
+	if c.headers == nil {
+		if c.headers, err = envHeaders(c.getenv); err != nil {
 			return nil, err
 		}
 	}
@@ -402,3 +411,61 @@ func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) 
 
 func (e *countingExporter) Shutdown(ctx context.Context) error   { return e.next.Shutdown(ctx) }
 func (e *countingExporter) ForceFlush(ctx context.Context) error { return e.next.ForceFlush(ctx) }
+
+// envHeaders reads OTEL_EXPORTER_OTLP_LOGS_HEADERS, else
+// OTEL_EXPORTER_OTLP_HEADERS, through getenv: comma-separated key=value pairs,
+// each key and value percent-decoded and trimmed, as the specification
+// describes. The exporters read the process environment themselves, but a
+// WithGetenv function must be able to carry the collector's token too. Where
+// the exporters skip a malformed pair (and so would send no token, and every
+// record would be refused), this is an error that names the pair.
+func envHeaders(getenv func(string) string) (map[string]string, error) {
+	name := "OTEL_EXPORTER_OTLP_LOGS_HEADERS"
+	raw := getenv(name)
+	if raw == "" {
+		name = "OTEL_EXPORTER_OTLP_HEADERS"
+		raw = getenv(name)
+	}
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	h := map[string]string{}
+	for i, pair := range strings.Split(raw, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		key, kerr := url.PathUnescape(strings.TrimSpace(k))
+		val, verr := url.PathUnescape(strings.TrimSpace(v))
+		switch {
+		case !ok || strings.TrimSpace(k) == "":
+			return nil, fmt.Errorf("%w: %s: pair %d is not key=value", ErrInvalidHeaders, name, i+1)
+		case kerr != nil || verr != nil:
+			return nil, fmt.Errorf("%w: %s: pair %d (key %q) has a malformed percent escape", ErrInvalidHeaders, name, i+1, strings.TrimSpace(k))
+		case !validHeaderName(key):
+			return nil, fmt.Errorf("%w: %s: pair %d: %q is not a header name", ErrInvalidHeaders, name, i+1, key)
+		case strings.ContainsAny(val, "\r\n\x00"):
+			return nil, fmt.Errorf("%w: %s: pair %d (key %q): a value may not hold a line break or NUL", ErrInvalidHeaders, name, i+1, key)
+		}
+		h[key] = val
+	}
+	return h, nil
+}
+
+// validHeaderName reports whether k is an HTTP token (RFC 9110), which both
+// HTTP and gRPC metadata accept as a name.
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -9,6 +9,8 @@ package collectortest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -34,7 +36,9 @@ type Options struct {
 	// StorageDir is the persistent queue directory; empty means a new
 	// temporary directory. Reuse one across Start calls to test restarts.
 	StorageDir string
-	// Env adds or overrides environment variables of the process.
+	// Env adds or overrides environment variables of the process. The
+	// ingest token is ACTIVITYCOL_INGEST_TOKEN; setting it here replaces the
+	// random one Start makes (and Collector.Token reports it).
 	Env map[string]string
 }
 
@@ -48,6 +52,9 @@ type Collector struct {
 	HealthURL string
 	// StorageDir is the persistent queue directory.
 	StorageDir string
+	// Token is the bearer token its OTLP receivers require (random per
+	// collector unless Options.Env sets ACTIVITYCOL_INGEST_TOKEN).
+	Token string
 
 	cmd     *exec.Cmd
 	logPath string
@@ -136,6 +143,7 @@ func Start(tb testing.TB, opts Options) *Collector {
 	}
 	_, metricsPort, _ := net.SplitHostPort(FreePort(tb))
 	env := map[string]string{
+		"ACTIVITYCOL_INGEST_TOKEN":    NewToken(tb),
 		"ES_ENDPOINT":                 opts.ESURL,
 		"ACTIVITY_NAMESPACE":          opts.Namespace,
 		"OTLP_GRPC_ENDPOINT":          c.GRPCEndpoint,
@@ -153,6 +161,7 @@ func Start(tb testing.TB, opts Options) *Collector {
 	for k, v := range opts.Env {
 		env[k] = v
 	}
+	c.Token = env["ACTIVITYCOL_INGEST_TOKEN"]
 	logFile, err := os.Create(c.logPath)
 	if err != nil {
 		tb.Fatalf("collectortest: %v", err)
@@ -182,6 +191,27 @@ func Start(tb testing.TB, opts Options) *Collector {
 		tb.Fatalf("collectortest: %v\nlog:\n%s", err, c.Log())
 	}
 	return c
+}
+
+// NewToken returns a random ingest token, as `openssl rand -hex 32` makes.
+func NewToken(tb testing.TB) string {
+	tb.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatalf("collectortest: %v", err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// Headers returns the headers an emitter sends to this collector: its
+// ingest token as a bearer token.
+func (c *Collector) Headers() map[string]string {
+	return map[string]string{"Authorization": "Bearer " + c.Token}
+}
+
+// HeadersEnv returns Headers as the OTEL_EXPORTER_OTLP_HEADERS value.
+func (c *Collector) HeadersEnv() string {
+	return "Authorization=Bearer%20" + c.Token
 }
 
 func (c *Collector) waitHealthy(timeout time.Duration) error {

@@ -147,15 +147,22 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	return ld
 }
 
-// postOTLP sends ld as an OTLP/HTTP protobuf request with a plain HTTP
-// client: no OpenTelemetry SDK, no activitylog library.
-func postOTLP(t *testing.T, client *http.Client, endpoint string, ld plog.Logs) {
+// postOTLP sends ld to col as an OTLP/HTTP protobuf request with a plain
+// HTTP client (no OpenTelemetry SDK, no activitylog library), carrying the
+// collector's ingest token as any emitter must.
+func postOTLP(t *testing.T, client *http.Client, col *collectortest.Collector, ld plog.Logs) {
 	t.Helper()
 	body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := client.Post("http://"+endpoint+"/v1/logs", "application/x-protobuf", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Authorization", "Bearer "+col.Token)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("POST /v1/logs: %v", err)
 	}
@@ -184,7 +191,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 	t.Cleanup(client.CloseIdleConnections)
 
 	stolen := "stolen-" + ns
-	postOTLP(t, client, col.HTTPEndpoint, legacyBatch(time.Now().UTC(), stolen))
+	postOTLP(t, client, col, legacyBatch(time.Now().UTC(), stolen))
 
 	ds := schema.DataStream(ns)
 	// 9 records (the forged alert is dropped) + 2 alerts: the five failures
@@ -378,7 +385,7 @@ func TestEndToEndEmitterWithoutIDs(t *testing.T) {
 		}
 		again := plog.NewLogs()
 		ld.CopyTo(again)
-		postOTLP(t, client, col.HTTPEndpoint, again)
+		postOTLP(t, client, col, again)
 	}
 
 	ds := schema.DataStream(ns)

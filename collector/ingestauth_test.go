@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/instrumentation/otlp"
+	"github.com/activitylog/activitylog/internal/collectortest"
+	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// postEmpty sends an empty OTLP/HTTP export request with the given
+// Authorization header ("" sends none) and returns the status code: enough
+// to see whether the receiver lets a request through, without writing
+// anything.
+func postEmpty(t *testing.T, col *collectortest.Collector, authorization string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(`{"resourceLogs":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST /v1/logs: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestIngestRequiresToken proves that the collector takes records only from
+// an emitter that holds its ingest token: over gRPC and HTTP, a request
+// without it or with another token is refused, and nothing it carried
+// reaches Elasticsearch, while the same records with the token all arrive.
+func TestIngestRequiresToken(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns})
+
+	for _, tt := range []struct{ name, authorization string }{
+		{"no header", ""},
+		{"another token", "Bearer " + collectortest.NewToken(t)},
+		{"token without its scheme", col.Token},
+		{"token with another scheme", "Basic " + col.Token},
+		{"token with a prefix of it", "Bearer " + col.Token[:len(col.Token)-1]},
+	} {
+		if got := postEmpty(t, col, tt.authorization); got != http.StatusUnauthorized {
+			t.Errorf("HTTP, %s: got status %d, want 401", tt.name, got)
+		}
+	}
+	if got := postEmpty(t, col, "Bearer "+col.Token); got != http.StatusOK {
+		t.Fatalf("HTTP with the token: got status %d, want 200", got)
+	}
+
+	// Records sent through the library over gRPC: without the token and
+	// with another one, every export fails; with it, every record arrives.
+	const refused, accepted = 30, 40
+	send := func(n int, headers map[string]string) otlp.Stats {
+		opts := []otlp.Option{otlp.WithExportTimeout(5 * time.Second)}
+		if headers != nil {
+			opts = append(opts, otlp.WithHeaders(headers))
+		}
+		provider := newProvider(t, col, opts...)
+		emitBatch(t, instrumentation.New(provider), n)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = provider.Shutdown(ctx)
+		return provider.Stats()
+	}
+	for name, headers := range map[string]map[string]string{
+		"no token":      {},
+		"another token": {"Authorization": "Bearer " + collectortest.NewToken(t)},
+	} {
+		if st := send(refused, headers); st.Exported != 0 || st.Failed != refused {
+			t.Errorf("gRPC, %s: got stats %+v, want all %d failed", name, st, refused)
+		}
+	}
+	if st := send(accepted, col.Headers()); st.Exported != accepted {
+		t.Fatalf("gRPC with the token: got stats %+v, want all %d exported", st, accepted)
+	}
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, estest.URL(t), stream, accepted, 60*time.Second); got != accepted {
+		t.Fatalf("got %d documents in %s, want exactly the %d sent with the token", got, stream, accepted)
+	}
+}
+
+// TestCollectorRefusesToStartWithoutToken proves there is no unauthenticated
+// mode: with neither ACTIVITYCOL_INGEST_TOKEN nor ACTIVITYCOL_INGEST_TOKEN_FILE
+// set, the collector exits at once and says why.
+func TestCollectorRefusesToStartWithoutToken(t *testing.T) {
+	bin := collectortest.Binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--config", filepath.Join(estest.RepoRoot(t), "otelcol-config.yaml"))
+	cmd.Env = append(os.Environ(),
+		"ACTIVITYCOL_INGEST_TOKEN=", "ACTIVITYCOL_INGEST_TOKEN_FILE=",
+		"ACTIVITYCOL_STORAGE_DIR="+t.TempDir(),
+		"OTLP_GRPC_ENDPOINT="+collectortest.FreePort(t), "OTLP_HTTP_ENDPOINT="+collectortest.FreePort(t),
+		"ACTIVITYCOL_HEALTH_ENDPOINT="+collectortest.FreePort(t), "ACTIVITYCOL_METRICS_HOST=127.0.0.1")
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("got exit %v (context %v), want a start-up error\n%s", err, ctx.Err(), out)
+	}
+	if !strings.Contains(string(out), "bearertokenauth/ingest: no bearer token provided") {
+		t.Errorf("got output\n%s\nwant it to name the missing ingest token", out)
+	}
+}
+
+// TestIngestTokenFileRotation proves the rotation the configuration
+// documents: ACTIVITYCOL_INGEST_TOKEN_FILE lists the tokens, one per line,
+// and is read again when it changes, without a restart.
+func TestIngestTokenFileRotation(t *testing.T) {
+	old, next := collectortest.NewToken(t), collectortest.NewToken(t)
+	file := filepath.Join(t.TempDir(), "ingest-tokens")
+	if err := os.WriteFile(file, []byte(old+" loyalty-api, until the rotation\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	col := collectortest.Start(t, collectortest.Options{Env: map[string]string{
+		"ACTIVITYCOL_INGEST_TOKEN": "", "ACTIVITYCOL_INGEST_TOKEN_FILE": file,
+	}})
+	if got := postEmpty(t, col, "Bearer "+old); got != http.StatusOK {
+		t.Fatalf("token from the file: got status %d, want 200", got)
+	}
+	if got := postEmpty(t, col, "Bearer "+next); got != http.StatusUnauthorized {
+		t.Fatalf("token not in the file yet: got status %d, want 401", got)
+	}
+
+	// Both during the move, then only the new one.
+	for _, step := range []struct {
+		content      string
+		okOld, okNew bool
+	}{
+		{old + "\n" + next + "\n", true, true},
+		{next + "\n", false, true},
+	} {
+		if err := os.WriteFile(file, []byte(step.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want := func(ok bool) int {
+			if ok {
+				return http.StatusOK
+			}
+			return http.StatusUnauthorized
+		}
+		var gotOld, gotNew int
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			gotOld, gotNew = postEmpty(t, col, "Bearer "+old), postEmpty(t, col, "Bearer "+next)
+			if gotOld == want(step.okOld) && gotNew == want(step.okNew) {
+				break
+			}
+		}
+		if gotOld != want(step.okOld) || gotNew != want(step.okNew) {
+			t.Fatalf("file %q: got old token %d, new token %d, want %d and %d", step.content, gotOld, gotNew, want(step.okOld), want(step.okNew))
+		}
+	}
+}
