@@ -170,7 +170,7 @@ type BurstConfig struct {
 	Cooldown time.Duration `mapstructure:"cooldown"`
 	// MaxKeys is the most keys tracked at once; beyond it the least
 	// recently seen key is evicted and counted. Memory is at most about
-	// MaxKeys * (416 + 16 * Threshold) bytes.
+	// MaxKeys * (440 + 32 * Threshold) bytes.
 	MaxKeys int `mapstructure:"max_keys"`
 }
 

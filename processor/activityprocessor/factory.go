@@ -33,7 +33,16 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if err != nil {
 		return nil, fmt.Errorf("activity processor: %w", err)
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, p.processLogs,
+	return p.logs(ctx, set, next)
+}
+
+// logs puts p in front of next.
+func (p *activityProcessor) logs(ctx context.Context, set processor.Settings, next consumer.Logs) (processor.Logs, error) {
+	if p.detector != nil {
+		p.delivery = newAlertDelivery(next, set.Logger)
+		next = p.delivery
+	}
+	return processorhelper.NewLogs(ctx, set, nil, next, p.processLogs,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
 		processorhelper.WithShutdown(p.shutdown),
 	)

@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/activitylog/activitylog/internal/safetext"
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/burst"
@@ -58,6 +59,10 @@ type activityProcessor struct {
 	// design (TenantConfig.PlatformActorTypes).
 	platformActors []string
 	detector       *burst.Detector // nil when burst detection is off
+	// delivery keeps the alerts of batches refused downstream (see
+	// alertDelivery); nil when burst detection is off, or when the
+	// processor is not in front of a consumer (tests of processLogs).
+	delivery *alertDelivery
 	// events are the failed-login events; a few, so a linear search beats
 	// hashing the event of every record.
 	events    []string
@@ -216,8 +221,26 @@ func unnestPrefixes(m pcommon.Map, prefixes map[string]bool) {
 	}
 }
 
-func (p *activityProcessor) shutdown(context.Context) error {
-	p.telemetry.Shutdown()
+// shutdown sends the alerts still waiting for a batch. Receivers are shut
+// down before processors, so no batch will come to carry them, and the next
+// consumer is shut down after this one.
+func (p *activityProcessor) shutdown(ctx context.Context) error {
+	defer p.telemetry.Shutdown()
+	if p.delivery == nil {
+		return nil
+	}
+	alerts := p.delivery.take()
+	if len(alerts) == 0 {
+		return nil
+	}
+	ld := plog.NewLogs()
+	st := batchStats{resent: alerts}
+	p.appendAlerts(ld, &st)
+	if err := p.delivery.next.ConsumeLogs(ctx, ld); err != nil {
+		p.delivery.logger.Error("failed-login burst alerts lost at shutdown: refused downstream",
+			zap.Int("dropped", len(alerts)), zap.Error(err))
+		return fmt.Errorf("sending %d pending alerts: %w", len(alerts), err)
+	}
 	return nil
 }
 
@@ -233,6 +256,8 @@ type batchStats struct {
 	evicted         int64
 	duplicates      int64
 	alerts          []burst.Alert
+	// resent are alerts raised earlier whose batch was refused downstream.
+	resent []burst.Alert
 	// derived counts the records of the batch under each id derived for
 	// them (see derivedID); nil until a record needs one.
 	derived map[string]int
@@ -332,8 +357,14 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 	}
 	// The batch's clean cache goes back to the redactor's free list for the next batch.
 	rep.Release()
-	if len(st.alerts) > 0 {
+	if p.delivery != nil {
+		st.resent = p.delivery.take()
+	}
+	if len(st.alerts)+len(st.resent) > 0 {
 		p.appendAlerts(ld, &st)
+		if p.delivery != nil {
+			p.delivery.carry(ld, slices.Concat(st.resent, st.alerts))
+		}
 	}
 	p.record(ctx, &st)
 	if ld.LogRecordCount() == 0 {
@@ -1122,7 +1153,8 @@ func burstAddress(s string) string {
 	return s
 }
 
-// appendAlerts adds one record per alert of st under a resource of its own.
+// appendAlerts adds one record per alert of st, raised or resent, under a
+// resource of its own.
 func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(schema.AttrServiceName, alertServiceName)
@@ -1131,7 +1163,7 @@ func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	sl.Scope().SetName(metadata.ScopeName)
 	st.from(rl.Resource(), sl.Scope())
 	now := p.clock()
-	for _, a := range st.alerts {
+	for _, a := range slices.Concat(st.resent, st.alerts) {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
 		route(lr, false, st)

@@ -78,10 +78,10 @@ func (c Config) Validate() error {
 
 // BytesPerKey is an upper bound of the memory one tracked key costs for a
 // threshold: the key and tenant (at most MaxKeyLen each), the rings of
-// timestamps and ids, and the entry with its map slot.
+// timestamps and ids, the future-dated ids, and the entry with its map slot.
 func BytesPerKey(threshold int) int {
-	const entry = 160 // entry struct, map bucket share and string headers
-	return entry + 2*MaxKeyLen + 16*threshold
+	const entry = 184 // entry struct, map bucket share and string and slice headers
+	return entry + 2*MaxKeyLen + 32*threshold
 }
 
 // Alert is one burst.
@@ -105,6 +105,13 @@ type Alert struct {
 	FirstSeen, LastSeen time.Time
 }
 
+// futureFailure is a failure counted as "now" because its record was dated
+// later: id and the record's own time.
+type futureFailure struct {
+	id uint64
+	at int64
+}
+
 type mapKey struct {
 	typ string
 	key string
@@ -116,9 +123,12 @@ type entry struct {
 	otherUntil int64    // latest event time of a failure of another tenant than tenant, 0 if none
 	ts         []int64  // unix nanos, sorted ascending, at most threshold long
 	ids        []uint64 // the failure of ts[i] has id ids[i] (0: none)
-	lastAlert  int64    // event time of the last alert, 0 if none
-	latest     int64    // latest event time seen
-	prev, next int32    // LRU list: head is most recent
+	// future holds the failures with an id that were dated past the clock
+	// when counted, at most threshold of them: see remember.
+	future     []futureFailure
+	lastAlert  int64 // event time of the last alert, 0 if none
+	latest     int64 // latest event time seen
+	prev, next int32 // LRU list: head is most recent
 }
 
 // Detector counts failures. It is safe for concurrent use.
@@ -188,7 +198,8 @@ func (d *Detector) Observe(keyType, key, tenant string, at time.Time) (alert Ale
 func (d *Detector) ObserveOnce(keyType, key, tenant string, at time.Time, id uint64) (alert Alert, fired bool, evicted int) {
 	now := d.clock()
 	t := at.UnixNano()
-	if at.IsZero() || at.After(now) {
+	future := !at.IsZero() && at.After(now)
+	if at.IsZero() || future {
 		t = now.UnixNano()
 	}
 	if t < now.Add(-d.cfg.Window).UnixNano() {
@@ -198,6 +209,7 @@ func (d *Detector) ObserveOnce(keyType, key, tenant string, at time.Time, id uin
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.expire(now)
+	horizon := now.Add(-d.cfg.Window).UnixNano()
 	mk := mapKey{typ: keyType, key: key}
 	i, ok := d.index[mk]
 	if !ok {
@@ -211,8 +223,11 @@ func (d *Detector) ObserveOnce(keyType, key, tenant string, at time.Time, id uin
 	}
 	d.pushFront(i)
 	e := &d.entries[i]
-	if id != 0 && slices.Contains(e.ids, id) {
+	if id != 0 && (slices.Contains(e.ids, id) || e.counted(id, horizon)) {
 		return Alert{}, false, evicted
+	}
+	if future && id != 0 {
+		e.remember(id, at.UnixNano(), horizon, d.cfg.Threshold)
 	}
 	if tenant != e.tenant {
 		if len(e.ts) > 0 {
@@ -253,6 +268,48 @@ func (d *Detector) ObserveOnce(keyType, key, tenant string, at time.Time, id uin
 	}, true, evicted
 }
 
+// counted reports whether the failure id was counted while dated in the
+// future and could still count now: its own time is at most a window old.
+func (e *entry) counted(id uint64, horizon int64) bool {
+	for _, f := range e.future {
+		if f.id == id && f.at >= horizon {
+			return true
+		}
+	}
+	return false
+}
+
+// remember keeps the id of a failure dated past the clock, counted as now.
+// A resend of its record is dated in the future again, or later inside a
+// window of its own time, so neither the too-old rule nor the ring (which
+// newer failures leave, and which goes with the key when it expires) stops it
+// from counting twice; it is remembered until its own time is a window old.
+// At most max are kept: those that can no longer count go first, then the
+// earliest.
+func (e *entry) remember(id uint64, at, horizon int64, max int) {
+	e.future = slices.DeleteFunc(e.future, func(f futureFailure) bool { return f.at < horizon })
+	if len(e.future) == max {
+		i := 0
+		for j, f := range e.future {
+			if f.at < e.future[i].at {
+				i = j
+			}
+		}
+		e.future = slices.Delete(e.future, i, i+1)
+	}
+	e.future = append(e.future, futureFailure{id: id, at: at})
+}
+
+// pinned reports whether e remembers a failure that could still count.
+func (e *entry) pinned(horizon int64) bool {
+	for _, f := range e.future {
+		if f.at >= horizon {
+			return true
+		}
+	}
+	return false
+}
+
 // insert adds t, with its id, keeping ts sorted and at most max long (the
 // oldest go).
 func (e *entry) insert(t int64, id uint64, max int) {
@@ -280,15 +337,25 @@ func (e *entry) insert(t int64, id uint64, max int) {
 // before now, and it counts the failures up to a window before itself: a key
 // whose latest failure is two windows old, and whose cooldown ended a window
 // ago, cannot matter again. (Idle for just a window, it can: a record that
-// arrives late counts failures older than the window before now.)
+// arrives late counts failures older than the window before now.) A key that
+// remembers a future-dated failure is kept while the failure could be resent
+// and count (see remember), and goes to the head of the list so that the
+// keys behind it still expire; it is still evicted at MaxKeys.
 func (d *Detector) expire(now time.Time) {
 	idle := d.cfg.Window + max(d.cfg.Window, d.cfg.Cooldown)
 	limit := now.Add(-idle).UnixNano()
+	horizon := now.Add(-d.cfg.Window).UnixNano()
 	for n := 0; d.tail != none && n < 8; n++ {
-		if d.entries[d.tail].latest >= limit {
+		i := d.tail
+		if d.entries[i].latest >= limit {
 			return
 		}
-		d.remove(d.tail)
+		if d.entries[i].pinned(horizon) {
+			d.unlink(i)
+			d.pushFront(i)
+			continue
+		}
+		d.remove(i)
 	}
 }
 
@@ -297,8 +364,8 @@ func (d *Detector) alloc(k mapKey) int32 {
 	if n := len(d.free); n > 0 {
 		i = d.free[n-1]
 		d.free = d.free[:n-1]
-		ts, ids := d.entries[i].ts[:0], d.entries[i].ids[:0]
-		d.entries[i] = entry{k: k, ts: ts, ids: ids}
+		ts, ids, future := d.entries[i].ts[:0], d.entries[i].ids[:0], d.entries[i].future[:0]
+		d.entries[i] = entry{k: k, ts: ts, ids: ids, future: future}
 	} else {
 		i = int32(len(d.entries))
 		n := min(d.cfg.Threshold, 4)

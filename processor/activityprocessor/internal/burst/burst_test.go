@@ -287,3 +287,46 @@ func TestObserveOnce(t *testing.T) {
 		t.Errorf("got %d alerts, want 3 (8, 9 and the returning 7 each complete a pair)", fired)
 	}
 }
+
+// TestFutureRecordResentCountsOnce: a record dated past the clock counts as
+// now, and stays "now" on every resend until its own time comes. Resent
+// after its key went idle long enough to expire (a replay from an upstream
+// queue an hour later), or after newer failures pushed it out of the key's
+// ring, it is the same record, which Elasticsearch stores once: it must not
+// count again.
+func TestFutureRecordResentCountsOnce(t *testing.T) {
+	at := t0.Add(24 * time.Hour)
+	t.Run("after expiry", func(t *testing.T) {
+		d, clk := newDetector(t, Config{Threshold: 2})
+		fired := 0
+		for range 2 { // the burst, then its replay an hour later
+			for _, id := range []uint64{7, 8} {
+				if _, ok, _ := d.ObserveOnce("client.address", "x", "", at, id); ok {
+					fired++
+				}
+			}
+			clk.now = clk.now.Add(time.Hour)
+		}
+		if fired != 1 {
+			t.Errorf("a burst of 2 future-dated failures, resent an hour later: got %d alerts, want 1", fired)
+		}
+	})
+	t.Run("after ring", func(t *testing.T) {
+		d, clk := newDetector(t, Config{Threshold: 2, Cooldown: time.Nanosecond, Window: time.Hour})
+		fired := 0
+		observe := func(at time.Time, id uint64) {
+			clk.now = clk.now.Add(time.Second)
+			if _, ok, _ := d.ObserveOnce("user.name", "jane", "", at, id); ok {
+				fired++
+			}
+		}
+		observe(at, 7)
+		observe(clk.now.Add(time.Second), 8)
+		observe(clk.now.Add(time.Second), 9) // 7 leaves the ring of 2
+		before := fired
+		observe(at, 7)
+		if fired != before {
+			t.Errorf("the future-dated record resent: got %d alerts more, want none", fired-before)
+		}
+	})
+}

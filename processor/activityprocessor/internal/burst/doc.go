@@ -7,6 +7,8 @@
 // at the limit the least recently seen key is evicted (and counted). Keys
 // whose latest failure is older than a window plus the longer of the window
 // and the cooldown are expired first: until then a record that arrives late
-// can still count with them. Each key costs at most about
+// can still count with them; a key that remembers a failure dated past the
+// clock when it was counted is kept until that failure's own time is a window
+// old, so that its record, resent, counts once. Each key costs at most about
 // BytesPerKey(threshold) bytes.
 package burst
