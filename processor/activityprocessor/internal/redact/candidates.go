@@ -3,6 +3,7 @@ package redact
 import (
 	"math/bits"
 	"strings"
+	"unicode/utf8"
 )
 
 // ruleBit is the candidate bit of a detector rule.
@@ -50,10 +51,12 @@ const (
 	classEq                         // '=', ':' or '%' (after any byte): a pair's separator (also "%3D")
 	classColon2                     // ':'
 	classBslash                     // '\' after ':': ":\/\/", "://" with its slashes escaped in JSON
+	classAny4                       // every byte
+	classHigh                       // a byte of a non-ASCII character (after any byte): see nonASCIICandidates
 )
 
 // classStart is the class of the virtual byte before a string's first.
-const classStart = classAny | classAny2 | classAny3
+const classStart = classAny | classAny2 | classAny3 | classAny4
 
 // classKeyEnd and classSep return, for the k-th of apiSeparators, the class
 // of the bytes that come before it in an API key prefix and its own class
@@ -69,7 +72,10 @@ const allSeps = classSep0 | classSep1 | classSep2
 // bytes before API key separators come from the prefix table, apiKeyEnds.
 func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256]uint32) {
 	for c := range t {
-		t[c] = classAny | classAny2 | classAny3
+		t[c] = classAny | classAny2 | classAny3 | classAny4
+	}
+	for c := utf8.RuneSelf; c < len(t); c++ {
+		t[c] |= classHigh
 	}
 	// A pair's separators: '=', ':' and '%' ("%3D", percent-encoded).
 	t['='] |= classEq
@@ -158,7 +164,86 @@ func (r *Redactor) candidates(s string) uint32 {
 	if digits >= minCardDigits {
 		m |= ruleBit(RuleCard)
 	}
+	if pairs&classHigh != 0 {
+		m |= nonASCIICandidates(s, digits)
+	}
 	return m
+}
+
+// candZeroWidth is the candidates bit of a string with an invisible
+// character in it (see zeroWidthLen): the detectors then also read it
+// without them. It is above every rule's bit.
+const candZeroWidth uint32 = 1 << 31
+
+// nonASCIICandidates returns what only non-ASCII characters can add to
+// the candidates of s, which has asciiDigits ASCII digits: the card
+// detector's bit when other scripts' decimal digits (full-width, Arabic-Indic...)
+// make up the count, and candZeroWidth. It is called only for strings with
+// a non-ASCII byte, and reads only their lead bytes.
+func nonASCIICandidates(s string, asciiDigits int) uint32 {
+	var m uint32
+	digits := asciiDigits
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0xc2 {
+			continue // ASCII, a continuation byte or never a lead byte
+		}
+		if zeroWidthLen(s, i) > 0 {
+			m |= candZeroWidth
+		}
+		if digits < minCardDigits && isDigitAt(s, i) {
+			digits++
+		}
+		if m&candZeroWidth != 0 && digits >= minCardDigits {
+			break
+		}
+	}
+	if digits >= minCardDigits {
+		m |= ruleBit(RuleCard)
+	}
+	return m
+}
+
+// zeroWidthLen returns the length of the invisible character at byte i of
+// s, or 0: a zero-width space, non-joiner or joiner, a left-to-right or
+// right-to-left mark, a word joiner, a zero-width no-break space (U+FEFF)
+// or a soft hyphen. Chat tools put them into long words so they can wrap,
+// and they come along when a token is copied from there or from a
+// hyphenated page; inside a secret they would hide it from the detectors.
+func zeroWidthLen(s string, i int) int {
+	switch s[i] {
+	case 0xc2: // U+00AD soft hyphen
+		if i+1 < len(s) && s[i+1] == 0xad {
+			return 2
+		}
+	case 0xe2: // U+200B – U+200F, U+2060
+		if i+2 < len(s) && (s[i+1] == 0x80 && s[i+2] >= 0x8b && s[i+2] <= 0x8f || s[i+1] == 0x81 && s[i+2] == 0xa0) {
+			return 3
+		}
+	case 0xef: // U+FEFF
+		if i+2 < len(s) && s[i+1] == 0xbb && s[i+2] == 0xbf {
+			return 3
+		}
+	}
+	return 0
+}
+
+// stripZeroWidth returns s without its invisible characters (see
+// zeroWidthLen) and, for each byte of the result and one past its end, the
+// offset in s it came from.
+func stripZeroWidth(s string) (string, []int) {
+	var b strings.Builder
+	b.Grow(len(s))
+	pos := make([]int, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		if n := zeroWidthLen(s, i); n > 0 {
+			i += n
+			continue
+		}
+		b.WriteByte(s[i])
+		pos = append(pos, i)
+		i++
+	}
+	return b.String(), append(pos, len(s))
 }
 
 // digits8 counts the ASCII digits among the 8 bytes of x. The low 7 bits

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestCountDigits(t *testing.T) {
@@ -57,10 +58,24 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if n >= minKeyValueLen && strings.IndexAny(s, "=:%") >= 0 {
 		m |= ruleBit(RuleKeyValue)
 	}
-	if n >= minCardLen && countDigits(s) >= minCardDigits {
+	if n >= minCardLen && countDigits(s)+countOtherDigits(s) >= minCardDigits {
 		m |= ruleBit(RuleCard)
 	}
+	if strings.ContainsAny(s, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad") {
+		m |= candZeroWidth
+	}
 	return m
+}
+
+// countOtherDigits counts the decimal digits of s that are not ASCII.
+func countOtherDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if r > unicode.MaxASCII && unicode.IsDigit(r) {
+			n++
+		}
+	}
+	return n
 }
 
 // candidateSeeds are strings on either side of every pre-filter condition.
@@ -80,6 +95,9 @@ func candidateSeeds() []string {
 		"@x://a:b@c", "AKIA0123456789ABCDEF", "A", "@", "ab", "abc", "12345678901234",
 		"=", "a=", "a=b", "==", "=ab", "?password=x&y=1", ":", "a:", "a: b", "%", "a%3Db",
 		`mysql:\/\/app:pw@db`, `:\/@`, `:\@`, `\/\/@:`,
+		// Other scripts' digits and invisible characters, also cut short.
+		"４１１１ １１１１ １１１１ １１１１", "4111 1111 1111 １", "411111111111 １", "٤١١١١١١١١١١١١", "\xef\xbc", "\xef\xbc\x91",
+		"ey\u200bJhbGciOiJ9", "a\u00adb", "\xe2\x80", "\xe2\x80\x8b", "\ufeff", "\u200a", "José Müller 東京",
 	}
 	return seeds
 }

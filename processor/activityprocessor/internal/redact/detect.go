@@ -3,6 +3,8 @@ package redact
 import (
 	"encoding/base64"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A finder returns the first secret span [start, end) in s at or after from.
@@ -295,7 +297,12 @@ func indexSchemeSep(s string) (int, int) {
 
 // findURLCredentials finds the password of "scheme://user:password@host",
 // or the whole user info when it has no colon (a bare token); also with the
-// slashes escaped ("mysql:\/\/app:pw@db", as JSON may write it).
+// slashes escaped ("mysql:\/\/app:pw@db", as JSON may write it). A
+// password may hold '/', '?', '#' and '@' written raw, as people write them
+// ("postgres://app:pa/ss@db", "redis://:s3cr?t@cache"): when the authority
+// ends at one of the first three after "user:" and what follows the colon is
+// no port, the password runs to the last '@' of the URL (see
+// rawPasswordEnd).
 func findURLCredentials(s string, from int) (int, int, bool) {
 	for from < len(s) {
 		i, n := indexSchemeSep(s[from:])
@@ -326,10 +333,55 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 			} else {
 				return auth, at, true
 			}
+		} else if colon >= 0 {
+			if at := rawPasswordEnd(s, auth, colon, end); at >= 0 {
+				return colon + 1, at, true
+			}
 		}
 		from = auth
 	}
 	return 0, 0, false
+}
+
+// rawPasswordEnd returns the '@' that ends a password holding a raw '/',
+// '?' or '#', or -1. The authority s[auth:end] has no '@' and its first
+// colon at colon; it ended at a '/', '?' or '#' (end). It is a user and
+// the start of a password, not a host and its port, when the user is no
+// IPv6 literal and the colon is not followed by digits alone
+// ("https://app.example:8443/invite?email=jane@example.com" stays). The
+// password then ends at the last '@' before the URL ends (white space, a
+// quote, an angle bracket): a password with an '@' after its '/' is found
+// whole, at the price of masking the host and path too when the query holds
+// an e-mail address as well.
+func rawPasswordEnd(s string, auth, colon, end int) int {
+	if end == len(s) || s[end] != '/' && s[end] != '?' && s[end] != '#' {
+		return -1
+	}
+	if strings.IndexByte(s[auth:colon], '[') >= 0 {
+		return -1
+	}
+	// A port, also before an escaped slash ("host:8443\/x").
+	port := strings.TrimSuffix(s[colon+1:end], `\`)
+	if port != "" && strings.Trim(port, "0123456789") == "" {
+		return -1
+	}
+	urlEnd := end
+	for urlEnd < len(s) {
+		switch s[urlEnd] {
+		case ' ', '\t', '\n', '\r', '"', '\'', '<', '>':
+			return lastAt(s, end, urlEnd)
+		}
+		urlEnd++
+	}
+	return lastAt(s, end, urlEnd)
+}
+
+// lastAt returns the index of the last '@' in s[from:to], or -1.
+func lastAt(s string, from, to int) int {
+	if at := strings.LastIndexByte(s[from:to], '@'); at >= 0 {
+		return from + at
+	}
+	return -1
 }
 
 // minKeyValueLen is the length of the shortest name=value pair.
@@ -573,8 +625,11 @@ func skipAuthScheme(s string, vs int) int {
 	return vs
 }
 
+// isNameByte reports whether c can be part of a pair's name. A non-ASCII
+// byte can: a name in full-width letters ("ｐａｓｓｗｏｒｄ=...") matches as its
+// ASCII form does (see normalize).
 func isNameByte(c byte) bool {
-	return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '%' || c == '[' || c == ']'
+	return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '%' || c == '[' || c == ']' || c >= utf8.RuneSelf
 }
 
 func isValueEnd(c byte) bool {
@@ -586,7 +641,8 @@ func isValueEnd(c byte) bool {
 }
 
 // Card numbers: 13 to 19 digits, optionally grouped (see cardSep), that
-// pass the Luhn check.
+// pass the Luhn check. The digits may be any script's decimal digits
+// (see digitAt).
 const (
 	minCardDigits = 13
 	maxCardDigits = 19
@@ -617,7 +673,7 @@ func findCard(s string, from int) (int, int, bool) {
 	// Cheap pre-check: enough digits at all.
 	n := 0
 	for i := from; i < len(s); i++ {
-		if isDigit(s[i]) {
+		if c := s[i]; isDigit(c) || c >= utf8.RuneSelf && isDigitAt(s, i) {
 			n++
 		}
 	}
@@ -629,7 +685,7 @@ func findCard(s string, from int) (int, int, bool) {
 	var groupStart [64]bool
 	i := from
 	for i < len(s) {
-		if !isDigit(s[i]) {
+		if c := s[i]; !isDigit(c) && (c < utf8.RuneSelf || !isDigitAt(s, i)) {
 			i++
 			continue
 		}
@@ -638,12 +694,15 @@ func findCard(s string, from int) (int, int, bool) {
 		j := i
 		newGroup := true
 		for j < len(s) && nd < len(digits) {
-			c := s[j]
-			if isDigit(c) {
-				digits[nd], pos[nd], groupStart[nd] = c-'0', j, newGroup
+			d, w := s[j]-'0', 1 // digitAt, its ASCII case inlined
+			if d > 9 {
+				d, w = digitAt(s, j)
+			}
+			if w > 0 {
+				digits[nd], pos[nd], groupStart[nd] = d, j, newGroup
 				nd++
 				newGroup = false
-				j++
+				j += w
 				continue
 			}
 			if n := cardSep(s, j); n > 0 && nd > 0 {
@@ -656,7 +715,7 @@ func findCard(s string, from int) (int, int, bool) {
 		// The buffer may fill before the run ends: then the run goes on
 		// from a group start among its last digits (below), and a window
 		// that ends where the buffer did is not the end of a group.
-		cut := nd == len(digits) && j < len(s) && (isDigit(s[j]) || cardSep(s, j) > 0)
+		cut := nd == len(digits) && j < len(s) && (isDigitAt(s, j) || cardSep(s, j) > 0)
 		// A run glued to letters ("ab4111...") is checked too: failing
 		// closed beats a leaked card.
 		for a := 0; a+minCardDigits <= nd; a++ {
@@ -676,7 +735,7 @@ func findCard(s string, from int) (int, int, bool) {
 					// passes Luhn by chance may overlap a card that ends
 					// later ("12 12 4111 1111 1111 1111"), and no digit
 					// of it may be left.
-					return pos[a], runEnd(s, pos[a+l-1]+1), true
+					return pos[a], runEnd(s, pos[a+l-1]), true
 				}
 			}
 		}
@@ -692,18 +751,69 @@ func findCard(s string, from int) (int, int, bool) {
 // separators between them, see cardSep) that goes on at byte j.
 func runEnd(s string, j int) int {
 	for j < len(s) {
-		switch c := s[j]; {
-		case isDigit(c):
+		if isDigit(s[j]) {
 			j++
-		default:
-			n := cardSep(s, j)
-			if n == 0 {
-				return j
-			}
-			j += n
+			continue
 		}
+		if _, w := digitAt(s, j); w > 0 {
+			j += w
+			continue
+		}
+		n := cardSep(s, j)
+		if n == 0 {
+			return j
+		}
+		j += n
 	}
 	return j
+}
+
+// digitAt returns the value and length of the decimal digit at byte j of
+// s, or a length of 0. Besides ASCII, any script's decimal digits count
+// (full-width ones, as a Japanese IME types them; Arabic-Indic,
+// Devanagari...): a card written in them is as much a card.
+func digitAt(s string, j int) (byte, int) {
+	c := s[j]
+	if c < utf8.RuneSelf {
+		if isDigit(c) {
+			return c - '0', 1
+		}
+		return 0, 0
+	}
+	return otherDigitAt(s, j)
+}
+
+// otherDigitAt is digitAt for a non-ASCII byte at j.
+func otherDigitAt(s string, j int) (byte, int) {
+	r, w := utf8.DecodeRuneInString(s[j:])
+	if r < utf8.RuneSelf || !unicode.IsDigit(r) {
+		return 0, 0
+	}
+	return unicodeDigitValue(r), w
+}
+
+func isDigitAt(s string, j int) bool {
+	_, w := digitAt(s, j)
+	return w > 0
+}
+
+// unicodeDigitValue returns the value of r, a decimal digit (unicode.Nd).
+// Unicode assigns them in blocks of ten from zero, and unicode.Nd's ranges
+// are runs of such blocks (TestUnicodeDigitValues checks both).
+func unicodeDigitValue(r rune) byte {
+	if r <= 0xffff {
+		for _, rg := range unicode.Nd.R16 {
+			if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
+				return byte((r - rune(rg.Lo)) % 10)
+			}
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
+			return byte((r - rune(rg.Lo)) % 10)
+		}
+	}
+	return 0
 }
 
 // maxCardSepUnits bounds the separators between two groups of a card
@@ -712,10 +822,11 @@ const maxCardSepUnits = 3
 
 // cardSep returns the length of the separator between two groups of a card
 // number at byte j, 0 when no digit follows one there: up to
-// maxCardSepUnits spaces, tabs, dashes, and the Unicode spaces and
-// zero-width characters a locale or a form puts between digit groups (a
-// no-break space, the narrow one of French number formatting, a zero-width
-// joiner, an ideographic space).
+// maxCardSepUnits spaces, tabs, dashes, and the Unicode spaces, dashes and
+// zero-width characters a locale, a word processor or a form puts between
+// digit groups (a no-break space, the narrow one of French number
+// formatting, a zero-width joiner, an ideographic space, an en dash, a
+// full-width hyphen-minus).
 func cardSep(s string, j int) int {
 	i := j
 	for range maxCardSepUnits {
@@ -724,7 +835,7 @@ func cardSep(s string, j int) int {
 			break
 		}
 		i += n
-		if i < len(s) && isDigit(s[i]) {
+		if i < len(s) && isDigitAt(s, i) {
 			return i - j
 		}
 	}
@@ -743,17 +854,17 @@ func cardSepUnit(s string, i int) int {
 		if i+1 < len(s) && s[i+1] == 0xa0 {
 			return 2
 		}
-	case 0xe2: // U+2000 – U+200D spaces and zero-width characters, U+202F, U+205F, U+2060
-		if i+2 < len(s) && (s[i+1] == 0x80 && (s[i+2] >= 0x80 && s[i+2] <= 0x8d || s[i+2] == 0xaf) ||
-			s[i+1] == 0x81 && (s[i+2] == 0x9f || s[i+2] == 0xa0)) {
+	case 0xe2: // U+2000 – U+200D spaces and zero-width characters, U+2010 – U+2015 dashes, U+202F, U+205F, U+2060, U+2212 minus
+		if i+2 < len(s) && (s[i+1] == 0x80 && (s[i+2] >= 0x80 && s[i+2] <= 0x8d || s[i+2] >= 0x90 && s[i+2] <= 0x95 || s[i+2] == 0xaf) ||
+			s[i+1] == 0x81 && (s[i+2] == 0x9f || s[i+2] == 0xa0) || s[i+1] == 0x88 && s[i+2] == 0x92) {
 			return 3
 		}
 	case 0xe3: // U+3000 ideographic space
 		if i+2 < len(s) && s[i+1] == 0x80 && s[i+2] == 0x80 {
 			return 3
 		}
-	case 0xef: // U+FEFF zero-width no-break space
-		if i+2 < len(s) && s[i+1] == 0xbb && s[i+2] == 0xbf {
+	case 0xef: // U+FEFF zero-width no-break space, U+FF0D full-width hyphen-minus
+		if i+2 < len(s) && (s[i+1] == 0xbb && s[i+2] == 0xbf || s[i+1] == 0xbc && s[i+2] == 0x8d) {
 			return 3
 		}
 	}
@@ -772,8 +883,12 @@ func resumeCard(s string, j int, pos []int, groupStart []bool) int {
 			return pos[a]
 		}
 	}
-	for j < len(s) && isDigit(s[j]) {
-		j++
+	for j < len(s) {
+		_, w := digitAt(s, j)
+		if w == 0 {
+			break
+		}
+		j += w
 	}
 	return j
 }

@@ -10,6 +10,10 @@
 // logfmt, YAML, a header) and one-time codes under OTP-like keys. Each rule masks, replaces the secret by
 // a keyed hash (HMAC-SHA256), or drops the value.
 //
+// Keys in compatibility forms (full-width letters) match as their ASCII
+// forms do, cards may be written in any script's decimal digits, and a
+// secret split by zero-width characters is found as if they were not there.
+//
 // The walker fails closed: a value it cannot inspect (bytes, nesting deeper
 // than the configured depth) is replaced, never passed through.
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -52,10 +53,14 @@ func luhnComplete(b []byte) string {
 	return string(out)
 }
 
+// numPlants is the number of kinds of plant.
+const numPlants = 12
+
 // plant returns the secret a detector must find, generated from b, and the
-// part of it that must not survive.
+// part of it that must not survive (compared with the output's visible
+// characters, see visible).
 func plant(kind uint8, b []byte) (planted, core string) {
-	switch kind % 8 {
+	switch kind % numPlants {
 	case 0:
 		sig := alphabet(b, b64url, 16)
 		return "eyJhbGciOiJIUzI1NiJ9." + alphabet(b, b64url, 4) + "." + sig, sig
@@ -80,10 +85,93 @@ func plant(kind uint8, b []byte) (planted, core string) {
 			return `https:\/\/user:` + pw + `@host.example\/path`, pw // slashes escaped, as JSON may write them
 		}
 		return "https://user:" + pw + "@host.example/path", pw
-	default:
+	case 7:
 		k := "ghp_" + alphabet(b, alnum, 36)
 		return k, k
+	case 8:
+		// A password with '/', '?', '#' and '@' written raw. It starts
+		// with a letter: digits alone before a '/' read as a port.
+		pw := "p" + alphabet(b, alnum+"/?#@", 8)
+		return "postgres://app:" + pw + "@db.example:5432/loyalty", pw
+	case 9:
+		return otherDigitsCard(b)
+	case 10:
+		// Another kind's secret with invisible characters in it.
+		var inner uint8
+		if len(b) > 0 {
+			inner = b[0] % 8
+		}
+		planted, core = plant(inner, b)
+		return withZeroWidth(planted, b), core
+	default:
+		// A pair whose name is written in full-width letters.
+		v := alphabet(b, alnum, 10)
+		return "ｐａｓｓｗｏｒｄ=" + v, v
 	}
+}
+
+// digitZeros are the zeros of some scripts' decimal digits: ASCII,
+// full-width (a Japanese IME), Arabic-Indic, Devanagari, Bengali, Thai.
+var digitZeros = []rune{'0', '０', '٠', '०', '০', '๐'}
+
+// cardSeps are separators a card's groups may be written with.
+var cardSeps = []string{"", " ", "-", "－", "\u2013", "\u3000", "\u00a0"}
+
+// otherDigitsCard returns a Luhn-valid card from b written in other
+// scripts' digits (a script per digit, chosen by b), in groups of four, and
+// the same card as ASCII digits: the output, its digits read as ASCII,
+// must not hold it.
+func otherDigitsCard(b []byte) (planted, core string) {
+	c := luhnComplete(b)
+	var sep string
+	if len(b) > 0 {
+		sep = cardSeps[int(b[0])%len(cardSeps)]
+	}
+	var out strings.Builder
+	for i := 0; i < len(c); i++ {
+		if i > 0 && i%4 == 0 {
+			out.WriteString(sep)
+		}
+		zero := digitZeros[1]
+		if i < len(b) {
+			zero = digitZeros[int(b[i]>>4)%len(digitZeros)]
+		}
+		out.WriteRune(zero + rune(c[i]-'0'))
+	}
+	return out.String(), c
+}
+
+// zeroWidths are the invisible characters a copied token may carry.
+var zeroWidths = []string{"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
+
+// withZeroWidth inserts invisible characters into s after the bytes that b
+// chooses, never inside a multi-byte character.
+func withZeroWidth(s string, b []byte) string {
+	var out strings.Builder
+	for i := 0; i < len(s); i++ {
+		out.WriteByte(s[i])
+		if i+1 < len(s) && utf8.RuneStart(s[i+1]) && i < len(b) && b[i]%3 == 0 {
+			out.WriteString(zeroWidths[int(b[i]/3)%len(zeroWidths)])
+		}
+	}
+	return out.String()
+}
+
+// visible returns s without invisible characters and with every decimal
+// digit as its ASCII digit: what a reader of s sees.
+func visible(s string) string {
+	stripped, _ := stripZeroWidth(s)
+	var out strings.Builder
+	for i := 0; i < len(stripped); {
+		if d, w := digitAt(stripped, i); w > 0 {
+			out.WriteByte('0' + d)
+			i += w
+			continue
+		}
+		out.WriteByte(stripped[i])
+		i++
+	}
+	return out.String()
 }
 
 // fuzzOneDetector fuzzes the detector of one kind of plant: whatever text
@@ -95,25 +183,29 @@ func fuzzOneDetector(f *testing.F, kind uint8) {
 	r := mustNew(f, testConfig())
 	f.Fuzz(func(t *testing.T, b []byte, prefix, suffix string) {
 		planted, core := plant(kind, b)
-		if strings.Contains(prefix, core) || strings.Contains(suffix, core) {
+		if strings.Contains(visible(prefix), core) || strings.Contains(visible(suffix), core) {
 			t.Skip("the fuzzer's own text contains the secret")
 		}
 		var rep Report
 		out, _ := r.String(prefix+" \n "+planted+" \n "+suffix, &rep)
-		if strings.Contains(out, core) {
+		if strings.Contains(visible(out), core) {
 			t.Errorf("secret survived: got %q", out)
 		}
 	})
 }
 
-func FuzzJWT(f *testing.F)            { fuzzOneDetector(f, 0) }
-func FuzzBearer(f *testing.F)         { fuzzOneDetector(f, 1) }
-func FuzzBasicAuth(f *testing.F)      { fuzzOneDetector(f, 2) }
-func FuzzAPIKey(f *testing.F)         { fuzzOneDetector(f, 3) }
-func FuzzPrivateKey(f *testing.F)     { fuzzOneDetector(f, 4) }
-func FuzzCardNumber(f *testing.F)     { fuzzOneDetector(f, 5) }
-func FuzzURLCredentials(f *testing.F) { fuzzOneDetector(f, 6) }
-func FuzzGitHubToken(f *testing.F)    { fuzzOneDetector(f, 7) }
+func FuzzJWT(f *testing.F)             { fuzzOneDetector(f, 0) }
+func FuzzBearer(f *testing.F)          { fuzzOneDetector(f, 1) }
+func FuzzBasicAuth(f *testing.F)       { fuzzOneDetector(f, 2) }
+func FuzzAPIKey(f *testing.F)          { fuzzOneDetector(f, 3) }
+func FuzzPrivateKey(f *testing.F)      { fuzzOneDetector(f, 4) }
+func FuzzCardNumber(f *testing.F)      { fuzzOneDetector(f, 5) }
+func FuzzURLCredentials(f *testing.F)  { fuzzOneDetector(f, 6) }
+func FuzzGitHubToken(f *testing.F)     { fuzzOneDetector(f, 7) }
+func FuzzURLRawPassword(f *testing.F)  { fuzzOneDetector(f, 8) }
+func FuzzCardOtherDigits(f *testing.F) { fuzzOneDetector(f, 9) }
+func FuzzZeroWidth(f *testing.F)       { fuzzOneDetector(f, 10) }
+func FuzzFullWidthName(f *testing.F)   { fuzzOneDetector(f, 11) }
 
 // FuzzOTP fuzzes the one-time-code rule: a code under an OTP-like key never
 // survives, whatever the key looks like around the pattern.
@@ -151,10 +243,14 @@ func FuzzDetectors(f *testing.F) {
 	f.Add(uint8(5), []byte("411111111111111"), "paid 12", " thanks")
 	f.Add(uint8(6), []byte("hunter2"), "dsn ", "")
 	f.Add(uint8(7), []byte{0xff, 0x00}, "\x00", "\xff")
+	f.Add(uint8(8), []byte("pa/ss?w#rd@x"), "dsn ", "")
+	f.Add(uint8(9), []byte{0x10, 0x20, 0x30, 0x40, 0x50}, "paid ", " ok")
+	f.Add(uint8(10), []byte{3, 0, 6, 0, 9, 0, 12}, "t ", "")
+	f.Add(uint8(11), []byte("hunter22"), "login ", "")
 	r := mustNew(f, testConfig())
 	f.Fuzz(func(t *testing.T, kind uint8, b []byte, prefix, suffix string) {
 		planted, core := plant(kind, b)
-		if strings.Contains(prefix, core) || strings.Contains(suffix, core) {
+		if strings.Contains(visible(prefix), core) || strings.Contains(visible(suffix), core) {
 			t.Skip("the fuzzer's own text contains the secret")
 		}
 		// Separators keep the fuzzer's text from becoming part of the secret
@@ -165,7 +261,7 @@ func FuzzDetectors(f *testing.F) {
 		if drop {
 			t.Fatalf("got drop, want mask")
 		}
-		if strings.Contains(out, core) {
+		if strings.Contains(visible(out), core) {
 			t.Errorf("secret survived: in %q, got %q", in, out)
 		}
 		// Scanning a scanned string must be a no-op or further redaction,
@@ -189,7 +285,7 @@ func FuzzWalker(f *testing.F) {
 			t.Skip("not representable")
 		}
 		planted, core := plant(kind, b)
-		if strings.Contains(string(doc), core) {
+		if strings.Contains(visible(string(doc)), core) {
 			t.Skip("the fuzzer's own document contains the secret")
 		}
 		m.PutEmptyMap("deep").PutEmptySlice("list").AppendEmpty().SetStr("x " + planted + " y")
@@ -204,7 +300,7 @@ func FuzzWalker(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}
-		if strings.Contains(string(out), core) {
+		if strings.Contains(visible(string(out)), core) {
 			t.Errorf("secret %q survived in %s", core, out)
 		}
 		login, _ := m.Get("login")

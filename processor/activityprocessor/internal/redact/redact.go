@@ -14,8 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/activitylog/activitylog/schema"
 )
@@ -166,7 +168,9 @@ const minHashKeyLen = 16
 type Config struct {
 	// KeyPatterns are matched against every map key, after removing
 	// everything but ASCII letters and digits and lowercasing, as substrings:
-	// "password" matches "newPassword" and "db.password_hash".
+	// "password" matches "newPassword" and "db.password_hash". A key with
+	// non-ASCII characters is read in its compatibility form (NFKC) first,
+	// so "ｐａｓｓｗｏｒｄ" matches too.
 	KeyPatterns []string
 	// KeyAction is applied to the whole value of a key that matches.
 	KeyAction Action
@@ -335,14 +339,26 @@ func addPatterns(t *[256][][]byte, pats []string) error {
 }
 
 // normalize lowercases the ASCII letters of k and drops everything that is
-// not a letter or digit. Keys longer than buf are normalized on the heap.
+// not a letter or digit. A key with a non-ASCII byte is read in its
+// compatibility form (NFKC) first, so that full-width letters ("ｐａｓｓｗｏｒｄ",
+// as a Japanese IME types them), mathematical and circled letters and
+// ligatures count as the ASCII letters they stand for; ASCII keys skip that.
+// Keys longer than buf are normalized on the heap.
 func normalize(buf *[128]byte, k string) []byte {
-	out := buf[:0]
-	if len(k) > len(buf) {
-		out = make([]byte, 0, len(k))
+	out, ascii := appendFolded(buf[:0], k)
+	if !ascii {
+		out, _ = appendFolded(buf[:0], norm.NFKC.String(k))
 	}
+	return out
+}
+
+// appendFolded appends the ASCII letters, lowercased, and digits of k to
+// out, and reports whether k is all ASCII.
+func appendFolded(out []byte, k string) ([]byte, bool) {
+	var high byte
 	for i := 0; i < len(k); i++ {
 		c := k[i]
+		high |= c
 		switch {
 		case c >= 'A' && c <= 'Z':
 			out = append(out, c|0x20)
@@ -350,7 +366,7 @@ func normalize(buf *[128]byte, k string) []byte {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, high < utf8.RuneSelf
 }
 
 func matchNormalized(t *[256][][]byte, n []byte) bool {
@@ -1453,9 +1469,41 @@ func (w *walker) detect(s string) (out string, drop, clean bool) {
 // them found is masked at the end: run one after another over each other's
 // output, a detector could hide what a later one needed to see (a token
 // masked inside the name of "name=value" left the value unrecognised).
+//
+// A string with invisible characters in it (cand has candZeroWidth) is read
+// a second time without them, so that a zero-width space pasted into a
+// token does not hide it; what is found there is masked in s over the
+// invisible characters too. The first reading stays: there a zero-width
+// character may separate a card's digit groups.
 func (w *walker) run(s string, cand uint32) (out string, drop, clean bool) {
 	var buf [8]span
-	spans := buf[:0]
+	spans, hits, drop := w.find(s, cand, 0, buf[:0])
+	if drop {
+		return "", true, false
+	}
+	if cand&candZeroWidth != 0 {
+		stripped, pos := stripZeroWidth(s)
+		first := len(spans)
+		spans, _, drop = w.find(stripped, w.r.candidates(stripped), hits, spans)
+		if drop {
+			return "", true, false
+		}
+		for i := first; i < len(spans); i++ {
+			spans[i].start, spans[i].end = pos[spans[i].start], pos[spans[i].end-1]+1
+		}
+	}
+	if len(spans) == 0 {
+		return s, false, true
+	}
+	return w.replace(s, spans), false, false
+}
+
+// find appends to spans what the detectors whose bits are set in cand find
+// in s, recording a hit for each rule that finds something and is not in
+// hits already; it returns the rules that found something, and drop when
+// one of them drops the value.
+func (w *walker) find(s string, cand, hits uint32, spans []span) (_ []span, found uint32, drop bool) {
+	found = hits
 	for i := range w.r.detectors {
 		d := &w.r.detectors[i]
 		if cand&ruleBit(d.rule) == 0 {
@@ -1465,19 +1513,19 @@ func (w *walker) run(s string, cand uint32) (out string, drop, clean bool) {
 		if !ok {
 			continue
 		}
-		w.hit(d.rule)
+		if found&ruleBit(d.rule) == 0 {
+			w.hit(d.rule)
+			found |= ruleBit(d.rule)
+		}
 		if d.action == ActionDrop {
-			return "", true, false
+			return spans, found, true
 		}
 		for ok {
 			spans = append(spans, span{start, end, d.action})
 			start, end, ok = d.find(s, end)
 		}
 	}
-	if len(spans) == 0 {
-		return s, false, true
-	}
-	return w.replace(s, spans), false, false
+	return spans, found, false
 }
 
 // A span is a part of a string a detector found, and its action.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -108,6 +109,38 @@ func TestDetectors(t *testing.T) {
 		{"base64 padding is no pair", "dGVzdA== token", "dGVzdA== token", NumRules},
 		{"an empty value is kept", "password=&user=jane", "password=&user=jane", NumRules},
 		{"a redacted value stays", "password=" + Mask + "&user=jane", "password=" + Mask + "&user=jane", NumRules},
+		// A password with '/', '?', '#' or '@' written raw (not
+		// percent-encoded) runs to the last '@' of the URL; a host's port,
+		// a path and a query with an e-mail address stay.
+		{"url password with a slash", "postgres://app:pa/ss@db:5432/x", "postgres://app:" + Mask + "@db:5432/x", RuleURLCredentials},
+		{"url password with a question mark, no user", "redis://:s3cr?t@cache", "redis://:" + Mask + "@cache", RuleURLCredentials},
+		{"url password with a hash", "https://u:p#ss@host/x", "https://u:" + Mask + "@host/x", RuleURLCredentials},
+		{"url password with an at", "https://u:p@ss@host", "https://u:" + Mask + "@host", RuleURLCredentials},
+		{"url password with a slash and an at", "amqp://app:p/a@ss@mq/vhost", "amqp://app:" + Mask + "@mq/vhost", RuleURLCredentials},
+		{"url password with a slash, slashes escaped", `"mysql:\/\/app:pa\/ss@db\/x"`, `"mysql:\/\/app:` + Mask + `@db\/x"`, RuleURLCredentials},
+		{"colon and at in a query are kept", "https://host/path?x=a:b@c", "https://host/path?x=a:b@c", NumRules},
+		{"port then an e-mail address in the query is kept", "https://app.example:8443/invite?email=jane@example.com",
+			"https://app.example:8443/invite?email=jane@example.com", NumRules},
+		{"ipv6 host then an at in the path is kept", "http://[::1]:8080/u/@jane", "http://[::1]:8080/u/@jane", NumRules},
+		{"e-mail address in prose is kept", "mail jane@example.com about https://x.example:443/a", "mail jane@example.com about https://x.example:443/a", NumRules},
+		// Cards typed with full-width digits (a Japanese IME) or another
+		// script's decimal digits, and grouped by full-width or typographic
+		// dashes.
+		{"card in full-width digits", "paid ４１１１ １１１１ １１１１ １１１１ ok", "paid " + Mask + " ok", RuleCard},
+		{"card in full-width digits, full-width dashes", "４１１１－１１１１－１１１１－１１１１", Mask, RuleCard},
+		{"card in arabic-indic digits", "paid ٤١١١١١١١١١١١١١١١ ok", "paid " + Mask + " ok", RuleCard},
+		{"card in devanagari digits", "४१११ ११११ ११११ ११११", Mask, RuleCard},
+		{"card in mixed digits", "4111 1111 １１１１ ١١١١", Mask, RuleCard},
+		{"card grouped by en dashes", "4111–1111–1111–1111", Mask, RuleCard},
+		{"full-width order number failing luhn is kept", "order ４１１１１１１１１１１１１１１２", "order ４１１１１１１１１１１１１１１２", NumRules},
+		// Zero-width characters pasted into a secret (chat tools put them
+		// into long words so they can wrap) do not hide it.
+		{"jwt split by a zero-width space", "t " + testJWT[:20] + "\u200b" + testJWT[20:] + " end", "t " + Mask + " end", RuleJWT},
+		{"jwt split in eyJ by a zero-width joiner", "ey\u200dJ" + testJWT[3:], Mask, RuleJWT},
+		{"jwt split by a word joiner and a bom", testJWT[:30] + "\u2060" + testJWT[30:60] + "\ufeff" + testJWT[60:], Mask, RuleJWT},
+		{"api key split by a zero-width non-joiner", "key sk_live_4eC39HqL\u200cyjWDarjtT1zdp7dc", "key " + Mask, RuleAPIKey},
+		{"bearer token split by a soft hyphen", "Bearer abcd\u00adefgh12345678", "Bearer " + Mask, RuleBearer},
+		{"zero-width space in prose is kept", "hello\u200bworld, nothing here", "hello\u200bworld, nothing here", NumRules},
 		{"uuid is kept", "0190f0e4-1111-7aaa-8bbb-123456789abc", "0190f0e4-1111-7aaa-8bbb-123456789abc", NumRules},
 		// 4111111111111111 as 8-4-4 groups would pass Luhn: a UUID is never a card.
 		{"decimal uuid is kept", "41111111-1111-1111-1234-567890123456", "41111111-1111-1111-1234-567890123456", NumRules},
@@ -454,6 +487,72 @@ func TestKeyValueBackslashValue(t *testing.T) {
 		var rep Report
 		if out, _ := r.String(in, &rep); !strings.Contains(out, Mask) {
 			t.Errorf("String(%q) = %q, want the value masked", in, out)
+		}
+	}
+}
+
+// TestKeyCompatibilityForms: a key written in full-width letters (as a
+// Japanese IME types them) or in other compatibility forms (mathematical
+// letters, ligatures, circled letters) matches a key pattern as its ASCII
+// form does, at the top level, nested, and as a pair's name in text.
+func TestKeyCompatibilityForms(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, k := range []string{"ｐａｓｓｗｏｒｄ", "ＰＡＳＳＷＯＲＤ", "new_ｐａｓｓｗｏｒｄ", "𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝", "ⓢⓔⓒⓡⓔⓣ", "client_secret_ﬁle", "ｓｅｃｒｅｔ"} {
+		t.Run(k, func(t *testing.T) {
+			m := pcommon.NewMap()
+			m.PutStr(k, "hunter2")
+			m.PutEmptyMap("nested").PutStr(k, "hunter2")
+			var rep Report
+			r.Attributes(m, "", true, &rep)
+			if v, _ := m.Get(k); v.Str() != Mask {
+				t.Errorf("got %q, want %q", v.Str(), Mask)
+			}
+			n, _ := m.Get("nested")
+			if v, _ := n.Map().Get(k); v.Str() != Mask {
+				t.Errorf("nested: got %q, want %q", v.Str(), Mask)
+			}
+		})
+	}
+	for _, k := range []string{"ｕｓｅｒ", "名前", "pässe"} {
+		m := pcommon.NewMap()
+		m.PutStr(k, "jane")
+		var rep Report
+		r.Attributes(m, "", true, &rep)
+		if v, _ := m.Get(k); v.Str() != "jane" {
+			t.Errorf("%s: got %q, want %q", k, v.Str(), "jane")
+		}
+	}
+	var rep Report
+	if got, _ := r.String("login ｐａｓｓｗｏｒｄ=hunter22 ok", &rep); got != "login ｐａｓｓｗｏｒｄ="+Mask+" ok" {
+		t.Errorf("pair in text: got %q, want the value masked", got)
+	}
+}
+
+// TestUnicodeDigitValues proves what unicodeDigitValue relies on: every
+// range of unicode.Nd is a run of whole blocks of ten digits, zero first,
+// so a digit's value is its distance from the range's start, modulo 10.
+func TestUnicodeDigitValues(t *testing.T) {
+	for _, rg := range unicode.Nd.R16 {
+		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
+			t.Errorf("range %U-%U stride %d: want stride 1 and whole blocks of ten", rg.Lo, rg.Hi, rg.Stride)
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if rg.Stride != 1 || (rg.Hi-rg.Lo+1)%10 != 0 {
+			t.Errorf("range %U-%U stride %d: want stride 1 and whole blocks of ten", rg.Lo, rg.Hi, rg.Stride)
+		}
+	}
+	for _, zero := range []rune{'０', '٠', '۰', '०', '০', '๐', '𝟎', '𝟘'} {
+		for v := range rune(10) {
+			s := string(zero + v)
+			if d, w := digitAt(s, 0); w != len(s) || rune(d) != v {
+				t.Errorf("digitAt(%q): got %d (length %d), want %d (length %d)", s, d, w, v, len(s))
+			}
+		}
+	}
+	for _, s := range []string{"a", "\u00b2", "Ⅳ", "\xef\xbc", "\xff"} {
+		if _, w := digitAt(s, 0); w != 0 {
+			t.Errorf("digitAt(%q): got length %d, want 0 (no decimal digit)", s, w)
 		}
 	}
 }
