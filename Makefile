@@ -32,8 +32,11 @@ vet:
 	$(GO) vet ./...
 
 # Starts (or reuses) the Elasticsearch node, then runs vet and every test with the node and the built collector.
+# The node's URL is the last line the script prints; its exit status is checked on its own (sh has no pipefail,
+# and a pipe into tail would hide a failed start).
 test: build
-	@set -e; es_url=$$(scripts/elasticsearch start | tail -n 1); \
+	@set -e; es_out=$$(scripts/elasticsearch start) || { echo "make test: Elasticsearch did not start" >&2; exit 1; }; \
+	es_url=$$(printf '%s\n' "$$es_out" | tail -n 1); \
 	echo "make test: Elasticsearch at $$es_url"; \
 	$(GO) vet ./...; \
 	ES_URL=$$es_url ACTIVITYCOL_BIN=$(CURDIR)/bin/activitycol \
@@ -45,7 +48,8 @@ demo: build
 
 # Benchmarks that compare against their baselines in the same run (see README "Performance").
 bench: build
-	@es_url=$$(scripts/elasticsearch start | tail -n 1); \
+	@set -e; es_out=$$(scripts/elasticsearch start) || { echo "make bench: Elasticsearch did not start" >&2; exit 1; }; \
+	es_url=$$(printf '%s\n' "$$es_out" | tail -n 1); \
 	ES_URL=$$es_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./processor/... && \
 	$(GO) test -run '^$$' -bench BenchmarkEncode -benchmem ./querysvc/httpapi

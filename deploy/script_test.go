@@ -142,3 +142,72 @@ func writeExecutable(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestElasticsearchScriptGivesMavenTheJDK proves that the JDK found for
+// Elasticsearch is the one Maven runs on (a JDK in /usr/lib/jvm but not on
+// PATH or in JAVA_HOME passed scripts/prereqs, then every fetch failed and
+// was reported as "not served"), and that a Maven failure is reported as
+// one. Maven is a stub that refuses to run without JAVA_HOME, as mvn does
+// without a java on PATH.
+func TestElasticsearchScriptGivesMavenTheJDK(t *testing.T) {
+	const version = "8.19.21"
+	stubs := t.TempDir()
+	writeExecutable(t, filepath.Join(stubs, "mvn"), `#!/bin/sh
+if [ -z "$JAVA_HOME" ] || [ ! -x "$JAVA_HOME/bin/java" ]; then
+	echo "The JAVA_HOME environment variable is not defined correctly" >&2
+	exit 1
+fi
+echo "[ERROR] stub: JAVA_HOME=$JAVA_HOME" >&2
+exit 1
+`)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "JAVA_HOME=") && !strings.HasPrefix(kv, "PATH=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "ES_VERSION="+version, "ES_PORT="+strconv.Itoa(estest.FreePortPair(t, 21500, 21600)),
+		"ES_RUN_DIR="+t.TempDir(), "ACTIVITYLOG_CACHE="+t.TempDir(),
+		"PATH="+stubs+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd := exec.Command(filepath.Join(repoRoot, "scripts", "elasticsearch"), "start")
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatalf("start with a failing mvn: got success\n%s", stderr.String())
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "mvn failed fetching version "+version+": [ERROR] stub: JAVA_HOME=/") {
+		t.Errorf("start: got output\n%s\nwant mvn run with the JDK's JAVA_HOME and its failure reported as such", out)
+	}
+}
+
+// TestMakeTestStopsWhenElasticsearchDoesNotStart proves that make test ends
+// at once, with the reason, when the node cannot start, instead of running
+// every test package without ES_URL (each would then try to start a node
+// again). The recipe runs in sh, which has no pipefail.
+func TestMakeTestStopsWhenElasticsearchDoesNotStart(t *testing.T) {
+	dir := t.TempDir()
+	makefile, err := os.ReadFile(filepath.Join(repoRoot, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Makefile"), makefile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeExecutable(t, filepath.Join(dir, "scripts", "prereqs"), "#!/bin/sh\nexit 0\n")
+	writeExecutable(t, filepath.Join(dir, "scripts", "elasticsearch"), "#!/bin/sh\necho 'elasticsearch: no JDK' >&2\nexit 1\n")
+	// GO=echo prints the go commands instead of running them.
+	cmd := exec.Command("make", "-s", "test", "GO=echo", "COMMANDS=")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("make test: got success, want a failure\n%s", out)
+	}
+	if strings.Contains(string(out), "vet ./...") || !strings.Contains(string(out), "Elasticsearch did not start") {
+		t.Errorf("make test: got output\n%s\nwant it to stop before go vet and say Elasticsearch did not start", out)
+	}
+}
