@@ -36,6 +36,9 @@ type Options struct {
 	// StorageDir is the persistent queue directory; empty means a new
 	// temporary directory. Reuse one across Start calls to test restarts.
 	StorageDir string
+	// Configs are further configuration files merged over
+	// otelcol-config.yaml, in order (paths relative to the repository root).
+	Configs []string
 	// Env adds or overrides environment variables of the process. The
 	// ingest token is ACTIVITYCOL_INGEST_TOKEN; setting it here replaces the
 	// random one Start makes (and Collector.Token reports it).
@@ -166,7 +169,11 @@ func Start(tb testing.TB, opts Options) *Collector {
 	if err != nil {
 		tb.Fatalf("collectortest: %v", err)
 	}
-	c.cmd = exec.Command(bin, "--config", filepath.Join(estest.RepoRoot(tb), "otelcol-config.yaml"))
+	args := []string{"--config", filepath.Join(estest.RepoRoot(tb), "otelcol-config.yaml")}
+	for _, f := range opts.Configs {
+		args = append(args, "--config", filepath.Join(estest.RepoRoot(tb), f))
+	}
+	c.cmd = exec.Command(bin, args...)
 	c.cmd.Env = os.Environ()
 	for k, v := range env {
 		c.cmd.Env = append(c.cmd.Env, k+"="+v)
