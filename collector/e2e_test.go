@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -332,8 +335,9 @@ func waitForFailedAttempts(t *testing.T, col *collectortest.Collector, k int) {
 }
 
 // acceptedWhileUnreachable starts a collector whose Elasticsearch is out of
-// reach (a closed port: a real socket nothing listens on), in a new namespace
-// and queue directory, and sends it n records, which it accepts.
+// reach (a closed port: a real socket nothing listens on, see
+// unreachableAddr), in a new namespace and queue directory, and sends it n
+// records, which it accepts.
 func acceptedWhileUnreachable(t *testing.T, n int) (down *collectortest.Collector, ns, storage string) {
 	t.Helper()
 	estest.InstallSchema(t)
@@ -341,14 +345,49 @@ func acceptedWhileUnreachable(t *testing.T, n int) (down *collectortest.Collecto
 	down = collectortest.Start(t, collectortest.Options{
 		Namespace:  ns,
 		StorageDir: storage,
-		ESURL:      "http://" + collectortest.FreePort(t),
+		ESURL:      "http://" + unreachableAddr(t),
 	})
 	sendAccepted(t, down, n)
 	return down, ns, storage
 }
 
+// unreachableAddr returns a loopback host:port that refuses every connection
+// until the test ends, as a node that is down does. A TCP socket bound to it
+// that never listens holds the port: nothing else can bind it meanwhile (a
+// port found free and closed again could be taken by another process and
+// answer), and a connection to it is refused, not accepted and then cut.
+func unreachableAddr(t *testing.T) string {
+	t.Helper()
+	// As the net package does: no collector started meanwhile may inherit
+	// the socket before it is marked close-on-exec.
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatalf("unreachable address: socket: %v", err)
+	}
+	// Cleanups run last first: this one after the collector has stopped.
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	// Port 0: the kernel picks a free port and, bound, keeps it ours.
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatalf("unreachable address: bind: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatalf("unreachable address: getsockname: %v", err)
+	}
+	in4, ok := sa.(*syscall.SockaddrInet4)
+	if !ok {
+		t.Fatalf("unreachable address: got socket address %T, want IPv4", sa)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(in4.Port))
+}
+
 // TestQueueSurvivesOutageAndCrash sends records while Elasticsearch is out of
-// reach (a closed port: a real socket nothing listens on), kills the
+// reach (a closed port: a real socket that never listens), kills the
 // collector, and starts a new one on the same queue directory with the real
 // node: every record the collector accepted during the outage arrives, once.
 func TestQueueSurvivesOutageAndCrash(t *testing.T) {

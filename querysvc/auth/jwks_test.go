@@ -167,8 +167,13 @@ func TestJWKSForcedFetchDoesNotBlock(t *testing.T) {
 	ecKey, good := ecKeys(t)
 	var slow atomic.Bool
 	release := make(chan struct{})
+	arrived := make(chan struct{}, 1) // a slow request reached the server
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if slow.Load() {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -187,7 +192,13 @@ func TestJWKSForcedFetchDoesNotBlock(t *testing.T) {
 	bogus := sign(t, jose.ES256, &jose.JSONWebKey{Key: other, KeyID: "random-kid"}, valid("admin", ""))
 	done := make(chan error, 1)
 	go func() { _, err := v.Verify(context.Background(), bogus); done <- err }()
-	time.Sleep(100 * time.Millisecond) // let it start the fetch
+	// Only once the forced fetch hangs in the server does the next check
+	// show that a known kid does not wait behind it.
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the token with an unknown kid did not force a JWKS fetch within 5 s")
+	}
 	got := make(chan error, 1)
 	go func() { _, err := v.Verify(context.Background(), tok); got <- err }()
 	select {

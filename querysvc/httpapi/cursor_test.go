@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -59,14 +61,36 @@ func TestCursor(t *testing.T) {
 }
 
 // FuzzCursor: a cursor is attacker-controlled; opening any string either
-// fails with a client error or (only for what this key signed) succeeds.
+// fails with a client error or succeeds only with what this key signed: the
+// claims it carries (position, principal, filters, expiry) are exactly those
+// of the issued cursor, so no string can move the position or rebind it.
 func FuzzCursor(f *testing.F) {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	c := testCursors(now)
 	alice := querysvc.Principal{Subject: "alice", Role: querysvc.RolePartner, Tenant: "t-1"}
 	p := Params{Limit: 10}
-	cur, _ := c.issue(alice, p, querysvc.Position{PIT: "pit", SearchAfter: []json.RawMessage{json.RawMessage(`1`)}})
-	for _, s := range []string{cur, "", ".", "a.b", cur + "x", "eyJ2IjoxfQ.AAAA", strings.Repeat("A", 100) + "." + strings.Repeat("B", 43)} {
+	issued := querysvc.Position{PIT: "pit", SearchAfter: []json.RawMessage{json.RawMessage(`1`)}}
+	cur, err := c.issue(alice, p, issued)
+	if err != nil {
+		f.Fatal(err)
+	}
+	want, err := cursorClaimsOf(cur)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// Forgeries of the same cursor at another position: its claims with
+	// search_after moved, under its own MAC, none, and another key's.
+	moved := querysvc.Position{PIT: "pit", SearchAfter: []json.RawMessage{json.RawMessage(`2`)}}
+	other := c
+	other.key = []byte("ffffffffffffffffffffffffffffffff")
+	forged, err := other.issue(alice, p, moved)
+	if err != nil {
+		f.Fatal(err)
+	}
+	forgedPayload, _, _ := strings.Cut(forged, ".")
+	_, mac, _ := strings.Cut(cur, ".")
+	for _, s := range []string{cur, "", ".", "a.b", cur + "x", "eyJ2IjoxfQ.AAAA", strings.Repeat("A", 100) + "." + strings.Repeat("B", 43),
+		forged, forgedPayload + ".", forgedPayload + "." + mac} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -77,8 +101,27 @@ func FuzzCursor(f *testing.F) {
 			}
 			return
 		}
-		if s != cur && pos.PIT != "pit" {
-			t.Fatalf("a cursor this key did not sign opened: %q -> %+v", s, pos)
+		if !reflect.DeepEqual(pos, issued) {
+			t.Fatalf("cursor %q opened at %+v, want the issued %+v", s, pos, issued)
+		}
+		got, err := cursorClaimsOf(s)
+		if err != nil {
+			t.Fatalf("cursor %q opened but its claims do not decode: %v", s, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("cursor %q opened with claims %+v, want the issued %+v", s, got, want)
 		}
 	})
+}
+
+// cursorClaimsOf decodes the claims a cursor carries, without verifying it.
+func cursorClaimsOf(cursor string) (cursorClaims, error) {
+	payload, _, _ := strings.Cut(cursor, ".")
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return cursorClaims{}, err
+	}
+	var cl cursorClaims
+	err = json.Unmarshal(b, &cl)
+	return cl, err
 }
