@@ -23,7 +23,9 @@
 // plugin wraps the connection pool to see commits. A transaction begun with
 // db.Exec("BEGIN") is followed through its BEGIN, COMMIT, ROLLBACK and
 // savepoint statements on a connection taken with db.Connection or on a pool
-// of one connection (elsewhere the next statement may run on any connection).
+// of one connection (elsewhere the next statement may run on any connection;
+// a pool raised above one connection meanwhile emits the records held so far
+// at the COMMIT, and the later ones as they run).
 // A transaction begun with Begin or Transaction on a db.Connection session is
 // not seen: its records are emitted as each statement succeeds, even if it
 // later rolls back.

@@ -52,7 +52,8 @@ func rawKind(query string) rawStatement {
 		if len(rest) > 0 && (rest[0] == "TRANSACTION" || rest[0] == "TRAN" || rest[0] == "WORK") {
 			return rawBegin // with PostgreSQL's isolation level, or SQL Server's name, after it
 		}
-		if len(rest) == 0 || rest[0] == "ISOLATION" || rest[0] == "READ" {
+		// PostgreSQL's transaction modes: ISOLATION LEVEL, READ WRITE|ONLY, [NOT] DEFERRABLE.
+		if len(rest) == 0 || slices.Contains([]string{"ISOLATION", "READ", "DEFERRABLE", "NOT"}, rest[0]) {
 			return rawBegin
 		}
 	case "START":
@@ -60,7 +61,9 @@ func rawKind(query string) rawStatement {
 			return rawBegin
 		}
 	case "COMMIT", "END":
-		if tail("TRANSACTION", "TRAN", "WORK") {
+		// SQL Server may name the transaction it commits (a ROLLBACK naming
+		// one may name a savepoint instead: see followRaw).
+		if tail("TRANSACTION", "TRAN", "WORK") || len(rest) == 2 && (rest[0] == "TRANSACTION" || rest[0] == "TRAN") {
 			return rawCommit
 		}
 	case "ROLLBACK", "ABORT":
@@ -72,7 +75,7 @@ func rawKind(query string) rawStatement {
 }
 
 // manualKey returns the key under which the plugin follows manual
-// transactions on c, or nil when it does not.
+// transactions on c, or nil when it cannot follow them there.
 func manualKey(c gorm.ConnPool) any {
 	switch c := c.(type) {
 	case *sql.Conn:
@@ -80,17 +83,30 @@ func manualKey(c gorm.ConnPool) any {
 		// (see followRaw).
 		return weak.Make(c)
 	case *pool:
-		if db, err := c.GetDBConn(); err == nil && db.Stats().MaxOpenConnections == 1 {
-			return c
-		}
+		return c
 	}
 	return nil
 }
 
-// manualOf returns the records of the manual transaction open on c.
+// oneConnection reports whether every statement run through c runs on one
+// connection, the one a manual transaction was begun on. A pool's limit can
+// change at run time: it is read at each statement.
+func oneConnection(c gorm.ConnPool) bool {
+	switch c := c.(type) {
+	case *sql.Conn:
+		return true
+	case *pool:
+		db, err := c.GetDBConn()
+		return err == nil && db.Stats().MaxOpenConnections == 1
+	}
+	return false
+}
+
+// manualOf returns the records of the manual transaction open on c, while
+// c still runs every statement on its connection.
 func (p *Plugin) manualOf(c gorm.ConnPool) *held {
 	key := manualKey(c)
-	if key == nil {
+	if key == nil || !oneConnection(c) {
 		return nil
 	}
 	if h, ok := p.manual.Load(key); ok {
@@ -114,12 +130,18 @@ func (p *Plugin) followRaw(db *gorm.DB) {
 	query := db.Statement.SQL.String()
 	switch rawKind(query) {
 	case rawBegin:
+		if !oneConnection(c) {
+			return
+		}
 		if _, loaded := p.manual.LoadOrStore(key, &held{}); !loaded {
 			if conn, ok := c.(*sql.Conn); ok {
 				runtime.AddCleanup(conn, func(k any) { p.manual.Delete(k) }, key)
 			}
 		}
 	case rawCommit:
+		// Even when the pool has grown since BEGIN: the records held were
+		// made on the transaction's connection, and would otherwise be held
+		// for ever. Statements since then were emitted as they ran.
 		if h, ok := p.manual.LoadAndDelete(key); ok {
 			for _, emit := range h.(*held).take() {
 				emit()
@@ -129,9 +151,19 @@ func (p *Plugin) followRaw(db *gorm.DB) {
 		p.manual.Delete(key)
 	default:
 		if set, name := savepoint(query); name != "" {
-			if h := p.manualOf(c); h != nil {
-				h.savepoint(set, name)
+			if h := p.manualOf(c); h != nil && !h.savepoint(set, name) && sqlServerRollback(query) {
+				// SQL Server's ROLLBACK TRANSACTION names a savepoint or the
+				// transaction itself; a name never saved is the transaction's,
+				// and the whole transaction rolled back.
+				p.manual.Delete(key)
 			}
 		}
 	}
+}
+
+// sqlServerRollback reports whether query is SQL Server's ROLLBACK
+// TRAN[SACTION] name, which savepoint reads as a rollback to a savepoint.
+func sqlServerRollback(query string) bool {
+	f := strings.Fields(strings.ToUpper(query))
+	return len(f) == 3 && f[0] == "ROLLBACK" && (f[1] == "TRANSACTION" || f[1] == "TRAN")
 }

@@ -848,3 +848,35 @@ func TestPluginManualTransactions(t *testing.T) {
 		t.Errorf("got recording errors %v, want none", *errs)
 	}
 }
+
+// TestPluginManualTransactionPoolResized: a manual transaction begun on a
+// pool of one connection keeps being followed when the pool's limit is
+// raised before it ends: its COMMIT emits the records it held, instead of
+// leaving them held forever.
+func TestPluginManualTransactionPoolResized(t *testing.T) {
+	db, exp, errs := setup(t) // a pool of one connection
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := db.WithContext(staffContext()).Session(&gorm.Session{SkipDefaultTransaction: true})
+	if err := session.Exec("BEGIN").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Create(&Reward{Name: "Resized"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := exp.Take(); len(got) != 0 {
+		t.Fatalf("got %d records before COMMIT, want none yet", len(got))
+	}
+	// The idle connection is the one in the transaction: the next statement
+	// still runs on it.
+	sqlDB.SetMaxOpenConns(2)
+	if err := session.Exec("COMMIT").Error; err != nil {
+		t.Fatal(err)
+	}
+	one(t, exp, schema.EventCreated)
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}

@@ -5,6 +5,41 @@ import (
 	"testing"
 )
 
+// TestRawKind proves that the forms each database documents for beginning,
+// committing and rolling back a transaction are read as such: a BEGIN missed
+// records rolled-back work as done, a COMMIT missed holds committed records
+// until a later transaction's end (and drops them if that one rolls back).
+func TestRawKind(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  rawStatement
+	}{
+		{"BEGIN", rawBegin},
+		{"BEGIN IMMEDIATE TRANSACTION", rawBegin},
+		{"BEGIN ISOLATION LEVEL SERIALIZABLE", rawBegin},
+		{"BEGIN READ ONLY", rawBegin},
+		{"BEGIN DEFERRABLE", rawBegin},     // PostgreSQL
+		{"BEGIN NOT DEFERRABLE", rawBegin}, // PostgreSQL
+		{"BEGIN TRAN t1", rawBegin},        // SQL Server
+		{"START TRANSACTION WITH CONSISTENT SNAPSHOT", rawBegin},
+		{"COMMIT", rawCommit},
+		{"COMMIT TRANSACTION t1", rawCommit}, // SQL Server, named
+		{"COMMIT TRAN @t", rawCommit},        // SQL Server, a variable
+		{"END WORK", rawCommit},
+		{"ROLLBACK", rawRollback},
+		{"ABORT TRANSACTION", rawRollback},
+		{"ROLLBACK TRANSACTION t1", rawOther}, // a savepoint's name or the transaction's: see followRaw
+		{"ROLLBACK TO SAVEPOINT sp1", rawOther},
+		{"BEGIN something()", rawOther},
+		{"COMMIT a b", rawOther},
+		{"END", rawCommit},
+	} {
+		if got := rawKind(tt.query); got != tt.want {
+			t.Errorf("rawKind(%q): got %d, want %d", tt.query, got, tt.want)
+		}
+	}
+}
+
 // FuzzStatementKinds: the statements the plugin reads to follow
 // transactions (rawKind for BEGIN, COMMIT and ROLLBACK run by hand,
 // savepoint for savepoints) never panic on any query; no statement is both

@@ -122,8 +122,9 @@ func (h *held) take() []func() {
 }
 
 // savepoint follows a savepoint statement that succeeded: set notes where
-// the savepoint name is, a rollback to it drops the records made since.
-func (h *held) savepoint(set bool, name string) {
+// the savepoint name is, a rollback to it drops the records made since. It
+// reports whether the savepoint rolled back to was one it had noted.
+func (h *held) savepoint(set bool, name string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if set {
@@ -131,9 +132,23 @@ func (h *held) savepoint(set bool, name string) {
 			h.savepoints = map[string]int{}
 		}
 		h.savepoints[name] = len(h.emits)
-	} else if n, ok := h.savepoints[name]; ok && n <= len(h.emits) {
+		return true
+	}
+	n, ok := h.savepoints[name]
+	if !ok {
+		// Unquoted names are case-insensitive (SQLite, SQL Server's usual
+		// collations) or folded (PostgreSQL, MySQL).
+		for k, v := range h.savepoints {
+			if strings.EqualFold(k, name) {
+				n, ok = v, true
+				break
+			}
+		}
+	}
+	if ok && n <= len(h.emits) {
 		h.emits = h.emits[:n]
 	}
+	return ok
 }
 
 // Commit implements gorm.TxCommitter: it emits the transaction's records

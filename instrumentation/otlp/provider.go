@@ -412,17 +412,20 @@ func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) 
 func (e *countingExporter) Shutdown(ctx context.Context) error   { return e.next.Shutdown(ctx) }
 func (e *countingExporter) ForceFlush(ctx context.Context) error { return e.next.ForceFlush(ctx) }
 
-// envHeaders reads OTEL_EXPORTER_OTLP_LOGS_HEADERS, else
-// OTEL_EXPORTER_OTLP_HEADERS, through getenv: comma-separated key=value pairs,
-// each key and value percent-decoded and trimmed, as the specification
-// describes. The exporters read the process environment themselves, but a
-// WithGetenv function must be able to carry the collector's token too. Where
-// the exporters skip a malformed pair (and so would send no token, and every
-// record would be refused), this is an error that names the pair.
+// envHeaders reads OTEL_EXPORTER_OTLP_LOGS_HEADERS, else (unset or blank)
+// OTEL_EXPORTER_OTLP_HEADERS, through getenv: comma-separated key=value
+// pairs, read as the Go SDK reads them (the key trimmed, the value
+// percent-decoded, then trimmed). The exporters read the process environment
+// themselves, but a WithGetenv function must be able to carry the
+// collector's token too. Where the exporters skip a malformed pair (and so
+// would send no token, and every record would be refused), this is an error
+// that names the pair, and its key only when that is a header name: written
+// with ':' for '=' ("Authorization: Bearer <token>=="), what reads as the key
+// holds the token, and the message is logged.
 func envHeaders(getenv func(string) string) (map[string]string, error) {
 	name := "OTEL_EXPORTER_OTLP_LOGS_HEADERS"
 	raw := getenv(name)
-	if raw == "" {
+	if strings.TrimSpace(raw) == "" {
 		name = "OTEL_EXPORTER_OTLP_HEADERS"
 		raw = getenv(name)
 	}
@@ -435,19 +438,19 @@ func envHeaders(getenv func(string) string) (map[string]string, error) {
 			continue
 		}
 		k, v, ok := strings.Cut(pair, "=")
-		key, kerr := url.PathUnescape(strings.TrimSpace(k))
-		val, verr := url.PathUnescape(strings.TrimSpace(v))
+		key := strings.TrimSpace(k)
+		if !ok || !validHeaderName(key) {
+			return nil, fmt.Errorf("%w: %s: pair %d is not key=value with a header name as key (is ':' written for '='?)",
+				ErrInvalidHeaders, name, i+1)
+		}
+		val, err := url.PathUnescape(v)
 		switch {
-		case !ok || strings.TrimSpace(k) == "":
-			return nil, fmt.Errorf("%w: %s: pair %d is not key=value", ErrInvalidHeaders, name, i+1)
-		case kerr != nil || verr != nil:
-			return nil, fmt.Errorf("%w: %s: pair %d (key %q) has a malformed percent escape", ErrInvalidHeaders, name, i+1, strings.TrimSpace(k))
-		case !validHeaderName(key):
-			return nil, fmt.Errorf("%w: %s: pair %d: %q is not a header name", ErrInvalidHeaders, name, i+1, key)
+		case err != nil:
+			return nil, fmt.Errorf("%w: %s: pair %d (key %q): the value has a malformed percent escape", ErrInvalidHeaders, name, i+1, key)
 		case strings.ContainsAny(val, "\r\n\x00"):
 			return nil, fmt.Errorf("%w: %s: pair %d (key %q): a value may not hold a line break or NUL", ErrInvalidHeaders, name, i+1, key)
 		}
-		h[key] = val
+		h[key] = strings.TrimSpace(val)
 	}
 	return h, nil
 }
