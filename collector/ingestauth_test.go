@@ -112,14 +112,15 @@ func TestCollectorRefusesToStartWithoutToken(t *testing.T) {
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("got exit %v (context %v), want a start-up error\n%s", err, ctx.Err(), out)
 	}
-	if !strings.Contains(string(out), "bearertokenauth/ingest: no bearer token provided") {
+	if !strings.Contains(string(out), "ingestauth: no bearer token provided") {
 		t.Errorf("got output\n%s\nwant it to name the missing ingest token", out)
 	}
 }
 
 // TestIngestTokenFileRotation proves the rotation the configuration
 // documents: ACTIVITYCOL_INGEST_TOKEN_FILE lists the tokens, one per line,
-// and is read again when it changes, without a restart.
+// and is read again when it changes, without a restart; and that a comment
+// line written into it later lets nobody in.
 func TestIngestTokenFileRotation(t *testing.T) {
 	old, next := collectortest.NewToken(t), collectortest.NewToken(t)
 	file := filepath.Join(t.TempDir(), "ingest-tokens")
@@ -163,5 +164,20 @@ func TestIngestTokenFileRotation(t *testing.T) {
 		if gotOld != want(step.okOld) || gotNew != want(step.okNew) {
 			t.Fatalf("file %q: got old token %d, new token %d, want %d and %d", step.content, gotOld, gotNew, want(step.okOld), want(step.okNew))
 		}
+	}
+
+	// A comment line written into the file later: the contrib extension
+	// reads its first word, "#", as a token; the collector still refuses it.
+	third := collectortest.NewToken(t)
+	if err := os.WriteFile(file, []byte("# ingest tokens, one per line\n"+third+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); postEmpty(t, col, "Bearer "+third) != http.StatusOK; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the token file was not read again within 20 s")
+		}
+	}
+	if got := postEmpty(t, col, "Bearer #"); got != http.StatusUnauthorized {
+		t.Errorf(`"Bearer #" with a comment line in the token file: got status %d, want 401`, got)
 	}
 }
