@@ -1357,10 +1357,11 @@ const maxIDLen = 512
 // invalid byte as U+FFFD, so "\xff" and "\xfe" would share an id), no
 // control character, and not redacted (a card number in an id is masked, and
 // every such record would share the id "[REDACTED]", Elasticsearch keeping
-// only the first). The bytes are checked eight at a time; a string with a
-// byte above 0x7f is checked for UTF-8 on its own.
+// only the first). The bytes are checked eight at a time, in the same pass
+// that looks for the mask's '[': only an id with one is searched for the
+// mask, and only one with a byte above 0x7f is checked for UTF-8.
 func validID(id string) bool {
-	if id == "" || len(id) > maxIDLen || strings.Contains(id, redact.Mask) {
+	if id == "" || len(id) > maxIDLen {
 		return false
 	}
 	const (
@@ -1373,9 +1374,9 @@ func validID(id string) bool {
 				return false
 			}
 		}
-		return utf8.ValidString(id)
+		return utf8.ValidString(id) && !strings.Contains(id, redact.Mask)
 	}
-	var above uint64
+	var above, bracket uint64
 	// Words from the start, and the last 8 bytes, which may overlap the
 	// word before: reading a byte twice changes nothing.
 	for i := 0; ; i += 8 {
@@ -1392,10 +1393,18 @@ func validID(id string) bool {
 			return false
 		}
 		above |= x & high
+		// A zero byte of x ^ '['...; a byte above 0x7f may also set it,
+		// which only costs the search below.
+		y := x ^ '['*ones
+		bracket |= (y - ones) &^ y & high
 		if i+8 == len(id) {
-			return above == 0 || utf8.ValidString(id)
+			break
 		}
 	}
+	if bracket != 0 && strings.Contains(id, redact.Mask) {
+		return false
+	}
+	return above == 0 || utf8.ValidString(id)
 }
 
 // load64 reads the 8 bytes of s from i, little-endian (one load on amd64

@@ -938,12 +938,15 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 			out, drop, clean := w.scanClean(s)
 			remove = settle(v, s, out, drop, clean, &e.clean)
 		}
-		if tag&HookNonStrings != 0 {
-			tag = 0
+		w.pop()
+		// The value is still a string: the hook wants it unless the tag
+		// says strings are fine.
+		if !remove && tag != 0 && tag&HookNonStrings == 0 && w.rep.Hook != nil {
+			remove = w.rep.Hook(k, tag, v)
 		}
-	} else {
-		remove = w.redactEntry(k, v, e, pos, depth, otp, top)
+		return remove
 	}
+	remove = w.redactEntry(k, v, e, pos, depth, otp, top)
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) &&
 		(tag&HookNonMaps == 0 || v.Type() != pcommon.ValueTypeMap) {
