@@ -484,7 +484,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
 		attrs.PutStr(schema.AttrTenantID, t)
 	}
-	id := route(lr, rs.docID, st)
+	id := route(lr, rs.docID, t, st)
 	if p.detector != nil {
 		p.observe(lr, attrs, rs, t, id, st)
 	}
@@ -1052,7 +1052,7 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 	id := docID
 	if id == "" {
 		if v, ok := attrs.Get(schema.AttrID); ok && validID(v.AsString()) {
-			id = v.AsString()
+			id = documentID(lr, v.AsString(), tenantID)
 		} else {
 			id = st.derivedID(lr)
 		}
@@ -1166,7 +1166,7 @@ func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	for _, a := range slices.Concat(st.resent, st.alerts) {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
-		route(lr, false, st)
+		route(lr, false, a.Tenant, st)
 	}
 }
 
@@ -1311,7 +1311,10 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // route sets the document id of lr, overwriting any the emitter sent, and
 // returns it. A record without a usable activity.id gets a deterministic
 // one (st.derivedID), derived after redaction so the id cannot leak a
-// secret by brute force.
+// secret by brute force. An activity.id that is a UUID is the document id;
+// any other (a database sequence, an order number) is unique only within
+// its emitter's tenant, and every tenant writes into the same data stream,
+// so its document id is scoped by tenant (see documentID).
 //
 // The decoder sizes a record's attribute list exactly, so adding the
 // document id attribute copies the list into a new array (768 bytes for
@@ -1321,7 +1324,7 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // activity.id there for that reason. What an emitter sends there is never
 // trusted. hasDocID says whether the record has the attribute (checkAttr
 // saw it during the walk, which is the last pass that can remove it).
-func route(lr plog.LogRecord, hasDocID bool, st *batchStats) string {
+func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) string {
 	attrs := lr.Attributes()
 	id := ""
 	v, ok := attrs.Get(schema.AttrID)
@@ -1336,6 +1339,7 @@ func route(lr plog.LogRecord, hasDocID bool, st *batchStats) string {
 		// document id agree on.
 		attrs.PutStr(schema.AttrID, id)
 	}
+	id = documentID(lr, id, tenantID)
 	if hasDocID {
 		if v, ok := attrs.Get(schema.AttrDocumentID); ok {
 			if v.Type() != pcommon.ValueTypeStr || v.Str() != id {
@@ -1346,6 +1350,43 @@ func route(lr plog.LogRecord, hasDocID bool, st *batchStats) string {
 	}
 	attrs.PutStr(schema.AttrDocumentID, id)
 	return id
+}
+
+// documentID returns the document id of a record whose activity.id is the
+// usable id: the id itself when it is a UUID (random or time-ordered, so
+// unique across tenants by construction, as the instrumentation library's
+// are), else the id scoped by the record's tenant (recordid.Scoped). Two
+// tenants whose emitters both number their records from 1 would otherwise
+// share document ids in the one data stream, and Elasticsearch would keep
+// only the first of each pair (the 409 of the second is the de-duplication
+// the exporter does not report). A resent record maps onto the same id.
+func documentID(lr plog.LogRecord, id, tenantID string) string {
+	if isUUID(id) {
+		return id
+	}
+	return recordid.Scoped(tenantID, id, lr.Timestamp().AsTime())
+}
+
+// isUUID reports whether id is a UUID in its canonical text form
+// (8-4-4-4-12 hexadecimal digits, either case).
+func isUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // maxIDLen bounds an emitter-supplied id: Elasticsearch refuses _id values

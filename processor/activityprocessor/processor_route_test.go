@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -12,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/recordid"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -172,8 +175,14 @@ func TestRouting(t *testing.T) {
 				t.Errorf("got %d %s attributes, want 1", n, schema.AttrDocumentID)
 			}
 			id, docID := attrStr(out, schema.AttrID), attrStr(out, schema.AttrDocumentID)
-			if id != docID {
-				t.Errorf("document id: got %q, want the activity.id %q", docID, id)
+			// A UUID is the document id as it is; another id is scoped by
+			// the record's tenant (here none: unknown).
+			wantDoc := id
+			if !uuidV7.MatchString(id) {
+				wantDoc = recordid.Scoped(schema.TenantUnknown, id, out.Timestamp().AsTime())
+			}
+			if docID != wantDoc {
+				t.Errorf("document id: got %q, want %q (activity.id %q)", docID, wantDoc, id)
 			}
 			if tt.wantID != "" && id != tt.wantID {
 				t.Errorf("activity.id: got %q, want %q", id, tt.wantID)
@@ -224,5 +233,60 @@ func TestDerivedIDIsDeterministic(t *testing.T) {
 	wantPrefix := fmt.Sprintf("%012x", int64(1764150000123456789)/1e6)
 	if got := a[:8] + a[9:13]; got != wantPrefix {
 		t.Errorf("id time prefix: got %s, want %s", got, wantPrefix)
+	}
+}
+
+// TestDocumentIDScopedByTenant proves that ids unique only within a tenant
+// (two emitters numbering their records from 1) no longer share a document
+// id in the data stream, where Elasticsearch kept only the first of each
+// pair; that a UUID stays the document id; that a resend maps onto the same
+// ids; and that the burst detector, which counts a record once per document
+// id, counts both tenants' failed logins.
+func TestDocumentIDScopedByTenant(t *testing.T) {
+	now := pcommon.NewTimestampFromTime(time.Now())
+	batch := func() plog.Logs {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for _, r := range []struct{ tenant, id string }{
+			{"bean-there", "17"}, {"acme", "17"}, {"acme", "0190f0e4-1111-7aaa-8bbb-123456789abc"},
+		} {
+			lr := lrs.AppendEmpty()
+			lr.SetTimestamp(now)
+			lr.SetEventName(schema.EventName(schema.EventLoginFailed))
+			a := lr.Attributes()
+			a.PutStr(schema.AttrID, r.id)
+			a.PutStr(schema.AttrTenantID, r.tenant)
+			a.PutStr(schema.AttrEvent, schema.EventLoginFailed)
+			a.PutStr(schema.AttrClientAddress, "203.0.113.9")
+		}
+		return ld
+	}
+	cfg := createDefaultConfig()
+	cfg.Burst.Threshold = 3
+	docIDs := func(ld plog.Logs) (ids, docs []string) {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < lrs.Len(); i++ {
+			ids = append(ids, attrStr(lrs.At(i), schema.AttrID))
+			docs = append(docs, attrStr(lrs.At(i), schema.AttrDocumentID))
+		}
+		return ids, docs
+	}
+	out := runOnce(t, cfg, batch())
+	ids, docs := docIDs(out)
+	if ids[0] != "17" || ids[1] != "17" {
+		t.Errorf("activity.id: got %q, want the emitters' ids kept", ids)
+	}
+	if docs[0] == docs[1] {
+		t.Errorf("two tenants' records with activity.id 17 share the document id %q", docs[0])
+	}
+	if docs[2] != ids[2] {
+		t.Errorf("UUID activity.id %q: got document id %q, want it unchanged", ids[2], docs[2])
+	}
+	if n := len(alertsIn(out)); n != 1 {
+		t.Errorf("three failed logins from one address (two with id 17, in two tenants): got %d alerts, want 1", n)
+	}
+	_, again := docIDs(runOnce(t, cfg, batch()))
+	if !slices.Equal(again, docs) {
+		t.Errorf("resent batch: got document ids %q, want %q", again, docs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -404,5 +405,62 @@ func TestEndToEndEmitterWithoutIDs(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("documents in %s: got %d, want %d", ds, got, want)
+	}
+}
+
+// TestEndToEndTenantSequenceIDs sends, twice, what two tenants' emitters
+// that number their records from 1 send: each tenant's records 1 to 3. All
+// six must land once each, each under its own tenant and its own id. Before,
+// the second tenant's records shared the first's document ids and
+// Elasticsearch kept only the first three.
+func TestEndToEndTenantSequenceIDs(t *testing.T) {
+	t.Cleanup(func() {
+		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
+	})
+	estest.InstallSchema(t)
+	esURL := estest.URL(t)
+	ns := estest.Namespace(t)
+	col := collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
+	client := &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+
+	now := time.Now().UTC()
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(schema.AttrServiceName, "legacy-billing")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for _, tenant := range []string{"acme", "bean-there"} {
+		for i := 1; i <= 3; i++ {
+			lr := lrs.AppendEmpty()
+			lr.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i) * time.Millisecond)))
+			lr.Body().SetStr(fmt.Sprintf("Invoice %d paid", i))
+			a := lr.Attributes()
+			a.PutStr(schema.AttrID, strconv.Itoa(i))
+			a.PutStr(schema.AttrCategory, schema.CategoryTransactions)
+			a.PutStr(schema.AttrEvent, schema.EventCreated)
+			a.PutStr(schema.AttrTenantID, tenant)
+		}
+	}
+	for range 2 {
+		again := plog.NewLogs()
+		ld.CopyTo(again)
+		postOTLP(t, client, col, again)
+	}
+
+	ds := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, esURL, ds, 6, 60*time.Second); got != 6 {
+		t.Fatalf("got %d documents, want the 6 records once each", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tenant := range []string{"acme", "bean-there"} {
+		for i := 1; i <= 3; i++ {
+			q := fmt.Sprintf("%s:%s AND %s:%d", schema.Path(schema.AttrTenantID), tenant, schema.Path(schema.AttrID), i)
+			if n, err := collectortest.Count(ctx, esURL, ds, url.QueryEscape(q)); err != nil || n != 1 {
+				t.Errorf("tenant %s, activity.id %d: got %d documents (%v), want 1", tenant, i, n, err)
+			}
+		}
 	}
 }

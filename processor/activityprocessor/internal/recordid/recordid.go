@@ -83,6 +83,20 @@ func DeriveFrom(origin *Origin, lr plog.LogRecord, skip func(key string) bool, n
 	return FromHash(ts.AsTime(), h.Sum(nil))
 }
 
+// Scoped returns the UUIDv7-shaped document id of a record whose emitter
+// gave it the id id, which is unique only within the record's tenant: t's
+// milliseconds (the record's own time, so a resend maps onto the same id),
+// then bits of a SHA-256 hash over tenant and id, each length-prefixed, so
+// no two (tenant, id) pairs hash alike by how they split.
+func Scoped(tenant, id string, t time.Time) string {
+	h := sha256.New()
+	var buf [binary.MaxVarintLen64]byte
+	writeString(h, &buf, "activitylog scoped id")
+	writeString(h, &buf, tenant)
+	writeString(h, &buf, id)
+	return FromHash(t, h.Sum(nil))
+}
+
 // FromHash builds a UUIDv7-shaped id from a time and at least 10 bytes of
 // hash output (shorter input is zero-padded).
 func FromHash(t time.Time, sum []byte) string {
