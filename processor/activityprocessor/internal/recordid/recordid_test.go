@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
@@ -110,4 +111,30 @@ func FuzzDerive(f *testing.F) {
 			t.Errorf("got %s then %s, want one equal UUIDv7", a, b)
 		}
 	})
+}
+
+// TestScoped: the same tenant and id give the same id (a resend maps onto
+// its document), another tenant or id another, however the two split, and
+// the time bits are the record's.
+func TestScoped(t *testing.T) {
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	id := Scoped("acme", "17", at)
+	if again := Scoped("acme", "17", at); again != id {
+		t.Errorf("got %q then %q for the same tenant and id", id, again)
+	}
+	seen := map[string]string{id: "acme/17"}
+	for _, c := range [][2]string{{"bean-there", "17"}, {"acme", "18"}, {"acme1", "7"}, {"acm", "e17"}, {"", "acme17"}} {
+		got := Scoped(c[0], c[1], at)
+		if prev, ok := seen[got]; ok {
+			t.Errorf("%s/%s: got %q, the id of %s", c[0], c[1], got, prev)
+		}
+		seen[got] = c[0] + "/" + c[1]
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		t.Fatalf("got %q (%v), want a UUIDv7", id, err)
+	}
+	if sec, nsec := u.Time().UnixTime(); time.Unix(sec, nsec).UnixMilli() != at.UnixMilli() {
+		t.Errorf("time bits: got %v, want %v", time.Unix(sec, nsec).UTC(), at)
+	}
 }
