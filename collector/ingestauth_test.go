@@ -95,24 +95,36 @@ func TestIngestRequiresToken(t *testing.T) {
 	}
 }
 
-// TestCollectorRefusesToStartWithoutToken proves there is no unauthenticated
-// mode: with neither ACTIVITYCOL_INGEST_TOKEN nor ACTIVITYCOL_INGEST_TOKEN_FILE
-// set, the collector exits at once and says why.
-func TestCollectorRefusesToStartWithoutToken(t *testing.T) {
-	bin := collectortest.Binary(t)
+// startFails runs the collector with otelcol-config.yaml and the further
+// configs, on free loopback ports and with env added, expects it to exit
+// with a start-up error, and returns what it printed.
+func startFails(t *testing.T, env []string, configs ...string) string {
+	t.Helper()
+	root := estest.RepoRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--config", filepath.Join(estest.RepoRoot(t), "otelcol-config.yaml"))
-	cmd.Env = append(os.Environ(),
-		"ACTIVITYCOL_INGEST_TOKEN=", "ACTIVITYCOL_INGEST_TOKEN_FILE=",
+	args := []string{"--config", filepath.Join(root, "otelcol-config.yaml")}
+	for _, c := range configs {
+		args = append(args, "--config", filepath.Join(root, c))
+	}
+	cmd := exec.CommandContext(ctx, collectortest.Binary(t), args...)
+	cmd.Env = append(append(os.Environ(),
 		"ACTIVITYCOL_STORAGE_DIR="+t.TempDir(),
 		"OTLP_GRPC_ENDPOINT="+collectortest.FreePort(t), "OTLP_HTTP_ENDPOINT="+collectortest.FreePort(t),
-		"ACTIVITYCOL_HEALTH_ENDPOINT="+collectortest.FreePort(t), "ACTIVITYCOL_METRICS_HOST=127.0.0.1")
+		"ACTIVITYCOL_HEALTH_ENDPOINT="+collectortest.FreePort(t), "ACTIVITYCOL_METRICS_HOST=127.0.0.1"), env...)
 	out, err := cmd.CombinedOutput()
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("got exit %v (context %v), want a start-up error\n%s", err, ctx.Err(), out)
 	}
-	if !strings.Contains(string(out), "ingestauth: no bearer token provided") {
+	return string(out)
+}
+
+// TestCollectorRefusesToStartWithoutToken proves there is no unauthenticated
+// mode: with neither ACTIVITYCOL_INGEST_TOKEN nor ACTIVITYCOL_INGEST_TOKEN_FILE
+// set, the collector exits at once and says why.
+func TestCollectorRefusesToStartWithoutToken(t *testing.T) {
+	out := startFails(t, []string{"ACTIVITYCOL_INGEST_TOKEN=", "ACTIVITYCOL_INGEST_TOKEN_FILE="})
+	if !strings.Contains(out, "ingestauth: no bearer token provided") {
 		t.Errorf("got output\n%s\nwant it to name the missing ingest token", out)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -143,21 +142,9 @@ func TestIngestOverTLS(t *testing.T) {
 // and no certificate given, the collector refuses to start rather than
 // listen in plaintext.
 func TestTLSOverlayRequiresCertificate(t *testing.T) {
-	root := estest.RepoRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, collectortest.Binary(t), "--config", filepath.Join(root, "otelcol-config.yaml"),
-		"--config", filepath.Join(root, "otelcol-tls.yaml"))
-	cmd.Env = append(os.Environ(),
-		"ACTIVITYCOL_INGEST_TOKEN="+collectortest.NewToken(t), "ACTIVITYCOL_TLS_CERT_FILE=", "ACTIVITYCOL_TLS_KEY_FILE=",
-		"ACTIVITYCOL_STORAGE_DIR="+t.TempDir(),
-		"OTLP_GRPC_ENDPOINT="+collectortest.FreePort(t), "OTLP_HTTP_ENDPOINT="+collectortest.FreePort(t),
-		"ACTIVITYCOL_HEALTH_ENDPOINT="+collectortest.FreePort(t), "ACTIVITYCOL_METRICS_HOST=127.0.0.1")
-	out, err := cmd.CombinedOutput()
-	if err == nil || ctx.Err() != nil {
-		t.Fatalf("got exit %v (context %v), want a start-up error\n%s", err, ctx.Err(), out)
-	}
-	if !strings.Contains(string(out), "TLS configuration must include both certificate and key") {
+	out := startFails(t, []string{"ACTIVITYCOL_INGEST_TOKEN=" + collectortest.NewToken(t),
+		"ACTIVITYCOL_TLS_CERT_FILE=", "ACTIVITYCOL_TLS_KEY_FILE="}, "otelcol-tls.yaml")
+	if !strings.Contains(out, "TLS configuration must include both certificate and key") {
 		t.Errorf("got output\n%s\nwant it to say the certificate and key are missing", out)
 	}
 }

@@ -148,6 +148,26 @@ func legacyBatch(now time.Time, stolenIndex string) plog.Logs {
 	return ld
 }
 
+// start installs the schema and starts a collector in a namespace of the
+// test's own, and returns them with the HTTP client a legacy emitter uses.
+func start(t *testing.T) (esURL, ns string, col *collectortest.Collector, client *http.Client) {
+	t.Helper()
+	// The Elasticsearch helpers use the default transport; its idle
+	// keep-alive connections would otherwise outlive the test (goleak).
+	t.Cleanup(func() {
+		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
+	})
+	estest.InstallSchema(t)
+	esURL = estest.URL(t)
+	ns = estest.Namespace(t)
+	col = collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
+	client = &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	return esURL, ns, col, client
+}
+
 // postOTLP sends ld to col as an OTLP/HTTP protobuf request with a plain
 // HTTP client (no OpenTelemetry SDK, no activitylog library), carrying the
 // collector's ingest token as any emitter must.
@@ -177,19 +197,7 @@ func postOTLP(t *testing.T, client *http.Client, col *collectortest.Collector, l
 // TestEndToEndLegacyEmitter sends a legacy emitter's records through the
 // real activitycol into a real Elasticsearch node and checks what landed.
 func TestEndToEndLegacyEmitter(t *testing.T) {
-	// The Elasticsearch helpers use the default transport; its idle
-	// keep-alive connections would otherwise outlive the test (goleak).
-	t.Cleanup(func() {
-		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
-			tr.CloseIdleConnections()
-		}
-	})
-	estest.InstallSchema(t)
-	esURL := estest.URL(t)
-	ns := estest.Namespace(t)
-	col := collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
-	client := &http.Client{Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
+	esURL, ns, col, client := start(t)
 
 	stolen := "stolen-" + ns
 	postOTLP(t, client, col, legacyBatch(time.Now().UTC(), stolen))
@@ -346,17 +354,7 @@ func TestEndToEndLegacyEmitter(t *testing.T) {
 // Before, the five failures were one document and raised no alert, and the
 // two logins were one, dated 1970-01-01.
 func TestEndToEndEmitterWithoutIDs(t *testing.T) {
-	t.Cleanup(func() {
-		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
-			tr.CloseIdleConnections()
-		}
-	})
-	estest.InstallSchema(t)
-	esURL := estest.URL(t)
-	ns := estest.Namespace(t)
-	col := collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
-	client := &http.Client{Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
+	esURL, ns, col, client := start(t)
 
 	second := time.Now().UTC().Truncate(time.Second)
 	ld := plog.NewLogs()
@@ -414,17 +412,7 @@ func TestEndToEndEmitterWithoutIDs(t *testing.T) {
 // the second tenant's records shared the first's document ids and
 // Elasticsearch kept only the first three.
 func TestEndToEndTenantSequenceIDs(t *testing.T) {
-	t.Cleanup(func() {
-		if tr, ok := http.DefaultTransport.(*http.Transport); ok {
-			tr.CloseIdleConnections()
-		}
-	})
-	estest.InstallSchema(t)
-	esURL := estest.URL(t)
-	ns := estest.Namespace(t)
-	col := collectortest.Start(t, collectortest.Options{ESURL: esURL, Namespace: ns})
-	client := &http.Client{Timeout: 10 * time.Second}
-	t.Cleanup(client.CloseIdleConnections)
+	esURL, ns, col, client := start(t)
 
 	now := time.Now().UTC()
 	ld := plog.NewLogs()
