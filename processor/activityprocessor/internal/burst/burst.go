@@ -339,23 +339,25 @@ func (e *entry) insert(t int64, id uint64, max int) {
 // ago, cannot matter again. (Idle for just a window, it can: a record that
 // arrives late counts failures older than the window before now.) A key that
 // remembers a future-dated failure is kept while the failure could be resent
-// and count (see remember), and goes to the head of the list so that the
-// keys behind it still expire; it is still evicted at MaxKeys.
+// and count (see remember), and stays where it is, the least recently seen:
+// the first evicted at MaxKeys. (Moved to the head of the list, idle pinned
+// keys outranked the keys under attack, which then evicted one another.)
+// The idle keys behind it are still read, up to eight keys per call.
 func (d *Detector) expire(now time.Time) {
 	idle := d.cfg.Window + max(d.cfg.Window, d.cfg.Cooldown)
 	limit := now.Add(-idle).UnixNano()
 	horizon := now.Add(-d.cfg.Window).UnixNano()
-	for n := 0; d.tail != none && n < 8; n++ {
-		i := d.tail
-		if d.entries[i].latest >= limit {
+	i := d.tail
+	for n := 0; i != none && n < 8; n++ {
+		e := &d.entries[i]
+		if e.latest >= limit {
 			return
 		}
-		if d.entries[i].pinned(horizon) {
-			d.unlink(i)
-			d.pushFront(i)
-			continue
+		prev := e.prev
+		if !e.pinned(horizon) {
+			d.remove(i)
 		}
-		d.remove(i)
+		i = prev
 	}
 }
 

@@ -330,3 +330,28 @@ func TestFutureRecordResentCountsOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestPinnedKeyEvictedFirst: a key kept only because it remembers a
+// future-dated failure (an emitter whose clock runs a day ahead), idle
+// since, is the least recently seen key, and at MaxKeys it is the one
+// evicted. Moved to the head of the list instead, it outranked the keys
+// under attack, which then evicted one another: three addresses failing
+// three times each, interleaved, in room for three keys beside it, raised
+// no alert.
+func TestPinnedKeyEvictedFirst(t *testing.T) {
+	d, clk := newDetector(t, Config{Threshold: 3, MaxKeys: 3})
+	d.ObserveOnce("client.address", "skewed", "", t0.Add(24*time.Hour), 1)
+	clk.now = clk.now.Add(time.Hour) // idle long enough to expire, but pinned
+	fired := 0
+	for round := range 3 {
+		for _, key := range []string{"a", "b", "c"} {
+			clk.now = clk.now.Add(time.Second)
+			if _, ok, _ := d.ObserveOnce("client.address", key, "", clk.now, uint64(10*round)+uint64(key[0])); ok {
+				fired++
+			}
+		}
+	}
+	if fired != 3 {
+		t.Errorf("got %d alerts, want 3 (one per address)", fired)
+	}
+}
