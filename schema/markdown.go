@@ -27,8 +27,8 @@ the contrib Elasticsearch exporter (otel mapping mode) writes one document per r
   sent twice (a retry) is stored once. The collector's activity processor sets it through the exporter's
   ` + "`" + AttrDocumentID + "`" + ` attribute, which our instrumentation library also sends (equal to ` + "`" + AttrID + "`" + `) so that the
   processor fills it in place; the exporter leaves that attribute out of the document. An emitter's id that is not a
-  UUID (a database sequence number, unique only within its tenant) is kept in ` + "`" + AttrID + "`" + `, and the ` + "`_id`" + ` is then a
-  hash of the tenant and that id, so two tenants' record 17 are two documents.
+  UUID (a database sequence number, unique only within its service and tenant) is kept in ` + "`" + AttrID + "`" + `, and the
+  ` + "`_id`" + ` is then a hash of the tenant, the ` + "`service.name`" + ` and that id, so two tenants' record 17 are two documents.
 - **Attribute names** follow OpenTelemetry semantic conventions where one exists (` + "`user.*`, `client.address`, `user_agent.original`" + `);
   everything else is in the single ` + "`activity.`" + ` namespace.
 - **Unknown keys** are kept in ` + "`_source`" + ` but never mapped (the attribute objects are ` + "`dynamic: false`" + ` passthrough

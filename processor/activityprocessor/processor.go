@@ -1052,7 +1052,7 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 	id := docID
 	if id == "" {
 		if v, ok := attrs.Get(schema.AttrID); ok && validID(v.AsString()) {
-			id = documentID(lr, v.AsString(), tenantID)
+			id = documentID(st.res, v.AsString(), tenantID)
 		} else {
 			id = st.derivedID(lr)
 		}
@@ -1339,7 +1339,7 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 		// document id agree on.
 		attrs.PutStr(schema.AttrID, id)
 	}
-	id = documentID(lr, id, tenantID)
+	id = documentID(st.res, id, tenantID)
 	if hasDocID {
 		if v, ok := attrs.Get(schema.AttrDocumentID); ok {
 			if v.Type() != pcommon.ValueTypeStr || v.Str() != id {
@@ -1352,19 +1352,24 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 	return id
 }
 
-// documentID returns the document id of a record whose activity.id is the
-// usable id: the id itself when it is a UUID (random or time-ordered, so
-// unique across tenants by construction, as the instrumentation library's
-// are), else the id scoped by the record's tenant (recordid.Scoped). Two
-// tenants whose emitters both number their records from 1 would otherwise
-// share document ids in the one data stream, and Elasticsearch would keep
-// only the first of each pair (the 409 of the second is the de-duplication
-// the exporter does not report). A resent record maps onto the same id.
-func documentID(lr plog.LogRecord, id, tenantID string) string {
+// documentID returns the document id of a record from a service with
+// resource res whose activity.id is the usable id: the id itself when it is
+// a UUID (random or time-ordered, so unique across tenants by construction,
+// as the instrumentation library's are), else the id scoped by the record's
+// tenant and service.name (recordid.Scoped). Two tenants' (or services')
+// emitters that both number their records from 1 would otherwise share
+// document ids in the one data stream, and Elasticsearch would keep only the
+// first of each pair (the 409 of the second is the de-duplication the
+// exporter does not report). The same id sent again maps onto the same id.
+func documentID(res pcommon.Resource, id, tenantID string) string {
 	if isUUID(id) {
 		return id
 	}
-	return recordid.Scoped(tenantID, id, lr.Timestamp().AsTime())
+	service := ""
+	if v, ok := res.Attributes().Get(schema.AttrServiceName); ok {
+		service = v.AsString()
+	}
+	return recordid.Scoped(tenantID, service, id)
 }
 
 // isUUID reports whether id is a UUID in its canonical text form

@@ -406,8 +406,9 @@ func TestEndToEndEmitterWithoutIDs(t *testing.T) {
 	}
 }
 
-// TestEndToEndTenantSequenceIDs sends, twice, what two tenants' emitters
-// that number their records from 1 send: each tenant's records 1 to 3. All
+// TestEndToEndTenantSequenceIDs sends, twice (the second time a second
+// later), what two tenants' emitters that number their records from 1 send:
+// each tenant's records 1 to 3. All
 // six must land once each, each under its own tenant and its own id. Before,
 // the second tenant's records shared the first's document ids and
 // Elasticsearch kept only the first three.
@@ -431,11 +432,16 @@ func TestEndToEndTenantSequenceIDs(t *testing.T) {
 			a.PutStr(schema.AttrTenantID, tenant)
 		}
 	}
-	for range 2 {
-		again := plog.NewLogs()
-		ld.CopyTo(again)
-		postOTLP(t, client, col, again)
+	postOTLP(t, client, col, ld)
+	// Published again a second later, as an outbox does after a crash: the
+	// same ids map onto the same documents.
+	again := plog.NewLogs()
+	ld.CopyTo(again)
+	for i := 0; i < again.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().Len(); i++ {
+		lr := again.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(i)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(lr.Timestamp().AsTime().Add(time.Second)))
 	}
+	postOTLP(t, client, col, again)
 
 	ds := schema.DataStream(ns)
 	if got := collectortest.WaitForCount(t, esURL, ds, 6, 60*time.Second); got != 6 {

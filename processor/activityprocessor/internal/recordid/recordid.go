@@ -83,18 +83,25 @@ func DeriveFrom(origin *Origin, lr plog.LogRecord, skip func(key string) bool, n
 	return FromHash(ts.AsTime(), h.Sum(nil))
 }
 
-// Scoped returns the UUIDv7-shaped document id of a record whose emitter
-// gave it the id id, which is unique only within the record's tenant: t's
-// milliseconds (the record's own time, so a resend maps onto the same id),
-// then bits of a SHA-256 hash over tenant and id, each length-prefixed, so
-// no two (tenant, id) pairs hash alike by how they split.
-func Scoped(tenant, id string, t time.Time) string {
+// Scoped returns the document id of a record whose emitter gave it the id
+// id, which is unique only within the emitting service of the record's
+// tenant: a UUIDv8 (RFC 9562's custom layout) of 122 bits of a SHA-256 hash
+// over tenant, service and id, each length-prefixed, so no two triples hash
+// alike by how they split. It depends on nothing else, so the same id sent
+// again, even with a new timestamp (an outbox publishing a row twice), maps
+// onto the same document.
+func Scoped(tenant, service, id string) string {
 	h := sha256.New()
 	var buf [binary.MaxVarintLen64]byte
 	writeString(h, &buf, "activitylog scoped id")
 	writeString(h, &buf, tenant)
+	writeString(h, &buf, service)
 	writeString(h, &buf, id)
-	return FromHash(t, h.Sum(nil))
+	var u uuid.UUID
+	copy(u[:], h.Sum(nil))
+	u[6] = u[6]&0x0f | 0x80 // version 8
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u.String()
 }
 
 // FromHash builds a UUIDv7-shaped id from a time and at least 10 bytes of

@@ -113,28 +113,25 @@ func FuzzDerive(f *testing.F) {
 	})
 }
 
-// TestScoped: the same tenant and id give the same id (a resend maps onto
-// its document), another tenant or id another, however the two split, and
-// the time bits are the record's.
+// TestScoped: the same tenant, service and id give the same id (a resend
+// maps onto its document), any other triple another, however the parts
+// split, and the id is a UUIDv8.
 func TestScoped(t *testing.T) {
-	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	id := Scoped("acme", "17", at)
-	if again := Scoped("acme", "17", at); again != id {
-		t.Errorf("got %q then %q for the same tenant and id", id, again)
+	id := Scoped("acme", "billing", "17")
+	if again := Scoped("acme", "billing", "17"); again != id {
+		t.Errorf("got %q then %q for the same tenant, service and id", id, again)
 	}
-	seen := map[string]string{id: "acme/17"}
-	for _, c := range [][2]string{{"bean-there", "17"}, {"acme", "18"}, {"acme1", "7"}, {"acm", "e17"}, {"", "acme17"}} {
-		got := Scoped(c[0], c[1], at)
+	seen := map[string]string{id: "acme/billing/17"}
+	for _, c := range [][3]string{{"bean-there", "billing", "17"}, {"acme", "shop", "17"}, {"acme", "billing", "18"},
+		{"acme", "billing1", "7"}, {"acm", "ebilling", "17"}, {"", "acmebilling", "17"}, {"acme", "", "billing17"}} {
+		got := Scoped(c[0], c[1], c[2])
 		if prev, ok := seen[got]; ok {
-			t.Errorf("%s/%s: got %q, the id of %s", c[0], c[1], got, prev)
+			t.Errorf("%v: got %q, the id of %s", c, got, prev)
 		}
-		seen[got] = c[0] + "/" + c[1]
+		seen[got] = c[0] + "/" + c[1] + "/" + c[2]
 	}
 	u, err := uuid.Parse(id)
-	if err != nil || u.Version() != 7 {
-		t.Fatalf("got %q (%v), want a UUIDv7", id, err)
-	}
-	if sec, nsec := u.Time().UnixTime(); time.Unix(sec, nsec).UnixMilli() != at.UnixMilli() {
-		t.Errorf("time bits: got %v, want %v", time.Unix(sec, nsec).UTC(), at)
+	if err != nil || u.Version() != 8 || u.Variant() != uuid.RFC4122 {
+		t.Fatalf("got %q (%v), want a UUIDv8", id, err)
 	}
 }
