@@ -170,16 +170,17 @@ func (r *Redactor) candidates(s string) uint32 {
 	return m
 }
 
-// candZeroWidth is the candidates bit of a string with an invisible
-// character in it (see zeroWidthLen): the detectors then also read it
-// without them. It is above every rule's bit.
-const candZeroWidth uint32 = 1 << 31
+// candPlain is the candidates bit of a string with an invisible character
+// (see zeroWidthLen) or a full-width separator, quote or space (see
+// widthTrigger) in it: the detectors then also read its plain form (see
+// plainText). It is above every rule's bit.
+const candPlain uint32 = 1 << 31
 
 // nonASCIICandidates returns what only non-ASCII characters can add to
 // the candidates of s, which has asciiDigits ASCII digits: the card
 // detector's bit when other scripts' decimal digits (full-width, Arabic-Indic...)
-// make up the count, and candZeroWidth. It is called only for strings with
-// a non-ASCII byte, and reads only their lead bytes.
+// make up the count, and candPlain. It is called only for strings with a
+// non-ASCII byte, and reads only their lead bytes.
 func nonASCIICandidates(s string, asciiDigits int) uint32 {
 	var m uint32
 	digits := asciiDigits
@@ -187,13 +188,13 @@ func nonASCIICandidates(s string, asciiDigits int) uint32 {
 		if s[i] < 0xc2 {
 			continue // ASCII, a continuation byte or never a lead byte
 		}
-		if zeroWidthLen(s, i) > 0 {
-			m |= candZeroWidth
+		if zeroWidthLen(s, i) > 0 || widthTrigger(s, i) {
+			m |= candPlain
 		}
 		if digits < minCardDigits && isDigitAt(s, i) {
 			digits++
 		}
-		if m&candZeroWidth != 0 && digits >= minCardDigits {
+		if m&candPlain != 0 && digits >= minCardDigits {
 			break
 		}
 	}
@@ -227,10 +228,60 @@ func zeroWidthLen(s string, i int) int {
 	return 0
 }
 
-// stripZeroWidth returns s without its invisible characters (see
-// zeroWidthLen) and, for each byte of the result and one past its end, the
-// offset in s it came from.
-func stripZeroWidth(s string) (string, []int) {
+// widthTrigger reports whether the character at byte i of s is one that
+// hides a pair or an authorization scheme from the detectors, which know
+// only ASCII punctuation: the ideographic space (U+3000) and the full-width
+// quotation mark, apostrophe, colon and equals sign (U+FF02, U+FF07,
+// U+FF1A, U+FF1D), as a Japanese or Chinese IME types them ("password＝...",
+// "Bearer　..."). Other full-width characters alone hide nothing: names are
+// read in their compatibility form (see normalize) and digits in any script
+// (see digitAt).
+func widthTrigger(s string, i int) bool {
+	if i+2 >= len(s) {
+		return false
+	}
+	switch s[i] {
+	case 0xe3:
+		return s[i+1] == 0x80 && s[i+2] == 0x80
+	case 0xef:
+		if s[i+1] != 0xbc {
+			return false
+		}
+		switch s[i+2] {
+		case 0x82, 0x87, 0x9a, 0x9d:
+			return true
+		}
+	}
+	return false
+}
+
+// foldWidth returns the ASCII form of the full-width character (U+FF01 –
+// U+FF5E) or ideographic space at byte i of s, or 0. Each is three bytes
+// long.
+func foldWidth(s string, i int) byte {
+	if i+2 >= len(s) {
+		return 0
+	}
+	switch {
+	case s[i] == 0xe3 && s[i+1] == 0x80 && s[i+2] == 0x80:
+		return ' '
+	case s[i] == 0xef && s[i+1] == 0xbc && s[i+2] >= 0x81 && s[i+2] <= 0xbf:
+		return 0x21 + s[i+2] - 0x81 // U+FF01 – U+FF3F: '!' – '_'
+	case s[i] == 0xef && s[i+1] == 0xbd && s[i+2] >= 0x80 && s[i+2] <= 0x9e:
+		return 0x60 + s[i+2] - 0x80 // U+FF40 – U+FF5E: '`' – '~'
+	}
+	return 0
+}
+
+// plainText returns the plain form of s, what the detectors read a second
+// time when candPlain is set: s without its invisible characters (see
+// zeroWidthLen), its full-width characters and ideographic spaces as their
+// ASCII forms (see foldWidth), and a full-width colon as ": ", since it
+// separates a pair without white space after it (no code or clock time is
+// written with one, and CJK text puts no space after it). It also returns,
+// for each byte of the result and one past its end, the offset in s it came
+// from; see plainEnd.
+func plainText(s string) (string, []int) {
 	var b strings.Builder
 	b.Grow(len(s))
 	pos := make([]int, 0, len(s)+1)
@@ -239,11 +290,32 @@ func stripZeroWidth(s string) (string, []int) {
 			i += n
 			continue
 		}
+		if c := foldWidth(s, i); c != 0 {
+			b.WriteByte(c)
+			pos = append(pos, i)
+			if c == ':' {
+				b.WriteByte(' ')
+				pos = append(pos, i)
+			}
+			i += 3
+			continue
+		}
 		b.WriteByte(s[i])
 		pos = append(pos, i)
 		i++
 	}
 	return b.String(), append(pos, len(s))
+}
+
+// plainEnd returns the offset in s of the end of a span of plain (see
+// plainText) that ends at byte k > 0: just after the character its last
+// byte came from, three bytes long when that byte was folded.
+func plainEnd(s, plain string, pos []int, k int) int {
+	p := pos[k-1]
+	if plain[k-1] != s[p] {
+		return p + 3
+	}
+	return p + 1
 }
 
 // digits8 counts the ASCII digits among the 8 bytes of x. The low 7 bits

@@ -61,8 +61,8 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if n >= minCardLen && countDigits(s)+countOtherDigits(s) >= minCardDigits {
 		m |= ruleBit(RuleCard)
 	}
-	if strings.ContainsAny(s, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad") {
-		m |= candZeroWidth
+	if strings.ContainsAny(s, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u3000＂＇：＝") {
+		m |= candPlain
 	}
 	return m
 }
@@ -97,7 +97,7 @@ func candidateSeeds() []string {
 		`mysql:\/\/app:pw@db`, `:\/@`, `:\@`, `\/\/@:`,
 		// Other scripts' digits and invisible characters, also cut short.
 		"４１１１ １１１１ １１１１ １１１１", "4111 1111 1111 １", "411111111111 １", "٤١١١١١١١١١١١١", "\xef\xbc", "\xef\xbc\x91",
-		"ey\u200bJhbGciOiJ9", "a\u00adb", "\xe2\x80", "\xe2\x80\x8b", "\ufeff", "\u200a", "José Müller 東京",
+		"ey\u200bJhbGciOiJ9", "a\u00adb", "password＝x", "a：b", "\u3000", "＂", "＇", "＞", "\xef\xbc\x9d", "\xef\xbc\x9a"[:2], "\xe3\x80", "\xe2\x80", "\xe2\x80\x8b", "\ufeff", "\u200a", "José Müller 東京",
 	}
 	return seeds
 }

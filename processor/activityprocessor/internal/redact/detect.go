@@ -63,7 +63,10 @@ func findJWT(s string, from int) (int, int, bool) {
 				return start, end, true
 			}
 		}
-		from = start + 3
+		// Every "eyJ" inside the header's run has the same run end, and
+		// fails as this one did: a run of "eyJeyJ..." was read once per
+		// "eyJ" (14 s for 256 KB).
+		from = h
 	}
 	return 0, 0, false
 }
@@ -281,20 +284,6 @@ func hasSchemeSep(s string) bool {
 	return strings.Contains(s, schemeSep) || strings.Contains(s, schemeSepEscaped)
 }
 
-// indexSchemeSep returns the index and length of the first scheme
-// separator in s, plain or escaped, or -1.
-func indexSchemeSep(s string) (int, int) {
-	i := strings.Index(s, schemeSep)
-	j := strings.Index(s, schemeSepEscaped)
-	switch {
-	case j >= 0 && (i < 0 || j < i):
-		return j, len(schemeSepEscaped)
-	case i >= 0:
-		return i, len(schemeSep)
-	}
-	return -1, 0
-}
-
 // findURLCredentials finds the password of "scheme://user:password@host",
 // or the whole user info when it has no colon (a bare token); also with the
 // slashes escaped ("mysql:\/\/app:pw@db", as JSON may write it). A
@@ -304,12 +293,18 @@ func indexSchemeSep(s string) (int, int) {
 // no port, the password runs to the last '@' of the URL (see
 // rawPasswordEnd).
 func findURLCredentials(s string, from int) (int, int, bool) {
+	// noAt is where the URL that an earlier raw password search read to
+	// ends, with no '@' from that search's authority end to it: a later
+	// authority ending before it ends a URL without one as well. Without it,
+	// every "a://b:c/" of a long string read the rest of the string.
+	noAt := -1
+	var seps sepFinder
 	for from < len(s) {
-		i, n := indexSchemeSep(s[from:])
+		i, n := seps.next(s, from)
 		if i < 0 {
 			return 0, 0, false
 		}
-		auth := from + i + n
+		auth := i + n
 		end := auth
 		colon := -1
 		for end < len(s) {
@@ -333,9 +328,13 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 			} else {
 				return auth, at, true
 			}
-		} else if colon >= 0 {
-			if at := rawPasswordEnd(s, auth, colon, end); at >= 0 {
+		} else if colon >= 0 && end >= noAt {
+			at, urlEnd := rawPasswordEnd(s, auth, colon, end)
+			if at >= 0 {
 				return colon + 1, at, true
+			}
+			if urlEnd >= 0 {
+				noAt = urlEnd
 			}
 		}
 		from = auth
@@ -343,8 +342,45 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
+// sepFinder finds the scheme separators of a string, plain and escaped,
+// searching for each again only once the search has passed the last one
+// found: a string of many URLs and no escaped separator was read to its end
+// for every URL.
+type sepFinder struct {
+	plain, escaped int // the next of each at or after the last from; -1 none; 0 before the first search
+	searched       bool
+}
+
+// next returns the index and length of the first separator of s at or
+// after from, or -1; from must not decrease between calls.
+func (c *sepFinder) next(s string, from int) (int, int) {
+	if !c.searched || c.plain >= 0 && c.plain < from {
+		c.plain = indexFrom(s, from, schemeSep)
+	}
+	if !c.searched || c.escaped >= 0 && c.escaped < from {
+		c.escaped = indexFrom(s, from, schemeSepEscaped)
+	}
+	c.searched = true
+	switch {
+	case c.escaped >= 0 && (c.plain < 0 || c.escaped < c.plain):
+		return c.escaped, len(schemeSepEscaped)
+	case c.plain >= 0:
+		return c.plain, len(schemeSep)
+	}
+	return -1, 0
+}
+
+// indexFrom returns the index of sub in s at or after from, or -1.
+func indexFrom(s string, from int, sub string) int {
+	if i := strings.Index(s[from:], sub); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
 // rawPasswordEnd returns the '@' that ends a password holding a raw '/',
-// '?' or '#', or -1. The authority s[auth:end] has no '@' and its first
+// '?' or '#', or -1, and where the URL it searched ends (-1 when it did not
+// search). The authority s[auth:end] has no '@' and its first
 // colon at colon; it ended at a '/', '?' or '#' (end). It is a user and
 // the start of a password, not a host and its port, when the user is no
 // IPv6 literal and the colon is not followed by digits alone
@@ -353,27 +389,27 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 // quote, an angle bracket): a password with an '@' after its '/' is found
 // whole, at the price of masking the host and path too when the query holds
 // an e-mail address as well.
-func rawPasswordEnd(s string, auth, colon, end int) int {
+func rawPasswordEnd(s string, auth, colon, end int) (at, urlEnd int) {
 	if end == len(s) || s[end] != '/' && s[end] != '?' && s[end] != '#' {
-		return -1
+		return -1, -1
 	}
 	if strings.IndexByte(s[auth:colon], '[') >= 0 {
-		return -1
+		return -1, -1
 	}
 	// A port, also before an escaped slash ("host:8443\/x").
 	port := strings.TrimSuffix(s[colon+1:end], `\`)
 	if port != "" && strings.Trim(port, "0123456789") == "" {
-		return -1
+		return -1, -1
 	}
-	urlEnd := end
+	urlEnd = end
 	for urlEnd < len(s) {
 		switch s[urlEnd] {
 		case ' ', '\t', '\n', '\r', '"', '\'', '<', '>':
-			return lastAt(s, end, urlEnd)
+			return lastAt(s, end, urlEnd), urlEnd
 		}
 		urlEnd++
 	}
-	return lastAt(s, end, urlEnd)
+	return lastAt(s, end, urlEnd), urlEnd
 }
 
 // lastAt returns the index of the last '@' in s[from:to], or -1.
@@ -484,20 +520,31 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 }
 
 // otpValue returns the token at vs, after a quote (escaped or not), up to
-// the next value end or quote or backslash, read at most maxOTPValue bytes.
+// the next value end or quote or backslash, or a non-ASCII space or
+// punctuation mark other than a dash ("４９３８１７、確認": an ideographic
+// comma), read at most maxOTPLen+1 characters (enough for isOTPCode to tell
+// a longer value from a code).
 func otpValue(s string, vs int) (int, int) {
 	for vs < len(s) && (s[vs] == '\\' || s[vs] == '"' || s[vs] == '\'') {
 		vs++
 	}
 	ve := vs
-	for ve < len(s) && ve-vs <= maxOTPValue && !isValueEnd(s[ve]) && s[ve] != '\\' {
-		ve++
+	for n := 0; ve < len(s) && n <= maxOTPLen; n++ {
+		if c := s[ve]; c < utf8.RuneSelf {
+			if isValueEnd(c) || c == '\\' {
+				break
+			}
+			ve++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[ve:])
+		if unicode.IsSpace(r) || unicode.In(r, unicode.Po, unicode.Ps, unicode.Pe, unicode.Pi, unicode.Pf) {
+			break
+		}
+		ve += w
 	}
 	return vs, ve
 }
-
-// maxOTPValue is longer than any one-time code.
-const maxOTPValue = 16
 
 // startsLine reports whether the name at ns starts a line, indentation
 // and a YAML list's dash aside: at the start of s or of a quoted string,
@@ -894,20 +941,46 @@ func resumeCard(s string, j int, pos []int, groupStart []bool) int {
 }
 
 // isOTPCode reports whether a value under an OTP-like key looks like a
-// one-time code: at most 16 letters, digits, spaces or dashes, with at least
-// four digits, once surrounding white space is trimmed ("493817\n").
+// one-time code: at most maxOTPLen letters, digits, spaces or dashes, with
+// at least four digits, once surrounding white space is trimmed
+// ("493817\n"). The digits may be any script's decimal digits, the letters,
+// spaces and dashes any script's (see isOTPCodeOther): a code typed with a
+// Japanese IME ("４９３８１７") is as much a code.
 func isOTPCode(s string) bool {
 	s = strings.TrimSpace(s)
-	if len(s) > 16 {
-		return false
-	}
 	digits := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c >= utf8.RuneSelf:
+			return isOTPCodeOther(s)
+		case i >= maxOTPLen:
+			return false // an ASCII character past the longest code
 		case isDigit(c):
 			digits++
 		case isAlnum(c) || c == ' ' || c == '-':
+		default:
+			return false
+		}
+	}
+	return digits >= 4
+}
+
+// maxOTPLen is the most characters a one-time code has.
+const maxOTPLen = 16
+
+// isOTPCodeOther is isOTPCode for a value with a non-ASCII character,
+// counted in characters rather than bytes (a full-width digit has three).
+func isOTPCodeOther(s string) bool {
+	digits, n := 0, 0
+	for _, r := range s {
+		if n++; n > maxOTPLen {
+			return false
+		}
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+		case unicode.IsLetter(r) || unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '\u2212':
 		default:
 			return false
 		}

@@ -11,8 +11,11 @@
 // a keyed hash (HMAC-SHA256), or drops the value.
 //
 // Keys in compatibility forms (full-width letters) match as their ASCII
-// forms do, cards may be written in any script's decimal digits, and a
-// secret split by zero-width characters is found as if they were not there.
+// forms do, cards and one-time codes may be written in any script's decimal
+// digits, a secret split by zero-width characters is found as if they were
+// not there, and a pair or authorization scheme written with the full-width
+// separators, quotes and spaces an IME types ("password＝...") as if they
+// were ASCII.
 //
 // The walker fails closed: a value it cannot inspect (bytes, nesting deeper
 // than the configured depth) is replaced, never passed through.

@@ -54,7 +54,7 @@ func luhnComplete(b []byte) string {
 }
 
 // numPlants is the number of kinds of plant.
-const numPlants = 12
+const numPlants = 14
 
 // plant returns the secret a detector must find, generated from b, and the
 // part of it that must not survive (compared with the output's visible
@@ -103,11 +103,58 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		}
 		planted, core = plant(inner, b)
 		return withZeroWidth(planted, b), core
-	default:
+	case 11:
 		// A pair whose name is written in full-width letters.
 		v := alphabet(b, alnum, 10)
 		return "ｐａｓｓｗｏｒｄ=" + v, v
+	case 12:
+		return fullWidthPair(b)
+	default:
+		return otpPair(b)
 	}
+}
+
+// fullWidthSeps are pair separators as an IME types them: full-width, or
+// with ideographic spaces.
+var fullWidthSeps = []string{"＝", "：", "＝＞", "\u3000＝\u3000", ":\u3000", "\u3000：", "：\u3000"}
+
+// fullWidthPair returns a pair whose separator (and, as b chooses, the
+// quotes around its name and value) are written full-width, and its value.
+func fullWidthPair(b []byte) (planted, core string) {
+	v := alphabet(b, alnum, 10)
+	var pick byte
+	if len(b) > 0 {
+		pick = b[0]
+	}
+	name := []string{"password", "secret", "api_key", "ｔｏｋｅｎ"}[int(pick>>4)%4]
+	sep := fullWidthSeps[int(pick)%len(fullWidthSeps)]
+	if pick&0x08 != 0 {
+		return "＂" + name + "＂" + sep + "＂" + v + "＂", v
+	}
+	return name + sep + v, v
+}
+
+// otpPair returns a one-time code of six digits in a script b chooses,
+// written as a pair under an OTP name with an ASCII or full-width
+// separator, and the code in ASCII digits (visible reads digits so).
+func otpPair(b []byte) (planted, core string) {
+	var pick byte
+	if len(b) > 0 {
+		pick = b[0]
+	}
+	zero := digitZeros[int(pick>>4)%len(digitZeros)]
+	var code, ascii strings.Builder
+	for i := range 6 {
+		d := byte(7)
+		if i+1 < len(b) {
+			d = b[i+1] % 10
+		}
+		code.WriteRune(zero + rune(d))
+		ascii.WriteByte('0' + d)
+	}
+	sep := []string{"=", "＝", ": ", "：", "=\""}[int(pick)%5]
+	end := []string{"", "、", "。", "\u3000", "）"}[int(pick>>2)%5]
+	return "otp" + sep + code.String() + end, ascii.String()
 }
 
 // digitZeros are the zeros of some scripts' decimal digits: ASCII,
@@ -157,10 +204,11 @@ func withZeroWidth(s string, b []byte) string {
 	return out.String()
 }
 
-// visible returns s without invisible characters and with every decimal
-// digit as its ASCII digit: what a reader of s sees.
+// visible returns s without invisible characters, with full-width
+// characters as their ASCII forms and every decimal digit as its ASCII
+// digit: what a reader of s sees.
 func visible(s string) string {
-	stripped, _ := stripZeroWidth(s)
+	stripped, _ := plainText(s)
 	var out strings.Builder
 	for i := 0; i < len(stripped); {
 		if d, w := digitAt(stripped, i); w > 0 {
@@ -206,17 +254,25 @@ func FuzzURLRawPassword(f *testing.F)  { fuzzOneDetector(f, 8) }
 func FuzzCardOtherDigits(f *testing.F) { fuzzOneDetector(f, 9) }
 func FuzzZeroWidth(f *testing.F)       { fuzzOneDetector(f, 10) }
 func FuzzFullWidthName(f *testing.F)   { fuzzOneDetector(f, 11) }
+func FuzzFullWidthPair(f *testing.F)   { fuzzOneDetector(f, 12) }
+func FuzzOTPPair(f *testing.F)         { fuzzOneDetector(f, 13) }
 
 // FuzzOTP fuzzes the one-time-code rule: a code under an OTP-like key never
-// survives, whatever the key looks like around the pattern.
+// survives, whatever the key looks like around the pattern, in whatever
+// script's digits (the high bits of its first byte choose).
 func FuzzOTP(f *testing.F) {
 	f.Add([]byte("123456"), "otp", "")
 	f.Add([]byte("9"), "X-", "-Code")
+	f.Add([]byte("\x13\x24\x35\x46\x57\x68"), "", "_code")
 	r := mustNew(f, testConfig())
 	f.Fuzz(func(t *testing.T, b []byte, keyPrefix, keySuffix string) {
 		code := alphabet(b, "0123456789", 4)
 		if len(code) > 10 {
 			code = code[:10]
+		}
+		if len(b) > 0 {
+			zero := digitZeros[int(b[0]>>4)%len(digitZeros)]
+			code = strings.Map(func(d rune) rune { return zero + d - '0' }, code)
 		}
 		key := keyPrefix + "otp" + keySuffix
 		if strings.Contains(key, code) {
@@ -247,6 +303,8 @@ func FuzzDetectors(f *testing.F) {
 	f.Add(uint8(9), []byte{0x10, 0x20, 0x30, 0x40, 0x50}, "paid ", " ok")
 	f.Add(uint8(10), []byte{3, 0, 6, 0, 9, 0, 12}, "t ", "")
 	f.Add(uint8(11), []byte("hunter22"), "login ", "")
+	f.Add(uint8(12), []byte("\x09hunter22"), "ログイン ", "")
+	f.Add(uint8(13), []byte{0x11, 4, 9, 3, 8, 1, 7}, "コード ", "")
 	r := mustNew(f, testConfig())
 	f.Fuzz(func(t *testing.T, kind uint8, b []byte, prefix, suffix string) {
 		planted, core := plant(kind, b)

@@ -1473,26 +1473,28 @@ func (w *walker) detect(s string) (out string, drop, clean bool) {
 // output, a detector could hide what a later one needed to see (a token
 // masked inside the name of "name=value" left the value unrecognised).
 //
-// A string with invisible characters in it (cand has candZeroWidth) is read
-// a second time without them, so that a zero-width space pasted into a
-// token does not hide it; what is found there is masked in s over the
-// invisible characters too. The first reading stays: there a zero-width
-// character may separate a card's digit groups.
+// A string with invisible characters, or full-width separators, quotes or
+// spaces, in it (cand has candPlain) is read a second time in its plain
+// form (see plainText), so that a zero-width space pasted into a token, or
+// a pair an IME typed ("password＝..."), does not hide a secret; what is
+// found there is masked in s over the characters it came from. The first
+// reading stays: there a zero-width character may separate a card's digit
+// groups.
 func (w *walker) run(s string, cand uint32) (out string, drop, clean bool) {
 	var buf [8]span
 	spans, hits, drop := w.find(s, cand, 0, buf[:0])
 	if drop {
 		return "", true, false
 	}
-	if cand&candZeroWidth != 0 {
-		stripped, pos := stripZeroWidth(s)
+	if cand&candPlain != 0 {
+		plain, pos := plainText(s)
 		first := len(spans)
-		spans, _, drop = w.find(stripped, w.r.candidates(stripped), hits, spans)
+		spans, _, drop = w.find(plain, w.r.candidates(plain), hits, spans)
 		if drop {
 			return "", true, false
 		}
 		for i := first; i < len(spans); i++ {
-			spans[i].start, spans[i].end = pos[spans[i].start], pos[spans[i].end-1]+1
+			spans[i].start, spans[i].end = pos[spans[i].start], plainEnd(s, plain, pos, spans[i].end)
 		}
 	}
 	if len(spans) == 0 {

@@ -463,7 +463,7 @@ func TestCardSeparators(t *testing.T) {
 // must come back well within the test's time (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D"} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂"} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		done := make(chan struct{})
 		go func() {
@@ -553,6 +553,120 @@ func TestUnicodeDigitValues(t *testing.T) {
 	for _, s := range []string{"a", "\u00b2", "Ⅳ", "\xef\xbc", "\xff"} {
 		if _, w := digitAt(s, 0); w != 0 {
 			t.Errorf("digitAt(%q): got length %d, want 0 (no decimal digit)", s, w)
+		}
+	}
+}
+
+// TestFullWidthSeparators: a pair written with the full-width forms a
+// Japanese or Chinese IME types ("password＝...", "password：...", full-width
+// quotes, an ideographic space after the separator or after "Bearer") is
+// found as its ASCII form is, and only its value is masked. A full-width
+// colon separates a pair without white space after it, as ": " does: no
+// code or clock time is written with one. Text without a sensitive name
+// stays.
+func TestFullWidthSeparators(t *testing.T) {
+	r := mustNew(t, testConfig())
+	tests := []struct {
+		name, in, want string
+		rule           Rule
+	}{
+		{"full-width equals", "login password＝hunter22 ok", "login password＝" + Mask + " ok", RuleKeyValue},
+		{"full-width colon", "login password：hunter22 ok", "login password：" + Mask + " ok", RuleKeyValue},
+		{"quoted name, full-width colon", `{"password"："hunter 22"}`, `{"password"："` + Mask + `"}`, RuleKeyValue},
+		{"full-width arrow", "x password＝＞hunter22 ok", "x password＝＞" + Mask + " ok", RuleKeyValue},
+		{"full-width name and equals", "login ｐａｓｓｗｏｒｄ＝hunter22 ok", "login ｐａｓｓｗｏｒｄ＝" + Mask + " ok", RuleKeyValue},
+		{"full-width quotes", "x ＂password＂：＂correct horse＂ y", "x ＂password＂：＂" + Mask + "＂ y", RuleKeyValue},
+		{"ideographic space after a colon", "x password:\u3000hunter22 y", "x password:\u3000" + Mask + " y", RuleKeyValue},
+		{"ideographic spaces around equals", "x password\u3000＝\u3000hunter22 y", "x password\u3000＝\u3000" + Mask + " y", RuleKeyValue},
+		{"full-width value", "x secret＝ｈｕｎｔｅｒ２２ y", "x secret＝" + Mask + " y", RuleKeyValue},
+		{"bearer then an ideographic space", "Bearer\u3000abcdefgh12345678", "Bearer\u3000" + Mask, RuleBearer},
+		{"full-width otp pair", "otp＝４９３８１７、確認", "otp＝" + Mask + "、確認", RuleKeyValue},
+		{"otp pair in full-width digits", "code otp=４９３８１７ ok", "code otp=" + Mask + " ok", RuleKeyValue},
+		{"otp pair in devanagari digits", "otp: ४९३८१७", "otp: " + Mask, RuleKeyValue},
+		{"full-width time is kept", "時刻：１２：３０　確認済み", "時刻：１２：３０　確認済み", NumRules},
+		{"full-width pair of another name is kept", "ユーザー＝jane　ｐａｇｅ＝２", "ユーザー＝jane　ｐａｇｅ＝２", NumRules},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rep Report
+			got, drop := r.String(tt.in, &rep)
+			if drop {
+				t.Fatalf("got drop, want a masked string")
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
+				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
+			}
+		})
+	}
+}
+
+// TestOTPOtherDigits: a one-time code under an OTP-like key, typed in
+// full-width digits (a Japanese IME) or another script's decimal digits,
+// is a code as its ASCII form is, also grouped by an ideographic space or
+// a full-width dash; a value without four digits stays.
+func TestOTPOtherDigits(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, tt := range []struct {
+		in   string
+		want string
+	}{
+		{"４９３８１７", Mask},
+		{"٤٩٣٨١٧", Mask},
+		{"४९३८१७", Mask},
+		{"４９３\u3000８１７", Mask},
+		{"４９３－８１７", Mask},
+		{" ４９３８１７\n", Mask},
+		{"１２３４５６７８９０１２３４５６", Mask}, // 16 digits, 48 bytes
+		{"確認済み", "確認済み"},
+		{"４９３", "４９３"},
+		{"１２３４５６７８９０１２３４５６７", "１２３４５６７８９０１２３４５６７"}, // 17 characters: no code
+	} {
+		m := pcommon.NewMap()
+		m.PutStr("otp", tt.in)
+		m.PutEmptyMap("login").PutStr("passcode", tt.in)
+		var rep Report
+		r.Attributes(m, "", true, &rep)
+		if v, _ := m.Get("otp"); v.Str() != tt.want {
+			t.Errorf("otp %q: got %q, want %q", tt.in, v.Str(), tt.want)
+		}
+		login, _ := m.Get("login")
+		if v, _ := login.Map().Get("passcode"); v.Str() != tt.want {
+			t.Errorf("login.passcode %q: got %q, want %q", tt.in, v.Str(), tt.want)
+		}
+	}
+}
+
+// TestDetectorsLinear: the detectors read a long string in linear time.
+// Each "a://b:c/" of a string with an '@' at its end only after white space
+// sent the raw-password search (rawPasswordEnd) to the end of the string,
+// and "eyJeyJ..." (also "eyJ" and a zero-width space, read again without
+// it) sent the JWT finder to the end of the run for every "eyJ": 256 KB
+// took 8 to 16 s, 1 MB minutes. Here 1 MB of each must come back well
+// within the test's time.
+func TestDetectorsLinear(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, tc := range []struct{ unit, suffix string }{
+		{"a://b:c/", " @"},
+		{"x://u:p?", " @"},
+		{"\u200ba://b:c/", " @"},
+		{"a:\\/\\/b:c/", " @"},
+		{"eyJ", ""},
+		{"eyJ\u200b", ""},
+	} {
+		in := strings.Repeat(tc.unit, 1<<20/len(tc.unit)) + tc.suffix
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var rep Report
+			r.String(in, &rep)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%q × %d + %q: no answer in 20 s: the scan is not linear", tc.unit, len(in)/len(tc.unit), tc.suffix)
 		}
 	}
 }
