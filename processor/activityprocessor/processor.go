@@ -1373,26 +1373,8 @@ func documentID(res pcommon.Resource, id, tenantID string) string {
 }
 
 // isUUID reports whether id is a UUID in its canonical text form
-// (8-4-4-4-12 hexadecimal digits, either case).
-func isUUID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := id[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// (8-4-4-4-12 hexadecimal digits, either case), eight digits at a time.
+func isUUID(id string) bool { return redact.IsUUID(id) }
 
 // maxIDLen bounds an emitter-supplied id: Elasticsearch refuses _id values
 // longer than 512 bytes.

@@ -151,7 +151,7 @@ func countDigits(s string) int {
 	return n
 }
 
-// isUUIDReference is isUUID as first written, position by position.
+// isUUIDReference is IsUUID as first written, position by position.
 func isUUIDReference(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -172,7 +172,7 @@ func isUUIDReference(s string) bool {
 	return true
 }
 
-// FuzzIsUUID holds isUUID to isUUIDReference.
+// FuzzIsUUID holds IsUUID to isUUIDReference.
 func FuzzIsUUID(f *testing.F) {
 	for _, s := range []string{"0199a0e4-0001-7aaa-8bbb-000000000001", "0199A0E4-0001-7AAA-8BBB-00000000000F",
 		"0199a0e4-0001-7aaa-8bbb-00000000000g", "0199a0e4x0001-7aaa-8bbb-000000000001", "0199a0e4-0001-7aaa-8bbb-0000000000011",
@@ -180,8 +180,8 @@ func FuzzIsUUID(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := isUUID(s), isUUIDReference(s); got != want {
-			t.Errorf("isUUID(%q): got %v, want %v", s, got, want)
+		if got, want := IsUUID(s), isUUIDReference(s); got != want {
+			t.Errorf("IsUUID(%q): got %v, want %v", s, got, want)
 		}
 	})
 }

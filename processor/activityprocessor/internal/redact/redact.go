@@ -813,7 +813,7 @@ func (r *Redactor) Body(v pcommon.Value, rep *Report) {
 // whose room is kept for values that repeat.
 func (w *walker) bodyString(v pcommon.Value) {
 	s := v.Str()
-	if len(s) < minScanLen || len(s) == uuidLen && isUUID(s) {
+	if len(s) < minScanLen || len(s) == uuidLen && IsUUID(s) {
 		return
 	}
 	if w.rep.bodies.has(s) {
@@ -1434,7 +1434,7 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 	if len(s) < minScanLen {
 		return s, false, true
 	}
-	if len(s) == uuidLen && isUUID(s) {
+	if len(s) == uuidLen && IsUUID(s) {
 		// Ids are the most common unique values. A UUID cannot be any
 		// detected credential, and scanning one could mistake its decimal
 		// groups for a card number and mangle a record id.
@@ -1567,12 +1567,12 @@ func (w *walker) replace(s string, spans []span) string {
 }
 
 // uuidLen is the length of a canonical UUID; callers compare it before
-// calling isUUID, which saves a call for every other string.
+// calling IsUUID, which saves a call for every other string.
 const uuidLen = 36
 
-// isUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID. Its
-// 32 digits are checked as four words of eight.
-func isUUID(s string) bool {
+// IsUUID reports whether s is a canonical 8-4-4-4-12 hexadecimal UUID
+// (either case). Its 32 digits are checked as four words of eight.
+func IsUUID(s string) bool {
 	if len(s) != uuidLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
