@@ -438,9 +438,10 @@ const minKeyValueLen = 3
 // only after a quoted name or before white space, so "File.java:42" and
 // "12:30" are no pairs. The name is the letters, digits, '_', '-', '.', '%',
 // '[' and ']' before the separator, quotes and white space aside. The value
-// is: a quoted string, to its closing quote; a JSON object or array, to its
-// closing bracket; after white space in a line that starts with the name
-// (YAML, headers, INI), the rest of the line; otherwise up to
+// is: a quoted string, to its closing quote (also in typographic quotes,
+// “…”, «…», 「…」..., when closed: see typographicOpen); a JSON object or
+// array, to its closing bracket; after white space in a line that starts
+// with the name (YAML, headers, INI), the rest of the line; otherwise up to
 // the next '&', ';', ',', white space, quote, bracket or '#'. An HTTP
 // authorization scheme before the value ("Token ...") stays. A value that is
 // already redacted is left alone.
@@ -519,7 +520,8 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
-// otpValue returns the token at vs, after a quote (escaped or not), up to
+// otpValue returns the token at vs, after a quote (escaped or not, or a
+// typographic one: see typographicOpen), up to
 // the next value end or quote or backslash, or a non-ASCII space or
 // punctuation mark other than a dash ("４９３８１７、確認": an ideographic
 // comma), read at most maxOTPLen+1 characters (enough for isOTPCode to tell
@@ -527,6 +529,10 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 func otpValue(s string, vs int) (int, int) {
 	for vs < len(s) && (s[vs] == '\\' || s[vs] == '"' || s[vs] == '\'') {
 		vs++
+	}
+	if vs < len(s) && s[vs] >= utf8.RuneSelf {
+		n, _, _ := typographicOpen(s, vs) // otp=“493817”: the code ends at its closing quote
+		vs += n
 	}
 	ve := vs
 	for n := 0; ve < len(s) && n <= maxOTPLen; n++ {
@@ -594,6 +600,11 @@ func pairValue(s string, vs int, line bool) (int, int) {
 		}
 		return start, len(s) // never closed: fail closed
 	}
+	if s[vs] >= utf8.RuneSelf {
+		if start, end, ok := typographicQuoted(s, vs); ok {
+			return start, end
+		}
+	}
 	// Backslashes without a quote after them are part of the value
 	// (\\share\path, \u00e9...).
 	switch s[vs] {
@@ -620,6 +631,63 @@ func pairValue(s string, vs int, line bool) (int, int) {
 		ve++
 	}
 	return vs, ve
+}
+
+// maxTypographicValue bounds the search for a typographic quote's closing
+// quote, so that a string of pairs whose quotes never close ("password=“"
+// repeated) is read in linear time. No credential is that long.
+const maxTypographicValue = 4096
+
+// typographicOpen returns the length of the typographic opening quote at
+// byte i of s, as word processors, chat tools and phones type quotes, and
+// the quotes that close it, or 0. Smart punctuation types a closing quote
+// after a non-space, so ”…” and ’…’ open too; „ closes with “ (German) or ”
+// (Polish), » with « (German) or » (Swedish).
+func typographicOpen(s string, i int) (n int, close1, close2 string) {
+	q, n := utf8.DecodeRuneInString(s[i:])
+	switch q {
+	case '“', '”':
+		return n, "”", ""
+	case '„':
+		return n, "“", "”"
+	case '‘', '’':
+		return n, "’", ""
+	case '«':
+		return n, "»", ""
+	case '»':
+		return n, "«", "»"
+	case '‹':
+		return n, "›", ""
+	case '「':
+		return n, "」", ""
+	case '『':
+		return n, "』", ""
+	}
+	return 0, "", ""
+}
+
+// typographicQuoted returns the inside of the value in typographic quotes
+// at vs (see typographicOpen), when its closing quote follows within
+// maxTypographicValue bytes. A quote never closed is no quote: the value is
+// then read as an unquoted one, since these quotes double as apostrophes
+// and in prose may close far away or never.
+func typographicQuoted(s string, vs int) (int, int, bool) {
+	n, close1, close2 := typographicOpen(s, vs)
+	if n == 0 {
+		return 0, 0, false
+	}
+	start := vs + n
+	window := s[start:min(len(s), start+maxTypographicValue)]
+	end := strings.Index(window, close1)
+	if close2 != "" {
+		if e := strings.Index(window, close2); e >= 0 && (end < 0 || e < end) {
+			end = e
+		}
+	}
+	if end < 0 {
+		return 0, 0, false
+	}
+	return start, start + end, true
 }
 
 // closingBracket returns the end of the JSON object or array that starts

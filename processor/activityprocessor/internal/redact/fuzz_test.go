@@ -54,7 +54,7 @@ func luhnComplete(b []byte) string {
 }
 
 // numPlants is the number of kinds of plant.
-const numPlants = 14
+const numPlants = 15
 
 // plant returns the secret a detector must find, generated from b, and the
 // part of it that must not survive (compared with the output's visible
@@ -109,8 +109,10 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		return "ｐａｓｓｗｏｒｄ=" + v, v
 	case 12:
 		return fullWidthPair(b)
-	default:
+	case 13:
 		return otpPair(b)
+	default:
+		return typographicPair(b)
 	}
 }
 
@@ -132,6 +134,26 @@ func fullWidthPair(b []byte) (planted, core string) {
 		return "＂" + name + "＂" + sep + "＂" + v + "＂", v
 	}
 	return name + sep + v, v
+}
+
+// typographicQuotes are the quotes around a value as word processors, chat
+// tools and phones type them: opening, then closing.
+var typographicQuotes = [][2]string{{"“", "”"}, {"‘", "’"}, {"„", "“"}, {"„", "”"}, {"«", "»"}, {"»", "«"}, {"‹", "›"}, {"「", "」"}, {"『", "』"}, {"”", "”"}, {"’", "’"}}
+
+// typographicPair returns a pair whose value is in typographic quotes and
+// holds a space, its separator and name written as b chooses, and the
+// value's last word: what survived when the value was read to its first
+// space.
+func typographicPair(b []byte) (planted, core string) {
+	v := alphabet(b, alnum, 10)
+	var pick byte
+	if len(b) > 0 {
+		pick = b[0]
+	}
+	q := typographicQuotes[int(pick)%len(typographicQuotes)]
+	name := []string{"password", `"password"`, "“secret”", "ｔｏｋｅｎ"}[int(pick>>4)%4]
+	sep := []string{"=", ": ", " = ", "＝", "=>"}[int(pick>>6)%5]
+	return name + sep + q[0] + "correct " + v + q[1], v
 }
 
 // otpPair returns a one-time code of six digits in a script b chooses,
@@ -256,6 +278,7 @@ func FuzzZeroWidth(f *testing.F)       { fuzzOneDetector(f, 10) }
 func FuzzFullWidthName(f *testing.F)   { fuzzOneDetector(f, 11) }
 func FuzzFullWidthPair(f *testing.F)   { fuzzOneDetector(f, 12) }
 func FuzzOTPPair(f *testing.F)         { fuzzOneDetector(f, 13) }
+func FuzzTypographicPair(f *testing.F) { fuzzOneDetector(f, 14) }
 
 // FuzzOTP fuzzes the one-time-code rule: a code under an OTP-like key never
 // survives, whatever the key looks like around the pattern, in whatever

@@ -459,11 +459,13 @@ func TestCardSeparators(t *testing.T) {
 // TestKeyValueLinear: the pair finder reads a long string in one pass. A
 // name's backward scan and an OTP-named value's forward scan each re-read
 // the string for every separator, so 64 KB of "%3D" took 6 s and 64 KB of
-// "otp={" 1 s, per string, in the collector's pipeline. Here 256 KB of each
-// must come back well within the test's time (quadratic, it took minutes).
+// "otp={" 1 s, per string, in the collector's pipeline; a typographic quote
+// never closed ("password=“x ") would send the search for its closing quote
+// to the end for each pair. Here 256 KB of each must come back well within
+// the test's time (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂"} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x "} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		done := make(chan struct{})
 		go func() {
@@ -585,6 +587,59 @@ func TestFullWidthSeparators(t *testing.T) {
 		{"otp pair in devanagari digits", "otp: ४९३८१७", "otp: " + Mask, RuleKeyValue},
 		{"full-width time is kept", "時刻：１２：３０　確認済み", "時刻：１２：３０　確認済み", NumRules},
 		{"full-width pair of another name is kept", "ユーザー＝jane　ｐａｇｅ＝２", "ユーザー＝jane　ｐａｇｅ＝２", NumRules},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rep Report
+			got, drop := r.String(tt.in, &rep)
+			if drop {
+				t.Fatalf("got drop, want a masked string")
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
+				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
+			}
+		})
+	}
+}
+
+// TestTypographicQuotes: a pair's value in the typographic quotes word
+// processors, chat tools and phones type (“…”, ‘…’, „…“, «…», 「…」...,
+// also ”…” and ’…’, which smart punctuation types after a non-space) is
+// masked whole, to its matching closing quote, as a value in ASCII quotes
+// is; before, it was masked to its first space and the rest leaked
+// ("password=[REDACTED] horse”"). A quote never closed, or closed by
+// another kind, leaves the value read as an unquoted one.
+func TestTypographicQuotes(t *testing.T) {
+	r := mustNew(t, testConfig())
+	tests := []struct {
+		name, in, want string
+		rule           Rule
+	}{
+		{"double", "note password=“correct horse” ok", "note password=“" + Mask + "” ok", RuleKeyValue},
+		{"single", "note password=‘correct horse’ ok", "note password=‘" + Mask + "’ ok", RuleKeyValue},
+		{"low double, left close", "x password=„correct horse“ y", "x password=„" + Mask + "“ y", RuleKeyValue},
+		{"low double, right close", "x password=„correct horse” y", "x password=„" + Mask + "” y", RuleKeyValue},
+		{"guillemets", "x password=«correct horse» y", "x password=«" + Mask + "» y", RuleKeyValue},
+		{"single guillemets", "x password=‹correct horse› y", "x password=‹" + Mask + "› y", RuleKeyValue},
+		{"reversed guillemets", "x password=»correct horse« y", "x password=»" + Mask + "« y", RuleKeyValue},
+		{"corner brackets", "x password=「correct horse」 y", "x password=「" + Mask + "」 y", RuleKeyValue},
+		{"white corner brackets", "x password=『correct horse』 y", "x password=『" + Mask + "』 y", RuleKeyValue},
+		{"right double both sides", "x password=”correct horse” y", "x password=”" + Mask + "” y", RuleKeyValue},
+		{"right single both sides", "x password=’correct horse’ y", "x password=’" + Mask + "’ y", RuleKeyValue},
+		{"colon", "x password: “correct horse” y", "x password: “" + Mask + "” y", RuleKeyValue},
+		{"json-like name", `{"password": “correct horse”, "user": "jane"}`, `{"password": “` + Mask + `”, "user": "jane"}`, RuleKeyValue},
+		{"typographic name", "x “password”: “correct horse” y", "x “password”: “" + Mask + "” y", RuleKeyValue},
+		{"full-width equals", "x password＝“correct horse” y", "x password＝“" + Mask + "” y", RuleKeyValue},
+		{"empty", "x password=“” y", "x password=“” y", NumRules},
+		{"otp", "code otp=“493817” ok", "code otp=“" + Mask + "” ok", RuleKeyValue},
+		{"otp in guillemets", "code otp: «４９３８１７» ok", "code otp: «" + Mask + "» ok", RuleKeyValue},
+		{"unclosed", "x password=“correct horse y", "x password=" + Mask + " horse y", RuleKeyValue},
+		{"closed by another kind", "x password=“correct horse» y", "x password=" + Mask + " horse» y", RuleKeyValue},
+		{"apostrophe in a value", "x password=it’s y", "x password=" + Mask + " y", RuleKeyValue},
+		{"quoted text of another name stays", "x user=“jane doe” y", "x user=“jane doe” y", NumRules},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
