@@ -678,7 +678,7 @@ func typographicQuoted(s string, vs int) (int, int, bool) {
 	}
 	start := vs + n
 	window := s[start:min(len(s), start+maxTypographicValue)]
-	end := strings.Index(window, close1)
+	end := closingQuote(s, start, window, close1)
 	if close2 != "" {
 		if e := strings.Index(window, close2); e >= 0 && (end < 0 || e < end) {
 			end = e
@@ -688,6 +688,38 @@ func typographicQuoted(s string, vs int) (int, int, bool) {
 		return 0, 0, false
 	}
 	return start, start + end, true
+}
+
+// closingQuote returns the index in window, which starts at byte start of
+// s, of the first quote q that closes a typographic quote, or -1. A right
+// single quote with a letter or digit after it is an apostrophe inside the
+// value ("‘it’s secret’"), not its end: taken for the end, it left the rest
+// of the value unmasked.
+func closingQuote(s string, start int, window, q string) int {
+	for from := 0; ; {
+		i := strings.Index(window[from:], q)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if q != "’" || !wordCharAt(s, start+i+len(q)) {
+			return i
+		}
+		from = i + len(q)
+	}
+}
+
+// wordCharAt reports whether a letter or digit of any script starts at
+// byte i of s.
+func wordCharAt(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	if s[i] < utf8.RuneSelf {
+		return isAlnum(s[i])
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // closingBracket returns the end of the JSON object or array that starts

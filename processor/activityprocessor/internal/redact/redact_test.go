@@ -465,7 +465,7 @@ func TestCardSeparators(t *testing.T) {
 // the test's time (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x "} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b "} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		done := make(chan struct{})
 		go func() {
@@ -639,6 +639,12 @@ func TestTypographicQuotes(t *testing.T) {
 		{"unclosed", "x password=“correct horse y", "x password=" + Mask + " horse y", RuleKeyValue},
 		{"closed by another kind", "x password=“correct horse» y", "x password=" + Mask + " horse» y", RuleKeyValue},
 		{"apostrophe in a value", "x password=it’s y", "x password=" + Mask + " y", RuleKeyValue},
+		// A right single quote before a letter is an apostrophe: the value
+		// ends at the quote after it, as its unquoted reading masked it.
+		{"apostrophe in single quotes", "x password=‘it’s-secret’ y", "x password=‘" + Mask + "’ y", RuleKeyValue},
+		{"apostrophe in right single quotes", "x password=’it’s-secret’ y", "x password=’" + Mask + "’ y", RuleKeyValue},
+		{"apostrophe in a line's value", "password: ‘it’s my secret’", "password: ‘" + Mask + "’", RuleKeyValue},
+		{"empty right single quotes", "x password=’’hunter2 y", "x password=" + Mask + " y", RuleKeyValue},
 		{"quoted text of another name stays", "x user=“jane doe” y", "x user=“jane doe” y", NumRules},
 	}
 	for _, tt := range tests {
