@@ -435,8 +435,8 @@ const minKeyValueLen = 3
 // that looks like a one-time code is found too ("?otp=493817").
 //
 // The separator is '=' (also "=>" and "%3D") or ':'; a ':' separates a pair
-// only after a quoted name or before white space, so "File.java:42" and
-// "12:30" are no pairs. The name is the letters, digits, '_', '-', '.', '%',
+// only after a quoted name, before white space or before a quote, so
+// "File.java:42" and "12:30" are no pairs. The name is the letters, digits, '_', '-', '.', '%',
 // '[' and ']' before the separator, quotes and white space aside. The value
 // is: a quoted string, to its closing quote (also in typographic quotes,
 // “…”, «…», 「…」..., when closed: see typographicOpen); a JSON object or
@@ -490,7 +490,7 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			vs++
 		}
 		spaced := vs > sepEnd
-		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced {
+		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced && !quoteAt(s, vs) {
 			continue
 		}
 		key, otp := r.classify(s[ns:ne])
@@ -643,6 +643,23 @@ const maxTypographicValue = 4096
 // the quotes that close it, or 0. Smart punctuation types a closing quote
 // after a non-space, so ”…” and ’…’ open too; „ closes with “ (German) or ”
 // (Polish), » with « (German) or » (Swedish).
+// quoteAt reports whether a quote opens at s[i]: ASCII, escaped or
+// typographic. A ':' directly before one separates a pair even without a
+// quoted name or white space, as in a JavaScript object literal
+// ({password:"..."}), while "File.java:42" and "12:30" stay no pairs.
+func quoteAt(s string, i int) bool {
+	switch c := s[i]; {
+	case c == '"' || c == '\'':
+		return true
+	case c == '\\':
+		return i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\'')
+	case c >= utf8.RuneSelf:
+		n, _, _ := typographicOpen(s, i)
+		return n > 0
+	}
+	return false
+}
+
 func typographicOpen(s string, i int) (n int, close1, close2 string) {
 	q, n := utf8.DecodeRuneInString(s[i:])
 	switch q {

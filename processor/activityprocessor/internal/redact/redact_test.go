@@ -731,3 +731,24 @@ func TestDetectorsLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestColonBeforeQuote: a ':' directly before a quote separates a pair
+// without a quoted name or white space, as a JavaScript object literal or
+// a log line written from one spells it; a ':' before anything else still
+// needs a quoted name or white space, so "File.java:42" and "12:30" stay.
+func TestColonBeforeQuote(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for in, want := range map[string]string{
+		`{user:"bob",password:"hunter2"}`:      `{user:"bob",password:"[REDACTED]"}`,
+		`{password:'hunter2', retries:3}`:      `{password:'[REDACTED]', retries:3}`,
+		`{\"a\":1,password:\"hunter2\"}`:       `{\"a\":1,password:\"[REDACTED]\"}`,
+		`note password:“correct horse” ok`:     `note password:“[REDACTED]” ok`,
+		`at Login.java:42 and password:hunter`: `at Login.java:42 and password:hunter`,
+		`{url:"https://example.com/x"}`:        `{url:"https://example.com/x"}`,
+	} {
+		var rep Report
+		if got, _ := r.String(in, &rep); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
