@@ -27,6 +27,11 @@ const (
 	rawBegin
 	rawCommit
 	rawRollback
+	// COMMIT AND CHAIN, ROLLBACK AND CHAIN (MySQL, PostgreSQL; END and
+	// ABORT too in PostgreSQL): the transaction ends and a new one begins at
+	// once on the same connection.
+	rawCommitChain
+	rawRollbackChain
 )
 
 // rawKind parses the statements that begin, commit and roll back a
@@ -66,12 +71,40 @@ func rawKind(query string) rawStatement {
 		if tail("TRANSACTION", "TRAN", "WORK") || len(rest) == 2 && (rest[0] == "TRANSACTION" || rest[0] == "TRAN") {
 			return rawCommit
 		}
+		if chain, ok := chained(rest); ok {
+			if chain {
+				return rawCommitChain
+			}
+			return rawCommit
+		}
 	case "ROLLBACK", "ABORT":
 		if tail("TRANSACTION", "TRAN", "WORK") {
 			return rawRollback
 		}
+		if chain, ok := chained(rest); ok {
+			if chain {
+				return rawRollbackChain
+			}
+			return rawRollback
+		}
 	}
 	return rawOther
+}
+
+// chained reads what follows COMMIT, ROLLBACK (MySQL, PostgreSQL), END or
+// ABORT (PostgreSQL): [WORK|TRANSACTION] AND [NO] CHAIN. ok is false for
+// anything else.
+func chained(rest []string) (chain, ok bool) {
+	if len(rest) > 0 && (rest[0] == "WORK" || rest[0] == "TRANSACTION") {
+		rest = rest[1:]
+	}
+	switch {
+	case slices.Equal(rest, []string{"AND", "CHAIN"}):
+		return true, true
+	case slices.Equal(rest, []string{"AND", "NO", "CHAIN"}):
+		return false, true
+	}
+	return false, false
 }
 
 // manualKey returns the key under which the plugin follows manual
@@ -128,17 +161,10 @@ func (p *Plugin) followRaw(db *gorm.DB) {
 		return
 	}
 	query := db.Statement.SQL.String()
-	switch rawKind(query) {
+	switch kind := rawKind(query); kind {
 	case rawBegin:
-		if !oneConnection(c) {
-			return
-		}
-		if _, loaded := p.manual.LoadOrStore(key, &held{}); !loaded {
-			if conn, ok := c.(*sql.Conn); ok {
-				runtime.AddCleanup(conn, func(k any) { p.manual.Delete(k) }, key)
-			}
-		}
-	case rawCommit:
+		p.beginManual(c, key)
+	case rawCommit, rawCommitChain:
 		// Even when the pool has grown since BEGIN: the records held were
 		// made on the transaction's connection, and would otherwise be held
 		// for ever. Statements since then were emitted as they ran.
@@ -147,8 +173,14 @@ func (p *Plugin) followRaw(db *gorm.DB) {
 				emit()
 			}
 		}
-	case rawRollback:
+		if kind == rawCommitChain {
+			p.beginManual(c, key)
+		}
+	case rawRollback, rawRollbackChain:
 		p.manual.Delete(key)
+		if kind == rawRollbackChain {
+			p.beginManual(c, key)
+		}
 	default:
 		if set, name := savepoint(query); name != "" {
 			if h := p.manualOf(c); h != nil && !h.savepoint(set, name) && sqlServerRollback(query) {
@@ -157,6 +189,19 @@ func (p *Plugin) followRaw(db *gorm.DB) {
 				// and the whole transaction rolled back.
 				p.manual.Delete(key)
 			}
+		}
+	}
+}
+
+// beginManual starts holding the records of a manual transaction begun on
+// c, while c runs every statement on one connection.
+func (p *Plugin) beginManual(c gorm.ConnPool, key any) {
+	if !oneConnection(c) {
+		return
+	}
+	if _, loaded := p.manual.LoadOrStore(key, &held{}); !loaded {
+		if conn, ok := c.(*sql.Conn); ok {
+			runtime.AddCleanup(conn, func(k any) { p.manual.Delete(k) }, key)
 		}
 	}
 }

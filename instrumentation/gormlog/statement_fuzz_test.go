@@ -33,6 +33,14 @@ func TestRawKind(t *testing.T) {
 		{"BEGIN something()", rawOther},
 		{"COMMIT a b", rawOther},
 		{"END", rawCommit},
+		{"COMMIT AND CHAIN", rawCommitChain}, // MySQL, PostgreSQL
+		{"commit work and chain;", rawCommitChain},
+		{"COMMIT AND NO CHAIN", rawCommit},
+		{"ROLLBACK AND CHAIN", rawRollbackChain},
+		{"ROLLBACK TRANSACTION AND NO CHAIN", rawRollback},
+		{"END AND CHAIN", rawCommitChain}, // PostgreSQL
+		{"ABORT WORK AND CHAIN", rawRollbackChain},
+		{"COMMIT AND CHAIN x", rawOther},
 	} {
 		if got := rawKind(tt.query); got != tt.want {
 			t.Errorf("rawKind(%q): got %d, want %d", tt.query, got, tt.want)
