@@ -123,7 +123,7 @@ require (
 	go.etcd.io/bbolt v1.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/collector v0.156.0 // indirect
-	go.opentelemetry.io/collector/client v1.62.0 // indirect
+	go.opentelemetry.io/collector/client v1.62.0
 	go.opentelemetry.io/collector/component/componentstatus v0.156.0 // indirect
 	go.opentelemetry.io/collector/config/configauth v1.62.0 // indirect
 	go.opentelemetry.io/collector/config/configcompression v1.62.0 // indirect

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/otlp"
@@ -191,5 +194,68 @@ func TestIngestTokenFileRotation(t *testing.T) {
 	}
 	if got := postEmpty(t, col, "Bearer #"); got != http.StatusUnauthorized {
 		t.Errorf(`"Bearer #" with a comment line in the token file: got status %d, want 401`, got)
+	}
+}
+
+// postRecords sends, over OTLP/HTTP with the token, one record for each
+// tenant, and returns the status code.
+func postRecords(t *testing.T, col *collectortest.Collector, token string, tenants ...string) int {
+	t.Helper()
+	var records []string
+	for _, tenant := range tenants {
+		records = append(records, fmt.Sprintf(`{"timeUnixNano":"%d","eventName":"activity.created","attributes":[`+
+			`{"key":"activity.id","value":{"stringValue":%q}},`+
+			`{"key":"activity.event","value":{"stringValue":"created"}},`+
+			`{"key":"activity.tenant.id","value":{"stringValue":%q}}]}`,
+			time.Now().UnixNano(), uuid.NewString(), tenant))
+	}
+	body := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"loyalty-api"}}]},` +
+		`"scopeLogs":[{"logRecords":[` + strings.Join(records, ",") + `]}]}]}`
+	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST /v1/logs: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestIngestTokenTenants proves that a token bound to a tenant in the token
+// file ("<token> tenants=acme") writes only that tenant's records: its
+// record for another tenant never reaches Elasticsearch, while a token
+// without a binding writes both.
+func TestIngestTokenTenants(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	tokA, tokB := collectortest.NewToken(t), collectortest.NewToken(t)
+	file := filepath.Join(t.TempDir(), "ingest-tokens")
+	if err := os.WriteFile(file, []byte(tokA+" tenants=acme loyalty-api\n"+tokB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns, Env: map[string]string{
+		"ACTIVITYCOL_INGEST_TOKEN": "", "ACTIVITYCOL_INGEST_TOKEN_FILE": file,
+	}})
+	for _, tok := range []string{tokA, tokB} {
+		if got := postRecords(t, col, tok, "acme", "bean-there"); got != http.StatusOK {
+			t.Fatalf("POST with a token from the file: got status %d, want 200", got)
+		}
+	}
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, estest.URL(t), stream, 3, 60*time.Second); got != 3 {
+		t.Fatalf("got %d documents in %s, want 3 (acme's from both tokens, bean-there's from the unbound one)", got, stream)
+	}
+	for tenant, want := range map[string]int{"acme": 2, "bean-there": 1} {
+		got, err := collectortest.Count(context.Background(), estest.URL(t), stream, schema.AttrTenantID+":"+tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("got %d documents of %s, want %d", got, tenant, want)
+		}
 	}
 }

@@ -215,3 +215,10 @@ const AlertRuleFailedLoginBurst = "failed_login_burst"
 // TenantUnknown is the tenant the collector assigns to a record whose tenant
 // cannot be determined, when its missing-tenant policy is to tag.
 const TenantUnknown = "unknown"
+
+// AuthTenants is the client.AuthData attribute (go.opentelemetry.io/collector/client)
+// in which the collector's ingest authenticator (collector/ingestauth) puts,
+// as a []string of normalized tenant ids, the only tenants a request's
+// token may write; the activity processor drops the request's records of
+// any other tenant. Absent, the token may write every tenant.
+const AuthTenants = "activitylog.tenants"

@@ -8,26 +8,51 @@
 // token shorter than MinTokenLength is refused when the collector starts
 // (inline or in the file) and, whatever the file says later, on every
 // request before the contrib extension compares it.
+//
+// A line of the token file may bind its token to tenants:
+// "<token> tenants=acme,bean-there [anything]". The guard reads the file
+// itself (at the start, and again on the first request after its
+// modification time or size changed) and puts the presented token's tenants
+// in the request's client.Info (see TenantsAttribute), where the activity
+// processor drops the records of every other tenant. The contrib extension
+// still decides whether the token is valid.
 package ingestauth
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensionauth"
+	"go.uber.org/zap"
+
+	"github.com/activitylog/activitylog/schema"
 )
 
 // MinTokenLength is the shortest token accepted: 16 characters. The
 // documentation asks for 32 random bytes (64 hex characters).
 const MinTokenLength = 16
+
+// TenantsAttribute is the client.AuthData attribute that holds, as a
+// []string of normalized tenant ids, the tenants a token bound with
+// "tenants=" may write. It is absent for a token bound to none, which may
+// write any tenant. The activity processor reads it (schema.AuthTenants).
+const TenantsAttribute = schema.AuthTenants
+
+// tenantsPrefix starts the word of a token file line that binds its token.
+const tenantsPrefix = "tenants="
 
 // Type is the extension's configuration key.
 var Type = component.MustNewType("ingestauth")
@@ -49,6 +74,14 @@ func NewFactory() extension.Factory {
 			if err := checkTokens(c); err != nil {
 				return nil, err
 			}
+			var file *tokenFile
+			// As the contrib extension: "tokens" wins over the file.
+			if c.Filename != "" && len(c.Tokens) == 0 {
+				file = &tokenFile{name: c.Filename, logger: set.Logger}
+				if err := file.load(); err != nil {
+					return nil, err
+				}
+			}
 			set.ID = component.NewIDWithName(base.Type(), set.ID.Name())
 			ext, err := base.Create(ctx, set, cfg)
 			if err != nil {
@@ -58,7 +91,7 @@ func NewFactory() extension.Factory {
 			if !ok {
 				return nil, fmt.Errorf("ingestauth: %T is not a server authenticator", ext)
 			}
-			return &guard{Extension: ext, server: server, header: c.Header, scheme: c.Scheme}, nil
+			return &guard{Extension: ext, server: server, header: c.Header, scheme: c.Scheme, file: file}, nil
 		}, base.Stability())
 }
 
@@ -95,12 +128,14 @@ func checkTokens(c *bearertokenauthextension.Config) error {
 	return nil
 }
 
-// guard refuses a request whose token is missing or too short, and hands the
-// rest to the contrib extension.
+// guard refuses a request whose token is missing or too short, hands the
+// rest to the contrib extension, and tags the requests it lets in with their
+// token's tenants.
 type guard struct {
 	extension.Extension
 	server         extensionauth.Server
 	header, scheme string
+	file           *tokenFile // nil for inline tokens, which may write any tenant
 }
 
 var _ extensionauth.Server = (*guard)(nil)
@@ -128,5 +163,138 @@ func (g *guard) Authenticate(ctx context.Context, headers map[string][]string) (
 	if err != nil {
 		return ctx, errUnauthenticated
 	}
-	return out, nil
+	auth := authData{}
+	if g.file != nil {
+		// Looked up only once the contrib extension found the token
+		// valid, so the lookup's timing tells nothing of other tokens.
+		tenants, known := g.file.tenants(token)
+		if !known {
+			// The contrib extension has not seen the file change yet
+			// (it reads it on a file event, this guard on the next
+			// request): a token no longer in the file is refused
+			// rather than let in unbound.
+			return ctx, errUnauthenticated
+		}
+		auth.tenants = tenants
+	}
+	info := client.FromContext(out)
+	info.Auth = auth
+	return client.NewContext(out, info), nil
+}
+
+// authData is the client.AuthData of a request let in: its token's tenants,
+// nil when the token is bound to none.
+type authData struct{ tenants []string }
+
+var _ client.AuthData = authData{}
+
+// GetAttribute implements client.AuthData: TenantsAttribute gives a copy of
+// the tenants ([]string), for a bound token only.
+func (a authData) GetAttribute(name string) any {
+	if name != TenantsAttribute || a.tenants == nil {
+		return nil
+	}
+	return slices.Clone(a.tenants)
+}
+
+// GetAttributeNames implements client.AuthData.
+func (a authData) GetAttributeNames() []string {
+	if a.tenants == nil {
+		return nil
+	}
+	return []string{TenantsAttribute}
+}
+
+// tokenFile is the token file as the guard reads it: each token's tenants,
+// read again when the file's modification time or size changes.
+type tokenFile struct {
+	name   string
+	logger *zap.Logger
+
+	mu      sync.Mutex
+	modTime time.Time
+	size    int64
+	bound   map[string][]string // token -> tenants; nil tenants: any tenant
+}
+
+// load reads the file, and refuses it when a tenants= list is wrong.
+func (f *tokenFile) load() error {
+	fi, err := os.Stat(f.name)
+	if err != nil {
+		return fmt.Errorf("ingestauth: token file: %w", err)
+	}
+	// Stat before reading: a change while the file is read shows as a
+	// change at the next request, never as one already seen.
+	data, err := os.ReadFile(f.name)
+	if err != nil {
+		return fmt.Errorf("ingestauth: token file: %w", err)
+	}
+	bound, err := parseTokens(f.name, data)
+	if err != nil {
+		return err
+	}
+	f.modTime, f.size, f.bound = fi.ModTime(), fi.Size(), bound
+	return nil
+}
+
+// tenants returns the tenants token may write (nil: any), and whether the
+// file lists it. After a change to the file it reads it again; when it is
+// now wrong, the last good reading stays, and the error is logged.
+func (f *tokenFile) tenants(token string) ([]string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fi, err := os.Stat(f.name); err == nil && (!fi.ModTime().Equal(f.modTime) || fi.Size() != f.size) {
+		if err := f.load(); err != nil {
+			// Not read again until it changes once more.
+			f.modTime, f.size = fi.ModTime(), fi.Size()
+			f.logger.Error("ingest token file not read again: keeping the tokens' tenants read before", zap.Error(err))
+		}
+	}
+	t, ok := f.bound[token]
+	return t, ok
+}
+
+// parseTokens maps every token of a token file to its tenants (nil for a
+// token without "tenants="). A token too short is left out (checkTokens
+// refuses it at the start, the guard on every request).
+func parseTokens(name string, data []byte) (map[string][]string, error) {
+	bound := map[string][]string{}
+	s := bufio.NewScanner(bytes.NewReader(data))
+	for line := 1; s.Scan(); line++ {
+		w := strings.Fields(s.Text())
+		if len(w) == 0 || len(w[0]) < MinTokenLength {
+			continue
+		}
+		var tenants []string
+		for i, word := range w[1:] {
+			list, ok := strings.CutPrefix(word, tenantsPrefix)
+			if !ok {
+				continue
+			}
+			if i != 0 {
+				// Not where it binds: refused, so that a binding
+				// is never silently ignored.
+				return nil, fmt.Errorf("ingestauth: token file %s line %d: %q must follow the token", name, line, tenantsPrefix)
+			}
+			for _, raw := range strings.Split(list, ",") {
+				t, ok := schema.NormalizeTenant(raw)
+				if !ok || t == schema.TenantUnknown {
+					return nil, fmt.Errorf("ingestauth: token file %s line %d: %s needs one or more valid tenant ids, "+
+						"separated by commas (%q is not one)", name, line, tenantsPrefix, raw)
+				}
+				if !slices.Contains(tenants, t) {
+					tenants = append(tenants, t)
+				}
+			}
+		}
+		slices.Sort(tenants)
+		if prev, seen := bound[w[0]]; seen && !slices.Equal(prev, tenants) {
+			return nil, fmt.Errorf("ingestauth: token file %s line %d: the token of an earlier line, with other tenants", name, line)
+		}
+		bound[w[0]] = tenants
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("ingestauth: token file: %w", err)
+	}
+	return bound, nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -133,6 +135,134 @@ func TestWeakTokensRefusedAtStart(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: got error %v, want one containing %q", tt.name, err, tt.want)
 		case err != nil && strings.Contains(err.Error(), "abc123"):
+			t.Errorf("%s: the error %q quotes the token", tt.name, err)
+		}
+	}
+}
+
+// tenantsOf authenticates with token and returns the tenants the request's
+// client.Info carries, and whether it names any.
+func tenantsOf(t *testing.T, s extensionauth.Server, token string) ([]string, bool) {
+	t.Helper()
+	ctx, err := s.Authenticate(context.Background(), map[string][]string{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		t.Fatalf("token refused: %v", err)
+	}
+	auth := client.FromContext(ctx).Auth
+	if auth == nil {
+		t.Fatal("no client.AuthData in the context")
+	}
+	v := auth.GetAttribute(TenantsAttribute)
+	if v == nil {
+		if names := auth.GetAttributeNames(); len(names) != 0 {
+			t.Errorf("got attribute names %v without the attribute, want none", names)
+		}
+		return nil, false
+	}
+	tenants, ok := v.([]string)
+	if !ok {
+		t.Fatalf("got %s of type %T, want []string", TenantsAttribute, v)
+	}
+	if names := auth.GetAttributeNames(); !slices.Equal(names, []string{TenantsAttribute}) {
+		t.Errorf("got attribute names %v, want [%s]", names, TenantsAttribute)
+	}
+	return tenants, true
+}
+
+// TestTokenTenants proves that a token bound with "tenants=" in the token
+// file carries its tenants, normalized, into the request's client.Info; that
+// a token without it, or an inline token, carries none (any tenant); and
+// that what follows the list on the line is ignored.
+func TestTokenTenants(t *testing.T) {
+	bound, unbound := token, strings.Repeat("u", 32)
+	file := filepath.Join(t.TempDir(), "tokens")
+	content := bound + " tenants=ACME,bean-there loyalty-api\n" + unbound + " pos-terminals\n"
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := tenantsOf(t, s, bound); !ok || !slices.Equal(got, []string{"acme", "bean-there"}) {
+		t.Errorf("bound token: got tenants %v (%v), want [acme bean-there]", got, ok)
+	}
+	if got, ok := tenantsOf(t, s, unbound); ok {
+		t.Errorf("unbound token: got tenants %v, want none", got)
+	}
+
+	inline, err := start(t, config(func(c *bearertokenauthextension.Config) { c.BearerToken = token }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := tenantsOf(t, inline, token); ok {
+		t.Errorf("inline token: got tenants %v, want none", got)
+	}
+}
+
+// TestTokenTenantsReload proves that the tenants follow the token file when
+// it changes, without a restart; that a wrong list written later keeps the
+// tenants read before (never a token let in unbound); and that a token
+// removed from the file is refused at once, even before the contrib
+// extension has read the file again.
+func TestTokenTenantsReload(t *testing.T) {
+	other := strings.Repeat("o", 32)
+	file := filepath.Join(t.TempDir(), "tokens")
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(token + " tenants=acme\n")
+	s, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tenantsOf(t, s, token); !slices.Equal(got, []string{"acme"}) {
+		t.Fatalf("got tenants %v, want [acme]", got)
+	}
+
+	write(token + " tenants=bean-there,acme-two\n")
+	if got, _ := tenantsOf(t, s, token); !slices.Equal(got, []string{"acme-two", "bean-there"}) {
+		t.Errorf("after the change: got tenants %v, want [acme-two bean-there]", got)
+	}
+
+	write(token + " tenants=\n" + other + "\n")
+	if got, _ := tenantsOf(t, s, token); !slices.Equal(got, []string{"acme-two", "bean-there"}) {
+		t.Errorf("after an empty list: got tenants %v, want the last good [acme-two bean-there]", got)
+	}
+
+	write(other + "\n")
+	if allowed(s, map[string][]string{"Authorization": {"Bearer " + token}}) {
+		t.Error("a token removed from the file was let in")
+	}
+}
+
+func TestBadTenantsRefusedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, content, want string
+	}{
+		{"empty list", token + " tenants=\n", "line 1: tenants= needs one or more valid tenant ids"},
+		{"empty tenant", token + " tenants=acme,\n", "line 1: tenants= needs"},
+		{"reserved tenant", "\n" + token + " tenants=Unknown\n", "line 2: tenants= needs"},
+		{"control character", token + " tenants=ac\x01me\n", "line 1: tenants= needs"},
+		{"not after the token", token + " loyalty-api tenants=acme\n", `line 1: "tenants=" must follow the token`},
+		{"token listed twice, other tenants", token + " tenants=acme\n" + token + "\n", "line 2: the token of an earlier line"},
+		{"token listed twice, same tenants", token + " tenants=acme,bean\n" + token + " tenants=bean,ACME\n", ""},
+	} {
+		file := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
+		if err := os.WriteFile(file, []byte(tt.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: got error %v, want a start", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: got error %v, want one containing %q", tt.name, err, tt.want)
+		case err != nil && strings.Contains(err.Error(), token):
 			t.Errorf("%s: the error %q quotes the token", tt.name, err)
 		}
 	}

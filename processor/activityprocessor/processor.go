@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
@@ -45,7 +46,24 @@ const (
 	reasonTenantMissing  = "tenant_missing"
 	reasonTenantConflict = "tenant_conflict"
 	reasonForgedAlert    = "forged_alert"
+	reasonTenantNotAllow = "tenant_not_allowed"
 )
+
+// allowedTenants returns the tenants the request of ctx may write, and
+// whether its token is bound to any; unbound, it may write every tenant. An
+// attribute of any other type lets none through: fails closed.
+func allowedTenants(ctx context.Context) (tenants []string, bound bool) {
+	auth := client.FromContext(ctx).Auth
+	if auth == nil {
+		return nil, false
+	}
+	v := auth.GetAttribute(schema.AuthTenants)
+	if v == nil {
+		return nil, false
+	}
+	tenants, _ = v.([]string)
+	return tenants, true
+}
 
 // activityProcessor holds one pipeline's processor state. processLogs is
 // safe for concurrent use.
@@ -93,6 +111,7 @@ type activityProcessor struct {
 	dropMissing metric.AddOption
 	dropConfl   metric.AddOption
 	dropForged  metric.AddOption
+	dropNotAllw metric.AddOption
 	trustAlerts bool
 }
 
@@ -126,6 +145,7 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
 		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
 		dropForged:  metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonForgedAlert))),
+		dropNotAllw: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantNotAllow))),
 		trustAlerts: cfg.TrustIncomingAlerts,
 	}
 	for attr, typ := range p.types {
@@ -253,9 +273,12 @@ type batchStats struct {
 	droppedMissing  int64
 	droppedConflict int64
 	droppedForged   int64
-	evicted         int64
-	duplicates      int64
-	alerts          []burst.Alert
+	// droppedNotAllowed counts the records of a tenant the batch's ingest
+	// token may not write (see allowed).
+	droppedNotAllowed int64
+	evicted           int64
+	duplicates        int64
+	alerts            []burst.Alert
 	// resent are alerts raised earlier whose batch was refused downstream.
 	resent []burst.Alert
 	// derived counts the records of the batch under each id derived for
@@ -268,6 +291,10 @@ type batchStats struct {
 	scope     pcommon.InstrumentationScope
 	origin    recordid.Origin
 	originSet bool
+	// allowed are the only tenants the batch may write, when bound (its
+	// ingest token was bound to them: see allowedTenants).
+	allowed []string
+	bound   bool
 }
 
 // from notes the resource and scope of the records processed next.
@@ -308,6 +335,8 @@ func derivedIDSkip(k string) bool { return k == schema.AttrID || isRoutingAttr(k
 // appends the alert records it raised.
 func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
 	var st batchStats
+	// Read once per batch: the whole request came with one token.
+	st.allowed, st.bound = allowedTenants(ctx)
 	var rep redact.Report
 	var rs recordState
 	rep.Hook = func(k string, tag uint8, v pcommon.Value) bool { return p.checkAttr(&rs, k, tag, v) }
@@ -406,15 +435,8 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	// append doubling. After the walk, the copy reads attributes already in
 	// the processor cache.
 	attrs.EnsureCapacity(attrs.Len() + p.added(attrs, rep, rs, len(resPaths)+len(scopePaths) > 0))
-	if rep.Any() {
-		// Every count comes with a path: a clean record has nothing to add.
-		p.countRules(st, rep)
-	}
-	if rep.Duplicates > 0 {
-		st.duplicates += int64(rep.Duplicates)
-	}
-	if rep.Any() || len(resPaths)+len(scopePaths) > 0 {
-		st.recordsRedacted++
+	redacted := rep.Any() || len(resPaths)+len(scopePaths) > 0
+	if redacted {
 		p.recordRedactedKeys(attrs, resPaths, scopePaths, rep.Paths())
 	}
 	finishTypes(attrs, rs)
@@ -431,6 +453,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 		// Only this processor raises security alerts; a record from an
 		// emitter that looks like one is a forgery (it could implicate any
 		// address or bury a real alert). Dropped and counted.
+		p.countRecord(st, rep, redacted)
 		st.droppedForged++
 		return true
 	}
@@ -446,6 +469,15 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else {
 		t, outcome = p.tenants.Resolve(attrs, resTenant)
 	}
+	if st.bound && !p.allowed(st.allowed, t, outcome) {
+		// Another tenant's record, from an emitter whose ingest token
+		// is bound to its own tenants: a forgery of that tenant's
+		// audit trail. Dropped and counted, and nothing else: not a
+		// failed login, a missing tenant or a conflict.
+		st.droppedNotAllowed++
+		return true
+	}
+	p.countRecord(st, rep, redacted)
 	drop := false
 	switch outcome {
 	case tenant.Missing:
@@ -489,6 +521,37 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 		p.observe(lr, attrs, rs, t, id, st)
 	}
 	return false
+}
+
+// countRecord adds a record to the redaction counters, once its tenant
+// check passed: a record of a tenant its token may not write counts for
+// nothing.
+func (p *activityProcessor) countRecord(st *batchStats, rep *redact.Report, redacted bool) {
+	if rep.Any() {
+		// Every count comes with a path: a clean record has nothing to add.
+		p.countRules(st, rep)
+	}
+	if rep.Duplicates > 0 {
+		st.duplicates += int64(rep.Duplicates)
+	}
+	if redacted {
+		st.recordsRedacted++
+	}
+}
+
+// allowed reports whether a record whose tenant resolved to t, with
+// outcome, is one of the tenants a bound ingest token may write. A record
+// stored as schema.TenantUnknown (no tenant, or a conflict under the
+// "unknown" policy) is no tenant's: only admins read it, and only an unbound
+// token may write it.
+func (p *activityProcessor) allowed(tenants []string, t string, outcome tenant.Outcome) bool {
+	switch {
+	case outcome == tenant.Missing:
+		return false
+	case outcome == tenant.Conflict && p.conflict == PolicyUnknown:
+		return false
+	}
+	return slices.Contains(tenants, t)
 }
 
 // added returns how many attributes processRecord may add to a record
@@ -1262,6 +1325,9 @@ func (p *activityProcessor) record(ctx context.Context, st *batchStats) {
 	}
 	if st.droppedForged > 0 {
 		t.ProcessorActivityRecordsDropped.Add(ctx, st.droppedForged, p.dropForged)
+	}
+	if st.droppedNotAllowed > 0 {
+		t.ProcessorActivityRecordsDropped.Add(ctx, st.droppedNotAllowed, p.dropNotAllw)
 	}
 	if n := len(st.alerts); n > 0 {
 		t.ProcessorActivityAlertsEmitted.Add(ctx, int64(n), p.alertAttrs)

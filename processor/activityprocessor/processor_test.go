@@ -3,15 +3,18 @@ package activityprocessor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -443,6 +446,109 @@ func runMapCases(t *testing.T, change func(pcommon.Map), cases []mapCase) {
 			got, _ := json.Marshal(m.AsRaw())
 			if string(got) != c.want {
 				t.Errorf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+// tokenAuth is the client.AuthData of a request whose ingest token is bound
+// to tenants, as collector/ingestauth makes it.
+type tokenAuth []string
+
+func (a tokenAuth) GetAttribute(name string) any {
+	if name == schema.AuthTenants {
+		return []string(a)
+	}
+	return nil
+}
+
+func (tokenAuth) GetAttributeNames() []string { return []string{schema.AuthTenants} }
+
+// TestTenantNotAllowed proves that a batch whose ingest token is bound to
+// acme keeps acme's records and drops, counted as tenant_not_allowed and as
+// nothing else, those of another tenant and those without a tenant (even an
+// admin's, which would be stored as unknown); and that failed logins so
+// dropped raise no burst alert. Without a binding, every record is kept.
+func TestTenantNotAllowed(t *testing.T) {
+	batch := func() plog.Logs {
+		// 5 failed logins from one address for bean-there (a burst if
+		// counted), one acme record, and an admin's record without a tenant.
+		ld := failedLogins("203.0.113.9", 5, goldenNow)
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < lrs.Len(); i++ {
+			lrs.At(i).Attributes().PutStr(schema.AttrTenantID, "bean-there")
+		}
+		a := lrs.AppendEmpty().Attributes()
+		a.PutStr(schema.AttrEvent, schema.EventCreated)
+		a.PutStr(schema.AttrTenantID, "ACME")
+		a.PutStr("password", "x")
+		admin := lrs.AppendEmpty().Attributes()
+		admin.PutStr(schema.AttrEvent, schema.EventCreated)
+		admin.PutStr(schema.AttrActorType, schema.ActorAdmin)
+		return ld
+	}
+	for _, tt := range []struct {
+		name        string
+		ctx         context.Context
+		wantTenants []string // of the records kept, alerts aside
+		wantAlerts  int
+		wantDropped int64
+	}{
+		{"bound to acme", client.NewContext(context.Background(), client.Info{Auth: tokenAuth{"acme"}}),
+			[]string{"acme"}, 0, 7 - 1},
+		{"bound to none", client.NewContext(context.Background(), client.Info{Auth: tokenAuth{}}), nil, 0, 7},
+		{"unbound", context.Background(),
+			[]string{"bean-there", "bean-there", "bean-there", "bean-there", "bean-there", "acme", schema.TenantUnknown}, 1, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tel := componenttest.NewTelemetry()
+			t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+			p, err := newActivityProcessor(createDefaultConfig(), metadatatest.NewSettings(tel), (&fixedClock{now: goldenNow}).Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.shutdown(context.Background()) })
+			out, err := p.processLogs(tt.ctx, batch())
+			if len(tt.wantTenants) == 0 {
+				if !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+					t.Fatalf("got error %v, want ErrSkipProcessingData", err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			lrs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < lrs.Len(); i++ {
+				tn, _ := lrs.At(i).Attributes().Get(schema.AttrTenantID)
+				got = append(got, tn.Str())
+			}
+			if !slices.Equal(got, tt.wantTenants) {
+				t.Errorf("got records of tenants %v, want %v", got, tt.wantTenants)
+			}
+			if n := len(alertsIn(out)); n != tt.wantAlerts {
+				t.Errorf("got %d alerts, want %d", n, tt.wantAlerts)
+			}
+			opts := []metricdatatest.Option{metricdatatest.IgnoreTimestamp()}
+			if tt.wantDropped > 0 {
+				metadatatest.AssertEqualProcessorActivityRecordsDropped(t, tel, []metricdata.DataPoint[int64]{
+					{Value: tt.wantDropped, Attributes: attribute.NewSet(attribute.String("reason", reasonTenantNotAllow))},
+				}, opts...)
+			} else if _, err := tel.GetMetric("otelcol_processor_activity_records_dropped"); err == nil {
+				t.Error("records dropped, want none")
+			}
+			// Nothing else counts the dropped records: acme's password
+			// is the only redaction when bound to acme.
+			wantRedacted := int64(1)
+			if tt.wantTenants == nil {
+				wantRedacted = 0
+			}
+			if wantRedacted > 0 {
+				metadatatest.AssertEqualProcessorActivityRecordsRedacted(t, tel, []metricdata.DataPoint[int64]{{Value: wantRedacted}}, opts...)
+			} else if _, err := tel.GetMetric("otelcol_processor_activity_records_redacted"); err == nil {
+				t.Error("records counted as redacted, want none")
+			}
+			if _, err := tel.GetMetric("otelcol_processor_activity_tenant_missing"); err == nil && tt.ctx != context.Background() {
+				t.Error("a dropped record counted as missing its tenant")
 			}
 		})
 	}
