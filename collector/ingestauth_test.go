@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/otlp"
@@ -197,10 +201,8 @@ func TestIngestTokenFileRotation(t *testing.T) {
 	}
 }
 
-// postRecords sends, over OTLP/HTTP with the token, one record for each
-// tenant, and returns the status code.
-func postRecords(t *testing.T, col *collectortest.Collector, token string, tenants ...string) int {
-	t.Helper()
+// recordsJSON is an OTLP/JSON export request of one record for each tenant.
+func recordsJSON(tenants ...string) string {
 	var records []string
 	for _, tenant := range tenants {
 		records = append(records, fmt.Sprintf(`{"timeUnixNano":"%d","eventName":"activity.created","attributes":[`+
@@ -209,9 +211,15 @@ func postRecords(t *testing.T, col *collectortest.Collector, token string, tenan
 			`{"key":"activity.tenant.id","value":{"stringValue":%q}}]}`,
 			time.Now().UnixNano(), uuid.NewString(), tenant))
 	}
-	body := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"loyalty-api"}}]},` +
+	return `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"loyalty-api"}}]},` +
 		`"scopeLogs":[{"logRecords":[` + strings.Join(records, ",") + `]}]}]}`
-	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(body))
+}
+
+// postRecords sends, over OTLP/HTTP with the token, one record for each
+// tenant, and returns the status code.
+func postRecords(t *testing.T, col *collectortest.Collector, token string, tenants ...string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(recordsJSON(tenants...)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +251,61 @@ func TestIngestTokenTenants(t *testing.T) {
 	for _, tok := range []string{tokA, tokB} {
 		if got := postRecords(t, col, tok, "acme", "bean-there"); got != http.StatusOK {
 			t.Fatalf("POST with a token from the file: got status %d, want 200", got)
+		}
+	}
+	stream := schema.DataStream(ns)
+	if got := collectortest.WaitForCount(t, estest.URL(t), stream, 3, 60*time.Second); got != 3 {
+		t.Fatalf("got %d documents in %s, want 3 (acme's from both tokens, bean-there's from the unbound one)", got, stream)
+	}
+	for tenant, want := range map[string]int{"acme": 2, "bean-there": 1} {
+		got, err := collectortest.Count(context.Background(), estest.URL(t), stream, schema.AttrTenantID+":"+tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("got %d documents of %s, want %d", got, tenant, want)
+		}
+	}
+}
+
+// exportRecords sends, over OTLP/gRPC with the token, one record for each
+// tenant.
+func exportRecords(t *testing.T, col *collectortest.Collector, token string, tenants ...string) error {
+	t.Helper()
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalJSON([]byte(recordsJSON(tenants...))); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(col.GRPCEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	_, err = plogotlp.NewGRPCClient(conn).Export(ctx, req)
+	return err
+}
+
+// TestIngestTokenTenantsGRPC proves that the binding holds over OTLP/gRPC as
+// over OTLP/HTTP: the gRPC receiver hands the processor the context the
+// authenticator tagged, so a bound token's record for another tenant is
+// dropped there too.
+func TestIngestTokenTenantsGRPC(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	tokA, tokB := collectortest.NewToken(t), collectortest.NewToken(t)
+	file := filepath.Join(t.TempDir(), "ingest-tokens")
+	if err := os.WriteFile(file, []byte(tokA+" tenants=ACME\n"+tokB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns, Env: map[string]string{
+		"ACTIVITYCOL_INGEST_TOKEN": "", "ACTIVITYCOL_INGEST_TOKEN_FILE": file,
+	}})
+	for _, tok := range []string{tokA, tokB} {
+		if err := exportRecords(t, col, tok, " Acme ", "bean-there"); err != nil {
+			t.Fatalf("gRPC export with a token from the file: %v", err)
 		}
 	}
 	stream := schema.DataStream(ns)

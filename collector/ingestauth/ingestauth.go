@@ -12,7 +12,8 @@
 // A line of the token file may bind its token to tenants:
 // "<token> tenants=acme,bean-there [anything]". The guard reads the file
 // itself (at the start, and again on the first request after its
-// modification time or size changed) and puts the presented token's tenants
+// modification time or size changed, or a second after it last read it) and
+// puts the presented token's tenants
 // in the request's client.Info (see TenantsAttribute), where the activity
 // processor drops the records of every other tenant. The contrib extension
 // still decides whether the token is valid.
@@ -214,8 +215,18 @@ type tokenFile struct {
 	mu      sync.Mutex
 	modTime time.Time
 	size    int64
+	readAt  time.Time           // when the file was last read
+	data    []byte              // what it held then, parsed or refused
 	bound   map[string][]string // token -> tenants; nil tenants: any tenant
 }
+
+// rereadEvery is how often the file is read again even though its
+// modification time and size look unchanged: a rewrite of the same size
+// within one tick of the file system's clock, or a copy that keeps the old
+// times, changes neither, while the contrib extension (which watches the
+// file's events) already follows it. A read only compares bytes unless the
+// file changed, so a refused file is logged once per change.
+const rereadEvery = time.Second
 
 // load reads the file, and refuses it when a tenants= list is wrong.
 func (f *tokenFile) load() error {
@@ -233,22 +244,48 @@ func (f *tokenFile) load() error {
 	if err != nil {
 		return err
 	}
-	f.modTime, f.size, f.bound = fi.ModTime(), fi.Size(), bound
+	f.modTime, f.size, f.readAt, f.data, f.bound = fi.ModTime(), fi.Size(), time.Now(), data, bound
 	return nil
 }
 
+// reload reads the file again, described by fi, and parses it when its bytes
+// changed; when they are now wrong, the last good reading stays, and the
+// error is logged.
+func (f *tokenFile) reload(fi os.FileInfo, now time.Time) {
+	changed := !fi.ModTime().Equal(f.modTime) || fi.Size() != f.size
+	// Not read again (unless it changes) before rereadEvery, whatever
+	// happens below.
+	f.modTime, f.size, f.readAt = fi.ModTime(), fi.Size(), now
+	data, err := os.ReadFile(f.name)
+	if err != nil {
+		if !changed {
+			return // logged when it changed
+		}
+		f.logger.Error("ingest token file not read again: keeping the tokens' tenants read before", zap.Error(err))
+		return
+	}
+	if bytes.Equal(data, f.data) {
+		return
+	}
+	f.data = data
+	bound, err := parseTokens(f.name, data)
+	if err != nil {
+		f.logger.Error("ingest token file not read again: keeping the tokens' tenants read before", zap.Error(err))
+		return
+	}
+	f.bound = bound
+}
+
 // tenants returns the tenants token may write (nil: any), and whether the
-// file lists it. After a change to the file it reads it again; when it is
-// now wrong, the last good reading stays, and the error is logged.
+// file lists it. After a change to the file, or rereadEvery, it reads it
+// again (see reload).
 func (f *tokenFile) tenants(token string) ([]string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if fi, err := os.Stat(f.name); err == nil && (!fi.ModTime().Equal(f.modTime) || fi.Size() != f.size) {
-		if err := f.load(); err != nil {
-			// Not read again until it changes once more.
-			f.modTime, f.size = fi.ModTime(), fi.Size()
-			f.logger.Error("ingest token file not read again: keeping the tokens' tenants read before", zap.Error(err))
-		}
+	now := time.Now()
+	if fi, err := os.Stat(f.name); err == nil &&
+		(!fi.ModTime().Equal(f.modTime) || fi.Size() != f.size || now.Sub(f.readAt) >= rereadEvery) {
+		f.reload(fi, now)
 	}
 	t, ok := f.bound[token]
 	return t, ok

@@ -267,3 +267,42 @@ func TestBadTenantsRefusedAtStart(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenTenantsSameSizeAndTime proves that a binding changed in place,
+// to a list of the same length, is followed even when the file keeps its
+// modification time (a change within the clock tick of the last read, or
+// a copy that preserves times): the contrib extension sees every write, so
+// the guard must not keep a revoked tenant bound to the token.
+func TestTokenTenantsSameSizeAndTime(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tokens")
+	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(file, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(token + " tenants=acme\n")
+	s, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tenantsOf(t, s, token); !slices.Equal(got, []string{"acme"}) {
+		t.Fatalf("got tenants %v, want [acme]", got)
+	}
+	write(token + " tenants=bcme\n")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, _ := tenantsOf(t, s, token)
+		if slices.Equal(got, []string{"bcme"}) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the change: got tenants %v, want [bcme]", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
