@@ -30,7 +30,14 @@ import (
 // anything.
 func postEmpty(t *testing.T, col *collectortest.Collector, authorization string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(`{"resourceLogs":[]}`))
+	return postJSON(t, col, authorization, `{"resourceLogs":[]}`)
+}
+
+// postJSON sends an OTLP/HTTP JSON export request with the given
+// Authorization header ("" sends none) and returns the status code.
+func postJSON(t *testing.T, col *collectortest.Collector, authorization, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,18 +226,7 @@ func recordsJSON(tenants ...string) string {
 // tenant, and returns the status code.
 func postRecords(t *testing.T, col *collectortest.Collector, token string, tenants ...string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+col.HTTPEndpoint+"/v1/logs", strings.NewReader(recordsJSON(tenants...)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("POST /v1/logs: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return postJSON(t, col, "Bearer "+token, recordsJSON(tenants...))
 }
 
 // TestIngestTokenTenants proves that a token bound to a tenant in the token

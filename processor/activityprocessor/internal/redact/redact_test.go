@@ -50,10 +50,7 @@ func mustNew(t testing.TB, cfg Config) *Redactor {
 
 func TestDetectors(t *testing.T) {
 	r := mustNew(t, testConfig())
-	tests := []struct {
-		name, in, want string
-		rule           Rule
-	}{
+	tests := []stringCase{
 		{"jwt", "token=" + testJWT + " end", "token=" + Mask + " end", RuleJWT},
 		{"jwt without signature", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", Mask, RuleJWT},
 		{"bearer", "Authorization: Bearer abcdefgh12345678", "Authorization: Bearer " + Mask, RuleBearer},
@@ -145,21 +142,7 @@ func TestDetectors(t *testing.T) {
 		// 4111111111111111 as 8-4-4 groups would pass Luhn: a UUID is never a card.
 		{"decimal uuid is kept", "41111111-1111-1111-1234-567890123456", "41111111-1111-1111-1234-567890123456", NumRules},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var rep Report
-			got, drop := r.String(tt.in, &rep)
-			if drop {
-				t.Fatalf("got drop, want a masked string")
-			}
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
-				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
-			}
-		})
-	}
+	checkStrings(t, r, tests)
 }
 
 func TestAttributes(t *testing.T) {
@@ -568,10 +551,7 @@ func TestUnicodeDigitValues(t *testing.T) {
 // stays.
 func TestFullWidthSeparators(t *testing.T) {
 	r := mustNew(t, testConfig())
-	tests := []struct {
-		name, in, want string
-		rule           Rule
-	}{
+	tests := []stringCase{
 		{"full-width equals", "login password＝hunter22 ok", "login password＝" + Mask + " ok", RuleKeyValue},
 		{"full-width colon", "login password：hunter22 ok", "login password：" + Mask + " ok", RuleKeyValue},
 		{"quoted name, full-width colon", `{"password"："hunter 22"}`, `{"password"："` + Mask + `"}`, RuleKeyValue},
@@ -588,21 +568,7 @@ func TestFullWidthSeparators(t *testing.T) {
 		{"full-width time is kept", "時刻：１２：３０　確認済み", "時刻：１２：３０　確認済み", NumRules},
 		{"full-width pair of another name is kept", "ユーザー＝jane　ｐａｇｅ＝２", "ユーザー＝jane　ｐａｇｅ＝２", NumRules},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var rep Report
-			got, drop := r.String(tt.in, &rep)
-			if drop {
-				t.Fatalf("got drop, want a masked string")
-			}
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
-				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
-			}
-		})
-	}
+	checkStrings(t, r, tests)
 }
 
 // TestTypographicQuotes: a pair's value in the typographic quotes word
@@ -614,10 +580,7 @@ func TestFullWidthSeparators(t *testing.T) {
 // another kind, leaves the value read as an unquoted one.
 func TestTypographicQuotes(t *testing.T) {
 	r := mustNew(t, testConfig())
-	tests := []struct {
-		name, in, want string
-		rule           Rule
-	}{
+	tests := []stringCase{
 		{"double", "note password=“correct horse” ok", "note password=“" + Mask + "” ok", RuleKeyValue},
 		{"single", "note password=‘correct horse’ ok", "note password=‘" + Mask + "’ ok", RuleKeyValue},
 		{"low double, left close", "x password=„correct horse“ y", "x password=„" + Mask + "“ y", RuleKeyValue},
@@ -647,21 +610,7 @@ func TestTypographicQuotes(t *testing.T) {
 		{"empty right single quotes", "x password=’’hunter2 y", "x password=" + Mask + " y", RuleKeyValue},
 		{"quoted text of another name stays", "x user=“jane doe” y", "x user=“jane doe” y", NumRules},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var rep Report
-			got, drop := r.String(tt.in, &rep)
-			if drop {
-				t.Fatalf("got drop, want a masked string")
-			}
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
-				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
-			}
-		})
-	}
+	checkStrings(t, r, tests)
 }
 
 // TestOTPOtherDigits: a one-time code under an OTP-like key, typed in
@@ -750,5 +699,32 @@ func TestColonBeforeQuote(t *testing.T) {
 		if got, _ := r.String(in, &rep); got != want {
 			t.Errorf("String(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A stringCase is a string the redactor reads, what it must come back as,
+// and the rule that must count it (NumRules: none need).
+type stringCase struct {
+	name, in, want string
+	rule           Rule
+}
+
+// checkStrings runs each case through r.String as a subtest.
+func checkStrings(t *testing.T, r *Redactor, tests []stringCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rep Report
+			got, drop := r.String(tt.in, &rep)
+			if drop {
+				t.Fatalf("got drop, want a masked string")
+			}
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if tt.rule < NumRules && rep.Counts[tt.rule] == 0 {
+				t.Errorf("rule %s: got count 0, want > 0 (counts %v)", tt.rule, rep.Counts)
+			}
+		})
 	}
 }
