@@ -208,8 +208,11 @@ type Burst struct {
 type Store interface {
 	// Search returns one page of records matching f, newest first.
 	Search(ctx context.Context, f Filter, p Page) (ActivityPage, error)
-	// Get returns one record by id, or CodeNotFound when the principal cannot see it.
-	Get(ctx context.Context, id string) (Activity, error)
+	// Get returns one record by id, or CodeNotFound when the principal cannot
+	// see it; with tenant (an admin's choice; a partner may name only its
+	// own), only that tenant's. An emitter's id that is not a UUID may repeat
+	// across tenants: the newest match is returned.
+	Get(ctx context.Context, id, tenant string) (Activity, error)
 	// Trends counts records matching f per interval, split by splitBy
 	// (schema.AttrEvent, schema.AttrCategory or "").
 	Trends(ctx context.Context, f Filter, interval Interval, splitBy string) (Trends, error)

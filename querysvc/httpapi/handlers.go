@@ -36,7 +36,7 @@ func (s *Server) activity(ctx context.Context, req request) (any, error) {
 	if len(id) > maxIDLen || hasControl(id) {
 		return nil, querysvc.Errorf(querysvc.CodeInvalid, "id is malformed")
 	}
-	a, err := s.store.Get(ctx, id)
+	a, err := s.store.Get(ctx, id, req.params.Filter.Tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func TestIsolation(t *testing.T) {
 	t.Run("tenant parameter", func(t *testing.T) {
 		for _, ep := range everyEndpoint(fx) {
 			if strings.HasPrefix(ep, "/v1/activities/") {
-				continue // takes no parameters; see "unknown parameters"
+				continue // by id: see "id lookup"
 			}
 			cases := []struct {
 				q      string
@@ -226,7 +226,10 @@ func TestIsolation(t *testing.T) {
 
 	t.Run("id lookup", func(t *testing.T) {
 		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID), 404, "not found")
-		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?tenant=t-beta", 400, "unknown parameter")
+		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?tenant=t-beta", 403, "own tenant")
+		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?tenant=T-BETA%20", 403, "own tenant")
+		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?tenant=t-alpha", 404, "not found")
+		a.wantError(alpha, "/v1/activities/"+url.PathEscape(betaRec.ID)+"?Tenant=t-beta", 400, "unknown parameter")
 		st, _ := a.get(token(t, "partner-b", "partner", "t-beta"), "/v1/activities/"+url.PathEscape(betaRec.ID))
 		if st != 200 {
 			t.Errorf("beta partner reading its own record: got %d, want 200", st)
@@ -450,4 +453,54 @@ func TestReservedTenant(t *testing.T) {
 			t.Errorf("partner token of %q: got %d %s for a t-alpha record, want 200", tn, st, b)
 		}
 	}
+}
+
+// TestLookupRepeatedID: an emitter's id that is not a UUID may repeat across
+// tenants (the collector stores each under a document id of its own). A
+// lookup by that id returns the newest record the principal may see; an
+// admin picks a tenant's with tenant, a partner sees only its own and may
+// not name another.
+func TestLookupRepeatedID(t *testing.T) {
+	estest.InstallSchema(t)
+	es := estest.Client(t)
+	ns := estest.Namespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	recs := seed.Generate(seedValue+13, 2, seedStart, seedSpan)
+	for i, tn := range []string{"t-alpha", "t-beta"} {
+		r := recs[i]
+		r.ID, r.Tenant = "17", tn
+		r.Time = seedStart.Add(time.Duration(i+1) * time.Hour) // t-beta's is the newer
+		body, err := json.Marshal(r.Document(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := es.Create(schema.DataStream(ns), "doc-"+tn).Raw(bytes.NewReader(body)).Refresh(refresh.True).Do(ctx); err != nil {
+			t.Fatalf("index %s's record 17: %v", tn, err)
+		}
+	}
+	a := start(t, serviceOptions{index: schema.DataStream(ns)})
+	tenantOf := func(tok, path string) string {
+		t.Helper()
+		var got struct {
+			Tenant struct{ ID string } `json:"tenant"`
+		}
+		a.getJSON(tok, path, 200, &got)
+		return got.Tenant.ID
+	}
+	admin := token(t, "admin-1", "admin", "")
+	alpha := token(t, "partner-a", "partner", "t-alpha")
+	for _, c := range []struct{ tok, path, want string }{
+		{admin, "/v1/activities/17", "t-beta"},
+		{admin, "/v1/activities/17?tenant=t-alpha", "t-alpha"},
+		{admin, "/v1/activities/17?tenant=T-Beta", "t-beta"},
+		{alpha, "/v1/activities/17", "t-alpha"},
+		{alpha, "/v1/activities/17?tenant=t-alpha", "t-alpha"},
+	} {
+		if got := tenantOf(c.tok, c.path); got != c.want {
+			t.Errorf("%s: got %q's record, want %s's", c.path, got, c.want)
+		}
+	}
+	a.wantError(alpha, "/v1/activities/17?tenant=t-beta", 403, "own tenant")
+	a.wantError(admin, "/v1/activities/17?tenant=t-gamma", 404, "not found")
 }

@@ -180,7 +180,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	filters := withFilters()
 	s.v1("/v1/activities", endpoint{params: withFilters("limit", "cursor"), defaultLimit: DefaultPageSize, maxLimit: s.cfg.maxPage}, false, s.activities)
-	s.v1("/v1/activities/{id}", endpoint{}, false, s.activity)
+	s.v1("/v1/activities/{id}", endpoint{params: []string{"tenant"}}, false, s.activity)
 	s.v1("/v1/analytics/trends", endpoint{params: withFilters("interval", "split")}, true, s.trends)
 	s.v1("/v1/analytics/events", endpoint{params: filters}, true, s.events)
 	s.v1("/v1/analytics/categories", endpoint{params: filters}, true, s.categories)

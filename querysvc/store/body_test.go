@@ -136,7 +136,7 @@ func everyMethod(ctx context.Context, s *Store, f querysvc.Filter, after *querys
 		f.From, f.To = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	}
 	_, _ = s.Search(ctx, f, querysvc.Page{Size: 5, After: after})
-	_, _ = s.Get(ctx, f.SubjectID)
+	_, _ = s.Get(ctx, f.SubjectID, f.Tenant)
 	for _, iv := range []querysvc.Interval{querysvc.IntervalHour, querysvc.IntervalDay, querysvc.IntervalWeek} {
 		for _, split := range []string{"", schema.AttrEvent, schema.AttrCategory} {
 			_, _ = s.Trends(ctx, f, iv, split)

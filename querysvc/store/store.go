@@ -328,8 +328,8 @@ var (
 )
 
 // Get implements querysvc.Store.
-func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
-	filters, err := scope(ctx, querysvc.Filter{})
+func (s *Store) Get(ctx context.Context, id, tenant string) (querysvc.Activity, error) {
+	filters, err := scope(ctx, querysvc.Filter{Tenant: tenant})
 	if err != nil {
 		return querysvc.Activity{}, err
 	}
@@ -338,7 +338,7 @@ func (s *Store) Get(ctx context.Context, id string) (querysvc.Activity, error) {
 	// without activity.id is listed (see decode). Both within the scope.
 	for _, field := range []string{schema.Path(schema.AttrID), "_id"} {
 		q := boolQuery(append(slices.Clip(filters), term(field, id)))
-		if err := s.perform(ctx, "get", indexHits, &search.Request{Query: q, Size: ptr(1)}, &resp); err != nil {
+		if err := s.perform(ctx, "get", indexHits, &search.Request{Query: q, Size: ptr(1), Sort: newestFirst()}, &resp); err != nil {
 			return querysvc.Activity{}, err
 		}
 		if len(resp.Hits.Hits) > 0 {

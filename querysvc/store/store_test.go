@@ -61,7 +61,7 @@ func calls(s *store.Store, f querysvc.Filter) map[string]func(ctx context.Contex
 	f.From, f.To = from, to
 	return map[string]func(ctx context.Context) error{
 		"Search": func(ctx context.Context) error { _, err := s.Search(ctx, f, querysvc.Page{Size: 5}); return err },
-		"Get":    func(ctx context.Context) error { _, err := s.Get(ctx, "some-id"); return err },
+		"Get":    func(ctx context.Context) error { _, err := s.Get(ctx, "some-id", f.Tenant); return err },
 		"Trends": func(ctx context.Context) error {
 			_, err := s.Trends(ctx, f, querysvc.IntervalDay, schema.AttrEvent)
 			return err
