@@ -594,9 +594,20 @@ func pairValue(s string, vs int, line bool) (int, int) {
 			}
 			// Inside a string escaped k times, a backslash is written
 			// 2(k+1) times; the closing quote has k.
-			if b%(2*(k+1)) == k {
-				return start, j - b
+			if b%(2*(k+1)) != k {
+				continue
 			}
+			if j-b == start && j+1 < len(s) && !isValueEnd(s[j+1]) {
+				// Empty quotes with the value right after them
+				// (password=""hunter2): the quotes are part of a raw
+				// value, masked with it to its end.
+				ve := j + 1
+				for ve < len(s) && !isValueEnd(s[ve]) && (k == 0 || s[ve] != '\\') {
+					ve++
+				}
+				return vs, ve
+			}
+			return start, j - b
 		}
 		return start, len(s) // never closed: fail closed
 	}
@@ -702,6 +713,11 @@ func typographicQuoted(s string, vs int) (int, int, bool) {
 		}
 	}
 	if end < 0 {
+		return 0, 0, false
+	}
+	if after := start + end + len(close1); end == 0 && after < len(s) && !isValueEnd(s[after]) && !spaceAt(s, after) {
+		// Empty quotes with the value right after them: read as an
+		// unquoted value, quotes and all (see pairValue).
 		return 0, 0, false
 	}
 	return start, start + end, true
@@ -1103,4 +1119,10 @@ func isOTPCodeOther(s string) bool {
 		}
 	}
 	return digits >= 4
+}
+
+// spaceAt reports whether white space of any script starts at byte i of s.
+func spaceAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsSpace(r)
 }

@@ -726,3 +726,19 @@ func answersLinearly(t *testing.T, r *Redactor, in, what string) {
 		t.Fatalf("%s: no answer in 20 s: the scan is not linear", what)
 	}
 }
+
+// TestEmptyQuotesBeforeTheValue: empty quotes with the value right after
+// them (a template that quoted an empty default, then appended the secret)
+// are part of the value, which is masked with them; before, the empty
+// quoted value was left alone and the secret after it went out in clear.
+// Empty quotes on their own stay as they are.
+func TestEmptyQuotesBeforeTheValue(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"ascii", `x password=""hunter2 y`, "x password=" + Mask + " y", RuleKeyValue},
+		{"single", `x password=''hunter2 y`, "x password=" + Mask + " y", RuleKeyValue},
+		{"escaped", `{\"password\":\"\"hunter2\"}`, `{\"password\":` + Mask + `\"}`, RuleKeyValue},
+		{"typographic", "x password=“”hunter2 y", "x password=" + Mask + " y", RuleKeyValue},
+		{"empty ascii stays", `x password="" y`, `x password="" y`, NumRules},
+		{"empty typographic stays", "x password=“” y", "x password=“” y", NumRules},
+	})
+}
