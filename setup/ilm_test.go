@@ -103,12 +103,7 @@ func (c *ilmCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // lifecycle out of the index template, and changes nothing on a second run.
 func TestInstallAttachesILMPolicyWhereILMAnswers(t *testing.T) {
 	cluster := &ilmCluster{t: t, store: map[string]json.RawMessage{}}
-	srv := httptest.NewServer(cluster)
-	defer srv.Close()
-	es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := fakeNode(t, cluster)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := setup.Config{Schema: schema.Options{Retention: 400 * 24 * time.Hour}}
@@ -206,7 +201,7 @@ func TestInstallAttachesILMPolicyWhereILMAnswers(t *testing.T) {
 // and body, as Elasticsearch would.
 func answering(t *testing.T, path string, status int, body string) *elasticsearch.TypedClient {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return fakeNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet || r.URL.Path != path {
 			t.Errorf("got %s %s, want GET %s", r.Method, r.URL.Path, path)
 		}
@@ -215,12 +210,6 @@ func answering(t *testing.T, path string, status int, body string) *elasticsearc
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
 	}))
-	t.Cleanup(srv.Close)
-	es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return es
 }
 
 // detection is one answer of a cluster to a detection request.
@@ -318,4 +307,18 @@ func TestReportRetention(t *testing.T) {
 			t.Errorf("%+v: got %q, %v; want %q, %v", tt.report, line, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// fakeNode serves h as an Elasticsearch node on a local port until the test
+// ends and returns a typed client for it (a stand-in only for what a real
+// node cannot be made to answer).
+func fakeNode(t *testing.T, h http.Handler) *elasticsearch.TypedClient {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
 }

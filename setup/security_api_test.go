@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 
-	"github.com/activitylog/activitylog/internal/esclient"
 	"github.com/activitylog/activitylog/setup"
 )
 
@@ -116,12 +114,7 @@ func TestInstallSecurityIsIdempotent(t *testing.T) {
 	fake := &fakeSecurityAPI{roles: map[string]json.RawMessage{}, users: map[string]map[string]any{}, passwords: map[string]string{
 		setup.KibanaSystemUser: "initial-kibana-password",
 	}}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := fakeNode(t, fake)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := setup.SecurityConfig{
@@ -222,12 +215,7 @@ func TestInstallSecurityInstallsRolesAsDescribed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeSecurityAPI{roles: tt.installed, users: map[string]map[string]any{}, passwords: map[string]string{}}
-			srv := httptest.NewServer(fake)
-			defer srv.Close()
-			es, err := esclient.Config{URLs: []string{srv.URL}}.Typed()
-			if err != nil {
-				t.Fatal(err)
-			}
+			es := fakeNode(t, fake)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			changes, err := setup.InstallSecurity(ctx, es, cfg)

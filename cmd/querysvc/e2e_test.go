@@ -34,13 +34,7 @@ func TestAuditEndToEnd(t *testing.T) {
 		"ES_URL": estest.URL(t), "QUERYSVC_ADDR": addr, "QUERYSVC_JWT_SECRET": testSecret, "ACTIVITY_NAMESPACE": ns,
 	}
 	getenv := func(k string) string { return env[k] }
-	mint := func(args ...string) string {
-		var b bytes.Buffer
-		if err := run(context.Background(), append([]string{"token"}, args...), getenv, &b); err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(b.String())
-	}
+	mint := minter(t, getenv)
 	partner, admin := mint("-role", "partner", "-tenant", "t-alpha", "-sub", "partner-7", "-name", "Pat"), mint("-role", "admin", "-sub", "admin-1")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -137,13 +131,7 @@ func TestAuditSurvivesMalformedID(t *testing.T) {
 	addr := freeAddr(t)
 	env := map[string]string{"ES_URL": estest.URL(t), "QUERYSVC_ADDR": addr, "QUERYSVC_JWT_SECRET": testSecret}
 	getenv := func(k string) string { return env[k] }
-	mint := func(args ...string) string {
-		var b bytes.Buffer
-		if err := run(context.Background(), append([]string{"token"}, args...), getenv, &b); err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(b.String())
-	}
+	mint := minter(t, getenv)
 	admin, staff := mint("-role", "admin", "-sub", "admin-1"), mint("-role", "staff", "-sub", "staff-1")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -182,5 +170,18 @@ func TestAuditSurvivesMalformedID(t *testing.T) {
 	}
 	if n := records.Load(); n != 3 {
 		t.Errorf("got %d audit records at the collector, want 3", n)
+	}
+}
+
+// minter returns a function that mints a token with "querysvc token" and
+// the arguments, under getenv's secret.
+func minter(t *testing.T, getenv func(string) string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		var b bytes.Buffer
+		if err := run(context.Background(), append([]string{"token"}, args...), getenv, &b); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(b.String())
 	}
 }

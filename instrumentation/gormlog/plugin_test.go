@@ -97,6 +97,14 @@ func staffContext() context.Context {
 	return instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "t-1", Name: "Bean There"})
 }
 
+// noRecordingErrors fails the test when the plugin reported errors.
+func noRecordingErrors(t *testing.T, errs *[]error) {
+	t.Helper()
+	if len(*errs) != 0 {
+		t.Errorf("got recording errors %v, want none", *errs)
+	}
+}
+
 func one(t *testing.T, exp *logtest.Exporter, event string) sdklog.Record {
 	t.Helper()
 	recs := exp.Take()
@@ -174,9 +182,7 @@ func TestPluginRecordsCreateUpdateDelete(t *testing.T) {
 	if got := changes(rec)["name"]; !reflect.DeepEqual(got, map[string]any{"old": "Free latte"}) {
 		t.Errorf("got name change %v, want old=Free latte", got)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
@@ -240,9 +246,7 @@ func TestPluginBulkUpdateAndCategoryByTable(t *testing.T) {
 	if id := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); id != "m-3" {
 		t.Errorf("got subject %q, want m-3", id)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 func TestPluginSkipsFailuresAndUntrackedTables(t *testing.T) {
@@ -455,9 +459,7 @@ func TestPluginPrimaryKeyChange(t *testing.T) {
 			oldID = tt.newID
 		})
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 // TestPluginCreateFromMaps: a Create of a map, or of a slice of maps, on a
@@ -492,9 +494,7 @@ func TestPluginCreateFromMaps(t *testing.T) {
 	if want := map[string]string{"m-1": "Ann", "m-2": "Bob"}; !reflect.DeepEqual(ids, want) {
 		t.Errorf("got created %v, want %v", ids, want)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 // TestPluginUpsertOnOtherKeys: an upsert that runs into a row through a
@@ -529,9 +529,7 @@ func TestPluginUpsertOnOtherKeys(t *testing.T) {
 	if got := changes(rec)["name"]["new"]; got != "Free tea" {
 		t.Errorf("got a create of %v, want only Free tea's", got)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 // TestPluginTransactions: a change made in a transaction is recorded when
@@ -609,9 +607,7 @@ func TestPluginTransactions(t *testing.T) {
 	if err := db.Model(&Reward{}).Where("name IN ?", []string{"Undone", "Inner", "B1"}).Count(&n).Error; err != nil || n != 0 {
 		t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 // Partner has a partial unique index, the usual way to let a soft-deleted
@@ -651,9 +647,7 @@ func TestPluginUpsertAfterSoftDelete(t *testing.T) {
 	if got := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); got != "b" {
 		t.Errorf("got subject id %q, want b", got)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 // TestPluginMapUpsertOntoExistingRow: an upsert from a map onto a row that
@@ -774,9 +768,7 @@ func TestPluginAfterHookError(t *testing.T) {
 			if got := len(exp.Take()); got != 1 {
 				t.Errorf("got %d records after the commit, want 1", got)
 			}
-			if len(*errs) != 0 {
-				t.Errorf("got recording errors %v, want none", *errs)
-			}
+			noRecordingErrors(t, errs)
 		})
 	}
 }
@@ -844,9 +836,7 @@ func TestPluginManualTransactions(t *testing.T) {
 	if err := db.Model(&Reward{}).Where("name LIKE ?", "%undone").Or("name LIKE ?", "ROLLBACK%").Or("name LIKE ?", "rollback%").Count(&n).Error; err != nil || n != 0 {
 		t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
 	}
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }
 
 // TestPluginManualTransactionPoolResized: a manual transaction begun on a
@@ -876,7 +866,5 @@ func TestPluginManualTransactionPoolResized(t *testing.T) {
 		t.Fatal(err)
 	}
 	one(t, exp, schema.EventCreated)
-	if len(*errs) != 0 {
-		t.Errorf("got recording errors %v, want none", *errs)
-	}
+	noRecordingErrors(t, errs)
 }

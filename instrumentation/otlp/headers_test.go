@@ -3,7 +3,6 @@ package otlp_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-
-	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 
 	"github.com/activitylog/activitylog/instrumentation/otlp"
 )
@@ -33,22 +30,15 @@ func TestProviderSendsHeadersFromGetenv(t *testing.T) {
 	getenv := otlp.WithGetenv(func(k string) string { return env[k] })
 
 	t.Run("grpc", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		ls := &logsServer{}
+		addr := serveGRPC(t, ls, grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			md, _ := metadata.FromIncomingContext(ctx)
 			if got := md.Get("authorization"); len(got) != 1 || got[0] != wantAuth {
 				return nil, status.Errorf(codes.Unauthenticated, "got authorization %q", got)
 			}
 			return h(ctx, req)
 		}))
-		ls := &logsServer{}
-		collogs.RegisterLogsServiceServer(srv, ls)
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Stop()
-		deliverTo(t, ls, getenv, otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(l.Addr().String()), otlp.WithInsecure())
+		deliverTo(t, ls, getenv, otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure())
 	})
 	t.Run("http", func(t *testing.T) {
 		ls := &logsServer{}

@@ -177,14 +177,15 @@ func (s *logsServer) Export(ctx context.Context, req *collogs.ExportLogsServiceR
 	return &collogs.ExportLogsServiceResponse{}, nil
 }
 
-// serveGRPC starts ls on a local port and returns its address.
-func serveGRPC(t *testing.T, ls *logsServer) string {
+// serveGRPC starts ls on a local port, with the server options, and
+// returns its address.
+func serveGRPC(t *testing.T, ls *logsServer, opts ...grpc.ServerOption) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(opts...)
 	collogs.RegisterLogsServiceServer(srv, ls)
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(srv.Stop)
@@ -300,20 +301,13 @@ func (s *logsServer) count() int {
 }
 
 func TestProviderDeliversOverGRPC(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
 	ls := &logsServer{}
-	collogs.RegisterLogsServiceServer(srv, ls)
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Stop()
+	addr := serveGRPC(t, ls)
 
 	env := map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
 	p, err := otlp.NewProvider(context.Background(),
 		otlp.WithGetenv(func(k string) string { return env[k] }),
-		otlp.WithEndpoint(l.Addr().String()), otlp.WithInsecure(),
+		otlp.WithEndpoint(addr), otlp.WithInsecure(),
 		otlp.WithServiceName("loyalty-api"), otlp.WithServiceVersion("1.2.3"), otlp.WithEnvironment("test"))
 	if err != nil {
 		t.Fatal(err)
@@ -343,17 +337,10 @@ func TestProviderDeliversOverGRPC(t *testing.T) {
 // records exported with it: protobuf cannot encode such a string, and the
 // exporter would fail the whole request.
 func TestProviderDeliversABatchHoldingInvalidUTF8(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
 	ls := &logsServer{}
-	collogs.RegisterLogsServiceServer(srv, ls)
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Stop()
+	addr := serveGRPC(t, ls)
 
-	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(l.Addr().String()), otlp.WithInsecure())
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -407,18 +407,11 @@ func TestPairsInStructuredText(t *testing.T) {
 		{"a masked json value stays", `{"password":"` + Mask + `"}`, `{"password":"` + Mask + `"}`},
 		{"an empty json value stays", `{"password":""}`, `{"password":""}`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var rep Report
-			got, drop := r.String(tt.in, &rep)
-			if drop {
-				t.Fatalf("got drop, want a masked string")
-			}
-			if got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
+	cases := make([]stringCase, len(tests))
+	for i, tt := range tests {
+		cases[i] = stringCase{tt.name, tt.in, tt.want, NumRules}
 	}
+	checkStrings(t, r, cases)
 }
 
 // TestCardSeparators: a card number grouped by what a locale or a form puts
