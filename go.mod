@@ -141,7 +141,7 @@ require (
 	go.opentelemetry.io/collector/connector/connectortest v0.156.0 // indirect
 	go.opentelemetry.io/collector/connector/xconnector v0.156.0 // indirect
 	go.opentelemetry.io/collector/consumer v1.62.0
-	go.opentelemetry.io/collector/consumer/consumererror v0.156.0 // indirect
+	go.opentelemetry.io/collector/consumer/consumererror v0.156.0
 	go.opentelemetry.io/collector/consumer/consumererror/xconsumererror v0.156.0 // indirect
 	go.opentelemetry.io/collector/consumer/consumertest v0.156.0
 	go.opentelemetry.io/collector/consumer/xconsumer v0.156.0 // indirect

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +315,106 @@ func checkBoundAndUnbound(t *testing.T, ns string) {
 		if got != want {
 			t.Errorf("got %d documents of %s, want %d", got, tenant, want)
 		}
+	}
+}
+
+// batchFirst is a configuration overlay that puts the batch processor before
+// activity: batch hands activity a context without the request's client.Info.
+const batchFirst = `processors:
+  batch:
+    timeout: 200ms
+service:
+  pipelines:
+    logs:
+      processors: [memory_limiter, batch, activity]
+`
+
+// droppedUnauthenticated returns the collector's
+// records_dropped{reason="unauthenticated"} counter, read from its
+// Prometheus endpoint (0 while absent).
+func droppedUnauthenticated(t *testing.T, metricsAddr string) float64 {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	s := bufio.NewScanner(resp.Body)
+	for s.Scan() {
+		line := s.Text()
+		if !strings.HasPrefix(line, "otelcol_processor_activity_records_dropped") ||
+			!strings.Contains(line, `reason="unauthenticated"`) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		return v
+	}
+	return 0
+}
+
+// TestIngestTokenTenantsBehindBatch proves that the tenant binding fails
+// closed when a processor before activity drops the request's client.Info:
+// with batch first, a token bound to acme sending a record for acme and one
+// for bean-there stores neither (the shipped require_ingest_auth refuses a
+// batch that does not carry the authenticator's mark), and the drop is
+// counted as unauthenticated and logged with its likely cause. Without the
+// mark check, the processor took the batch for an unbound token's and
+// stored both.
+func TestIngestTokenTenantsBehindBatch(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	tok := collectortest.NewToken(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ingest-tokens")
+	if err := os.WriteFile(file, []byte(tok+" tenants=acme\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	overlay := filepath.Join(dir, "batch-first.yaml")
+	if err := os.WriteFile(overlay, []byte(batchFirst), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Options.Configs are relative to the repository root.
+	rel, err := filepath.Rel(estest.RepoRoot(t), overlay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := collectortest.FreePort(t)
+	_, metricsPort, _ := net.SplitHostPort(metricsAddr)
+	col := collectortest.Start(t, collectortest.Options{Namespace: ns, Configs: []string{rel}, Env: map[string]string{
+		"ACTIVITYCOL_INGEST_TOKEN": "", "ACTIVITYCOL_INGEST_TOKEN_FILE": file, "ACTIVITYCOL_METRICS_PORT": metricsPort,
+	}})
+	// batch answers the client before activity sees the records.
+	if got := postRecords(t, col, tok, "acme", "bean-there"); got != http.StatusOK {
+		t.Fatalf("POST with the bound token: got status %d, want 200", got)
+	}
+
+	stream := schema.DataStream(ns)
+	count := func() int {
+		n, err := collectortest.Count(context.Background(), estest.URL(t), stream, "")
+		if err != nil {
+			return 0 // the data stream does not exist until a record is stored
+		}
+		return n
+	}
+	var dropped float64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if dropped = droppedUnauthenticated(t, metricsAddr); dropped > 0 || count() > 0 {
+			break
+		}
+	}
+	// Time for anything let through to reach Elasticsearch (the exporter
+	// flushes every 200 ms in tests).
+	time.Sleep(2 * time.Second)
+	if got := count(); got != 0 {
+		t.Errorf("got %d documents in %s, want none (the batch lost the token's binding)", got, stream)
+	}
+	if dropped != 2 {
+		t.Errorf("got records_dropped{reason=\"unauthenticated\"} %v, want 2", dropped)
+	}
+	if !strings.Contains(col.Log(), "put activity first") {
+		t.Errorf("the collector's log does not name the cause (\"put activity first\")")
 	}
 }

@@ -222,3 +222,11 @@ const TenantUnknown = "unknown"
 // token may write; the activity processor drops the request's records of
 // any other tenant. Absent, the token may write every tenant.
 const AuthTenants = "activitylog.tenants"
+
+// AuthIngest is the client.AuthData attribute that the collector's ingest
+// authenticator sets, to true, on every request it lets in, bound to tenants
+// or not. A processor that finds it missing cannot tell an unbound token
+// from a pipeline that lost the request's client.Info (the batch processor
+// does), so the activity processor may refuse such a batch
+// (require_ingest_auth) rather than let it write every tenant.
+const AuthIngest = "activitylog.ingest"

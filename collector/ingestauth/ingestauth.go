@@ -15,8 +15,10 @@
 // modification time or size changed, or a second after it last read it) and
 // puts the presented token's tenants
 // in the request's client.Info (see TenantsAttribute), where the activity
-// processor drops the records of every other tenant. The contrib extension
-// still decides whether the token is valid.
+// processor drops the records of every other tenant. Every request let in
+// also carries IngestAttribute, so that the processor can tell a request
+// from an unbound token from one whose client.Info was lost on the way. The
+// contrib extension still decides whether the token is valid.
 package ingestauth
 
 import (
@@ -51,6 +53,12 @@ const MinTokenLength = 16
 // "tenants=" may write. It is absent for a token bound to none, which may
 // write any tenant. The activity processor reads it (schema.AuthTenants).
 const TenantsAttribute = schema.AuthTenants
+
+// IngestAttribute is the client.AuthData attribute set, to true, on every
+// request the guard lets in, bound or not: the activity processor's
+// require_ingest_auth refuses a batch without it, which is one whose
+// client.Info a processor before it dropped (schema.AuthIngest).
+const IngestAttribute = schema.AuthIngest
 
 // tenantsPrefix starts the word of a token file line that binds its token.
 const tenantsPrefix = "tenants="
@@ -189,21 +197,24 @@ type authData struct{ tenants []string }
 
 var _ client.AuthData = authData{}
 
-// GetAttribute implements client.AuthData: TenantsAttribute gives a copy of
-// the tenants ([]string), for a bound token only.
+// GetAttribute implements client.AuthData: IngestAttribute gives true, and
+// TenantsAttribute a copy of the tenants ([]string), for a bound token only.
 func (a authData) GetAttribute(name string) any {
-	if name != TenantsAttribute || a.tenants == nil {
-		return nil
+	switch {
+	case name == IngestAttribute:
+		return true
+	case name == TenantsAttribute && a.tenants != nil:
+		return slices.Clone(a.tenants)
 	}
-	return slices.Clone(a.tenants)
+	return nil
 }
 
 // GetAttributeNames implements client.AuthData.
 func (a authData) GetAttributeNames() []string {
 	if a.tenants == nil {
-		return nil
+		return []string{IngestAttribute}
 	}
-	return []string{TenantsAttribute}
+	return []string{IngestAttribute, TenantsAttribute}
 }
 
 // tokenFile is the token file as the guard reads it: each token's tenants,

@@ -154,8 +154,8 @@ func tenantsOf(t *testing.T, s extensionauth.Server, token string) ([]string, bo
 	}
 	v := auth.GetAttribute(TenantsAttribute)
 	if v == nil {
-		if names := auth.GetAttributeNames(); len(names) != 0 {
-			t.Errorf("got attribute names %v without the attribute, want none", names)
+		if names := auth.GetAttributeNames(); !slices.Equal(names, []string{IngestAttribute}) {
+			t.Errorf("got attribute names %v without the tenants, want [%s]", names, IngestAttribute)
 		}
 		return nil, false
 	}
@@ -163,8 +163,8 @@ func tenantsOf(t *testing.T, s extensionauth.Server, token string) ([]string, bo
 	if !ok {
 		t.Fatalf("got %s of type %T, want []string", TenantsAttribute, v)
 	}
-	if names := auth.GetAttributeNames(); !slices.Equal(names, []string{TenantsAttribute}) {
-		t.Errorf("got attribute names %v, want [%s]", names, TenantsAttribute)
+	if names := auth.GetAttributeNames(); !slices.Equal(names, []string{IngestAttribute, TenantsAttribute}) {
+		t.Errorf("got attribute names %v, want [%s %s]", names, IngestAttribute, TenantsAttribute)
 	}
 	return tenants, true
 }
@@ -197,6 +197,52 @@ func TestTokenTenants(t *testing.T) {
 	}
 	if got, ok := tenantsOf(t, inline, token); ok {
 		t.Errorf("inline token: got tenants %v, want none", got)
+	}
+}
+
+// TestIngestMark proves that every request the guard lets in carries
+// IngestAttribute (true), whether its token is bound to tenants in the file,
+// listed there unbound, or inline: the activity processor refuses, when
+// require_ingest_auth is on, a batch without it.
+func TestIngestMark(t *testing.T) {
+	bound, unbound := token, strings.Repeat("u", 32)
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(bound+" tenants=acme\n"+unbound+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline, err := start(t, config(func(c *bearertokenauthextension.Config) { c.BearerToken = token }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		server extensionauth.Server
+		token  string
+	}{
+		{"bound file token", fromFile, bound},
+		{"unbound file token", fromFile, unbound},
+		{"inline token", inline, token},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, err := tt.server.Authenticate(context.Background(), map[string][]string{"Authorization": {"Bearer " + tt.token}})
+			if err != nil {
+				t.Fatalf("token refused: %v", err)
+			}
+			auth := client.FromContext(ctx).Auth
+			if auth == nil {
+				t.Fatal("no client.AuthData in the context")
+			}
+			if got := auth.GetAttribute(IngestAttribute); got != true {
+				t.Errorf("got %s %v, want true", IngestAttribute, got)
+			}
+			if names := auth.GetAttributeNames(); !slices.Contains(names, IngestAttribute) {
+				t.Errorf("got attribute names %v, want them to list %s", names, IngestAttribute)
+			}
+		})
 	}
 }
 

@@ -28,13 +28,19 @@ type flakyConsumer struct {
 	mu    sync.Mutex
 	calls int
 	fail  func(call int) bool
+	// called, when set, receives each call's number once it is answered.
+	called chan int
 }
 
 func (c *flakyConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	c.mu.Lock()
 	c.calls++
-	refuse := c.fail(c.calls)
+	call := c.calls
+	refuse := c.fail(call)
 	c.mu.Unlock()
+	if c.called != nil {
+		defer func() { c.called <- call }()
+	}
 	if refuse {
 		return errors.New("sending queue is full")
 	}

@@ -93,6 +93,17 @@ type Config struct {
 	// forgeries and counts them. Set it to true only on a collector whose
 	// every sender is another activitycol running this processor.
 	TrustIncomingAlerts bool `mapstructure:"trust_incoming_alerts"`
+	// RequireIngestAuth refuses, as a whole, a batch whose context does not
+	// carry the collector's ingest authenticator's mark
+	// (schema.AuthIngest): its records are dropped, counted
+	// (records_dropped{reason="unauthenticated"}) and the batch is answered
+	// with a permanent error. Without the mark the processor cannot tell an
+	// unbound token from a pipeline that lost the request's client.Info (a
+	// batch processor before this one does), and would let a token bound to
+	// tenants write every tenant. False (the default, for a collector
+	// without collector/ingestauth) treats such a batch as from an unbound
+	// token; the shipped otelcol-config.yaml sets it true.
+	RequireIngestAuth bool `mapstructure:"require_ingest_auth"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

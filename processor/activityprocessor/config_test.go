@@ -36,6 +36,10 @@ func TestLoadConfig(t *testing.T) {
 	if got, want := def.Redaction.Detectors["card_number"], "mask"; got != want {
 		t.Errorf("default card_number action: got %q, want %q", got, want)
 	}
+	// Off by default: the processor may run without collector/ingestauth.
+	if def.RequireIngestAuth {
+		t.Error("default require_ingest_auth: got true, want false")
+	}
 
 	cfg, err := loadConfig(t, "custom")
 	if err != nil {
@@ -46,6 +50,7 @@ func TestLoadConfig(t *testing.T) {
 		got, want any
 	}{
 		{"namespace", cfg.Namespace, "prod.eu_1"},
+		{"require ingest auth", cfg.RequireIngestAuth, true},
 		{"key action", cfg.Redaction.KeyAction, "hash"},
 		{"key patterns", strings.Join(cfg.Redaction.KeyPatterns, ","), "password,pin_code,X-Api-Key"},
 		{"detectors", len(cfg.Redaction.Detectors), len(redact.Detectors())},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
@@ -16,23 +18,48 @@ import (
 // about a hundred bursts a minute through a ten-minute outage downstream.
 const maxPendingAlerts = 1000
 
+// Waits before pending alerts are resent in a batch of their own: the
+// first soon after the refusal (alerts are raised while they happen),
+// doubling after each refused resend up to the cap.
+const (
+	firstResendDelay = time.Second
+	maxResendDelay   = 30 * time.Second
+)
+
 // alertDelivery stands between the processor and the next consumer and
 // makes sure an alert reaches it. The detector raises an alert once per
 // burst: when the batch carrying it is refused downstream, the client's
 // retry brings failures already counted and a key cooling down, so nothing
 // would raise it again. The alerts of a refused batch are kept and appended
 // to the next batch instead (same deterministic id, so a batch refused after
-// Elasticsearch stored part of it cannot duplicate the alert), and what is
-// still kept at shutdown is sent then. It is safe for concurrent use.
+// Elasticsearch stored part of it cannot duplicate the alert). No batch may
+// come (the attack is over, the emitters are down), so once started a
+// goroutine resends them in a batch of their own if none carried them
+// first; what is still kept at shutdown is sent then. Every path takes the
+// alerts it sends out of pending under the lock, so none is sent twice at
+// once. It is safe for concurrent use.
 type alertDelivery struct {
 	next   consumer.Logs
 	logger *zap.Logger
 	max    int
+	// batch builds the batch of its own that resends alerts.
+	batch func([]burst.Alert) plog.Logs
+	// newTimer starts a timer (time.NewTimer's channel and Stop); tests
+	// replace it before start.
+	newTimer func(time.Duration) (<-chan time.Time, func() bool)
 
 	// inFlight and waiting mirror len(batches) and len(pending), read
 	// without the lock: a batch without alerts costs two atomic loads.
 	inFlight atomic.Int64
 	waiting  atomic.Int64
+	// wake tells the resend goroutine that alerts are pending; one slot,
+	// so keeping alerts never blocks.
+	wake chan struct{}
+	// cancel and done stop the resend goroutine and tell it has stopped;
+	// nil when it is not running. Used by start and stop only, which the
+	// collector calls one after the other.
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu sync.Mutex
 	// batches holds the alerts of each batch handed to next and not yet
@@ -45,8 +72,18 @@ type alertDelivery struct {
 
 var _ consumer.Logs = (*alertDelivery)(nil)
 
-func newAlertDelivery(next consumer.Logs, logger *zap.Logger) *alertDelivery {
-	return &alertDelivery{next: next, logger: logger, max: maxPendingAlerts, batches: map[plog.Logs][]burst.Alert{}}
+// newAlertDelivery returns the delivery in front of next; batch builds the
+// batch that resends alerts on their own.
+func newAlertDelivery(next consumer.Logs, logger *zap.Logger, batch func([]burst.Alert) plog.Logs) *alertDelivery {
+	return &alertDelivery{
+		next: next, logger: logger, max: maxPendingAlerts, batch: batch,
+		newTimer: func(d time.Duration) (<-chan time.Time, func() bool) {
+			t := time.NewTimer(d)
+			return t.C, t.Stop
+		},
+		wake:    make(chan struct{}, 1),
+		batches: map[plog.Logs][]burst.Alert{},
+	}
 }
 
 // Capabilities are the next consumer's.
@@ -98,10 +135,120 @@ func (d *alertDelivery) carry(ld plog.Logs, alerts []burst.Alert) {
 // bound. Called with d.mu held.
 func (d *alertDelivery) keep(alerts []burst.Alert) {
 	d.pending = append(d.pending, alerts...)
+	d.bound()
+}
+
+// keepOlder puts alerts taken from pending back before those kept since,
+// dropping the oldest beyond the bound. Called with d.mu held.
+func (d *alertDelivery) keepOlder(alerts []burst.Alert) {
+	d.pending = append(alerts, d.pending...)
+	d.bound()
+}
+
+// bound drops the oldest pending alerts beyond d.max, and wakes the resend
+// goroutine. Called with d.mu held.
+func (d *alertDelivery) bound() {
 	if n := len(d.pending) - d.max; n > 0 {
 		d.logger.Error("failed-login burst alerts lost: their batches were refused downstream and too many alerts wait to be sent again",
 			zap.Int("dropped", n), zap.Int("kept", d.max))
 		d.pending = append(d.pending[:0], d.pending[n:]...)
 	}
 	d.waiting.Store(int64(len(d.pending)))
+	select {
+	case d.wake <- struct{}{}:
+	default: // already told
+	}
+}
+
+// start starts the goroutine that resends pending alerts, unless it runs
+// already: a second goroutine would outlive stop, which cancels only the
+// last one started.
+func (d *alertDelivery) start() {
+	if d.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel, d.done = cancel, make(chan struct{})
+	go d.resendLoop(ctx, d.done)
+}
+
+// stop stops the resend goroutine and waits for it, or for ctx; a resend
+// in progress is cancelled, and what it was sending stays pending.
+func (d *alertDelivery) stop(ctx context.Context) {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+	}
+	d.cancel, d.done = nil, nil
+}
+
+// resendLoop waits while nothing is pending; once alerts are, it waits the
+// current delay and sends those still pending (a batch may have carried
+// them meanwhile) in a batch of their own. A refused resend keeps them and
+// doubles the delay, up to maxResendDelay; an accepted one, or finding
+// nothing left, brings it back to firstResendDelay.
+func (d *alertDelivery) resendLoop(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	delay := firstResendDelay
+	for {
+		if d.waiting.Load() == 0 {
+			select {
+			case <-d.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		fire, stopTimer := d.newTimer(delay)
+		select {
+		case <-fire:
+		case <-ctx.Done():
+			stopTimer()
+			return
+		}
+		alerts := d.take()
+		if len(alerts) == 0 {
+			delay = firstResendDelay
+			continue
+		}
+		if err := d.next.ConsumeLogs(ctx, d.batch(alerts)); err != nil {
+			d.mu.Lock()
+			d.keepOlder(alerts)
+			d.mu.Unlock()
+			delay = min(2*delay, maxResendDelay)
+			continue
+		}
+		delay = firstResendDelay
+	}
+}
+
+// alertBatch returns a batch of the alert records of alerts alone, as
+// processLogs would append them.
+func (p *activityProcessor) alertBatch(alerts []burst.Alert) plog.Logs {
+	ld := plog.NewLogs()
+	st := batchStats{resent: alerts}
+	p.appendAlerts(ld, &st)
+	return ld
+}
+
+// startDelivery starts resending the alerts of refused batches on their
+// own.
+func (p *activityProcessor) startDelivery(context.Context, component.Host) error {
+	if p.delivery != nil {
+		p.delivery.start()
+	}
+	return nil
+}
+
+// stopDelivery stops the resend goroutine before shutdown sends what is
+// still pending, so the two cannot send at once.
+func (p *activityProcessor) stopDelivery(ctx context.Context) error {
+	if p.delivery != nil {
+		p.delivery.stop(ctx)
+	}
+	return p.shutdown(ctx)
 }

@@ -39,11 +39,12 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 // logs puts p in front of next.
 func (p *activityProcessor) logs(ctx context.Context, set processor.Settings, next consumer.Logs) (processor.Logs, error) {
 	if p.detector != nil {
-		p.delivery = newAlertDelivery(next, set.Logger)
+		p.delivery = newAlertDelivery(next, set.Logger, p.alertBatch)
 		next = p.delivery
 	}
 	return processorhelper.NewLogs(ctx, set, nil, next, p.processLogs,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
-		processorhelper.WithShutdown(p.shutdown),
+		processorhelper.WithStart(p.startDelivery),
+		processorhelper.WithShutdown(p.stopDelivery),
 	)
 }

@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
@@ -47,7 +49,30 @@ const (
 	reasonTenantConflict = "tenant_conflict"
 	reasonForgedAlert    = "forged_alert"
 	reasonTenantNotAllow = "tenant_not_allowed"
+	// reasonUnauthenticated: the batch lacks the ingest authenticator's
+	// mark while require_ingest_auth is on.
+	reasonUnauthenticated = "unauthenticated"
 )
+
+// unauthenticatedLogEvery is the least time between two logs of refused
+// unauthenticated batches: a misconfigured pipeline refuses every batch.
+const unauthenticatedLogEvery = time.Minute
+
+// errUnauthenticated is what a batch refused by require_ingest_auth is
+// answered with (permanent: sending it again cannot help).
+var errUnauthenticated = errors.New("records not stored: the request carries no ingest authentication (require_ingest_auth)")
+
+// ingestAuthenticated reports whether the request of ctx carries the mark
+// the collector's ingest authenticator sets on every request it lets in
+// (schema.AuthIngest).
+func ingestAuthenticated(ctx context.Context) bool {
+	auth := client.FromContext(ctx).Auth
+	if auth == nil {
+		return false
+	}
+	ok, _ := auth.GetAttribute(schema.AuthIngest).(bool)
+	return ok
+}
 
 // allowedTenants returns the tenants the request of ctx may write, and
 // whether its token is bound to any; unbound, it may write every tenant. An
@@ -112,7 +137,15 @@ type activityProcessor struct {
 	dropConfl   metric.AddOption
 	dropForged  metric.AddOption
 	dropNotAllw metric.AddOption
+	dropUnauth  metric.AddOption
 	trustAlerts bool
+
+	// requireIngest refuses batches without the ingest authenticator's
+	// mark (Config.RequireIngestAuth); logger says so, at most once per
+	// unauthenticatedLogEvery, after lastUnauthLog (clock's UnixNano).
+	requireIngest bool
+	logger        *zap.Logger
+	lastUnauthLog atomic.Int64
 }
 
 func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time.Time) (*activityProcessor, error) {
@@ -141,12 +174,14 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 		namespace: cfg.namespace(), red: red, tenants: res,
 		missing: cfg.Tenant.Missing, conflict: cfg.Tenant.Conflict, platformActors: slices.Clone(cfg.Tenant.PlatformActorTypes),
 		clock: clock, types: p.types, telemetry: tb, tenantKeys: slices.Clone(cfg.Tenant.RecordAttributes),
-		alertAttrs:  metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
-		dropMissing: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
-		dropConfl:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
-		dropForged:  metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonForgedAlert))),
-		dropNotAllw: metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantNotAllow))),
-		trustAlerts: cfg.TrustIncomingAlerts,
+		alertAttrs:    metric.WithAttributeSet(attribute.NewSet(attribute.String("rule", schema.AlertRuleFailedLoginBurst))),
+		dropMissing:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantMissing))),
+		dropConfl:     metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantConflict))),
+		dropForged:    metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonForgedAlert))),
+		dropNotAllw:   metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonTenantNotAllow))),
+		dropUnauth:    metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonUnauthenticated))),
+		trustAlerts:   cfg.TrustIncomingAlerts,
+		requireIngest: cfg.RequireIngestAuth, logger: set.Logger,
 	}
 	for attr, typ := range p.types {
 		if typ != schema.TypeKeyword && typ != schema.TypeText {
@@ -253,10 +288,7 @@ func (p *activityProcessor) shutdown(ctx context.Context) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	ld := plog.NewLogs()
-	st := batchStats{resent: alerts}
-	p.appendAlerts(ld, &st)
-	if err := p.delivery.next.ConsumeLogs(ctx, ld); err != nil {
+	if err := p.delivery.next.ConsumeLogs(ctx, p.alertBatch(alerts)); err != nil {
 		p.delivery.logger.Error("failed-login burst alerts lost at shutdown: refused downstream",
 			zap.Int("dropped", len(alerts)), zap.Error(err))
 		return fmt.Errorf("sending %d pending alerts: %w", len(alerts), err)
@@ -334,6 +366,9 @@ func derivedIDSkip(k string) bool { return k == schema.AttrID || isRoutingAttr(k
 // processLogs applies the processor to every record of ld, in place, and
 // appends the alert records it raised.
 func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	if p.requireIngest && !ingestAuthenticated(ctx) {
+		return ld, p.refuseUnauthenticated(ctx, ld)
+	}
 	var st batchStats
 	// Read once per batch: the whole request came with one token.
 	st.allowed, st.bound = allowedTenants(ctx)
@@ -400,6 +435,26 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 		return ld, processorhelper.ErrSkipProcessingData
 	}
 	return ld, nil
+}
+
+// refuseUnauthenticated counts the records of ld, a batch without the ingest
+// authenticator's mark, as dropped, logs it at most once per
+// unauthenticatedLogEvery, and returns the permanent error that keeps the
+// whole batch from going downstream. Nothing of it is processed: its failed
+// logins count for no burst, and alerts waiting for a batch stay waiting.
+func (p *activityProcessor) refuseUnauthenticated(ctx context.Context, ld plog.Logs) error {
+	n := int64(ld.LogRecordCount())
+	if n > 0 {
+		p.telemetry.ProcessorActivityRecordsDropped.Add(ctx, n, p.dropUnauth)
+	}
+	now := p.clock().UnixNano()
+	if last := p.lastUnauthLog.Load(); (last == 0 || now-last >= int64(unauthenticatedLogEvery)) &&
+		p.lastUnauthLog.CompareAndSwap(last, now) {
+		p.logger.Error("records refused: the batch carries no ingest authentication, and require_ingest_auth is on; "+
+			"a processor before activity in the pipeline, such as batch, drops the request's client info: put activity first",
+			zap.Int64("records", n))
+	}
+	return consumererror.NewPermanent(errUnauthenticated)
 }
 
 // clonePaths copies the report's paths (nil, without allocating, when none).

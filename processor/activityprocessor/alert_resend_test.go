@@ -1,0 +1,288 @@
+package activityprocessor
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processortest"
+	"go.uber.org/goleak"
+
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// fakeTimer is one timer the resend goroutine started: how long it asked
+// for, and the channel that fires it.
+type fakeTimer struct {
+	d time.Duration
+	c chan time.Time
+}
+
+// fakeTimers replaces the resend goroutine's timers: each one it starts is
+// reported on armed, and fires only when the test sends on its channel.
+type fakeTimers struct {
+	armed chan fakeTimer
+	// overflow counts timers started while armed was full: a goroutine
+	// that spins instead of waiting.
+	overflow atomic.Int64
+}
+
+func newFakeTimers() *fakeTimers { return &fakeTimers{armed: make(chan fakeTimer, 64)} }
+
+func (f *fakeTimers) start(d time.Duration) (<-chan time.Time, func() bool) {
+	tm := fakeTimer{d: d, c: make(chan time.Time, 1)}
+	select {
+	case f.armed <- tm:
+	default:
+		f.overflow.Add(1)
+	}
+	return tm.c, func() bool { return true }
+}
+
+// next waits for the resend goroutine to start a timer.
+func (f *fakeTimers) next(t *testing.T) fakeTimer {
+	t.Helper()
+	select {
+	case tm := <-f.armed:
+		return tm
+	case <-time.After(5 * time.Second):
+		t.Fatal("got no resend timer started, want one for the pending alert")
+		return fakeTimer{}
+	}
+}
+
+// waitCall waits for the next consumer's call number n.
+func waitCall(t *testing.T, called <-chan int, n int) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case got := <-called:
+			if got >= n {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("got no call %d of the next consumer, want the alert resent on its own", n)
+		}
+	}
+}
+
+// newResending builds the processor as the factory does, in front of next,
+// with its resend timers replaced by start, and starts it.
+func newResending(t *testing.T, cfg *Config, next *flakyConsumer, start func(time.Duration) (<-chan time.Time, func() bool)) (processor.Logs, *activityProcessor) {
+	t.Helper()
+	ap := newTestLogs(t, cfg, func() time.Time { return goldenNow }, nil)
+	p, err := ap.logs(context.Background(), processortest.NewNopSettings(metadata.Type), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap.delivery.newTimer = start
+	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	return p, ap
+}
+
+// sendBurst passes a batch of five failed logins from ip and returns the id
+// of the alert it raised, and the next consumer's answer.
+func sendBurst(t *testing.T, p processor.Logs, ip string) (string, error) {
+	t.Helper()
+	ld := failedLogins(ip, 5, goldenNow.Add(-10*time.Second))
+	err := p.ConsumeLogs(context.Background(), ld)
+	alerts := alertsIn(ld)
+	if len(alerts) != 1 {
+		t.Fatalf("got %d alerts in the batch, want 1", len(alerts))
+	}
+	return attrStr(alerts[0], schema.AttrID), err
+}
+
+// TestPendingAlertResentOnItsOwn: the batch carrying an alert is refused
+// and no batch follows (the attack is over). The alert reaches the next
+// consumer in a batch of its own, with the same id, once the timer fires a
+// second after the refusal, not at shutdown; once delivered, the goroutine
+// starts no timer until another alert waits. The consumer refuses on demand
+// (a fake: refusal by the exporter's queue is what the test needs).
+func TestPendingAlertResentOnItsOwn(t *testing.T) {
+	next := &flakyConsumer{fail: func(call int) bool { return call == 1 }, called: make(chan int, 16)}
+	timers := newFakeTimers()
+	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
+	id, err := sendBurst(t, p, "203.0.113.7")
+	if err == nil {
+		t.Fatal("got no error for the refused batch, want the next consumer's")
+	}
+	tm := timers.next(t)
+	if tm.d != firstResendDelay {
+		t.Errorf("first resend after %v, want %v", tm.d, firstResendDelay)
+	}
+	tm.c <- goldenNow
+	waitCall(t, next.called, 2)
+	if ids := acceptedAlerts(next); len(ids) != 1 || ids[0] != id {
+		t.Errorf("got alerts %v accepted before shutdown, want [%s]", ids, id)
+	}
+	if n := next.LogRecordCount(); n != 1 {
+		t.Errorf("got %d records in the resend, want the alert alone", n)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ids := acceptedAlerts(next); len(ids) != 1 {
+		t.Errorf("got %d alerts accepted downstream (%v), want 1", len(ids), ids)
+	}
+	if n := len(timers.armed) + int(timers.overflow.Load()); n != 0 {
+		t.Errorf("got %d timers started with nothing pending, want 0", n)
+	}
+}
+
+// TestRefusedResendKeptAndRetried: while the next consumer refuses the
+// resends too, the alert stays pending and is tried again, each wait twice
+// the one before up to the cap, until one is accepted: delivered once.
+func TestRefusedResendKeptAndRetried(t *testing.T) {
+	const refusals = 8 // the batch and seven resends
+	next := &flakyConsumer{fail: func(call int) bool { return call <= refusals }, called: make(chan int, 16)}
+	timers := newFakeTimers()
+	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
+	id, err := sendBurst(t, p, "203.0.113.7")
+	if err == nil {
+		t.Fatal("got no error for the refused batch, want the next consumer's")
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
+		16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		tm := timers.next(t)
+		if tm.d != w {
+			t.Errorf("resend %d after %v, want %v", i+1, tm.d, w)
+		}
+		tm.c <- goldenNow
+		waitCall(t, next.called, i+2)
+	}
+	if ids := acceptedAlerts(next); len(ids) != 1 || ids[0] != id {
+		t.Errorf("got alerts %v accepted, want [%s]", ids, id)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ids := acceptedAlerts(next); len(ids) != 1 {
+		t.Errorf("got %d alerts accepted downstream (%v), want 1", len(ids), ids)
+	}
+}
+
+// TestBatchCarriesPendingAlertFirst: a batch that comes before the timer
+// fires carries the pending alert; the timer then sends nothing.
+func TestBatchCarriesPendingAlertFirst(t *testing.T) {
+	next := &flakyConsumer{fail: func(call int) bool { return call == 1 }, called: make(chan int, 16)}
+	timers := newFakeTimers()
+	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
+	id, err := sendBurst(t, p, "203.0.113.7")
+	if err == nil {
+		t.Fatal("got no error for the refused batch, want the next consumer's")
+	}
+	tm := timers.next(t)
+	if err := p.ConsumeLogs(context.Background(), acmeRecord(func(pcommon.Map) {})); err != nil {
+		t.Fatal(err)
+	}
+	tm.c <- goldenNow
+	// Shutdown waits for the goroutine: whatever the timer sent is sent.
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ids := acceptedAlerts(next); len(ids) != 1 || ids[0] != id {
+		t.Errorf("got alerts %v accepted, want [%s]", ids, id)
+	}
+	if got := len(next.AllLogs()); got != 1 {
+		t.Errorf("got %d batches accepted, want 1: the one that carried the alert", got)
+	}
+}
+
+// TestResendGoroutineStopsAtShutdown: Shutdown stops the goroutine waiting
+// to resend, and sends what it was waiting for, as before.
+func TestResendGoroutineStopsAtShutdown(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	next := &flakyConsumer{fail: func(call int) bool { return call == 1 }, called: make(chan int, 16)}
+	timers := newFakeTimers()
+	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
+	if _, err := sendBurst(t, p, "203.0.113.7"); err == nil {
+		t.Fatal("got no error for the refused batch, want the next consumer's")
+	}
+	timers.next(t)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
+	if ids := acceptedAlerts(next); len(ids) != 1 {
+		t.Errorf("got %d alerts accepted downstream (%v), want 1 (sent at shutdown)", len(ids), ids)
+	}
+}
+
+// TestConcurrentResendsDeliverEveryAlert: the resend goroutine fires as
+// soon as anything is pending while many clients, each a burst of its own
+// address, retry batches downstream refuses every other time: every alert
+// arrives once, none twice through both paths (run with -race).
+func TestConcurrentResendsDeliverEveryAlert(t *testing.T) {
+	// Refusals stop once every client is through, so that the last
+	// resend and the shutdown are accepted.
+	var through atomic.Bool
+	next := &flakyConsumer{fail: func(call int) bool { return !through.Load() && call%2 == 1 }}
+	immediate := func(time.Duration) (<-chan time.Time, func() bool) {
+		c := make(chan time.Time, 1)
+		c <- goldenNow
+		return c, func() bool { return true }
+	}
+	p, _ := newResending(t, createDefaultConfig(), next, immediate)
+	const clients = 16
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			batch := failedLogins("198.51.100."+strconv.Itoa(i), 5, goldenNow.Add(-10*time.Second))
+			for {
+				ld := plog.NewLogs()
+				batch.CopyTo(ld)
+				if p.ConsumeLogs(context.Background(), ld) == nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	through.Store(true)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]int{}
+	for _, ld := range next.AllLogs() {
+		for _, lr := range alertsIn(ld) {
+			keys[attrStr(lr, schema.AttrAlertKey)]++
+		}
+	}
+	if len(keys) != clients {
+		t.Errorf("got alerts for %d addresses, want %d", len(keys), clients)
+	}
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("%s: got %d alerts accepted downstream, want 1", k, n)
+		}
+	}
+}
+
+// TestStartTwiceLeavesOneResendGoroutine: a second Start (which the
+// component contract does not forbid a host to make) starts no second
+// resend goroutine, so Shutdown stops every goroutine Start began.
+func TestStartTwiceLeavesOneResendGoroutine(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	next := &flakyConsumer{fail: func(int) bool { return false }}
+	p, _ := newResending(t, createDefaultConfig(), next, newFakeTimers().start)
+	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
+}
