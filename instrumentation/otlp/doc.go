@@ -5,7 +5,11 @@
 // Records wait in a bounded queue in front of the SDK's batch processor.
 // Emitting only appends to that queue: it never blocks on the network and
 // never returns an error to the caller, whether the collector is slow, down or
-// unreachable. When the queue is full the newest record is dropped rather than
+// unreachable. A batch whose export fails with a retryable error (the
+// collector down, restarting or overloaded) is retried with exponential
+// backoff until it is delivered or [Provider.Shutdown]'s context ends (see
+// [WithRetryBackoff] and [WithMaxRetryTime]); meanwhile new records wait in
+// the queue. When the queue is full the newest record is dropped rather than
 // the service slowed down; every dropped record and every record an export
 // failed to deliver is counted, readable through [Provider.Stats] and
 // [Provider.Dropped] and, with [WithMeterProvider], published as a metric.

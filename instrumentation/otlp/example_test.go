@@ -11,8 +11,8 @@ import (
 
 // A service builds one provider at start-up and shuts it down on exit, so
 // queued records are delivered. Here nothing listens on the endpoint: the
-// record is still accepted at once, and counted as lost when it cannot be
-// delivered.
+// record is still accepted at once and retried until Shutdown's deadline,
+// then counted as lost.
 func ExampleNewProvider() {
 	ctx := context.Background()
 	provider, err := otlp.NewProvider(ctx,
@@ -27,7 +27,9 @@ func ExampleNewProvider() {
 	err = rec.LoginFailed(ctx, instrumentation.Actor{Name: "jane@example.com", Type: instrumentation.ActorPartner}, "invalid_password")
 	fmt.Println("recording error:", err)
 
-	_ = provider.Shutdown(ctx)
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond) // a real service might allow 10 s
+	defer cancel()
+	_ = provider.Shutdown(sctx)
 	fmt.Println("lost:", provider.Dropped())
 	// Output:
 	// recording error: <nil>

@@ -23,8 +23,13 @@ const (
 	DefaultMaxQueueSize = 2048
 	// DefaultExportInterval is the longest a record waits before a batch is sent.
 	DefaultExportInterval = time.Second
-	// DefaultExportTimeout bounds one export, retries included.
+	// DefaultExportTimeout bounds one attempt at exporting a batch.
 	DefaultExportTimeout = 10 * time.Second
+	// DefaultRetryInitialInterval is about how long a batch whose export
+	// failed with a retryable error waits before its second attempt.
+	DefaultRetryInitialInterval = time.Second
+	// DefaultRetryMaxInterval is about the longest wait between two attempts.
+	DefaultRetryMaxInterval = 30 * time.Second
 )
 
 // Option configures NewProvider.
@@ -40,6 +45,9 @@ type config struct {
 	maxQueueSize   int
 	exportInterval time.Duration
 	exportTimeout  time.Duration
+	retryInitial   time.Duration
+	retryMax       time.Duration
+	maxRetryTime   time.Duration
 	serviceName    string
 	serviceVersion string
 	environment    string
@@ -111,13 +119,48 @@ func WithExportInterval(d time.Duration) Option {
 	})
 }
 
-// WithExportTimeout bounds one export, retries included; a batch that cannot
-// be delivered in time is counted as failed. The default is
-// DefaultExportTimeout; values below one mean the default.
+// WithExportTimeout bounds one attempt at exporting a batch; an attempt that
+// takes longer fails and, like any retryable failure, is tried again (see
+// WithRetryBackoff). The default is DefaultExportTimeout; values below one
+// mean the default.
 func WithExportTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
 			c.exportTimeout = d
+		}
+	})
+}
+
+// WithRetryBackoff sets how long a batch whose export failed with a
+// retryable error (the collector unreachable, overloaded or timing out)
+// waits before it is tried again: about initial after the first failure,
+// doubling after each further one up to about max, each wait shortened by a
+// random part of up to half of it so that services restarted together do not
+// retry together, but never shorter than the collector asks (HTTP
+// Retry-After, gRPC RetryInfo) up to about max. The defaults are DefaultRetryInitialInterval and
+// DefaultRetryMaxInterval; values below one mean the default, and a max
+// below initial means initial.
+func WithRetryBackoff(initial, max time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if initial > 0 {
+			c.retryInitial = initial
+		}
+		if max > 0 {
+			c.retryMax = max
+		}
+	})
+}
+
+// WithMaxRetryTime bounds how long a batch is retried after its first
+// failed attempt; a batch not delivered by then is counted as failed. By
+// default, and for values below one, a batch is retried until it is
+// delivered or Shutdown's context ends, which is what an audit trail wants:
+// during an outage new records then wait in the queue, and are dropped and
+// counted once it is full.
+func WithMaxRetryTime(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.maxRetryTime = d
 		}
 	})
 }
@@ -173,10 +216,13 @@ func newConfig(opts []Option) config {
 		maxQueueSize:   DefaultMaxQueueSize,
 		exportInterval: DefaultExportInterval,
 		exportTimeout:  DefaultExportTimeout,
+		retryInitial:   DefaultRetryInitialInterval,
+		retryMax:       DefaultRetryMaxInterval,
 		getenv:         os.Getenv,
 	}
 	for _, o := range opts {
 		o.apply(&c)
 	}
+	c.retryMax = max(c.retryMax, c.retryInitial)
 	return c
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
@@ -16,6 +19,8 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/activitylog/activitylog/instrumentation/internal/sdkconfig"
 )
@@ -43,8 +48,8 @@ var ErrInvalidEndpoint = errors.New("invalid OTLP endpoint")
 var ErrInvalidHeaders = errors.New("invalid OTLP headers")
 
 // Stats counts what happened to the records emitted through a Provider.
-// Accepted = Exported + Failed + records still queued or being sent; Dropped
-// records were never accepted.
+// Accepted = Exported + Failed + records still queued, being sent or waiting
+// for a retry; Dropped records were never accepted.
 type Stats struct {
 	// Accepted records entered the export queue.
 	Accepted uint64
@@ -53,8 +58,11 @@ type Stats struct {
 	// Dropped records were discarded because the queue was full or the
 	// provider was shut down.
 	Dropped uint64
-	// Failed records were lost because their export failed or timed out, or
-	// because Shutdown's context ended while they were still queued.
+	// Failed records were lost because their export failed for a reason a
+	// retry cannot cure (the collector refused the token or the request, or
+	// rejected them in a partial success),
+	// because WithMaxRetryTime passed, or because Shutdown's context ended
+	// while they were still queued or being retried.
 	Failed uint64
 }
 
@@ -68,7 +76,8 @@ type Provider struct {
 }
 
 // NewProvider builds a Provider. It does not connect: a collector that is
-// down when the service starts only shows up as failed exports.
+// down when the service starts only shows up as exports retried until it is
+// up (see WithRetryBackoff).
 //
 // The provider skips the SDK's de-duplication of attribute keys
 // (sdklog.WithAllowKeyDuplication), which was most of the cost of emitting
@@ -90,11 +99,14 @@ func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &gate{capacity: int64(c.maxQueueSize)}
-	g.next = sdklog.NewBatchProcessor(&countingExporter{next: exp, gate: g},
+	g := &gate{capacity: int64(c.maxQueueSize), settledCh: make(chan struct{}), stopping: make(chan struct{})}
+	g.next = sdklog.NewBatchProcessor(newCountingExporter(exp, g, c),
 		sdklog.WithMaxQueueSize(c.maxQueueSize),
 		sdklog.WithExportInterval(c.exportInterval),
-		sdklog.WithExportTimeout(c.exportTimeout),
+		// The countingExporter bounds each attempt itself and retries past
+		// the export timeout; the SDK's own bound would end the retries, and
+		// make it skip the rest of a flush whose first batch was retried.
+		sdklog.WithExportTimeout(time.Duration(math.MaxInt64)),
 	)
 	lpOpts := append(sdkconfig.ProviderOptions(), sdklog.WithResource(res), sdklog.WithProcessor(g))
 	p := &Provider{LoggerProvider: sdklog.NewLoggerProvider(lpOpts...), gate: g}
@@ -122,13 +134,31 @@ func (p *Provider) Dropped() uint64 {
 	return p.gate.dropped.Load() + p.gate.failed.Load()
 }
 
+// DefaultShutdownTimeout bounds Shutdown when its context has no deadline:
+// while the collector is unreachable, Shutdown retries until its context
+// ends, and a process must still be able to exit.
+const DefaultShutdownTimeout = 30 * time.Second
+
+// shutdownTimeout is DefaultShutdownTimeout, shortened by tests.
+var shutdownTimeout = DefaultShutdownTimeout
+
 // Shutdown flushes queued records, stops exporting and unregisters the
-// metric. Records still queued when ctx ends are counted as failed and are
-// not sent; a batch already being sent then is counted when its export ends,
+// metric. While the collector is unreachable it keeps retrying until ctx
+// ends, or for DefaultShutdownTimeout when ctx has no deadline. Records
+// still queued or waiting for a retry then are counted as failed and are not
+// sent; a batch already being sent then is counted when that attempt ends,
 // so Stats may still move by that batch after Shutdown returns. Records
 // emitted once Shutdown has begun are discarded by the SDK before they reach
 // the provider, and are not counted.
 func (p *Provider) Shutdown(ctx context.Context) error {
+	// Before the SDK's Shutdown, which first waits for a ForceFlush in
+	// progress: that may be the batch waiting for a retry.
+	p.gate.beginShutdown()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, shutdownTimeout)
+		defer cancel()
+	}
 	err := p.LoggerProvider.Shutdown(ctx)
 	// The SDK skips its processors' Shutdown when ctx ends before the emits
 	// in progress finish (or has already ended); the queue must still be
@@ -203,7 +233,10 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 		}
 	}
 	if p == HTTP {
-		var o []otlploghttp.Option
+		// The provider retries (countingExporter): the exporter's own
+		// retries would wait seconds inside an attempt and, over HTTP, give
+		// up at once on a refused connection.
+		o := []otlploghttp.Option{otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false})}
 		if endpoint != "" {
 			o = append(o, otlploghttp.WithEndpointURL(endpoint))
 		}
@@ -219,7 +252,17 @@ func newExporter(ctx context.Context, c config) (sdklog.Exporter, error) {
 		}
 		return exp, nil
 	}
-	var o []otlploggrpc.Option
+	o := []otlploggrpc.Option{
+		otlploggrpc.WithRetry(otlploggrpc.RetryConfig{Enabled: false}),
+		// gRPC redials a collector that is down on its own schedule, up to
+		// two minutes apart by default, failing calls at once meanwhile; cap
+		// that at the provider's longest wait between retries, so a batch is
+		// not held back long after the collector is up.
+		otlploggrpc.WithDialOption(grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: c.retryInitial, Multiplier: 1.6, Jitter: 0.2, MaxDelay: c.retryMax},
+			MinConnectTimeout: 20 * time.Second,
+		})),
+	}
 	if endpoint != "" {
 		o = append(o, otlploggrpc.WithEndpointURL(endpoint))
 	}
@@ -304,6 +347,11 @@ type gate struct {
 	stopped bool
 	// shutdown is set once Shutdown has begun.
 	shutdown atomic.Bool
+	// stopping is closed once Shutdown has begun, so that a batch waiting
+	// for a retry is tried again at once: its wait may be longer than
+	// Shutdown's deadline.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 
 	// settle guards settled and the exporter's claims on pending. Once
 	// Shutdown has returned, settled is true and whatever was still pending
@@ -311,6 +359,20 @@ type gate struct {
 	// those records again.
 	settle  sync.Mutex
 	settled bool
+	// settledCh is closed when settled is set, to end the retries of the
+	// batch the exporter holds.
+	settledCh chan struct{}
+	// flushMu guards flushing and flushNext: one goroutine runs the
+	// flushes ForceFlush asks for, one at a time, and every call that comes
+	// while one runs shares the next. A ForceFlush whose context ends
+	// leaves its flush running, so that during an outage calls would
+	// otherwise each leave a goroutine behind.
+	flushMu             sync.Mutex
+	flushing, flushNext *flushCall
+	// parked counts the records of a batch waiting between two attempts;
+	// Shutdown counts them as failed with the pending ones, so that they
+	// are in Stats when it returns.
+	parked int64
 
 	accepted, exported, dropped, failed atomic.Uint64
 }
@@ -343,6 +405,7 @@ func (g *gate) Enabled(ctx context.Context, p sdklog.EnabledParameters) bool {
 }
 
 func (g *gate) Shutdown(ctx context.Context) error {
+	g.beginShutdown()
 	if g.shutdown.Swap(true) {
 		return nil
 	}
@@ -356,7 +419,9 @@ func (g *gate) Shutdown(ctx context.Context) error {
 	// only try them with the expired context.
 	g.settle.Lock()
 	g.settled = true
-	n := g.pending.Swap(0)
+	close(g.settledCh)
+	n := g.pending.Swap(0) + g.parked
+	g.parked = 0
 	g.settle.Unlock()
 	if n > 0 {
 		g.failed.Add(uint64(n))
@@ -364,7 +429,70 @@ func (g *gate) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (g *gate) ForceFlush(ctx context.Context) error { return g.next.ForceFlush(ctx) }
+// beginShutdown wakes a batch waiting for a retry; Shutdown calls it first.
+func (g *gate) beginShutdown() {
+	g.stoppingOnce.Do(func() { close(g.stopping) })
+}
+
+// ForceFlush returns when the queued records are delivered or ctx ends. The
+// flush itself goes on without ctx: the batch processor skips the rest of a
+// flush whose context has ended, and its records, already taken off its
+// queue, would be lost, and their places in the gate never released.
+func (g *gate) ForceFlush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := g.joinFlush(context.WithoutCancel(ctx))
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flushCall is one flush of the batch processor, shared by the ForceFlush
+// calls waiting for it.
+type flushCall struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// joinFlush returns the flush that covers the records emitted so far: the
+// one to start now when none runs, else the next one, shared by every caller
+// that comes while the current one runs (which may have taken the queue
+// before their records).
+func (g *gate) joinFlush(ctx context.Context) *flushCall {
+	g.flushMu.Lock()
+	defer g.flushMu.Unlock()
+	if g.flushing == nil {
+		g.flushing = &flushCall{done: make(chan struct{})}
+		go g.runFlushes(ctx)
+		return g.flushing
+	}
+	if g.flushNext == nil {
+		g.flushNext = &flushCall{done: make(chan struct{})}
+	}
+	return g.flushNext
+}
+
+// runFlushes runs the current flush, then the next while there is one.
+func (g *gate) runFlushes(ctx context.Context) {
+	for {
+		g.flushMu.Lock()
+		c := g.flushing
+		g.flushMu.Unlock()
+		c.err = g.next.ForceFlush(ctx)
+		close(c.done)
+		g.flushMu.Lock()
+		g.flushing, g.flushNext = g.flushNext, nil
+		last := g.flushing == nil
+		g.flushMu.Unlock()
+		if last {
+			return
+		}
+	}
+}
 
 // claim takes n records off pending as they are handed to the exporter. It
 // reports false once Shutdown has counted them as failed.
@@ -378,18 +506,64 @@ func (g *gate) claim(n int) bool {
 	return true
 }
 
+// park records that n claimed records wait for a retry. It reports false
+// once Shutdown has settled the count, which then did not include them.
+func (g *gate) park(n int) bool {
+	g.settle.Lock()
+	defer g.settle.Unlock()
+	if g.settled {
+		return false
+	}
+	g.parked = int64(n)
+	return true
+}
+
+// unpark takes the parked records back for another attempt. It reports
+// false when Shutdown has settled the count meanwhile and so counted them
+// as failed.
+func (g *gate) unpark() bool {
+	g.settle.Lock()
+	defer g.settle.Unlock()
+	if g.settled {
+		return false
+	}
+	g.parked = 0
+	return true
+}
+
 // errSettled is returned for records handed to the exporter after Shutdown
 // has counted them as failed.
 var errSettled = errors.New("activity records not sent: the provider's shutdown deadline passed")
 
-// countingExporter counts delivered and failed records and releases their
-// places in the gate.
+// countingExporter retries batches whose export failed with a retryable
+// error, counts delivered and failed records, and releases their places in
+// the gate.
+//
+// The batch processor calls it from its one export goroutine, so while a
+// batch is retried no other is sent, and new records wait in the gate's
+// queue: memory stays bounded by the queue plus the one batch in retry.
 type countingExporter struct {
 	next sdklog.Exporter
 	gate *gate
+	// attemptTimeout bounds one attempt.
+	attemptTimeout time.Duration
+	// initialWait and maxWait bound the backoff between attempts; maxRetry,
+	// when positive, how long a batch is retried after its first failure.
+	initialWait, maxWait, maxRetry time.Duration
+	// jitter returns a number in [0, 1).
+	jitter func() float64
 }
 
 var _ sdklog.Exporter = (*countingExporter)(nil)
+
+func newCountingExporter(next sdklog.Exporter, g *gate, c config) *countingExporter {
+	return &countingExporter{
+		next: next, gate: g,
+		attemptTimeout: c.exportTimeout,
+		initialWait:    c.retryInitial, maxWait: c.retryMax, maxRetry: c.maxRetryTime,
+		jitter: rand.Float64,
+	}
+}
 
 func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 {
@@ -401,12 +575,90 @@ func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) 
 		return errSettled
 	}
 	n := uint64(len(records))
-	if err := e.next.Export(ctx, records); err != nil {
-		e.gate.failed.Add(n)
+	if counted, err := e.exportWithRetry(ctx, records); err != nil {
+		if rejected, ok := partialSuccess(err); ok {
+			// The collector took the request and stored all but the
+			// rejected records; sending it again would duplicate them.
+			rejected = min(rejected, n)
+			e.gate.exported.Add(n - rejected)
+			e.gate.failed.Add(rejected)
+			return err
+		}
+		if !counted {
+			e.gate.failed.Add(n)
+		}
 		return err
 	}
 	e.gate.exported.Add(n)
 	return nil
+}
+
+// exportWithRetry tries records until they are delivered, the error is not
+// retryable, maxRetry has passed, ctx ends (only Shutdown's can: the
+// provider gives the batch processor no other deadline) or the gate is
+// settled. An attempt under way when the gate is settled is not cut short,
+// so a batch the collector did take is counted as exported. counted reports
+// that the gate's settling has already counted the records as failed.
+func (e *countingExporter) exportWithRetry(ctx context.Context, records []sdklog.Record) (counted bool, err error) {
+	var start time.Time
+	wait := e.initialWait
+	// Once Shutdown begins, a batch waiting for a retry is tried again at
+	// once, and then with waits from the initial one, so that the retries
+	// fit in Shutdown's deadline. Only once: a closed channel in the select
+	// below would turn the waits into a tight loop. A batch first sent
+	// after Shutdown began starts from the initial wait anyway.
+	stopping := e.gate.stopping
+	select {
+	case <-stopping:
+		stopping = nil
+	default:
+	}
+	for {
+		actx, cancel := context.WithTimeout(ctx, e.attemptTimeout)
+		err = e.next.Export(actx, records)
+		cancel()
+		if err == nil || !retryable(err) {
+			return false, err
+		}
+		if start.IsZero() {
+			start = time.Now()
+		}
+		// Equal jitter: between half the wait and the whole of it; and no
+		// sooner than the collector asked (Retry-After, RetryInfo), up to
+		// the longest wait.
+		d := wait/2 + time.Duration(e.jitter()*float64(wait/2))
+		asked := min(throttleDelay(err), e.maxWait)
+		d = max(d, asked)
+		wait = min(2*wait, e.maxWait)
+		if e.maxRetry > 0 && time.Since(start)+d > e.maxRetry {
+			return false, fmt.Errorf("activity records not sent after retrying for %s: %w", e.maxRetry, err)
+		}
+		if !e.gate.park(len(records)) {
+			return false, fmt.Errorf("%w: %w", errSettled, err)
+		}
+		now := time.Now()
+		until, earliest := now.Add(d), now.Add(asked)
+		for waiting := true; waiting; {
+			t := time.NewTimer(time.Until(until))
+			select {
+			case <-t.C:
+				waiting = false
+			case <-stopping:
+				stopping, wait, until = nil, e.initialWait, earliest
+			case <-ctx.Done():
+				waiting = false
+			case <-e.gate.settledCh:
+				waiting = false
+			}
+			t.Stop()
+		}
+		if !e.gate.unpark() {
+			return true, fmt.Errorf("%w: %w", errSettled, err)
+		}
+		if ctx.Err() != nil {
+			return false, errors.Join(err, ctx.Err())
+		}
+	}
 }
 
 func (e *countingExporter) Shutdown(ctx context.Context) error   { return e.next.Shutdown(ctx) }

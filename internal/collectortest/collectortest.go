@@ -39,6 +39,10 @@ type Options struct {
 	// Configs are further configuration files merged over
 	// otelcol-config.yaml, in order (paths relative to the repository root).
 	Configs []string
+	// GRPCEndpoint and HTTPEndpoint are the OTLP receivers' host:ports;
+	// empty means a free loopback port. Set them (with FreePort) to point an
+	// emitter at a collector before it starts, or to restart one in place.
+	GRPCEndpoint, HTTPEndpoint string
 	// Env adds or overrides environment variables of the process. The
 	// ingest token is ACTIVITYCOL_INGEST_TOKEN; setting it here replaces the
 	// random one Start makes (and Collector.Token reports it).
@@ -136,9 +140,15 @@ func Start(tb testing.TB, opts Options) *Collector {
 		opts.StorageDir = tb.TempDir()
 	}
 	health := FreePort(tb)
+	if opts.GRPCEndpoint == "" {
+		opts.GRPCEndpoint = FreePort(tb)
+	}
+	if opts.HTTPEndpoint == "" {
+		opts.HTTPEndpoint = FreePort(tb)
+	}
 	c := &Collector{
-		GRPCEndpoint: FreePort(tb),
-		HTTPEndpoint: FreePort(tb),
+		GRPCEndpoint: opts.GRPCEndpoint,
+		HTTPEndpoint: opts.HTTPEndpoint,
 		HealthURL:    "http://" + health + "/",
 		StorageDir:   opts.StorageDir,
 		logPath:      filepath.Join(tb.TempDir(), "activitycol.log"),

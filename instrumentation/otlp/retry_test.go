@@ -1,0 +1,693 @@
+package otlp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/instrumentation/otlp"
+)
+
+// scriptedExporter fails its first exports with the scripted errors, then
+// (or, with heal set, once heal is closed) delivers. A fake rather than a
+// real collector because the tests need an exact failure sequence, and a
+// collector cannot be made to fail the same way twice on cue.
+type scriptedExporter struct {
+	mu        sync.Mutex
+	errs      []error       // returned by the first len(errs) exports, in order
+	always    error         // returned after errs until heal is closed
+	heal      chan struct{} // nil means deliver once errs are used up
+	calls     int
+	delivered []string // bodies of the delivered records
+}
+
+func (e *scriptedExporter) Export(ctx context.Context, rs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.calls++
+	if len(e.errs) > 0 {
+		err := e.errs[0]
+		e.errs = e.errs[1:]
+		return err
+	}
+	if e.always != nil {
+		select {
+		case <-e.heal:
+		default:
+			return e.always
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, r := range rs {
+		e.delivered = append(e.delivered, r.Body().AsString())
+	}
+	return nil
+}
+func (*scriptedExporter) Shutdown(context.Context) error   { return nil }
+func (*scriptedExporter) ForceFlush(context.Context) error { return nil }
+
+func (e *scriptedExporter) callCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls
+}
+
+func (e *scriptedExporter) bodies() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.delivered)
+}
+
+// fastRetry keeps the tests fast: waits of a few milliseconds, not seconds.
+var fastRetry = otlp.WithRetryBackoff(time.Millisecond, 5*time.Millisecond)
+
+// emitNumbered emits records whose bodies are the numbers from..to-1.
+func emitNumbered(p *otlp.Provider, from, to int) {
+	l := p.Logger("test")
+	for i := from; i < to; i++ {
+		var r log.Record
+		r.SetBody(attribute.StringValue(fmt.Sprint(i)))
+		l.Emit(context.Background(), r)
+	}
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func shutdown(t *testing.T, p *otlp.Provider) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Errorf("got shutdown error %v, want nil", err)
+	}
+}
+
+// TestProviderRetriesRetryableFailures proves that a batch whose export
+// fails with a retryable error (the collector restarting, overloaded or slow)
+// is tried again until it is delivered, and is counted once, as exported.
+func TestProviderRetriesRetryableFailures(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	tests := []struct {
+		name string
+		errs []error
+	}{
+		{"gRPC unavailable twice", []error{status.Error(codes.Unavailable, "down"), status.Error(codes.Unavailable, "down")}},
+		{"gRPC deadline exceeded, resource exhausted, aborted", []error{
+			status.Error(codes.DeadlineExceeded, "slow"), throttled(), status.Error(codes.Aborted, "aborted")}},
+		{"connection refused", []error{refused, fmt.Errorf("post: %w", refused)}},
+		{"attempt timed out", []error{context.DeadlineExceeded}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp := &scriptedExporter{errs: slices.Clone(tt.errs)}
+			p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp), fastRetry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			emitNumbered(p, 0, 10)
+			shutdown(t, p)
+			if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Exported: 10}); s != want {
+				t.Errorf("got %+v, want %+v", s, want)
+			}
+			if got, want := exp.callCount(), len(tt.errs)+1; got != want {
+				t.Errorf("got %d export attempts, want %d", got, want)
+			}
+			if got := len(exp.bodies()); got != 10 {
+				t.Errorf("got %d records delivered, want 10", got)
+			}
+		})
+	}
+}
+
+// TestProviderFailsNonRetryableAtOnce proves that an export refused for a
+// reason a retry cannot cure (a wrong token, a malformed request) is counted
+// as failed at once, with no further attempt.
+func TestProviderFailsNonRetryableAtOnce(t *testing.T) {
+	for _, err := range []error{
+		status.Error(codes.Unauthenticated, "no token"),
+		status.Error(codes.PermissionDenied, "wrong token"),
+		status.Error(codes.InvalidArgument, "bad request"),
+		status.Error(codes.ResourceExhausted, "grpc: received message larger than max (5000 vs. 4096)"),
+		errors.New("failed to send logs to http://collector/v1/logs: 401 Unauthorized (body: (empty))"),
+	} {
+		t.Run(err.Error(), func(t *testing.T) {
+			exp := &scriptedExporter{errs: []error{err}}
+			p, perr := otlp.NewProvider(context.Background(), otlp.WithExporter(exp), fastRetry)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			emitNumbered(p, 0, 10)
+			if ferr := p.ForceFlush(context.Background()); !errors.Is(ferr, err) {
+				t.Errorf("got ForceFlush error %v, want %v", ferr, err)
+			}
+			if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Failed: 10}); s != want {
+				t.Errorf("got %+v, want %+v", s, want)
+			}
+			if got := exp.callCount(); got != 1 {
+				t.Errorf("got %d export attempts, want 1", got)
+			}
+			shutdown(t, p)
+		})
+	}
+}
+
+// TestProviderShutdownEndsRetries proves that Shutdown returns when its
+// context ends even though the collector is still down, that the batch
+// being retried is then counted as failed (once), and that it is not tried
+// again afterwards.
+func TestProviderShutdownEndsRetries(t *testing.T) {
+	exp := &scriptedExporter{always: status.Error(codes.Unavailable, "down"), heal: make(chan struct{})}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp),
+		otlp.WithExportInterval(time.Millisecond), otlp.WithRetryBackoff(5*time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitNumbered(p, 0, 10)
+	waitFor(t, "a second attempt", func() bool { return exp.callCount() >= 2 })
+	if s := p.Stats(); s.Failed != 0 {
+		t.Fatalf("got %+v while retrying, want nothing failed yet", s)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got shutdown error %v, want %v", err, context.DeadlineExceeded)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Shutdown took %s with a 100ms context, want it to return when the context ends", d)
+	}
+	waitFor(t, "the retried batch to be counted", func() bool { return p.Stats().Failed == 10 })
+	calls := exp.callCount()
+	close(exp.heal) // the collector is back: nothing counted failed may reach it now
+	time.Sleep(50 * time.Millisecond)
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Failed: 10}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if got := exp.callCount(); got != calls {
+		t.Errorf("got %d export attempts after Shutdown returned, want none", got-calls)
+	}
+	if got := exp.bodies(); len(got) != 0 {
+		t.Errorf("collector got %v, counted as failed, want nothing", got)
+	}
+}
+
+// TestProviderQueueFullWhileRetrying proves that while a batch is being
+// retried, new records fill the bounded queue and, beyond it, are dropped
+// and counted, and emitting never blocks; once the collector is back, the
+// retried batch and the queued records are delivered, the retried one first.
+func TestProviderQueueFullWhileRetrying(t *testing.T) {
+	exp := &scriptedExporter{always: status.Error(codes.Unavailable, "down"), heal: make(chan struct{})}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp), otlp.WithMaxQueueSize(10),
+		otlp.WithExportInterval(time.Millisecond), otlp.WithRetryBackoff(time.Millisecond, 2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitNumbered(p, 0, 10)
+	waitFor(t, "the first batch to be retried", func() bool { return exp.callCount() >= 2 })
+
+	start := time.Now()
+	emitNumbered(p, 10, 110)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("emitting 100 records took %s while the collector was down, want no blocking", d)
+	}
+	s := p.Stats()
+	if s.Accepted != 20 || s.Dropped != 90 || s.Failed != 0 {
+		t.Errorf("got %+v while retrying, want 10 retried + 10 queued accepted, 90 dropped, none failed", s)
+	}
+
+	close(exp.heal)
+	shutdown(t, p)
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 20, Exported: 20, Dropped: 90}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	got := exp.bodies()
+	want := make([]string, 20)
+	for i := range want {
+		want[i] = fmt.Sprint(i)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("collector got %v, want %v", got, want)
+	}
+}
+
+// TestProviderMaxRetryTime proves that WithMaxRetryTime gives up on a batch
+// once it has been retried that long, counting it as failed.
+func TestProviderMaxRetryTime(t *testing.T) {
+	exp := &scriptedExporter{always: status.Error(codes.Unavailable, "down"), heal: make(chan struct{})}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp), fastRetry,
+		otlp.WithMaxRetryTime(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitNumbered(p, 0, 10)
+	start := time.Now()
+	_ = p.ForceFlush(context.Background())
+	// It gives up as soon as the next wait would pass the bound, so a few
+	// milliseconds (the longest wait) early at most.
+	if d := time.Since(start); d < 40*time.Millisecond || d > 2*time.Second {
+		t.Errorf("ForceFlush took %s, want about the 50ms of retries", d)
+	}
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Failed: 10}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if got := exp.callCount(); got < 3 {
+		t.Errorf("got %d export attempts, want retries", got)
+	}
+	close(exp.heal)
+	shutdown(t, p)
+}
+
+// TestProviderForceFlushDeadlineKeepsRetrying proves that a ForceFlush whose
+// context ends during an outage returns then, and that the records it was
+// flushing are not lost: they are still retried and delivered.
+func TestProviderForceFlushDeadlineKeepsRetrying(t *testing.T) {
+	t.Setenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "5")
+	exp := &scriptedExporter{always: status.Error(codes.Unavailable, "down"), heal: make(chan struct{})}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp),
+		otlp.WithExportInterval(time.Hour), fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitNumbered(p, 0, 4) // below the batch size: only a flush sends them
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.ForceFlush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got ForceFlush error %v, want %v", err, context.DeadlineExceeded)
+	}
+	close(exp.heal)
+	waitFor(t, "the flushed records to be delivered", func() bool { return p.Stats().Exported == 4 })
+	shutdown(t, p)
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 4, Exported: 4}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+}
+
+// TestProviderRetriesWhatTheExportersReport proves the retry decision on the
+// errors the real OTLP exporters return, over HTTP and gRPC: the statuses
+// the OTLP specification calls retryable are retried until the batch is
+// delivered; authentication, permission and malformed-request refusals fail
+// the batch at once.
+func TestProviderRetriesWhatTheExportersReport(t *testing.T) {
+	httpTests := []struct {
+		statuses  []int // answered in turn, then 200
+		delivered bool
+	}{
+		{[]int{503, 429}, true},
+		{[]int{502, 504}, true},
+		{[]int{401}, false},
+		{[]int{403}, false},
+		{[]int{400}, false},
+	}
+	for _, tt := range httpTests {
+		t.Run(fmt.Sprint("http ", tt.statuses), func(t *testing.T) {
+			ls := &logsServer{}
+			var mu sync.Mutex
+			requests := 0
+			ok := httpLogs(ls, "/v1/logs")
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				i := requests
+				requests++
+				mu.Unlock()
+				if i < len(tt.statuses) {
+					http.Error(w, "scripted", tt.statuses[i])
+					return
+				}
+				ok.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			s := sendThrough(t, otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(srv.URL))
+			checkRetryOutcome(t, s, ls.count(), tt.delivered)
+			mu.Lock()
+			defer mu.Unlock()
+			if want := len(tt.statuses) + 1; tt.delivered && requests != want || !tt.delivered && requests != 1 {
+				t.Errorf("got %d requests, want %d", requests, map[bool]int{true: want, false: 1}[tt.delivered])
+			}
+		})
+	}
+
+	grpcTests := []struct {
+		codes     []codes.Code
+		delivered bool
+	}{
+		{[]codes.Code{codes.Unavailable, codes.Unavailable}, true},
+		{[]codes.Code{codes.ResourceExhausted}, false}, // without RetryInfo: see TestProviderFailsOversizedGRPCBatchAtOnce
+		{[]codes.Code{codes.Aborted, codes.DeadlineExceeded}, true},
+		{[]codes.Code{codes.Unauthenticated}, false},
+		{[]codes.Code{codes.PermissionDenied}, false},
+		{[]codes.Code{codes.InvalidArgument}, false},
+	}
+	t.Run("grpc throttled", func(t *testing.T) {
+		ls := &scriptedLogsServer{throttled: 2}
+		srvAddr := serveGRPC(t, ls)
+		s := sendThrough(t, otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(srvAddr), otlp.WithInsecure())
+		checkRetryOutcome(t, s, ls.count(), true)
+		if got := ls.requests(); got != 3 {
+			t.Errorf("got %d requests, want 3", got)
+		}
+	})
+	for _, tt := range grpcTests {
+		t.Run(fmt.Sprint("grpc ", tt.codes), func(t *testing.T) {
+			ls := &scriptedLogsServer{codes: slices.Clone(tt.codes)}
+			srvAddr := serveGRPC(t, ls)
+			s := sendThrough(t, otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(srvAddr), otlp.WithInsecure())
+			checkRetryOutcome(t, s, ls.count(), tt.delivered)
+			if want := len(tt.codes) + 1; tt.delivered && ls.requests() != want || !tt.delivered && ls.requests() != 1 {
+				t.Errorf("got %d requests, want %d", ls.requests(), map[bool]int{true: want, false: 1}[tt.delivered])
+			}
+		})
+	}
+}
+
+// scriptedLogsServer refuses its first exports with the scripted codes,
+// then counts records as logsServer does.
+type scriptedLogsServer struct {
+	logsServer
+	codes []codes.Code
+	// throttled is how many exports, after codes, are refused as an
+	// overloaded collector refuses them: ResourceExhausted with RetryInfo.
+	throttled int
+	n         int
+}
+
+// throttled is a ResourceExhausted status with RetryInfo: the server asks
+// for the request to be sent again later.
+func throttled() error {
+	s, err := status.New(codes.ResourceExhausted, "throttled").
+		WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Millisecond)})
+	if err != nil {
+		panic(err)
+	}
+	return s.Err()
+}
+
+func (s *scriptedLogsServer) Export(ctx context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	s.mu.Lock()
+	i := s.n
+	s.n++
+	s.mu.Unlock()
+	if i < len(s.codes) {
+		return nil, status.Error(s.codes[i], "scripted")
+	}
+	if i-len(s.codes) < s.throttled {
+		return nil, throttled()
+	}
+	return s.logsServer.Export(ctx, req)
+}
+
+func (s *scriptedLogsServer) requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// sendThrough sends 5 records through a provider built with fast retries
+// and opts, shuts it down and returns its stats. A one-second export timeout
+// keeps an exporter's own retries (seconds apart) from passing for ours.
+func sendThrough(t *testing.T, opts ...otlp.Option) otlp.Stats {
+	t.Helper()
+	opts = append([]otlp.Option{fastRetry, otlp.WithExportTimeout(time.Second)}, opts...)
+	p, err := otlp.NewProvider(context.Background(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, instrumentation.New(p), 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = p.Shutdown(ctx)
+	return p.Stats()
+}
+
+func checkRetryOutcome(t *testing.T, s otlp.Stats, got int, delivered bool) {
+	t.Helper()
+	want := otlp.Stats{Accepted: 5, Failed: 5}
+	wantGot := 0
+	if delivered {
+		want, wantGot = otlp.Stats{Accepted: 5, Exported: 5}, 5
+	}
+	if s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if got != wantGot {
+		t.Errorf("collector got %d records, want %d", got, wantGot)
+	}
+}
+
+// TestProviderFailsOversizedGRPCBatchAtOnce proves that a batch a real gRPC
+// collector refuses as larger than it accepts (ResourceExhausted, with no
+// RetryInfo) fails at once, counted, instead of being retried forever while
+// every newer record waits and is then dropped.
+func TestProviderFailsOversizedGRPCBatchAtOnce(t *testing.T) {
+	ls := &logsServer{}
+	addr := serveGRPC(t, ls, grpc.MaxRecvMsgSize(256))
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure(), fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, instrumentation.New(p), 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := p.ForceFlush(ctx); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("got ForceFlush error %v, want the collector's ResourceExhausted refusal", err)
+	}
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 5, Failed: 5}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	shutdown(t, p)
+}
+
+// partialLogsServer takes every export but answers that it rejected some
+// of the records, as an OTLP partial success.
+type partialLogsServer struct {
+	logsServer
+	rejected int64
+	message  string
+}
+
+func (s *partialLogsServer) Export(ctx context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	s.add(req)
+	return s.response(), nil
+}
+
+func (s *partialLogsServer) response() *collogs.ExportLogsServiceResponse {
+	return &collogs.ExportLogsServiceResponse{PartialSuccess: &collogs.ExportLogsPartialSuccess{
+		RejectedLogRecords: s.rejected, ErrorMessage: s.message}}
+}
+
+// TestProviderCountsPartialSuccess proves that when the collector answers
+// an export with an OTLP partial success, over gRPC and HTTP, the records it
+// says it rejected are counted as failed and the rest as exported (not the
+// whole batch as failed, though the collector stored most of it), and that
+// the batch is not sent again.
+func TestProviderCountsPartialSuccess(t *testing.T) {
+	tests := []struct {
+		rejected int64
+		message  string
+		want     otlp.Stats
+	}{
+		{2, "2 records too large", otlp.Stats{Accepted: 5, Exported: 3, Failed: 2}},
+		{0, "a warning only", otlp.Stats{Accepted: 5, Exported: 5}},
+		{9, "more than were sent", otlp.Stats{Accepted: 5, Failed: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint("grpc ", tt.message), func(t *testing.T) {
+			ls := &partialLogsServer{rejected: tt.rejected, message: tt.message}
+			addr := serveGRPC(t, ls)
+			if s := sendThrough(t, otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()); s != tt.want {
+				t.Errorf("got %+v, want %+v", s, tt.want)
+			}
+			if got := ls.count(); got != 5 {
+				t.Errorf("collector got %d records, want the batch once, 5", got)
+			}
+		})
+		t.Run(fmt.Sprint("http ", tt.message), func(t *testing.T) {
+			ls := &partialLogsServer{rejected: tt.rejected, message: tt.message}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				var req collogs.ExportLogsServiceRequest
+				if err := proto.Unmarshal(body, &req); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				ls.add(&req)
+				w.Header().Set("Content-Type", "application/x-protobuf")
+				b, _ := proto.Marshal(ls.response())
+				_, _ = w.Write(b)
+			}))
+			defer srv.Close()
+			if s := sendThrough(t, otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(srv.URL)); s != tt.want {
+				t.Errorf("got %+v, want %+v", s, tt.want)
+			}
+			if got := ls.count(); got != 5 {
+				t.Errorf("collector got %d records, want the batch once, 5", got)
+			}
+		})
+	}
+}
+
+// TestProviderShutdownRetriesWaitingBatchAtOnce proves that Shutdown tries a
+// batch waiting between two attempts again at once, not once the rest of
+// its wait (up to 30 s by default, longer than a usual Shutdown deadline) has
+// passed: a collector back by then gets the batch, and the records queued
+// behind it, before the deadline.
+func TestProviderShutdownRetriesWaitingBatchAtOnce(t *testing.T) {
+	exp := &scriptedExporter{always: status.Error(codes.Unavailable, "down"), heal: make(chan struct{})}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp), otlp.WithMaxQueueSize(20),
+		otlp.WithExportInterval(time.Millisecond), otlp.WithRetryBackoff(time.Minute, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitNumbered(p, 0, 10)
+	waitFor(t, "a first attempt", func() bool { return exp.callCount() >= 1 })
+	emitNumbered(p, 10, 20) // queued behind the waiting batch
+	close(exp.heal)         // the collector is back
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Errorf("got shutdown error %v, want nil", err)
+	}
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 20, Exported: 20}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+}
+
+// TestProviderForceFlushDuringOutageLeavesNoGoroutinePerCall proves that
+// ForceFlush calls whose contexts end while the collector is down do not
+// each leave a goroutine behind, waiting to flush once it is back (a service
+// that flushes after every request would grow without bound through an
+// outage), and that their records are still delivered.
+func TestProviderForceFlushDuringOutageLeavesNoGoroutinePerCall(t *testing.T) {
+	exp := &scriptedExporter{always: status.Error(codes.Unavailable, "down"), heal: make(chan struct{})}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp),
+		otlp.WithExportInterval(time.Millisecond), fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitNumbered(p, 0, 1)
+	waitFor(t, "the first batch to be retried", func() bool { return exp.callCount() >= 2 })
+	before := runtime.NumGoroutine()
+	for i := range 200 {
+		emitNumbered(p, i+1, i+2)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Microsecond)
+		_ = p.ForceFlush(ctx)
+		cancel()
+	}
+	if grown := runtime.NumGoroutine() - before; grown > 10 {
+		t.Errorf("got %d more goroutines after 200 ForceFlush calls during an outage, want a few at most", grown)
+	}
+	close(exp.heal)
+	shutdown(t, p)
+	if s, want := p.Stats(), (otlp.Stats{Accepted: 201, Exported: 201}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+}
+
+// TestProviderWaitsAsLongAsTheCollectorAsks proves that a retry waits at
+// least the delay an overloaded collector asks for (HTTP Retry-After, gRPC
+// RetryInfo), up to the longest wait, as the OTLP specification asks,
+// rather than coming back after the much shorter first wait of the backoff.
+func TestProviderWaitsAsLongAsTheCollectorAsks(t *testing.T) {
+	retry := otlp.WithRetryBackoff(time.Millisecond, 10*time.Second)
+	t.Run("http Retry-After", func(t *testing.T) {
+		ls := &logsServer{}
+		ok := httpLogs(ls, "/v1/logs")
+		var mu sync.Mutex
+		var at []time.Time
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			at = append(at, time.Now())
+			first := len(at) == 1
+			mu.Unlock()
+			if first {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "overloaded", http.StatusServiceUnavailable)
+				return
+			}
+			ok.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		s := sendThrough(t, otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(srv.URL), retry)
+		checkRetryOutcome(t, s, ls.count(), true)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(at) != 2 {
+			t.Fatalf("got %d requests, want 2", len(at))
+		}
+		if d := at[1].Sub(at[0]); d < 900*time.Millisecond {
+			t.Errorf("got the retry %s after a Retry-After of 1 s, want 1 s", d)
+		}
+	})
+	t.Run("grpc RetryInfo", func(t *testing.T) {
+		ls := &delayLogsServer{}
+		addr := serveGRPC(t, ls)
+		s := sendThrough(t, otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure(), retry)
+		checkRetryOutcome(t, s, ls.count(), true)
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+		if len(ls.at) != 2 {
+			t.Fatalf("got %d requests, want 2", len(ls.at))
+		}
+		if d := ls.at[1].Sub(ls.at[0]); d < 900*time.Millisecond {
+			t.Errorf("got the retry %s after a RetryInfo of 1 s, want 1 s", d)
+		}
+	})
+}
+
+// delayLogsServer refuses its first export as Unavailable, asking for a
+// retry in one second, then counts records as logsServer does.
+type delayLogsServer struct {
+	logsServer
+	at []time.Time // guarded by logsServer.mu
+}
+
+func (s *delayLogsServer) Export(ctx context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	s.mu.Lock()
+	s.at = append(s.at, time.Now())
+	first := len(s.at) == 1
+	s.mu.Unlock()
+	if first {
+		st, err := status.New(codes.Unavailable, "overloaded").
+			WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)})
+		if err != nil {
+			return nil, err
+		}
+		return nil, st.Err()
+	}
+	return s.logsServer.Export(ctx, req)
+}

@@ -1,0 +1,59 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// downExporter answers every export as a collector that is down does. A fake:
+// the test needs a collector that stays down for as long as it looks.
+type downExporter struct{}
+
+func (downExporter) Export(context.Context, []sdklog.Record) error {
+	return status.Error(codes.Unavailable, "down")
+}
+func (downExporter) Shutdown(context.Context) error   { return nil }
+func (downExporter) ForceFlush(context.Context) error { return nil }
+
+// TestShutdownWithoutDeadlineEnds proves that Shutdown given a context with
+// no deadline still returns while the collector stays down, after
+// shutdownTimeout (DefaultShutdownTimeout, shortened here), with the batch it
+// was retrying counted as failed: a process must be able to exit.
+func TestShutdownWithoutDeadlineEnds(t *testing.T) {
+	defer func(d time.Duration) { shutdownTimeout = d }(shutdownTimeout)
+	shutdownTimeout = 200 * time.Millisecond
+	p, err := NewProvider(context.Background(), WithExporter(downExporter{}),
+		WithExportInterval(time.Millisecond), WithRetryBackoff(5*time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec log.Record
+	rec.SetBody(attribute.StringValue("login failed"))
+	p.Logger("test").Emit(context.Background(), rec)
+
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- p.Shutdown(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got shutdown error %v, want %v", err, context.DeadlineExceeded)
+		}
+		if d := time.Since(start); d < shutdownTimeout {
+			t.Errorf("Shutdown returned after %s, before its %s bound: it gave up retrying early", d, shutdownTimeout)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown(context.Background()) did not return while the collector stayed down")
+	}
+	if s, want := p.Stats(), (Stats{Accepted: 1, Failed: 1}); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+}
