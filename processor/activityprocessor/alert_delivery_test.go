@@ -164,20 +164,7 @@ func TestConcurrentRefusalsDeliverEveryAlert(t *testing.T) {
 	next := &flakyConsumer{fail: func(call int) bool { return call%2 == 1 }}
 	p, _ := newDelivered(t, createDefaultConfig(), func() time.Time { return goldenNow }, next)
 	const clients = 16
-	var wg sync.WaitGroup
-	for i := range clients {
-		wg.Go(func() {
-			batch := failedLogins("198.51.100."+strconv.Itoa(i), 5, goldenNow.Add(-10*time.Second))
-			for {
-				ld := plog.NewLogs()
-				batch.CopyTo(ld)
-				if p.ConsumeLogs(context.Background(), ld) == nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	burstsRetried(p, clients)
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -195,4 +182,24 @@ func TestConcurrentRefusalsDeliverEveryAlert(t *testing.T) {
 			t.Errorf("%s: got %d alerts accepted downstream, want 1", k, n)
 		}
 	}
+}
+
+// burstsRetried sends, from as many concurrent clients, a burst of failed
+// logins of each client's own address, each client sending its batch again
+// until the processor accepts it.
+func burstsRetried(p processor.Logs, clients int) {
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			batch := failedLogins("198.51.100."+strconv.Itoa(i), 5, goldenNow.Add(-10*time.Second))
+			for {
+				ld := plog.NewLogs()
+				batch.CopyTo(ld)
+				if p.ConsumeLogs(context.Background(), ld) == nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -2,15 +2,12 @@ package activityprocessor
 
 import (
 	"context"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/goleak"
@@ -237,20 +234,7 @@ func TestConcurrentResendsDeliverEveryAlert(t *testing.T) {
 	}
 	p, _ := newResending(t, createDefaultConfig(), next, immediate)
 	const clients = 16
-	var wg sync.WaitGroup
-	for i := range clients {
-		wg.Go(func() {
-			batch := failedLogins("198.51.100."+strconv.Itoa(i), 5, goldenNow.Add(-10*time.Second))
-			for {
-				ld := plog.NewLogs()
-				batch.CopyTo(ld)
-				if p.ConsumeLogs(context.Background(), ld) == nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	burstsRetried(p, clients)
 	through.Store(true)
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
