@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +96,78 @@ func TestLibraryKeepsRecordsThroughCollectorOutage(t *testing.T) {
 	stream := schema.DataStream(ns)
 	if got := collectortest.WaitForCount(t, estest.URL(t), stream, 4*n, 30*time.Second); got != 4*n {
 		t.Fatalf("got %d documents in %s, want exactly %d", got, stream, 4*n)
+	}
+}
+
+// noReceiverAuth is a configuration overlay that takes the authenticator off
+// both OTLP receivers: no request then carries ingestauth's mark, and the
+// shipped require_ingest_auth refuses every batch.
+const noReceiverAuth = `receivers:
+  otlp:
+    protocols:
+      grpc:
+        auth: null
+      http:
+        auth: null
+`
+
+// TestLibraryFailsRefusedBatchesAtOnce proves that what the collector
+// refuses for good reaches the library as a refusal it does not retry, over
+// gRPC and over HTTP: a wrong ingest token (Unauthenticated, 401) and a batch
+// require_ingest_auth refuses (a permanent error) are counted as failed
+// within a flush, not retried until the queue fills.
+func TestLibraryFailsRefusedBatchesAtOnce(t *testing.T) {
+	estest.InstallSchema(t)
+	dir := t.TempDir()
+	overlay := filepath.Join(dir, "no-auth.yaml")
+	if err := os.WriteFile(overlay, []byte(noReceiverAuth), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(estest.RepoRoot(t), overlay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		configs []string
+		token   string
+		// logged is what the collector's log says of the refusal.
+		logged string
+	}{
+		{"wrong token", nil, collectortest.NewToken(t), ""},
+		{"no ingest mark", []string{rel}, collectortest.NewToken(t), "put activity first"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := collectortest.Start(t, collectortest.Options{Namespace: estest.Namespace(t), Configs: tc.configs})
+			for name, o := range map[string][]otlp.Option{
+				"gRPC": {otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(col.GRPCEndpoint)},
+				"HTTP": {otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint("http://" + col.HTTPEndpoint)},
+			} {
+				p, err := otlp.NewProvider(context.Background(), append(o,
+					otlp.WithInsecure(),
+					otlp.WithHeaders(map[string]string{"Authorization": "Bearer " + tc.token}),
+					otlp.WithServiceName("e2e-refused"))...)
+				if err != nil {
+					t.Fatalf("%s provider: %v", name, err)
+				}
+				// Several full batches: a large HTTP body refused before
+				// it is read must still reach the library as the 401, not
+				// as a broken connection it would retry.
+				const n = 2000
+				emitBatch(t, instrumentation.New(p), n)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = p.ForceFlush(ctx)
+				cancel()
+				if st, want := p.Stats(), (otlp.Stats{Accepted: n, Failed: n}); st != want {
+					t.Errorf("%s: got stats %+v after a flush, want %+v", name, st, want)
+				}
+				sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = p.Shutdown(sctx)
+				scancel()
+			}
+			if !strings.Contains(col.Log(), tc.logged) {
+				t.Errorf("the collector's log does not say %q:\n%s", tc.logged, col.Log())
+			}
+		})
 	}
 }

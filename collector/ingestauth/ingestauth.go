@@ -116,7 +116,14 @@ func checkTokens(c *bearertokenauthextension.Config) error {
 		s := bufio.NewScanner(f)
 		for line := 1; s.Scan(); line++ {
 			// As the contrib extension reads it: the first word of a line.
-			if w := strings.Fields(s.Text()); len(w) > 0 && len(w[0]) < MinTokenLength {
+			w := strings.Fields(s.Text())
+			if len(w) == 0 {
+				continue
+			}
+			if err := commentWord(w[0]); err != nil {
+				return fmt.Errorf("ingestauth: token file %s line %d: %w", c.Filename, line, err)
+			}
+			if len(w[0]) < MinTokenLength {
 				return fmt.Errorf("ingestauth: token file %s line %d: a token must be %d characters or more "+
 					"(the file has no comments: the first word of every non-blank line is a token)", c.Filename, line, MinTokenLength)
 			}
@@ -133,6 +140,18 @@ func checkTokens(c *bearertokenauthextension.Config) error {
 		if len(t) < MinTokenLength {
 			return fmt.Errorf("ingestauth: tokens[%d]: must be %d characters or more", i, MinTokenLength)
 		}
+	}
+	return nil
+}
+
+// commentWord refuses a token file's first word that starts with "#": the
+// file has no comments, and the contrib extension would take a comment's
+// first word as a token, one that anybody reading the file's layout could
+// guess ("#-------------------------------" is 32 characters).
+func commentWord(w string) error {
+	if strings.HasPrefix(w, "#") {
+		return errors.New(`a token cannot start with # (the file has no comments: the first word of every ` +
+			`non-blank line is a token)`)
 	}
 	return nil
 }
@@ -165,7 +184,7 @@ func (g *guard) Authenticate(ctx context.Context, headers map[string][]string) (
 			return ctx, errUnauthenticated
 		}
 	}
-	if len(token) < MinTokenLength {
+	if len(token) < MinTokenLength || strings.HasPrefix(token, "#") {
 		return ctx, errUnauthenticated
 	}
 	out, err := g.server.Authenticate(ctx, headers)
@@ -303,14 +322,18 @@ func (f *tokenFile) tenants(token string) ([]string, bool) {
 }
 
 // parseTokens maps every token of a token file to its tenants (nil for a
-// token without "tenants="). A token too short is left out (checkTokens
-// refuses it at the start, the guard on every request).
+// token without "tenants="). A token too short, or a comment's first word,
+// is left out (checkTokens refuses both at the start, the guard on every
+// request).
 func parseTokens(name string, data []byte) (map[string][]string, error) {
 	bound := map[string][]string{}
 	s := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; s.Scan(); line++ {
 		w := strings.Fields(s.Text())
-		if len(w) == 0 || len(w[0]) < MinTokenLength {
+		if len(w) == 0 {
+			continue
+		}
+		if len(w[0]) < MinTokenLength || commentWord(w[0]) != nil {
 			continue
 		}
 		var tenants []string

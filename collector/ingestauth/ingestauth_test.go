@@ -99,6 +99,22 @@ func TestCommentLineIsNoToken(t *testing.T) {
 	if allowed(s, map[string][]string{"Authorization": {"Bearer #"}}) {
 		t.Error(`"Bearer #" let in by a comment line in the token file`)
 	}
+	// A comment word long enough to pass for a token, written later: the
+	// contrib extension takes it, the guard must not.
+	ruler := "#" + strings.Repeat("-", 31)
+	third := strings.Repeat("w", 32)
+	if err := os.WriteFile(file, []byte(ruler+"\n"+token+"\n"+third+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for !allowed(s, map[string][]string{"Authorization": {"Bearer " + third}}) {
+		if time.Now().After(deadline) {
+			t.Fatal("the token file was not read again within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if allowed(s, map[string][]string{"Authorization": {"Bearer " + ruler}}) {
+		t.Errorf("%q let in by a comment line in the token file", ruler)
+	}
 	if !allowed(s, map[string][]string{"Authorization": {"Bearer " + token}}) {
 		t.Error("the real token was refused")
 	}
@@ -108,6 +124,12 @@ func TestWeakTokensRefusedAtStart(t *testing.T) {
 	dir := t.TempDir()
 	commented := filepath.Join(dir, "commented")
 	if err := os.WriteFile(commented, []byte("\n# ingest tokens\n"+token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A separator comment whose first word is long enough to pass for a
+	// token: the contrib extension would take "#----..." as one.
+	ruled := filepath.Join(dir, "ruled")
+	if err := os.WriteFile(ruled, []byte(token+"\n#-------------------------------\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	good := filepath.Join(dir, "good")
@@ -123,7 +145,8 @@ func TestWeakTokensRefusedAtStart(t *testing.T) {
 		{"short one of tokens", func(c *bearertokenauthextension.Config) {
 			c.Tokens = append(c.Tokens, token, "abc123")
 		}, "tokens[1]: must be 16"},
-		{"comment line in the file", func(c *bearertokenauthextension.Config) { c.Filename = commented }, "line 2: a token must be 16"},
+		{"comment line in the file", func(c *bearertokenauthextension.Config) { c.Filename = commented }, "line 2: a token cannot start with #"},
+		{"long comment word in the file", func(c *bearertokenauthextension.Config) { c.Filename = ruled }, "line 2: a token cannot start with #"},
 		{"missing file", func(c *bearertokenauthextension.Config) { c.Filename = filepath.Join(dir, "none") }, "token file"},
 		{"good file", func(c *bearertokenauthextension.Config) { c.Filename = good }, ""},
 		{"good token", func(c *bearertokenauthextension.Config) { c.BearerToken = token }, ""},
