@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -552,6 +553,13 @@ type countingExporter struct {
 	initialWait, maxWait, maxRetry time.Duration
 	// jitter returns a number in [0, 1).
 	jitter func() float64
+	// report hands the error of a failed attempt that will be retried to
+	// the OpenTelemetry error handler (otel.Handle), at most once per
+	// retryReportEvery (reported: when last, UnixNano): the batch
+	// processor sees an error only when a batch is given up, so an outage
+	// would otherwise show nowhere but in the counts.
+	report   func(error)
+	reported atomic.Int64
 }
 
 var _ sdklog.Exporter = (*countingExporter)(nil)
@@ -562,6 +570,7 @@ func newCountingExporter(next sdklog.Exporter, g *gate, c config) *countingExpor
 		attemptTimeout: c.exportTimeout,
 		initialWait:    c.retryInitial, maxWait: c.retryMax, maxRetry: c.maxRetryTime,
 		jitter: rand.Float64,
+		report: otel.Handle,
 	}
 }
 
@@ -636,6 +645,7 @@ func (e *countingExporter) exportWithRetry(ctx context.Context, records []sdklog
 		if !e.gate.park(len(records)) {
 			return false, fmt.Errorf("%w: %w", errSettled, err)
 		}
+		e.reportRetry(err, len(records), d)
 		now := time.Now()
 		until, earliest := now.Add(d), now.Add(asked)
 		for waiting := true; waiting; {
@@ -659,6 +669,22 @@ func (e *countingExporter) exportWithRetry(ctx context.Context, records []sdklog
 			return false, errors.Join(err, ctx.Err())
 		}
 	}
+}
+
+// retryReportEvery is the least time between two reports of failed
+// attempts: one per minute of an outage, not one per attempt.
+var retryReportEvery = time.Minute
+
+// reportRetry reports a failed attempt whose n records wait d for the next
+// one, unless another was reported less than retryReportEvery ago.
+func (e *countingExporter) reportRetry(err error, n int, d time.Duration) {
+	now := time.Now().UnixNano()
+	last := e.reported.Load()
+	if last != 0 && now-last < int64(retryReportEvery) || !e.reported.CompareAndSwap(last, now) {
+		return
+	}
+	e.report(fmt.Errorf("activity records: export failed; %d records kept, tried again in %s, until delivered "+
+		"(reported at most once a minute while it fails): %w", n, d.Round(time.Millisecond), err))
 }
 
 func (e *countingExporter) Shutdown(ctx context.Context) error   { return e.next.Shutdown(ctx) }

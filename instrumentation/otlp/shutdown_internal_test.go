@@ -3,9 +3,14 @@ package otlp
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -56,4 +61,60 @@ func TestShutdownWithoutDeadlineEnds(t *testing.T) {
 	if s, want := p.Stats(), (Stats{Accepted: 1, Failed: 1}); s != want {
 		t.Errorf("got %+v, want %+v", s, want)
 	}
+}
+
+// countedDownExporter is downExporter that counts its attempts.
+type countedDownExporter struct {
+	downExporter
+	attempts atomic.Int64
+}
+
+func (e *countedDownExporter) Export(ctx context.Context, rs []sdklog.Record) error {
+	e.attempts.Add(1)
+	return e.downExporter.Export(ctx, rs)
+}
+
+// TestRetriedFailureReported proves that an outage shows in the
+// OpenTelemetry error handler while the provider retries, before any batch
+// is given up (the batch processor reports only that), and once per
+// retryReportEvery, not once per attempt.
+func TestRetriedFailureReported(t *testing.T) {
+	var mu sync.Mutex
+	var reports []error
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports = append(reports, err)
+	}))
+	defer otel.SetErrorHandler(prev)
+
+	exp := &countedDownExporter{}
+	p, err := NewProvider(context.Background(), WithExporter(exp),
+		WithExportInterval(time.Millisecond), WithRetryBackoff(time.Millisecond, 2*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec log.Record
+	rec.SetBody(attribute.StringValue("login failed"))
+	p.Logger("test").Emit(context.Background(), rec)
+	deadline := time.Now().Add(10 * time.Second)
+	for exp.attempts.Load() < 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d attempts in 10 s, want 10", exp.attempts.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	got := slices.Clone(reports)
+	mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("got %d reports after %d failed attempts, want 1: %v", len(got), exp.attempts.Load(), got)
+	}
+	if msg := got[0].Error(); !strings.Contains(msg, "export failed; 1 records kept") || !strings.Contains(msg, "down") {
+		t.Errorf("got report %q, want the records kept and the collector's error", msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = p.Shutdown(ctx)
 }
