@@ -2,6 +2,7 @@ package activityprocessor
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/activitylog/activitylog/processor/activityprocessor/internal/metadata"
 	"github.com/activitylog/activitylog/schema"
@@ -76,8 +80,16 @@ func waitCall(t *testing.T, called <-chan int, n int) {
 // with its resend timers replaced by start, and starts it.
 func newResending(t *testing.T, cfg *Config, next *flakyConsumer, start func(time.Duration) (<-chan time.Time, func() bool)) (processor.Logs, *activityProcessor) {
 	t.Helper()
+	return newResendingLogged(t, cfg, next, start, zap.NewNop())
+}
+
+// newResendingLogged is newResending with the processor logging to logger.
+func newResendingLogged(t *testing.T, cfg *Config, next *flakyConsumer, start func(time.Duration) (<-chan time.Time, func() bool), logger *zap.Logger) (processor.Logs, *activityProcessor) {
+	t.Helper()
 	ap := newTestLogs(t, cfg, func() time.Time { return goldenNow }, nil)
-	p, err := ap.logs(context.Background(), processortest.NewNopSettings(metadata.Type), next)
+	set := processortest.NewNopSettings(metadata.Type)
+	set.Logger = logger
+	p, err := ap.logs(context.Background(), set, next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,4 +281,96 @@ func TestStartTwiceLeavesOneResendGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	goleak.VerifyNone(t, before)
+}
+
+// TestRefusalAfterDeliveryResentSoon: refused resends have pushed the wait
+// to its cap when a batch carries the pending alert and is accepted. A
+// refusal after that is resent about a second later, not when the capped
+// timer (started for an alert no longer pending) fires, and a refused
+// resend of it backs off from the start again.
+func TestRefusalAfterDeliveryResentSoon(t *testing.T) {
+	// Calls 1-6: the first burst's batch and five resends (waits 1 s to
+	// 16 s), refused; 7: the batch that carries it; 8: the second burst's
+	// batch and 9: its first resend, refused; 10: its second resend.
+	next := &flakyConsumer{fail: func(call int) bool { return call <= 6 || call == 8 || call == 9 }, called: make(chan int, 16)}
+	timers := newFakeTimers()
+	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
+	first, err := sendBurst(t, p, "203.0.113.7")
+	if err == nil {
+		t.Fatal("got no error for the refused batch, want the next consumer's")
+	}
+	for i := range 5 {
+		tm := timers.next(t)
+		tm.c <- goldenNow
+		waitCall(t, next.called, i+2)
+	}
+	if tm := timers.next(t); tm.d != maxResendDelay {
+		t.Fatalf("got a wait of %v after five refused resends, want %v", tm.d, maxResendDelay)
+	}
+	if err := p.ConsumeLogs(context.Background(), acmeRecord(func(pcommon.Map) {})); err != nil {
+		t.Fatal(err)
+	}
+	second, err := sendBurst(t, p, "198.51.100.9")
+	if err == nil {
+		t.Fatal("got no error for the second burst's refused batch, want the next consumer's")
+	}
+	for i, want := range []time.Duration{firstResendDelay, 2 * firstResendDelay} {
+		tm := timers.next(t)
+		if tm.d != want {
+			t.Errorf("resend %d of the alert refused after a delivery after %v, want %v", i+1, tm.d, want)
+		}
+		tm.c <- goldenNow
+		waitCall(t, next.called, 9+i)
+	}
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ids := acceptedAlerts(next); len(ids) != 2 || ids[0] != first || ids[1] != second {
+		t.Errorf("got alerts %v accepted, want [%s %s]", ids, first, second)
+	}
+}
+
+// TestResendRefusedAfterShutdownGaveUpIsLogged: Shutdown's context ends
+// while a resend is in flight (an exporter that does not give up when its
+// context ends), so Shutdown returns before the resend is answered and
+// cannot send its alert; when the resend is then refused, the alert's loss
+// is logged as every other lost alert is, with the count, not kept where
+// nothing sends it any more.
+func TestResendRefusedAfterShutdownGaveUpIsLogged(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	next := &flakyConsumer{fail: func(call int) bool {
+		if call == 2 { // the resend: held until released, then refused
+			close(entered)
+			<-release
+		}
+		return call <= 2
+	}}
+	core, logs := observer.New(zapcore.ErrorLevel)
+	timers := newFakeTimers()
+	p, ap := newResendingLogged(t, createDefaultConfig(), next, timers.start, zap.New(core))
+	if _, err := sendBurst(t, p, "203.0.113.7"); err == nil {
+		t.Fatal("got no error for the refused batch, want the next consumer's")
+	}
+	timers.next(t).c <- goldenNow
+	<-entered
+	stopped := ap.delivery.done
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = p.Shutdown(ctx)
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the resend goroutine did not stop once its resend was answered")
+	}
+	var dropped int64
+	for _, e := range logs.All() {
+		if strings.Contains(e.Message, "failed-login burst alerts lost") {
+			n, _ := e.ContextMap()["dropped"].(int64)
+			dropped += n
+		}
+	}
+	if dropped != 1 {
+		t.Errorf("got %d alerts logged as lost, want 1 (logs: %v)", dropped, logs.All())
+	}
 }

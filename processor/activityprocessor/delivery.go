@@ -20,7 +20,8 @@ const maxPendingAlerts = 1000
 
 // Waits before pending alerts are resent in a batch of their own: the
 // first soon after the refusal (alerts are raised while they happen),
-// doubling after each refused resend up to the cap.
+// doubling after each refused resend up to the cap, and back to the first
+// once downstream accepts alerts again.
 const (
 	firstResendDelay = time.Second
 	maxResendDelay   = 30 * time.Second
@@ -52,14 +53,19 @@ type alertDelivery struct {
 	// without the lock: a batch without alerts costs two atomic loads.
 	inFlight atomic.Int64
 	waiting  atomic.Int64
-	// wake tells the resend goroutine that alerts are pending; one slot,
-	// so keeping alerts never blocks.
-	wake chan struct{}
+	// wake tells the resend goroutine that alerts are pending, and
+	// delivered that downstream accepted a batch carrying alerts (its
+	// wait, grown by refused resends, starts over); one slot each, so
+	// neither blocks the batch.
+	wake      chan struct{}
+	delivered chan struct{}
 	// cancel and done stop the resend goroutine and tell it has stopped;
-	// nil when it is not running. Used by start and stop only, which the
+	// nil when it is not running. abandoned is closed, under mu, when stop
+	// gives up waiting for it. Used by start and stop only, which the
 	// collector calls one after the other.
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	abandoned chan struct{}
 
 	mu sync.Mutex
 	// batches holds the alerts of each batch handed to next and not yet
@@ -81,8 +87,9 @@ func newAlertDelivery(next consumer.Logs, logger *zap.Logger, batch func([]burst
 			t := time.NewTimer(d)
 			return t.C, t.Stop
 		},
-		wake:    make(chan struct{}, 1),
-		batches: map[plog.Logs][]burst.Alert{},
+		wake:      make(chan struct{}, 1),
+		delivered: make(chan struct{}, 1),
+		batches:   map[plog.Logs][]burst.Alert{},
 	}
 }
 
@@ -106,8 +113,10 @@ func (d *alertDelivery) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	d.inFlight.Add(-1)
 	if err != nil {
 		d.keep(alerts)
+		return err
 	}
-	return err
+	signal(d.delivered)
+	return nil
 }
 
 // take returns the alerts waiting for a batch, and forgets them.
@@ -154,8 +163,13 @@ func (d *alertDelivery) bound() {
 		d.pending = append(d.pending[:0], d.pending[n:]...)
 	}
 	d.waiting.Store(int64(len(d.pending)))
+	signal(d.wake)
+}
+
+// signal tells the resend goroutine through c, without waiting.
+func signal(c chan<- struct{}) {
 	select {
-	case d.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default: // already told
 	}
 }
@@ -168,12 +182,14 @@ func (d *alertDelivery) start() {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel, d.done = cancel, make(chan struct{})
-	go d.resendLoop(ctx, d.done)
+	d.cancel, d.done, d.abandoned = cancel, make(chan struct{}), make(chan struct{})
+	go d.resendLoop(ctx, d.done, d.abandoned)
 }
 
 // stop stops the resend goroutine and waits for it, or for ctx; a resend
-// in progress is cancelled, and what it was sending stays pending.
+// in progress is cancelled, and what it was sending stays pending. When
+// ctx ends first, shutdown cannot send what the resend holds, so the
+// goroutine logs its loss itself if it is refused.
 func (d *alertDelivery) stop(ctx context.Context) {
 	if d.cancel == nil {
 		return
@@ -182,16 +198,22 @@ func (d *alertDelivery) stop(ctx context.Context) {
 	select {
 	case <-d.done:
 	case <-ctx.Done():
+		d.mu.Lock()
+		close(d.abandoned)
+		d.mu.Unlock()
 	}
-	d.cancel, d.done = nil, nil
+	d.cancel, d.done, d.abandoned = nil, nil, nil
 }
 
 // resendLoop waits while nothing is pending; once alerts are, it waits the
 // current delay and sends those still pending (a batch may have carried
 // them meanwhile) in a batch of their own. A refused resend keeps them and
-// doubles the delay, up to maxResendDelay; an accepted one, or finding
-// nothing left, brings it back to firstResendDelay.
-func (d *alertDelivery) resendLoop(ctx context.Context, done chan<- struct{}) {
+// doubles the delay, up to maxResendDelay; an accepted one, finding nothing
+// left, or a batch carrying alerts accepted meanwhile brings it back to
+// firstResendDelay (a longer timer running then is replaced, so an alert
+// refused after that waits no longer). A resend refused after stop gave up
+// waiting (abandoned) is logged as lost: nothing would send it any more.
+func (d *alertDelivery) resendLoop(ctx context.Context, done chan<- struct{}, abandoned <-chan struct{}) {
 	defer close(done)
 	delay := firstResendDelay
 	for {
@@ -199,13 +221,32 @@ func (d *alertDelivery) resendLoop(ctx context.Context, done chan<- struct{}) {
 			select {
 			case <-d.wake:
 				continue
+			case <-d.delivered:
+				delay = firstResendDelay
+				continue
 			case <-ctx.Done():
 				return
 			}
 		}
 		fire, stopTimer := d.newTimer(delay)
+		// A delivery cuts only a wait longer than the first: replacing a
+		// first wait could put a pending alert off again and again.
+		delivered := d.delivered
+		if delay == firstResendDelay {
+			delivered = nil
+		}
 		select {
 		case <-fire:
+			// A delivery told while the first wait ran is older than
+			// the resend about to go: its answer sets the next wait.
+			select {
+			case <-d.delivered:
+			default:
+			}
+		case <-delivered:
+			stopTimer()
+			delay = firstResendDelay
+			continue
 		case <-ctx.Done():
 			stopTimer()
 			return
@@ -217,7 +258,13 @@ func (d *alertDelivery) resendLoop(ctx context.Context, done chan<- struct{}) {
 		}
 		if err := d.next.ConsumeLogs(ctx, d.batch(alerts)); err != nil {
 			d.mu.Lock()
-			d.keepOlder(alerts)
+			select {
+			case <-abandoned:
+				d.logger.Error("failed-login burst alerts lost at shutdown: refused downstream",
+					zap.Int("dropped", len(alerts)), zap.Error(err))
+			default:
+				d.keepOlder(alerts)
+			}
 			d.mu.Unlock()
 			delay = min(2*delay, maxResendDelay)
 			continue
