@@ -1,6 +1,8 @@
 // Package setup installs the activity schema into Elasticsearch: the
 // component templates, the composable index template for the activity data
-// streams and, where the cluster has ILM, the retention policy.
+// streams and, where the cluster has ILM, the retention policy; where the data
+// stream lifecycle carries the retention instead, it also sets that retention
+// on the activity data streams that already exist.
 //
 // Install is idempotent. Every object it writes carries a checksum of its
 // content in _meta; an object whose checksum already matches is left alone,

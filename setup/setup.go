@@ -78,7 +78,10 @@ type Config struct {
 
 // Install installs or updates the schema and reports what it did. It is safe
 // to run any number of times and concurrently with writers: templates only
-// affect backing indices created after them.
+// affect backing indices created after them. Where the data stream lifecycle
+// carries the retention (no ILM), Install also sets it on every existing
+// activity data stream whose retention differs, since the template reaches
+// only streams created after it; with ILM the policy already reaches them.
 func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Report, error) {
 	var report Report
 	if err := cfg.Schema.Validate(); err != nil {
@@ -133,6 +136,13 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		return report, err
 	}
 	report.Changes = append(report.Changes, c)
+	if !ilm && report.Lifecycle {
+		changes, err := applyStreamRetention(ctx, es, schema.Lifecycle(opts))
+		report.Changes = append(report.Changes, changes...)
+		if err != nil {
+			return report, err
+		}
+	}
 	if cfg.Security != nil {
 		changes, err := InstallSecurity(ctx, es, *cfg.Security)
 		report.Changes = append(report.Changes, changes...)
@@ -187,7 +197,11 @@ func (r Report) Retention(days int) (line string, ok bool) {
 		return fmt.Sprintf("warning: ILM is %s: retention %dd by ILM policy %s, but nothing is deleted until ILM runs "+
 			"(POST _ilm/start)", r.ILMMode, days, schema.ILMPolicyName), false
 	case r.Lifecycle:
-		return fmt.Sprintf("ILM not available: retention %dd by data stream lifecycle", days), true
+		line := fmt.Sprintf("ILM not available: retention %dd by data stream lifecycle", days)
+		if n := r.streamsUpdated(); n > 0 {
+			line += fmt.Sprintf("; retention %dd applied to %d existing data streams", days, n)
+		}
+		return line, true
 	}
 	return fmt.Sprintf("warning: neither ILM nor the data stream lifecycle runs on this cluster: records are never "+
 		"deleted here; the index template keeps the retention (%dd) for a cluster where the data stream lifecycle runs", days), false

@@ -1,0 +1,235 @@
+package setup_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+
+	"github.com/activitylog/activitylog/schema"
+	"github.com/activitylog/activitylog/setup"
+)
+
+// The integ-test-zip node has no data streams module, so it can neither run
+// the data stream lifecycle nor answer GET or PUT _data_stream/<name>/_lifecycle.
+// The branch of setup for a cluster without ILM where the lifecycle runs is
+// therefore tested against lifecycleCluster: it answers GET _ilm/status as
+// the integ-test-zip does (405), GET _lifecycle/stats as a cluster where the
+// lifecycle runs (200), and the two lifecycle APIs in the format Elasticsearch
+// 8.19 answers them, keeping what setup PUT. Templates go to an ilmCluster.
+const (
+	recordedLifecycleStats = `{"last_run_duration_in_millis":2,"time_between_starts_in_millis":9998,"data_stream_count":1,"data_streams":[]}`
+	// recordedLifecycleForbidden is PUT _data_stream/<name>/_lifecycle by a
+	// user with view_index_metadata but not manage on the stream.
+	recordedLifecycleForbidden = `{"error":{"root_cause":[{"type":"security_exception","reason":"action [indices:admin/data_stream/lifecycle/put] is unauthorized for user [setup] with effective roles [viewer] on indices [%[1]s], this action is granted by the index privileges [manage_data_stream_lifecycle,manage,all]"}],"type":"security_exception","reason":"action [indices:admin/data_stream/lifecycle/put] is unauthorized for user [setup] with effective roles [viewer] on indices [%[1]s], this action is granted by the index privileges [manage_data_stream_lifecycle,manage,all]"},"status":403}`
+)
+
+// streamLifecycle is a data stream's lifecycle as GET _lifecycle shows it.
+type streamLifecycle struct {
+	Enabled       bool   `json:"enabled"`
+	DataRetention string `json:"data_retention,omitempty"`
+}
+
+type lifecycleCluster struct {
+	t         *testing.T
+	templates *ilmCluster
+	mu        sync.Mutex
+	streams   map[string]*streamLifecycle // name -> lifecycle; nil: none
+	puts      []string                    // streams whose lifecycle setup PUT
+	forbidPut bool
+}
+
+func newLifecycleCluster(t *testing.T, streams map[string]*streamLifecycle) *lifecycleCluster {
+	return &lifecycleCluster{
+		t:         t,
+		templates: &ilmCluster{t: t, store: map[string]json.RawMessage{}},
+		streams:   streams,
+	}
+}
+
+func (c *lifecycleCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reply := func(status int, body string) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+	p := r.URL.Path
+	switch {
+	case r.Method == http.MethodGet && p == "/_ilm/status":
+		reply(http.StatusMethodNotAllowed, recordedNoILM)
+	case r.Method == http.MethodGet && p == "/_lifecycle/stats":
+		reply(http.StatusOK, recordedLifecycleStats)
+	case strings.HasPrefix(p, "/_data_stream/") && strings.HasSuffix(p, "/_lifecycle"):
+		c.serveLifecycle(r, strings.TrimSuffix(strings.TrimPrefix(p, "/_data_stream/"), "/_lifecycle"), reply)
+	default:
+		c.templates.ServeHTTP(w, r)
+	}
+}
+
+func (c *lifecycleCluster) serveLifecycle(r *http.Request, target string, reply func(int, string)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var names []string
+	for name := range c.streams {
+		if ok, _ := path.Match(target, name); ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	if len(names) == 0 && !strings.Contains(target, "*") {
+		reply(http.StatusNotFound, fmt.Sprintf(`{"error":{"root_cause":[{"type":"index_not_found_exception","reason":"no such index [%[1]s]"}],"type":"index_not_found_exception","reason":"no such index [%[1]s]"},"status":404}`, target))
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		type entry struct {
+			Name      string          `json:"name"`
+			Lifecycle json.RawMessage `json:"lifecycle,omitempty"`
+		}
+		entries := []entry{}
+		for _, name := range names {
+			e := entry{Name: name}
+			if l := c.streams[name]; l != nil {
+				e.Lifecycle = fmt.Appendf(nil, `{"enabled":%t,"data_retention":%q,"effective_retention":%[2]q,"retention_determined_by":"data_stream_configuration"}`, l.Enabled, l.DataRetention)
+			}
+			entries = append(entries, e)
+		}
+		body, _ := json.Marshal(map[string]any{"global_retention": map[string]any{}, "data_streams": entries})
+		reply(http.StatusOK, string(body))
+	case http.MethodPut:
+		if c.forbidPut {
+			reply(http.StatusForbidden, fmt.Sprintf(recordedLifecycleForbidden, target))
+			return
+		}
+		var put struct {
+			DataRetention string `json:"data_retention"`
+			Enabled       *bool  `json:"enabled"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&put); err != nil {
+			reply(http.StatusBadRequest, `{"error":"bad body","status":400}`)
+			return
+		}
+		for _, name := range names {
+			// PUT replaces the lifecycle; enabled defaults to true.
+			c.streams[name] = &streamLifecycle{Enabled: put.Enabled == nil || *put.Enabled, DataRetention: put.DataRetention}
+			c.puts = append(c.puts, name)
+		}
+		reply(http.StatusOK, recordedAck)
+	default:
+		c.t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		reply(http.StatusBadRequest, `{"error":"unexpected","status":400}`)
+	}
+}
+
+// TestInstallAppliesRetentionToExistingStreams proves that, where the data
+// stream lifecycle carries the retention, a retention change reaches the data
+// streams that already exist (not only those the template will create): every
+// activity stream whose retention differs gets the new one, a stream disabled
+// by hand stays disabled, other data streams are not touched, the report
+// says how many streams changed, and a second run writes nothing.
+func TestInstallAppliesRetentionToExistingStreams(t *testing.T) {
+	cluster := newLifecycleCluster(t, map[string]*streamLifecycle{
+		schema.DataStream("default"):  {Enabled: true, DataRetention: "365d"},
+		schema.DataStream("tenant-a"): {Enabled: true, DataRetention: "365d"},
+		schema.DataStream("on-hold"):  {Enabled: false, DataRetention: "365d"},
+		schema.DataStream("bare"):     nil,
+		schema.DataStream("current"):  {Enabled: true, DataRetention: "400d"},
+		"logs-generic-default":        {Enabled: true, DataRetention: "7d"},
+	})
+	es := fakeNode(t, cluster)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := setup.Config{Schema: schema.Options{Retention: 400 * 24 * time.Hour}}
+
+	report, err := setup.Install(ctx, es, cfg)
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	if report.ILM || !report.Lifecycle {
+		t.Fatalf("got ILM %v, lifecycle %v; want the data stream lifecycle detected", report.ILM, report.Lifecycle)
+	}
+	wantPuts := []string{schema.DataStream("bare"), schema.DataStream("default"), schema.DataStream("on-hold"), schema.DataStream("tenant-a")}
+	if fmt.Sprint(cluster.puts) != fmt.Sprint(wantPuts) {
+		t.Errorf("got lifecycle PUTs %v, want %v", cluster.puts, wantPuts)
+	}
+	for name, want := range map[string]streamLifecycle{
+		schema.DataStream("default"):  {Enabled: true, DataRetention: "400d"},
+		schema.DataStream("tenant-a"): {Enabled: true, DataRetention: "400d"},
+		schema.DataStream("on-hold"):  {Enabled: false, DataRetention: "400d"},
+		schema.DataStream("bare"):     {Enabled: true, DataRetention: "400d"},
+		schema.DataStream("current"):  {Enabled: true, DataRetention: "400d"},
+		"logs-generic-default":        {Enabled: true, DataRetention: "7d"},
+	} {
+		if got := cluster.streams[name]; got == nil || *got != want {
+			t.Errorf("%s: got lifecycle %+v, want %+v", name, got, want)
+		}
+	}
+	line, ok := report.Retention(400)
+	if want := "retention 400d applied to 4 existing data streams"; !ok || !strings.Contains(line, want) {
+		t.Errorf("got retention line %q, %v; want it to contain %q", line, ok, want)
+	}
+	if !report.Changed() {
+		t.Errorf("got Changed false, want true")
+	}
+
+	written := len(cluster.puts)
+	again, err := setup.Install(ctx, es, cfg)
+	if err != nil {
+		t.Fatalf("second install: %v", err)
+	}
+	if again.Changed() {
+		t.Errorf("second install changed %v, want nothing", again.Changes)
+	}
+	if len(cluster.puts) != written {
+		t.Errorf("second install wrote %v, want no lifecycle writes", cluster.puts[written:])
+	}
+	if line, _ := again.Retention(400); strings.Contains(line, "applied to") {
+		t.Errorf("second install: got retention line %q, want no streams reported changed", line)
+	}
+}
+
+// TestInstallWithoutStreamsYet proves that, where the lifecycle runs but no
+// activity data stream exists yet, setup installs the templates and neither
+// writes a lifecycle nor fails.
+func TestInstallWithoutStreamsYet(t *testing.T) {
+	cluster := newLifecycleCluster(t, map[string]*streamLifecycle{"logs-generic-default": {Enabled: true, DataRetention: "7d"}})
+	report, err := setup.Install(context.Background(), fakeNode(t, cluster), setup.Config{})
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	if len(cluster.puts) != 0 {
+		t.Errorf("got lifecycle PUTs %v, want none", cluster.puts)
+	}
+	if got, want := len(report.Changes), 3; got != want {
+		t.Errorf("got %d changes %v, want %d (2 components + index template)", got, report.Changes, want)
+	}
+}
+
+// TestInstallStreamRetentionForbidden proves that a setup user who may see
+// the activity data streams but not manage them gets an error naming the
+// privilege it lacks, instead of a retention that silently stays old.
+func TestInstallStreamRetentionForbidden(t *testing.T) {
+	cluster := newLifecycleCluster(t, map[string]*streamLifecycle{schema.DataStream("default"): {Enabled: true, DataRetention: "365d"}})
+	cluster.forbidPut = true
+	_, err := setup.Install(context.Background(), fakeNode(t, cluster), setup.Config{Schema: schema.Options{Retention: 400 * 24 * time.Hour}})
+	var esErr *types.ElasticsearchError
+	if err == nil || !errors.As(err, &esErr) || esErr.Status != http.StatusForbidden {
+		t.Fatalf("got error %v, want the 403 wrapped", err)
+	}
+	for _, want := range []string{"manage index privilege", schema.IndexPattern, schema.DataStream("default")} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %q, want it to name %q", err, want)
+		}
+	}
+}
