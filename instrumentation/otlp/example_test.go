@@ -16,6 +16,7 @@ import (
 func ExampleNewProvider() {
 	ctx := context.Background()
 	provider, err := otlp.NewProvider(ctx,
+		otlp.WithProtocol(otlp.HTTP),
 		otlp.WithEndpoint("http://127.0.0.1:1"), // plaintext, as the http:// scheme says
 		otlp.WithServiceName("loyalty-api"),
 		otlp.WithExportTimeout(100*time.Millisecond))
@@ -27,7 +28,10 @@ func ExampleNewProvider() {
 	err = rec.LoginFailed(ctx, instrumentation.Actor{Name: "jane@example.com", Type: instrumentation.ActorPartner}, "invalid_password")
 	fmt.Println("recording error:", err)
 
-	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond) // a real service might allow 10 s
+	// A real service might allow 10 s. (Over HTTP a refused connection fails
+	// at once, so no attempt is still under way when the deadline passes:
+	// one would be counted when it ends, possibly after Shutdown returns.)
+	sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	_ = provider.Shutdown(sctx)
 	fmt.Println("lost:", provider.Dropped())

@@ -152,7 +152,9 @@ func WithRetryBackoff(initial, max time.Duration) Option {
 }
 
 // WithMaxRetryTime bounds how long a batch is retried after its first
-// failed attempt; a batch not delivered by then is counted as failed. By
+// failed attempt (each part of a batch sent in parts, having been refused as
+// too large, for its own d); a batch not delivered by then is counted as
+// failed. By
 // default, and for values below one, a batch is retried until it is
 // delivered or Shutdown's context ends, which is what an audit trail wants:
 // during an outage new records then wait in the queue, and are dropped and

@@ -60,8 +60,9 @@ type Stats struct {
 	// provider was shut down.
 	Dropped uint64
 	// Failed records were lost because their export failed for a reason a
-	// retry cannot cure (the collector refused the token or the request, or
-	// rejected them in a partial success),
+	// retry cannot cure (the collector refused the token or the request,
+	// refused the record as too large even sent alone, or rejected them in a
+	// partial success),
 	// because WithMaxRetryTime passed, or because Shutdown's context ended
 	// while they were still queued or being retried.
 	Failed uint64
@@ -532,6 +533,20 @@ func (g *gate) unpark() bool {
 	return true
 }
 
+// failParked counts the n parked records as failed, unless Shutdown's
+// settling already has: once either way. Unparking first and counting after
+// would leave a moment in which the settling finds nothing parked and
+// Shutdown returns before the records are counted.
+func (g *gate) failParked(n int) {
+	g.settle.Lock()
+	defer g.settle.Unlock()
+	if g.settled {
+		return
+	}
+	g.parked = 0
+	g.failed.Add(uint64(n))
+}
+
 // errSettled is returned for records handed to the exporter after Shutdown
 // has counted them as failed.
 var errSettled = errors.New("activity records not sent: the provider's shutdown deadline passed")
@@ -583,32 +598,94 @@ func (e *countingExporter) Export(ctx context.Context, records []sdklog.Record) 
 		// the provider has reported lost.
 		return errSettled
 	}
+	return e.send(ctx, &batch{outstanding: len(records)}, records)
+}
+
+// batch is what the countingExporter knows of the batch it is sending, in
+// one request or, when the collector refuses it as too large, in parts.
+type batch struct {
+	// outstanding counts the batch's records not yet counted as exported or
+	// failed: the part being sent and those after it. A part waiting for a
+	// retry parks them all, so that Shutdown counts them all as failed.
+	outstanding int
+	// settled is set once the gate's settling has counted the outstanding
+	// records as failed; no part is then sent or counted again.
+	settled bool
+	// split is set once the batch is sent in parts.
+	split bool
+}
+
+// send sends records, the next part of b, counts them and, when the
+// collector refuses them as too large (see tooLarge), sends them again in
+// halves, first half first, down to single records: one record too large
+// to be taken fails alone, not with the rest of its batch.
+func (e *countingExporter) send(ctx context.Context, b *batch, records []sdklog.Record) error {
+	if b.settled {
+		return errSettled
+	}
 	n := uint64(len(records))
-	if counted, err := e.exportWithRetry(ctx, records); err != nil {
+	if b.split {
+		// A part not yet tried when Shutdown has settled the gate (while no
+		// part was parked) or its context has ended is not sent: the
+		// exporter may be shut down, and Shutdown may have returned.
+		select {
+		case <-e.gate.settledCh:
+			e.count(b, 0, n)
+			return errSettled
+		default:
+		}
+		if err := ctx.Err(); err != nil {
+			e.count(b, 0, n)
+			return err
+		}
+	}
+	counted, err := e.exportWithRetry(ctx, b, records)
+	switch {
+	case counted:
+		b.settled = true
+	case err == nil:
+		e.count(b, n, 0)
+	default:
 		if rejected, ok := partialSuccess(err); ok {
 			// The collector took the request and stored all but the
 			// rejected records; sending it again would duplicate them.
 			rejected = min(rejected, n)
-			e.gate.exported.Add(n - rejected)
-			e.gate.failed.Add(rejected)
+			e.count(b, n-rejected, rejected)
 			return err
 		}
-		if !counted {
-			e.gate.failed.Add(n)
+		if len(records) > 1 && tooLarge(err) {
+			b.split = true
+			half := len(records) / 2
+			first := e.send(ctx, b, records[:half])
+			return errors.Join(first, e.send(ctx, b, records[half:]))
 		}
-		return err
+		if tooLarge(err) {
+			err = fmt.Errorf("activity record refused as too large to send, even alone: %w", err)
+		}
+		e.count(b, 0, n)
 	}
-	e.gate.exported.Add(n)
-	return nil
+	return err
 }
 
-// exportWithRetry tries records until they are delivered, the error is not
-// retryable, maxRetry has passed, ctx ends (only Shutdown's can: the
-// provider gives the batch processor no other deadline) or the gate is
-// settled. An attempt under way when the gate is settled is not cut short,
-// so a batch the collector did take is counted as exported. counted reports
-// that the gate's settling has already counted the records as failed.
-func (e *countingExporter) exportWithRetry(ctx context.Context, records []sdklog.Record) (counted bool, err error) {
+// count counts exported and failed records of b.
+func (e *countingExporter) count(b *batch, exported, failed uint64) {
+	b.outstanding -= int(exported + failed)
+	if exported > 0 {
+		e.gate.exported.Add(exported)
+	}
+	if failed > 0 {
+		e.gate.failed.Add(failed)
+	}
+}
+
+// exportWithRetry tries records, part of b, until they are delivered, the
+// error is not retryable, maxRetry has passed, ctx ends (only Shutdown's
+// can: the provider gives the batch processor no other deadline) or the gate
+// is settled. An attempt under way when the gate is settled is not cut
+// short, so a batch the collector did take is counted as exported. counted
+// reports that the gate's settling has already counted b's outstanding
+// records, these and the parts after them, as failed.
+func (e *countingExporter) exportWithRetry(ctx context.Context, b *batch, records []sdklog.Record) (counted bool, err error) {
 	var start time.Time
 	wait := e.initialWait
 	// Once Shutdown begins, a batch waiting for a retry is tried again at
@@ -642,10 +719,10 @@ func (e *countingExporter) exportWithRetry(ctx context.Context, records []sdklog
 		if e.maxRetry > 0 && time.Since(start)+d > e.maxRetry {
 			return false, fmt.Errorf("activity records not sent after retrying for %s: %w", e.maxRetry, err)
 		}
-		if !e.gate.park(len(records)) {
+		if !e.gate.park(b.outstanding) {
 			return false, fmt.Errorf("%w: %w", errSettled, err)
 		}
-		e.reportRetry(err, len(records), d)
+		e.reportRetry(err, b.outstanding, d)
 		now := time.Now()
 		until, earliest := now.Add(d), now.Add(asked)
 		for waiting := true; waiting; {
@@ -662,11 +739,15 @@ func (e *countingExporter) exportWithRetry(ctx context.Context, records []sdklog
 			}
 			t.Stop()
 		}
+		if ctx.Err() != nil {
+			// Shutdown's deadline: counted as failed under the gate's
+			// lock, by this call or by the settling racing it, so that
+			// Stats hold them when Shutdown returns.
+			e.gate.failParked(b.outstanding)
+			return true, errors.Join(err, ctx.Err())
+		}
 		if !e.gate.unpark() {
 			return true, fmt.Errorf("%w: %w", errSettled, err)
-		}
-		if ctx.Err() != nil {
-			return false, errors.Join(err, ctx.Err())
 		}
 	}
 }

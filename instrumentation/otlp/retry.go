@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -43,6 +44,46 @@ func retryable(err error) bool {
 	return errors.As(err, &netErr) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		isHTTPRetryable(err)
+}
+
+// tooLarge reports whether err refuses a request as larger than the
+// collector, a proxy in front of it or the exporter accepts, which sending
+// fewer records at a time may cure:
+//   - gRPC: ResourceExhausted without RetryInfo saying "larger than max", as
+//     grpc-go answers a message over the collector's max_recv_msg_size_mib
+//     ("received message larger than max", or "... after decompression
+//     larger than max" when compressed) or refuses to send one over the
+//     client's own bound; with RetryInfo it is a throttle, retried whole;
+//   - HTTP: 413, as a proxy answers, or 400 whose body says "request body too
+//     large", as the collector answers past its max_request_body_size (it
+//     reads the body through http.MaxBytesReader and answers a failed read
+//     with 400);
+//   - either exporter's own WithMaxRequestSize bound (64 MiB).
+//
+// The OTLP/HTTP exporter reports a status it does not retry only in its
+// error's text, "failed to send logs to <URL>: <status> (body: <body>)", so
+// it is read from there; TestProviderSplitsBatchRefusedAsTooLarge fails if a
+// new exporter version changes it.
+func tooLarge(err error) bool {
+	if s, ok := status.FromError(err); ok {
+		return s.Code() == codes.ResourceExhausted && !hasRetryInfo(s) &&
+			strings.Contains(s.Message(), "larger than max")
+	}
+	return walkErrors(err, func(e error) bool {
+		msg := e.Error()
+		if strings.HasPrefix(msg, "request body too large: exceeded ") || // otlploghttp
+			strings.HasPrefix(msg, "request message too large: exceeded ") { // otlploggrpc
+			return true
+		}
+		rest, ok := strings.CutPrefix(msg, "failed to send logs to ")
+		if !ok {
+			return false
+		}
+		// The URL, as url.URL.String writes it, holds no space.
+		_, rest, _ = strings.Cut(rest, " ")
+		return strings.HasPrefix(rest, "413 ") ||
+			strings.HasPrefix(rest, "400 ") && strings.Contains(rest, "request body too large")
+	})
 }
 
 // hasRetryInfo reports whether s carries a google.rpc.RetryInfo detail.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,6 +24,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // the test collector takes gzip, as the collector does
+	grpcstats "google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -154,15 +158,18 @@ func TestProviderRetriesRetryableFailures(t *testing.T) {
 }
 
 // TestProviderFailsNonRetryableAtOnce proves that an export refused for a
-// reason a retry cannot cure (a wrong token, a malformed request) is counted
-// as failed at once, with no further attempt.
+// reason a retry cannot cure (a wrong token, a malformed request, a quota
+// without RetryInfo) is counted as failed at once, with no further attempt,
+// nor split as a request refused as too large is (see
+// TestProviderSplitsBatchRefusedAsTooLarge).
 func TestProviderFailsNonRetryableAtOnce(t *testing.T) {
 	for _, err := range []error{
 		status.Error(codes.Unauthenticated, "no token"),
 		status.Error(codes.PermissionDenied, "wrong token"),
 		status.Error(codes.InvalidArgument, "bad request"),
-		status.Error(codes.ResourceExhausted, "grpc: received message larger than max (5000 vs. 4096)"),
+		status.Error(codes.ResourceExhausted, "quota exceeded"),
 		errors.New("failed to send logs to http://collector/v1/logs: 401 Unauthorized (body: (empty))"),
+		errors.New("failed to send logs to http://collector/v1/logs: 400 Bad Request (body: invalid protobuf)"),
 	} {
 		t.Run(err.Error(), func(t *testing.T) {
 			exp := &scriptedExporter{errs: []error{err}}
@@ -468,10 +475,10 @@ func checkRetryOutcome(t *testing.T, s otlp.Stats, got int, delivered bool) {
 	}
 }
 
-// TestProviderFailsOversizedGRPCBatchAtOnce proves that a batch a real gRPC
+// TestProviderFailsOversizedGRPCBatchAtOnce proves that records a real gRPC
 // collector refuses as larger than it accepts (ResourceExhausted, with no
-// RetryInfo) fails at once, counted, instead of being retried forever while
-// every newer record waits and is then dropped.
+// RetryInfo), each one even alone, fail, counted, instead of being retried
+// forever while every newer record waits and is then dropped.
 func TestProviderFailsOversizedGRPCBatchAtOnce(t *testing.T) {
 	ls := &logsServer{}
 	addr := serveGRPC(t, ls, grpc.MaxRecvMsgSize(256))
@@ -690,4 +697,323 @@ func (s *delayLogsServer) Export(ctx context.Context, req *collogs.ExportLogsSer
 		return nil, st.Err()
 	}
 	return s.logsServer.Export(ctx, req)
+}
+
+// bodiesServer is an OTLP logs collector, over gRPC and HTTP, that keeps the
+// bodies of the records it takes, in the order they arrive, and counts its
+// requests.
+type bodiesServer struct {
+	collogs.UnimplementedLogsServiceServer
+	mu       sync.Mutex
+	bodies   []string
+	requests int
+}
+
+func (s *bodiesServer) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
+	s.add(req)
+	return &collogs.ExportLogsServiceResponse{}, nil
+}
+
+func (s *bodiesServer) add(req *collogs.ExportLogsServiceRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rl := range req.GetResourceLogs() {
+		for _, sl := range rl.GetScopeLogs() {
+			for _, lr := range sl.GetLogRecords() {
+				s.bodies = append(s.bodies, lr.GetBody().GetStringValue())
+			}
+		}
+	}
+}
+
+// count counts a request that reached the server, refused or not.
+func (s *bodiesServer) count() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+}
+
+func (s *bodiesServer) got() (bodies []string, requests int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.bodies), s.requests
+}
+
+// countRequests counts every gRPC call that reaches the server, including
+// those it refuses as too large before the handler runs.
+func (s *bodiesServer) countRequests() grpc.ServerOption {
+	return grpc.StatsHandler(&requestCounter{s})
+}
+
+// serveHTTPLogs serves s over OTLP/HTTP, refusing a request body over limit
+// bytes as refuse does.
+func serveHTTPLogs(t *testing.T, s *bodiesServer, limit int64, refuse func(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.count()
+		body, ok := refuse(w, r, limit)
+		if !ok {
+			return
+		}
+		var req collogs.ExportLogsServiceRequest
+		if err := proto.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.add(&req)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// refuse413 answers 413 to a body over limit, as a proxy in front of the
+// collector does (nginx's client_max_body_size).
+func refuse413(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	if int64(len(body)) > limit {
+		http.Error(w, "request entity too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	return body, true
+}
+
+// refuseAsCollector refuses a body over limit as the collector's OTLP/HTTP
+// receiver does past its max_request_body_size (confighttp wraps the body in
+// http.MaxBytesReader; the receiver answers a failed read with 400 and the
+// error in a google.rpc.Status).
+func refuseAsCollector(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		b, _ := proto.Marshal(status.New(codes.InvalidArgument, err.Error()).Proto())
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(b)
+		return nil, false
+	}
+	return body, true
+}
+
+// emitBodies emits one record per body, in order.
+func emitBodies(p *otlp.Provider, bodies []string) {
+	l := p.Logger("test")
+	for _, b := range bodies {
+		var r log.Record
+		r.SetBody(attribute.StringValue(b))
+		l.Emit(context.Background(), r)
+	}
+}
+
+// TestProviderSplitsBatchRefusedAsTooLarge proves that a batch the collector
+// refuses as larger than it accepts (gRPC over max_recv_msg_size_mib, HTTP
+// 413 from a proxy, HTTP 400 "request body too large" from the collector's
+// own max_request_body_size) is sent again in halves, down to single records:
+// one huge record fails alone, counted, and every other record of its batch
+// is delivered, in the order emitted; a batch too large only as a whole is
+// delivered whole in parts; a batch within the limit is sent once.
+func TestProviderSplitsBatchRefusedAsTooLarge(t *testing.T) {
+	const limit = 8 << 10
+	numbered := func(n int, pad int) []string {
+		bs := make([]string, n)
+		for i := range bs {
+			bs[i] = fmt.Sprint(i, strings.Repeat(".", pad))
+		}
+		return bs
+	}
+	oneHuge := numbered(41, 0)
+	// A large diff, say; random, so that it stays large when compressed.
+	huge := make([]byte, 4*limit)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range huge {
+		huge[i] = 'a' + byte(rnd.IntN(26))
+	}
+	oneHuge[17] = string(huge)
+	withoutHuge := slices.Delete(slices.Clone(oneHuge), 17, 18)
+	batches := []struct {
+		name      string
+		emitted   []string
+		want      otlp.Stats
+		delivered []string
+		requests  func(int) bool
+		wantReqs  string
+	}{
+		{"one huge record among small ones", oneHuge, otlp.Stats{Accepted: 41, Exported: 40, Failed: 1}, withoutHuge,
+			func(n int) bool { return n > 2 && n <= 1+2*6 }, "a few halvings, at most 2 per level"},
+		{"too large only as a whole", numbered(40, 400), otlp.Stats{Accepted: 40, Exported: 40}, numbered(40, 400),
+			func(n int) bool { return n > 1 && n < 40 }, "more than one, fewer than one per record"},
+		{"within the limit", numbered(40, 0), otlp.Stats{Accepted: 40, Exported: 40}, numbered(40, 0),
+			func(n int) bool { return n == 1 }, "1"},
+	}
+	transports := []struct {
+		name  string
+		serve func(t *testing.T, s *bodiesServer) []otlp.Option
+	}{
+		{"grpc", func(t *testing.T, s *bodiesServer) []otlp.Option {
+			addr := serveGRPC(t, s, grpc.MaxRecvMsgSize(limit), s.countRequests())
+			return []otlp.Option{otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()}
+		}},
+		{"grpc gzip", func(t *testing.T, s *bodiesServer) []otlp.Option {
+			// grpc-go words its refusal of a message too large once
+			// decompressed otherwise.
+			t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+			addr := serveGRPC(t, s, grpc.MaxRecvMsgSize(limit), s.countRequests())
+			return []otlp.Option{otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()}
+		}},
+		{"http 413", func(t *testing.T, s *bodiesServer) []otlp.Option {
+			return []otlp.Option{otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(serveHTTPLogs(t, s, limit, refuse413))}
+		}},
+		{"http collector max_request_body_size", func(t *testing.T, s *bodiesServer) []otlp.Option {
+			return []otlp.Option{otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(serveHTTPLogs(t, s, limit, refuseAsCollector))}
+		}},
+	}
+	for _, tr := range transports {
+		for _, b := range batches {
+			t.Run(tr.name+" "+b.name, func(t *testing.T) {
+				s := &bodiesServer{}
+				opts := append(tr.serve(t, s), fastRetry, otlp.WithExportInterval(time.Hour))
+				p, err := otlp.NewProvider(context.Background(), opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				emitBodies(p, b.emitted)
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = p.ForceFlush(ctx) // one batch: all emitted before the flush
+				shutdown(t, p)
+				if got := p.Stats(); got != b.want {
+					t.Errorf("got %+v, want %+v", got, b.want)
+				}
+				got, requests := s.got()
+				if !slices.Equal(got, b.delivered) {
+					t.Errorf("collector got %d records %.8q, want %d %.8q", len(got), got, len(b.delivered), b.delivered)
+				}
+				if !b.requests(requests) {
+					t.Errorf("got %d requests, want %s", requests, b.wantReqs)
+				}
+			})
+		}
+	}
+}
+
+// requestCounter counts the gRPC calls that reach a bodiesServer.
+type requestCounter struct{ s *bodiesServer }
+
+func (c *requestCounter) TagRPC(ctx context.Context, _ *grpcstats.RPCTagInfo) context.Context {
+	return ctx
+}
+func (c *requestCounter) HandleRPC(_ context.Context, st grpcstats.RPCStats) {
+	if _, ok := st.(*grpcstats.Begin); ok {
+		c.s.count()
+	}
+}
+func (c *requestCounter) TagConn(ctx context.Context, _ *grpcstats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (c *requestCounter) HandleConn(context.Context, grpcstats.ConnStats) {}
+
+// halvesExporter refuses, as a gRPC collector refuses a message over its
+// size limit, any batch of more than max records, and answers every other
+// Unavailable until heal is closed. A fake: the test needs the halves of a
+// batch to meet an outage on cue.
+type halvesExporter struct {
+	max   int
+	heal  chan struct{}
+	mu    sync.Mutex
+	sizes []int // the size of each batch tried
+	got   []string
+}
+
+func (e *halvesExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sizes = append(e.sizes, len(rs))
+	if len(rs) > e.max {
+		return status.Error(codes.ResourceExhausted, "grpc: received message larger than max (9000 vs. 4096)")
+	}
+	select {
+	case <-e.heal:
+	default:
+		return status.Error(codes.Unavailable, "down")
+	}
+	for _, r := range rs {
+		e.got = append(e.got, r.Body().AsString())
+	}
+	return nil
+}
+func (*halvesExporter) Shutdown(context.Context) error   { return nil }
+func (*halvesExporter) ForceFlush(context.Context) error { return nil }
+
+func (e *halvesExporter) tried() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.sizes)
+}
+
+// TestProviderShutdownCountsWholeSplitBatch proves that when Shutdown's
+// context ends while a half of a split batch waits for a retry, every record
+// of the batch not yet delivered (the waiting half and the half not yet
+// tried) is counted as failed by the time Shutdown returns, once, and none is
+// sent afterwards; and that halves retried through an outage are delivered,
+// in order, once the collector is back.
+func TestProviderShutdownCountsWholeSplitBatch(t *testing.T) {
+	t.Run("deadline", func(t *testing.T) {
+		exp := &halvesExporter{max: 5, heal: make(chan struct{})}
+		p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp),
+			otlp.WithExportInterval(time.Millisecond), otlp.WithRetryBackoff(5*time.Millisecond, 10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		emitNumbered(p, 0, 10)
+		waitFor(t, "the first half to be retried", func() bool { return len(exp.tried()) >= 3 })
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got shutdown error %v, want %v", err, context.DeadlineExceeded)
+		}
+		if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Failed: 10}); s != want {
+			t.Errorf("got %+v when Shutdown returned, want %+v", s, want)
+		}
+		tried := len(exp.tried())
+		close(exp.heal)
+		time.Sleep(50 * time.Millisecond)
+		if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Failed: 10}); s != want {
+			t.Errorf("got %+v after, want %+v", s, want)
+		}
+		if got := exp.tried(); len(got) != tried {
+			t.Errorf("got batches %v tried after Shutdown returned, want none", got[tried:])
+		}
+	})
+	t.Run("collector back", func(t *testing.T) {
+		exp := &halvesExporter{max: 5, heal: make(chan struct{})}
+		p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp),
+			otlp.WithExportInterval(time.Millisecond), fastRetry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		emitNumbered(p, 0, 10)
+		waitFor(t, "the first half to be retried", func() bool { return len(exp.tried()) >= 3 })
+		if s, want := p.Stats(), (otlp.Stats{Accepted: 10}); s != want {
+			t.Errorf("got %+v while retrying, want %+v", s, want)
+		}
+		close(exp.heal)
+		shutdown(t, p)
+		if s, want := p.Stats(), (otlp.Stats{Accepted: 10, Exported: 10}); s != want {
+			t.Errorf("got %+v, want %+v", s, want)
+		}
+		want := make([]string, 10)
+		for i := range want {
+			want[i] = fmt.Sprint(i)
+		}
+		exp.mu.Lock()
+		defer exp.mu.Unlock()
+		if !slices.Equal(exp.got, want) {
+			t.Errorf("collector got %v, want %v", exp.got, want)
+		}
+	})
 }

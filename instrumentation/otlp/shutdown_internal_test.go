@@ -118,3 +118,27 @@ func TestRetriedFailureReported(t *testing.T) {
 	defer cancel()
 	_ = p.Shutdown(ctx)
 }
+
+// TestShutdownDeadlineCountsWaitingBatchBeforeReturning proves that a batch
+// waiting for a retry when Shutdown's deadline passes is in Stats, as
+// failed, by the time Shutdown returns. The export goroutine and Shutdown
+// wake at the same deadline; before, the goroutine could take the batch back
+// and count it only after Shutdown had found nothing to count and returned.
+func TestShutdownDeadlineCountsWaitingBatchBeforeReturning(t *testing.T) {
+	for i := range 30 {
+		p, err := NewProvider(context.Background(), WithExporter(downExporter{}),
+			WithExportInterval(time.Hour), WithRetryBackoff(time.Hour, time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec log.Record
+		rec.SetBody(attribute.StringValue("login failed"))
+		p.Logger("test").Emit(context.Background(), rec)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_ = p.Shutdown(ctx)
+		cancel()
+		if s, want := p.Stats(), (Stats{Accepted: 1, Failed: 1}); s != want {
+			t.Fatalf("run %d: got %+v as Shutdown returned, want %+v", i, s, want)
+		}
+	}
+}
