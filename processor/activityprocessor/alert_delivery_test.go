@@ -168,20 +168,7 @@ func TestConcurrentRefusalsDeliverEveryAlert(t *testing.T) {
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	keys := map[string]int{}
-	for _, ld := range next.AllLogs() {
-		for _, lr := range alertsIn(ld) {
-			keys[attrStr(lr, schema.AttrAlertKey)]++
-		}
-	}
-	if len(keys) != clients {
-		t.Errorf("got alerts for %d addresses, want %d", len(keys), clients)
-	}
-	for k, n := range keys {
-		if n != 1 {
-			t.Errorf("%s: got %d alerts accepted downstream, want 1", k, n)
-		}
-	}
+	oneAlertPerClient(t, next, clients)
 }
 
 // burstsRetried sends, from as many concurrent clients, a burst of failed
@@ -202,4 +189,24 @@ func burstsRetried(p processor.Logs, clients int) {
 		})
 	}
 	wg.Wait()
+}
+
+// oneAlertPerClient checks that next accepted exactly one alert for each of
+// the clients burstsRetried sent.
+func oneAlertPerClient(t *testing.T, next *flakyConsumer, clients int) {
+	t.Helper()
+	keys := map[string]int{}
+	for _, ld := range next.AllLogs() {
+		for _, lr := range alertsIn(ld) {
+			keys[attrStr(lr, schema.AttrAlertKey)]++
+		}
+	}
+	if len(keys) != clients {
+		t.Errorf("got alerts for %d addresses, want %d", len(keys), clients)
+	}
+	for k, n := range keys {
+		if n != 1 {
+			t.Errorf("%s: got %d alerts accepted downstream, want 1", k, n)
+		}
+	}
 }

@@ -251,20 +251,7 @@ func TestConcurrentResendsDeliverEveryAlert(t *testing.T) {
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	keys := map[string]int{}
-	for _, ld := range next.AllLogs() {
-		for _, lr := range alertsIn(ld) {
-			keys[attrStr(lr, schema.AttrAlertKey)]++
-		}
-	}
-	if len(keys) != clients {
-		t.Errorf("got alerts for %d addresses, want %d", len(keys), clients)
-	}
-	for k, n := range keys {
-		if n != 1 {
-			t.Errorf("%s: got %d alerts accepted downstream, want 1", k, n)
-		}
-	}
+	oneAlertPerClient(t, next, clients)
 }
 
 // TestStartTwiceLeavesOneResendGoroutine: a second Start (which the
