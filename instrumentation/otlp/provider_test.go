@@ -378,16 +378,22 @@ func httpLogs(ls *logsServer, path string) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var req collogs.ExportLogsServiceRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		ls.add(&req)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
-		_, _ = w.Write(b)
+		answerLogs(w, body, ls.add)
 	})
+}
+
+// answerLogs decodes body, an OTLP/HTTP logs request, hands it to add and
+// answers as a collector does; a body that is not one is answered 400.
+func answerLogs(w http.ResponseWriter, body []byte, add func(*collogs.ExportLogsServiceRequest)) {
+	var req collogs.ExportLogsServiceRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	add(&req)
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	b, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
+	_, _ = w.Write(b)
 }
 
 func deliverOverHTTP(t *testing.T, path string) {

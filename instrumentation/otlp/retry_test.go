@@ -751,19 +751,9 @@ func serveHTTPLogs(t *testing.T, s *bodiesServer, limit int64, refuse func(w htt
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.count()
-		body, ok := refuse(w, r, limit)
-		if !ok {
-			return
+		if body, ok := refuse(w, r, limit); ok {
+			answerLogs(w, body, s.add)
 		}
-		var req collogs.ExportLogsServiceRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.add(&req)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
-		_, _ = w.Write(b)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
