@@ -100,9 +100,9 @@ func newResendingLogged(t *testing.T, cfg *Config, next *flakyConsumer, start fu
 	return p, ap
 }
 
-// sendBurst passes a batch of five failed logins from ip and returns the id
-// of the alert it raised, and the next consumer's answer.
-func sendBurst(t *testing.T, p processor.Logs, ip string) (string, error) {
+// refusedBurst passes a batch of five failed logins from ip, which the next
+// consumer must refuse, and returns the id of the alert it raised.
+func refusedBurst(t *testing.T, p processor.Logs, ip string) string {
 	t.Helper()
 	ld := failedLogins(ip, 5, goldenNow.Add(-10*time.Second))
 	err := p.ConsumeLogs(context.Background(), ld)
@@ -110,7 +110,10 @@ func sendBurst(t *testing.T, p processor.Logs, ip string) (string, error) {
 	if len(alerts) != 1 {
 		t.Fatalf("got %d alerts in the batch, want 1", len(alerts))
 	}
-	return attrStr(alerts[0], schema.AttrID), err
+	if err == nil {
+		t.Fatalf("got no error for the refused batch of %s, want the next consumer's", ip)
+	}
+	return attrStr(alerts[0], schema.AttrID)
 }
 
 // TestPendingAlertResentOnItsOwn: the batch carrying an alert is refused
@@ -123,10 +126,7 @@ func TestPendingAlertResentOnItsOwn(t *testing.T) {
 	next := &flakyConsumer{fail: func(call int) bool { return call == 1 }, called: make(chan int, 16)}
 	timers := newFakeTimers()
 	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
-	id, err := sendBurst(t, p, "203.0.113.7")
-	if err == nil {
-		t.Fatal("got no error for the refused batch, want the next consumer's")
-	}
+	id := refusedBurst(t, p, "203.0.113.7")
 	tm := timers.next(t)
 	if tm.d != firstResendDelay {
 		t.Errorf("first resend after %v, want %v", tm.d, firstResendDelay)
@@ -158,10 +158,7 @@ func TestRefusedResendKeptAndRetried(t *testing.T) {
 	next := &flakyConsumer{fail: func(call int) bool { return call <= refusals }, called: make(chan int, 16)}
 	timers := newFakeTimers()
 	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
-	id, err := sendBurst(t, p, "203.0.113.7")
-	if err == nil {
-		t.Fatal("got no error for the refused batch, want the next consumer's")
-	}
+	id := refusedBurst(t, p, "203.0.113.7")
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
 		16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second}
 	for i, w := range want {
@@ -189,10 +186,7 @@ func TestBatchCarriesPendingAlertFirst(t *testing.T) {
 	next := &flakyConsumer{fail: func(call int) bool { return call == 1 }, called: make(chan int, 16)}
 	timers := newFakeTimers()
 	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
-	id, err := sendBurst(t, p, "203.0.113.7")
-	if err == nil {
-		t.Fatal("got no error for the refused batch, want the next consumer's")
-	}
+	id := refusedBurst(t, p, "203.0.113.7")
 	tm := timers.next(t)
 	if err := p.ConsumeLogs(context.Background(), acmeRecord(func(pcommon.Map) {})); err != nil {
 		t.Fatal(err)
@@ -217,9 +211,7 @@ func TestResendGoroutineStopsAtShutdown(t *testing.T) {
 	next := &flakyConsumer{fail: func(call int) bool { return call == 1 }, called: make(chan int, 16)}
 	timers := newFakeTimers()
 	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
-	if _, err := sendBurst(t, p, "203.0.113.7"); err == nil {
-		t.Fatal("got no error for the refused batch, want the next consumer's")
-	}
+	refusedBurst(t, p, "203.0.113.7")
 	timers.next(t)
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -282,10 +274,7 @@ func TestRefusalAfterDeliveryResentSoon(t *testing.T) {
 	next := &flakyConsumer{fail: func(call int) bool { return call <= 6 || call == 8 || call == 9 }, called: make(chan int, 16)}
 	timers := newFakeTimers()
 	p, _ := newResending(t, createDefaultConfig(), next, timers.start)
-	first, err := sendBurst(t, p, "203.0.113.7")
-	if err == nil {
-		t.Fatal("got no error for the refused batch, want the next consumer's")
-	}
+	first := refusedBurst(t, p, "203.0.113.7")
 	for i := range 5 {
 		tm := timers.next(t)
 		tm.c <- goldenNow
@@ -297,10 +286,7 @@ func TestRefusalAfterDeliveryResentSoon(t *testing.T) {
 	if err := p.ConsumeLogs(context.Background(), acmeRecord(func(pcommon.Map) {})); err != nil {
 		t.Fatal(err)
 	}
-	second, err := sendBurst(t, p, "198.51.100.9")
-	if err == nil {
-		t.Fatal("got no error for the second burst's refused batch, want the next consumer's")
-	}
+	second := refusedBurst(t, p, "198.51.100.9")
 	for i, want := range []time.Duration{firstResendDelay, 2 * firstResendDelay} {
 		tm := timers.next(t)
 		if tm.d != want {
@@ -335,9 +321,7 @@ func TestResendRefusedAfterShutdownGaveUpIsLogged(t *testing.T) {
 	core, logs := observer.New(zapcore.ErrorLevel)
 	timers := newFakeTimers()
 	p, ap := newResendingLogged(t, createDefaultConfig(), next, timers.start, zap.New(core))
-	if _, err := sendBurst(t, p, "203.0.113.7"); err == nil {
-		t.Fatal("got no error for the refused batch, want the next consumer's")
-	}
+	refusedBurst(t, p, "203.0.113.7")
 	timers.next(t).c <- goldenNow
 	<-entered
 	stopped := ap.delivery.done
