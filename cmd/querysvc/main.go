@@ -231,7 +231,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	es, err := s.es.Typed()
+	es, err := s.es.Reader()
 	if err != nil {
 		return fmt.Errorf("elasticsearch client: %w", err)
 	}

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 		// Idle keep-alive connections of the Elasticsearch client's pooled transport.
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+		// The inline transport's pool closes idle connections from a
+		// goroutine that sleeps between rounds.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 	)
 }
 

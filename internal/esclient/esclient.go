@@ -127,3 +127,13 @@ func (c Config) Typed() (*elasticsearch.TypedClient, error) {
 	}
 	return es, nil
 }
+
+// Reader returns a typed client for a long-running service that only reads
+// (the query service): its requests go through InlineTransport, unless
+// Transport is set.
+func (c Config) Reader() (*elasticsearch.TypedClient, error) {
+	if c.Transport == nil {
+		c.Transport = c.InlineTransport()
+	}
+	return c.Typed()
+}

@@ -261,11 +261,13 @@ func (discard) ForceFlush(context.Context) error              { return nil }
 func BenchmarkEndpoints(b *testing.B) {
 	estest.InstallSchema(b)
 	cfg := estest.Config(b)
-	// The store's requests go through the service's own HTTP transport
-	// (esclient.Config.HTTPTransport), recorded; the replays use the same
-	// transport settings, so they put the same bytes on the wire.
+	// The store's requests go through the service's own transport
+	// (esclient.Config.InlineTransport), recorded. The raw replays use Go's
+	// transport with the same settings (esclient.Config.HTTPTransport), the
+	// client that also calls the service, so both sides of a ratio are
+	// measured with one client; the proxy's replays use the service's.
 	ph := &phases{}
-	rec := &recorder{next: cfg.HTTPTransport(), phases: ph}
+	rec := &recorder{next: cfg.InlineTransport(), phases: ph}
 	cfg.Transport = rec
 	es, err := cfg.Typed()
 	if err != nil {
@@ -296,6 +298,7 @@ func BenchmarkEndpoints(b *testing.B) {
 	client := srv.Client()
 	raw := &http.Client{Transport: cfg.HTTPTransport()}
 	defer raw.CloseIdleConnections()
+	inline := &http.Client{Transport: cfg.InlineTransport()}
 	esURL := strings.TrimRight(cfg.URLs[0], "/")
 
 	admin := token(b, "admin-1", "admin", "")
@@ -333,7 +336,7 @@ func BenchmarkEndpoints(b *testing.B) {
 		}
 		return body
 	}
-	send := func(x exchange, body []byte) ([]byte, error) {
+	sendVia := func(client *http.Client, x exchange, body []byte) ([]byte, error) {
 		req, _ := http.NewRequest(x.method, esURL+x.path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if x.contentType != "" {
@@ -348,7 +351,7 @@ func BenchmarkEndpoints(b *testing.B) {
 		if cfg.APIKey != "" {
 			req.Header.Set("Authorization", "ApiKey "+cfg.APIKey)
 		}
-		resp, err := raw.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -358,6 +361,7 @@ func BenchmarkEndpoints(b *testing.B) {
 		}
 		return rb, nil
 	}
+	send := func(x exchange, body []byte) ([]byte, error) { return sendVia(raw, x, body) }
 	closePIT := func(b *testing.B, id string) {
 		body, _ := json.Marshal(map[string]string{"id": id})
 		if _, err := send(exchange{method: http.MethodDelete, path: "/_pit"}, body); err != nil {
@@ -378,14 +382,14 @@ func BenchmarkEndpoints(b *testing.B) {
 		// by the replay replaces the recorded one in the requests that follow.
 		// It returns the last answer and a point in time left open, for the
 		// caller to close.
-		replay := func() (last []byte, pit string, err error) {
+		replay := func(client *http.Client) (last []byte, pit string, err error) {
 			var oldPIT, newPIT string
 			for _, x := range exchanges {
 				reqBody := x.body
 				if oldPIT != "" {
 					reqBody = bytes.ReplaceAll(reqBody, []byte(oldPIT), []byte(newPIT))
 				}
-				if last, err = send(x, reqBody); err != nil {
+				if last, err = sendVia(client, x, reqBody); err != nil {
 					return nil, "", err
 				}
 				if strings.Contains(x.path, "/_pit") && x.method == http.MethodPost {
@@ -398,7 +402,7 @@ func BenchmarkEndpoints(b *testing.B) {
 			return last, newPIT, nil
 		}
 		mustReplay := func(b *testing.B) string {
-			_, pit, err := replay()
+			_, pit, err := replay(raw)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -474,9 +478,9 @@ func BenchmarkEndpoints(b *testing.B) {
 				}
 			}
 			// proxy is the floor of any service in front of Elasticsearch: an
-			// HTTP server in this process that replays the same requests and
-			// copies the last answer back, with no token, parsing, decoding,
-			// encoding or audit.
+			// HTTP server in this process that replays the same requests with
+			// the service's transport and copies the last answer back, with
+			// no token, parsing, decoding, encoding or audit.
 			b.Run(c.name+"/proxy"+mode, func(b *testing.B) {
 				type answer struct {
 					pit string
@@ -484,7 +488,7 @@ func BenchmarkEndpoints(b *testing.B) {
 				}
 				answers := make(chan answer, 1)
 				proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-					last, pit, err := replay()
+					last, pit, err := replay(inline)
 					answers <- answer{pit, err}
 					if err != nil {
 						w.WriteHeader(http.StatusBadGateway)

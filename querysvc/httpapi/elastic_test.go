@@ -13,7 +13,7 @@ import (
 )
 
 func elasticClient(url string) (*elasticsearch.TypedClient, error) {
-	return esclient.Config{URLs: []string{url}}.Typed()
+	return esclient.Config{URLs: []string{url}}.Reader()
 }
 
 func seedIndex(t *testing.T, ns string, recs []seed.Record) error {

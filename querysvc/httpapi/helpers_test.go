@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 		// Idle keep-alive connections of the Elasticsearch client's pooled transport.
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+		// The inline transport's pool closes idle connections from a
+		// goroutine that sleeps between rounds.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 	)
 }
 
@@ -113,7 +116,12 @@ func start(t *testing.T, so serviceOptions) *api {
 		}
 		s = store.New(es, store.WithIndex(so.index))
 	} else {
-		s = store.New(estest.Client(t), store.WithIndex(so.index))
+		// The service's own client (esclient.Config.Reader).
+		es, err := estest.Config(t).Reader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s = store.New(es, store.WithIndex(so.index))
 	}
 	v, err := auth.New(auth.Config{HS256Secret: secret, Issuer: "test-idp", Audience: "activitylog",
 		Now: func() time.Time { return testNow }})

@@ -50,6 +50,8 @@ type Store struct {
 	es        *elasticsearch.TypedClient
 	index     string
 	keepAlive time.Duration
+	// closeTimeout bounds the release of a point in time (closePIT).
+	closeTimeout time.Duration
 	// encode writes a request's body: shapes.requestBody, or in tests a
 	// wrapper that checks it against the typed API's own encoding.
 	encode func(*search.Request) ([]byte, error)
@@ -100,7 +102,8 @@ func WithKeepAlive(d time.Duration) Option {
 
 // New returns a Store reading through es.
 func New(es *elasticsearch.TypedClient, opts ...Option) *Store {
-	s := &Store{es: es, index: schema.IndexPattern, keepAlive: DefaultKeepAlive, encode: newShapes().requestBody}
+	s := &Store{es: es, index: schema.IndexPattern, keepAlive: DefaultKeepAlive, closeTimeout: closePITTimeout,
+		encode: newShapes().requestBody}
 	for _, o := range opts {
 		o.apply(s)
 	}
@@ -268,7 +271,7 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 	var resp hitsResponse
 	if err := s.perform(ctx, "search", pitHits, searchRequest(filters, pit, s.keepAlive, pg), &resp); err != nil {
 		if pg.After == nil {
-			_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
+			s.closePIT(ctx, pit)
 		}
 		return querysvc.ActivityPage{}, err
 	}
@@ -288,9 +291,24 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		out.Next = &querysvc.Position{PIT: pit, SearchAfter: hits[len(hits)-1].Sort}
 	} else {
 		// The last page: release the point in time now rather than at keep-alive.
-		_, _ = s.es.ClosePointInTime().Id(pit).Do(context.WithoutCancel(ctx))
+		s.closePIT(ctx, pit)
 	}
 	return out, nil
+}
+
+// closePITTimeout bounds the release of a point in time: it expires at its
+// keep-alive anyway, so a node slow to answer is not worth waiting for.
+const closePITTimeout = 5 * time.Second
+
+// closePIT releases a point in time no page will read again. The request
+// outlives the caller's cancellation (a client that went away still frees
+// it) but not closeTimeout: a node that accepts the request and never
+// answers must not hold the response, or the handler, past the request
+// timeout.
+func (s *Store) closePIT(ctx context.Context, pit string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.closeTimeout)
+	defer cancel()
+	_, _ = s.es.ClosePointInTime().Id(pit).Do(ctx)
 }
 
 // searchRequest is the request of one page of a listing: the page size

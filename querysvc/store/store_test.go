@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 		// Idle keep-alive connections of the Elasticsearch client's pooled transport.
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+		// The inline transport's pool closes idle connections from a
+		// goroutine that sleeps between rounds.
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*HostClient).connsCleaner"),
 	)
 }
 
@@ -82,7 +85,7 @@ func calls(s *store.Store, f querysvc.Filter) map[string]func(ctx context.Contex
 func TestScoping(t *testing.T) {
 	estest.InstallSchema(t)
 	cfg := estest.Config(t)
-	rec := &bodies{next: http.DefaultTransport.(*http.Transport).Clone()}
+	rec := &bodies{next: cfg.InlineTransport()}
 	cfg.Transport = rec
 	es, err := cfg.Typed()
 	if err != nil {
