@@ -291,7 +291,8 @@ func hasSchemeSep(s string) bool {
 // ("postgres://app:pa/ss@db", "redis://:s3cr?t@cache"): when the authority
 // ends at one of the first three after "user:" and what follows the colon is
 // no port, the password runs to the last '@' of the URL (see
-// rawPasswordEnd).
+// rawPasswordEnd); so it does when it ends there after an '@' of the
+// password ("https://u:p@s/s@host").
 func findURLCredentials(s string, from int) (int, int, bool) {
 	// noAt is where the URL that an earlier raw password search read to
 	// ends, with no '@' from that search's authority end to it: a later
@@ -322,6 +323,14 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 		if at > 0 {
 			at += auth
 			if colon >= 0 && colon < at {
+				if isAuthorityEnd(s, end) {
+					// A raw '/', '?' or '#' after an '@' of the
+					// password ("u:p@s/s@host"): it runs to the URL's
+					// last '@', as in rawPasswordEnd.
+					if later, _ := urlLastAt(s, end); later >= 0 {
+						at = later
+					}
+				}
 				if at > colon+1 {
 					return colon + 1, at, true
 				}
@@ -390,7 +399,7 @@ func indexFrom(s string, from int, sub string) int {
 // whole, at the price of masking the host and path too when the query holds
 // an e-mail address as well.
 func rawPasswordEnd(s string, auth, colon, end int) (at, urlEnd int) {
-	if end == len(s) || s[end] != '/' && s[end] != '?' && s[end] != '#' {
+	if !isAuthorityEnd(s, end) {
 		return -1, -1
 	}
 	if strings.IndexByte(s[auth:colon], '[') >= 0 {
@@ -401,15 +410,28 @@ func rawPasswordEnd(s string, auth, colon, end int) (at, urlEnd int) {
 	if port != "" && strings.Trim(port, "0123456789") == "" {
 		return -1, -1
 	}
-	urlEnd = end
+	return urlLastAt(s, end)
+}
+
+// isAuthorityEnd reports whether a URL's authority ends at byte end of s
+// with a '/', '?' or '#', which a password may hold raw.
+func isAuthorityEnd(s string, end int) bool {
+	return end < len(s) && (s[end] == '/' || s[end] == '?' || s[end] == '#')
+}
+
+// urlLastAt returns the last '@' of the URL that goes on at byte from of s
+// and ends at white space, a quote or an angle bracket, or -1, and where it
+// ends.
+func urlLastAt(s string, from int) (at, urlEnd int) {
+	urlEnd = from
 	for urlEnd < len(s) {
 		switch s[urlEnd] {
 		case ' ', '\t', '\n', '\r', '"', '\'', '<', '>':
-			return lastAt(s, end, urlEnd), urlEnd
+			return lastAt(s, from, urlEnd), urlEnd
 		}
 		urlEnd++
 	}
-	return lastAt(s, end, urlEnd), urlEnd
+	return lastAt(s, from, urlEnd), urlEnd
 }
 
 // lastAt returns the index of the last '@' in s[from:to], or -1.
@@ -435,11 +457,13 @@ const minKeyValueLen = 3
 // that looks like a one-time code is found too ("?otp=493817").
 //
 // The separator is '=' (also "=>" and "%3D") or ':'; a ':' separates a pair
-// only after a quoted name, before white space or before a quote, so
+// only after a quoted name, before white space (a no-break space after the
+// separator counts, see noBreakSpaceLen) or before a quote, so
 // "File.java:42" and "12:30" are no pairs. The name is the letters, digits, '_', '-', '.', '%',
 // '[' and ']' before the separator, quotes and white space aside. The value
 // is: a quoted string, to its closing quote (also in typographic quotes,
-// “…”, «…», 「…」..., when closed: see typographicOpen); a JSON object or
+// “…”, «…», 「…」..., when closed: see typographicOpen; also written as
+// JSON escapes, "\u201c…\u201d": see escapedQuoted); a JSON object or
 // array, to its closing bracket; after white space in a line that starts
 // with the name (YAML, headers, INI), the rest of the line; otherwise up to
 // the next '&', ';', ',', white space, quote, bracket or '#'. An HTTP
@@ -486,8 +510,14 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		}
 		floor = sepEnd
 		vs := sepEnd
-		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
-			vs++
+		for vs < len(s) {
+			if s[vs] == ' ' || s[vs] == '\t' {
+				vs++
+			} else if n := noBreakSpaceLen(s, vs); n > 0 {
+				vs += n
+			} else {
+				break
+			}
 		}
 		spaced := vs > sepEnd
 		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced && !quoteAt(s, vs) {
@@ -520,13 +550,38 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
+// noBreakSpaceLen returns the length of the no-break space (U+00A0) or
+// narrow no-break space (U+202F) at byte i of s, or 0. After a pair's
+// separator one stands for the space it looks like ("password:\u00a0...",
+// pasted from a document or typed by a French keyboard layout); before a
+// colon, where French text puts one, it is part of the name and dropped
+// with the name's other non-letters (see normalize).
+func noBreakSpaceLen(s string, i int) int {
+	switch {
+	case s[i] < utf8.RuneSelf:
+		return 0
+	case strings.HasPrefix(s[i:], nbsp):
+		return len(nbsp)
+	case strings.HasPrefix(s[i:], narrowNBSP):
+		return len(narrowNBSP)
+	}
+	return 0
+}
+
+// narrowNBSP is a narrow no-break space in UTF-8.
+const narrowNBSP = "\u202f"
+
 // otpValue returns the token at vs, after a quote (escaped or not, or a
-// typographic one: see typographicOpen), up to
+// typographic one, also as a JSON escape: see typographicOpen and
+// escapedQuote), up to
 // the next value end or quote or backslash, or a non-ASCII space or
 // punctuation mark other than a dash ("４９３８１７、確認": an ideographic
 // comma), read at most maxOTPLen+1 characters (enough for isOTPCode to tell
 // a longer value from a code).
 func otpValue(s string, vs int) (int, int) {
+	if n, _, _ := escapedQuote(s, vs); n > 0 {
+		vs += n // otp=\u201c493817\u201d, as a JSON encoder escapes “493817”
+	}
 	for vs < len(s) && (s[vs] == '\\' || s[vs] == '"' || s[vs] == '\'') {
 		vs++
 	}
@@ -616,6 +671,11 @@ func pairValue(s string, vs int, line bool) (int, int) {
 			return start, end
 		}
 	}
+	if k > 0 {
+		if start, end, ok := escapedQuoted(s, vs); ok {
+			return start, end
+		}
+	}
 	// Backslashes without a quote after them are part of the value
 	// (\\share\path, \u00e9...).
 	switch s[vs] {
@@ -629,8 +689,9 @@ func pairValue(s string, vs int, line bool) (int, int) {
 	ve := vs
 	if line {
 		// To the end of the line (or of the JSON string it is written
-		// in).
-		for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && s[ve] != '\\' {
+		// in, or its escaped line break). Other escapes are part of the
+		// value: stopping at "\u00e9" let the rest of it out.
+		for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && (s[ve] != '\\' || !escapedLineEnd(s, ve)) {
 			ve++
 		}
 		for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
@@ -642,6 +703,16 @@ func pairValue(s string, vs int, line bool) (int, int) {
 		ve++
 	}
 	return vs, ve
+}
+
+// escapedLineEnd reports whether the backslashes at byte i of s escape
+// the end of a JSON string or a line break ("\"", "\n", "\r", the
+// backslash written any number of times).
+func escapedLineEnd(s string, i int) bool {
+	for i < len(s) && s[i] == '\\' {
+		i++
+	}
+	return i == len(s) || s[i] == '"' || s[i] == 'n' || s[i] == 'r'
 }
 
 // maxTypographicValue bounds the search for a typographic quote's closing
@@ -663,7 +734,11 @@ func quoteAt(s string, i int) bool {
 	case c == '"' || c == '\'':
 		return true
 	case c == '\\':
-		return i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\'')
+		if i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\'') {
+			return true
+		}
+		n, _, _ := escapedQuote(s, i)
+		return n > 0
 	case c >= utf8.RuneSelf:
 		n, _, _ := typographicOpen(s, i)
 		return n > 0
@@ -673,25 +748,110 @@ func quoteAt(s string, i int) bool {
 
 func typographicOpen(s string, i int) (n int, close1, close2 string) {
 	q, n := utf8.DecodeRuneInString(s[i:])
+	if close1, close2 = typographicCloses(q); close1 == "" {
+		return 0, "", ""
+	}
+	return n, close1, close2
+}
+
+// typographicCloses returns the quotes that close the typographic opening
+// quote q (see typographicOpen), or "" when q opens none.
+func typographicCloses(q rune) (close1, close2 string) {
 	switch q {
 	case '“', '”':
-		return n, "”", ""
+		return "”", ""
 	case '„':
-		return n, "“", "”"
+		return "“", "”"
 	case '‘', '’':
-		return n, "’", ""
+		return "’", ""
 	case '«':
-		return n, "»", ""
+		return "»", ""
 	case '»':
-		return n, "«", "»"
+		return "«", "»"
 	case '‹':
-		return n, "›", ""
+		return "›", ""
 	case '「':
-		return n, "」", ""
+		return "」", ""
 	case '『':
-		return n, "』", ""
+		return "』", ""
 	}
-	return 0, "", ""
+	return "", ""
+}
+
+// escapedQuote returns the length of the JSON escape of a typographic
+// opening quote (see typographicOpen) at byte i of s, and the quotes that
+// close it, or 0: "\u201c", as encoders that escape every non-ASCII
+// character write “, with hex digits in either case and the backslash
+// written any number of times (JSON inside JSON).
+func escapedQuote(s string, i int) (n int, close1, close2 string) {
+	j := i
+	for j < len(s) && s[j] == '\\' {
+		j++
+	}
+	q, ok := unicodeEscape(s, j)
+	if j == i || !ok {
+		return 0, "", ""
+	}
+	if close1, close2 = typographicCloses(q); close1 == "" {
+		return 0, "", ""
+	}
+	return j + 5 - i, close1, close2
+}
+
+// unicodeEscape returns the character of the "uXXXX" (the tail of a JSON
+// escape) at byte j of s.
+func unicodeEscape(s string, j int) (rune, bool) {
+	if j+5 > len(s) || s[j] != 'u' {
+		return 0, false
+	}
+	var q rune
+	for _, c := range []byte(s[j+1 : j+5]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c|0x20 >= 'a' && c|0x20 <= 'f':
+			c = (c | 0x20) - 'a' + 10
+		default:
+			return 0, false
+		}
+		q = q<<4 | rune(c)
+	}
+	return q, true
+}
+
+// escapedQuoted is typographicQuoted for a quote written as a JSON escape
+// at vs (see escapedQuote): the value runs to the escape of a closing quote
+// (its backslashes excluded) within maxTypographicValue bytes. Encoders
+// that escape one quote escape the other too.
+func escapedQuoted(s string, vs int) (int, int, bool) {
+	n, close1, close2 := escapedQuote(s, vs)
+	if n == 0 {
+		return 0, 0, false
+	}
+	start := vs + n
+	window := s[start:min(len(s), start+maxTypographicValue)]
+	c1, _ := utf8.DecodeRuneInString(close1)
+	c2, _ := utf8.DecodeRuneInString(close2) // RuneError when there is none
+	for from := 0; ; {
+		i := strings.Index(window[from:], `\u`)
+		if i < 0 {
+			return 0, 0, false
+		}
+		i += from
+		from = i + 1
+		q, ok := unicodeEscape(window, i+1)
+		if !ok || q != c1 && q != c2 || q == '’' && wordCharAt(s, start+i+6) {
+			continue // another escape, or an apostrophe (see closingQuote)
+		}
+		end := i
+		for end > 0 && window[end-1] == '\\' {
+			end--
+		}
+		if after := start + i + 6; end == 0 && after < len(s) && !isValueEnd(s[after]) && !spaceAt(s, after) {
+			return 0, 0, false // empty quotes, the value after them (see typographicQuoted)
+		}
+		return start, start + end, true
+	}
 }
 
 // typographicQuoted returns the inside of the value in typographic quotes
@@ -1104,6 +1264,8 @@ const maxOTPLen = 16
 
 // isOTPCodeOther is isOTPCode for a value with a non-ASCII character,
 // counted in characters rather than bytes (a full-width digit has three).
+// A byte that is no UTF-8 (a code cut inside a character) cannot be read:
+// it counts as a digit, so the value fails closed.
 func isOTPCodeOther(s string) bool {
 	digits, n := 0, 0
 	for _, r := range s {
@@ -1111,7 +1273,7 @@ func isOTPCodeOther(s string) bool {
 			return false
 		}
 		switch {
-		case unicode.IsDigit(r):
+		case unicode.IsDigit(r) || r == utf8.RuneError:
 			digits++
 		case unicode.IsLetter(r) || unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '\u2212':
 		default:

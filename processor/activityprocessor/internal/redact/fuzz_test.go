@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -92,6 +93,13 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		// A password with '/', '?', '#' and '@' written raw. It starts
 		// with a letter: digits alone before a '/' read as a port.
 		pw := "p" + alphabet(b, alnum+"/?#@", 8)
+		if len(b) > 8 && b[8]&1 == 1 {
+			// An '@' before the raw '/' ("u:p@s/s@host"): the part
+			// after the '/' must not survive either. No 'Z' is in the
+			// rest of the URL.
+			tail := "Z" + alphabet(b[1:], alnum, 6)
+			return "postgres://app:" + pw + "@s/" + tail + "@db.example:5432/loyalty", tail
+		}
 		return "postgres://app:" + pw + "@db.example:5432/loyalty", pw
 	case 9:
 		return otherDigitsCard(b)
@@ -117,8 +125,9 @@ func plant(kind uint8, b []byte) (planted, core string) {
 }
 
 // fullWidthSeps are pair separators as an IME types them: full-width, or
-// with ideographic spaces.
-var fullWidthSeps = []string{"＝", "：", "＝＞", "\u3000＝\u3000", ":\u3000", "\u3000：", "：\u3000"}
+// with ideographic spaces; and with a no-break space (U+00A0, U+202F)
+// after them, as a document or a French keyboard layout puts one.
+var fullWidthSeps = []string{"＝", "：", "＝＞", "\u3000＝\u3000", ":\u3000", "\u3000：", "：\u3000", ":\u00a0", "=\u00a0", "\u00a0:\u00a0", ":\u202f"}
 
 // fullWidthPair returns a pair whose separator (and, as b chooses, the
 // quotes around its name and value) are written full-width, and its value.
@@ -153,7 +162,28 @@ func typographicPair(b []byte) (planted, core string) {
 	q := typographicQuotes[int(pick)%len(typographicQuotes)]
 	name := []string{"password", `"password"`, "“secret”", "ｔｏｋｅｎ"}[int(pick>>4)%4]
 	sep := []string{"=", ": ", " = ", "＝", "=>"}[int(pick>>6)%5]
+	if len(b) > 1 && b[1]&1 == 1 {
+		// The quotes as a JSON encoder that escapes non-ASCII writes
+		// them, as b chooses: in either case, the backslash doubled
+		// (JSON in JSON).
+		q = [2]string{jsonEscape(q[0], b[1]), jsonEscape(q[1], b[1])}
+	}
 	return name + sep + q[0] + "correct " + v + q[1], v
+}
+
+// jsonEscape returns the "\uXXXX" escape of the single character q: its
+// hex digits upper case when pick has bit 1, its backslash doubled when it
+// has bit 2.
+func jsonEscape(q string, pick byte) string {
+	r, _ := utf8.DecodeRuneInString(q)
+	e := fmt.Sprintf(`\u%04x`, r)
+	if pick&2 != 0 {
+		e = `\u` + strings.ToUpper(e[2:])
+	}
+	if pick&4 != 0 {
+		e = `\` + e
+	}
+	return e
 }
 
 // otpPair returns a one-time code of six digits in a script b chooses,
@@ -176,6 +206,13 @@ func otpPair(b []byte) (planted, core string) {
 	}
 	sep := []string{"=", "＝", ": ", "：", "=\""}[int(pick)%5]
 	end := []string{"", "、", "。", "\u3000", "）"}[int(pick>>2)%5]
+	if len(b) > 7 && b[7]&1 == 1 {
+		// A byte that is no UTF-8 inside the code: what follows it must
+		// not survive.
+		c := code.String()
+		cut := len(c) / 2
+		return "otp" + sep + c[:cut] + "\xff" + c[cut:] + end, ascii.String()[3:]
+	}
 	return "otp" + sep + code.String() + end, ascii.String()
 }
 
@@ -282,7 +319,8 @@ func FuzzTypographicPair(f *testing.F) { fuzzOneDetector(f, 14) }
 
 // FuzzOTP fuzzes the one-time-code rule: a code under an OTP-like key never
 // survives, whatever the key looks like around the pattern, in whatever
-// script's digits (the high bits of its first byte choose).
+// script's digits (the high bits of its first byte choose), also with a
+// byte that is no UTF-8 inside it (the high bit of its second).
 func FuzzOTP(f *testing.F) {
 	f.Add([]byte("123456"), "otp", "")
 	f.Add([]byte("9"), "X-", "-Code")
@@ -297,6 +335,10 @@ func FuzzOTP(f *testing.F) {
 			zero := digitZeros[int(b[0]>>4)%len(digitZeros)]
 			code = strings.Map(func(d rune) rune { return zero + d - '0' }, code)
 		}
+		if len(b) > 1 && b[1]&0x80 != 0 {
+			_, w := utf8.DecodeRuneInString(code)
+			code = code[:2*w] + "\xff" + code[2*w:]
+		}
 		key := keyPrefix + "otp" + keySuffix
 		if strings.Contains(key, code) {
 			t.Skip("the key itself holds the code")
@@ -309,6 +351,14 @@ func FuzzOTP(f *testing.F) {
 		raw, _ := json.Marshal(m.AsRaw())
 		if strings.Contains(string(raw), `"`+code+`"`) {
 			t.Errorf("one-time code %q under %q survived: %s", code, key, raw)
+		}
+		// JSON writes a byte that is no UTF-8 as U+FFFD: compare the
+		// values themselves too.
+		nested, _ := m.Get("nested")
+		for _, in := range []pcommon.Map{m, nested.Map()} {
+			if v, ok := in.Get(key); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == code {
+				t.Errorf("one-time code %q under %q survived", code, key)
+			}
 		}
 	})
 }

@@ -437,12 +437,12 @@ func TestCardSeparators(t *testing.T) {
 // name's backward scan and an OTP-named value's forward scan each re-read
 // the string for every separator, so 64 KB of "%3D" took 6 s and 64 KB of
 // "otp={" 1 s, per string, in the collector's pipeline; a typographic quote
-// never closed ("password=“x ") would send the search for its closing quote
-// to the end for each pair. Here 256 KB of each must come back well within
+// never closed ("password=“x ", also escaped: "password=\u201cx ") would
+// send the search for its closing quote to the end for each pair. Here 256 KB of each must come back well within
 // the test's time (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b "} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0"} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
@@ -635,7 +635,8 @@ func TestOTPOtherDigits(t *testing.T) {
 
 // TestDetectorsLinear: the detectors read a long string in linear time.
 // Each "a://b:c/" of a string with an '@' at its end only after white space
-// sent the raw-password search (rawPasswordEnd) to the end of the string,
+// sent the raw-password search (rawPasswordEnd) to the end of the string
+// (the search for a password's last '@' after "a://b:c@d/" must not either),
 // and "eyJeyJ..." (also "eyJ" and a zero-width space, read again without
 // it) sent the JWT finder to the end of the run for every "eyJ": 256 KB
 // took 8 to 16 s, 1 MB minutes. Here 1 MB of each must come back well
@@ -647,6 +648,8 @@ func TestDetectorsLinear(t *testing.T) {
 		{"x://u:p?", " @"},
 		{"\u200ba://b:c/", " @"},
 		{"a:\\/\\/b:c/", " @"},
+		{"a://b:c@d/", " @"},
+		{"a://b:c@d/x://y:z/", " @"},
 		{"eyJ", ""},
 		{"eyJ\u200b", ""},
 	} {
@@ -733,5 +736,108 @@ func TestEmptyQuotesBeforeTheValue(t *testing.T) {
 		{"typographic", "x password=“”hunter2 y", "x password=" + Mask + " y", RuleKeyValue},
 		{"empty ascii stays", `x password="" y`, `x password="" y`, NumRules},
 		{"empty typographic stays", "x password=“” y", "x password=“” y", NumRules},
+	})
+}
+
+// TestEscapedTypographicQuotes: a pair's value in typographic quotes that
+// a JSON encoder wrote as escapes ("password=\u201ccorrect horse\u201d",
+// as encoders that escape non-ASCII write them, either case of hex digits,
+// the backslash doubled in JSON inside JSON) is masked whole, as its
+// unescaped form is; before, it was masked to its first space and
+// "horse\u201d" leaked, and after "password: " at the start of a JSON
+// string nothing was masked at all.
+func TestEscapedTypographicQuotes(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"double", `{"note":"password=\u201ccorrect horse\u201d"}`, `{"note":"password=\u201c` + Mask + `\u201d"}`, RuleKeyValue},
+		{"colon at the start of a string", `{"note":"password: \u201ccorrect horse\u201d"}`, `{"note":"password: \u201c` + Mask + `\u201d"}`, RuleKeyValue},
+		{"colon in prose", `{"note":"x password: \u201Ccorrect horse\u201D y"}`, `{"note":"x password: \u201C` + Mask + `\u201D y"}`, RuleKeyValue},
+		{"colon before the quote", `{"note":"x password:\u201ccorrect horse\u201d y"}`, `{"note":"x password:\u201c` + Mask + `\u201d y"}`, RuleKeyValue},
+		{"single", `{"n":"password=\u2018correct horse\u2019"}`, `{"n":"password=\u2018` + Mask + `\u2019"}`, RuleKeyValue},
+		{"apostrophe inside", `{"n":"password=\u2018it\u2019s secret\u2019"}`, `{"n":"password=\u2018` + Mask + `\u2019"}`, RuleKeyValue},
+		{"low double, left close", `{"n":"password=\u201ecorrect horse\u201c"}`, `{"n":"password=\u201e` + Mask + `\u201c"}`, RuleKeyValue},
+		{"guillemets", `{"n":"password=\u00abcorrect horse\u00bb"}`, `{"n":"password=\u00ab` + Mask + `\u00bb"}`, RuleKeyValue},
+		{"single guillemets", `{"n":"password=\u2039correct horse\u203a"}`, `{"n":"password=\u2039` + Mask + `\u203a"}`, RuleKeyValue},
+		{"reversed guillemets", `{"n":"password=\u00bbcorrect horse\u00ab"}`, `{"n":"password=\u00bb` + Mask + `\u00ab"}`, RuleKeyValue},
+		{"corner brackets", `{"n":"password=\u300ccorrect horse\u300d"}`, `{"n":"password=\u300c` + Mask + `\u300d"}`, RuleKeyValue},
+		{"white corner brackets", `{"n":"password=\u300Ecorrect horse\u300F"}`, `{"n":"password=\u300E` + Mask + `\u300F"}`, RuleKeyValue},
+		{"json in json", `{"m":"{\"n\":\"password=\\u201ccorrect horse\\u201d\"}"}`, `{"m":"{\"n\":\"password=\\u201c` + Mask + `\\u201d\"}"}`, RuleKeyValue},
+		{"otp", `{"n":"otp=\u201c493817\u201d"}`, `{"n":"otp=\u201c` + Mask + `\u201d"}`, RuleKeyValue},
+		{"empty quotes then the value", `{"n":"x password=\u201c\u201dhunter2 y"}`, `{"n":"x password=` + Mask + ` y"}`, RuleKeyValue},
+		{"another escape is no quote", `{"n":"x password=\u00e9t\u00e9 y"}`, `{"n":"x password=` + Mask + ` y"}`, RuleKeyValue},
+		{"quoted text of another name stays", `{"n":"x user=\u201cjane doe\u201d y"}`, `{"n":"x user=\u201cjane doe\u201d y"}`, NumRules},
+	})
+}
+
+// TestLineValueStartsWithEscape: the value of a line of its own written in
+// a JSON string ("password: ..." at its start) runs to the escaped line
+// break or the end of the string, not to the first backslash: a value that
+// began with an escape ("\u00e9...", "\\share") went out in clear, and one
+// with an escape inside leaked from it on.
+func TestLineValueStartsWithEscape(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"escape first", `{"n":"password: \u00e9t\u00e9 secret"}`, `{"n":"password: ` + Mask + `"}`, RuleKeyValue},
+		{"escape inside", `{"n":"password: caf\u00e9 au lait"}`, `{"n":"password: ` + Mask + `"}`, RuleKeyValue},
+		{"backslash first", `{"n":"password: \\\\share\\pw"}`, `{"n":"password: ` + Mask + `"}`, RuleKeyValue},
+		{"escaped line break ends it", `{"n":"password: hunter 2\nuser: jane"}`, `{"n":"password: ` + Mask + `\nuser: jane"}`, RuleKeyValue},
+	})
+}
+
+// TestNoBreakSpaceAfterSeparator: a no-break space (U+00A0, or the narrow
+// one, U+202F) after a pair's ':' or '=' stands for the space it looks
+// like, so "password:\u00a0hunter2" is a pair as "password: hunter2" is;
+// before, the colon was taken for one of "12:30" and the value went out in
+// clear. French text puts a no-break space before a colon: a name that is
+// not secret-like still masks nothing.
+func TestNoBreakSpaceAfterSeparator(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"no-break space after a colon", "password:\u00a0hunter2", "password:\u00a0" + Mask, RuleKeyValue},
+		{"in prose", "x password:\u00a0hunter2 y", "x password:\u00a0" + Mask + " y", RuleKeyValue},
+		{"narrow no-break space", "x password:\u202fhunter2 y", "x password:\u202f" + Mask + " y", RuleKeyValue},
+		{"after equals", "x secret=\u00a0hunter2 y", "x secret=\u00a0" + Mask + " y", RuleKeyValue},
+		{"french, both sides", "x Password\u00a0:\u00a0hunter2 y", "x Password\u00a0:\u00a0" + Mask + " y", RuleKeyValue},
+		{"otp", "code otp:\u00a0493817 ok", "code otp:\u00a0" + Mask + " ok", RuleKeyValue},
+		{"french prose stays", "Remarque\u00a0: texte libre", "Remarque\u00a0: texte libre", NumRules},
+		{"french prose after the colon stays", "Remarque\u00a0:\u00a0texte libre", "Remarque\u00a0:\u00a0texte libre", NumRules},
+	})
+}
+
+// TestOTPInvalidUTF8: a one-time code with a byte that is no UTF-8 in it
+// (a code in another script's digits cut inside a character) cannot be
+// read, so it is masked: before, the invalid byte made it no code and it
+// went out in clear, as a value and in a pair.
+func TestOTPInvalidUTF8(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, code := range []string{"٤٩٣\xff٨١٧", "４９３\xef\xbc８１７", "493\xff817", "\xd9٩٣٨١٧"} {
+		m := pcommon.NewMap()
+		m.PutStr("otp", code)
+		m.PutEmptyMap("login").PutStr("passcode", code)
+		var rep Report
+		r.Attributes(m, "", true, &rep)
+		if v, _ := m.Get("otp"); v.Str() != Mask {
+			t.Errorf("otp %q: got %q, want %q", code, v.Str(), Mask)
+		}
+		login, _ := m.Get("login")
+		if v, _ := login.Map().Get("passcode"); v.Str() != Mask {
+			t.Errorf("login.passcode %q: got %q, want %q", code, v.Str(), Mask)
+		}
+		in := "code otp=" + code + " ok"
+		if got, _ := r.String(in, &rep); got != "code otp="+Mask+" ok" {
+			t.Errorf("String(%q) = %q, want the code masked", in, got)
+		}
+	}
+}
+
+// TestURLPasswordAtThenSlash: a URL password holding a raw '@' and then a
+// raw '/' ("https://u:p@s/s@host") runs to the last '@' of the URL, as one
+// with the '/' first does; before, only the part before its first '@' was
+// masked and "s/s" went out in clear.
+func TestURLPasswordAtThenSlash(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"at then slash", "https://u:p@s/s@host/x", "https://u:" + Mask + "@host/x", RuleURLCredentials},
+		{"at then question mark", "redis://:p@s?s@cache:6379", "redis://:" + Mask + "@cache:6379", RuleURLCredentials},
+		{"escaped slashes", `{"u":"https:\/\/u:p@s\/s@host"}`, `{"u":"https:\/\/u:` + Mask + `@host"}`, RuleURLCredentials},
+		{"empty password before the at", "https://u:@s/s@host", "https://u:" + Mask + "@host", RuleURLCredentials},
+		{"one at", "https://u:pw@host/path", "https://u:" + Mask + "@host/path", RuleURLCredentials},
+		{"url ends before the next at", "https://u:pw@host/path mail jane@example.com", "https://u:" + Mask + "@host/path mail jane@example.com", RuleURLCredentials},
 	})
 }
