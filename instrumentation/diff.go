@@ -478,6 +478,10 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		if a.marker != "" && a.marker == b.marker {
 			return
 		}
+		// The one-sided walks resolve these values again: on the path
+		// still, a map or slice would be taken for a cycle of its own.
+		d.leave(0, va)
+		d.leave(1, vb)
 		if a.marker != "" {
 			d.add(path, attribute.StringValue(a.marker), attribute.Value{}, false)
 		} else {
@@ -501,6 +505,8 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		// JSON held as bytes (json.RawMessage, a JSON column) is walked as
 		// what it encodes, so that its keys meet the secret-name rules.
 		if ja, jb, ok := jsonSides(a, b); ok {
+			d.leave(0, va) // a side that is not JSON is walked again
+			d.leave(1, vb)
 			d.walk(path, ja, jb, depth)
 			return
 		}
@@ -560,10 +566,32 @@ func (d *differ) walk(path string, a, b side, depth int) {
 }
 
 // sameInstant reports whether a and b are times (or pointers to times) of
-// the same instant. Their text differs when their zones do, yet a value
-// read back from a database, or decoded from a request, in another zone than
-// the one it is compared with has not changed.
+// the same instant, or slices or arrays of them holding the same instants,
+// nil where the other is nil. Their text differs when their zones do, yet a
+// value read back from a database, or decoded from a request, in another
+// zone than the one it is compared with has not changed.
 func sameInstant(a, b reflect.Value) bool {
+	if !a.IsValid() || !b.IsValid() {
+		return false
+	}
+	if k := a.Kind(); k == reflect.Slice || k == reflect.Array {
+		if e := a.Type().Elem(); e != timeType && e != timePointerType || a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			ea, eb := a.Index(i), b.Index(i)
+			if ea.Kind() == reflect.Pointer && (ea.IsNil() || eb.IsNil()) {
+				if ea.IsNil() != eb.IsNil() {
+					return false
+				}
+				continue
+			}
+			if !sameInstant(ea, eb) {
+				return false
+			}
+		}
+		return true
+	}
 	ta, okA := timeOf(a)
 	tb, okB := timeOf(b)
 	return okA && okB && ta.Equal(tb)
@@ -635,7 +663,7 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
 			name = j
 		}
-		if d.secrets.match(f.Name) || d.secrets.match(name) {
+		if d.secrets.match(f.Name) || d.secrets.match(name) || d.secrets.match(gormColumn(f.Tag)) {
 			continue
 		}
 		ft := f.Type
@@ -649,6 +677,18 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 		d.fieldCache.Store(t, out)
 	}
 	return out
+}
+
+// gormColumn returns the column a GORM model's field is stored in, when its
+// gorm tag names one ("column:otp_code;not null"): the GORM plugin diffs
+// models whose column may say "credential" when the Go name does not.
+func gormColumn(tag reflect.StructTag) string {
+	for opt := range strings.SplitSeq(tag.Get("gorm"), ";") {
+		if k, v, ok := strings.Cut(opt, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "column") {
+			return v
+		}
+	}
+	return ""
 }
 
 func (d *differ) walkStruct(path string, a, b reflect.Value, t reflect.Type, depth int) {
@@ -787,12 +827,15 @@ func isByteSlice(t reflect.Type) bool {
 // maxJSONBytes bounds the bytes jsonSides parses.
 const maxJSONBytes = 1 << 20
 
-// jsonSides returns the sides of a diff of byte slices as the JSON objects
-// or arrays they hold, when every side present holds one.
+// jsonSides returns the sides of a diff of byte slices with each one that
+// holds a JSON object or array replaced by what it holds, and whether any
+// was. A side that holds none (text, JSON null) stays bytes: the type change
+// then records it whole while the other side is walked, so that a JSON
+// column cleared or overwritten still has its keys meet the secret rules.
 func jsonSides(a, b side) (side, side, bool) {
 	parse := func(s side) (side, bool) {
 		if !s.v.IsValid() || s.marker != "" {
-			return s, s.marker == ""
+			return s, false
 		}
 		raw := bytes.TrimSpace(s.v.Bytes())
 		if len(raw) == 0 || len(raw) > maxJSONBytes || (raw[0] != '{' && raw[0] != '[') {
@@ -806,7 +849,7 @@ func jsonSides(a, b side) (side, side, bool) {
 	}
 	ja, okA := parse(a)
 	jb, okB := parse(b)
-	return ja, jb, okA && okB && (a.v.IsValid() || b.v.IsValid())
+	return ja, jb, okA || okB
 }
 
 // isLeafType reports whether values of t are recorded whole rather than

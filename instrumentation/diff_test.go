@@ -196,6 +196,21 @@ func TestDiff(t *testing.T) {
 			want:   map[string]any{},
 		},
 		{
+			// Slices and arrays of times are recorded whole, but compared
+			// instant by instant like a single time.
+			name:   "same instants in slices and arrays in another time zone are no change",
+			before: timeLists{Slots: []time.Time{day, day.AddDate(0, 0, 1)}, Window: [2]time.Time{day}, Reminders: []*time.Time{&day, nil}},
+			after: timeLists{Slots: []time.Time{day.In(time.FixedZone("CEST", 2*60*60)), day.AddDate(0, 0, 1)},
+				Window: [2]time.Time{day.In(time.FixedZone("EST", -5*60*60))}, Reminders: []*time.Time{new(day.In(time.FixedZone("CEST", 2*60*60))), nil}},
+			want: map[string]any{},
+		},
+		{
+			name:   "a changed instant in a slice of times is a change",
+			before: timeLists{Slots: []time.Time{day}},
+			after:  timeLists{Slots: []time.Time{day.Add(time.Hour)}},
+			want:   map[string]any{"slots": map[string]any{"old": []any{"1990-05-17T00:00:00Z"}, "new": []any{"1990-05-17T01:00:00Z"}}},
+		},
+		{
 			name:   "text-marshalable values",
 			before: anyHolder{V: netip.MustParseAddr("10.0.0.1")},
 			after:  anyHolder{V: netip.MustParseAddr("10.0.0.2")},
@@ -306,6 +321,20 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			// The map or slice the field held is walked, not taken for a
+			// cycle of its own.
+			name:   "interface field changing from a map or slice to a scalar",
+			before: map[string]any{"m": map[string]any{"a": 1}, "s": []address{{City: "Oslo"}}},
+			after:  map[string]any{"m": 2, "s": "none"},
+			want: map[string]any{
+				"m.a":         map[string]any{"old": int64(1)},
+				"m":           map[string]any{"new": int64(2)},
+				"s[0].city":   map[string]any{"old": "Oslo"},
+				"s[0].street": map[string]any{"old": ""},
+				"s":           map[string]any{"new": "none"},
+			},
+		},
+		{
 			name:   "top-level scalars",
 			before: 1,
 			after:  2,
@@ -337,10 +366,33 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			// The JSON side is still walked, so its keys meet the rules: a
+			// JSON column cleared to null, or overwritten with text, must
+			// not carry its old credentials out as text.
 			name:   "json in bytes beside text in bytes",
-			before: jsonHolder{Settings: json.RawMessage(`{"a":1}`)},
+			before: jsonHolder{Settings: json.RawMessage(`{"a":1,"apiKey":"k-123"}`)},
 			after:  jsonHolder{Settings: json.RawMessage(`not json`)},
-			want:   map[string]any{"settings": map[string]any{"old": `{"a":1}`, "new": "not json"}},
+			want: map[string]any{
+				"settings.a": map[string]any{"old": float64(1)},
+				"settings":   map[string]any{"new": "not json"},
+			},
+		},
+		{
+			name:   "json in bytes cleared to null",
+			before: jsonHolder{Settings: json.RawMessage(`null`)},
+			after:  jsonHolder{Settings: json.RawMessage(`{"theme":"dark","password":"hunter2"}`)},
+			want: map[string]any{
+				"settings":       map[string]any{"old": "null"},
+				"settings.theme": map[string]any{"new": "dark"},
+			},
+		},
+		{
+			// The GORM plugin diffs models whose column may say what the
+			// Go field name does not.
+			name:   "credentials named by their gorm column",
+			before: gormColumns{Code: "111111", Digest: "h1", Plan: "gold"},
+			after:  gormColumns{Code: "222222", Digest: "h2", Plan: "silver"},
+			want:   map[string]any{"plan": map[string]any{"old": "gold", "new": "silver"}},
 		},
 		{
 			// Comparable as a type, not as values: the interface holds a slice.
@@ -449,6 +501,18 @@ func (*panicky) MarshalText() ([]byte, error) { panic("boom") }
 
 // rawDoc is a named byte slice, like a GORM JSON column type.
 type rawDoc []byte
+
+type timeLists struct {
+	Slots     []time.Time  `json:"slots"`
+	Window    [2]time.Time `json:"window"`
+	Reminders []*time.Time `json:"reminders"`
+}
+
+type gormColumns struct {
+	Code   string `json:"code" gorm:"column:otp_code"`
+	Digest string `gorm:"size:60;COLUMN:password_digest;not null"`
+	Plan   string `json:"plan" gorm:"column:plan"`
+}
 
 type jsonHolder struct {
 	Settings json.RawMessage `json:"settings"`

@@ -846,13 +846,45 @@ func autoUpdateFields(s *schema.Schema) map[string]bool {
 		if f.AutoUpdateTime == 0 || f.StructField.Name == "" {
 			continue
 		}
-		name := f.StructField.Name
-		if j, _, _ := strings.Cut(f.StructField.Tag.Get("json"), ","); j != "" && j != "-" {
-			name = j
+		if path, ok := diffPath(s.ModelType, f.BindNames); ok {
+			auto[path] = true
 		}
-		auto[name] = true
 	}
 	return auto
+}
+
+// diffPath returns the path the diff gives the field that bindNames (a GORM
+// field's Go field names from the model down) reach: one name per level,
+// its json tag when it has one, none for an embedded struct it flattens.
+// A field in a struct embedded by name (gorm:"embedded") is "stamps.UpdatedAt".
+func diffPath(t reflect.Type, bindNames []string) (string, bool) {
+	var parts []string
+	for _, n := range bindNames {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return "", false
+		}
+		f, ok := t.FieldByName(n)
+		if !ok {
+			return "", false
+		}
+		t = f.Type
+		ft := t
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && ft.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
+			continue // flattened by the diff, as by encoding/json
+		}
+		name := f.Name
+		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
+			name = j
+		}
+		parts = append(parts, name)
+	}
+	return strings.Join(parts, "."), len(parts) > 0
 }
 
 func (p *Plugin) afterDelete(db *gorm.DB) {

@@ -416,6 +416,54 @@ func TestPluginUnscoped(t *testing.T) {
 	}
 }
 
+// Stamps holds a model's GORM timestamps, embedded by name.
+type Stamps struct {
+	CreatedAt time.Time
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Voucher keeps its timestamps in an embedded struct, not at its top level.
+type Voucher struct {
+	ID     uint   `gorm:"primaryKey"`
+	Code   string `json:"code"`
+	Stamps Stamps `json:"stamps" gorm:"embedded"`
+}
+
+func (v *Voucher) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "voucher", ID: strconv.FormatUint(uint64(v.ID), 10)}
+}
+
+// TestPluginTimestampsInEmbeddedStruct proves that GORM's own UpdatedAt is
+// left out of an update's changes wherever the model keeps it: a save that
+// changed nothing else is not recorded, and another records no timestamp.
+func TestPluginTimestampsInEmbeddedStruct(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&Voucher{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	v := Voucher{Code: "WELCOME"}
+	if err := tx.Create(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	time.Sleep(2 * time.Millisecond) // so that UpdatedAt changes
+	if err := tx.Save(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.Take(); len(recs) != 0 {
+		t.Errorf("got %d records for a no-op save, want 0: %v", len(recs), changes(recs[0]))
+	}
+	if err := tx.Model(&v).Update("code", "HELLO").Error; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]any{"code": {"old": "WELCOME", "new": "HELLO"}}
+	if got := changes(one(t, exp, schema.EventUpdated)); !reflect.DeepEqual(got, want) {
+		t.Errorf("got changes %v, want %v", got, want)
+	}
+	noRecordingErrors(t, errs)
+}
+
 // TestPluginPrimaryKeyChange: an update that sets the primary key, to a
 // literal or to an expression, is recorded under the row's new key with the
 // key's old and new values.

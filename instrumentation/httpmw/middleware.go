@@ -181,12 +181,16 @@ func (c *config) clientAddress(r *http.Request) string {
 	return client.String()
 }
 
+// parsePeer parses the connection's peer address. A link-local peer's zone
+// (its interface, fe80::1%eth0) is dropped: a prefix never contains a zoned
+// address, so a trusted proxy would not be trusted, and the record's
+// client.address, an ip field, could not index it.
 func parsePeer(remote string) (netip.Addr, bool) {
 	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return ap.Addr().Unmap(), true
+		return ap.Addr().Unmap().WithZone(""), true
 	}
 	if a, err := netip.ParseAddr(remote); err == nil {
-		return a.Unmap(), true
+		return a.Unmap().WithZone(""), true
 	}
 	return netip.Addr{}, false
 }

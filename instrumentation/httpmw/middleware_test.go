@@ -64,6 +64,11 @@ func TestClientAddress(t *testing.T) {
 			map[string][]string{"X-Forwarded-For": {"198.51.100.1, ::ffff:10.0.0.6, 10.0.0.7"}}, mappedProxies, httpmw.XForwardedFor, "198.51.100.1"},
 		{"ipv4-mapped trusted prefix does not widen to its neighbours", "11.1.2.3:443",
 			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, mappedProxies, httpmw.XForwardedFor, "11.1.2.3"},
+		// A link-local peer carries its interface as a zone, which a prefix
+		// never contains and an ip field cannot index.
+		{"zoned link-local peer is matched and recorded without its zone", "[fe80::1%eth0]:443",
+			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, []netip.Prefix{netip.MustParsePrefix("fe80::/10")}, httpmw.XForwardedFor, "198.51.100.1"},
+		{"zoned link-local peer untrusted", "[fe80::1%eth0]:443", nil, proxies, httpmw.XForwardedFor, "fe80::1"},
 		{"ipv6 prefix does not trust ipv4 peers", "10.1.2.3:443",
 			map[string][]string{"X-Forwarded-For": {"198.51.100.1"}}, []netip.Prefix{netip.MustParsePrefix("::/0")}, httpmw.XForwardedFor, "10.1.2.3"},
 	}
