@@ -1452,7 +1452,7 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 	if ok {
 		id = v.AsString()
 	}
-	if !validID(id) {
+	if !validID(id) || placeholderUUID(id) {
 		id = st.derivedID(lr)
 		attrs.PutStr(schema.AttrID, id)
 	} else if v.Type() != pcommon.ValueTypeStr {
@@ -1475,15 +1475,15 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 
 // documentID returns the document id of a record from a service with
 // resource res whose activity.id is the usable id: the id itself when it is
-// a UUID (random or time-ordered, so unique across tenants by construction,
-// as the instrumentation library's are), else the id scoped by the record's
+// a UUID unique across tenants by construction (uniqueUUID: random or
+// time-ordered, as the instrumentation library's are), else the id scoped by the record's
 // tenant and service.name (recordid.Scoped). Two tenants' (or services')
 // emitters that both number their records from 1 would otherwise share
 // document ids in the one data stream, and Elasticsearch would keep only the
 // first of each pair (the 409 of the second is the de-duplication the
 // exporter does not report). The same id sent again maps onto the same id.
 func documentID(res pcommon.Resource, id, tenantID string) string {
-	if isUUID(id) {
+	if uniqueUUID(id) {
 		return id
 	}
 	service := ""
@@ -1496,6 +1496,52 @@ func documentID(res pcommon.Resource, id, tenantID string) string {
 // isUUID reports whether id is a UUID in its canonical text form
 // (8-4-4-4-12 hexadecimal digits, either case), eight digits at a time.
 func isUUID(id string) bool { return redact.IsUUID(id) }
+
+// uniqueUUID reports whether id is a UUID that is unique across tenants by
+// construction: RFC 9562's variant, version 1 or 6 (time and node), 4
+// (random) or 7 (time and random). A name-based UUID (versions 3 and 5) is
+// the same for two tenants' emitters that hash the same name ("order 17"),
+// a custom one (version 8) is whatever its emitter made it, and other
+// variants follow no rule: those are scoped like any other id.
+func uniqueUUID(id string) bool {
+	if !isUUID(id) {
+		return false
+	}
+	switch id[14] {
+	case '1', '4', '6', '7':
+	default:
+		return false
+	}
+	switch id[19] {
+	case '8', '9', 'a', 'b', 'A', 'B':
+		return true
+	}
+	return false
+}
+
+// placeholderUUID reports whether id is the nil or the max UUID: what an
+// emitter sends when it never set the id (a zero uuid.UUID), the same for
+// every record, so no id at all. Taken for one, every such record of a
+// tenant and service would share a document id, and Elasticsearch would keep
+// only the first.
+func placeholderUUID(id string) bool {
+	if len(id) != uuidLen {
+		return false
+	}
+	switch id[0] {
+	case '0':
+		return id == nilUUID
+	case 'f', 'F':
+		return strings.EqualFold(id, maxUUID)
+	}
+	return false
+}
+
+const (
+	uuidLen = len(nilUUID)
+	nilUUID = "00000000-0000-0000-0000-000000000000"
+	maxUUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+)
 
 // maxIDLen bounds an emitter-supplied id: Elasticsearch refuses _id values
 // longer than 512 bytes.

@@ -291,3 +291,57 @@ func TestDocumentIDScopedByTenant(t *testing.T) {
 		t.Errorf("batch sent again: got document ids %q, want %q", again, docs)
 	}
 }
+
+// TestDocumentIDOfUUIDs proves that only UUIDs unique across tenants by
+// construction are document ids as they are. Two tenants' emitters that
+// derive name-based UUIDs (version 5) from the same name, or send the same
+// custom one (version 8), or a UUID of another variant, got one document id
+// for two records, and Elasticsearch kept only the first; and an emitter
+// that never set its ids (the nil or max UUID on every record) had all its
+// records after the first dropped.
+func TestDocumentIDOfUUIDs(t *testing.T) {
+	const (
+		v4 = "9b2f6c1e-3d4a-4f5b-8c6d-7e8f9a0b1c2d"
+		v1 = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+		v6 = "1ec9414c-232a-6b00-b3c8-9e6bdeced846"
+		v5 = "886313e1-3b8a-5372-9b90-0c9aee199e5d" // uuid.NewSHA1(uuid.NameSpaceURL, "order 17")-like
+		v3 = "a3bb189e-8bf9-3888-9912-ace4e6543002"
+		v8 = "0190f0e4-1111-8aaa-8bbb-123456789abc"
+		nc = "0190f0e4-1111-7aaa-cbbb-123456789abc" // version 7, Microsoft's variant
+	)
+	docOf := func(tenant, id, body string) (gotID, doc string) {
+		out := firstRecord(runOnce(t, createDefaultConfig(), oneRecord(func(lr plog.LogRecord) {
+			lr.Body().SetStr(body)
+			lr.Attributes().PutStr(schema.AttrID, id)
+			lr.Attributes().PutStr(schema.AttrTenantID, tenant)
+			lr.Attributes().PutStr(schema.AttrEvent, schema.EventLogin)
+		})))
+		return attrStr(out, schema.AttrID), attrStr(out, schema.AttrDocumentID)
+	}
+	for _, id := range []string{v4, v1, v6, "0190F0E4-1111-7AAA-8BBB-123456789ABC"} {
+		if _, doc := docOf("acme", id, "x"); doc != id {
+			t.Errorf("activity.id %s: got document id %s, want it unchanged", id, doc)
+		}
+	}
+	for _, id := range []string{v5, v3, v8, nc} {
+		_, a := docOf("acme", id, "x")
+		_, b := docOf("bean-there", id, "x")
+		if a == b || a == id {
+			t.Errorf("activity.id %s in two tenants: got document ids %s and %s, want two, scoped", id, a, b)
+		}
+		if _, again := docOf("acme", id, "y"); again != a {
+			t.Errorf("activity.id %s sent again: got document id %s, want %s", id, again, a)
+		}
+	}
+	for _, id := range []string{"00000000-0000-0000-0000-000000000000", "FFFFFFFF-ffff-ffff-ffff-ffffffffffff"} {
+		id1, doc1 := docOf("acme", id, "first")
+		id2, doc2 := docOf("acme", id, "second")
+		if doc1 == doc2 || id1 == id || id2 == id {
+			t.Errorf("two records with activity.id %s: got ids %s, %s and document ids %s, %s; want each its own derived id",
+				id, id1, id2, doc1, doc2)
+		}
+		if !uuidV7.MatchString(id1) {
+			t.Errorf("activity.id %s: got %s, want a derived UUIDv7", id, id1)
+		}
+	}
+}
