@@ -33,6 +33,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"go.opentelemetry.io/collector/client"
@@ -133,13 +134,29 @@ func checkTokens(c *bearertokenauthextension.Config) error {
 		}
 		return nil // the file wins over inline tokens
 	}
-	if c.BearerToken != "" && len(c.BearerToken) < MinTokenLength {
-		return fmt.Errorf("ingestauth: token: must be %d characters or more", MinTokenLength)
+	if c.BearerToken != "" {
+		if err := inlineToken(string(c.BearerToken)); err != nil {
+			return fmt.Errorf("ingestauth: token: %w", err)
+		}
 	}
 	for i, t := range c.Tokens {
-		if len(t) < MinTokenLength {
-			return fmt.Errorf("ingestauth: tokens[%d]: must be %d characters or more", i, MinTokenLength)
+		if err := inlineToken(string(t)); err != nil {
+			return fmt.Errorf("ingestauth: tokens[%d]: %w", i, err)
 		}
+	}
+	return nil
+}
+
+// inlineToken refuses an inline token that is too short or holds white
+// space: the contrib extension keeps only the first word of a token with a
+// space, so with "3f9a... loyalty" the emitters sending the whole token are
+// refused and anyone sending "3f9a..." gets in.
+func inlineToken(t string) error {
+	if strings.ContainsFunc(t, unicode.IsSpace) {
+		return errors.New("must not hold white space (a token is one word; put a token's notes in a token file, after it)")
+	}
+	if len(t) < MinTokenLength {
+		return fmt.Errorf("must be %d characters or more", MinTokenLength)
 	}
 	return nil
 }

@@ -142,6 +142,11 @@ func TestWeakTokensRefusedAtStart(t *testing.T) {
 		want string // "" means it starts
 	}{
 		{"short token", func(c *bearertokenauthextension.Config) { c.BearerToken = "abc123" }, "token: must be 16 characters or more"},
+		// The contrib extension keeps an inline token's first word: the
+		// emitters sending the whole token were refused, and anyone
+		// sending the first word got in.
+		{"token with a space", func(c *bearertokenauthextension.Config) { c.BearerToken = token + " loyalty-api" }, "token: must not hold white space"},
+		{"token with a tab", func(c *bearertokenauthextension.Config) { c.Tokens = append(c.Tokens, token, "abc123\t"+token) }, "tokens[1]: must not hold white space"},
 		{"short one of tokens", func(c *bearertokenauthextension.Config) {
 			c.Tokens = append(c.Tokens, token, "abc123")
 		}, "tokens[1]: must be 16"},
