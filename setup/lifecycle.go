@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/indices/putdatalifecycle"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 
 	"github.com/activitylog/activitylog/schema"
 )
@@ -26,7 +28,12 @@ const streamLifecycleKind = "data stream lifecycle"
 // it acts only on time series data streams, which these are not, and the
 // typed API of this client version cannot read a round back as it was
 // written.
+// It first checks the setup user's privileges, so that a user who cannot see
+// the streams gets an error rather than a retention applied to none of them.
 func applyStreamRetention(ctx context.Context, es *elasticsearch.TypedClient, want *types.DataStreamLifecycle) ([]Change, error) {
+	if err := checkStreamRetentionPrivileges(ctx, es); err != nil {
+		return nil, err
+	}
 	resp, err := es.Indices.GetDataLifecycle(schema.IndexPattern).Do(ctx)
 	if isNotFound(err) {
 		return nil, nil // no activity data stream exists yet
@@ -56,6 +63,62 @@ func applyStreamRetention(ctx context.Context, es *elasticsearch.TypedClient, wa
 		changes = append(changes, change)
 	}
 	return changes, nil
+}
+
+// checkStreamRetentionPrivileges fails, naming what is missing, unless the
+// client's user holds, on the whole of schema.IndexPattern (every activity
+// data stream, present or future), the index privileges applyStreamRetention
+// needs: view_index_metadata to list the streams and
+// manage_data_stream_lifecycle to change their lifecycle. Without the first
+// the list is not refused but silently incomplete, since a wildcard resolves
+// only to the indices the user may view. Elasticsearch answers has_privileges
+// by the actions a privilege covers, so manage or all, which cover both, pass
+// too. Where security is off there is nothing to check, and it passes.
+func checkStreamRetentionPrivileges(ctx context.Context, es *elasticsearch.TypedClient) error {
+	needed := []indexprivilege.IndexPrivilege{indexprivilege.Viewindexmetadata, indexprivilege.Managedatastreamlifecycle}
+	resp, err := es.Security.HasPrivileges().Index(types.IndexPrivilegesCheck{
+		Names: []string{schema.IndexPattern}, Privileges: needed,
+	}).Do(ctx)
+	if securityDisabled(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check the setup user's privileges on %s (POST _security/user/_has_privileges): %w", schema.IndexPattern, err)
+	}
+	var missing []string
+	for _, p := range needed {
+		if !resp.Index[schema.IndexPattern][p.Name] {
+			missing = append(missing, p.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the setup user %q lacks the index privilege %s on %s (manage grants them too): "+
+			"without them the retention cannot reach the existing activity data streams; run setup as the superuser",
+			resp.Username, strings.Join(missing, " and "), schema.IndexPattern)
+	}
+	return nil
+}
+
+// securityDisabled reports whether err is a cluster's answer to a security
+// API while security is off: a node that registers no security API answers
+// 400 "no handler found" (the integ-test-zip node), one that registers them
+// answers 500 with an illegal_state_exception saying security is not enabled.
+func securityDisabled(err error) bool {
+	var esErr *types.ElasticsearchError
+	if !errors.As(err, &esErr) {
+		return false
+	}
+	reason := ""
+	if esErr.ErrorCause.Reason != nil {
+		reason = *esErr.ErrorCause.Reason
+	}
+	switch esErr.Status {
+	case http.StatusBadRequest:
+		return esErr.ErrorCause.Type == "" && strings.Contains(reason, "no handler found for uri [/_security/")
+	case http.StatusInternalServerError:
+		return esErr.ErrorCause.Type == "illegal_state_exception" && strings.Contains(reason, "Security is not enabled")
+	}
+	return false
 }
 
 // lifecycleError wraps err, naming the index privilege on the activity data

@@ -16,6 +16,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 
+	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/schema"
 	"github.com/activitylog/activitylog/setup"
 )
@@ -32,6 +33,15 @@ const (
 	// recordedLifecycleForbidden is PUT _data_stream/<name>/_lifecycle by a
 	// user with view_index_metadata but not manage on the stream.
 	recordedLifecycleForbidden = `{"error":{"root_cause":[{"type":"security_exception","reason":"action [indices:admin/data_stream/lifecycle/put] is unauthorized for user [setup] with effective roles [viewer] on indices [%[1]s], this action is granted by the index privileges [manage_data_stream_lifecycle,manage,all]"}],"type":"security_exception","reason":"action [indices:admin/data_stream/lifecycle/put] is unauthorized for user [setup] with effective roles [viewer] on indices [%[1]s], this action is granted by the index privileges [manage_data_stream_lifecycle,manage,all]"},"status":403}`
+	// recordedNoSecurityHandler is POST _security/user/_has_privileges on the
+	// integ-test-zip node with security off: it registers no security API.
+	recordedNoSecurityHandler = `{"error":"no handler found for uri [/_security/user/_has_privileges] and method [POST]"}`
+	// recordedSecurityDisabled is the same request where the security API is
+	// registered but security is off (SecurityBaseRestHandler).
+	recordedSecurityDisabled = `{"error":{"root_cause":[{"type":"illegal_state_exception","reason":"Security is not enabled but a security rest handler is registered"}],"type":"illegal_state_exception","reason":"Security is not enabled but a security rest handler is registered"},"status":500}`
+	// recordedHasPrivileges is its answer on a secured cluster, for a user
+	// with view_index_metadata but not manage_data_stream_lifecycle.
+	recordedHasPrivileges = `{"username":"setup","has_all_requested":false,"cluster":{},"index":{"logs-activity.otel-*":{"view_index_metadata":true,"manage_data_stream_lifecycle":false}},"application":{}}`
 )
 
 // streamLifecycle is a data stream's lifecycle as GET _lifecycle shows it.
@@ -47,6 +57,12 @@ type lifecycleCluster struct {
 	streams   map[string]*streamLifecycle // name -> lifecycle; nil: none
 	puts      []string                    // streams whose lifecycle setup PUT
 	forbidPut bool
+	// privileges, when set, answers POST _security/user/_has_privileges;
+	// by default it answers as the integ-test-zip node with security off.
+	privileges func() (status int, body string)
+	// hidden makes GET _data_stream/<wildcard>/_lifecycle list no stream, as
+	// Elasticsearch answers a user without view_index_metadata on them.
+	hidden bool
 }
 
 func newLifecycleCluster(t *testing.T, streams map[string]*streamLifecycle) *lifecycleCluster {
@@ -70,6 +86,12 @@ func (c *lifecycleCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusMethodNotAllowed, recordedNoILM)
 	case r.Method == http.MethodGet && p == "/_lifecycle/stats":
 		reply(http.StatusOK, recordedLifecycleStats)
+	case r.Method == http.MethodPost && p == "/_security/user/_has_privileges":
+		if c.privileges == nil {
+			reply(http.StatusBadRequest, recordedNoSecurityHandler)
+			return
+		}
+		reply(c.privileges())
 	case strings.HasPrefix(p, "/_data_stream/") && strings.HasSuffix(p, "/_lifecycle"):
 		c.serveLifecycle(r, strings.TrimSuffix(strings.TrimPrefix(p, "/_data_stream/"), "/_lifecycle"), reply)
 	default:
@@ -82,6 +104,9 @@ func (c *lifecycleCluster) serveLifecycle(r *http.Request, target string, reply 
 	defer c.mu.Unlock()
 	var names []string
 	for name := range c.streams {
+		if c.hidden && strings.Contains(target, "*") {
+			break
+		}
 		if ok, _ := path.Match(target, name); ok {
 			names = append(names, name)
 		}
@@ -231,5 +256,69 @@ func TestInstallStreamRetentionForbidden(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("got error %q, want it to name %q", err, want)
 		}
+	}
+}
+
+// TestInstallChecksStreamRetentionPrivileges proves the wiring of the
+// privilege check that precedes the lifecycle update (the check itself runs
+// against a real secured node in TestReadOnlyRecordsOnSecuredNode, whose
+// integ-test-zip server cannot reach this branch: it has no data stream
+// lifecycle). A user who may not view the activity data streams sees an
+// empty list, not a 403, so without the check setup reported the retention
+// applied to 0 streams while the stored records kept the old one. Where
+// security is off the check is skipped; any other failure of it is an error.
+func TestInstallChecksStreamRetentionPrivileges(t *testing.T) {
+	granted := func(view, manage bool) func() (int, string) {
+		return func() (int, string) {
+			return http.StatusOK, fmt.Sprintf(`{"username":"setup","has_all_requested":%t,"cluster":{},"index":{%q:{"view_index_metadata":%t,"manage_data_stream_lifecycle":%t}},"application":{}}`,
+				view && manage, schema.IndexPattern, view, manage)
+		}
+	}
+	for _, c := range []struct {
+		name       string
+		privileges func() (int, string)
+		hidden     bool
+		wantPuts   int
+		wantErr    []string // substrings of the error; nil: no error
+	}{
+		{name: "security off, no handler", wantPuts: 1},
+		{name: "security off, handler registered", privileges: func() (int, string) { return http.StatusInternalServerError, recordedSecurityDisabled }, wantPuts: 1},
+		{name: "both privileges", privileges: granted(true, true), wantPuts: 1},
+		{name: "cannot view the streams", privileges: granted(false, false), hidden: true,
+			wantErr: []string{"view_index_metadata", "manage_data_stream_lifecycle", schema.IndexPattern}},
+		{name: "cannot manage the streams", privileges: func() (int, string) { return http.StatusOK, recordedHasPrivileges },
+			wantErr: []string{"manage_data_stream_lifecycle", schema.IndexPattern}},
+		{name: "server error", privileges: func() (int, string) {
+			return http.StatusServiceUnavailable, `{"error":{"root_cause":[],"type":"cluster_block_exception","reason":"blocked"},"status":503}`
+		}, wantErr: []string{"has_privileges", "cluster_block_exception"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cluster := newLifecycleCluster(t, map[string]*streamLifecycle{schema.DataStream("default"): {Enabled: true, DataRetention: "365d"}})
+			cluster.privileges, cluster.hidden = c.privileges, c.hidden
+			_, err := setup.Install(context.Background(), fakeNode(t, cluster), setup.Config{Schema: schema.Options{Retention: 400 * 24 * time.Hour}})
+			if c.wantErr == nil && err != nil {
+				t.Fatalf("got error %v, want none", err)
+			}
+			if c.wantErr != nil && err == nil {
+				t.Fatalf("got no error, want one naming %q", c.wantErr)
+			}
+			for _, want := range c.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("got error %q, want it to name %q", err, want)
+				}
+			}
+			if len(cluster.puts) != c.wantPuts {
+				t.Errorf("got lifecycle PUTs %v, want %d", cluster.puts, c.wantPuts)
+			}
+		})
+	}
+}
+
+// TestStreamRetentionPrivilegesSecurityOff proves, against the development
+// node (security off, so it registers no security API), that the privilege
+// check recognises that answer and passes instead of failing setup.
+func TestStreamRetentionPrivilegesSecurityOff(t *testing.T) {
+	if err := setup.CheckStreamRetentionPrivileges(context.Background(), estest.Client(t)); err != nil {
+		t.Fatalf("got %v, want the check skipped where security is off", err)
 	}
 }
