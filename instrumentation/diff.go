@@ -448,6 +448,21 @@ func (d *differ) leave(i int, vks []visit) {
 	}
 }
 
+// ownVisit returns the visit resolve entered for the map or slice s itself
+// (the last of vks, after those of the pointers that led to it), or none.
+func ownVisit(s side, vks []visit) []visit {
+	if len(vks) == 0 || !s.v.IsValid() {
+		return nil
+	}
+	switch s.v.Kind() {
+	case reflect.Map, reflect.Slice:
+		if last := vks[len(vks)-1]; last.ptr == s.v.Pointer() && last.typ == s.v.Type() {
+			return vks[len(vks)-1:]
+		}
+	}
+	return nil
+}
+
 func (d *differ) walk(path string, a, b side, depth int) {
 	if d.truncated {
 		return
@@ -480,8 +495,10 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		}
 		// The one-sided walks resolve these values again: on the path
 		// still, a map or slice would be taken for a cycle of its own.
-		d.leave(0, va)
-		d.leave(1, vb)
+		// The pointers that led to them stay on it, so that a cycle
+		// through one is caught where it closes.
+		d.leave(0, ownVisit(a, va))
+		d.leave(1, ownVisit(b, vb))
 		if a.marker != "" {
 			d.add(path, attribute.StringValue(a.marker), attribute.Value{}, false)
 		} else {
@@ -505,8 +522,8 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		// JSON held as bytes (json.RawMessage, a JSON column) is walked as
 		// what it encodes, so that its keys meet the secret-name rules.
 		if ja, jb, ok := jsonSides(a, b); ok {
-			d.leave(0, va) // a side that is not JSON is walked again
-			d.leave(1, vb)
+			d.leave(0, ownVisit(a, va)) // a side that is not JSON is walked again
+			d.leave(1, ownVisit(b, vb))
 			d.walk(path, ja, jb, depth)
 			return
 		}

@@ -335,6 +335,19 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			// Only the map or slice is released for the one-sided walk:
+			// a pointer cycle under a type change is still caught where
+			// it closes, not one level later with its fields repeated.
+			name:   "cycle through a pointer under a type change",
+			before: anyHolder{V: cyclic("a")},
+			after:  anyHolder{V: "none"},
+			want: map[string]any{
+				"v.Name": map[string]any{"old": "a"},
+				"v.Next": map[string]any{"old": instrumentation.MarkerCycle},
+				"v":      map[string]any{"new": "none"},
+			},
+		},
+		{
 			name:   "top-level scalars",
 			before: 1,
 			after:  2,

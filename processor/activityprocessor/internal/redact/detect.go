@@ -493,8 +493,14 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		// The name, with quotes and white space between it and the
 		// separator.
 		ne := e
-		for ne > 0 && (s[ne-1] == ' ' || s[ne-1] == '\t') {
-			ne--
+		for ne > 0 {
+			if s[ne-1] == ' ' || s[ne-1] == '\t' {
+				ne--
+			} else if n := escapedNoBreakSpaceBefore(s, floor, ne); n > 0 {
+				ne -= n // "Password\u00a0:", French text as JSON escapes it
+			} else {
+				break
+			}
 		}
 		quoted := false
 		for ne > 0 && (s[ne-1] == '"' || s[ne-1] == '\'' || s[ne-1] == '\\') {
@@ -556,8 +562,21 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 // pasted from a document or typed by a French keyboard layout); before a
 // colon, where French text puts one, it is part of the name and dropped
 // with the name's other non-letters (see normalize).
+//
+// Written as a JSON escape ("\u00a0", the backslash any number of times),
+// as encoders that escape every non-ASCII character write it (Python's
+// json.dumps), it counts the same.
 func noBreakSpaceLen(s string, i int) int {
 	switch {
+	case s[i] == '\\':
+		j := i
+		for j < len(s) && s[j] == '\\' {
+			j++
+		}
+		if q, ok := unicodeEscape(s, j); ok && (q == '\u00a0' || q == '\u202f') {
+			return j + 5 - i
+		}
+		return 0
 	case s[i] < utf8.RuneSelf:
 		return 0
 	case strings.HasPrefix(s[i:], nbsp):
@@ -566,6 +585,23 @@ func noBreakSpaceLen(s string, i int) int {
 		return len(narrowNBSP)
 	}
 	return 0
+}
+
+// escapedNoBreakSpaceBefore returns the length of the no-break space
+// written as a JSON escape (see noBreakSpaceLen) that ends at byte end of
+// s, its backslashes read no further back than floor, or 0.
+func escapedNoBreakSpaceBefore(s string, floor, end int) int {
+	j := end - 5
+	if j-1 < floor || s[j-1] != '\\' {
+		return 0
+	}
+	if q, ok := unicodeEscape(s, j); !ok || q != '\u00a0' && q != '\u202f' {
+		return 0
+	}
+	for j > floor && s[j-1] == '\\' {
+		j--
+	}
+	return end - j
 }
 
 // narrowNBSP is a narrow no-break space in UTF-8.

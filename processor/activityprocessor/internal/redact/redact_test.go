@@ -442,7 +442,7 @@ func TestCardSeparators(t *testing.T) {
 // the test's time (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0"} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0", `password\u00a0:\u00a0`, `\\u00a0:`} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
@@ -839,5 +839,25 @@ func TestURLPasswordAtThenSlash(t *testing.T) {
 		{"empty password before the at", "https://u:@s/s@host", "https://u:" + Mask + "@host", RuleURLCredentials},
 		{"one at", "https://u:pw@host/path", "https://u:" + Mask + "@host/path", RuleURLCredentials},
 		{"url ends before the next at", "https://u:pw@host/path mail jane@example.com", "https://u:" + Mask + "@host/path mail jane@example.com", RuleURLCredentials},
+	})
+}
+
+// TestEscapedNoBreakSpaceAround: a no-break space written as a JSON escape
+// ("password:\u00a0hunter2", as Python's json.dumps and other encoders
+// that escape every non-ASCII character write it) stands for a space as
+// the raw one does, after the separator and, in French text, before it;
+// before, the colon was taken for one of "12:30" (after) or the name read
+// as "u00a0" (before), and the value went out in clear.
+func TestEscapedNoBreakSpaceAround(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"after a colon", `{"n":"x password:\u00a0hunter2 y"}`, `{"n":"x password:\u00a0` + Mask + ` y"}`, RuleKeyValue},
+		{"narrow, upper case", `{"n":"x password:\u202Fhunter2 y"}`, `{"n":"x password:\u202F` + Mask + ` y"}`, RuleKeyValue},
+		{"line of its own", `{"n":"password:\u00a0hunter two"}`, `{"n":"password:\u00a0` + Mask + `"}`, RuleKeyValue},
+		{"json in json", `{"m":"{\"n\":\"x password:\\u00a0hunter2 y\"}"}`, `{"m":"{\"n\":\"x password:\\u00a0` + Mask + ` y\"}"}`, RuleKeyValue},
+		{"french, both sides", `{"n":"x Password\u00a0:\u00a0hunter2 y"}`, `{"n":"x Password\u00a0:\u00a0` + Mask + ` y"}`, RuleKeyValue},
+		{"french, before", `{"n":"x Password\u00a0: hunter2 y"}`, `{"n":"x Password\u00a0: ` + Mask + ` y"}`, RuleKeyValue},
+		{"otp", `{"n":"code otp:\u00a0493817 ok"}`, `{"n":"code otp:\u00a0` + Mask + ` ok"}`, RuleKeyValue},
+		{"french prose stays", `{"n":"Remarque\u00a0:\u00a0texte libre"}`, `{"n":"Remarque\u00a0:\u00a0texte libre"}`, NumRules},
+		{"other escape stays", `{"n":"at 12:\u00e9t\u00e9"}`, `{"n":"at 12:\u00e9t\u00e9"}`, NumRules},
 	})
 }
