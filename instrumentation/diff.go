@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -320,6 +321,10 @@ var (
 	durationType      = reflect.TypeFor[time.Duration]()
 	timeType          = reflect.TypeFor[time.Time]()
 	timePointerType   = reflect.TypeFor[*time.Time]()
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	errorType         = reflect.TypeFor[error]()
+	urlType           = reflect.TypeFor[url.URL]()
+	userinfoType      = reflect.TypeFor[url.Userinfo]()
 )
 
 // add records a change at path, merging with an earlier one-sided change there.
@@ -528,6 +533,14 @@ func (d *differ) walk(path string, a, b side, depth int) {
 			return
 		}
 	}
+	if isLeafType(t) && !isURLType(t) && implements(t, errorType) {
+		// An error that is a string or a number (type E string) is its
+		// text: free text no name rule can check, as for the errors below.
+		if errorChanged(a.v, b.v) {
+			d.add(path, attribute.Value{}, attribute.Value{}, true)
+		}
+		return
+	}
 	if isLeafType(t) {
 		// Identical comparable values have identical representations, so
 		// an unchanged time or ID costs no conversion at all. The values
@@ -541,15 +554,42 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		}
 		var old, new attribute.Value
 		if a.v.IsValid() {
-			old = leafValue(a.v)
+			old = leafValue(a.v, d.secrets, false)
 		}
 		if b.v.IsValid() {
-			new = leafValue(b.v)
+			new = leafValue(b.v, d.secrets, false)
 		}
-		if !valueEqual(old, new) {
+		switch {
+		case !valueEqual(old, new):
+			d.add(path, old, new, false)
+		case holdsURL(t) && a.v.IsValid() && b.v.IsValid() &&
+			!valueEqual(leafValue(a.v, d.secrets, true), leafValue(b.v, d.secrets, true)):
+			// A URL whose password (or credential-named parameter)
+			// alone changed looks the same once masked: compared whole,
+			// recorded masked, so the change is not lost.
 			d.add(path, old, new, false)
 		}
 		return
+	}
+	if t.Kind() == reflect.Struct && !hasExportedField(t) {
+		// Nothing for walkStruct to see; the type's own form decides.
+		switch {
+		case implements(t, jsonMarshalerType):
+			// Walked as the JSON it writes, like JSON held in bytes, so
+			// that its keys meet the secret-name rules.
+			if a.v.IsValid() && b.v.IsValid() && deepEqual(a.v, b.v) {
+				return
+			}
+			d.walk(path, marshalJSON(a), marshalJSON(b), depth)
+			return
+		case implements(t, errorType):
+			// An error's text is free text that no name rule can check
+			// (a DSN, a rejected input): say that it changed, not what.
+			if errorChanged(a.v, b.v) {
+				d.add(path, attribute.Value{}, attribute.Value{}, true)
+			}
+			return
+		}
 	}
 
 	switch t.Kind() {
@@ -676,8 +716,16 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 		if slices.Contains(opts, "-") {
 			continue
 		}
-		name := f.Name
-		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
+		// Fields are named by their json tags; json:"-," names a field "-".
+		// A field encoding/json leaves out (json:"-") is one its author
+		// keeps out of the type's serialised forms, often a secret or
+		// internal state: its change is recorded, under its Go name,
+		// without either value.
+		jsonTag := f.Tag.Get("json")
+		name, redact := f.Name, slices.Contains(opts, "redact")
+		if jsonTag == "-" {
+			redact = true
+		} else if j, _, _ := strings.Cut(jsonTag, ","); j != "" {
 			name = j
 		}
 		if d.secrets.match(f.Name) || d.secrets.match(name) || d.secrets.match(gormColumn(f.Tag)) {
@@ -688,7 +736,7 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 			ft = ft.Elem()
 		}
 		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == ""
-		out = append(out, fieldInfo{index: i, name: name, redact: slices.Contains(opts, "redact"), embedded: embedded})
+		out = append(out, fieldInfo{index: i, name: name, redact: redact, embedded: embedded})
 	}
 	if d.fieldCache != nil {
 		d.fieldCache.Store(t, out)
@@ -873,7 +921,7 @@ func jsonSides(a, b side) (side, side, bool) {
 // walked: scalars, time and other text-marshalable values, byte slices, and
 // slices or arrays of those.
 func isLeafType(t reflect.Type) bool {
-	if t == durationType || isByteSlice(t) || t.Implements(textMarshalerType) {
+	if t == durationType || isByteSlice(t) || t.Implements(textMarshalerType) || isURLType(t) {
 		return true
 	}
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType) {
@@ -894,9 +942,14 @@ func isLeafType(t reflect.Type) bool {
 
 // leafValue converts a leaf-typed value to an attribute value. It never
 // formats a struct: a struct is only ever a leaf through its own MarshalText.
-func leafValue(v reflect.Value) (out attribute.Value) {
+//
+// URLs are recorded masked (see urlValue); reveal renders them whole, for
+// comparing two values only, never for a value that is recorded.
+func leafValue(v reflect.Value, rules secretRules, reveal bool) (out attribute.Value) {
 	t := v.Type()
 	switch {
+	case isURLType(t):
+		return urlValue(v, rules, reveal)
 	case t == durationType:
 		return attribute.StringValue(time.Duration(v.Int()).String())
 	case t.Implements(textMarshalerType):
@@ -949,7 +1002,7 @@ func leafValue(v reflect.Value) (out attribute.Value) {
 				elems = append(elems, attribute.Value{})
 				continue
 			}
-			elems = append(elems, leafValue(e))
+			elems = append(elems, leafValue(e, rules, reveal))
 		}
 		if n > maxLeafSlice {
 			elems = append(elems, attribute.StringValue("[+"+strconv.Itoa(n-maxLeafSlice)+" more]"))
@@ -957,6 +1010,222 @@ func leafValue(v reflect.Value) (out attribute.Value) {
 		return attribute.SliceValue(elems...)
 	}
 	return attribute.StringValue(MarkerUnsupported)
+}
+
+// isURLType reports whether t is a URL or a URL's user info, or a pointer to
+// one: recorded whole, as text with credentials masked, rather than walked
+// (the password is unexported, and a walk would miss its change).
+func isURLType(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t == urlType || t == userinfoType
+}
+
+// holdsURL reports whether values of leaf type t may hold a URL.
+func holdsURL(t reflect.Type) bool {
+	if k := t.Kind(); k == reflect.Slice || k == reflect.Array {
+		t = t.Elem()
+	}
+	return isURLType(t)
+}
+
+// maskedSecret replaces a credential in a URL, as url.URL.Redacted does.
+const maskedSecret = "xxxxx"
+
+// urlValue renders a URL (or its user info) as text with its password, and
+// the values of query or fragment parameters named like credentials
+// (?api_key=, #access_token=), replaced by maskedSecret. With reveal it is
+// rendered whole, only to compare it.
+func urlValue(v reflect.Value, rules secretRules, reveal bool) attribute.Value {
+	if !v.CanInterface() {
+		return attribute.StringValue(MarkerUnrepresentable)
+	}
+	var u *url.URL
+	switch x := v.Interface().(type) {
+	case url.URL:
+		u = &x
+	case *url.URL:
+		u = x
+	case url.Userinfo:
+		return attribute.StringValue(userinfoText(&x, reveal))
+	case *url.Userinfo:
+		return attribute.StringValue(userinfoText(x, reveal))
+	}
+	if u == nil {
+		return attribute.Value{}
+	}
+	if reveal {
+		return attribute.StringValue(u.String())
+	}
+	m := *u
+	if _, ok := m.User.Password(); ok {
+		m.User = url.UserPassword(m.User.Username(), maskedSecret)
+	}
+	m.Opaque = maskOpaqueUserinfo(m.Opaque)
+	m.RawQuery = maskParams(m.RawQuery, rules)
+	if f := m.EscapedFragment(); strings.Contains(f, "=") {
+		if masked := maskParams(f, rules); masked != f {
+			m.Fragment, _ = url.PathUnescape(masked)
+			m.RawFragment = masked
+		}
+	}
+	return attribute.StringValue(m.String())
+}
+
+// maskOpaqueUserinfo masks a password in the user info of an opaque URL,
+// which url.URL keeps as text ("jdbc:postgresql://app:pw@db/x" has the
+// opaque part "postgresql://app:pw@db/x", "redis:app:pw@host" has
+// "app:pw@host"): whatever lies between the start of the authority (after
+// "//", or the start) and the last '@', after its first ':', is masked.
+func maskOpaqueUserinfo(opaque string) string {
+	at := strings.LastIndexByte(opaque, '@')
+	if at < 0 {
+		return opaque
+	}
+	start := 0
+	if k := strings.Index(opaque[:at], "//"); k >= 0 {
+		start = k + 2
+	}
+	c := strings.IndexByte(opaque[start:at], ':')
+	if c < 0 {
+		return opaque
+	}
+	return opaque[:start+c+1] + maskedSecret + opaque[at:]
+}
+
+// userinfoText is user info as a URL shows it, its password masked unless
+// reveal.
+func userinfoText(u *url.Userinfo, reveal bool) string {
+	if u == nil {
+		return ""
+	}
+	if reveal {
+		return u.String()
+	}
+	if _, ok := u.Password(); ok {
+		return url.UserPassword(u.Username(), maskedSecret).String()
+	}
+	return u.String()
+}
+
+// maskParams replaces the value of every key=value pair of an escaped query
+// or fragment whose key is named like a credential. Pairs are split at ';'
+// as well as '&', as some servers split them, so that a credential cannot
+// hide in the value of the pair before it.
+func maskParams(raw string, rules secretRules) string {
+	if raw == "" {
+		return raw
+	}
+	var b strings.Builder
+	for i := 0; i <= len(raw); {
+		j := strings.IndexAny(raw[i:], "&;")
+		if j < 0 {
+			j = len(raw) - i
+		}
+		pair := raw[i : i+j]
+		if k, _, ok := strings.Cut(pair, "="); ok {
+			name := k
+			if u, err := url.QueryUnescape(k); err == nil {
+				name = u
+			}
+			if rules.match(name) {
+				pair = k + "=" + maskedSecret
+			}
+		}
+		b.WriteString(pair)
+		if i+j < len(raw) {
+			b.WriteByte(raw[i+j])
+		}
+		i += j + 1
+	}
+	return b.String()
+}
+
+// hasExportedField reports whether struct type t has an exported field.
+func hasExportedField(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if t.Field(i).IsExported() {
+			return true
+		}
+	}
+	return false
+}
+
+// implements reports whether t or a pointer to it implements iface.
+func implements(t, iface reflect.Type) bool {
+	return t.Implements(iface) || reflect.PointerTo(t).Implements(iface)
+}
+
+// addressable returns v, or a pointer to a copy of it when only the
+// pointer implements iface, ready for Interface; false when v cannot be
+// read safely.
+func addressable(v reflect.Value, iface reflect.Type) (reflect.Value, bool) {
+	if !v.CanInterface() {
+		return v, false
+	}
+	if v.Type().Implements(iface) {
+		return v, true
+	}
+	p := reflect.New(v.Type())
+	p.Elem().Set(v)
+	return p, true
+}
+
+// marshalJSON returns the side as the JSON its MarshalJSON writes, decoded;
+// an absent side stays absent, a failure, a panic or JSON too large to
+// parse becomes MarkerUnrepresentable.
+func marshalJSON(s side) (out side) {
+	if !s.v.IsValid() {
+		return s
+	}
+	v, ok := addressable(s.v, jsonMarshalerType)
+	if !ok {
+		return side{marker: MarkerUnrepresentable}
+	}
+	defer func() {
+		if recover() != nil {
+			out = side{marker: MarkerUnrepresentable}
+		}
+	}()
+	raw, err := v.Interface().(json.Marshaler).MarshalJSON()
+	if err != nil || len(raw) > maxJSONBytes {
+		return side{marker: MarkerUnrepresentable}
+	}
+	var decoded any
+	if err := json.Unmarshal(raw, &decoded); err != nil {
+		return side{marker: MarkerUnrepresentable}
+	}
+	return side{v: reflect.ValueOf(decoded)}
+}
+
+// errorChanged reports whether an error changed: set on one side only, or
+// with another text. An error whose text cannot be read counts as changed
+// unless the values are equal.
+func errorChanged(a, b reflect.Value) bool {
+	if !a.IsValid() || !b.IsValid() {
+		return a.IsValid() != b.IsValid()
+	}
+	if deepEqual(a, b) {
+		return false
+	}
+	ta, okA := errorText(a)
+	tb, okB := errorText(b)
+	return !okA || !okB || ta != tb
+}
+
+// errorText calls the value's Error, reporting false on a panic.
+func errorText(v reflect.Value) (text string, ok bool) {
+	v, ok = addressable(v, errorType)
+	if !ok {
+		return "", false
+	}
+	defer func() {
+		if recover() != nil {
+			text, ok = "", false
+		}
+	}()
+	return v.Interface().(error).Error(), true
 }
 
 // marshalText calls the value's own MarshalText; a failure or panic (a nil

@@ -2,8 +2,10 @@ package instrumentation_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"reflect"
 	"strconv"
 	"testing"
@@ -421,6 +423,126 @@ func TestDiff(t *testing.T) {
 			want:   map[string]any{instrumentation.RootField: map[string]any{"old": instrumentation.MarkerUnsupported, "new": instrumentation.MarkerUnsupported}},
 		},
 		{
+			// Only the password changed: the change is recorded, with the
+			// password masked on both sides as url.URL.Redacted masks it.
+			name:   "url whose password alone changed",
+			before: endpoint{URL: *mustURL("https://svc:old-pw@api.example.com/v1"), Ptr: mustURL("https://svc:old-pw@api.example.com/v1")},
+			after:  endpoint{URL: *mustURL("https://svc:new-pw@api.example.com/v1"), Ptr: mustURL("https://svc:new-pw@api.example.com/v1")},
+			want: map[string]any{
+				"url": map[string]any{"old": "https://svc:xxxxx@api.example.com/v1", "new": "https://svc:xxxxx@api.example.com/v1"},
+				"ptr": map[string]any{"old": "https://svc:xxxxx@api.example.com/v1", "new": "https://svc:xxxxx@api.example.com/v1"},
+			},
+		},
+		{
+			name:   "url with the same password through other pointers is no change",
+			before: endpoint{URL: *mustURL("https://svc:pw@api.example.com/v1"), Ptr: mustURL("https://svc:pw@api.example.com/v1")},
+			after:  endpoint{URL: *mustURL("https://svc:pw@api.example.com/v1"), Ptr: mustURL("https://svc:pw@api.example.com/v1")},
+			want:   map[string]any{},
+		},
+		{
+			// A URL is one value, never recorded with its password nor with
+			// a query parameter named like a credential.
+			name:   "url changes are recorded whole without credentials",
+			before: endpoint{Ptr: mustURL("https://svc:pw@a.example.com/cb?page=1&api_key=k1"), Mirrors: []*url.URL{mustURL("https://m:pw@m1.example.com")}},
+			after:  endpoint{Ptr: mustURL("https://svc:pw@b.example.com/cb?page=1&api_key=k1#access_token=t1"), Mirrors: []*url.URL{mustURL("https://m:pw2@m1.example.com")}},
+			want: map[string]any{
+				"ptr": map[string]any{"old": "https://svc:xxxxx@a.example.com/cb?page=1&api_key=xxxxx",
+					"new": "https://svc:xxxxx@b.example.com/cb?page=1&api_key=xxxxx#access_token=xxxxx"},
+				"mirrors": map[string]any{"old": []any{"https://m:xxxxx@m1.example.com"}, "new": []any{"https://m:xxxxx@m1.example.com"}},
+			},
+		},
+		{
+			// An opaque URL keeps its user info as text; its password is
+			// masked there as well.
+			name:   "opaque url password is masked",
+			before: endpoint{Ptr: mustURL("jdbc:postgresql://app:pw1@db/x"), URL: *mustURL("redis:app:pw1@cache?db=1")},
+			after:  endpoint{Ptr: mustURL("jdbc:postgresql://app:pw2@db/x"), URL: *mustURL("redis:app:pw2@cache?db=1")},
+			want: map[string]any{
+				"ptr": map[string]any{"old": "jdbc:postgresql://app:xxxxx@db/x", "new": "jdbc:postgresql://app:xxxxx@db/x"},
+				"url": map[string]any{"old": "redis:app:xxxxx@cache?db=1", "new": "redis:app:xxxxx@cache?db=1"},
+			},
+		},
+		{
+			name:   "url user info alone",
+			before: endpoint{User: url.UserPassword("svc", "old-pw")},
+			after:  endpoint{User: url.UserPassword("svc", "new-pw")},
+			want:   map[string]any{"user": map[string]any{"old": "svc:xxxxx", "new": "svc:xxxxx"}},
+		},
+		{
+			// Field names follow json tags (json:"-," names a field "-"); a
+			// field json leaves out is recorded as changed, under its Go
+			// name, without either value.
+			name:   "json:\"-\" records a change without values",
+			before: jsonSkips{Name: "a", Salt: "s1", Dash: "d1"},
+			after:  jsonSkips{Name: "b", Salt: "s2", Dash: "d2"},
+			want: map[string]any{
+				"name": map[string]any{"old": "a", "new": "b"},
+				"-":    map[string]any{"old": "d1", "new": "d2"},
+				"Salt": map[string]any{"redacted": true},
+			},
+		},
+		{
+			name:   "json:\"-\" field unchanged is not mentioned",
+			before: jsonSkips{Name: "a", Salt: "s1"},
+			after:  jsonSkips{Name: "b", Salt: "s1"},
+			want:   map[string]any{"name": map[string]any{"old": "a", "new": "b"}},
+		},
+		{
+			// An error's text is free text that no name rule can check: its
+			// change is recorded without either value.
+			name:   "error field changed",
+			before: job{Err: errors.New("dial postgres://app:pw1@db:5432")},
+			after:  job{Err: fmt.Errorf("wrapped: %w", errors.New("dial postgres://app:pw2@db:5432"))},
+			want:   map[string]any{"lastError": map[string]any{"redacted": true}},
+		},
+		{
+			name:   "error field set",
+			before: job{},
+			after:  job{Err: errors.New("timeout")},
+			want:   map[string]any{"lastError": map[string]any{"redacted": true}},
+		},
+		{
+			// An error that is a string is its text, which is never recorded.
+			name:   "string error field changed",
+			before: job{Err: stringError("dial postgres://app:pw1@db:5432")},
+			after:  job{Err: stringError("dial postgres://app:pw2@db:5432")},
+			want:   map[string]any{"lastError": map[string]any{"redacted": true}},
+		},
+		{
+			name:   "string error field unchanged is no change",
+			before: job{Err: stringError("timeout")},
+			after:  job{Err: stringError("timeout")},
+			want:   map[string]any{},
+		},
+		{
+			name:   "error field with the same text is no change",
+			before: job{Err: errors.New("timeout")},
+			after:  job{Err: errors.New("timeout")},
+			want:   map[string]any{},
+		},
+		{
+			// A type whose only form is its MarshalJSON is walked as the
+			// JSON it writes, so the secret-name rules meet its keys.
+			name:   "json marshaler without exported fields",
+			before: priced{Price: money{cents: 100, currency: "EUR"}, Conn: dsn{user: "app", password: "pw1"}, Label: label{"a"}},
+			after:  priced{Price: money{cents: 250, currency: "EUR"}, Conn: dsn{user: "app2", password: "pw2"}, Label: label{"b"}},
+			want: map[string]any{
+				"price.amount": map[string]any{"old": "1.00", "new": "2.50"},
+				"conn.user":    map[string]any{"old": "app", "new": "app2"},
+				"label":        map[string]any{"old": "a", "new": "b"},
+			},
+		},
+		{
+			name:   "json marshaler failures get a marker",
+			before: anyHolder{V: money{cents: 1}},
+			after:  anyHolder{V: &badJSON{}},
+			want: map[string]any{
+				"v.amount":   map[string]any{"old": "0.01"},
+				"v.currency": map[string]any{"old": ""},
+				"v":          map[string]any{"new": instrumentation.MarkerUnrepresentable},
+			},
+		},
+		{
 			name:   "NaN unchanged is no change",
 			before: anyHolder{V: nan()},
 			after:  anyHolder{V: nan()},
@@ -603,3 +725,65 @@ func TestDiffSharedSubvaluesAreBounded(t *testing.T) {
 		t.Errorf("got last change %q, want %q", last.Field, instrumentation.TruncatedField)
 	}
 }
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+type endpoint struct {
+	URL     url.URL       `json:"url"`
+	Ptr     *url.URL      `json:"ptr"`
+	Mirrors []*url.URL    `json:"mirrors"`
+	User    *url.Userinfo `json:"user"`
+}
+
+type jsonSkips struct {
+	Name string `json:"name"`
+	Salt string `json:"-"`
+	Dash string `json:"-,"`
+}
+
+type job struct {
+	Err error `json:"lastError"`
+}
+
+// stringError is an error that is its own text.
+type stringError string
+
+func (e stringError) Error() string { return string(e) }
+
+// money has no exported fields: its MarshalJSON is its only form.
+type money struct {
+	cents    int64
+	currency string
+}
+
+func (m money) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"amount": fmt.Sprintf("%d.%02d", m.cents/100, m.cents%100), "currency": m.currency})
+}
+
+// dsn writes a credential under a credential name.
+type dsn struct{ user, password string }
+
+func (d *dsn) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"user": d.user, "password": d.password})
+}
+
+// label writes a JSON string.
+type label struct{ s string }
+
+func (l label) MarshalJSON() ([]byte, error) { return json.Marshal(l.s) }
+
+type priced struct {
+	Price money `json:"price"`
+	Conn  dsn   `json:"conn"`
+	Label label `json:"label"`
+}
+
+type badJSON struct{ x int }
+
+func (*badJSON) MarshalJSON() ([]byte, error) { return nil, errFailing }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +123,7 @@ func (g *gen) value(depth int) any {
 	if depth > 6 || g.n > 400 || len(g.data) == 0 {
 		return nil
 	}
-	switch g.byte() % 19 {
+	switch g.byte() % 22 {
 	case 0:
 		return nil
 	case 1:
@@ -181,6 +183,27 @@ func (g *gen) value(depth int) any {
 		// JSON held in bytes, with a secret under a secret name.
 		b, _ := json.Marshal(map[string]any{g.key(): g.str(), "password": g.secretString(), "nested": []any{map[string]any{"token": g.secretString()}}})
 		return json.RawMessage(b)
+	case 18:
+		// A URL with a password and credential-named parameters.
+		u := &url.URL{Scheme: "https", User: url.UserPassword(g.str(), g.secretString()), Host: "h.example",
+			Path: "/" + g.str(), RawQuery: "q=" + url.QueryEscape(g.str()) + "&api_key=" + g.secretString(),
+			Fragment: "access_token=" + g.secretString()}
+		switch g.byte() % 3 {
+		case 0:
+			return *u
+		case 1:
+			return []*url.URL{u, nil}
+		}
+		return u
+	case 19:
+		// An error whose text holds a credential.
+		err := errors.New(g.str() + " " + g.secretString())
+		if g.byte()%2 == 0 {
+			return fmt.Errorf("%s: %w", g.str(), err)
+		}
+		return err
+	case 20:
+		return fuzzMarshaler{name: g.str(), secret: g.secretString()}
 	}
 	return complex(float64(g.byte()), 1)
 }
@@ -231,6 +254,14 @@ func (g *gen) structPtr(depth int) *fuzzStruct {
 	s.Note = g.secret()
 	s.private = g.secret()
 	return s
+}
+
+// fuzzMarshaler has no exported fields: its MarshalJSON, which writes a
+// secret under credential names, is its only form.
+type fuzzMarshaler struct{ name, secret string }
+
+func (m fuzzMarshaler) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"name": m.name, "password": m.secret, "nested": []any{map[string]any{"apiKey": m.secret}}})
 }
 
 // FuzzRecordChanges records arbitrary before and after values as updates,

@@ -878,9 +878,9 @@ func diffPath(t reflect.Type, bindNames []string) (string, bool) {
 		if f.Anonymous && ft.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
 			continue // flattened by the diff, as by encoding/json
 		}
-		name := f.Name
-		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && j != "-" {
-			name = j
+		name := f.Name // json:"-": recorded under its Go name
+		if j, _, _ := strings.Cut(f.Tag.Get("json"), ","); j != "" && f.Tag.Get("json") != "-" {
+			name = j // json:"-," names the field "-"
 		}
 		parts = append(parts, name)
 	}

@@ -430,7 +430,7 @@ type Voucher struct {
 }
 
 func (v *Voucher) ActivitySubject() instrumentation.Subject {
-	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "voucher", ID: strconv.FormatUint(uint64(v.ID), 10)}
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "coupon", ID: strconv.FormatUint(uint64(v.ID), 10)}
 }
 
 // TestPluginTimestampsInEmbeddedStruct proves that GORM's own UpdatedAt is
@@ -460,6 +460,77 @@ func TestPluginTimestampsInEmbeddedStruct(t *testing.T) {
 	want := map[string]map[string]any{"code": {"old": "WELCOME", "new": "HELLO"}}
 	if got := changes(one(t, exp, schema.EventUpdated)); !reflect.DeepEqual(got, want) {
 		t.Errorf("got changes %v, want %v", got, want)
+	}
+	noRecordingErrors(t, errs)
+}
+
+// Ticket names its UpdatedAt "-" in JSON (json:"-,"), as the diff does.
+type Ticket struct {
+	ID        uint      `gorm:"primaryKey"`
+	Code      string    `json:"code"`
+	UpdatedAt time.Time `json:"-,"`
+}
+
+// GiftPass keeps its UpdatedAt out of JSON (json:"-"): the diff records such a
+// field under its Go name.
+type GiftPass struct {
+	ID        uint      `gorm:"primaryKey"`
+	Code      string    `json:"code"`
+	UpdatedAt time.Time `json:"-"`
+}
+
+func (k *GiftPass) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "gift_pass", ID: strconv.FormatUint(uint64(k.ID), 10)}
+}
+
+// TestPluginTimestampOutOfJSON proves that an UpdatedAt tagged json:"-" is
+// found under its Go name and left out of an update's changes: a save that
+// changed nothing else is not recorded.
+func TestPluginTimestampOutOfJSON(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&GiftPass{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	k := GiftPass{Code: "A1"}
+	if err := tx.Create(&k).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	time.Sleep(2 * time.Millisecond) // so that UpdatedAt changes
+	if err := tx.Save(&k).Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.Take(); len(recs) != 0 {
+		t.Errorf("got %d records for a no-op save, want 0: %v", len(recs), changes(recs[0]))
+	}
+	noRecordingErrors(t, errs)
+}
+
+func (k *Ticket) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Rewards, Type: "ticket", ID: strconv.FormatUint(uint64(k.ID), 10)}
+}
+
+// TestPluginTimestampNamedDash proves that the UpdatedAt left out of an
+// update's changes is found under the name the diff gives it, "-" for a
+// json:"-," tag: a save that changed nothing else is not recorded.
+func TestPluginTimestampNamedDash(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&Ticket{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	k := Ticket{Code: "A1"}
+	if err := tx.Create(&k).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	time.Sleep(2 * time.Millisecond) // so that UpdatedAt changes
+	if err := tx.Save(&k).Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.Take(); len(recs) != 0 {
+		t.Errorf("got %d records for a no-op save, want 0: %v", len(recs), changes(recs[0]))
 	}
 	noRecordingErrors(t, errs)
 }
