@@ -2,6 +2,7 @@ package schema
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -12,7 +13,8 @@ const MaxTenantLen = 128
 // NormalizeTenant returns t as the collector stores tenant ids: without
 // surrounding white space and in lower case. It reports false for a value
 // that is empty afterwards, longer than MaxTenantLen bytes (before or after
-// lower-casing), not valid UTF-8, or holds control characters: such a value
+// lower-casing), not valid UTF-8, or holds control characters (C0, DEL or
+// C1, as unicode.IsControl defines them): such a value
 // is never a tenant, because partners are scoped by it.
 //
 // The collector normalizes the tenants it reads from records, and the query
@@ -45,7 +47,7 @@ func NormalizeTenant(t string) (string, bool) {
 // normalizeTenantSlow is NormalizeTenant for any string, step by step.
 func normalizeTenantSlow(t string) (string, bool) {
 	t = strings.TrimSpace(t)
-	if t == "" || len(t) > MaxTenantLen || !utf8.ValidString(t) {
+	if t == "" || len(t) > MaxTenantLen || !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
 		return "", false
 	}
 	lower := true
