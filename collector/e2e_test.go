@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -596,5 +598,52 @@ func TestRefusedDocumentsLoseNothing(t *testing.T) {
 	}
 	if log := col.Log(); strings.Contains(log, "Dropping data") {
 		t.Errorf("the collector dropped data; log:\n%s", log)
+	}
+}
+
+// TestUntemplatedIndexLosesNothing: Elasticsearch answers the bulk requests
+// but refuses every document with 404, as it does when no index template
+// makes a data stream of the target (the collector started before
+// `activityctl setup`, or the template was removed; here an overlay routes
+// the records to an index that no template covers, on the real node). The
+// collector keeps the batch and retries it; once a template covers the
+// index, every accepted record arrives, once. Without 404 in
+// retry_on_status, all of them were dropped at the first attempt.
+func TestUntemplatedIndexLosesNothing(t *testing.T) {
+	estest.InstallSchema(t)
+	esURL := estest.URL(t)
+	index := "logs-untemplated.otel-" + estest.Namespace(t)
+	overlay := filepath.Join(t.TempDir(), "untemplated.yaml")
+	if err := os.WriteFile(overlay, []byte("exporters:\n  durable_elasticsearch:\n    elasticsearch:\n      logs_index: "+index+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Options.Configs are relative to the repository root.
+	rel, err := filepath.Rel(estest.RepoRoot(t), overlay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := collectortest.Start(t, collectortest.Options{Configs: []string{rel}})
+	const n = 40
+	sendAccepted(t, col, n)
+	waitForFailedAttempts(t, col, 2)
+	if log := col.Log(); !strings.Contains(log, "index_not_found_exception") {
+		t.Errorf("the log does not say Elasticsearch found no index:\n%s", log)
+	}
+
+	// The template this index lacked; it matches this test's index only.
+	tmpl := `{"index_patterns":["` + index + `"],"data_stream":{},"priority":1000}`
+	req, _ := http.NewRequest(http.MethodPut, esURL+"/_index_template/"+strings.TrimPrefix(index, "logs-"), strings.NewReader(tmpl))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("index template: %d %s", resp.StatusCode, body)
+	}
+	if got := collectortest.WaitForCount(t, esURL, index, n, 90*time.Second); got != n {
+		t.Fatalf("got %d documents once a template covered the index, want exactly %d; log:\n%s", got, n, col.Log())
 	}
 }
