@@ -16,6 +16,7 @@ require (
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest v0.156.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor v0.156.0
 	github.com/valyala/fasthttp v1.73.0
+	github.com/valyala/fastjson v1.6.10
 	go.opentelemetry.io/collector/component v1.62.0
 	go.opentelemetry.io/collector/component/componenttest v0.156.0
 	go.opentelemetry.io/collector/confmap v1.62.0

@@ -186,3 +186,41 @@ func TestRecordWithoutActivityID(t *testing.T) {
 		a.getJSON(tok, "/v1/activities/"+url.PathEscape(id), 200, nil)
 	}
 }
+
+// TestCursorAfterBackingIndexDeleted: retention deletes a data stream's
+// oldest backing index while a client pages through it. The next page must
+// say the cursor has expired, not return a short page built from the
+// remaining backing indices as if the deleted records had never matched.
+func TestCursorAfterBackingIndexDeleted(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	older := seed.Generate(15, 10, seedStart, seedSpan)
+	newer := seed.Generate(16, 10, seedStart, seedSpan)
+	for i := range older {
+		older[i].Time = seedStart.Add(time.Duration(i) * time.Minute)
+		newer[i].Time = seedStart.Add(24*time.Hour + time.Duration(i)*time.Minute)
+	}
+	if err := seedIndex(t, ns, older); err != nil {
+		t.Fatal(err)
+	}
+	es := estest.Client(t)
+	ro, err := es.Indices.Rollover(schema.DataStream(ns)).Do(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seedIndex(t, ns, newer); err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, serviceOptions{index: schema.DataStream(ns)})
+	tok := token(t, "admin-1", "admin", "")
+	var r activitiesResp
+	a.getJSON(tok, "/v1/activities?limit=5", 200, &r)
+	if r.Total != 20 || r.NextCursor == "" {
+		t.Fatalf("first page: got total %d and cursor %q, want 20 and a cursor", r.Total, r.NextCursor)
+	}
+	// What retention does to the oldest day.
+	if _, err := es.Indices.Delete(ro.OldIndex).Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.wantError(tok, "/v1/activities?limit=5&cursor="+url.QueryEscape(r.NextCursor), 400, "cursor has expired")
+}

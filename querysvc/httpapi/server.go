@@ -179,7 +179,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) routes() {
 	filters := withFilters()
-	s.v1("/v1/activities", endpoint{params: withFilters("limit", "cursor"), defaultLimit: DefaultPageSize, maxLimit: s.cfg.maxPage}, false, s.activities)
+	// The default page is no larger than the cap: an operator's cap holds
+	// for requests without limit too.
+	s.v1("/v1/activities", endpoint{params: withFilters("limit", "cursor"), defaultLimit: min(DefaultPageSize, s.cfg.maxPage), maxLimit: s.cfg.maxPage}, false, s.activities)
 	s.v1("/v1/activities/{id}", endpoint{params: []string{"tenant"}}, false, s.activity)
 	s.v1("/v1/analytics/trends", endpoint{params: withFilters("interval", "split")}, true, s.trends)
 	s.v1("/v1/analytics/events", endpoint{params: filters}, true, s.events)

@@ -295,3 +295,17 @@ func TestAuditRefusedParams(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultPageWithinCap: with a page-size cap below the default page
+// (20), a search without limit gets a page of the cap, not of the default.
+func TestDefaultPageWithinCap(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns), opts: []httpapi.Option{httpapi.WithMaxPageSize(5)}})
+	var r struct {
+		Activities []json.RawMessage `json:"activities"`
+	}
+	a.getJSON(token(t, "admin-1", "admin", ""), "/v1/activities", 200, &r)
+	if len(r.Activities) != 5 {
+		t.Errorf("got a page of %d, want 5 (the cap)", len(r.Activities))
+	}
+}

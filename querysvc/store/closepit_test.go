@@ -58,4 +58,3 @@ func TestClosePITBounded(t *testing.T) {
 		t.Error("the release of the point in time had no deadline")
 	}
 }
-

@@ -59,7 +59,7 @@ func TestPrepared(t *testing.T) {
 	s := New(es, WithIndex("logs-activity.otel-x"))
 	req := &search.Request{Size: ptr(3), Query: boolQuery(nil)}
 	typed := map[kind]func() *search.Search{
-		pitHits:   func() *search.Search { return s.es.Search().FilterPath(hitsFilter...) },
+		pitHits:   func() *search.Search { return s.search().FilterPath(hitsFilter...) },
 		indexHits: func() *search.Search { return s.searchIndex().FilterPath(hitsFilter...) },
 		indexAggs: func() *search.Search { return s.searchIndex().FilterPath(aggsFilter...) },
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/core/search"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 	jsoniter "github.com/json-iterator/go"
+	"github.com/valyala/fastjson"
 
 	"github.com/activitylog/activitylog/querysvc"
 )
@@ -45,41 +46,24 @@ type hitsResponse struct {
 	} `json:"hits"`
 }
 
-// aggResponse is a search response with aggregations decoded into the
-// pointer held by Aggregations.
-type aggResponse struct {
-	Hits struct {
-		Total struct {
-			Value int64 `json:"value"`
-		} `json:"total"`
-	} `json:"hits"`
-	Aggregations any `json:"aggregations"`
-}
-
-// counts is a terms aggregation over a keyword or ip field.
-type counts struct {
-	Buckets []struct {
-		Key      string `json:"key"`
-		DocCount int64  `json:"doc_count"`
-	} `json:"buckets"`
-}
-
-// list returns the buckets in Elasticsearch's order (count descending, key
-// ascending); never nil, so it encodes as [].
-func (c *counts) list() []querysvc.Count {
-	if c == nil {
-		return []querysvc.Count{}
-	}
-	out := make([]querysvc.Count, len(c.Buckets))
-	for i, b := range c.Buckets {
-		out[i] = querysvc.Count{Key: b.Key, Count: b.DocCount}
-	}
-	return out
-}
-
 // perform sends a search of kind k with the body of req, through the typed
 // client as the typed API's Perform does, and decodes the response into out.
 func (s *Store) perform(ctx context.Context, op string, k kind, req *search.Request, out any) error {
+	return s.send(ctx, op, k, req, func(body io.Reader, _ int64) error {
+		return jsoniter.ConfigCompatibleWithStandardLibrary.NewDecoder(body).Decode(out)
+	})
+}
+
+// performParsed sends a search like perform and hands its answer, parsed, to
+// read (see parseAnswer).
+func (s *Store) performParsed(ctx context.Context, op string, k kind, req *search.Request, read func(*fastjson.Value) error) error {
+	return s.send(ctx, op, k, req, func(body io.Reader, size int64) error { return parseAnswer(body, size, read) })
+}
+
+// send sends a search of kind k with the body of req and reads a successful
+// answer's body with decode, which also gets the body's length (-1 when
+// unknown).
+func (s *Store) send(ctx context.Context, op string, k kind, req *search.Request, decode func(body io.Reader, size int64) error) error {
 	prepared, err := s.prepared[k]()
 	if err != nil {
 		return querysvc.Wrap(querysvc.CodeInternal, op+": prepare request", err)
@@ -106,7 +90,7 @@ func (s *Store) perform(ctx context.Context, op string, k kind, req *search.Requ
 		}
 		return esError(op, e)
 	}
-	if err := jsoniter.ConfigCompatibleWithStandardLibrary.NewDecoder(res.Body).Decode(out); err != nil {
+	if err := decode(res.Body, res.ContentLength); err != nil {
 		return esError(op, fmt.Errorf("decode response: %w", err))
 	}
 	return nil

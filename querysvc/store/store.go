@@ -19,6 +19,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/calendarinterval"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/operator"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/sortorder"
+	"github.com/valyala/fastjson"
 
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/schema"
@@ -121,7 +122,7 @@ func (s *Store) prepare(k kind) (*http.Request, error) {
 	var srch *search.Search
 	switch k {
 	case pitHits:
-		srch = s.es.Search().FilterPath(hitsFilter...)
+		srch = s.search().FilterPath(hitsFilter...)
 	case indexHits:
 		srch = s.searchIndex().FilterPath(hitsFilter...)
 	default:
@@ -272,6 +273,10 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 	if err := s.perform(ctx, "search", pitHits, searchRequest(filters, pit, s.keepAlive, pg), &resp); err != nil {
 		if pg.After == nil {
 			s.closePIT(ctx, pit)
+		} else if indexGone(err) {
+			// A backing index of the point in time was deleted (retention)
+			// since the previous page: the snapshot cannot be read whole.
+			err = querysvc.Wrap(querysvc.CodeInvalid, "cursor has expired; start the search again", err)
 		}
 		return querysvc.ActivityPage{}, err
 	}
@@ -331,10 +336,19 @@ func searchRequest(filters []types.Query, pit string, keep time.Duration, pg que
 
 func keepAlive(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + "ms" }
 
+// search is a search that fails rather than answer from some shards only.
+// Elasticsearch's default is to answer 200 with the hits and counts of the
+// shards that responded (a node down, a backing index deleted by retention
+// under a point in time), which would list a page or count a total short
+// of records without a word.
+func (s *Store) search() *search.Search {
+	return s.es.Search().AllowPartialSearchResults(false)
+}
+
 // searchIndex is a search over the store's index that tolerates a pattern
 // matching nothing yet.
 func (s *Store) searchIndex() *search.Search {
-	return s.es.Search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true)
+	return s.search().Index(s.index).AllowNoIndices(true).IgnoreUnavailable(true)
 }
 
 // Response filters: Elasticsearch leaves out what the store does not read,
@@ -374,10 +388,18 @@ func (s *Store) Get(ctx context.Context, id, tenant string) (querysvc.Activity, 
 
 // aggregate runs a size-0 search with aggregations over the scoped filter
 // and decodes the aggregations into out, returning the total hit count.
-func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, out any) (int64, error) {
-	resp := aggResponse{Aggregations: out}
-	err := s.perform(ctx, "aggregate", indexAggs, aggRequest(filters, aggs), &resp)
-	return resp.Hits.Total.Value, err
+// aggregate sends an aggregation request and hands the answer's
+// aggregations (nil when it has none) to read; it returns the answer's total.
+func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, read func(aggs *fastjson.Value) error) (int64, error) {
+	var total int64
+	err := s.performParsed(ctx, "aggregate", indexAggs, aggRequest(filters, aggs), func(v *fastjson.Value) error {
+		var err error
+		if total, err = answerTotal(v); err != nil {
+			return err
+		}
+		return read(v.Get("aggregations"))
+	})
+	return total, err
 }
 
 // aggRequest is the request of an aggregation: no hits, an exact total.
@@ -423,29 +445,41 @@ func (s *Store) Trends(ctx context.Context, f querysvc.Filter, interval querysvc
 	default:
 		return querysvc.Trends{}, querysvc.Errorf(querysvc.CodeInvalid, "split must be event or category")
 	}
-	var aggs struct {
-		OverTime struct {
-			Buckets []struct {
-				Key      int64   `json:"key"`
-				DocCount int64   `json:"doc_count"`
-				Split    *counts `json:"split"`
-			} `json:"buckets"`
-		} `json:"over_time"`
-	}
-	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"over_time": hist}, &aggs)
-	if err != nil {
-		return querysvc.Trends{}, err
-	}
-	out := querysvc.Trends{Interval: interval, Total: total, Buckets: make([]querysvc.TrendBucket, 0, len(aggs.OverTime.Buckets))}
+	out := querysvc.Trends{Interval: interval}
 	if splitBy != "" {
 		out.SplitBy = strings.TrimPrefix(splitBy, "activity.")
 	}
-	for _, b := range aggs.OverTime.Buckets {
-		tb := querysvc.TrendBucket{Start: time.UnixMilli(b.Key).UTC(), Count: b.DocCount}
-		if splitBy != "" {
-			tb.Split = b.Split.list()
+	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"over_time": hist}, func(aggs *fastjson.Value) error {
+		var err error
+		out.Buckets, err = readTrends(aggs, splitBy != "")
+		return err
+	})
+	if err != nil {
+		return querysvc.Trends{}, err
+	}
+	out.Total = total
+	return out, nil
+}
+
+// readTrends reads the over_time date histogram, with its split when split.
+func readTrends(aggs *fastjson.Value, split bool) ([]querysvc.TrendBucket, error) {
+	list, err := bucketsOf(aggs, "over_time")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]querysvc.TrendBucket, len(list))
+	keys := interner{}
+	for i, b := range list {
+		ms, n, err := timeKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("aggregation over_time: %w", err)
 		}
-		out.Buckets = append(out.Buckets, tb)
+		out[i] = querysvc.TrendBucket{Start: time.UnixMilli(ms).UTC(), Count: n}
+		if split {
+			if out[i].Split, err = countsOf(b, "split", keys); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
 }
@@ -459,14 +493,17 @@ func (s *Store) Breakdown(ctx context.Context, f querysvc.Filter, attr string) (
 	if attr != schema.AttrEvent && attr != schema.AttrCategory {
 		return querysvc.Breakdown{}, querysvc.Errorf(querysvc.CodeInvalid, "breakdown by %q is not supported", attr)
 	}
-	var aggs struct {
-		By *counts `json:"by"`
-	}
-	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)}, &aggs)
+	var out querysvc.Breakdown
+	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)}, func(aggs *fastjson.Value) error {
+		var err error
+		out.Buckets, err = countsOf(aggs, "by", nil)
+		return err
+	})
 	if err != nil {
 		return querysvc.Breakdown{}, err
 	}
-	return querysvc.Breakdown{Total: total, Buckets: aggs.By.list()}, nil
+	out.Total = total
+	return out, nil
 }
 
 // TopUsers implements querysvc.Store.
@@ -475,35 +512,43 @@ func (s *Store) TopUsers(ctx context.Context, f querysvc.Filter, n int) ([]query
 	if err != nil {
 		return nil, err
 	}
-	var aggs struct {
-		Users struct {
-			Buckets []struct {
-				Key      string  `json:"key"`
-				DocCount int64   `json:"doc_count"`
-				Name     *counts `json:"name"`
-				Type     *counts `json:"type"`
-			} `json:"buckets"`
-		} `json:"users"`
-	}
+	var out []querysvc.UserCount
 	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
 		"users": termsAgg(schema.Path(schema.AttrUserID), n, map[string]types.Aggregations{
 			"name": termsAgg(schema.Path(schema.AttrUserName), 1, nil),
 			"type": termsAgg(schema.Path(schema.AttrActorType), 1, nil),
 		}),
-	}, &aggs)
+	}, func(aggs *fastjson.Value) error {
+		var err error
+		out, err = readTopUsers(aggs)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]querysvc.UserCount, 0, len(aggs.Users.Buckets))
-	for _, b := range aggs.Users.Buckets {
-		u := querysvc.UserCount{UserID: b.Key, Count: b.DocCount}
-		if c := b.Name.list(); len(c) > 0 {
-			u.UserName = c[0].Key
+	return out, nil
+}
+
+// readTopUsers reads the users terms aggregation, with each user's most
+// frequent name and actor type.
+func readTopUsers(aggs *fastjson.Value) ([]querysvc.UserCount, error) {
+	list, err := bucketsOf(aggs, "users")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]querysvc.UserCount, len(list))
+	actorTypes := interner{}
+	for i, b := range list {
+		u := &out[i]
+		if u.UserID, u.Count, err = bucketKey(b, nil); err != nil {
+			return nil, fmt.Errorf("aggregation users: %w", err)
 		}
-		if c := b.Type.list(); len(c) > 0 {
-			u.UserType = c[0].Key
+		if u.UserName, err = firstKey(b, "name", nil); err != nil {
+			return nil, err
 		}
-		out = append(out, u)
+		if u.UserType, err = firstKey(b, "type", actorTypes); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -522,25 +567,33 @@ func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.Au
 	}
 	filters = append(filters, terms(schema.Path(schema.AttrEvent), authEvents()...))
 	failed := term(schema.Path(schema.AttrEvent), schema.EventLoginFailed)
-	var aggs struct {
-		Events *counts `json:"events"`
-		Failed struct {
-			IPs   *counts `json:"ips"`
-			Users *counts `json:"users"`
-		} `json:"failed"`
-	}
+	var out querysvc.AuthStats
 	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
 		"events": termsAgg(schema.Path(schema.AttrEvent), termsSize, nil),
 		"failed": {Filter: &failed, Aggregations: map[string]types.Aggregations{
 			"ips":   termsAgg(schema.Path(schema.AttrClientAddress), n, nil),
 			"users": termsAgg(schema.Path(schema.AttrUserName), n, nil),
 		}},
-	}, &aggs)
+	}, func(aggs *fastjson.Value) error {
+		var err error
+		out, err = readAuth(aggs)
+		return err
+	})
 	if err != nil {
 		return querysvc.AuthStats{}, err
 	}
+	return out, nil
+}
+
+// readAuth reads the auth summary: counts per event, and the top failing
+// addresses and user names.
+func readAuth(aggs *fastjson.Value) (querysvc.AuthStats, error) {
 	var out querysvc.AuthStats
-	for _, c := range aggs.Events.list() {
+	events, err := countsOf(aggs, "events", nil)
+	if err != nil {
+		return out, err
+	}
+	for _, c := range events {
 		switch c.Key {
 		case schema.EventLogin:
 			out.Logins = c.Count
@@ -559,7 +612,13 @@ func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.Au
 	if attempts := out.Logins + out.FailedLogins; attempts > 0 {
 		out.FailureRate = float64(out.FailedLogins) / float64(attempts)
 	}
-	out.TopFailingIPs, out.TopFailingUsers = aggs.Failed.IPs.list(), aggs.Failed.Users.list()
+	failed := aggs.Get("failed")
+	if out.TopFailingIPs, err = countsOf(failed, "ips", nil); err != nil {
+		return out, err
+	}
+	if out.TopFailingUsers, err = countsOf(failed, "users", nil); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
@@ -598,14 +657,7 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 	// first burstKeys keys is enough, and asking for more costs every
 	// window.
 	keys.Terms.ShardSize = ptr(burstKeys)
-	var aggs struct {
-		Windows struct {
-			Buckets []struct {
-				Key  int64   `json:"key"`
-				Keys *counts `json:"keys"`
-			} `json:"buckets"`
-		} `json:"windows"`
-	}
+	var out []querysvc.Burst
 	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
 		"windows": {
 			DateHistogram: &types.DateHistogramAggregation{
@@ -614,19 +666,49 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 			},
 			Aggregations: map[string]types.Aggregations{"keys": keys},
 		},
-	}, &aggs)
+	}, func(aggs *fastjson.Value) error {
+		var err error
+		out, err = readBursts(aggs)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	// Windows come oldest first and keys by count descending, then key
-	// ascending: walking the windows backwards gives the documented order
-	// (newest window first) without sorting.
-	out := []querysvc.Burst{}
-	for i := len(aggs.Windows.Buckets) - 1; i >= 0; i-- {
-		w := aggs.Windows.Buckets[i]
-		start := time.UnixMilli(w.Key).UTC()
-		for _, c := range w.Keys.list() {
-			out = append(out, querysvc.Burst{WindowStart: start, Key: c.Key, Count: c.Count})
+	return out, nil
+}
+
+// readBursts reads the windows date histogram and the keys over the
+// threshold in each. Windows come oldest first and keys by count descending,
+// then key ascending: walking the windows backwards gives the documented
+// order (newest window first) without sorting. Never nil, so it encodes as [].
+func readBursts(aggs *fastjson.Value) ([]querysvc.Burst, error) {
+	list, err := bucketsOf(aggs, "windows")
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, w := range list {
+		n += len(w.GetArray("keys", "buckets"))
+	}
+	out := make([]querysvc.Burst, 0, n)
+	keys := interner{}
+	for i := len(list) - 1; i >= 0; i-- {
+		w := list[i]
+		ms, _, err := timeKey(w)
+		if err != nil {
+			return nil, fmt.Errorf("aggregation windows: %w", err)
+		}
+		start := time.UnixMilli(ms).UTC()
+		inner, err := bucketsOf(w, "keys")
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range inner {
+			k, c, err := bucketKey(b, keys)
+			if err != nil {
+				return nil, fmt.Errorf("aggregation keys: %w", err)
+			}
+			out = append(out, querysvc.Burst{WindowStart: start, Key: k, Count: c})
 		}
 	}
 	return out, nil
@@ -671,6 +753,13 @@ func causedBy(ee *types.ElasticsearchError, kind string) bool {
 		}
 	}
 	return false
+}
+
+// indexGone reports whether err is Elasticsearch's answer that an index the
+// search reads no longer exists.
+func indexGone(err error) bool {
+	var ee *types.ElasticsearchError
+	return errors.As(err, &ee) && ee.Status == 404 && causedBy(ee, "index_not_found")
 }
 
 // esError classifies an Elasticsearch client error.

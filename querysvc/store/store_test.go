@@ -165,3 +165,31 @@ func TestScoping(t *testing.T) {
 		t.Errorf("admin with tenant: got %v, want the t-beta filter", sent)
 	}
 }
+
+// TestPartialResultsRefused: when some shards fail (here an index another
+// writer mapped differently; in production a node down), Elasticsearch
+// answers 200 with the counts of the other shards. The store must fail
+// rather than return numbers short of records.
+func TestPartialResultsRefused(t *testing.T) {
+	es := estest.Client(t)
+	ctx := context.Background()
+	prefix := "partial-" + estest.Namespace(t)
+	field := schema.Path(schema.AttrEvent)
+	for _, ix := range []struct{ name, typ string }{{prefix + "-keyword", "keyword"}, {prefix + "-text", "text"}} {
+		mapping := `{"mappings":{"properties":{"@timestamp":{"type":"date_nanos"},"` + field + `":{"type":"` + ix.typ + `"}}}}`
+		if _, err := es.Indices.Create(ix.name).Raw(strings.NewReader(mapping)).Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = es.Indices.Delete(ix.name).Do(context.Background()) })
+		doc := `{"@timestamp":"2026-10-02T00:00:00Z","` + field + `":"login"}`
+		if _, err := es.Index(ix.name).Raw(strings.NewReader(doc)).Refresh(refresh.True).Do(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := store.New(es, store.WithIndex(prefix+"-*"))
+	admin := querysvc.NewContext(ctx, querysvc.Principal{Subject: "a", Role: querysvc.RoleAdmin})
+	b, err := s.Breakdown(admin, querysvc.Filter{}, schema.AttrEvent)
+	if err == nil {
+		t.Errorf("got %+v and no error, want an error (one of the two indices failed)", b)
+	}
+}
