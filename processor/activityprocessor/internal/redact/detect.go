@@ -503,8 +503,14 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			}
 		}
 		quoted := false
-		for ne > 0 && (s[ne-1] == '"' || s[ne-1] == '\'' || s[ne-1] == '\\') {
-			ne--
+		for ne > 0 {
+			if s[ne-1] == '"' || s[ne-1] == '\'' || s[ne-1] == '\\' {
+				ne--
+			} else if n := escapedQuoteBefore(s, floor, ne); n > 0 {
+				ne -= n // {\u0022password\u0022:...}, as System.Text.Json writes JSON in a string
+			} else {
+				break
+			}
 			quoted = true
 		}
 		// No further back than the previous separator: '%' is a name byte
@@ -547,7 +553,8 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			}
 			continue
 		}
-		vs, ve := pairValue(s, vs, spaced && startsLine(s, ns))
+		line, unit := startsLine(s, ns)
+		vs, ve := pairValue(s, vs, spaced && line, unit)
 		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
 			continue
 		}
@@ -604,6 +611,26 @@ func escapedNoBreakSpaceBefore(s string, floor, end int) int {
 	return end - j
 }
 
+// escapedQuoteBefore returns the length of the quote written as a JSON
+// escape (an ASCII, full-width or typographic one, see escapedCloses) that
+// ends at byte end of s, its backslashes read no further back than floor,
+// or 0. After a name it quotes the name: read as part of it, the name was
+// "u0022" and its value went out in clear.
+func escapedQuoteBefore(s string, floor, end int) int {
+	j := end - 5
+	if j-1 < floor || s[j-1] != '\\' {
+		return 0
+	}
+	q, ok := unicodeEscape(s, j)
+	if c, _ := escapedCloses(q); !ok || c == "" && q != '«' && q != '›' && q != '」' && q != '』' {
+		return 0
+	}
+	for j > floor && s[j-1] == '\\' {
+		j--
+	}
+	return end - j
+}
+
 // narrowNBSP is a narrow no-break space in UTF-8.
 const narrowNBSP = "\u202f"
 
@@ -645,27 +672,63 @@ func otpValue(s string, vs int) (int, int) {
 
 // startsLine reports whether the name at ns starts a line, indentation
 // and a YAML list's dash aside: at the start of s or of a quoted string,
-// after a line break, also an escaped one ("\\n").
-func startsLine(s string, ns int) bool {
+// after a line break, also an escaped one ("\\n"). unit is how many
+// backslashes escape a line break in the JSON string the line is written
+// in: 1 in a string of JSON text, 2 in one of JSON inside a string, 4 a
+// level deeper; 0 when the line is in none that s shows (its start, after a
+// raw line break, or after a single quote). A quote's backslashes tell it
+// (b before the opening quote of a string at that depth: unit is the lowest
+// set bit of b+1), and so do an escaped line break's (the lowest set bit of
+// their count).
+func startsLine(s string, ns int) (line bool, unit int) {
 	for ns > 0 && (s[ns-1] == ' ' || s[ns-1] == '\t' || s[ns-1] == '-') {
 		ns--
 	}
 	if ns == 0 {
-		return true
+		return true, 0
 	}
 	switch s[ns-1] {
-	case '\n', '\r', '"', '\'':
-		return true
+	case '\n', '\r':
+		return true, 0
+	case '\'':
+		// Quoted text in a message may be in a JSON string or in none:
+		// unitUnknown (see lineEnd).
+		return true, unitUnknown
+	case '"':
+		b := backslashesBefore(s, ns-1)
+		return true, lowestBit(b + 1)
 	case 'n', 'r':
-		return ns >= 2 && s[ns-2] == '\\'
+		if b := backslashesBefore(s, ns-1); b > 0 {
+			return true, lowestBit(b)
+		}
+	case '\\':
+		// The escape's letter read as the name's first ("\npassword: "
+		// is "npassword"): the name starts a line all the same.
+		if c := s[ns]; c == 'n' || c == 'r' {
+			return true, lowestBit(backslashesBefore(s, ns))
+		}
 	}
-	return false
+	return false, 0
 }
+
+// backslashesBefore returns how many backslashes end at byte i of s.
+func backslashesBefore(s string, i int) int {
+	j := i
+	for j > 0 && s[j-1] == '\\' {
+		j--
+	}
+	return i - j
+}
+
+// lowestBit returns the lowest set bit of n > 0.
+func lowestBit(n int) int { return n & -n }
 
 // pairValue returns the value of a pair that starts at vs (white space
 // after the separator skipped). A line of its own ("password = correct
-// horse", "Cookie: a=1; b=2": line is true) has it to its end.
-func pairValue(s string, vs int, line bool) (int, int) {
+// horse", "Cookie: a=1; b=2": line is true) has it to its end, read as
+// lineEnd reads the escapes of the JSON string it is in (unit: see
+// startsLine).
+func pairValue(s string, vs int, line bool, unit int) (int, int) {
 	// A quoted string, its quotes escaped k times over (JSON in JSON):
 	// the closing quote has as many backslashes before it.
 	k := 0
@@ -724,12 +787,7 @@ func pairValue(s string, vs int, line bool) (int, int) {
 	vs = skipAuthScheme(s, vs)
 	ve := vs
 	if line {
-		// To the end of the line (or of the JSON string it is written
-		// in, or its escaped line break). Other escapes are part of the
-		// value: stopping at "\u00e9" let the rest of it out.
-		for ve < len(s) && s[ve] != '\n' && s[ve] != '\r' && s[ve] != '"' && (s[ve] != '\\' || !escapedLineEnd(s, ve)) {
-			ve++
-		}
+		ve = lineEnd(s, ve, unit)
 		for ve > vs && (s[ve-1] == ' ' || s[ve-1] == '\t') {
 			ve--
 		}
@@ -741,14 +799,67 @@ func pairValue(s string, vs int, line bool) (int, int) {
 	return vs, ve
 }
 
-// escapedLineEnd reports whether the backslashes at byte i of s escape
-// the end of a JSON string or a line break ("\"", "\n", "\r", the
-// backslash written any number of times).
-func escapedLineEnd(s string, i int) bool {
-	for i < len(s) && s[i] == '\\' {
+// unitUnknown is the unit (see startsLine) of a line that may be in a JSON
+// string or in none ("'password: x' ..."): lineEnd reads no escapes, which
+// masks more, but a quote with no backslash before it ends the value, as it
+// ends a JSON string at any depth. Read as outside JSON, the value ran over
+// the end of the string it was in, past the rest of a JSON document.
+const unitUnknown = -1
+
+// lineEnd returns the end of the line that goes on at byte i of s: its
+// raw line break, or, in a JSON string whose line breaks are escaped with
+// unit backslashes (see startsLine), the end of that string or a line
+// break escaped at its depth or a shallower one. Other escapes are part of
+// the value: stopping at "\u00e9" let the rest of it out, and stopping at
+// "\\n" in a JSON string, an escaped backslash and an 'n' (a Windows path,
+// a line break written as text), let out the rest of the line. Outside any
+// JSON string (unit 0) a backslash escapes nothing and a quote ends
+// nothing; inside one, a run of m backslashes before a quote leaves it
+// inside the string only when m's low bits (those below 2*unit) are all
+// set, and one before an 'n' or 'r' is a line break unless they are all
+// clear. When unsure of the depth the reading is the shallower one, which
+// masks more.
+func lineEnd(s string, i, unit int) int {
+	for i < len(s) {
+		switch s[i] {
+		case '\n', '\r':
+			return i
+		case '"':
+			if unit > 0 || unit == unitUnknown && (i == 0 || s[i-1] != '\\') {
+				return i
+			}
+		case '\\':
+			if unit <= 0 {
+				break
+			}
+			j := i
+			for j < len(s) && s[j] == '\\' {
+				j++
+			}
+			if j == len(s) {
+				return len(s)
+			}
+			// The escape is the run's last m backslashes (and the byte
+			// after them); those before it are escaped backslashes,
+			// masked with the value.
+			m := (j - i) % (2 * unit)
+			switch s[j] {
+			case '"':
+				if m != 2*unit-1 {
+					return j - m
+				}
+				j++ // an escaped quote, inside the value
+			case 'n', 'r':
+				if m != 0 {
+					return j - m
+				}
+			}
+			i = j
+			continue
+		}
 		i++
 	}
-	return i == len(s) || s[i] == '"' || s[i] == 'n' || s[i] == 'r'
+	return i
 }
 
 // maxTypographicValue bounds the search for a typographic quote's closing
@@ -770,7 +881,13 @@ func quoteAt(s string, i int) bool {
 	case c == '"' || c == '\'':
 		return true
 	case c == '\\':
-		if i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\'') {
+		// Escaped at any depth: {password:\\\"...\\\"} in JSON inside JSON
+		// was no pair, and its value went out whole.
+		j := i + 1
+		for j < len(s) && s[j] == '\\' {
+			j++
+		}
+		if j < len(s) && (s[j] == '"' || s[j] == '\'') {
 			return true
 		}
 		n, _, _ := escapedQuote(s, i)
@@ -818,7 +935,9 @@ func typographicCloses(q rune) (close1, close2 string) {
 // opening quote (see typographicOpen) at byte i of s, and the quotes that
 // close it, or 0: "\u201c", as encoders that escape every non-ASCII
 // character write “, with hex digits in either case and the backslash
-// written any number of times (JSON inside JSON).
+// written any number of times (JSON inside JSON). An ASCII or full-width
+// quote written as an escape opens too ("\u0022", as .NET's
+// System.Text.Json writes '"' inside a string; "\u0027", "\uff02").
 func escapedQuote(s string, i int) (n int, close1, close2 string) {
 	j := i
 	for j < len(s) && s[j] == '\\' {
@@ -828,10 +947,21 @@ func escapedQuote(s string, i int) (n int, close1, close2 string) {
 	if j == i || !ok {
 		return 0, "", ""
 	}
-	if close1, close2 = typographicCloses(q); close1 == "" {
+	if close1, close2 = escapedCloses(q); close1 == "" {
 		return 0, "", ""
 	}
 	return j + 5 - i, close1, close2
+}
+
+// escapedCloses is typographicCloses for a quote written as a JSON escape,
+// which may also be an ASCII or a full-width quote: no apostrophe-like
+// reading makes those ambiguous once escaped.
+func escapedCloses(q rune) (close1, close2 string) {
+	switch q {
+	case '"', '\'', '＂', '＇':
+		return string(q), ""
+	}
+	return typographicCloses(q)
 }
 
 // unicodeEscape returns the character of the "uXXXX" (the tail of a JSON
@@ -856,38 +986,19 @@ func unicodeEscape(s string, j int) (rune, bool) {
 }
 
 // escapedQuoted is typographicQuoted for a quote written as a JSON escape
-// at vs (see escapedQuote): the value runs to the escape of a closing quote
-// (its backslashes excluded) within maxTypographicValue bytes. Encoders
-// that escape one quote escape the other too.
+// at vs (see escapedQuote). An escaped ASCII or full-width quote is no
+// apostrophe: not closed within maxTypographicValue bytes, its value runs to
+// the end of s, as one in an ASCII quote does.
 func escapedQuoted(s string, vs int) (int, int, bool) {
 	n, close1, close2 := escapedQuote(s, vs)
 	if n == 0 {
 		return 0, 0, false
 	}
-	start := vs + n
-	window := s[start:min(len(s), start+maxTypographicValue)]
-	c1, _ := utf8.DecodeRuneInString(close1)
-	c2, _ := utf8.DecodeRuneInString(close2) // RuneError when there is none
-	for from := 0; ; {
-		i := strings.Index(window[from:], `\u`)
-		if i < 0 {
-			return 0, 0, false
-		}
-		i += from
-		from = i + 1
-		q, ok := unicodeEscape(window, i+1)
-		if !ok || q != c1 && q != c2 || q == '’' && wordCharAt(s, start+i+6) {
-			continue // another escape, or an apostrophe (see closingQuote)
-		}
-		end := i
-		for end > 0 && window[end-1] == '\\' {
-			end--
-		}
-		if after := start + i + 6; end == 0 && after < len(s) && !isValueEnd(s[after]) && !spaceAt(s, after) {
-			return 0, 0, false // empty quotes, the value after them (see typographicQuoted)
-		}
-		return start, start + end, true
+	start, end, ok := quotedTo(s, vs+n, close1, close2)
+	if !ok && (close1 == `"` || close1 == "'" || close1 == "＂" || close1 == "＇") {
+		return vs + n, len(s), true
 	}
+	return start, end, ok
 }
 
 // typographicQuoted returns the inside of the value in typographic quotes
@@ -900,42 +1011,67 @@ func typographicQuoted(s string, vs int) (int, int, bool) {
 	if n == 0 {
 		return 0, 0, false
 	}
-	start := vs + n
+	return quotedTo(s, vs+n, close1, close2)
+}
+
+// quotedTo returns the value that starts at byte start of s, inside quotes
+// closed by close1 or close2, when one follows within maxTypographicValue
+// bytes: written raw or as a JSON escape (its backslashes excluded from the
+// value), whichever way the opening quote was written. A string put
+// together from pieces encoded apart ("password=\u201c" + "correct horse”")
+// mixes the two, and a search for one form only read the value as an
+// unquoted one, so that it was masked to its first space and the rest
+// leaked. Empty quotes with the value right after them are part of the
+// value (see pairValue): then ok is false and the value is read as an
+// unquoted one, quotes and all.
+func quotedTo(s string, start int, close1, close2 string) (int, int, bool) {
 	window := s[start:min(len(s), start+maxTypographicValue)]
-	end := closingQuote(s, start, window, close1)
-	if close2 != "" {
-		if e := strings.Index(window, close2); e >= 0 && (end < 0 || e < end) {
-			end = e
-		}
-	}
+	end, after := closingQuote(s, start, window, close1, close2)
 	if end < 0 {
 		return 0, 0, false
 	}
-	if after := start + end + len(close1); end == 0 && after < len(s) && !isValueEnd(s[after]) && !spaceAt(s, after) {
-		// Empty quotes with the value right after them: read as an
-		// unquoted value, quotes and all (see pairValue).
+	if end == 0 && after < len(s) && !isValueEnd(s[after]) && !spaceAt(s, after) {
 		return 0, 0, false
 	}
 	return start, start + end, true
 }
 
 // closingQuote returns the index in window, which starts at byte start of
-// s, of the first quote q that closes a typographic quote, or -1. A right
-// single quote with a letter or digit after it is an apostrophe inside the
-// value ("‘it’s secret’"), not its end: taken for the end, it left the rest
-// of the value unmasked.
-func closingQuote(s string, start int, window, q string) int {
-	for from := 0; ; {
-		i := strings.Index(window[from:], q)
-		if i < 0 {
-			return -1
-		}
-		i += from
-		if q != "’" || !wordCharAt(s, start+i+len(q)) {
-			return i
-		}
-		from = i + len(q)
+// s, of the first quote close1 or close2 (close2 may be empty), raw or as a
+// JSON escape with any number of backslashes, and the index in s after
+// it; or -1. A right single quote with a letter or digit after it is an
+// apostrophe inside the value ("‘it’s secret’"), not its end: taken for the
+// end, it left the rest of the value unmasked.
+func closingQuote(s string, start int, window, close1, close2 string) (end, after int) {
+	c1, _ := utf8.DecodeRuneInString(close1)
+	c2 := rune(-1)
+	if close2 != "" {
+		c2, _ = utf8.DecodeRuneInString(close2)
 	}
+	for i := 0; i < len(window); {
+		j := i
+		for j < len(window) && window[j] == '\\' {
+			j++
+		}
+		var q rune
+		if r, ok := unicodeEscape(window, j); ok && j > i && (r == c1 || r == c2) {
+			q, j = r, j+5
+		} else if rest := window[j:]; strings.HasPrefix(rest, close1) {
+			q, j = c1, j+len(close1)
+		} else if close2 != "" && strings.HasPrefix(rest, close2) {
+			q, j = c2, j+len(close2)
+		} else {
+			i = max(j, i+1)
+			continue
+		}
+		n := j - i
+		if q == '’' && wordCharAt(s, start+i+n) {
+			i += n
+			continue
+		}
+		return i, start + i + n
+	}
+	return -1, 0
 }
 
 // wordCharAt reports whether a letter or digit of any script starts at

@@ -55,7 +55,7 @@ func luhnComplete(b []byte) string {
 }
 
 // numPlants is the number of kinds of plant.
-const numPlants = 15
+const numPlants = 16
 
 // plant returns the secret a detector must find, generated from b, and the
 // part of it that must not survive (compared with the output's visible
@@ -119,9 +119,45 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		return fullWidthPair(b)
 	case 13:
 		return otpPair(b)
-	default:
+	case 14:
 		return typographicPair(b)
+	default:
+		return linePair(b)
 	}
+}
+
+// linePair returns a line of its own, "password: ...", written at a JSON
+// string depth b chooses (none, JSON text, JSON inside a string), whose
+// value holds the text "\n" (a backslash and an 'n', escaped for that
+// depth) or an escaped quote, and the value's part after it: what survived
+// when the value was read to there.
+func linePair(b []byte) (planted, core string) {
+	v := "Z" + alphabet(b, alnum, 10)
+	var pick byte
+	if len(b) > 0 {
+		pick = b[0]
+	}
+	depth := int(pick) % 3
+	inner := `\n`
+	if pick&4 != 0 {
+		inner = `"`
+	}
+	value := "correct " + inner + v
+	for range depth {
+		value = strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value)
+	}
+	switch depth {
+	case 1:
+		return `{"n":"password: ` + value + `"}`, v
+	case 2:
+		return `{"m":"{\"n\":\"password: ` + value + `\"}"}`, v
+	}
+	// Outside JSON a line break of its own starts the line, whatever
+	// text the fuzzer puts before it.
+	if pick&4 != 0 {
+		return "\npassword: correct " + `\"` + v, v
+	}
+	return "\npassword: " + value, v
 }
 
 // fullWidthSeps are pair separators as an IME types them: full-width, or
@@ -147,7 +183,7 @@ func fullWidthPair(b []byte) (planted, core string) {
 
 // typographicQuotes are the quotes around a value as word processors, chat
 // tools and phones type them: opening, then closing.
-var typographicQuotes = [][2]string{{"“", "”"}, {"‘", "’"}, {"„", "“"}, {"„", "”"}, {"«", "»"}, {"»", "«"}, {"‹", "›"}, {"「", "」"}, {"『", "』"}, {"”", "”"}, {"’", "’"}}
+var typographicQuotes = [][2]string{{"“", "”"}, {"‘", "’"}, {"„", "“"}, {"„", "”"}, {"«", "»"}, {"»", "«"}, {"‹", "›"}, {"「", "」"}, {"『", "』"}, {"”", "”"}, {"’", "’"}, {`"`, `"`}, {"'", "'"}, {"＂", "＂"}}
 
 // typographicPair returns a pair whose value is in typographic quotes and
 // holds a space, its separator and name written as b chooses, and the
@@ -165,8 +201,16 @@ func typographicPair(b []byte) (planted, core string) {
 	if len(b) > 1 && b[1]&1 == 1 {
 		// The quotes as a JSON encoder that escapes non-ASCII writes
 		// them, as b chooses: in either case, the backslash doubled
-		// (JSON in JSON).
-		q = [2]string{jsonEscape(q[0], b[1]), jsonEscape(q[1], b[1])}
+		// (JSON in JSON); or only one of them, as a string put together
+		// from pieces encoded apart has them.
+		switch b[1] & 0x18 {
+		case 0x08:
+			q[0] = jsonEscape(q[0], b[1])
+		case 0x10:
+			q[1] = jsonEscape(q[1], b[1])
+		default:
+			q = [2]string{jsonEscape(q[0], b[1]), jsonEscape(q[1], b[1])}
+		}
 	}
 	return name + sep + q[0] + "correct " + v + q[1], v
 }
@@ -316,6 +360,7 @@ func FuzzFullWidthName(f *testing.F)   { fuzzOneDetector(f, 11) }
 func FuzzFullWidthPair(f *testing.F)   { fuzzOneDetector(f, 12) }
 func FuzzOTPPair(f *testing.F)         { fuzzOneDetector(f, 13) }
 func FuzzTypographicPair(f *testing.F) { fuzzOneDetector(f, 14) }
+func FuzzLinePair(f *testing.F)        { fuzzOneDetector(f, 15) }
 
 // FuzzOTP fuzzes the one-time-code rule: a code under an OTP-like key never
 // survives, whatever the key looks like around the pattern, in whatever

@@ -438,11 +438,15 @@ func TestCardSeparators(t *testing.T) {
 // the string for every separator, so 64 KB of "%3D" took 6 s and 64 KB of
 // "otp={" 1 s, per string, in the collector's pipeline; a typographic quote
 // never closed ("password=“x ", also escaped: "password=\u201cx ") would
-// send the search for its closing quote to the end for each pair. Here 256 KB of each must come back well within
-// the test's time (quadratic, it took minutes).
+// send the search for its closing quote to the end for each pair (also one
+// closed raw or escaped, whichever its opening was not, and a run of
+// backslashes in its window); a ':' before a run of backslashes, an escaped
+// quote before a separator and a line value's escapes are read once each.
+// Here 256 KB of each must come back well within the test's time
+// (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0", `password\u00a0:\u00a0`, `\\u00a0:`} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0", `password\u00a0:\u00a0`, `\\u00a0:`, "password=“x\\\\ ", `password=\u201cx\\ `, `a:\\\\`, `\u0022password\u0022:`, `\\u0022:`, "\\npassword: a\\\\n\\\\\""} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
@@ -859,5 +863,71 @@ func TestEscapedNoBreakSpaceAround(t *testing.T) {
 		{"otp", `{"n":"code otp:\u00a0493817 ok"}`, `{"n":"code otp:\u00a0` + Mask + ` ok"}`, RuleKeyValue},
 		{"french prose stays", `{"n":"Remarque\u00a0:\u00a0texte libre"}`, `{"n":"Remarque\u00a0:\u00a0texte libre"}`, NumRules},
 		{"other escape stays", `{"n":"at 12:\u00e9t\u00e9"}`, `{"n":"at 12:\u00e9t\u00e9"}`, NumRules},
+	})
+}
+
+// TestMixedQuoteEscapes: a pair's value whose quote is opened raw and
+// closed as a JSON escape, or the reverse (a string put together from
+// pieces encoded apart), is masked whole, as one in matching quotes is;
+// before, it was read as an unquoted value, masked to its first space, and
+// "horse battery" leaked. ASCII and full-width quotes written as escapes
+// (.NET's System.Text.Json writes '"' in a string as "\u0022") quote a
+// value and a name as the raw ones do: before, the name read as "u0022"
+// and the value went out whole. A ':' before a quote escaped at any depth
+// separates a pair as one before "\"" does. Quoted text of another name
+// stays.
+func TestMixedQuoteEscapes(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"escaped open, raw close", `{"n":"x password=\u201ccorrect horse battery” y"}`, `{"n":"x password=\u201c` + Mask + `” y"}`, RuleKeyValue},
+		{"raw open, escaped close", `{"n":"x password=“correct horse battery\u201d y"}`, `{"n":"x password=“` + Mask + `\u201d y"}`, RuleKeyValue},
+		{"raw open, double-escaped close", `{"m":"{\"n\":\"x password=“correct horse battery\\u201D y\"}"}`, `{"m":"{\"n\":\"x password=“` + Mask + `\\u201D y\"}"}`, RuleKeyValue},
+		{"double-escaped open, raw close", `x password=\\u00abcorrect horse battery» y`, `x password=\\u00ab` + Mask + `» y`, RuleKeyValue},
+		{"apostrophe, escaped close", `{"n":"x password=‘it’s correct horse\u2019 y"}`, `{"n":"x password=‘` + Mask + `\u2019 y"}`, RuleKeyValue},
+		{"apostrophe escaped, raw close", `{"n":"x password=\u2018it\u2019s correct horse’ y"}`, `{"n":"x password=\u2018` + Mask + `’ y"}`, RuleKeyValue},
+		{"ascii quote escaped", `{"n":"x password=\u0022correct horse battery\u0022 y"}`, `{"n":"x password=\u0022` + Mask + `\u0022 y"}`, RuleKeyValue},
+		{"ascii quote escaped, closed raw and escaped", `{"n":"x password=\u0022correct horse battery\" y"}`, `{"n":"x password=\u0022` + Mask + `\" y"}`, RuleKeyValue},
+		{"ascii quote escaped, never closed", `{"n":"x password=\u0022correct horse battery y`, `{"n":"x password=\u0022` + Mask, RuleKeyValue},
+		{"single quote escaped", `{"n":"x password=\u0027correct horse battery\u0027 y"}`, `{"n":"x password=\u0027` + Mask + `\u0027 y"}`, RuleKeyValue},
+		{"full-width quote escaped", `{"n":"x password=\uff02correct horse battery\uff02 y"}`, `{"n":"x password=\uff02` + Mask + `\uff02 y"}`, RuleKeyValue},
+		{"json with escaped quotes", `{"m":"{\u0022user\u0022:\u0022bob\u0022,\u0022password\u0022:\u0022hunter2\u0022}"}`,
+			`{"m":"{\u0022user\u0022:\u0022bob\u0022,\u0022password\u0022:\u0022` + Mask + `\u0022}"}`, RuleKeyValue},
+		{"json with escaped quotes, in json", `{"m":"{\\u0022password\\u0022: \\u0022correct horse\\u0022}"}`,
+			`{"m":"{\\u0022password\\u0022: \\u0022` + Mask + `\\u0022}"}`, RuleKeyValue},
+		{"escaped typographic name", `{"m":"x \u201cpassword\u201d: \u201ccorrect horse\u201d y"}`, `{"m":"x \u201cpassword\u201d: \u201c` + Mask + `\u201d y"}`, RuleKeyValue},
+		{"colon before a quote in json in json", `{"m":"{\"n\":\"{password:\\\"hunter2\\\"}\"}"}`, `{"m":"{\"n\":\"{password:\\\"` + Mask + `\\\"}\"}"}`, RuleKeyValue},
+		{"otp in escaped quotes", `{"n":"otp=\u0022493817\u0022"}`, `{"n":"otp=\u0022` + Mask + `\u0022"}`, RuleKeyValue},
+		// Opened and closed by ASCII quotes escaped to other depths: the
+		// value runs to a quote of its own depth, or fails closed.
+		{"ascii escaped open, raw close", `x password=\"correct horse battery" y`, `x password=\"` + Mask, RuleKeyValue},
+		{"ascii raw open, escaped close", `x password="correct horse battery\" y`, `x password="` + Mask, RuleKeyValue},
+		{"quoted text of another name stays", `{"n":"x user=\u0022jane doe\u0022 y"}`, `{"n":"x user=\u0022jane doe\u0022 y"}`, NumRules},
+		{"escaped quotes of another name stay", `{"m":"{\u0022user\u0022:\u0022jane doe\u0022}"}`, `{"m":"{\u0022user\u0022:\u0022jane doe\u0022}"}`, NumRules},
+	})
+}
+
+// TestLineValueEscapes: the value of a line of its own ends at a line
+// break escaped at the depth of the JSON string it is written in, not at
+// an escaped backslash and an 'n' ("\\n" in JSON text: a Windows path, a
+// line break written as text), where it ended before and let the rest of
+// the line out; nor at an escaped quote inside the value. In JSON inside
+// JSON, "\\n" is the line break and "\\\\n" the text. Outside any JSON
+// string a backslash escapes nothing: the value runs to the raw line break.
+func TestLineValueEscapes(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"backslash and n in json", `{"n":"password: correct horse\\nbattery staple"}`, `{"n":"password: ` + Mask + `"}`, RuleKeyValue},
+		{"windows path in json", `{"n":"x\npassword: C:\\new\\secret"}`, `{"n":"x\npassword: ` + Mask + `"}`, RuleKeyValue},
+		{"backslash and r in json", `{"n":"password: a\\rbc def"}`, `{"n":"password: ` + Mask + `"}`, RuleKeyValue},
+		{"escaped quote in json", `{"n":"password: correct \"horse\" battery"}`, `{"n":"password: ` + Mask + `"}`, RuleKeyValue},
+		{"line break in json ends it", `{"n":"password: hunter 2\nuser: jane"}`, `{"n":"password: ` + Mask + `\nuser: jane"}`, RuleKeyValue},
+		{"backslash and line break in json", `{"n":"password: hunter 2\\\nuser: jane"}`, `{"n":"password: ` + Mask + `\nuser: jane"}`, RuleKeyValue},
+		{"backslash and n in json in json", `{"m":"{\"n\":\"password: correct horse\\\\nbattery\"}"}`, `{"m":"{\"n\":\"password: ` + Mask + `\"}"}`, RuleKeyValue},
+		{"line break in json in json ends it", `{"m":"{\"n\":\"password: hunter 2\\nuser: jane\"}"}`, `{"m":"{\"n\":\"password: ` + Mask + `\\nuser: jane\"}"}`, RuleKeyValue},
+		{"after an escaped line break in json in json", `{"m":"{\"n\":\"x\\npassword: correct\\\\nhorse\\nuser: jane\"}"}`, `{"m":"{\"n\":\"x\\npassword: ` + Mask + `\\nuser: jane\"}"}`, RuleKeyValue},
+		{"outside json", "password: C:\\new\\secret \"x\"\nuser: jane", "password: " + Mask + "\nuser: jane", RuleKeyValue},
+		// After a single quote the line may be in a JSON string or in
+		// none: it ends at a quote no backslash escapes, which ends the
+		// JSON string whatever its depth; before, it ran to the end of
+		// the document and swallowed the rest of it.
+		{"after a single quote in json", `{"n":"'password: hunter 2' x","u":"bob"}`, `{"n":"'password: ` + Mask + `","u":"bob"}`, RuleKeyValue},
 	})
 }
