@@ -340,12 +340,18 @@ func ids(recs []seed.Record) []string {
 
 // countBy counts records by key, ordered as a terms aggregation orders its
 // buckets (count descending, then key ascending), keeping at most n (0 = all)
-// and skipping empty keys.
+// and skipping empty keys. Keys that are all IP addresses (an ip field, such
+// as client.address) tie in address order, as Elasticsearch orders them
+// (10.0.0.9 before 10.0.0.10), not in text order.
 func countBy(recs []seed.Record, key func(seed.Record) string, n int) []querysvc.Count {
 	m := map[string]int64{}
+	ips := true
 	for _, r := range recs {
 		if k := key(r); k != "" {
 			m[k]++
+			if _, err := netip.ParseAddr(k); err != nil {
+				ips = false
+			}
 		}
 	}
 	out := make([]querysvc.Count, 0, len(m))
@@ -355,6 +361,10 @@ func countBy(recs []seed.Record, key func(seed.Record) string, n int) []querysvc
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
 			return out[i].Count > out[j].Count
+		}
+		if ips {
+			a, b := netip.MustParseAddr(out[i].Key).As16(), netip.MustParseAddr(out[j].Key).As16()
+			return bytes.Compare(a[:], b[:]) < 0
 		}
 		return out[i].Key < out[j].Key
 	})
