@@ -207,22 +207,85 @@ func xForwardedFor(values []string) []string {
 }
 
 // forwardedFor returns the for= parameter of each element of Forwarded
-// header values (RFC 7239), leftmost first; an element without one yields "".
+// header values (RFC 7239), leftmost first; an element without a well-formed
+// one yields "".
 func forwardedFor(values []string) []string {
 	var hops []string
 	for _, v := range values {
-		for elem := range strings.SplitSeq(v, ",") {
-			var hop string
-			for pair := range strings.SplitSeq(elem, ";") {
-				k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-				if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
-					hop = strings.Trim(strings.TrimSpace(val), `"`)
-				}
-			}
-			hops = append(hops, hop)
-		}
+		hops = appendForwardedFor(hops, v)
 	}
 	return hops
+}
+
+// appendForwardedFor appends the for= parameter of each element of one
+// Forwarded header value. Commas and semicolons inside a quoted-string are
+// its text, not separators: a proxy that copies the client's Host into a
+// quoted host= after its for= would otherwise let the client add a hop, or a
+// later for=, of its choosing. A quoted-string left open makes the rest of
+// the value one malformed element, which ends the walk of the hops.
+func appendForwardedFor(hops []string, v string) []string {
+	var hop string
+	pairStart := 0
+	endPair := func(end int) {
+		k, val, ok := strings.Cut(strings.TrimSpace(v[pairStart:end]), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
+			hop = forwardedValue(strings.TrimSpace(val))
+		}
+	}
+	inQuote, escaped := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case escaped:
+			escaped = false
+		case inQuote && c == '\\':
+			escaped = true
+		case c == '"':
+			inQuote = !inQuote
+		case inQuote:
+		case c == ';':
+			endPair(i)
+			pairStart = i + 1
+		case c == ',':
+			endPair(i)
+			hops = append(hops, hop)
+			hop, pairStart = "", i+1
+		}
+	}
+	if inQuote {
+		return append(hops, "")
+	}
+	endPair(len(v))
+	return append(hops, hop)
+}
+
+// forwardedValue returns a parameter's value: a token as it is, a
+// quoted-string without its quotes and escapes, and "" for anything else (a
+// quote inside a token, a quoted-string followed by more).
+func forwardedValue(val string) string {
+	if !strings.HasPrefix(val, `"`) {
+		if strings.Contains(val, `"`) {
+			return ""
+		}
+		return val
+	}
+	var b strings.Builder
+	for i := 1; i < len(val); i++ {
+		switch c := val[i]; c {
+		case '\\':
+			i++
+			if i < len(val) {
+				b.WriteByte(val[i])
+			}
+		case '"':
+			if i != len(val)-1 {
+				return ""
+			}
+			return b.String()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return ""
 }
 
 // parseHop parses one hop: "192.0.2.1", "192.0.2.1:8080", "2001:db8::1",

@@ -51,6 +51,21 @@ func TestClientAddress(t *testing.T) {
 			map[string][]string{"Forwarded": {"For=198.51.100.3:8080;by=10.0.0.1"}}, proxies, httpmw.Forwarded, "198.51.100.3"},
 		{"forwarded obfuscated identifier", "10.1.2.3:443",
 			map[string][]string{"Forwarded": {"for=_hidden"}}, proxies, httpmw.Forwarded, "10.1.2.3"},
+		// A trusted proxy that copies the client's Host into a quoted
+		// host= parameter after for= must not let a comma or semicolon
+		// inside the quotes add a hop or a for= of the client's choosing.
+		{"forwarded comma inside a quoted value is not a new element", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a,for=6.6.6.6"`}}, proxies, httpmw.Forwarded, "198.51.100.7"},
+		{"forwarded semicolon inside a quoted value is not a new pair", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a;for=6.6.6.6"`}}, proxies, httpmw.Forwarded, "198.51.100.7"},
+		{"forwarded escaped quote does not end the quoted value", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a\",for=6.6.6.6"`}}, proxies, httpmw.Forwarded, "198.51.100.7"},
+		{"forwarded unclosed quote makes the rest of the value malformed", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a, for=6.6.6.6`}}, proxies, httpmw.Forwarded, "10.1.2.3"},
+		{"forwarded quoted value followed by more is malformed", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for="6.6.6.6"x, for=10.0.0.1`}}, proxies, httpmw.Forwarded, "10.0.0.1"},
+		{"forwarded quoted escapes are read", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for="198.51.100.\8";proto=https`}}, proxies, httpmw.Forwarded, "198.51.100.8"},
 		{"forwarded element without for", "10.1.2.3:443",
 			map[string][]string{"Forwarded": {"for=198.51.100.3, proto=https"}}, proxies, httpmw.Forwarded, "10.1.2.3"},
 		{"ipv4-mapped peer is unmapped", "[::ffff:10.1.2.3]:443",
@@ -175,6 +190,20 @@ func FuzzClientAddress(f *testing.F) {
 				if _, err := netip.ParseAddr(got); err != nil {
 					t.Fatalf("got client address %q, want an IP address or empty: %v", got, err)
 				}
+			}
+		}
+		// Whatever the client sent, the hop a trusted proxy adds on a line
+		// of its own is the one recorded: no quote or separator of the
+		// client's reaches past its own line.
+		spoofed := httptest.NewRequest(http.MethodGet, "/", nil)
+		spoofed.RemoteAddr = "10.0.0.1:1"
+		spoofed.Header.Add("X-Forwarded-For", xff)
+		spoofed.Header.Add("X-Forwarded-For", "198.51.100.7")
+		spoofed.Header.Add("Forwarded", forwarded)
+		spoofed.Header.Add("Forwarded", `for=198.51.100.7;host="example.com"`)
+		for _, h := range []httpmw.Header{httpmw.XForwardedFor, httpmw.Forwarded} {
+			if got := httpmw.ClientAddress(spoofed, proxies, httpmw.WithHeader(h)); got != "198.51.100.7" {
+				t.Fatalf("got %q behind a trusted proxy (header %d), want 198.51.100.7", got, h)
 			}
 		}
 		// Without trusted proxies the headers can never matter.
