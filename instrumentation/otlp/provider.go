@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/log/embedded"
 	"go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -75,6 +77,43 @@ type Provider struct {
 	*sdklog.LoggerProvider
 	gate *gate
 	reg  metric.Registration
+
+	// emitting is held for reading while a logger of the provider emits,
+	// and for writing while Shutdown sets closing: an emit that found the
+	// provider open has reached the gate before the SDK stops taking
+	// records, and every later one is counted as dropped.
+	emitting sync.RWMutex
+	closing  atomic.Bool
+}
+
+// Logger returns a logger of the provider (see log.LoggerProvider). Unlike
+// the SDK's own, it counts a record emitted once Shutdown has begun as
+// dropped: the SDK would discard it without a word.
+func (p *Provider) Logger(name string, opts ...log.LoggerOption) log.Logger {
+	return &closingLogger{next: p.LoggerProvider.Logger(name, opts...), p: p}
+}
+
+// closingLogger is a logger of a Provider; see Provider.Logger.
+type closingLogger struct {
+	embedded.Logger
+	next log.Logger
+	p    *Provider
+}
+
+func (l *closingLogger) Emit(ctx context.Context, r log.Record) {
+	l.p.emitting.RLock()
+	defer l.p.emitting.RUnlock()
+	if l.p.closing.Load() {
+		l.p.gate.dropped.Add(1)
+		return
+	}
+	l.next.Emit(ctx, r)
+}
+
+// Enabled is true once the provider is closing, so that a caller that asks
+// first (the Recorder does) emits the record, to be counted as dropped.
+func (l *closingLogger) Enabled(ctx context.Context, param log.EnabledParameters) bool {
+	return l.p.closing.Load() || l.next.Enabled(ctx, param)
 }
 
 // NewProvider builds a Provider. It does not connect: a collector that is
@@ -150,9 +189,12 @@ var shutdownTimeout = DefaultShutdownTimeout
 // still queued or waiting for a retry then are counted as failed and are not
 // sent; a batch already being sent then is counted when that attempt ends,
 // so Stats may still move by that batch after Shutdown returns. Records
-// emitted once Shutdown has begun are discarded by the SDK before they reach
-// the provider, and are not counted.
+// emitted through the provider's loggers once Shutdown has begun are not
+// sent, and are counted as dropped.
 func (p *Provider) Shutdown(ctx context.Context) error {
+	p.emitting.Lock()
+	p.closing.Store(true)
+	p.emitting.Unlock()
 	// Before the SDK's Shutdown, which first waits for a ForceFlush in
 	// progress: that may be the batch waiting for a retry.
 	p.gate.beginShutdown()

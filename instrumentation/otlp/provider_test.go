@@ -608,3 +608,30 @@ func TestProviderLeavesKeysAsGiven(t *testing.T) {
 		t.Errorf("got attributes %v, want %v", got, want)
 	}
 }
+
+// TestProviderCountsRecordsAfterShutdown proves that a record emitted once
+// Shutdown has begun (a request still being served while the process stops)
+// is counted as dropped, through the Recorder and through a logger the
+// provider handed out before: the SDK discards it without a word.
+func TestProviderCountsRecordsAfterShutdown(t *testing.T) {
+	exp := &logtest.Exporter{}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := instrumentation.New(p)
+	early := p.Logger("early")
+	login(t, r, 2)
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	login(t, r, 3)
+	early.Emit(context.Background(), log.Record{})
+	want := otlp.Stats{Accepted: 2, Exported: 2, Dropped: 4}
+	if s := p.Stats(); s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	if got := len(exp.Records()); got != 2 {
+		t.Errorf("got %d records exported, want 2", got)
+	}
+}
