@@ -245,6 +245,30 @@ func seedBench(b *testing.B, es *elasticsearch.TypedClient) {
 	b.Logf("seeded %d records into %s in %s", benchRecords, ds, time.Since(start).Round(time.Second))
 }
 
+// benchService is the service over es as the benchmarks run it: the audit
+// provider the service gets in production (otlp.NewProvider: its batching
+// and SDK options), exporting nowhere; no rate limit; the clock at benchNow.
+func benchService(b *testing.B, es *elasticsearch.TypedClient) http.Handler {
+	b.Helper()
+	v, err := auth.New(auth.Config{HS256Secret: secret, Issuer: "test-idp", Audience: "activitylog",
+		Now: func() time.Time { return testNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lp, err := otlp.NewProvider(context.Background(), otlp.WithExporter(discard{}), otlp.WithServiceName("querysvc"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
+	h, err := httpapi.New(store.New(es, store.WithIndex(benchIndex)), v,
+		httpapi.WithAuditor(audit.New(lp)), httpapi.WithRateLimit(0, 0),
+		httpapi.WithClock(func() time.Time { return benchNow }), httpapi.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
 type discard struct{}
 
 func (discard) Export(context.Context, []sdklog.Record) error { return nil }
@@ -274,26 +298,7 @@ func BenchmarkEndpoints(b *testing.B) {
 		b.Fatal(err)
 	}
 	seedBench(b, es)
-
-	v, err := auth.New(auth.Config{HS256Secret: secret, Issuer: "test-idp", Audience: "activitylog",
-		Now: func() time.Time { return testNow }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The audit provider the service gets in production (otlp.NewProvider:
-	// its batching and SDK options), exporting nowhere.
-	lp, err := otlp.NewProvider(context.Background(), otlp.WithExporter(discard{}), otlp.WithServiceName("querysvc"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = lp.Shutdown(context.Background()) }()
-	h, err := httpapi.New(store.New(es, store.WithIndex(benchIndex)), v,
-		httpapi.WithAuditor(audit.New(lp)), httpapi.WithRateLimit(0, 0),
-		httpapi.WithClock(func() time.Time { return benchNow }), httpapi.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(ph.handle(h))
+	srv := httptest.NewServer(ph.handle(benchService(b, es)))
 	defer srv.Close()
 	client := srv.Client()
 	raw := &http.Client{Transport: cfg.HTTPTransport()}

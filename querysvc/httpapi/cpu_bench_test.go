@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,12 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/activitylog/activitylog/instrumentation/otlp"
 	"github.com/activitylog/activitylog/internal/estest"
-	"github.com/activitylog/activitylog/querysvc/audit"
-	"github.com/activitylog/activitylog/querysvc/auth"
-	"github.com/activitylog/activitylog/querysvc/httpapi"
-	"github.com/activitylog/activitylog/querysvc/store"
 )
 
 // canned answers each request with the next of the recorded answers, in
@@ -68,16 +62,6 @@ func BenchmarkServiceCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	seedBench(b, es)
-	v, err := auth.New(auth.Config{HS256Secret: secret, Issuer: "test-idp", Audience: "activitylog",
-		Now: func() time.Time { return testNow }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	lp, err := otlp.NewProvider(context.Background(), otlp.WithExporter(discard{}), otlp.WithServiceName("querysvc"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = lp.Shutdown(context.Background()) }()
 	service := func(tr http.RoundTripper) http.Handler {
 		c := cfg
 		c.Transport = tr
@@ -85,13 +69,7 @@ func BenchmarkServiceCPU(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h, err := httpapi.New(store.New(tes, store.WithIndex(benchIndex)), v,
-			httpapi.WithAuditor(audit.New(lp)), httpapi.WithRateLimit(0, 0),
-			httpapi.WithClock(func() time.Time { return benchNow }), httpapi.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return h
+		return benchService(b, tes)
 	}
 	live := service(rec)
 	answers := &canned{}
