@@ -232,6 +232,23 @@ type hit struct {
 	Source map[string]any `json:"_source"`
 }
 
+// putJSON sends a PUT with a JSON body to Elasticsearch and fails the test
+// unless it is answered 200.
+func putJSON(t *testing.T, url, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT %s: %d %s", url, resp.StatusCode, answer)
+	}
+}
+
 func searchOne(t *testing.T, esURL, index string, query map[string]any) hit {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"size": 2, "query": query})
@@ -566,18 +583,7 @@ func TestRefusedDocumentsLoseNothing(t *testing.T) {
 		if on {
 			v = "true"
 		}
-		req, _ := http.NewRequest(http.MethodPut, esURL+"/"+stream+"/_settings",
-			strings.NewReader(`{"index.blocks.read_only_allow_delete":`+v+`}`))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("block %v: %d %s", on, resp.StatusCode, body)
-		}
+		putJSON(t, esURL+"/"+stream+"/_settings", `{"index.blocks.read_only_allow_delete":`+v+`}`)
 	}
 	block(true)
 	blocked := true
@@ -632,17 +638,7 @@ func TestUntemplatedIndexLosesNothing(t *testing.T) {
 
 	// The template this index lacked; it matches this test's index only.
 	tmpl := `{"index_patterns":["` + index + `"],"data_stream":{},"priority":1000}`
-	req, _ := http.NewRequest(http.MethodPut, esURL+"/_index_template/"+strings.TrimPrefix(index, "logs-"), strings.NewReader(tmpl))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("index template: %d %s", resp.StatusCode, body)
-	}
+	putJSON(t, esURL+"/_index_template/"+strings.TrimPrefix(index, "logs-"), tmpl)
 	if got := collectortest.WaitForCount(t, esURL, index, n, 90*time.Second); got != n {
 		t.Fatalf("got %d documents once a template covered the index, want exactly %d; log:\n%s", got, n, col.Log())
 	}
