@@ -6,5 +6,9 @@
 //
 // Install is idempotent. Every object it writes carries a checksum of its
 // content in _meta; an object whose checksum already matches is left alone,
-// so a second run reports no change and never rewrites cluster state.
+// so a second run reports no change and never rewrites cluster state. What
+// decides retention and which template wins (the ILM policy's phases, the
+// policy the settings name, the index template's patterns, priority,
+// components and lifecycle) is also compared with what Install would write,
+// so an object edited by hand with its _meta kept is put back.
 package setup

@@ -29,6 +29,9 @@ func TestSecurityConfigValidate(t *testing.T) {
 		{"valid with analyst", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), AnalystPassword: long("a")}, ""},
 		{"short analyst password", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), AnalystPassword: "short"}, setup.EnvAnalystPassword},
 		{"analyst as reader", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), AnalystPassword: long("r")}, "must differ"},
+		// kibana_system may change the lifecycle of every logs-* data stream:
+		// the collector's password must not also unlock it.
+		{"kibana_system as writer", setup.SecurityConfig{WriterPassword: long("w"), ReaderPassword: long("r"), KibanaSystemPassword: long("w")}, "must differ"},
 		// A stack started from .env.example unchanged would run with
 		// passwords anyone can read.
 		{"placeholder", setup.SecurityConfig{WriterPassword: "change-me-writer", ReaderPassword: long("r")}, "placeholder"},

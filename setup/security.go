@@ -125,6 +125,9 @@ func (c SecurityConfig) Validate() error {
 	seen := map[string]string{}
 	for _, p := range []struct{ env, value string }{
 		{EnvWriterPassword, c.WriterPassword}, {EnvReaderPassword, c.ReaderPassword}, {EnvAnalystPassword, c.AnalystPassword},
+		// kibana_system may change every logs-* stream's lifecycle: sharing
+		// its password would give another user that power.
+		{EnvKibanaSystemPassword, c.KibanaSystemPassword},
 	} {
 		if p.value == "" {
 			continue

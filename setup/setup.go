@@ -2,6 +2,7 @@ package setup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -232,6 +233,12 @@ func installPolicy(ctx context.Context, es *elasticsearch.TypedClient, policy *t
 	}
 	existing, found := resp[schema.ILMPolicyName]
 	change.Action = decide(found, schema.Checksum(existing.Policy.Meta_), schema.Checksum(policy.Meta_))
+	// The checksum only says which policy setup meant to install. Phases
+	// edited by hand with the _meta kept (kibana_system holds manage_ilm)
+	// would delete records at another age: put the policy again.
+	if change.Action == Unchanged && phases(existing.Policy) != phases(*policy) {
+		change.Action = Updated
+	}
 	if change.Action == Unchanged {
 		return change, nil
 	}
@@ -241,17 +248,48 @@ func installPolicy(ctx context.Context, es *elasticsearch.TypedClient, policy *t
 	return change, nil
 }
 
+// phases returns what a policy does, in a form that does not depend on
+// whether Elasticsearch spells out the delete action's default
+// (delete_searchable_snapshot: true, which it does), so an installed policy
+// can be compared with schema.ILMPolicy.
+func phases(p types.IlmPolicy) string {
+	ph := p.Phases
+	if d := ph.Delete; d != nil && d.Actions != nil && d.Actions.Delete != nil && d.Actions.Delete.DeleteSearchableSnapshot == nil {
+		yes := true
+		del, actions, phase := *d.Actions.Delete, *d.Actions, *d
+		del.DeleteSearchableSnapshot = &yes
+		actions.Delete, phase.Actions = &del, &actions
+		ph.Delete = &phase
+	}
+	b, err := json.Marshal(ph)
+	if err != nil {
+		// It then compares as different: setup puts the policy again, which is safe.
+		return err.Error()
+	}
+	return string(b)
+}
+
 func installComponent(ctx context.Context, es *elasticsearch.TypedClient, name string, want schema.ComponentTemplate) (Change, error) {
 	change := Change{Kind: "component template", Name: name}
 	resp, err := es.Cluster.GetComponentTemplate().Name(name).Do(ctx)
 	if err != nil && !isNotFound(err) {
 		return change, fmt.Errorf("get component template %s: %w", name, err)
 	}
-	found, have := false, ""
+	found, have, policy := false, "", ""
 	if resp != nil && len(resp.ComponentTemplates) > 0 {
-		found, have = true, schema.Checksum(resp.ComponentTemplates[0].ComponentTemplate.Meta_)
+		installed := resp.ComponentTemplates[0].ComponentTemplate
+		found, have = true, schema.Checksum(installed.Meta_)
+		if s, ok := installed.Template.Settings["index"]; ok {
+			policy = lifecyclePolicy(&s)
+		}
 	}
 	change.Action = decide(found, have, schema.Checksum(want.Meta))
+	// The checksum only says which component setup meant to install. An ILM
+	// policy name edited by hand with the _meta kept would send new backing
+	// indices to another policy: put the component again.
+	if change.Action == Unchanged && policy != lifecyclePolicy(want.Template.Settings) {
+		change.Action = Updated
+	}
 	if change.Action == Unchanged {
 		return change, nil
 	}
@@ -270,10 +308,19 @@ func installIndexTemplate(ctx context.Context, es *elasticsearch.TypedClient, wa
 		return change, fmt.Errorf("get index template %s: %w", name, err)
 	}
 	found, have := false, ""
+	var installed types.IndexTemplate
 	if resp != nil && len(resp.IndexTemplates) > 0 {
-		found, have = true, schema.Checksum(resp.IndexTemplates[0].IndexTemplate.Meta_)
+		installed = resp.IndexTemplates[0].IndexTemplate
+		found, have = true, schema.Checksum(installed.Meta_)
 	}
 	change.Action = decide(found, have, schema.Checksum(want.Meta))
+	// The checksum only says which template setup meant to install. One
+	// edited by hand with its _meta kept (kibana_system holds
+	// manage_index_templates) could lose to the built-in logs-*-* template
+	// or keep records for another period: put it again.
+	if change.Action == Unchanged && installedTemplateEffect(installed) != templateEffect(want) {
+		change.Action = Updated
+	}
 	if change.Action == Unchanged {
 		return change, nil
 	}
@@ -290,4 +337,48 @@ func installIndexTemplate(ctx context.Context, es *elasticsearch.TypedClient, wa
 		return change, fmt.Errorf("put index template %s: %w", name, err)
 	}
 	return change, nil
+}
+
+// effect is what of an index template decides which template the activity
+// data streams come from and how long they keep records.
+type effect struct {
+	Patterns, ComposedOf []string
+	Priority             int64
+	DataStream           bool
+	Lifecycle            bool
+	Retention            string
+	Enabled              bool
+}
+
+func templateEffect(t schema.IndexTemplate) string {
+	e := effect{Patterns: t.IndexPatterns, ComposedOf: t.ComposedOf, Priority: t.Priority, DataStream: t.DataStream != nil}
+	if t.Template != nil && t.Template.Lifecycle != nil {
+		l := t.Template.Lifecycle
+		e.Lifecycle, e.Retention, e.Enabled = true, fmt.Sprint(l.DataRetention), l.Enabled == nil || *l.Enabled
+	}
+	return e.key()
+}
+
+// installedTemplateEffect is templateEffect of a template as Elasticsearch
+// returns it, which spells out the lifecycle's enabled: true.
+func installedTemplateEffect(t types.IndexTemplate) string {
+	e := effect{Patterns: t.IndexPatterns, ComposedOf: t.ComposedOf, DataStream: t.DataStream != nil}
+	if t.Priority != nil {
+		e.Priority = *t.Priority
+	}
+	if t.Template != nil && t.Template.Lifecycle != nil {
+		l := t.Template.Lifecycle
+		e.Lifecycle, e.Retention, e.Enabled = true, fmt.Sprint(l.DataRetention), l.Enabled == nil || *l.Enabled
+	}
+	return e.key()
+}
+
+func (e effect) key() string { return fmt.Sprintf("%+v", e) }
+
+// lifecyclePolicy returns the ILM policy index settings name, or "".
+func lifecyclePolicy(s *types.IndexSettings) string {
+	if s == nil || s.Lifecycle == nil || s.Lifecycle.Name == nil {
+		return ""
+	}
+	return *s.Lifecycle.Name
 }

@@ -95,6 +95,72 @@ func TestInstallRetentionChange(t *testing.T) {
 	}
 }
 
+// TestInstallRestoresEditedIndexTemplate proves that setup puts the index
+// template back when what decides the activity streams' retention was
+// edited by hand with its _meta (and so setup's checksum) kept: a priority
+// under the built-in logs-*-* template's 100 (whose mappings and lifecycle
+// would then win) and a one-day retention must not be reported unchanged.
+func TestInstallRestoresEditedIndexTemplate(t *testing.T) {
+	es := estest.Client(t)
+	ctx := context.Background()
+	defer func() {
+		if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+			t.Errorf("restore default schema: %v", err)
+		}
+	}()
+	if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+		t.Fatalf("first install: %v", err)
+	}
+	url := estest.URL(t) + "/_index_template/" + schema.IndexTemplateName
+	var installed struct {
+		IndexTemplates []struct {
+			IndexTemplate map[string]any `json:"index_template"`
+		} `json:"index_templates"`
+	}
+	if err := json.Unmarshal(getJSON(t, url), &installed); err != nil || len(installed.IndexTemplates) != 1 {
+		t.Fatalf("index template response: %v", err)
+	}
+	edited := installed.IndexTemplates[0].IndexTemplate
+	edited["priority"] = 50
+	edited["template"] = map[string]any{"lifecycle": map[string]any{"data_retention": "1d"}}
+	body, err := json.Marshal(edited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT edited template: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT edited template: %d %s", resp.StatusCode, b)
+	}
+
+	report, err := setup.Install(ctx, es, setup.Config{})
+	if err != nil {
+		t.Fatalf("second install: %v", err)
+	}
+	var got setup.Action
+	for _, c := range report.Changes {
+		if c.Kind == "index template" {
+			got = c.Action
+		}
+	}
+	if got != setup.Updated {
+		t.Errorf("got index template %q after its priority and retention were edited, want %q", got, setup.Updated)
+	}
+	restored := string(getJSON(t, url))
+	if !strings.Contains(restored, `"data_retention":"365d"`) || !strings.Contains(restored, fmt.Sprintf(`"priority":%d`, schema.TemplatePriority)) {
+		t.Errorf("got index template %s, want priority %d and data_retention 365d back", restored, schema.TemplatePriority)
+	}
+}
+
 // TestHostileDocumentsIndex writes documents whose attribute keys and values
 // an attacker chose, and checks that Elasticsearch accepts every one of them
 // without growing the mapping.

@@ -119,6 +119,9 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	// without the writer's and reader's fails validation by name instead
 	// of being ignored.
 	if security := setup.SecurityConfigFromEnv(getenv); security != (setup.SecurityConfig{}) {
+		if err := notSetupPassword(security, getenv("ES_PASSWORD")); err != nil {
+			return err
+		}
 		cfg.Security = &security
 	}
 	es, err := esclient.FromEnv(getenv).Typed()
@@ -165,4 +168,24 @@ func parseDays(s string) (int, error) {
 		return 0, fmt.Errorf("got %q, want a whole number of days from 1 to %d, such as 365d", s, maxRetentionDays)
 	}
 	return n, nil
+}
+
+// notSetupPassword fails when a managed user would get the setup user's own
+// password (the superuser's, in the compose stack): the service holding it
+// could then change or delete records.
+func notSetupPassword(c setup.SecurityConfig, setupPassword string) error {
+	if setupPassword == "" {
+		return nil
+	}
+	for _, p := range []struct{ env, value string }{
+		{setup.EnvWriterPassword, c.WriterPassword},
+		{setup.EnvReaderPassword, c.ReaderPassword},
+		{setup.EnvAnalystPassword, c.AnalystPassword},
+		{setup.EnvKibanaSystemPassword, c.KibanaSystemPassword},
+	} {
+		if p.value == setupPassword {
+			return fmt.Errorf("ES_PASSWORD and %s must differ: %w", p.env, setup.ErrWeakPassword)
+		}
+	}
+	return nil
 }

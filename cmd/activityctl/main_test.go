@@ -85,6 +85,13 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"setup", "-ilm", "maybe"}, nil, "want auto, true or false"},
 		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "KIBANA_SYSTEM_PASSWORD": "kibana-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
 		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "ACTIVITYLOG_ANALYST_PASSWORD": "analyst-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
+		// The setup user (the superuser in the compose stack) sharing its
+		// password with a service's user would hand that service the power
+		// to delete records: refused before anything is installed.
+		{[]string{"setup"}, map[string]string{"ES_URL": "http://127.0.0.1:1", "ES_USERNAME": "elastic", "ES_PASSWORD": "shared-password-1",
+			"ACTIVITYLOG_WRITER_PASSWORD": "shared-password-1", "ACTIVITYLOG_READER_PASSWORD": "reader-password-1"}, "ES_PASSWORD"},
+		{[]string{"setup"}, map[string]string{"ES_URL": "http://127.0.0.1:1", "ES_USERNAME": "elastic", "ES_PASSWORD": "shared-password-1",
+			"ACTIVITYLOG_WRITER_PASSWORD": "writer-password-1", "ACTIVITYLOG_READER_PASSWORD": "reader-password-1", "KIBANA_SYSTEM_PASSWORD": "shared-password-1"}, "ES_PASSWORD"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(append(tt.args, slices.Sorted(maps.Keys(tt.env))...), " "), func(t *testing.T) {
