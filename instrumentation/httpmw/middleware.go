@@ -221,41 +221,65 @@ func forwardedFor(values []string) []string {
 // Forwarded header value. Commas and semicolons inside a quoted-string are
 // its text, not separators: a proxy that copies the client's Host into a
 // quoted host= after its for= would otherwise let the client add a hop, or a
-// later for=, of its choosing. A quoted-string left open makes the rest of
-// the value one malformed element, which ends the walk of the hops.
+// later for=, of its choosing.
+//
+// The value is read from its end, where a proxy that appends to the client's
+// value on the same line ("$http_forwarded, for=$remote_addr") writes its
+// element: read from the start, a quote the client left open would make the
+// proxy's element part of a quoted-string, and the client's address would
+// never be recorded. A quote that has no opening one before it, or that
+// reads as escaped where no quoted-string is open, makes its element
+// malformed; the elements before it are not read, since the walk of the hops
+// ends there.
 func appendForwardedFor(hops []string, v string) []string {
-	var hop string
-	pairStart := 0
-	endPair := func(end int) {
-		k, val, ok := strings.Cut(strings.TrimSpace(v[pairStart:end]), "=")
-		if ok && strings.EqualFold(strings.TrimSpace(k), "for") {
-			hop = forwardedValue(strings.TrimSpace(val))
+	// Elements are found from the end, so collected rightmost first.
+	var rev []string
+	hop, found, pairEnd := "", false, len(v)
+	endPair := func(start int) {
+		k, val, ok := strings.Cut(strings.TrimSpace(v[start:pairEnd]), "=")
+		// An element's last for= is its hop, as when read from the start.
+		if ok && !found && strings.EqualFold(strings.TrimSpace(k), "for") {
+			hop, found = forwardedValue(strings.TrimSpace(val)), true
 		}
+		pairEnd = start - 1
 	}
-	inQuote, escaped := false, false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case escaped:
-			escaped = false
-		case inQuote && c == '\\':
-			escaped = true
-		case c == '"':
+	malformed, inQuote := false, false
+	for i := len(v) - 1; i >= 0 && !malformed; i-- {
+		c := v[i]
+		if c != '"' {
+			if !inQuote && (c == ';' || c == ',') {
+				endPair(i + 1)
+				if c == ',' {
+					rev = append(rev, hop)
+					hop, found = "", false
+				}
+			}
+			continue
+		}
+		// Inside a quoted-string, a quote after an odd run of backslashes
+		// is escaped text; outside one, such a quote could only end a
+		// quoted-string that the text after it did not continue.
+		run := 0
+		for j := i - 1; j >= 0 && v[j] == '\\'; j-- {
+			run++
+		}
+		switch {
+		case run%2 == 0:
 			inQuote = !inQuote
-		case inQuote:
-		case c == ';':
-			endPair(i)
-			pairStart = i + 1
-		case c == ',':
-			endPair(i)
-			hops = append(hops, hop)
-			hop, pairStart = "", i+1
+		case !inQuote:
+			malformed = true
 		}
 	}
-	if inQuote {
-		return append(hops, "")
+	if malformed || inQuote {
+		rev = append(rev, "")
+	} else {
+		endPair(0)
+		rev = append(rev, hop)
 	}
-	endPair(len(v))
-	return append(hops, hop)
+	for i := len(rev) - 1; i >= 0; i-- {
+		hops = append(hops, rev[i])
+	}
+	return hops
 }
 
 // forwardedValue returns a parameter's value: a token as it is, a

@@ -60,8 +60,17 @@ func TestClientAddress(t *testing.T) {
 			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a;for=6.6.6.6"`}}, proxies, httpmw.Forwarded, "198.51.100.7"},
 		{"forwarded escaped quote does not end the quoted value", "10.1.2.3:443",
 			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a\",for=6.6.6.6"`}}, proxies, httpmw.Forwarded, "198.51.100.7"},
-		{"forwarded unclosed quote makes the rest of the value malformed", "10.1.2.3:443",
-			map[string][]string{"Forwarded": {`for=198.51.100.7;host="a, for=6.6.6.6`}}, proxies, httpmw.Forwarded, "10.1.2.3"},
+		// A proxy that appends its element to the client's Forwarded value
+		// on the same line (nginx's "$http_forwarded, for=$remote_addr")
+		// writes it after whatever the client sent: a quote the client left
+		// open must not swallow it, or the client's address is never
+		// recorded, only the proxy's.
+		{"forwarded client's unclosed quote does not hide the hop a proxy appends", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for="198.51.100.66, for=198.51.100.7`}}, proxies, httpmw.Forwarded, "198.51.100.7"},
+		{"forwarded client's unclosed quote does not hide a quoted hop a proxy appends", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`x="a, for="[2001:db8:cafe::17]:4711"`}}, proxies, httpmw.Forwarded, "2001:db8:cafe::17"},
+		{"forwarded unclosed quote makes its element malformed", "10.1.2.3:443",
+			map[string][]string{"Forwarded": {`for=6.6.6.6, for=198.51.100.7;host="a`}}, proxies, httpmw.Forwarded, "10.1.2.3"},
 		{"forwarded quoted value followed by more is malformed", "10.1.2.3:443",
 			map[string][]string{"Forwarded": {`for="6.6.6.6"x, for=10.0.0.1`}}, proxies, httpmw.Forwarded, "10.0.0.1"},
 		{"forwarded quoted escapes are read", "10.1.2.3:443",
@@ -204,6 +213,17 @@ func FuzzClientAddress(f *testing.F) {
 		for _, h := range []httpmw.Header{httpmw.XForwardedFor, httpmw.Forwarded} {
 			if got := httpmw.ClientAddress(spoofed, proxies, httpmw.WithHeader(h)); got != "198.51.100.7" {
 				t.Fatalf("got %q behind a trusted proxy (header %d), want 198.51.100.7", got, h)
+			}
+		}
+		// Nor when the proxy appends its element to the client's value on
+		// the same line: nothing the client wrote before it, a quote left
+		// open included, changes how it is read.
+		for _, appended := range []string{`for=198.51.100.7;host="example.com"`, `for="198.51.100.7:4711"`} {
+			sameLine := httptest.NewRequest(http.MethodGet, "/", nil)
+			sameLine.RemoteAddr = "10.0.0.1:1"
+			sameLine.Header.Set("Forwarded", forwarded+", "+appended)
+			if got := httpmw.ClientAddress(sameLine, proxies, httpmw.WithHeader(httpmw.Forwarded)); got != "198.51.100.7" {
+				t.Fatalf("got %q behind a trusted proxy appending %s on the client's line, want 198.51.100.7", got, appended)
 			}
 		}
 		// Without trusted proxies the headers can never matter.
