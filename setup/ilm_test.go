@@ -199,85 +199,58 @@ func TestInstallAttachesILMPolicyWhereILMAnswers(t *testing.T) {
 	}
 }
 
-// TestInstallRestoresEditedILMPolicy proves that setup puts the retention
-// policy back when its phases were edited by hand with its _meta (and so
-// setup's checksum) kept: kibana_system holds manage_ilm, and a policy that
-// deletes after a day must not be reported unchanged.
-func TestInstallRestoresEditedILMPolicy(t *testing.T) {
-	cluster := &ilmCluster{t: t, store: map[string]json.RawMessage{}}
-	es := fakeNode(t, cluster)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
-		t.Fatalf("install: %v", err)
-	}
-	path := "/_ilm/policy/" + schema.ILMPolicyName
-	edited := strings.Replace(string(cluster.store[path]), `"min_age":"365d"`, `"min_age":"1d"`, 1)
-	if edited == string(cluster.store[path]) {
-		t.Fatalf("stored policy %s has no delete min_age 365d to edit", cluster.store[path])
-	}
-	cluster.store[path] = json.RawMessage(edited)
+// TestInstallRestoresEditedObjects proves that setup puts an object back
+// when what it does was edited by hand with its _meta (and so setup's
+// checksum) kept, and is then settled: kibana_system holds manage_ilm and
+// manage_index_templates, and neither a policy that deletes after a day nor a
+// settings component that sends new backing indices to another policy (the
+// built-in "logs" deletes nothing) may be reported unchanged.
+func TestInstallRestoresEditedObjects(t *testing.T) {
+	for _, tt := range []struct {
+		name, path, from, to string
+	}{
+		{"ILM policy", "/_ilm/policy/" + schema.ILMPolicyName, `"min_age":"365d"`, `"min_age":"1d"`},
+		{schema.SettingsComponentName, "/_component_template/" + schema.SettingsComponentName,
+			fmt.Sprintf(`"name":%q`, schema.ILMPolicyName), `"name":"logs"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cluster := &ilmCluster{t: t, store: map[string]json.RawMessage{}}
+			es := fakeNode(t, cluster)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			edited := strings.Replace(string(cluster.store[tt.path]), tt.from, tt.to, 1)
+			if edited == string(cluster.store[tt.path]) {
+				t.Fatalf("stored %s has no %s to edit", cluster.store[tt.path], tt.from)
+			}
+			cluster.store[tt.path] = json.RawMessage(edited)
 
-	report, err := setup.Install(ctx, es, setup.Config{})
-	if err != nil {
-		t.Fatalf("second install: %v", err)
-	}
-	var got setup.Action
-	for _, c := range report.Changes {
-		if c.Kind == "ILM policy" {
-			got = c.Action
-		}
-	}
-	if got != setup.Updated {
-		t.Errorf("got ILM policy %q after its delete phase was edited to 1d, want %q", got, setup.Updated)
-	}
-	if !strings.Contains(string(cluster.store[path]), `"min_age":"365d"`) {
-		t.Errorf("got stored policy %s, want the delete phase back at 365d", cluster.store[path])
-	}
-	again, err := setup.Install(ctx, es, setup.Config{})
-	if err != nil {
-		t.Fatalf("third install: %v", err)
-	}
-	if again.Changed() {
-		t.Errorf("third install changed %v, want nothing", again.Changes)
-	}
-}
-
-// TestInstallRestoresEditedSettingsComponent proves that setup puts the
-// settings component back when the ILM policy it names was changed by hand
-// with its _meta (and so setup's checksum) kept: new backing indices would
-// follow another policy (the built-in "logs" deletes nothing).
-func TestInstallRestoresEditedSettingsComponent(t *testing.T) {
-	cluster := &ilmCluster{t: t, store: map[string]json.RawMessage{}}
-	es := fakeNode(t, cluster)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
-		t.Fatalf("install: %v", err)
-	}
-	path := "/_component_template/" + schema.SettingsComponentName
-	want := fmt.Sprintf(`"name":%q`, schema.ILMPolicyName)
-	edited := strings.Replace(string(cluster.store[path]), want, `"name":"logs"`, 1)
-	if edited == string(cluster.store[path]) {
-		t.Fatalf("stored settings component %s does not name %s", cluster.store[path], schema.ILMPolicyName)
-	}
-	cluster.store[path] = json.RawMessage(edited)
-
-	report, err := setup.Install(ctx, es, setup.Config{})
-	if err != nil {
-		t.Fatalf("second install: %v", err)
-	}
-	var got setup.Action
-	for _, c := range report.Changes {
-		if c.Name == schema.SettingsComponentName {
-			got = c.Action
-		}
-	}
-	if got != setup.Updated {
-		t.Errorf("got settings component %q after its policy was edited to logs, want %q", got, setup.Updated)
-	}
-	if !strings.Contains(string(cluster.store[path]), want) {
-		t.Errorf("got stored settings component %s, want it to name %s again", cluster.store[path], schema.ILMPolicyName)
+			report, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("second install: %v", err)
+			}
+			var got setup.Action
+			for _, c := range report.Changes {
+				if c.Kind == tt.name || c.Name == tt.name {
+					got = c.Action
+				}
+			}
+			if got != setup.Updated {
+				t.Errorf("got %q after %s was edited to %s, want %q", got, tt.from, tt.to, setup.Updated)
+			}
+			if !strings.Contains(string(cluster.store[tt.path]), tt.from) {
+				t.Errorf("got stored %s, want %s back", cluster.store[tt.path], tt.from)
+			}
+			again, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("third install: %v", err)
+			}
+			if again.Changed() {
+				t.Errorf("third install changed %v, want nothing", again.Changes)
+			}
+		})
 	}
 }
 
