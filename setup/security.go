@@ -230,8 +230,9 @@ func Users(c SecurityConfig) []User {
 // Users through the Elasticsearch security API and returns what it did, one
 // Change per role and user. It is idempotent: a role whose metadata checksum
 // and grants match, and an enabled user with the same roles whose password still
-// authenticates, are left alone. es must authenticate as a user with the
-// manage_security cluster privilege.
+// authenticates, are left alone. A user an administrator disabled is left
+// disabled and untouched (LeftDisabled), even when its password changes. es
+// must authenticate as a user with the manage_security cluster privilege.
 func InstallSecurity(ctx context.Context, es *elasticsearch.TypedClient, c SecurityConfig) ([]Change, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -357,8 +358,14 @@ func installUser(ctx context.Context, es *elasticsearch.TypedClient, u User) (Ch
 		return change, fmt.Errorf("get user %s: %w", u.Name, err)
 	}
 	if have, found := resp[u.Name]; found {
+		if !have.Enabled {
+			// Disabled by an administrator (after a leaked password, say):
+			// enabling it again is theirs to decide, not a re-run's.
+			change.Action = LeftDisabled
+			return change, nil
+		}
 		change.Action = Updated
-		if have.Enabled && slices.Equal(have.Roles, u.Roles) && authenticates(ctx, es, u.Name, u.Password) {
+		if slices.Equal(have.Roles, u.Roles) && authenticates(ctx, es, u.Name, u.Password) {
 			change.Action = Unchanged
 			return change, nil
 		}

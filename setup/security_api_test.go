@@ -236,3 +236,49 @@ func TestInstallSecurityInstallsRolesAsDescribed(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallSecurityLeavesDisabledUserDisabled proves that setup does not
+// undo an administrator who disabled one of its users (after a leaked
+// password, say): a later run, even one that rotates that user's password,
+// leaves the user disabled and as it was, and says so.
+func TestInstallSecurityLeavesDisabledUserDisabled(t *testing.T) {
+	fake := &fakeSecurityAPI{roles: map[string]json.RawMessage{}, users: map[string]map[string]any{}, passwords: map[string]string{
+		setup.KibanaSystemUser: "initial-kibana-password",
+	}}
+	es := fakeNode(t, fake)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := setup.SecurityConfig{
+		WriterPassword: "writer-password-1", ReaderPassword: "reader-password-1", KibanaSystemPassword: "kibana-password-1",
+	}
+	if _, err := setup.InstallSecurity(ctx, es, cfg); err != nil {
+		t.Fatal(err)
+	}
+	fake.mu.Lock()
+	fake.users[setup.WriterUser]["enabled"] = false
+	writes := len(fake.writes)
+	fake.mu.Unlock()
+
+	cfg.WriterPassword = "writer-password-2"
+	changes, err := setup.InstallSecurity(ctx, es, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got setup.Action
+	for _, c := range changes {
+		if c.Kind == "user" && c.Name == setup.WriterUser {
+			got = c.Action
+		}
+	}
+	if got != setup.LeftDisabled {
+		t.Errorf("got %q for the disabled writer user, want %q", got, setup.LeftDisabled)
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if enabled, _ := fake.users[setup.WriterUser]["enabled"].(bool); enabled {
+		t.Error("the disabled writer user was enabled again")
+	}
+	if slices.Contains(fake.writes[writes:], "user/"+setup.WriterUser) {
+		t.Errorf("got writes %v, want none to the disabled user", fake.writes[writes:])
+	}
+}

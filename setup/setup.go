@@ -24,6 +24,9 @@ const (
 	Created   Action = "created"
 	Updated   Action = "updated"
 	Unchanged Action = "unchanged"
+	// LeftDisabled is a user an administrator disabled: setup leaves it as
+	// it is, disabled, its roles and password included.
+	LeftDisabled Action = "left disabled"
 )
 
 // Change is what Install did to one Elasticsearch object.
@@ -58,7 +61,7 @@ type Report struct {
 // Changed reports whether Install created or updated anything.
 func (r Report) Changed() bool {
 	for _, c := range r.Changes {
-		if c.Action != Unchanged {
+		if c.Action != Unchanged && c.Action != LeftDisabled {
 			return true
 		}
 	}
