@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 
@@ -110,16 +111,23 @@ func (f *fakeSecurityAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func TestInstallSecurityIsIdempotent(t *testing.T) {
+// newSecurityFake returns a fake security API whose kibana_system user
+// exists, a client of it, and passwords for a first run.
+func newSecurityFake(t *testing.T) (*fakeSecurityAPI, *elasticsearch.TypedClient, setup.SecurityConfig) {
+	t.Helper()
 	fake := &fakeSecurityAPI{roles: map[string]json.RawMessage{}, users: map[string]map[string]any{}, passwords: map[string]string{
 		setup.KibanaSystemUser: "initial-kibana-password",
 	}}
-	es := fakeNode(t, fake)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	cfg := setup.SecurityConfig{
 		WriterPassword: "writer-password-1", ReaderPassword: "reader-password-1", KibanaSystemPassword: "kibana-password-1",
 	}
+	return fake, fakeNode(t, fake), cfg
+}
+
+func TestInstallSecurityIsIdempotent(t *testing.T) {
+	fake, es, cfg := newSecurityFake(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	summary := func(changes []setup.Change) string {
 		var parts []string
 		for _, c := range changes {
@@ -242,15 +250,9 @@ func TestInstallSecurityInstallsRolesAsDescribed(t *testing.T) {
 // password, say): a later run, even one that rotates that user's password,
 // leaves the user disabled and as it was, and says so.
 func TestInstallSecurityLeavesDisabledUserDisabled(t *testing.T) {
-	fake := &fakeSecurityAPI{roles: map[string]json.RawMessage{}, users: map[string]map[string]any{}, passwords: map[string]string{
-		setup.KibanaSystemUser: "initial-kibana-password",
-	}}
-	es := fakeNode(t, fake)
+	fake, es, cfg := newSecurityFake(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cfg := setup.SecurityConfig{
-		WriterPassword: "writer-password-1", ReaderPassword: "reader-password-1", KibanaSystemPassword: "kibana-password-1",
-	}
 	if _, err := setup.InstallSecurity(ctx, es, cfg); err != nil {
 		t.Fatal(err)
 	}
