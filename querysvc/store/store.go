@@ -388,18 +388,21 @@ func (s *Store) Get(ctx context.Context, id, tenant string) (querysvc.Activity, 
 
 // aggregate runs a size-0 search with aggregations over the scoped filter
 // and decodes the aggregations into out, returning the total hit count.
-// aggregate sends an aggregation request and hands the answer's
-// aggregations (nil when it has none) to read; it returns the answer's total.
-func (s *Store) aggregate(ctx context.Context, filters []types.Query, aggs map[string]types.Aggregations, read func(aggs *fastjson.Value) error) (int64, error) {
+// aggregate sends an aggregation request of s and reads the answer's
+// aggregations (nil when it has none) with read; it returns what read
+// returned and the answer's total.
+func aggregate[T any](ctx context.Context, s *Store, filters []types.Query, aggs map[string]types.Aggregations, read func(aggs *fastjson.Value) (T, error)) (T, int64, error) {
+	var out T
 	var total int64
 	err := s.performParsed(ctx, "aggregate", indexAggs, aggRequest(filters, aggs), func(v *fastjson.Value) error {
 		var err error
 		if total, err = answerTotal(v); err != nil {
 			return err
 		}
-		return read(v.Get("aggregations"))
+		out, err = read(v.Get("aggregations"))
+		return err
 	})
-	return total, err
+	return out, total, err
 }
 
 // aggRequest is the request of an aggregation: no hits, an exact total.
@@ -449,15 +452,11 @@ func (s *Store) Trends(ctx context.Context, f querysvc.Filter, interval querysvc
 	if splitBy != "" {
 		out.SplitBy = strings.TrimPrefix(splitBy, "activity.")
 	}
-	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"over_time": hist}, func(aggs *fastjson.Value) error {
-		var err error
-		out.Buckets, err = readTrends(aggs, splitBy != "")
-		return err
-	})
+	out.Buckets, out.Total, err = aggregate(ctx, s, filters, map[string]types.Aggregations{"over_time": hist},
+		func(aggs *fastjson.Value) ([]querysvc.TrendBucket, error) { return readTrends(aggs, splitBy != "") })
 	if err != nil {
 		return querysvc.Trends{}, err
 	}
-	out.Total = total
 	return out, nil
 }
 
@@ -493,17 +492,12 @@ func (s *Store) Breakdown(ctx context.Context, f querysvc.Filter, attr string) (
 	if attr != schema.AttrEvent && attr != schema.AttrCategory {
 		return querysvc.Breakdown{}, querysvc.Errorf(querysvc.CodeInvalid, "breakdown by %q is not supported", attr)
 	}
-	var out querysvc.Breakdown
-	total, err := s.aggregate(ctx, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)}, func(aggs *fastjson.Value) error {
-		var err error
-		out.Buckets, err = countsOf(aggs, "by", nil)
-		return err
-	})
+	buckets, total, err := aggregate(ctx, s, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)},
+		func(aggs *fastjson.Value) ([]querysvc.Count, error) { return countsOf(aggs, "by", nil) })
 	if err != nil {
 		return querysvc.Breakdown{}, err
 	}
-	out.Total = total
-	return out, nil
+	return querysvc.Breakdown{Total: total, Buckets: buckets}, nil
 }
 
 // TopUsers implements querysvc.Store.
@@ -512,17 +506,12 @@ func (s *Store) TopUsers(ctx context.Context, f querysvc.Filter, n int) ([]query
 	if err != nil {
 		return nil, err
 	}
-	var out []querysvc.UserCount
-	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
+	out, _, err := aggregate(ctx, s, filters, map[string]types.Aggregations{
 		"users": termsAgg(schema.Path(schema.AttrUserID), n, map[string]types.Aggregations{
 			"name": termsAgg(schema.Path(schema.AttrUserName), 1, nil),
 			"type": termsAgg(schema.Path(schema.AttrActorType), 1, nil),
 		}),
-	}, func(aggs *fastjson.Value) error {
-		var err error
-		out, err = readTopUsers(aggs)
-		return err
-	})
+	}, readTopUsers)
 	if err != nil {
 		return nil, err
 	}
@@ -567,18 +556,13 @@ func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.Au
 	}
 	filters = append(filters, terms(schema.Path(schema.AttrEvent), authEvents()...))
 	failed := term(schema.Path(schema.AttrEvent), schema.EventLoginFailed)
-	var out querysvc.AuthStats
-	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
+	out, _, err := aggregate(ctx, s, filters, map[string]types.Aggregations{
 		"events": termsAgg(schema.Path(schema.AttrEvent), termsSize, nil),
 		"failed": {Filter: &failed, Aggregations: map[string]types.Aggregations{
 			"ips":   termsAgg(schema.Path(schema.AttrClientAddress), n, nil),
 			"users": termsAgg(schema.Path(schema.AttrUserName), n, nil),
 		}},
-	}, func(aggs *fastjson.Value) error {
-		var err error
-		out, err = readAuth(aggs)
-		return err
-	})
+	}, readAuth)
 	if err != nil {
 		return querysvc.AuthStats{}, err
 	}
@@ -657,8 +641,7 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 	// first burstKeys keys is enough, and asking for more costs every
 	// window.
 	keys.Terms.ShardSize = ptr(burstKeys)
-	var out []querysvc.Burst
-	_, err = s.aggregate(ctx, filters, map[string]types.Aggregations{
+	out, _, err := aggregate(ctx, s, filters, map[string]types.Aggregations{
 		"windows": {
 			DateHistogram: &types.DateHistogramAggregation{
 				Field: ptr(schema.FieldTimestamp), FixedInterval: strconv.FormatInt(q.Window.Milliseconds(), 10) + "ms",
@@ -666,11 +649,7 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 			},
 			Aggregations: map[string]types.Aggregations{"keys": keys},
 		},
-	}, func(aggs *fastjson.Value) error {
-		var err error
-		out, err = readBursts(aggs)
-		return err
-	})
+	}, readBursts)
 	if err != nil {
 		return nil, err
 	}
