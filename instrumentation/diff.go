@@ -903,14 +903,14 @@ func jsonSides(a, b side) (side, side, bool) {
 			return s, false
 		}
 		raw := bytes.TrimSpace(s.v.Bytes())
-		if len(raw) == 0 || len(raw) > maxJSONBytes || (raw[0] != '{' && raw[0] != '[') {
+		if len(raw) == 0 || (raw[0] != '{' && raw[0] != '[') {
 			return s, false
 		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
+		v, ok := decodeJSON(raw)
+		if !ok {
 			return s, false
 		}
-		return side{v: reflect.ValueOf(v)}, true
+		return side{v: v}, true
 	}
 	ja, okA := parse(a)
 	jb, okB := parse(b)
@@ -955,11 +955,10 @@ func leafValue(v reflect.Value, rules secretRules, reveal bool) (out attribute.V
 	case t.Implements(textMarshalerType):
 		return marshalText(v)
 	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textMarshalerType):
-		if !v.CanInterface() {
+		p, ok := addressable(v, textMarshalerType)
+		if !ok {
 			return attribute.StringValue(MarkerUnrepresentable)
 		}
-		p := reflect.New(t)
-		p.Elem().Set(v)
 		return marshalText(p)
 	case isByteSlice(t):
 		// Text as text, where the collector's detectors can read it;
@@ -1189,14 +1188,27 @@ func marshalJSON(s side) (out side) {
 		}
 	}()
 	raw, err := v.Interface().(json.Marshaler).MarshalJSON()
-	if err != nil || len(raw) > maxJSONBytes {
+	if err != nil {
 		return side{marker: MarkerUnrepresentable}
 	}
-	var decoded any
-	if err := json.Unmarshal(raw, &decoded); err != nil {
+	decoded, ok := decodeJSON(raw)
+	if !ok {
 		return side{marker: MarkerUnrepresentable}
 	}
-	return side{v: reflect.ValueOf(decoded)}
+	return side{v: decoded}
+}
+
+// decodeJSON decodes JSON of at most maxJSONBytes into values a diff walks
+// (maps, slices, strings, numbers), or reports false.
+func decodeJSON(raw []byte) (reflect.Value, bool) {
+	if len(raw) > maxJSONBytes {
+		return reflect.Value{}, false
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return reflect.Value{}, false
+	}
+	return reflect.ValueOf(v), true
 }
 
 // errorChanged reports whether an error changed: set on one side only, or
