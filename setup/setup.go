@@ -356,8 +356,7 @@ type effect struct {
 func templateEffect(t schema.IndexTemplate) string {
 	e := effect{Patterns: t.IndexPatterns, ComposedOf: t.ComposedOf, Priority: t.Priority, DataStream: t.DataStream != nil}
 	if t.Template != nil && t.Template.Lifecycle != nil {
-		l := t.Template.Lifecycle
-		e.Lifecycle, e.Retention, e.Enabled = true, fmt.Sprint(l.DataRetention), l.Enabled == nil || *l.Enabled
+		e.lifecycle(t.Template.Lifecycle.DataRetention, t.Template.Lifecycle.Enabled)
 	}
 	return e.key()
 }
@@ -370,10 +369,14 @@ func installedTemplateEffect(t types.IndexTemplate) string {
 		e.Priority = *t.Priority
 	}
 	if t.Template != nil && t.Template.Lifecycle != nil {
-		l := t.Template.Lifecycle
-		e.Lifecycle, e.Retention, e.Enabled = true, fmt.Sprint(l.DataRetention), l.Enabled == nil || *l.Enabled
+		e.lifecycle(t.Template.Lifecycle.DataRetention, t.Template.Lifecycle.Enabled)
 	}
 	return e.key()
+}
+
+// lifecycle notes a data stream lifecycle; enabled is true when unset.
+func (e *effect) lifecycle(retention types.Duration, enabled *bool) {
+	e.Lifecycle, e.Retention, e.Enabled = true, fmt.Sprint(retention), enabled == nil || *enabled
 }
 
 func (e effect) key() string { return fmt.Sprintf("%+v", e) }
