@@ -3,8 +3,8 @@ package audit
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,32 +147,50 @@ func (c viewOnly) Value(key any) any {
 // description it names the endpoint and parameters: the reader of the audit
 // trail wants to know what was searched for.
 func describe(p querysvc.Principal, v querysvc.View) string {
+	// Written with strconv's appenders rather than fmt, and the parameter
+	// names sorted in a buffer on the stack: the audit record is built for
+	// every request, and this was half its cost.
 	var b strings.Builder
+	b.Grow(64 + len(v.Endpoint) + len(v.ID) + 16*len(v.Params))
 	who := p.Name
 	if who == "" {
 		who = p.Subject
 	}
 	// The name and subject are a token's claims, which the user may have
 	// chosen: written as they are, "Pat\nAdmin (Admin) viewed ..." would
-	// read as two records. Quoted values (%q) are escaped already.
+	// read as two records. Quoted values (strconv.Quote, as %q) are
+	// escaped already.
 	safetext.Write(&b, who)
-	fmt.Fprintf(&b, " (%s) viewed ", p.Role.ActorType())
+	b.WriteString(" (")
+	b.WriteString(p.Role.ActorType())
+	b.WriteString(") viewed ")
 	safetext.Write(&b, v.Endpoint)
+	var num [64]byte
 	if v.ID != "" {
-		fmt.Fprintf(&b, " for %q", v.ID)
+		b.WriteString(" for ")
+		b.Write(strconv.AppendQuote(num[:0], v.ID))
 	}
 	if len(v.Params) > 0 {
 		b.WriteString(" with ")
-		for i, k := range slices.Sorted(maps.Keys(v.Params)) {
+		var kbuf [16]string
+		keys := kbuf[:0]
+		for k := range v.Params {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			safetext.Write(&b, k)
-			fmt.Fprintf(&b, "=%q", v.Params[k])
+			b.WriteByte('=')
+			b.Write(strconv.AppendQuote(num[:0], v.Params[k]))
 		}
 	}
 	if v.Status >= 400 {
-		fmt.Fprintf(&b, " (refused: HTTP %d)", v.Status)
+		b.WriteString(" (refused: HTTP ")
+		b.Write(strconv.AppendInt(num[:0], int64(v.Status), 10))
+		b.WriteByte(')')
 	}
 	return b.String()
 }

@@ -170,3 +170,47 @@ func TestViewedValidUTF8(t *testing.T) {
 		t.Errorf("got subject id %q, want the id with U+FFFD for its invalid bytes", got)
 	}
 }
+
+// TestViewedDescription pins the description's text: the reader's name (or
+// subject) escaped, the endpoint, the record id and parameter values quoted
+// as Go quotes them, parameters in name order, and a refusal's status.
+func TestViewedDescription(t *testing.T) {
+	many := map[string]string{}
+	for _, k := range []string{"to", "from", "user_id", "subject_type", "subject_id", "outcome", "ip", "limit",
+		"event", "category", "cursor", "q", "tenant", "user_type", "split", "interval", "window", "threshold"} {
+		many[k] = k[:1]
+	}
+	for _, tt := range []struct {
+		name string
+		p    querysvc.Principal
+		v    querysvc.View
+		want string
+	}{
+		{"subject when no name", querysvc.Principal{Subject: "u-1", Role: querysvc.RoleAdmin},
+			querysvc.View{Endpoint: "/v1/analytics/events", Status: 200},
+			`u-1 (Admin) viewed /v1/analytics/events`},
+		{"id and refusal", querysvc.Principal{Subject: "u-8", Name: "Sam", Role: querysvc.RoleStaff},
+			querysvc.View{Endpoint: "/v1/activities/{id}", ID: "a\"b\n", Status: 403},
+			`Sam (Staff) viewed /v1/activities/{id} for "a\"b\n" (refused: HTTP 403)`},
+		{"escaped name and values", querysvc.Principal{Subject: "u-2", Name: "Pat\nAdmin\u202e", Role: querysvc.RolePartner},
+			querysvc.View{Endpoint: "/v1/activities", Params: map[string]string{"q": "caf\u00e9 \"x\"\t", "b\u2028": "\xff"}, Status: 429},
+			`Pat\nAdmin\u202e (Partner) viewed /v1/activities with b\u2028="\xff", q="café \"x\"\t" (refused: HTTP 429)`},
+		{"more parameters than the stack buffer", querysvc.Principal{Subject: "u-3", Name: "Ada", Role: querysvc.RoleAdmin},
+			querysvc.View{Endpoint: "/v1/activities", Params: many, Status: 200},
+			`Ada (Admin) viewed /v1/activities with category="c", cursor="c", event="e", from="f", interval="i", ip="i", ` +
+				`limit="l", outcome="o", q="q", split="s", subject_id="s", subject_type="s", tenant="t", threshold="t", ` +
+				`to="t", user_id="u", user_type="u", window="w"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, mem := newAuditor(t)
+			a.Viewed(context.Background(), tt.p, tt.v)
+			recs := mem.Records()
+			if len(recs) != 1 {
+				t.Fatalf("got %d records, want 1", len(recs))
+			}
+			if got := recs[0].Body().AsString(); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
