@@ -43,6 +43,19 @@ var idleParsing = make(chan *parsing, maxIdleParsing)
 // parses it and hands the parsed answer to read, whose values are valid only
 // during the call.
 func parseAnswer(body io.Reader, size int64, read func(*fastjson.Value) error) error {
+	return readAnswer(body, size, func(st *parsing) error {
+		v, err := st.p.ParseBytes(st.body)
+		if err != nil {
+			return err
+		}
+		return read(v)
+	})
+}
+
+// readAnswer reads body whole into a parsing from the free list (size is its
+// length, or -1 when unknown) and hands it to use, which must not keep
+// st.body or values of st.p after the call.
+func readAnswer(body io.Reader, size int64, use func(st *parsing) error) error {
 	var st *parsing
 	select {
 	case st = <-idleParsing:
@@ -69,11 +82,7 @@ func parseAnswer(body io.Reader, size int64, read func(*fastjson.Value) error) e
 	if err != nil {
 		return err
 	}
-	v, err := st.p.ParseBytes(st.body)
-	if err != nil {
-		return err
-	}
-	return read(v)
+	return use(st)
 }
 
 // answerTotal is an aggregation answer's hits.total.value; 0 when absent.

@@ -114,12 +114,30 @@ type document struct {
 func readDocument(src []byte, d *document) error {
 	it := jsoniter.ConfigCompatibleWithStandardLibrary.BorrowIterator(src)
 	defer jsoniter.ConfigCompatibleWithStandardLibrary.ReturnIterator(it)
+	if err := readDocumentAt(it, d); err != nil {
+		return err
+	}
+	if it.Error != nil && !errors.Is(it.Error, io.EOF) {
+		return it.Error
+	}
+	return nil
+}
+
+// errNotObject is a document that is neither an object nor null.
+var errNotObject = errors.New("not a JSON object")
+
+// readDocumentAt reads the document at it into d, as readDocument does, and
+// leaves it after the document. A value that is neither an object nor null
+// is skipped and errNotObject returned; malformed JSON is left in it.Error.
+func readDocumentAt(it *jsoniter.Iterator, d *document) error {
 	switch it.WhatIsNext() {
 	case jsoniter.NilValue:
+		it.ReadNil()
 		return nil
 	case jsoniter.ObjectValue:
 	default:
-		return errors.New("not a JSON object")
+		it.Skip()
+		return errNotObject
 	}
 	it.ReadObjectCB(func(it *jsoniter.Iterator, key string) bool {
 		switch key {
@@ -163,11 +181,8 @@ func readDocument(src []byte, d *document) error {
 		default:
 			it.Skip()
 		}
-		return true
+		return it.Error == nil
 	})
-	if it.Error != nil && !errors.Is(it.Error, io.EOF) {
-		return it.Error
-	}
 	return nil
 }
 
@@ -269,15 +284,6 @@ func parseEpochMillis(s string) (time.Time, bool) {
 
 // maxEpochMillis keeps ms*1e6 inside an int64 (the year 2262).
 const maxEpochMillis = (1<<63 - 1) / int64(time.Millisecond) / 2
-
-// decode turns a search hit's id and _source into an Activity.
-func decode(docID string, src json.RawMessage) (querysvc.Activity, error) {
-	var d document
-	if err := readDocument(src, &d); err != nil {
-		return querysvc.Activity{}, querysvc.Wrap(querysvc.CodeInternal, "decode activity document", err)
-	}
-	return d.activity(docID), nil
-}
 
 // activity builds the Activity a document describes.
 func (d *document) activity(docID string) querysvc.Activity {

@@ -28,32 +28,6 @@ func unmarshal(b []byte, v any) error {
 // response, whose aggregation decoding allocates a map per bucket and was
 // most of the service's overhead over Elasticsearch in BenchmarkEndpoints.
 
-// hit is one search hit: the id, the document and its sort values.
-type hit struct {
-	ID     string            `json:"_id"`
-	Source json.RawMessage   `json:"_source"`
-	Sort   []json.RawMessage `json:"sort"`
-}
-
-// hitsResponse is a search response with hits.
-type hitsResponse struct {
-	PitID string `json:"pit_id"`
-	Hits  struct {
-		Total struct {
-			Value int64 `json:"value"`
-		} `json:"total"`
-		Hits []hit `json:"hits"`
-	} `json:"hits"`
-}
-
-// perform sends a search of kind k with the body of req, through the typed
-// client as the typed API's Perform does, and decodes the response into out.
-func (s *Store) perform(ctx context.Context, op string, k kind, req *search.Request, out any) error {
-	return s.send(ctx, op, k, req, func(body io.Reader, _ int64) error {
-		return jsoniter.ConfigCompatibleWithStandardLibrary.NewDecoder(body).Decode(out)
-	})
-}
-
 // performParsed sends a search like perform and hands its answer, parsed, to
 // read (see parseAnswer).
 func (s *Store) performParsed(ctx context.Context, op string, k kind, req *search.Request, read func(*fastjson.Value) error) error {
@@ -94,17 +68,4 @@ func (s *Store) send(ctx context.Context, op string, k kind, req *search.Request
 		return esError(op, fmt.Errorf("decode response: %w", err))
 	}
 	return nil
-}
-
-// activities decodes hits.
-func activities(hits []hit) ([]querysvc.Activity, error) {
-	out := make([]querysvc.Activity, 0, len(hits))
-	for _, h := range hits {
-		a, err := decode(h.ID, h.Source)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, nil
 }

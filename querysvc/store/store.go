@@ -269,8 +269,8 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		}
 		pit = r.Id
 	}
-	var resp hitsResponse
-	if err := s.perform(ctx, "search", pitHits, searchRequest(filters, pit, s.keepAlive, pg), &resp); err != nil {
+	resp, err := s.searchHits(ctx, "search", pitHits, searchRequest(filters, pit, s.keepAlive, pg))
+	if err != nil {
 		if pg.After == nil {
 			s.closePIT(ctx, pit)
 		} else if indexGone(err) {
@@ -280,11 +280,11 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		}
 		return querysvc.ActivityPage{}, err
 	}
-	if resp.PitID != "" {
-		pit = resp.PitID
+	if resp.pitID != "" {
+		pit = resp.pitID
 	}
-	hits := resp.Hits.Hits
-	out := querysvc.ActivityPage{Total: resp.Hits.Total.Value}
+	hits := resp.hits
+	out := querysvc.ActivityPage{Total: resp.total}
 	more := len(hits) > pg.Size
 	if more {
 		hits = hits[:pg.Size]
@@ -293,7 +293,7 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		return querysvc.ActivityPage{}, err
 	}
 	if more {
-		out.Next = &querysvc.Position{PIT: pit, SearchAfter: hits[len(hits)-1].Sort}
+		out.Next = &querysvc.Position{PIT: pit, SearchAfter: hits[len(hits)-1].sort}
 	} else {
 		// The last page: release the point in time now rather than at keep-alive.
 		s.closePIT(ctx, pit)
@@ -365,25 +365,24 @@ func (s *Store) Get(ctx context.Context, id, tenant string) (querysvc.Activity, 
 	if err != nil {
 		return querysvc.Activity{}, err
 	}
-	var resp hitsResponse
+	var resp hitsAnswer
 	// By activity.id; then by document id, under which a record stored
 	// without activity.id is listed (see decode). Both within the scope.
 	for _, field := range []string{schema.Path(schema.AttrID), "_id"} {
 		q := boolQuery(append(slices.Clip(filters), term(field, id)))
-		if err := s.perform(ctx, "get", indexHits, &search.Request{Query: q, Size: ptr(1), Sort: newestFirst()}, &resp); err != nil {
+		if resp, err = s.searchHits(ctx, "get", indexHits, &search.Request{Query: q, Size: ptr(1), Sort: newestFirst()}); err != nil {
 			return querysvc.Activity{}, err
 		}
-		if len(resp.Hits.Hits) > 0 {
+		if len(resp.hits) > 0 {
 			break
 		}
 	}
-	if len(resp.Hits.Hits) == 0 {
+	if len(resp.hits) == 0 {
 		// The same answer whether the record does not exist or belongs to
 		// another tenant, so ids cannot be probed across tenants.
 		return querysvc.Activity{}, querysvc.Errorf(querysvc.CodeNotFound, "activity %q not found", id)
 	}
-	h := resp.Hits.Hits[0]
-	return decode(h.ID, h.Source)
+	return resp.hits[0].activity()
 }
 
 // aggregate runs a size-0 search with aggregations over the scoped filter
@@ -613,13 +612,13 @@ func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysv
 	if err != nil {
 		return nil, err
 	}
-	var resp hitsResponse
-	if err := s.perform(ctx, "alerts", indexHits, &search.Request{
+	resp, err := s.searchHits(ctx, "alerts", indexHits, &search.Request{
 		Query: boolQuery(filters), Sort: newestFirst(), Size: ptr(n),
-	}, &resp); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
-	return activities(resp.Hits.Hits)
+	return activities(resp.hits)
 }
 
 // Bursts implements querysvc.Store; the method is described in the package doc.
