@@ -274,7 +274,10 @@ func (s *server) redeem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("redeem: %w", err)
 	}
-	s.recordErr(r, s.rec.RedemptionProcessed(ctx, subject))
+	// The redemption's values are its changes, as a purchase's are: the
+	// plugin does not track the redemption row.
+	s.recordErr(r, s.rec.Record(ctx, instrumentation.Event{Action: instrumentation.RedemptionProcessed,
+		Subject: subject, Changes: s.rec.Diff(nil, red)}))
 	writeJSON(w, http.StatusCreated, red)
 	return nil
 }
@@ -300,6 +303,7 @@ func (s *server) cancelRedemption(w http.ResponseWriter, r *http.Request) error 
 	if err := s.db.WithContext(ctx).Take(&rw, "id = ? AND tenant_id = ?", red.RewardID, t.ID).Error; err != nil {
 		return errorf(http.StatusNotFound, "reward not found")
 	}
+	before := red
 	err = s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		red.Cancelled = true
 		m.Points += red.Points
@@ -315,8 +319,9 @@ func (s *server) cancelRedemption(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return fmt.Errorf("cancel redemption: %w", err)
 	}
-	s.recordErr(r, s.rec.RedemptionCancelled(ctx,
-		instrumentation.Subject{Category: instrumentation.Redemptions, Type: "redemption", ID: red.ID, Name: rw.Name}))
+	s.recordErr(r, s.rec.Record(ctx, instrumentation.Event{Action: instrumentation.RedemptionCancelled,
+		Subject: instrumentation.Subject{Category: instrumentation.Redemptions, Type: "redemption", ID: red.ID, Name: rw.Name},
+		Changes: s.rec.Diff(before, red)}))
 	writeJSON(w, http.StatusOK, red)
 	return nil
 }

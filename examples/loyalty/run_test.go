@@ -119,9 +119,10 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 			t.Errorf("got no %s records, want some (all: %v)", e, events)
 		}
 	}
-	// A transaction says what it was worth, a refund what it changed: the
-	// old and new values the README promises for every action.
-	for _, e := range []string{schema.EventTransactionRecorded, schema.EventTransactionRefunded} {
+	// A transaction says what it was worth, a refund or a cancelled
+	// redemption what it changed: the old and new values the README
+	// promises for every action.
+	for _, e := range []string{schema.EventTransactionRecorded, schema.EventTransactionRefunded, schema.EventRedemptionCancelled} {
 		if withChanges[e] != events[e] {
 			t.Errorf("got %d of %d %s records with changes, want all", withChanges[e], events[e], e)
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,5 +48,81 @@ func TestOTPVerifyForAnUnknownPhoneIsRecorded(t *testing.T) {
 	}
 	if strings.Contains(recs[0].Body().AsString(), "5550000000") {
 		t.Errorf("got description %q, want no phone number", recs[0].Body().AsString())
+	}
+}
+
+// TestRedemptionRecordsCarryValues proves that a redemption's record says
+// what was redeemed (its points, reward and member) and a cancellation what
+// it changed, old and new, as a purchase's and a refund's records do: every
+// action promises its values, and the redemption row is recorded by these
+// events alone (the GORM plugin does not track it).
+func TestRedemptionRecordsCarryValues(t *testing.T) {
+	lp, exp := logtest.NewProvider(t)
+	rec := instrumentation.New(lp)
+	db, err := openDB("file::memory:", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		t.Cleanup(func() { _ = sqlDB.Close() })
+	}
+	srv, err := newServer(db, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), 4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "redemption-test-password"
+	if err := seed(context.Background(), db, password, 4); err != nil {
+		t.Fatal(err)
+	}
+	routes := srv.routes()
+	call := func(method, path, token, body string, want int, out any) {
+		t.Helper()
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Fatalf("%s %s: got %d %s, want %d", method, path, w.Code, w.Body, want)
+		}
+		if out != nil {
+			if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var login struct{ Token string }
+	call(http.MethodPost, "/login", "", `{"email":"owner@beanthere.example","password":"`+password+`"}`, http.StatusOK, &login)
+	var reward, member, red struct{ ID string }
+	call(http.MethodPost, "/api/rewards", login.Token, `{"name":"Free coffee","points":100,"stock":5,"active":true}`, http.StatusCreated, &reward)
+	call(http.MethodPost, "/api/members", login.Token, `{"name":"Cara Diaz","points":250}`, http.StatusCreated, &member)
+	exp.Take()
+	call(http.MethodPost, "/api/redemptions", login.Token, `{"member_id":"`+member.ID+`","reward_id":"`+reward.ID+`"}`, http.StatusCreated, &red)
+	call(http.MethodPost, "/api/redemptions/"+red.ID+"/cancel", login.Token, "", http.StatusOK, nil)
+
+	got := map[string]map[string]map[string]any{}
+	for _, r := range exp.Records() {
+		a := logtest.Attributes(r)
+		ev := a[schema.AttrEvent].AsString()
+		if ev != schema.EventRedemptionProcessed && ev != schema.EventRedemptionCancelled {
+			continue
+		}
+		ch := map[string]map[string]any{}
+		for _, kv := range a[schema.AttrChanges].AsMap() {
+			inner := map[string]any{}
+			for _, e := range kv.Value.AsMap() {
+				inner[string(e.Key)] = e.Value.AsInterface()
+			}
+			ch[string(kv.Key)] = inner
+		}
+		got[ev] = ch
+	}
+	processed := got[schema.EventRedemptionProcessed]
+	if processed["points"]["new"] != int64(100) || processed["reward_id"]["new"] != reward.ID || processed["member_id"]["new"] != member.ID {
+		t.Errorf("got redemption changes %v, want its points, reward and member as new values", processed)
+	}
+	if c := got[schema.EventRedemptionCancelled]["cancelled"]; c["old"] != false || c["new"] != true {
+		t.Errorf("got cancellation changes %v, want cancelled false → true", got[schema.EventRedemptionCancelled])
 	}
 }

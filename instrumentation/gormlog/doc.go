@@ -22,8 +22,9 @@
 // dropped when it rolls back (to a nested transaction's savepoint, too): the
 // plugin wraps the connection pool to see commits. A transaction begun with
 // db.Exec("BEGIN") is followed through its BEGIN, COMMIT, ROLLBACK and
-// savepoint statements on a connection taken with db.Connection or on a pool
-// of one connection (elsewhere the next statement may run on any connection;
+// savepoint statements (a ROLLBACK that fails because the database ended
+// the transaction itself ends it too) on a connection taken with
+// db.Connection or on a pool of one connection (elsewhere the next statement may run on any connection;
 // a pool raised above one connection meanwhile emits the records held so far
 // at the COMMIT, and the later ones as they run).
 // A transaction begun with Begin or Transaction on a db.Connection session is

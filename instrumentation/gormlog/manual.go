@@ -1,7 +1,9 @@
 package gormlog
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"runtime"
 	"slices"
 	"strings"
@@ -153,7 +155,7 @@ func (p *Plugin) manualOf(c gorm.ConnPool) *held {
 // through the pool follows its own savepoints (pendingTx.ExecContext).
 func (p *Plugin) followRaw(db *gorm.DB) {
 	c := db.Statement.ConnPool
-	if db.Error != nil || pendingOf(c) != nil {
+	if pendingOf(c) != nil {
 		return
 	}
 	key := manualKey(c)
@@ -161,7 +163,22 @@ func (p *Plugin) followRaw(db *gorm.DB) {
 		return
 	}
 	query := db.Statement.SQL.String()
-	switch kind := rawKind(query); kind {
+	kind := rawKind(query)
+	if db.Error != nil {
+		// A ROLLBACK that fails found no transaction to roll back: the
+		// database ended it itself after an error (SQLite on
+		// RAISE(ROLLBACK) or a full disk, MySQL on a deadlock), or the
+		// connection it was open on is gone, and its changes with it. The
+		// statements that follow commit one by one. A failed COMMIT may
+		// leave the transaction open (SQLite when the database is busy), to
+		// be committed again: it is left alone, as is a ROLLBACK stopped by
+		// its context, which may not have reached the database.
+		if kind == rawRollback && !errors.Is(db.Error, context.Canceled) && !errors.Is(db.Error, context.DeadlineExceeded) {
+			p.manual.Delete(key)
+		}
+		return
+	}
+	switch kind {
 	case rawBegin:
 		p.beginManual(c, key)
 	case rawCommit, rawCommitChain:

@@ -623,18 +623,25 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		q = q.Clauses(w.Expression)
 		conditions = true
 	}
-	if pk := s.PrioritizedPrimaryField; pk != nil {
-		// The model's own primary keys: one struct, or a slice of them.
-		var ids []any
-		for _, row := range rows(db.Statement.ReflectValue) {
-			if v, zero := pk.ValueOf(db.Statement.Context, row); !zero {
-				ids = append(ids, v)
-			}
+	// The model's own primary keys, one struct or a slice of them, as GORM
+	// narrows the statement by them: every key column, so that a composite
+	// key (a join table's) narrows the read too, and a row whose key
+	// columns are all zero says nothing.
+	var keys [][]any
+	for _, row := range rows(db.Statement.ReflectValue) {
+		vals, set := make([]any, len(s.PrimaryFields)), false
+		for i, f := range s.PrimaryFields {
+			v, zero := f.ValueOf(db.Statement.Context, row)
+			vals[i], set = v, set || !zero
 		}
-		if len(ids) > 0 {
-			q = q.Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids})
-			conditions = true
+		if set {
+			keys = append(keys, vals)
 		}
+	}
+	if len(keys) > 0 {
+		column, values := schema.ToQueryValues(clause.CurrentTable, s.PrimaryFieldDBNames, keys)
+		q = q.Where(clause.IN{Column: column, Values: values})
+		conditions = true
 	}
 	if !conditions {
 		// GORM refuses an unconditioned update or delete unless global

@@ -967,3 +967,178 @@ func TestPluginManualTransactionPoolResized(t *testing.T) {
 	one(t, exp, schema.EventCreated)
 	noRecordingErrors(t, errs)
 }
+
+// Enrollment has a composite primary key, as a join table has.
+type Enrollment struct {
+	MemberID string `gorm:"primaryKey" json:"member_id"`
+	ClubID   string `gorm:"primaryKey" json:"club_id"`
+	Level    string `json:"level"`
+}
+
+func (e *Enrollment) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Clubs, Type: "enrollment", ID: e.MemberID + "/" + e.ClubID}
+}
+
+// TestPluginCompositeKeyDelete proves that deleting rows of a model with a
+// composite primary key by the rows themselves (a struct, a slice), which
+// GORM deletes by their key columns, records each deletion: the old values
+// were read by a single primary key only, so nothing was read and nothing
+// recorded.
+func TestPluginCompositeKeyDelete(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&Enrollment{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	es := []Enrollment{{"m1", "c1", "gold"}, {"m1", "c2", "silver"}, {"m2", "c1", "bronze"}}
+	if err := tx.Create(&es).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	if res := tx.Delete(&Enrollment{MemberID: "m1", ClubID: "c2"}); res.Error != nil || res.RowsAffected != 1 {
+		t.Fatalf("delete: %v, %d rows", res.Error, res.RowsAffected)
+	}
+	rec := one(t, exp, schema.EventDeleted)
+	if got := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); got != "m1/c2" {
+		t.Errorf("got subject id %q, want m1/c2", got)
+	}
+	if got, want := changes(rec)["level"], map[string]any{"old": "silver"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got level change %v, want %v", got, want)
+	}
+	if res := tx.Delete(&es); res.Error != nil || res.RowsAffected != 2 {
+		t.Fatalf("delete slice: %v, %d rows", res.Error, res.RowsAffected)
+	}
+	ids := map[string]bool{}
+	for _, rec := range exp.Take() {
+		ids[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = true
+	}
+	if want := map[string]bool{"m1/c1": true, "m2/c1": true}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("got deletions of %v, want %v", ids, want)
+	}
+	noRecordingErrors(t, errs)
+}
+
+// TestPluginSavepointStatementForms proves that the records of changes
+// rolled back to a savepoint are dropped whichever documented form the
+// statements take (a trailing semicolon, ROLLBACK TRANSACTION TO SAVEPOINT),
+// in a db.Transaction and in a transaction begun by hand: such a rollback
+// was not recognised, and the undone changes were recorded at the commit.
+func TestPluginSavepointStatementForms(t *testing.T) {
+	for _, tt := range []struct{ set, rollback string }{
+		{"SAVEPOINT sp1;", "ROLLBACK TO sp1"},
+		{"SAVEPOINT sp1", "ROLLBACK TO SAVEPOINT sp1;"},
+		{"SAVEPOINT sp1", "ROLLBACK TRANSACTION TO SAVEPOINT sp1"},
+		{"savepoint sp1", "rollback transaction to sp1"},
+	} {
+		t.Run(tt.rollback, func(t *testing.T) {
+			db, exp, errs := setup(t)
+			names := func() []string {
+				var out []string
+				for _, rec := range exp.Take() {
+					name, _ := changes(rec)["name"]["new"].(string)
+					out = append(out, name)
+				}
+				return out
+			}
+			steps := func(tx *gorm.DB, prefix string) error {
+				for _, step := range []func() error{
+					func() error { return tx.Create(&Reward{Name: prefix + " kept"}).Error },
+					func() error { return tx.Exec(tt.set).Error },
+					func() error { return tx.Create(&Reward{Name: prefix + " undone"}).Error },
+					func() error { return tx.Exec(tt.rollback).Error },
+					func() error { return tx.Create(&Reward{Name: prefix + " after"}).Error },
+				} {
+					if err := step(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			session := db.WithContext(staffContext())
+			if err := session.Transaction(func(tx *gorm.DB) error { return steps(tx, "tx") }); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := names(), []string{"tx kept", "tx after"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("db.Transaction: got %v, want %v", got, want)
+			}
+			manual := session.Session(&gorm.Session{SkipDefaultTransaction: true})
+			if err := manual.Exec("BEGIN").Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := steps(manual, "manual"); err != nil {
+				t.Fatal(err)
+			}
+			if err := manual.Exec("COMMIT").Error; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := names(), []string{"manual kept", "manual after"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("by hand: got %v, want %v", got, want)
+			}
+			var n int64
+			if err := db.Model(&Reward{}).Where("name LIKE ?", "%undone").Count(&n).Error; err != nil || n != 0 {
+				t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
+			}
+			noRecordingErrors(t, errs)
+		})
+	}
+}
+
+// TestPluginManualTransactionEndedByDatabase proves that a transaction
+// begun by hand and ended by the database itself after an error (SQLite on
+// RAISE(ROLLBACK) or a full disk, MySQL on a deadlock) is followed to its
+// end by the caller's ROLLBACK, which fails for want of a transaction: its
+// records were kept as if it were still open, so the later statements,
+// committed one by one, were held and the rolled-back change was emitted at
+// the next transaction's COMMIT.
+func TestPluginManualTransactionEndedByDatabase(t *testing.T) {
+	db, exp, errs := setup(t) // a pool of one connection
+	names := func() []string {
+		var out []string
+		for _, rec := range exp.Take() {
+			name, _ := changes(rec)["name"]["new"].(string)
+			out = append(out, name)
+		}
+		return out
+	}
+	err := db.Exec(`CREATE TRIGGER refuse_bad BEFORE INSERT ON rewards WHEN NEW.name = 'bad'
+		BEGIN SELECT RAISE(ROLLBACK, 'bad reward'); END`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := db.WithContext(staffContext()).Session(&gorm.Session{SkipDefaultTransaction: true})
+	if err := session.Exec("BEGIN").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Create(&Reward{Name: "undone"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Create(&Reward{Name: "bad"}).Error; err == nil {
+		t.Fatal("got no error from the refused insert, want the trigger's")
+	}
+	if err := session.Exec("ROLLBACK").Error; err == nil {
+		t.Fatal("got no error from ROLLBACK, want one: the database ended the transaction")
+	}
+	if err := session.Create(&Reward{Name: "committed"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(), []string{"committed"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after the failed ROLLBACK: got %v, want %v", got, want)
+	}
+	if err := session.Exec("BEGIN").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Create(&Reward{Name: "next"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Exec("COMMIT").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(), []string{"next"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("after the next COMMIT: got %v, want %v", got, want)
+	}
+	var n int64
+	if err := db.Model(&Reward{}).Where("name = ?", "undone").Count(&n).Error; err != nil || n != 0 {
+		t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
+	}
+	noRecordingErrors(t, errs)
+}

@@ -52,11 +52,11 @@ func TestRawKind(t *testing.T) {
 // transactions (rawKind for BEGIN, COMMIT and ROLLBACK run by hand,
 // savepoint for savepoints) never panic on any query; no statement is both
 // a transaction's end and a savepoint's; ASCII case and a trailing
-// semicolon do not change what a statement is; and a savepoint's name is
-// one of the statement's words, as written.
+// semicolon do not change what a statement is, nor a savepoint's name; and
+// that name is one of the statement's words, as written.
 func FuzzStatementKinds(f *testing.F) {
 	for _, q := range []string{"BEGIN", "begin immediate;", "COMMIT", "END TRANSACTION", "ROLLBACK WORK",
-		"SAVEPOINT sp1", "ROLLBACK TO SAVEPOINT sp1", "ROLLBACK TRANSACTION sp1", "INSERT INTO t VALUES (1)"} {
+		"SAVEPOINT sp1", "ROLLBACK TO SAVEPOINT sp1", "ROLLBACK TRANSACTION sp1", "ROLLBACK WORK TO sp1;", "INSERT INTO t VALUES (1)"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
@@ -65,7 +65,8 @@ func FuzzStatementKinds(f *testing.F) {
 		if kind != rawOther && name != "" {
 			t.Fatalf("%q: both transaction statement %d and savepoint %q", q, kind, name)
 		}
-		if name != "" && !strings.Contains(" "+strings.Join(strings.Fields(q), " ")+" ", " "+name+" ") {
+		words := strings.Fields(strings.TrimRight(q, "; \t\r\n"))
+		if name != "" && !strings.Contains(" "+strings.Join(words, " ")+" ", " "+name+" ") {
 			t.Fatalf("%q: savepoint name %q is not one of its words", q, name)
 		}
 		if len(q) > 200 || strings.ContainsFunc(q, func(r rune) bool { return r >= 0x80 }) {
@@ -76,10 +77,48 @@ func FuzzStatementKinds(f *testing.F) {
 				t.Fatalf("%q is %d but %q is %d", q, kind, v, got)
 			}
 		}
+		if s, n := savepoint(q + ";"); s != set || n != name {
+			t.Fatalf("%q is savepoint (%v, %q) but %q is (%v, %q)", q, set, name, q+";", s, n)
+		}
 		for _, v := range []string{strings.ToLower(q), strings.ToUpper(q)} {
 			if s, n := savepoint(v); s != set || !strings.EqualFold(n, name) {
 				t.Fatalf("%q is savepoint (%v, %q) but %q is (%v, %q)", q, set, name, v, s, n)
 			}
 		}
 	})
+}
+
+// TestSavepointStatements proves that every form the databases document for
+// setting a savepoint and rolling back to it is read with the savepoint's
+// name: a rollback missed keeps the records of the changes it undid, and
+// they are emitted as done when the transaction commits.
+func TestSavepointStatements(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		set   bool
+		name  string
+	}{
+		{"SAVEPOINT sp1", true, "sp1"},
+		{"SAVEPOINT sp1;", true, "sp1"},
+		{"SAVE TRANSACTION sp1", true, "sp1"}, // SQL Server
+		{"SAVE TRAN sp1", true, "sp1"},        // SQL Server
+		{"ROLLBACK TO SAVEPOINT sp1", false, "sp1"},
+		{"ROLLBACK TO SAVEPOINT sp1;", false, "sp1"},
+		{"ROLLBACK TO sp1", false, "sp1"},
+		{"ROLLBACK TRANSACTION TO SAVEPOINT sp1", false, "sp1"}, // SQLite, PostgreSQL
+		{"rollback work to savepoint sp1", false, "sp1"},        // MySQL, PostgreSQL
+		{"ROLLBACK WORK TO sp1", false, "sp1"},
+		{"ROLLBACK TRANSACTION sp1", false, "sp1"}, // SQL Server
+		{"ROLLBACK TRAN sp1", false, "sp1"},        // SQL Server
+		{"ROLLBACK", false, ""},
+		{"ROLLBACK WORK", false, ""},
+		{"ROLLBACK AND CHAIN", false, ""},
+		{"SAVEPOINTS sp1", false, ""},
+		{"ROLLBACK TO SAVEPOINT a b", false, ""},
+	} {
+		set, name := savepoint(tt.query)
+		if set != tt.set || name != tt.name {
+			t.Errorf("savepoint(%q): got (%v, %q), want (%v, %q)", tt.query, set, name, tt.set, tt.name)
+		}
+	}
 }

@@ -202,12 +202,13 @@ func (t *pendingTx) ExecContext(ctx context.Context, query string, args ...any) 
 	return res, nil
 }
 
-// savepoint parses the statements GORM's dialects send for SavePoint and
-// RollbackTo: SAVEPOINT name and ROLLBACK TO SAVEPOINT name (SQLite,
-// PostgreSQL, MySQL), SAVE TRANSACTION name and ROLLBACK TRANSACTION name
-// (SQL Server). It returns the name, and whether the statement sets it
-// (true) or rolls back to it (false); the name is empty for any other
-// statement.
+// savepoint parses the statements that set a savepoint and roll back to
+// one: SAVEPOINT name and ROLLBACK [WORK|TRANSACTION] TO [SAVEPOINT] name
+// (SQLite, PostgreSQL, MySQL; GORM sends ROLLBACK TO SAVEPOINT name), SAVE
+// TRAN[SACTION] name and ROLLBACK TRAN[SACTION] name (SQL Server), with or
+// without a trailing semicolon. It returns the name, and whether the
+// statement sets it (true) or rolls back to it (false); the name is empty
+// for any other statement.
 func savepoint(query string) (set bool, name string) {
 	// Every statement of a transaction passes here, a batch INSERT of
 	// megabytes among them: only a short one that starts like these is
@@ -217,22 +218,37 @@ func savepoint(query string) (set bool, name string) {
 		!strings.EqualFold(q[:4], "SAVE") && !(len(q) >= 8 && strings.EqualFold(q[:8], "ROLLBACK")) {
 		return false, ""
 	}
-	f := strings.Fields(strings.ToUpper(query))
-	orig := strings.Fields(query)
-	if len(orig) != len(f) {
+	// A name read with the semicolon would match neither the same
+	// savepoint set without one nor GORM's.
+	q = strings.TrimRight(q, "; \t\r\n")
+	f := strings.Fields(strings.ToUpper(q))
+	orig := strings.Fields(q)
+	if len(orig) != len(f) || len(f) < 2 {
 		return false, ""
 	}
+	tran := func(w string) bool { return w == "TRANSACTION" || w == "TRAN" }
 	switch {
 	case len(f) == 2 && f[0] == "SAVEPOINT":
 		return true, orig[1]
-	case len(f) == 3 && f[0] == "SAVE" && f[1] == "TRANSACTION":
+	case len(f) == 3 && f[0] == "SAVE" && tran(f[1]):
 		return true, orig[2]
-	case len(f) == 4 && f[0] == "ROLLBACK" && f[1] == "TO" && f[2] == "SAVEPOINT":
-		return false, orig[3]
-	case len(f) == 3 && f[0] == "ROLLBACK" && f[1] == "TO":
+	case len(f) == 3 && f[0] == "ROLLBACK" && tran(f[1]):
 		return false, orig[2]
-	case len(f) == 3 && f[0] == "ROLLBACK" && f[1] == "TRANSACTION":
-		return false, orig[2]
+	case f[0] == "ROLLBACK":
+		f, orig = f[1:], orig[1:]
+		if f[0] == "WORK" || f[0] == "TRANSACTION" {
+			f, orig = f[1:], orig[1:]
+		}
+		if len(f) < 2 || f[0] != "TO" {
+			return false, ""
+		}
+		f, orig = f[1:], orig[1:]
+		if len(f) == 2 && f[0] == "SAVEPOINT" {
+			return false, orig[1]
+		}
+		if len(f) == 1 {
+			return false, orig[0]
+		}
 	}
 	return false, ""
 }
