@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -130,7 +132,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		index = schema.DataStream(ns)
 	}
 	fs.StringVar(&s.addr, "addr", env(envAddr, defaultAddr), "listen address (env "+envAddr+")")
-	esURL := fs.String("es-url", getenv("ES_URL"), "Elasticsearch URL(s), comma-separated (env ES_URL; credentials from ES_USERNAME/ES_PASSWORD or ES_API_KEY)")
+	// Not ES_URL's value as the default: -h would print it, and it may carry
+	// credentials (https://user:password@host). Empty falls back to ES_URL.
+	esURL := fs.String("es-url", "", "Elasticsearch URL(s), comma-separated (env ES_URL, default "+esclient.DefaultURL+"; credentials from ES_USERNAME/ES_PASSWORD or ES_API_KEY)")
 	fs.StringVar(&s.index, "index", env(envIndex, index), "index pattern or data stream read (env "+envIndex+", or "+envNamespace+" for one namespace)")
 	fs.StringVar(&s.issuer, "jwt-issuer", getenv(envIssuer), "required token issuer (env "+envIssuer+"; empty accepts any)")
 	fs.StringVar(&s.audience, "jwt-audience", getenv(envAudience), "required token audience (env "+envAudience+"; empty accepts any)")
@@ -152,6 +156,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return s, err
 	}
 	switch {
+	case math.IsNaN(s.rate) || math.IsInf(s.rate, 0):
+		// strconv and the flag package read both as numbers; either rate
+		// made the limiter refuse every request.
+		return s, fmt.Errorf("rate-limit %g: must be a finite number of requests per second (0 disables the limit)", s.rate)
 	case s.leeway < 0:
 		return s, fmt.Errorf("jwt-leeway %s: must not be negative (0 allows no clock skew)", s.leeway)
 	case s.rate < 0:
@@ -174,6 +182,9 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	}
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := checkJWKSURL(s.jwksURL); err != nil {
+		return s, err
 	}
 	// Secrets come from the environment only: flags show up in ps.
 	s.secret = []byte(getenv(envSecret))
@@ -201,6 +212,32 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		})
 	}
 	return s, s.es.Validate()
+}
+
+// checkJWKSURL refuses a JWKS URL that cannot work or whose keys could be
+// replaced on the way: whoever can alter the key set can sign an admin
+// token. Plain http is accepted to a loopback address only (an identity
+// provider's sidecar on the same host).
+func checkJWKSURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return fmt.Errorf("jwt-jwks-url %q is not an http(s) URL", raw)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("jwt-jwks-url %q must be https (plain http only to a loopback address): keys fetched in clear can be replaced on the way", raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // verifierConfig is the token verifier's configuration. A leeway of 0 is

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -175,6 +177,14 @@ func TestRunBadConfig(t *testing.T) {
 		{"placeholder JWT secret", nil, map[string]string{"QUERYSVC_JWT_SECRET": "change-me-to-a-32-or-more-character-jwt-secret"}, "QUERYSVC_JWT_SECRET is still a \"change-me\" placeholder"},
 		{"placeholder cursor key", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_CURSOR_KEY": "CHANGE-ME-to-a-32-or-more-character-cursor-key"}, "QUERYSVC_CURSOR_KEY is still"},
 		{"zero page size", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_MAX_PAGE_SIZE": "0"}, "max-page-size 0: must be between 1 and 9999"},
+		// strconv reads NaN and Inf as numbers: either rate refused every
+		// request with 429 and a negative Retry-After.
+		{"NaN rate", []string{"-rate-limit", "NaN"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "rate-limit NaN: must be a finite number"},
+		{"infinite rate env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_LIMIT": "Inf"}, "rate-limit +Inf: must be a finite number"},
+		// Whoever can alter the key set on its way can sign an admin token.
+		{"JWKS URL over plain http", []string{"-jwt-jwks-url", "http://idp.example.com/.well-known/jwks.json"}, nil, "must be https"},
+		{"JWKS URL env over plain http", nil, map[string]string{"QUERYSVC_JWT_JWKS_URL": "http://10.0.0.7/jwks"}, "must be https"},
+		{"malformed JWKS URL", []string{"-jwt-jwks-url", "idp.example.com/jwks"}, nil, "is not an http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,5 +244,46 @@ func TestLeeway(t *testing.T) {
 		if expired := err != nil && strings.Contains(err.Error(), "expired"); expired != tt.wantExpiry {
 			t.Errorf("args %q, env %q: a token expired 20 s ago: got %v, want expired %v", tt.args, tt.env, err, tt.wantExpiry)
 		}
+	}
+}
+
+// TestJWKSURL: plain http is accepted only to a loopback address (a sidecar
+// on the same host), https anywhere.
+func TestJWKSURL(t *testing.T) {
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://idp.example.com/.well-known/jwks.json", true},
+		{"http://127.0.0.1:9000/jwks", true},
+		{"http://localhost/jwks", true},
+		{"http://[::1]:9000/jwks", true},
+		{"http://idp.example.com/jwks", false},
+		{"http://192.168.1.10/jwks", false},
+		{"ftp://idp.example.com/jwks", false},
+		{"https:///jwks", false},
+	} {
+		_, err := parse([]string{"-jwt-jwks-url", tt.url}, func(string) string { return "" }, io.Discard)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: got error %v, want accepted %v", tt.url, err, tt.ok)
+		}
+	}
+}
+
+// TestHelpHidesEnvValues: -h shows the documented default of -es-url, not
+// the ES_URL of the environment, which may carry credentials
+// (https://user:password@host, which the Elasticsearch client accepts).
+func TestHelpHidesEnvValues(t *testing.T) {
+	var out bytes.Buffer
+	env := map[string]string{"ES_URL": "https://elastic:s3cret-pw@es.internal:9200"}
+	_, err := parse([]string{"-h"}, func(k string) string { return env[k] }, &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("got %v, want flag.ErrHelp", err)
+	}
+	if strings.Contains(out.String(), "s3cret-pw") {
+		t.Errorf("got usage showing the ES_URL password:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "http://localhost:9200") {
+		t.Errorf("got usage without the default URL:\n%s", out.String())
 	}
 }
