@@ -83,7 +83,7 @@ func (c Config) Validate() error {
 	for _, u := range c.urls() {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("ES_URL %q is not an http(s) URL", u)
+			return fmt.Errorf("ES_URL %q is not an http(s) URL", redactURL(u, p, err))
 		}
 	}
 	return nil
@@ -136,4 +136,30 @@ func (c Config) Reader() (*elasticsearch.TypedClient, error) {
 		c.Transport = c.InlineTransport()
 	}
 	return c.Typed()
+}
+
+// redactURL is u for an error message, its password masked (the client
+// takes credentials in the URL, and the message goes to logs): as
+// url.URL.Redacted shows it when u parsed, and otherwise with everything
+// between "://" and the last "@" before the path masked.
+func redactURL(u string, p *url.URL, parseErr error) string {
+	if parseErr == nil {
+		return p.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		scheme, rest = "", u
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	at := strings.LastIndex(host, "@")
+	if at < 0 {
+		return u
+	}
+	if ok {
+		scheme += "://"
+	}
+	return scheme + "xxxxx" + rest[at:]
 }

@@ -27,6 +27,9 @@ func TestFromEnv(t *testing.T) {
 		{name: "compression not a boolean", env: map[string]string{"ES_COMPRESSION": "gzip"}, err: `ES_COMPRESSION "gzip" is not true or false`},
 		{name: "both credentials", env: map[string]string{"ES_API_KEY": "k", "ES_USERNAME": "u", "ES_PASSWORD": "p"}, err: "not both"},
 		{name: "bad url", env: map[string]string{"ES_URL": "localhost:9200"}, err: "is not an http(s) URL"},
+		// The message goes to logs: a password in the URL is masked.
+		{name: "bad url with a password", env: map[string]string{"ES_URL": "ftp://elastic:s3cret@es:9200"}, err: `ES_URL "ftp://elastic:xxxxx@es:9200" is not`},
+		{name: "unparsable url with a password", env: map[string]string{"ES_URL": "http://elastic:s3cret%zz@es:9200/x"}, err: `ES_URL "http://xxxxx@es:9200/x" is not`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

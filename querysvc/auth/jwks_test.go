@@ -282,3 +282,41 @@ func otherRSAKey(t *testing.T) *rsa.PrivateKey {
 	}
 	return k
 }
+
+// TestJWKSRedirectToHTTPRefused: an https JWKS URL that redirects to plain
+// http gives no keys (whoever alters them on the way could sign any token),
+// so a token is answered as an outage (503), not verified.
+func TestJWKSRedirectToHTTPRefused(t *testing.T) {
+	ecKey, set := ecKeys(t)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(set)
+	}))
+	defer plain.Close()
+	secure := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/jwks", http.StatusFound))
+	defer secure.Close()
+	// The test server's client trusts its certificate; it has no redirect
+	// policy of its own.
+	v, err := auth.New(auth.Config{JWKSURL: secure.URL, HTTPClient: secure.Client(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sign(t, jose.ES256, &jose.JSONWebKey{Key: ecKey, KeyID: "ec-1"}, valid("admin", ""))
+	if _, err := v.Verify(context.Background(), tok); querysvc.ErrorCode(err) != querysvc.CodeUnavailable {
+		t.Errorf("keys redirected to plain http: got %v, want %q", err, querysvc.CodeUnavailable)
+	}
+	// Redirects that stay on https are followed.
+	final := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(set) }))
+	defer final.Close()
+	moved := httptest.NewTLSServer(http.RedirectHandler(final.URL+"/jwks", http.StatusMovedPermanently))
+	defer moved.Close()
+	client := moved.Client()
+	client.Transport.(*http.Transport).TLSClientConfig.RootCAs.AddCert(final.Certificate())
+	v, err = auth.New(auth.Config{JWKSURL: moved.URL, HTTPClient: client, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), tok); err != nil {
+		t.Errorf("keys redirected over https: %v", err)
+	}
+}

@@ -76,6 +76,9 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// HTTPClient fetches the JWKS URL; nil means a client with a 10 s timeout.
+	// A client without a redirect policy (CheckRedirect nil) gets one that
+	// refuses a redirect from https to plain http: whoever can alter the
+	// key set on its way can sign any token.
 	HTTPClient *http.Client
 	// CacheTTL is how long a verified token is remembered (keyed by its
 	// SHA-256), never past its expiry; zero means DefaultCacheTTL, negative
@@ -146,6 +149,11 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.HTTPClient.CheckRedirect == nil {
+		c := *cfg.HTTPClient // the caller's client is left as it is
+		c.CheckRedirect = refuseDowngrade
+		cfg.HTTPClient = &c
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
@@ -497,4 +505,16 @@ func (v *Verifier) fetch(ctx context.Context) (*jose.JSONWebKeySet, error) {
 		return nil, fmt.Errorf("read jwks: %w", err)
 	}
 	return parseJWKS(b)
+}
+
+// refuseDowngrade is the JWKS client's redirect policy: Go's own (at most 10
+// redirects), and never from https to plain http.
+func refuseDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+		return fmt.Errorf("redirect from https to %s refused: the keys must not travel in clear", req.URL.Scheme)
+	}
+	return nil
 }
