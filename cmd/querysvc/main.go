@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -183,7 +182,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	if fs.NArg() > 0 {
 		return s, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := checkJWKSURL(s.jwksURL); err != nil {
+	if err := auth.CheckJWKSURL(s.jwksURL); err != nil {
 		return s, err
 	}
 	// Secrets come from the environment only: flags show up in ps.
@@ -212,32 +211,6 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		})
 	}
 	return s, s.es.Validate()
-}
-
-// checkJWKSURL refuses a JWKS URL that cannot work or whose keys could be
-// replaced on the way: whoever can alter the key set can sign an admin
-// token. Plain http is accepted to a loopback address only (an identity
-// provider's sidecar on the same host).
-func checkJWKSURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
-		return fmt.Errorf("jwt-jwks-url %q is not an http(s) URL", raw)
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("jwt-jwks-url %q must be https (plain http only to a loopback address): keys fetched in clear can be replaced on the way", raw)
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // verifierConfig is the token verifier's configuration. A leeway of 0 is

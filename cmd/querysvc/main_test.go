@@ -258,6 +258,11 @@ func TestJWKSURL(t *testing.T) {
 		{"http://127.0.0.1:9000/jwks", true},
 		{"http://localhost/jwks", true},
 		{"http://[::1]:9000/jwks", true},
+		// Host names are case-insensitive, and may end with the root's dot.
+		{"http://LOCALHOST:9000/jwks", true},
+		{"http://localhost./jwks", true},
+		{"HTTPS://idp.example.com/jwks", true},
+		{"http://localhost.idp.example.com/jwks", false},
 		{"http://idp.example.com/jwks", false},
 		{"http://192.168.1.10/jwks", false},
 		{"ftp://idp.example.com/jwks", false},

@@ -140,26 +140,23 @@ func (c Config) Reader() (*elasticsearch.TypedClient, error) {
 
 // redactURL is u for an error message, its password masked (the client
 // takes credentials in the URL, and the message goes to logs): as
-// url.URL.Redacted shows it when u parsed, and otherwise with everything
-// between "://" and the last "@" before the path masked.
+// url.URL.Redacted shows it when u parsed with a user, and otherwise with
+// everything between "://" (or the start) and the last "@" masked. The last
+// "@" of the whole string, not of the host part: the URL is not valid, so
+// where its host part ends is a guess, and a generated password may hold
+// the '/', '?' or '#' that would end it ("http://elastic:s3/cret@es"), or
+// the scheme be missing ("elastic:s3cret@es", whose user reads as one).
 func redactURL(u string, p *url.URL, parseErr error) string {
-	if parseErr == nil {
+	if parseErr == nil && p.User != nil {
 		return p.Redacted()
 	}
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		scheme, rest = "", u
-	}
-	host := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host = rest[:i]
-	}
-	at := strings.LastIndex(host, "@")
+	at := strings.LastIndex(u, "@")
 	if at < 0 {
 		return u
 	}
-	if ok {
-		scheme += "://"
+	start := 0
+	if i := strings.Index(u, "://"); i >= 0 && i < at {
+		start = i + len("://")
 	}
-	return scheme + "xxxxx" + rest[at:]
+	return u[:start] + "xxxxx" + u[at:]
 }

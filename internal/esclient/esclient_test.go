@@ -30,6 +30,11 @@ func TestFromEnv(t *testing.T) {
 		// The message goes to logs: a password in the URL is masked.
 		{name: "bad url with a password", env: map[string]string{"ES_URL": "ftp://elastic:s3cret@es:9200"}, err: `ES_URL "ftp://elastic:xxxxx@es:9200" is not`},
 		{name: "unparsable url with a password", env: map[string]string{"ES_URL": "http://elastic:s3cret%zz@es:9200/x"}, err: `ES_URL "http://xxxxx@es:9200/x" is not`},
+		// A generated password may hold '/', '?' or '#', which end the host
+		// part for the URL parser; without a scheme, the user name reads as one.
+		{name: "url with a password holding a slash", env: map[string]string{"ES_URL": "http://elastic:s3/cret@es:9200"}, err: `ES_URL "http://xxxxx@es:9200" is not`},
+		{name: "url with a password holding a hash", env: map[string]string{"ES_URL": "https://elastic:s3#cret@es:9200"}, err: `ES_URL "https://xxxxx@es:9200" is not`},
+		{name: "url without a scheme with a password", env: map[string]string{"ES_URL": "elastic:s3cret@es:9200"}, err: `ES_URL "xxxxx@es:9200" is not`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

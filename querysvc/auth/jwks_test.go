@@ -320,3 +320,47 @@ func TestJWKSRedirectToHTTPRefused(t *testing.T) {
 		t.Errorf("keys redirected over https: %v", err)
 	}
 }
+
+// TestJWKSRedirectOffLoopbackRefused: a plain-http JWKS URL to a loopback
+// address (a sidecar on the same host, the one http URL the command accepts)
+// that redirects to plain http elsewhere gives no keys: they would cross the
+// network in clear all the same. A redirect that stays on loopback is
+// followed.
+func TestJWKSRedirectOffLoopbackRefused(t *testing.T) {
+	ecKey, set := ecKeys(t)
+	tok := sign(t, jose.ES256, &jose.JSONWebKey{Key: ecKey, KeyID: "ec-1"}, valid("admin", ""))
+	for _, tt := range []struct {
+		to   string
+		want string // the error code; "" for verified
+	}{
+		{"http://idp.example.com/jwks", querysvc.CodeUnavailable},
+		{"http://[::1]/jwks", ""},
+		{"http://localhost:9000/jwks", ""},
+	} {
+		// The transport answers for every host, so that no name needs to
+		// resolve: the sidecar redirects, anything else serves the keys.
+		var served atomic.Int32
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			w := httptest.NewRecorder()
+			if r.URL.Host == "127.0.0.1:8080" {
+				http.Redirect(w, r, tt.to, http.StatusFound)
+			} else {
+				served.Add(1)
+				_, _ = w.Write(set)
+			}
+			return w.Result(), nil
+		})}
+		v, err := auth.New(auth.Config{JWKSURL: "http://127.0.0.1:8080/jwks", HTTPClient: client, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(context.Background(), tok)
+		if got := querysvc.ErrorCode(err); got != tt.want || (tt.want != "") == (served.Load() > 0) {
+			t.Errorf("redirect to %s: got %v (%q, keys served %d times), want %q", tt.to, err, got, served.Load(), tt.want)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

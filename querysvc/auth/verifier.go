@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -77,8 +79,9 @@ type Config struct {
 	Now func() time.Time
 	// HTTPClient fetches the JWKS URL; nil means a client with a 10 s timeout.
 	// A client without a redirect policy (CheckRedirect nil) gets one that
-	// refuses a redirect from https to plain http: whoever can alter the
-	// key set on its way can sign any token.
+	// refuses a redirect from https to plain http, and from plain http on a
+	// loopback address to plain http elsewhere: whoever can alter the key
+	// set on its way can sign any token.
 	HTTPClient *http.Client
 	// CacheTTL is how long a verified token is remembered (keyed by its
 	// SHA-256), never past its expiry; zero means DefaultCacheTTL, negative
@@ -95,7 +98,7 @@ func (c Config) Validate() error {
 	if len(c.HS256Secret) > 0 && len(c.HS256Secret) < 32 {
 		return ErrWeakSecret
 	}
-	return nil
+	return CheckJWKSURL(c.JWKSURL)
 }
 
 // Verifier verifies bearer tokens. It is safe for concurrent use.
@@ -508,13 +511,49 @@ func (v *Verifier) fetch(ctx context.Context) (*jose.JSONWebKeySet, error) {
 }
 
 // refuseDowngrade is the JWKS client's redirect policy: Go's own (at most 10
-// redirects), and never from https to plain http.
+// redirects), and never to plain http from https, nor from plain http on a
+// loopback address (a sidecar on the same host) to plain http elsewhere:
+// either way the keys would cross the network in clear.
 func refuseDowngrade(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
 	}
-	if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+	if req.URL.Scheme == "https" {
+		return nil
+	}
+	switch first := via[0].URL; {
+	case first.Scheme == "https":
 		return fmt.Errorf("redirect from https to %s refused: the keys must not travel in clear", req.URL.Scheme)
+	case isLoopback(first.Hostname()) && !isLoopback(req.URL.Hostname()):
+		return fmt.Errorf("redirect from plain http on loopback to plain http on %q refused: the keys must not travel in clear", req.URL.Hostname())
 	}
 	return nil
+}
+
+// CheckJWKSURL refuses a JWKS URL that cannot work or whose keys could be
+// replaced on the way (whoever can alter the key set can sign an admin
+// token): it must be https, or plain http to a loopback address (an
+// identity provider's sidecar on the same host). Empty is no URL.
+func CheckJWKSURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
+		return fmt.Errorf("JWKS URL %q is not an http(s) URL", raw)
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("JWKS URL %q must be https (plain http only to a loopback address): keys fetched in clear can be replaced on the way", raw)
+	}
+	return nil
+}
+
+// isLoopback reports whether host names this machine: "localhost" (in any
+// case, with or without the root's dot) or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -76,7 +76,8 @@ func (s *Store) searchHits(ctx context.Context, op string, k kind, req *search.R
 // _id, _source and sort. Keys match as encoding/json matches them to the
 // fields of a struct (exactly, or else in another case), the last of a
 // repeated key counts, null leaves a value as it was, and a value of another
-// type than expected is an error. Nothing it returns refers to src.
+// type than expected is an error, and so is an answer cut short. Nothing it
+// returns refers to src.
 func readHits(src []byte) (hitsAnswer, error) {
 	var a hitsAnswer
 	it := jsoniter.ConfigCompatibleWithStandardLibrary.BorrowIterator(src)
@@ -106,7 +107,13 @@ func readHits(src []byte) (hitsAnswer, error) {
 			it.Skip()
 		}
 	})
-	if it.Error != nil && !errors.Is(it.Error, io.EOF) {
+	// The answer is an object, read up to its closing brace: io.EOF here
+	// means it was cut short (a number at the end reads to the end first),
+	// not that it ended where it should.
+	if errors.Is(it.Error, io.EOF) {
+		return hitsAnswer{}, io.ErrUnexpectedEOF
+	}
+	if it.Error != nil {
 		return hitsAnswer{}, it.Error
 	}
 	return a, nil

@@ -172,3 +172,24 @@ func BenchmarkReadHits(b *testing.B) {
 		})
 	}
 }
+
+// TestReadHitsTruncated proves that an answer cut short is an error, not a
+// shorter listing: a body that ends early without a transport error (a proxy
+// that closes the connection to end it) would otherwise give a page with a
+// total and a cursor cut mid-number. Every prefix of the first hits of a
+// real page, and of its end, is tried.
+func TestReadHitsTruncated(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("testdata", "hits.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n < len(page); n++ {
+		if n > 3000 && n < len(page)-300 {
+			continue
+		}
+		if got, err := readHits(page[:n]); err == nil {
+			t.Fatalf("first %d bytes (...%s): got %d hits, total %d, no error; want an error",
+				n, page[max(0, n-30):n], len(got.hits), got.total)
+		}
+	}
+}
