@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/schema"
@@ -20,19 +22,7 @@ import (
 // requested for one is: guessing phones and codes is an authentication event
 // like any other, and the answer stays the one a wrong code gets.
 func TestOTPVerifyForAnUnknownPhoneIsRecorded(t *testing.T) {
-	lp, exp := logtest.NewProvider(t)
-	rec := instrumentation.New(lp)
-	db, err := openDB("file::memory:", rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sqlDB, err := db.DB(); err == nil {
-		t.Cleanup(func() { _ = sqlDB.Close() })
-	}
-	srv, err := newServer(db, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), 4, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, exp := memoryServer(t)
 	w := httptest.NewRecorder()
 	srv.routes().ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/otp/verify", strings.NewReader(`{"phone":"+15550000000","code":"123456"}`)))
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "invalid or expired passcode") {
@@ -57,19 +47,7 @@ func TestOTPVerifyForAnUnknownPhoneIsRecorded(t *testing.T) {
 // action promises its values, and the redemption row is recorded by these
 // events alone (the GORM plugin does not track it).
 func TestRedemptionRecordsCarryValues(t *testing.T) {
-	lp, exp := logtest.NewProvider(t)
-	rec := instrumentation.New(lp)
-	db, err := openDB("file::memory:", rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sqlDB, err := db.DB(); err == nil {
-		t.Cleanup(func() { _ = sqlDB.Close() })
-	}
-	srv, err := newServer(db, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), 4, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, db, exp := memoryServer(t)
 	const password = "redemption-test-password"
 	if err := seed(context.Background(), db, password, 4); err != nil {
 		t.Fatal(err)
@@ -125,4 +103,24 @@ func TestRedemptionRecordsCarryValues(t *testing.T) {
 	if c := got[schema.EventRedemptionCancelled]["cancelled"]; c["old"] != false || c["new"] != true {
 		t.Errorf("got cancellation changes %v, want cancelled false → true", got[schema.EventRedemptionCancelled])
 	}
+}
+
+// memoryServer is the example's server over an in-memory database, its
+// records kept in the returned exporter.
+func memoryServer(t *testing.T) (*server, *gorm.DB, *logtest.Exporter) {
+	t.Helper()
+	lp, exp := logtest.NewProvider(t)
+	rec := instrumentation.New(lp)
+	db, err := openDB("file::memory:", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		t.Cleanup(func() { _ = sqlDB.Close() })
+	}
+	srv, err := newServer(db, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), 4, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, db, exp
 }

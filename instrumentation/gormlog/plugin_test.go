@@ -879,14 +879,7 @@ func TestPluginAfterHookError(t *testing.T) {
 // among them.
 func TestPluginManualTransactions(t *testing.T) {
 	db, exp, errs := setup(t) // a pool of one connection
-	names := func() []string {
-		var out []string
-		for _, rec := range exp.Take() {
-			name, _ := changes(rec)["name"]["new"].(string)
-			out = append(out, name)
-		}
-		return out
-	}
+	names := func() []string { return newNames(exp) }
 	// SQLite refuses GORM's own transaction inside one begun by hand.
 	session := db.WithContext(staffContext()).Session(&gorm.Session{SkipDefaultTransaction: true})
 	run := func(tx *gorm.DB, end string) {
@@ -1092,14 +1085,7 @@ func TestPluginSavepointStatementForms(t *testing.T) {
 // the next transaction's COMMIT.
 func TestPluginManualTransactionEndedByDatabase(t *testing.T) {
 	db, exp, errs := setup(t) // a pool of one connection
-	names := func() []string {
-		var out []string
-		for _, rec := range exp.Take() {
-			name, _ := changes(rec)["name"]["new"].(string)
-			out = append(out, name)
-		}
-		return out
-	}
+	names := func() []string { return newNames(exp) }
 	err := db.Exec(`CREATE TRIGGER refuse_bad BEFORE INSERT ON rewards WHEN NEW.name = 'bad'
 		BEGIN SELECT RAISE(ROLLBACK, 'bad reward'); END`).Error
 	if err != nil {
@@ -1141,4 +1127,15 @@ func TestPluginManualTransactionEndedByDatabase(t *testing.T) {
 		t.Fatalf("got %d rolled-back rows in the table (%v), want 0", n, err)
 	}
 	noRecordingErrors(t, errs)
+}
+
+// newNames takes the records exp holds and returns the new value of each
+// one's name change, in order.
+func newNames(exp *logtest.Exporter) []string {
+	var out []string
+	for _, rec := range exp.Take() {
+		name, _ := changes(rec)["name"]["new"].(string)
+		out = append(out, name)
+	}
+	return out
 }

@@ -124,13 +124,9 @@ var errNoSource = errors.New("hit has no _source")
 
 // readHitList reads the array of hits at it into hits[:0] (nil for null).
 func readHitList(it *jsoniter.Iterator, hits []docHit) []docHit {
-	switch it.WhatIsNext() {
-	case jsoniter.NilValue:
-		it.ReadNil()
+	if isArray, isNull := startArray(it, "hits.hits"); isNull {
 		return nil
-	case jsoniter.ArrayValue:
-	default:
-		it.ReportError("hits.hits", "not an array")
+	} else if !isArray {
 		return hits
 	}
 	hits = hits[:0]
@@ -165,13 +161,9 @@ func readHitList(it *jsoniter.Iterator, hits []docHit) []docHit {
 
 // readRawList reads the array at it as raw values (nil for null).
 func readRawList(it *jsoniter.Iterator, into []json.RawMessage) []json.RawMessage {
-	switch it.WhatIsNext() {
-	case jsoniter.NilValue:
-		it.ReadNil()
+	if isArray, isNull := startArray(it, "sort"); isNull {
 		return nil
-	case jsoniter.ArrayValue:
-	default:
-		it.ReportError("sort", "not an array")
+	} else if !isArray {
 		return into
 	}
 	into = into[:0]
@@ -181,6 +173,20 @@ func readRawList(it *jsoniter.Iterator, into []json.RawMessage) []json.RawMessag
 		return it.Error == nil
 	})
 	return into
+}
+
+// startArray reports whether the value at it is an array (left to be read)
+// or null (read); anything else is an error in it.
+func startArray(it *jsoniter.Iterator, what string) (isArray, isNull bool) {
+	switch it.WhatIsNext() {
+	case jsoniter.ArrayValue:
+		return true, false
+	case jsoniter.NilValue:
+		it.ReadNil()
+		return false, true
+	}
+	it.ReportError(what, "not an array")
+	return false, false
 }
 
 // readFields calls f with each key of the object at it, positioned on the
