@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -121,8 +122,12 @@ func TestIsolation(t *testing.T) {
 			}
 			st, body := a.get(alpha, ep+q)
 			if strings.HasPrefix(ep, "/v1/activities/") {
-				if fx.recs[0].Tenant != "t-alpha" && st != 404 {
-					t.Errorf("%s: got %d, want 404 for another tenant's record", ep, st)
+				want := http.StatusNotFound // another tenant's record
+				if fx.recs[0].Tenant == "t-alpha" {
+					want = http.StatusOK
+				}
+				if st != want {
+					t.Errorf("%s: got %d, want %d for a record of %s", ep, st, want, fx.recs[0].Tenant)
 				}
 				continue
 			}
@@ -368,12 +373,15 @@ func TestIsolationTwoTenantDocument(t *testing.T) {
 	for _, tn := range []string{"t-alpha", "t-beta"} {
 		tok := token(t, "partner-"+tn, "partner", tn)
 		a.wantError(tok, "/v1/activities/"+two.ID, 404, "")
-		var page struct {
-			Items []struct{ ID string }
-		}
+		// The listing holds every record of the tenant (41 documents in
+		// all, one page), so the two-tenant one would be among them.
+		var page activitiesResp
 		a.getJSON(tok, "/v1/activities?limit=100", 200, &page)
-		for _, it := range page.Items {
-			if it.ID == two.ID {
+		if want := len(selectRecs(recs, tn, querysvc.Filter{})); len(page.Activities) != want {
+			t.Errorf("partner of %s: got %d records listed, want its %d", tn, len(page.Activities), want)
+		}
+		for _, act := range page.Activities {
+			if act.ID == two.ID {
 				t.Errorf("partner of %s: the two-tenant document is listed", tn)
 			}
 		}
