@@ -1452,15 +1452,21 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 	if ok {
 		id = v.AsString()
 	}
-	if !validID(id) || placeholderUUID(id) {
+	// A canonical UUID, the common id, is a valid one (hex digits and
+	// dashes only), and the only form of a placeholder: it is recognised
+	// once, for validID and placeholderUUID here and uniqueVersion in
+	// documentIDOf.
+	uuid := isUUID(id)
+	if uuid && placeholderUUID(id) || !uuid && !validID(id) {
 		id = st.derivedID(lr)
 		attrs.PutStr(schema.AttrID, id)
+		uuid = isUUID(id)
 	} else if v.Type() != pcommon.ValueTypeStr {
 		// A non-string id becomes the string the keyword field and the
 		// document id agree on.
 		attrs.PutStr(schema.AttrID, id)
 	}
-	id = documentID(st.res, id, tenantID)
+	id = documentIDOf(st.res, id, tenantID, uuid)
 	if hasDocID {
 		if v, ok := attrs.Get(schema.AttrDocumentID); ok {
 			if v.Type() != pcommon.ValueTypeStr || v.Str() != id {
@@ -1475,7 +1481,7 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 
 // documentID returns the document id of a record from a service with
 // resource res whose activity.id is the usable id: the id itself when it is
-// a UUID unique across tenants by construction (uniqueUUID: random or
+// a UUID unique across tenants by construction (uniqueVersion: random or
 // time-ordered, as the instrumentation library's are), else the id scoped by the record's
 // tenant and service.name (recordid.Scoped). Two tenants' (or services')
 // emitters that both number their records from 1 would otherwise share
@@ -1483,7 +1489,13 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 // first of each pair (the 409 of the second is the de-duplication the
 // exporter does not report). The same id sent again maps onto the same id.
 func documentID(res pcommon.Resource, id, tenantID string) string {
-	if uniqueUUID(id) {
+	return documentIDOf(res, id, tenantID, isUUID(id))
+}
+
+// documentIDOf is documentID for an id of which uuid says whether it is a
+// UUID in its canonical form (isUUID).
+func documentIDOf(res pcommon.Resource, id, tenantID string, uuid bool) string {
+	if uuid && uniqueVersion(id) {
 		return id
 	}
 	service := ""
@@ -1497,16 +1509,14 @@ func documentID(res pcommon.Resource, id, tenantID string) string {
 // (8-4-4-4-12 hexadecimal digits, either case), eight digits at a time.
 func isUUID(id string) bool { return redact.IsUUID(id) }
 
-// uniqueUUID reports whether id is a UUID that is unique across tenants by
-// construction: RFC 9562's variant, version 1 or 6 (time and node), 4
-// (random) or 7 (time and random). A name-based UUID (versions 3 and 5) is
-// the same for two tenants' emitters that hash the same name ("order 17"),
-// a custom one (version 8) is whatever its emitter made it, and other
-// variants follow no rule: those are scoped like any other id.
-func uniqueUUID(id string) bool {
-	if !isUUID(id) {
-		return false
-	}
+// uniqueVersion reports whether id, a UUID in its canonical form (isUUID),
+// is unique across tenants by construction: RFC 9562's variant, version 1
+// or 6 (time and node), 4 (random) or 7 (time and random). A name-based
+// UUID (versions 3 and 5) is the same for two tenants' emitters that hash
+// the same name ("order 17"), a custom one (version 8) is whatever its
+// emitter made it, and other variants follow no rule: those are scoped
+// like any other id.
+func uniqueVersion(id string) bool {
 	switch id[14] {
 	case '1', '4', '6', '7':
 	default:

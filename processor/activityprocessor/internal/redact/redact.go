@@ -450,8 +450,16 @@ type batchCache struct {
 	// compares every byte without reading the string from the record that
 	// put it there, which is no longer in the processor cache.
 	clean [cleanSlots]string
-	short [cleanSlots]shortEntry
-	keys  [keySlots]keyEntry
+	// costly marks the slots of clean whose string the detectors had to
+	// read (the pre-filter let some through: a user agent's digits pass
+	// for a card number's), a scan that costs thousands of instructions
+	// where the pre-filter alone costs a hundred or two. Such an entry is
+	// only replaced by another costly one: the values unique to each
+	// record (descriptions, titles) pass through the cache and would
+	// otherwise evict a repeated one at random, to be scanned again.
+	costly [cleanSlots]bool
+	short  [cleanSlots]shortEntry
+	keys   [keySlots]keyEntry
 	// shape remembers, by position, the entries of the last top-level map's
 	// keys: records of one batch mostly have the same keys in the same
 	// order, so the entry at the same position is tried before hashing.
@@ -581,7 +589,8 @@ func isShort(n int) bool { return n >= 8 && n <= 16 }
 // number) would share a slot under sampleHash and evict each other. A
 // string of 8 to 16 bytes (most ids and names) is hashed and compared as
 // its first and last 8 bytes, which together cover it, without a call to
-// maphash or memequal; a longer one goes to maphash.
+// maphash or memequal; one of up to wordHashMax bytes (names, user agents)
+// is hashed inline by wordHash, a longer one by maphash.
 func (w *walker) lookupClean(s string) (ref cleanRef, clean bool) {
 	n := len(s)
 	switch {
@@ -593,9 +602,33 @@ func (w *walker) lookupClean(s string) (ref cleanRef, clean bool) {
 		ref = cleanRef{slot: int(h >> (64 - cleanBits)), a: a, b: b}
 		e := &w.rep.cache.short[ref.slot]
 		return ref, e.n == n && e.a == a && e.b == b
+	case n > 16 && n <= wordHashMax: // not shorter: wordHash reads 8-byte words
+		ref.slot = int(wordHash(s, w.r.seed64) >> (64 - cleanBits))
+	default:
+		ref.slot = int(maphash.String(w.r.seed, s) >> (64 - cleanBits))
 	}
-	ref.slot = int(maphash.String(w.r.seed, s) >> (64 - cleanBits))
 	return ref, w.rep.cache.clean[ref.slot] == s
+}
+
+// wordHashMax is the longest string wordHash hashes for the clean cache:
+// up to there it costs less than a call to maphash (about 90 instructions
+// whatever the length, up to 128 bytes; wordHash, about 6 a word).
+const wordHashMax = 128
+
+// wordHash hashes s, of 9 to wordHashMax bytes (lookupClean passes 17 up), under seed: each 8-byte
+// word (the last one overlapping the one before) is mixed in by a multiply
+// and a shift, so that every byte reaches the top bits, which pick the
+// slot. It only has to spread a batch's values over the cache: a collision
+// costs a scan, never a wrong answer, since the cached string is compared
+// in full.
+func wordHash(s string, seed uint64) uint64 {
+	h := seed ^ uint64(len(s))*0x9e3779b97f4a7c15
+	for i := 0; i < len(s)-8; i += 8 {
+		h = (h ^ load64(s, i)) * 0xc2b2ae3d27d4eb4f
+		h ^= h >> 32
+	}
+	h = (h ^ load64(s, len(s)-8)) * 0x9e3779b97f4a7c15
+	return h ^ h>>29
 }
 
 // same reports whether a and b are equal, like a == b. Values that change
@@ -616,14 +649,17 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// markClean stores the clean string s in its slot, found by lookupClean.
-func (rep *Report) markClean(ref cleanRef, s string) {
+// markClean stores the clean string s in its slot, found by lookupClean,
+// unless the slot holds a costly one (see batchCache.costly). costly says
+// whether s itself was: the detectors had to read it.
+func (rep *Report) markClean(ref cleanRef, s string, costly bool) {
 	switch {
 	case ref.slot < 0:
 	case isShort(len(s)):
 		rep.cache.short[ref.slot] = shortEntry{a: ref.a, b: ref.b, n: len(s)}
-	default:
+	case costly || !rep.cache.costly[ref.slot]:
 		rep.cache.clean[ref.slot] = s
+		rep.cache.costly[ref.slot] = costly
 	}
 }
 
@@ -924,21 +960,26 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		}
 		verdict = e.verdict[0]
 	}
-	w.push(k)
 	var remove bool
 	if verdict&verdictKey == 0 && v.Type() == pcommon.ValueTypeStr {
 		// The common case, without redactEntry's other cases: a string
-		// under a key that matches no pattern stays a string.
+		// under a key that matches no pattern stays a string. The key
+		// goes on the path only around a scan, the only step that can
+		// record a hit (a string too short to scan, or the key's last
+		// clean value, needs no path).
 		otpMatch := otp || verdict&verdictOTP != 0
 		if s := v.Str(); otpMatch {
+			w.push(k)
 			remove = w.walkString(v, true, &e.clean)
+			w.pop()
 		} else if len(s) >= minScanLen && !same(e.clean, s) {
 			// walkString past its shortcuts (too short to hold a secret,
 			// the key's last clean value), done here without its call.
+			w.push(k)
 			out, drop, clean := w.scanClean(s)
+			w.pop()
 			remove = settle(v, s, out, drop, clean, &e.clean)
 		}
-		w.pop()
 		// The value is still a string: the hook wants it unless the tag
 		// says strings are fine.
 		if !remove && tag != 0 && tag&HookNonStrings == 0 && w.rep.Hook != nil {
@@ -946,6 +987,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		}
 		return remove
 	}
+	w.push(k)
 	remove = w.redactEntry(k, v, e, pos, depth, otp, top)
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) &&
@@ -1447,12 +1489,12 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 	// detect, without its call: most strings stop at the pre-filter.
 	cand := w.r.candidates(s)
 	if cand == 0 {
-		w.rep.markClean(ref, s)
+		w.rep.markClean(ref, s, false)
 		return s, false, true
 	}
 	out, drop, clean = w.run(s, cand)
 	if clean {
-		w.rep.markClean(ref, s)
+		w.rep.markClean(ref, s, true)
 	}
 	return out, drop, clean
 }

@@ -245,7 +245,7 @@ func FuzzCleanCache(f *testing.F) {
 		var rep Report
 		w := rep.walker(r, "")
 		ref, _ := w.lookupClean(clean)
-		rep.markClean(ref, clean)
+		rep.markClean(ref, clean, false)
 		if _, known := w.lookupClean(clean); known != (len(clean) <= cleanMaxLen) {
 			t.Errorf("lookupClean(%q) after marking it: got %v", clean, known)
 		}
