@@ -329,6 +329,10 @@ func mint(args []string, getenv func(string) string, stdout io.Writer) error {
 	if *role == "partner" && *tenant == "" {
 		return errors.New("a partner token needs -tenant")
 	}
+	if *ttl <= 0 {
+		// It would be expired when printed.
+		return fmt.Errorf("ttl %s: must be positive", *ttl)
+	}
 	now := time.Now()
 	tok, err := auth.Sign(jose.HS256, secret, auth.Token{
 		Subject: *sub, Name: *name, Role: *role, Tenant: *tenant, Issuer: *issuer, Audience: *audience,

@@ -159,6 +159,7 @@ func TestRunBadConfig(t *testing.T) {
 		{"stray argument", []string{"serve"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "unexpected argument"},
 		{"token without secret", []string{"token"}, map[string]string{}, "QUERYSVC_JWT_SECRET"},
 		{"partner token without tenant", []string{"token", "-role", "partner"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "needs -tenant"},
+		{"token already expired", []string{"token", "-ttl", "-1h"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "ttl -1h0m0s: must be positive"},
 		// Malformed environment values fail as malformed flags do, never
 		// falling back to a default (a rate of "10/s" once meant no limit).
 		{"bad rate env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_LIMIT": "10/s"}, `QUERYSVC_RATE_LIMIT="10/s" is not a number`},
