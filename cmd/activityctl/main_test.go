@@ -69,6 +69,35 @@ func TestSummaryShowsEventCounts(t *testing.T) {
 	}
 }
 
+// TestSummaryCountsOtherEvents: the list of events is bounded (the known
+// events and ten more), and the records of the events beyond it are counted
+// on a line of their own rather than left out without a word.
+func TestSummaryCountsOtherEvents(t *testing.T) {
+	estest.InstallSchema(t)
+	ns := estest.Namespace(t)
+	env := map[string]string{"ES_URL": estest.URL(t), "ACTIVITY_NAMESPACE": ns}
+	getenv := func(k string) string { return env[k] }
+	n := len(schema.Events()) + 13
+	var bulk strings.Builder
+	for i := range n {
+		fmt.Fprintf(&bulk, "{\"create\":{}}\n{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"attributes\":{\"activity.event\":\"custom_%03d\"}}\n", i)
+	}
+	resp, err := http.Post(estest.URL(t)+"/"+schema.DataStream(ns)+"/_bulk?refresh=true", "application/x-ndjson", strings.NewReader(bulk.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var out, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"summary"}, getenv, &out, &stderr); err != nil {
+		t.Fatalf("summary: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{fmt.Sprintf("%d records in", n), "3  (other events)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // TestBadArguments also proves that a password for the analyst or for
 // kibana_system given without the writer's and reader's is refused, not
 // silently ignored (setup would otherwise report success and create no

@@ -48,6 +48,9 @@ func runSummary(ctx context.Context, args []string, getenv func(string) string, 
 type summary struct {
 	total  int64
 	events []eventCount
+	// other counts the records of events beyond the listed ones (emitters
+	// in other languages may send events of their own).
+	other  int64
 	newest json.RawMessage
 }
 
@@ -78,6 +81,9 @@ func summarize(ctx context.Context, es *elasticsearch.TypedClient, stream string
 		out.total = resp.Hits.Total.Value
 	}
 	if terms, ok := resp.Aggregations["events"].(*types.StringTermsAggregate); ok {
+		if terms.SumOtherDocCount != nil {
+			out.other = *terms.SumOtherDocCount
+		}
 		if bs, ok := terms.Buckets.([]types.StringTermsBucket); ok {
 			for _, b := range bs {
 				out.events = append(out.events, eventCount{event: fmt.Sprint(b.Key), count: b.DocCount})
@@ -97,6 +103,9 @@ func (s summary) write(w io.Writer, stream string) error {
 		fmt.Fprintln(tw, "count\tevent\t")
 		for _, e := range s.events {
 			fmt.Fprintf(tw, "%d\t%s\t\n", e.count, e.event)
+		}
+		if s.other > 0 {
+			fmt.Fprintf(tw, "%d\t(other events)\t\n", s.other)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
