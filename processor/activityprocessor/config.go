@@ -181,7 +181,7 @@ type BurstConfig struct {
 	Cooldown time.Duration `mapstructure:"cooldown"`
 	// MaxKeys is the most keys tracked at once; beyond it the least
 	// recently seen key is evicted and counted. Memory is at most about
-	// MaxKeys * (440 + 32 * Threshold) bytes.
+	// MaxKeys * (672 + 64 * Threshold) bytes (burst.BytesPerKey).
 	MaxKeys int `mapstructure:"max_keys"`
 }
 

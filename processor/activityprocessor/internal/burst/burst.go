@@ -78,10 +78,14 @@ func (c Config) Validate() error {
 
 // BytesPerKey is an upper bound of the memory one tracked key costs for a
 // threshold: the key and tenant (at most MaxKeyLen each), the rings of
-// timestamps and ids, the future-dated ids, and the entry with its map slot.
+// timestamps and ids and the future-dated ids (32 bytes a failure, twice
+// over: append grows them to up to twice the threshold's capacity), and the
+// entry with its map slot, both also in tables that grow by doubling (a
+// full key measured 751 bytes at the default threshold, where the former
+// bound, which counted neither growth, said 600).
 func BytesPerKey(threshold int) int {
-	const entry = 184 // entry struct, map bucket share and string and slice headers
-	return entry + 2*MaxKeyLen + 32*threshold
+	const entry = 416 // entry struct and free-list slot, twice; map slot at the lowest load, with its control byte
+	return entry + 2*MaxKeyLen + 64*threshold
 }
 
 // Alert is one burst.

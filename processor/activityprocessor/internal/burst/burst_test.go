@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -354,4 +355,40 @@ func TestPinnedKeyEvictedFirst(t *testing.T) {
 	if fired != 3 {
 		t.Errorf("got %d alerts, want 3 (one per address)", fired)
 	}
+}
+
+// TestFullKeysMemoryBounded measures the bound where it is reached: every
+// tracked key is as long as MaxKeyLen allows (cut from a longer one) and has
+// a tenant as long, and holds Threshold failures, each with its own id and
+// dated past the clock, so that its rings and its future-dated ids are all
+// full. TestSprayMemoryBounded's keys hold one short failure each, which
+// cannot tell whether BytesPerKey covers a full key.
+func TestFullKeysMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-key spray skipped in -short mode")
+	}
+	const maxKeys = 10_000
+	before := heapInUse()
+	d, clk := newDetector(t, Config{MaxKeys: maxKeys})
+	long := strings.Repeat("k", 2*MaxKeyLen)
+	id := uint64(0)
+	for i := 0; i < maxKeys; i++ {
+		key := strconv.Itoa(i) + long
+		tenant := strconv.Itoa(i) + long
+		for range DefaultThreshold {
+			id++
+			d.ObserveOnce("user.name", key, tenant, clk.now.Add(time.Duration(id)*time.Millisecond), id)
+		}
+	}
+	after := heapInUse()
+	if got := d.Len(); got != maxKeys {
+		t.Fatalf("tracked keys: got %d, want %d", got, maxKeys)
+	}
+	grown := int64(after) - int64(before)
+	bound := int64(maxKeys * BytesPerKey(DefaultThreshold))
+	t.Logf("heap grew %d bytes for %d full keys (%.0f bytes/key), bound %d", grown, maxKeys, float64(grown)/maxKeys, bound)
+	if grown > bound {
+		t.Errorf("heap grew %d bytes, want at most %d (%d keys x %d bytes)", grown, bound, maxKeys, BytesPerKey(DefaultThreshold))
+	}
+	runtime.KeepAlive(d)
 }
