@@ -22,7 +22,8 @@ const (
 	// means no Kibana: dashboards are not imported.
 	EnvKibanaURL = "KIBANA_URL"
 	// EnvKibanaUsername and EnvKibanaPassword authenticate to Kibana; when
-	// both are empty ES_USERNAME and ES_PASSWORD are used.
+	// both are empty the Elasticsearch credentials are used: ES_USERNAME and
+	// ES_PASSWORD, or else ES_API_KEY.
 	EnvKibanaUsername = "KIBANA_USERNAME"
 	EnvKibanaPassword = "KIBANA_PASSWORD"
 	// EnvKibanaSpace is the Kibana space to import into; empty is the default space.
@@ -40,8 +41,12 @@ type KibanaConfig struct {
 	// URL is Kibana's base URL (http or https). Empty disables the import.
 	URL string
 	// Username and Password authenticate with HTTP basic auth; empty sends
-	// no credentials (a Kibana without security).
+	// no credentials (a Kibana without security) unless APIKey is set.
 	Username, Password string
+	// APIKey authenticates with an Elasticsearch API key (the base64
+	// "id:key" form), sent as "Authorization: ApiKey". It may not be set
+	// with Username or Password.
+	APIKey string
 	// Space is the Kibana space to import into; empty means the default space.
 	Space string
 	// Client sends the request; nil means a client with no timeout of its
@@ -58,8 +63,8 @@ type KibanaConfig struct {
 const DefaultKibanaRetryInterval = 5 * time.Second
 
 // KibanaConfigFromEnv reads KIBANA_URL, KIBANA_USERNAME, KIBANA_PASSWORD and
-// KIBANA_SPACE through getenv, falling back to ES_USERNAME and ES_PASSWORD
-// for the credentials.
+// KIBANA_SPACE through getenv, falling back to the credentials activityctl
+// uses for Elasticsearch: ES_USERNAME and ES_PASSWORD, or ES_API_KEY.
 func KibanaConfigFromEnv(getenv func(string) string) KibanaConfig {
 	c := KibanaConfig{
 		URL:      strings.TrimRight(strings.TrimSpace(getenv(EnvKibanaURL)), "/"),
@@ -70,6 +75,11 @@ func KibanaConfigFromEnv(getenv func(string) string) KibanaConfig {
 	if c.Username == "" && c.Password == "" {
 		c.Username, c.Password = getenv("ES_USERNAME"), getenv("ES_PASSWORD")
 	}
+	if c.Username == "" && c.Password == "" {
+		// Without this a deployment that gives setup an API key would
+		// send the import unauthenticated, and fail with 401.
+		c.APIKey = getenv("ES_API_KEY")
+	}
 	return c
 }
 
@@ -79,11 +89,23 @@ func (c KibanaConfig) Enabled() bool { return c.URL != "" }
 // importURL returns the saved-objects import endpoint.
 func (c KibanaConfig) importURL() (string, error) {
 	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%s %q is not an http(s) URL", EnvKibanaURL, c.URL)
+	if err != nil {
+		// The parse error quotes the URL, password included.
+		return "", fmt.Errorf("%s is not an http(s) URL", EnvKibanaURL)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if u.Opaque != "" {
+			// "user:password@host" without a scheme parses as scheme
+			// "user" and an opaque rest, which Redacted keeps whole.
+			return "", fmt.Errorf("%s is not an http(s) URL (scheme %q)", EnvKibanaURL, u.Scheme)
+		}
+		return "", fmt.Errorf("%s %q is not an http(s) URL", EnvKibanaURL, u.Redacted())
 	}
 	if (c.Username == "") != (c.Password == "") {
 		return "", fmt.Errorf("%s and %s must be set together", EnvKibanaUsername, EnvKibanaPassword)
+	}
+	if c.APIKey != "" && c.Username != "" {
+		return "", fmt.Errorf("set either an API key or %s and %s, not both", EnvKibanaUsername, EnvKibanaPassword)
 	}
 	path := strings.TrimRight(u.Path, "/")
 	if c.Space != "" {
@@ -218,7 +240,10 @@ func postImport(ctx context.Context, c KibanaConfig, endpoint, contentType strin
 	req.Header.Set("Content-Type", contentType)
 	// Kibana refuses state-changing API calls without this header (CSRF protection).
 	req.Header.Set("kbn-xsrf", "activitylog")
-	if c.Username != "" {
+	switch {
+	case c.APIKey != "":
+		req.Header.Set("Authorization", "ApiKey "+c.APIKey)
+	case c.Username != "":
 		req.SetBasicAuth(c.Username, c.Password)
 	}
 	client := c.Client

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,13 +21,16 @@ import (
 // on this machine (there is no Docker engine and no Kibana package to
 // install), so the import is tested against this fake. It checks the request
 // the way Kibana does (method, path, overwrite flag, the kbn-xsrf header,
-// basic auth, a multipart "file" part holding NDJSON whose references
+// basic auth or an API key, a multipart "file" part holding NDJSON whose references
 // resolve) and answers in Kibana's response format, remembering what it
 // stored so a second import reports overwrites.
 type fakeKibana struct {
 	t              *testing.T
 	user, password string
-	wantPath       string
+	// apiKey, when set, is the only credential accepted, as an
+	// "Authorization: ApiKey" header.
+	apiKey   string
+	wantPath string
 
 	mu       sync.Mutex
 	stored   map[[2]string]bool
@@ -54,7 +58,13 @@ func (k *fakeKibana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "request is missing the kbn-xsrf header")
 		return
 	}
-	if u, p, ok := r.BasicAuth(); !ok || u != k.user || p != k.password {
+	if k.apiKey != "" {
+		if got := r.Header.Get("Authorization"); got != "ApiKey "+k.apiKey {
+			scheme, _, _ := strings.Cut(got, " ")
+			fail(http.StatusUnauthorized, "got Authorization scheme "+strconv.Quote(scheme)+", want ApiKey with the key")
+			return
+		}
+	} else if u, p, ok := r.BasicAuth(); !ok || u != k.user || p != k.password {
 		fail(http.StatusUnauthorized, "got basic auth "+u+", want "+k.user)
 		return
 	}
@@ -190,6 +200,12 @@ func TestImportDashboardsErrors(t *testing.T) {
 		{"not a URL", setup.KibanaConfig{URL: "kibana:5601"}, "not an http(s) URL", nil},
 		{"ftp", setup.KibanaConfig{URL: "ftp://kibana"}, "not an http(s) URL", nil},
 		{"user without password", setup.KibanaConfig{URL: "http://kibana:5601", Username: "elastic"}, "must be set together", nil},
+		{"user and API key", setup.KibanaConfig{URL: "http://kibana:5601", Username: "elastic", Password: "p", APIKey: "k"}, "not both", nil},
+		// The URL is echoed to say what is wrong with it, but never a
+		// password written into it.
+		{"bad URL keeps its password", setup.KibanaConfig{URL: "htps://elastic:url-secret-1@kibana:5601"}, "not an http(s) URL", nil},
+		{"no scheme keeps its password", setup.KibanaConfig{URL: "elastic:url-secret-1@kibana:5601"}, "not an http(s) URL", nil},
+		{"unparsable URL keeps its password", setup.KibanaConfig{URL: "http://elastic:url-secret-1@kibana:56x1"}, "not an http(s) URL", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +214,9 @@ func TestImportDashboardsErrors(t *testing.T) {
 			_, err := setup.ImportDashboards(ctx, tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "url-secret-1") {
+				t.Fatalf("got error %v, want it without the URL's password", err)
 			}
 			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
 				t.Fatalf("got error %v, want it to wrap %v", err, tt.wantIs)
@@ -234,6 +253,24 @@ func TestImportDashboardsWaitsForKibana(t *testing.T) {
 	}
 }
 
+// TestImportDashboardsWithAPIKey checks that a Kibana configured with an API
+// key (what KibanaConfigFromEnv takes from ES_API_KEY) receives it as
+// "Authorization: ApiKey", the header Kibana's API key authentication reads.
+func TestImportDashboardsWithAPIKey(t *testing.T) {
+	kb := &fakeKibana{t: t, apiKey: "aWQ6a2liYW5hLWtleQ==", wantPath: "/api/saved_objects/_import", stored: map[[2]string]bool{}}
+	srv := httptest.NewServer(kb)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	changes, err := setup.ImportDashboards(ctx, setup.KibanaConfig{URL: srv.URL, APIKey: kb.apiKey})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if len(changes) == 0 {
+		t.Fatal("got no changes, want one per saved object")
+	}
+}
+
 func TestKibanaConfigFromEnv(t *testing.T) {
 	tests := []struct {
 		name string
@@ -247,6 +284,15 @@ func TestKibanaConfigFromEnv(t *testing.T) {
 		{"falls back to ES credentials", map[string]string{
 			"KIBANA_URL": "https://kb", "ES_USERNAME": "e", "ES_PASSWORD": "ep", "KIBANA_SPACE": "ops",
 		}, setup.KibanaConfig{URL: "https://kb", Username: "e", Password: "ep", Space: "ops"}},
+		// activityctl authenticates to Elasticsearch with ES_API_KEY as
+		// well as with a user; the Kibana import must follow it, not go
+		// unauthenticated and fail with 401.
+		{"falls back to the ES API key", map[string]string{
+			"KIBANA_URL": "https://kb", "ES_API_KEY": "aWQ6a2V5",
+		}, setup.KibanaConfig{URL: "https://kb", APIKey: "aWQ6a2V5"}},
+		{"own credentials win over the ES API key", map[string]string{
+			"KIBANA_URL": "https://kb", "KIBANA_USERNAME": "k", "KIBANA_PASSWORD": "kp", "ES_API_KEY": "aWQ6a2V5",
+		}, setup.KibanaConfig{URL: "https://kb", Username: "k", Password: "kp"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,7 +66,7 @@ environment:
                           security team's read-only Kibana user
   KIBANA_SYSTEM_PASSWORD  with those, setup also sets the built-in kibana_system user's password
   KIBANA_URL              setup also imports the dashboards into Kibana
-  KIBANA_USERNAME/KIBANA_PASSWORD  Kibana credentials (default ES_USERNAME/ES_PASSWORD)
+  KIBANA_USERNAME/KIBANA_PASSWORD  Kibana credentials (default ES_USERNAME/ES_PASSWORD, or else ES_API_KEY)
   KIBANA_SPACE            Kibana space to import into (default: the default space)
 `
 
