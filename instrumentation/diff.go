@@ -273,8 +273,9 @@ const (
 type differ struct {
 	secrets    secretRules
 	maxChanges int
-	// fieldCache maps a struct type to its []fieldInfo; field lists depend
-	// only on the type and the secret rules, which a Recorder never changes.
+	// fieldCache maps a struct type to its []fieldInfo, and a
+	// textSecretKey to textMayHoldSecret's answer; both depend only on the
+	// type and the secret rules, which a Recorder never changes.
 	fieldCache *sync.Map
 
 	changes   Changes
@@ -559,6 +560,14 @@ func (d *differ) walk(path string, a, b side, depth int) {
 		if b.v.IsValid() {
 			new = leafValue(b.v, d.secrets, false)
 		}
+		if d.textMayHoldSecret(t) {
+			// Its MarshalText may write what a credential-named field
+			// holds: say that it changed, not what.
+			if !valueEqual(old, new) || a.v.IsValid() && b.v.IsValid() && tailChanged(a.v, b.v, d.secrets) {
+				d.add(path, attribute.Value{}, attribute.Value{}, true)
+			}
+			return
+		}
 		switch {
 		case !valueEqual(old, new):
 			d.add(path, old, new, false)
@@ -567,6 +576,10 @@ func (d *differ) walk(path string, a, b side, depth int) {
 			// A URL whose password (or credential-named parameter)
 			// alone changed looks the same once masked: compared whole,
 			// recorded masked, so the change is not lost.
+			d.add(path, old, new, false)
+		case a.v.IsValid() && b.v.IsValid() && tailChanged(a.v, b.v, d.secrets):
+			// A long list changed only past the elements recorded looks
+			// the same recorded: the change is kept, not lost.
 			d.add(path, old, new, false)
 		}
 		return
@@ -587,6 +600,15 @@ func (d *differ) walk(path string, a, b side, depth int) {
 			// (a DSN, a rejected input): say that it changed, not what.
 			if errorChanged(a.v, b.v) {
 				d.add(path, attribute.Value{}, attribute.Value{}, true)
+			}
+			return
+		case t.NumField() > 0:
+			// State held only in unexported fields (a money type, a
+			// *time.Location) and no form of its own: its String may
+			// print anything, so say that it changed, not what, rather
+			// than lose the change, or a whole update of it.
+			if a.absent() || b.absent() || !deepEqual(a.v, b.v) {
+				d.add(path, markerValue(a, MarkerUnrepresentable), markerValue(b, MarkerUnrepresentable), false)
 			}
 			return
 		}
@@ -990,18 +1012,7 @@ func leafValue(v reflect.Value, rules secretRules, reveal bool) (out attribute.V
 		n := v.Len()
 		elems := make([]attribute.Value, 0, min(n, maxLeafSlice+1))
 		for i := range min(n, maxLeafSlice) {
-			e := v.Index(i)
-			for e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface {
-				if e.IsNil() {
-					break
-				}
-				e = e.Elem()
-			}
-			if (e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface) && e.IsNil() {
-				elems = append(elems, attribute.Value{})
-				continue
-			}
-			elems = append(elems, leafValue(e, rules, reveal))
+			elems = append(elems, leafElem(v.Index(i), rules, reveal))
 		}
 		if n > maxLeafSlice {
 			elems = append(elems, attribute.StringValue("[+"+strconv.Itoa(n-maxLeafSlice)+" more]"))
@@ -1009,6 +1020,98 @@ func leafValue(v reflect.Value, rules secretRules, reveal bool) (out attribute.V
 		return attribute.SliceValue(elems...)
 	}
 	return attribute.StringValue(MarkerUnsupported)
+}
+
+// textSecretKey is the fieldCache key of textMayHoldSecret's answer for a
+// type, beside the type's own []fieldInfo.
+type textSecretKey struct{ t reflect.Type }
+
+// textMayHoldSecret reports whether leaf type t (or the element type of a
+// list of them) is a struct recorded through its MarshalText that has a
+// field named like a credential, exported or not, itself or in a struct it
+// holds: its text may then write the credential. URLs are masked instead.
+func (d *differ) textMayHoldSecret(t reflect.Type) bool {
+	if k := t.Kind(); k == reflect.Slice || k == reflect.Array {
+		t = t.Elem()
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || isURLType(t) {
+		return false
+	}
+	if d.fieldCache != nil {
+		if v, ok := d.fieldCache.Load(textSecretKey{t}); ok {
+			return v.(bool)
+		}
+	}
+	found := d.structNamesSecret(t, map[reflect.Type]bool{})
+	if d.fieldCache != nil {
+		d.fieldCache.Store(textSecretKey{t}, found)
+	}
+	return found
+}
+
+// structNamesSecret reports whether struct type t, or a struct reachable
+// from its fields' types, has a field named like a credential.
+func (d *differ) structNamesSecret(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if d.secrets.match(f.Name) {
+			return true
+		}
+		ft := f.Type
+		for {
+			switch ft.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+				ft = ft.Elem()
+				continue
+			}
+			break
+		}
+		if ft.Kind() == reflect.Struct && d.structNamesSecret(ft, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// leafElem is leafValue for one element of a list of scalars, which may be a
+// pointer or an interface: empty when nil.
+func leafElem(e reflect.Value, rules secretRules, reveal bool) attribute.Value {
+	for e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface {
+		if e.IsNil() {
+			return attribute.Value{}
+		}
+		e = e.Elem()
+	}
+	return leafValue(e, rules, reveal)
+}
+
+// tailChanged reports whether two lists of scalars of one length differ past
+// the maxLeafSlice elements leafValue records, where their recorded forms
+// cannot tell. Bytes are recorded whole and need no look. Equal lists are
+// told at once; others are compared element by element, stopping at the
+// first difference, with times compared by instant as sameInstant does.
+func tailChanged(a, b reflect.Value, rules secretRules) bool {
+	if k := a.Kind(); k != reflect.Slice && k != reflect.Array || a.Len() != b.Len() ||
+		a.Len() <= maxLeafSlice || isByteSlice(a.Type()) || deepEqual(a, b) {
+		return false
+	}
+	for i := maxLeafSlice; i < a.Len(); i++ {
+		ea, eb := a.Index(i), b.Index(i)
+		if sameInstant(ea, eb) {
+			continue
+		}
+		if !valueEqual(leafElem(ea, rules, true), leafElem(eb, rules, true)) {
+			return true
+		}
+	}
+	return false
 }
 
 // isURLType reports whether t is a URL or a URL's user info, or a pointer to

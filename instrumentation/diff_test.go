@@ -543,6 +543,50 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			// A type's MarshalText may write what its credential-named
+			// fields hold: its change is recorded without either value.
+			name: "text marshaler holding a credential",
+			before: vault{Login: login{User: "svc", Password: "pw1"}, Backups: []dsnText{{user: "a", password: "pw1"}},
+				Plain: tagged{V: "a"}},
+			after: vault{Login: login{User: "svc", Password: "pw2"}, Backups: []dsnText{{user: "a", password: "pw2"}},
+				Plain: tagged{V: "b"}},
+			want: map[string]any{
+				"login":   map[string]any{"redacted": true},
+				"backups": map[string]any{"redacted": true},
+				"plain":   map[string]any{"old": "a", "new": "b"},
+			},
+		},
+		{
+			name:   "text marshaler holding the same credential is no change",
+			before: vault{Login: login{User: "svc", Password: "pw1"}},
+			after:  vault{Login: login{User: "svc", Password: "pw1"}},
+			want:   map[string]any{},
+		},
+		{
+			// A value whose state is all unexported, with no form of its
+			// own to record, still changed: an update of it alone must not
+			// be taken for none.
+			name:   "struct without exported fields or a form of its own",
+			before: opaqueHolder{Price: opaque{cents: 100}, Zone: time.UTC},
+			after:  opaqueHolder{Price: opaque{cents: 250}, Zone: time.FixedZone("CEST", 2*60*60)},
+			want: map[string]any{
+				"price": map[string]any{"old": instrumentation.MarkerUnrepresentable, "new": instrumentation.MarkerUnrepresentable},
+				"zone":  map[string]any{"old": instrumentation.MarkerUnrepresentable, "new": instrumentation.MarkerUnrepresentable},
+			},
+		},
+		{
+			name:   "struct without exported fields unchanged is no change",
+			before: opaqueHolder{Price: opaque{cents: 100}, Zone: time.UTC},
+			after:  opaqueHolder{Price: opaque{cents: 100}, Zone: time.UTC},
+			want:   map[string]any{},
+		},
+		{
+			name:   "struct without exported fields set on create",
+			before: nil,
+			after:  &opaqueHolder{Price: opaque{cents: 100}},
+			want:   map[string]any{"price": map[string]any{"new": instrumentation.MarkerUnrepresentable}},
+		},
+		{
 			name:   "NaN unchanged is no change",
 			before: anyHolder{V: nan()},
 			after:  anyHolder{V: nan()},
@@ -628,6 +672,68 @@ func TestDiffLongScalarSlicesAreCapped(t *testing.T) {
 	if n := len(ch[0].New.AsSlice()); n != 101 {
 		t.Errorf("got %d elements, want 100 and a '+N more' marker", n)
 	}
+}
+
+// A change past the elements a long list records is still a change: the
+// recorded forms are equal, yet the update must not be taken for none.
+func TestDiffLongScalarSlicesChangedPastTheCap(t *testing.T) {
+	day := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
+	tags, moved := make([]string, 150), make([]string, 150)
+	moved[120] = "vip"
+	var slots, later [120]time.Time
+	later[110] = day
+	r, _ := newTestRecorder(t)
+	for _, tt := range []struct {
+		name          string
+		before, after any
+	}{
+		{"slice", anyHolder{V: tags}, anyHolder{V: moved}},
+		{"array of times", anyHolder{V: slots}, anyHolder{V: later}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := r.Diff(tt.before, tt.after).Fields(); !reflect.DeepEqual(got, []string{"v"}) {
+				t.Errorf("got changed fields %v, want [v]", got)
+			}
+		})
+	}
+	// The same instants in another zone past the cap are no change.
+	if got := r.Diff(anyHolder{V: later}, anyHolder{V: inZone(later, time.FixedZone("CEST", 2*60*60))}).Fields(); len(got) != 0 {
+		t.Errorf("got changed fields %v for the same instants, want none", got)
+	}
+}
+
+func inZone(ts [120]time.Time, loc *time.Location) [120]time.Time {
+	for i := range ts {
+		ts[i] = ts[i].In(loc)
+	}
+	return ts
+}
+
+// login writes its password in its text.
+type login struct{ User, Password string }
+
+func (l login) MarshalText() ([]byte, error) { return []byte(l.User + ":" + l.Password), nil }
+
+// dsnText writes an unexported password in its text.
+type dsnText struct{ user, password string }
+
+func (d *dsnText) MarshalText() ([]byte, error) { return []byte(d.user + ":" + d.password), nil }
+
+type vault struct {
+	Login   login     `json:"login"`
+	Backups []dsnText `json:"backups"`
+	Plain   tagged    `json:"plain"`
+}
+
+// opaque has no exported fields and no MarshalText, MarshalJSON or Error;
+// its String is never called, as it may print anything.
+type opaque struct{ cents int64 }
+
+func (o opaque) String() string { return strconv.FormatInt(o.cents, 10) }
+
+type opaqueHolder struct {
+	Price opaque         `json:"price"`
+	Zone  *time.Location `json:"zone"`
 }
 
 type panicky struct{}
