@@ -224,3 +224,20 @@ func TestCursorAfterBackingIndexDeleted(t *testing.T) {
 	}
 	a.wantError(tok, "/v1/activities?limit=5&cursor="+url.QueryEscape(r.NextCursor), 400, "cursor has expired")
 }
+
+// TestMappedIPPrefix: an IPv4-mapped IPv6 prefix (::ffff:198.51.101.0/120)
+// is a CIDR prefix the ip parameter accepts, and it finds the records of the
+// IPv4 prefix it names, not Elasticsearch's refusal of the query.
+func TestMappedIPPrefix(t *testing.T) {
+	fx := seeded(t)
+	a := start(t, serviceOptions{index: schema.DataStream(fx.ns)})
+	want := selectRecs(fx.recs, "", querysvc.Filter{IP: "198.51.101.0/24"})
+	if len(want) == 0 {
+		t.Fatal("the seed has no record in 198.51.101.0/24")
+	}
+	var r activitiesResp
+	a.getJSON(token(t, "admin-1", "admin", ""), "/v1/activities?limit=1&ip="+url.QueryEscape("::ffff:198.51.101.0/120"), 200, &r)
+	if r.Total != int64(len(want)) {
+		t.Errorf("got total %d, want %d", r.Total, len(want))
+	}
+}

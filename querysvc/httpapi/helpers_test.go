@@ -96,6 +96,7 @@ type api struct {
 	url    string
 	client *http.Client
 	router routers.Router
+	doc    *openapi3.T
 	audit  *logtest.Exporter
 }
 
@@ -159,7 +160,7 @@ func start(t *testing.T, so serviceOptions) *api {
 	}
 	client := srv.Client()
 	t.Cleanup(client.CloseIdleConnections)
-	return &api{t: t, url: srv.URL, client: client, router: router, audit: mem}
+	return &api{t: t, url: srv.URL, client: client, router: router, doc: doc, audit: mem}
 }
 
 // token mints a token for role (and tenant) valid at testNow.
@@ -208,9 +209,16 @@ func (a *api) validate(req *http.Request, resp *http.Response, body []byte) {
 	route, params, err := a.router.FindRoute(rreq)
 	if err != nil {
 		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
-			var e errorBody
-			if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
-				a.t.Errorf("%s: got body %s, want the error shape", req.URL.Path, body)
+			// No operation describes a path or method the API does not
+			// have; its answer must still be the document's Error.
+			var v any
+			schema := a.doc.Components.Schemas["Error"].Value
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				a.t.Errorf("%s %s: got Content-Type %q, want application/json", req.Method, req.URL.Path, ct)
+			} else if err := json.Unmarshal(body, &v); err != nil {
+				a.t.Errorf("%s %s: got body %s, want the error shape", req.Method, req.URL.Path, body)
+			} else if err := schema.VisitJSON(v); err != nil {
+				a.t.Errorf("%s %s: body %s does not match the Error schema: %v", req.Method, req.URL.Path, body, err)
 			}
 			return
 		}

@@ -200,10 +200,18 @@ func (p *Params) set(name, v string) error {
 		}
 		f.Outcome = v
 	case "ip":
+		// An IPv4-mapped IPv6 form (::ffff:a.b.c.d) names an IPv4 address
+		// and is sent as one: Elasticsearch reads a mapped address as IPv4,
+		// so a mapped prefix (::ffff:a.b.c.0/120) would reach it as an IPv4
+		// address with a prefix longer than 32, which it refuses.
 		if a, err := netip.ParseAddr(v); err == nil && a.Zone() == "" {
-			f.IP = a.String()
+			f.IP = a.Unmap().String()
 		} else if pfx, err := netip.ParsePrefix(v); err == nil {
-			f.IP = pfx.Masked().String()
+			pfx = pfx.Masked()
+			if a := pfx.Addr(); a.Is4In6() && pfx.Bits() >= 96 {
+				pfx = netip.PrefixFrom(a.Unmap(), pfx.Bits()-96)
+			}
+			f.IP = pfx.String()
 		} else {
 			return perr(name, "must be an IP address or CIDR prefix, e.g. 203.0.113.7 or 203.0.113.0/24")
 		}

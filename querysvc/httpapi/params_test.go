@@ -25,6 +25,13 @@ func TestParseParams(t *testing.T) {
 		{"q=free+coffee&category=auth&limit=5&from=2026-11-01T00:00:00Z", Params{Limit: 5, Filter: querysvc.Filter{Query: "free coffee", Category: "auth", From: from}}, ""},
 		{"ip=198.51.100.7", Params{Limit: 20, Filter: querysvc.Filter{IP: "198.51.100.7"}}, ""},
 		{"ip=198.51.100.7/24", Params{Limit: 20, Filter: querysvc.Filter{IP: "198.51.100.0/24"}}, ""},
+		// IPv4-mapped IPv6 forms name IPv4 addresses; Elasticsearch reads a
+		// mapped prefix as an IPv4 address with a prefix longer than 32 and
+		// refuses it, so both are sent in IPv4 form.
+		{"ip=::ffff:198.51.100.7", Params{Limit: 20, Filter: querysvc.Filter{IP: "198.51.100.7"}}, ""},
+		{"ip=::ffff:198.51.100.7/120", Params{Limit: 20, Filter: querysvc.Filter{IP: "198.51.100.0/24"}}, ""},
+		{"ip=::ffff:0:0/96", Params{Limit: 20, Filter: querysvc.Filter{IP: "0.0.0.0/0"}}, ""},
+		{"ip=::ffff:0:0/95", Params{Limit: 20, Filter: querysvc.Filter{IP: "::fffe:0:0/95"}}, ""},
 		{"user_type=Staff&outcome=failure", Params{Limit: 20, Filter: querysvc.Filter{UserType: "Staff", Outcome: "failure"}}, ""},
 		{"limit=0", Params{}, "parameter limit: must be a positive integer"},
 		{"limit=-1", Params{}, "parameter limit: must be a positive integer"},

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/activitylog/activitylog/instrumentation/httpmw"
@@ -135,8 +136,8 @@ func TestOperations(t *testing.T) {
 func TestReadOnly(t *testing.T) {
 	a := start(t, serviceOptions{index: schema.IndexPattern, es: closedPort(t)})
 	admin := token(t, "admin-1", "admin", "")
-	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		for _, path := range []string{"/v1/activities", "/v1/activities/abc", "/v1/analytics/events"} {
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		for _, path := range []string{"/v1/activities", "/v1/activities/abc", "/v1/analytics/events", "/healthz", "/v1/nothing"} {
 			req, _ := http.NewRequest(m, a.url+path, strings.NewReader(`{}`))
 			req.Header.Set("Authorization", "Bearer "+admin)
 			resp, err := a.client.Do(req)
@@ -145,8 +146,9 @@ func TestReadOnly(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 405 || !strings.Contains(string(body), "read-only") {
-				t.Errorf("%s %s: got %d %s, want 405", m, path, resp.StatusCode, body)
+			a.validate(req, resp, body)
+			if resp.StatusCode != 405 || !strings.Contains(string(body), "read-only") || resp.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("%s %s: got %d %s (Allow %q), want 405 with Allow: GET, HEAD", m, path, resp.StatusCode, body, resp.Header.Get("Allow"))
 			}
 		}
 	}
@@ -307,5 +309,31 @@ func TestDefaultPageWithinCap(t *testing.T) {
 	a.getJSON(token(t, "admin-1", "admin", ""), "/v1/activities", 200, &r)
 	if len(r.Activities) != 5 {
 		t.Errorf("got a page of %d, want 5 (the cap)", len(r.Activities))
+	}
+}
+
+// TestErrorHeadersDocumented: the API document describes the headers that
+// come with the 401 (WWW-Authenticate) and 429 (Retry-After) of every /v1
+// endpoint, so the validation of every response in these tests requires
+// the service to send them.
+func TestErrorHeadersDocumented(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/v1/") {
+			continue
+		}
+		for status, header := range map[int]string{401: "WWW-Authenticate", 429: "Retry-After"} {
+			resp := item.Get.Responses.Status(status)
+			if resp == nil || resp.Value == nil {
+				t.Errorf("%s: no %d response", path, status)
+				continue
+			}
+			if h := resp.Value.Headers[header]; h == nil || h.Value == nil || !h.Value.Required {
+				t.Errorf("%s %d: header %s is not described as required", path, status, header)
+			}
+		}
 	}
 }
