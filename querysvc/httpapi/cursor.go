@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/activitylog/activitylog/querysvc"
@@ -23,6 +25,10 @@ type cursorClaims struct {
 	Filter  string            `json:"filter"`
 	Expires int64             `json:"exp"`
 	Pos     querysvc.Position `json:"pos"`
+	// PITRef names the point in time kept by this service instance (see
+	// pitStore) when it was too long to travel in the cursor; Pos.PIT is
+	// then empty.
+	PITRef string `json:"pit_ref,omitempty"`
 }
 
 // cursors signs and verifies search cursors.
@@ -30,6 +36,9 @@ type cursors struct {
 	key []byte
 	ttl time.Duration
 	now func() time.Time
+	// pits keeps the points in time too long for a cursor; nil keeps every
+	// one in its cursor.
+	pits *pitStore
 }
 
 // fingerprint identifies the filters and page size a cursor was issued for.
@@ -50,9 +59,15 @@ func (c cursors) mac(payload string) []byte {
 
 // issue returns a cursor for pos bound to the principal and the filters.
 func (c cursors) issue(pr querysvc.Principal, p Params, pos querysvc.Position) (string, error) {
+	expires := c.now().Add(c.ttl)
+	ref := ""
+	if c.pits != nil && len(pos.PIT) > maxInlinePIT {
+		ref = c.pits.put(pos.PIT, c.now(), expires)
+		pos.PIT = ""
+	}
 	b, err := json.Marshal(cursorClaims{
 		V: cursorVersion, Subject: pr.Subject, Role: pr.Role, Tenant: pr.Tenant,
-		Filter: fingerprint(p), Expires: c.now().Add(c.ttl).Unix(), Pos: pos,
+		Filter: fingerprint(p), Expires: expires.Unix(), Pos: pos, PITRef: ref,
 	})
 	if err != nil {
 		return "", querysvc.Wrap(querysvc.CodeInternal, "encode cursor", err)
@@ -89,5 +104,91 @@ func (c cursors) open(pr querysvc.Principal, p Params, cursor string) (querysvc.
 	case c.now().Unix() > cl.Expires:
 		return querysvc.Position{}, querysvc.Errorf(querysvc.CodeInvalid, "parameter cursor: has expired; start the search again")
 	}
+	if cl.PITRef != "" {
+		pit, ok := c.pits.get(cl.PITRef, c.now())
+		if !ok {
+			return querysvc.Position{}, querysvc.Errorf(querysvc.CodeInvalid,
+				"parameter cursor: has expired; start the search again (its point in time is kept by the instance of this service that issued it, which no longer holds it)")
+		}
+		cl.Pos.PIT = pit
+	}
 	return cl.Pos, nil
+}
+
+// A point in time's id grows by about 216 characters per shard it spans,
+// and a data stream rolls over daily and keeps a year: the id of a search
+// over a year of records is some 80 KB, far more than a URL takes. Ids
+// longer than maxInlinePIT stay in the service instance that opened them
+// (pitStore), and the cursor names them by a random reference; ids that fit
+// (up to about nine shards) travel in the cursor, which any instance can
+// then serve.
+const (
+	maxInlinePIT = 2 << 10
+	// maxPITBytes bounds the ids kept: at 80 KB an id, some 800 walks at
+	// once; the oldest are forgotten first (their cursors then answer
+	// "expired").
+	maxPITBytes = 64 << 20
+)
+
+// pitStore keeps points in time too long for a cursor, each until its
+// cursor expires, within maxPITBytes. The pages of one walk share one entry
+// while Elasticsearch returns the same id.
+type pitStore struct {
+	mu     sync.Mutex
+	max    int
+	bytes  int
+	byRef  map[string]*pitEntry
+	byPIT  map[string]*pitEntry
+	queue  []*pitEntry // in the order they were put, oldest first
+	random func([]byte) (int, error)
+}
+
+type pitEntry struct {
+	ref, pit string
+	expires  time.Time
+}
+
+func newPITStore(max int) *pitStore {
+	return &pitStore{max: max, byRef: map[string]*pitEntry{}, byPIT: map[string]*pitEntry{}, random: rand.Read}
+}
+
+// put keeps pit until expires at least and returns its reference. Entries
+// expired by now are forgotten, and the oldest while over the budget.
+func (s *pitStore) put(pit string, now, expires time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.queue) > 0 && (s.bytes+len(pit) > s.max || now.After(s.queue[0].expires)) {
+		s.drop(s.queue[0])
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+	}
+	if e, ok := s.byPIT[pit]; ok {
+		e.expires = maxT(e.expires, expires)
+		return e.ref
+	}
+	var b [16]byte
+	_, _ = s.random(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	e := &pitEntry{ref: base64.RawURLEncoding.EncodeToString(b[:]), pit: pit, expires: expires}
+	s.byRef[e.ref], s.byPIT[pit] = e, e
+	s.queue = append(s.queue, e)
+	s.bytes += len(pit)
+	return e.ref
+}
+
+// get returns the point in time named by ref, unless it expired or was
+// forgotten.
+func (s *pitStore) get(ref string, now time.Time) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.byRef[ref]
+	if !ok || now.After(e.expires) {
+		return "", false
+	}
+	return e.pit, true
+}
+
+func (s *pitStore) drop(e *pitEntry) {
+	delete(s.byRef, e.ref)
+	delete(s.byPIT, e.pit)
+	s.bytes -= len(e.pit)
 }

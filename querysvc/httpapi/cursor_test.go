@@ -125,3 +125,56 @@ func cursorClaimsOf(cursor string) (cursorClaims, error) {
 	err = json.Unmarshal(b, &cl)
 	return cl, err
 }
+
+// TestCursorLongPIT: a point in time too long for a URL stays in the
+// service (pitStore) and its cursor stays short; the position comes back
+// whole from the instance that issued it, and as "expired" from any other,
+// or once the store forgot it to stay within its budget.
+func TestCursorLongPIT(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	c := testCursors(now)
+	c.pits = newPITStore(maxPITBytes)
+	alice := querysvc.Principal{Subject: "alice", Role: querysvc.RoleAdmin}
+	p := Params{Limit: 10}
+	long := strings.Repeat("x", 80<<10) // a year of daily backing indices
+	pos := querysvc.Position{PIT: long, SearchAfter: []json.RawMessage{json.RawMessage(`"id-9"`)}}
+	cur, err := c.issue(alice, p, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cur) > 1<<10 {
+		t.Errorf("got a cursor of %d bytes, want the point in time kept out of it", len(cur))
+	}
+	got, err := c.open(alice, p, cur)
+	if err != nil || got.PIT != long || len(got.SearchAfter) != 1 {
+		t.Fatalf("got PIT of %d bytes, %v; want the position back", len(got.PIT), err)
+	}
+	// The next page's cursor over the same point in time shares its entry.
+	if again, err := c.issue(alice, p, pos); err != nil || c.pits.bytes != len(long) {
+		t.Errorf("second cursor (%v): store holds %d bytes, want one entry of %d", err, c.pits.bytes, len(long))
+	} else if _, err := c.open(alice, p, again); err != nil {
+		t.Errorf("second cursor: %v", err)
+	}
+	// A short one still travels in its cursor, which any instance serves.
+	short := querysvc.Position{PIT: "pit-1"}
+	curShort, _ := c.issue(alice, p, short)
+	other := testCursors(now)
+	other.pits = newPITStore(maxPITBytes)
+	if got, err := other.open(alice, p, curShort); err != nil || got.PIT != "pit-1" {
+		t.Errorf("short PIT on another instance: got %+v, %v", got, err)
+	}
+	if _, err := other.open(alice, p, cur); querysvc.ErrorCode(err) != querysvc.CodeInvalid || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("long PIT on another instance: got %v, want 400 expired", err)
+	}
+	// Over the budget, the oldest is forgotten.
+	small := testCursors(now)
+	small.pits = newPITStore(3 * len(long) / 2)
+	first, _ := small.issue(alice, p, pos)
+	second, _ := small.issue(alice, p, querysvc.Position{PIT: long + "y"})
+	if _, err := small.open(alice, p, first); querysvc.ErrorCode(err) != querysvc.CodeInvalid {
+		t.Errorf("oldest beyond the budget: got %v, want 400 expired", err)
+	}
+	if got, err := small.open(alice, p, second); err != nil || got.PIT != long+"y" {
+		t.Errorf("newest: got %d bytes, %v", len(got.PIT), err)
+	}
+}

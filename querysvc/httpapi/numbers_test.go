@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/querysvc/internal/seed"
 	"github.com/activitylog/activitylog/schema"
@@ -165,6 +167,50 @@ func TestPaginationConsistentWhileWriting(t *testing.T) {
 	a.getJSON(tok, "/v1/activities?limit=1", 200, &r)
 	if r.Total != int64(len(base)+len(extra)) {
 		t.Errorf("new search: got total %d, want %d", r.Total, len(base)+len(extra))
+	}
+}
+
+// TestPaginationOverManyBackingIndices walks a data stream rolled over 45
+// times, as a year of daily rollovers leaves hundreds: the point in time's
+// id grows with every shard it spans (about 10 KB here), more than a cursor
+// may carry in a URL, and the walk must still return every record once, in
+// order.
+func TestPaginationOverManyBackingIndices(t *testing.T) {
+	fx := seeded(t)
+	ns := fx.ns + "r"
+	base := seed.Generate(9, 120, seedStart, seedSpan)
+	if err := seedIndex(t, ns, base); err != nil {
+		t.Fatal(err)
+	}
+	ds := schema.DataStream(ns)
+	for i := range 45 {
+		resp, err := http.Post(estest.URL(t)+"/"+ds+"/_rollover", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("rollover %d: %s", i, resp.Status)
+		}
+	}
+	a := start(t, serviceOptions{index: ds})
+	tok := token(t, "admin-1", "admin", "")
+	want := ids(selectRecs(base, "", querysvc.Filter{}))
+	var got []string
+	var r activitiesResp
+	a.getJSON(tok, "/v1/activities?limit=50", 200, &r)
+	got = append(got, activityIDs(r.Activities)...)
+	for pages := 1; r.NextCursor != ""; pages++ {
+		if pages > len(want) {
+			t.Fatal("the walk does not end")
+		}
+		cursor := r.NextCursor
+		r = activitiesResp{}
+		a.getJSON(tok, "/v1/activities?limit=50&cursor="+url.QueryEscape(cursor), 200, &r)
+		got = append(got, activityIDs(r.Activities)...)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %d ids, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
 	}
 }
 

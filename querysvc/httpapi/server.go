@@ -159,7 +159,7 @@ func New(store querysvc.Store, authn Authenticator, opts ...Option) (*Server, er
 	}
 	s := &Server{
 		store: store, authn: authn, cfg: cfg,
-		cursors: cursors{key: cfg.cursorKey, ttl: cfg.cursorTTL, now: cfg.now},
+		cursors: cursors{key: cfg.cursorKey, ttl: cfg.cursorTTL, now: cfg.now, pits: newPITStore(maxPITBytes)},
 		limiter: newLimiter(cfg.rate, cfg.burst, cfg.now),
 		metrics: newMetrics(),
 		mux:     http.NewServeMux(),
