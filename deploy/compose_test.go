@@ -209,6 +209,72 @@ func checkNoSecretsInFile(t tb, root string) {
 	}
 }
 
+// shellSecretRE matches a reference the container's shell expands ($$NAME or
+// $${NAME} in the compose file).
+var shellSecretRE = regexp.MustCompile(`\$\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// shellBuiltins may take a secret as an argument: they run inside the shell,
+// so no process with it in its arguments is ever created.
+var shellBuiltins = map[string]bool{"printf": true, "echo": true}
+
+// kibanaSettingEnv matches the variables Kibana's image maps to settings:
+// the settings' names, upper case, dots as underscores, under its top-level
+// namespaces that hold secrets.
+var kibanaSettingEnv = regexp.MustCompile(`^(ELASTICSEARCH|XPACK|SERVER|MONITORING)_`)
+
+// checkSecretsOffCommandLines checks no command or healthcheck passes a
+// secret as a program's argument. Every user of the host reads the arguments
+// of every process, containers' included (ps, /proc/<pid>/cmdline), while a
+// process's environment is its owner's only; a healthcheck runs every few
+// seconds. A secret reaches a program through its environment, or through a
+// pipe from a shell builtin (printf ... | curl -K -).
+func checkSecretsOffCommandLines(t tb, root string) {
+	for name, s := range compose(t, root).Services {
+		argv := slices.Clone(s.Command)
+		var shell string
+		if s.Healthcheck != nil && len(s.Healthcheck.Test) > 1 {
+			switch s.Healthcheck.Test[0] {
+			case "CMD":
+				argv = append(argv, s.Healthcheck.Test[1:]...)
+			case "CMD-SHELL":
+				shell = strings.Join(s.Healthcheck.Test[1:], " ")
+			}
+		}
+		// Compose writes these values into the arguments themselves, of
+		// the program or of sh -c.
+		for _, arg := range append(argv, shell) {
+			for _, v := range deploy.Variables(arg) {
+				if secretName.MatchString(v.Name) {
+					t.Errorf("%s: %s is written into a command line (%q): pass it in the environment", name, v.Name, arg)
+				}
+			}
+		}
+		// Kibana's image entrypoint (kibana-docker) turns every variable
+		// named after a Kibana setting, such as ELASTICSEARCH_PASSWORD, into a
+		// --setting=value argument of the Kibana process, for as long as it
+		// runs: its secrets go in under other names, which the mounted
+		// kibana.yml reads with ${NAME}.
+		if image, _ := deploy.ImageTag(s.Image); image == "docker.elastic.co/kibana/kibana" {
+			for k := range s.Environment {
+				if secretName.MatchString(k) && kibanaSettingEnv.MatchString(k) {
+					t.Errorf("%s: %s is a Kibana setting its entrypoint passes on the command line: set it in kibana.yml from another variable", name, k)
+				}
+			}
+		}
+		for _, part := range regexp.MustCompile(`\|\||&&|[|;]`).Split(shell, -1) {
+			words := strings.Fields(part)
+			if len(words) == 0 || shellBuiltins[words[0]] {
+				continue
+			}
+			for _, m := range shellSecretRE.FindAllStringSubmatch(part, -1) {
+				if secretName.MatchString(m[1]) {
+					t.Errorf("%s: healthcheck passes %s to %s as an argument (%q): pipe it from printf instead", name, m[1], words[0], strings.TrimSpace(part))
+				}
+			}
+		}
+	}
+}
+
 // checkEnvExample checks .env.example sets every variable the compose file
 // reads, sets nothing it does not, and leaves every secret empty: copied
 // unchanged, compose's ${NAME:?} then refuses to start. A placeholder would
@@ -260,6 +326,54 @@ func checkGuideFillsSecrets(t tb, root string) {
 	for name, value := range envExample(t, root) {
 		if secretName.MatchString(name) && value == "" && !filled[name] {
 			t.Errorf("docs/full-stack.md: the loop that makes the secrets leaves out %s", name)
+		}
+	}
+}
+
+// checkGuideKeepsSecretsOffCommandLines checks the curl commands
+// docs/full-stack.md gives take no secret of .env from a shell variable: the
+// guide never sets one in the reader's shell (so the command as written sends
+// an empty password), and one given as an argument shows in ps.
+func checkGuideKeepsSecretsOffCommandLines(t tb, root string) {
+	env := envExample(t, root)
+	ref := regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+	for _, cmd := range regexp.MustCompile("curl [^`\n]*").FindAllString(readFile(t, root, "docs/full-stack.md"), -1) {
+		for _, m := range ref.FindAllStringSubmatch(cmd, -1) {
+			if _, ok := env[m[1]]; ok && secretName.MatchString(m[1]) {
+				t.Errorf("docs/full-stack.md: %q passes %s on the command line: let curl ask for it", cmd, m[1])
+			}
+		}
+	}
+}
+
+// kibanaConfigPath is where Kibana's image reads its configuration.
+const kibanaConfigPath = "/usr/share/kibana/config/kibana.yml"
+
+// checkKibanaConfig checks Kibana gets its secrets through the kibana.yml the
+// stack mounts (see checkSecretsOffCommandLines): the file reads each secret
+// variable of the service, and only variables the service sets (Kibana
+// refuses to start on an unknown one).
+func checkKibanaConfig(t tb, root string) {
+	kibana := compose(t, root).Services["kibana"]
+	var file string
+	for _, v := range kibana.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 && parts[1] == kibanaConfigPath {
+			file = parts[0]
+		}
+	}
+	if file == "" {
+		t.Fatalf("kibana: no file mounted on %s", kibanaConfigPath)
+	}
+	cfg := readFile(t, root, file)
+	for k := range kibana.Environment {
+		if secretName.MatchString(k) && !strings.Contains(cfg, "${"+k+"}") {
+			t.Errorf("kibana: %s does not read %s, which the service sets", file, k)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`).FindAllStringSubmatch(cfg, -1) {
+		if _, ok := kibana.Environment[m[1]]; !ok {
+			t.Errorf("kibana: %s reads %s, which the service does not set", file, m[1])
 		}
 	}
 }
@@ -647,8 +761,11 @@ var checks = []struct {
 	{"dockerfiles", checkBuiltServicesHaveDockerfiles},
 	{"images pinned", checkImagesPinned},
 	{"no secrets", checkNoSecretsInFile},
+	{"secrets off command lines", checkSecretsOffCommandLines},
+	{"kibana config", checkKibanaConfig},
 	{"env example", checkEnvExample},
 	{"guide fills secrets", checkGuideFillsSecrets},
+	{"guide keeps secrets off command lines", checkGuideKeepsSecretsOffCommandLines},
 	{"start order", checkStartOrder},
 	{"volumes", checkVolumes},
 	{"collector config", checkCollectorAgreesWithConfig},
@@ -693,7 +810,7 @@ func copyRepo(t *testing.T) string {
 	dst := t.TempDir()
 	files := []string{
 		"docker-compose.yml", ".env.example", ".gitignore", "otelcol-config.yaml", "go.mod", "scripts/elasticsearch",
-		"docs/full-stack.md",
+		"docs/full-stack.md", "deploy/kibana.yml",
 	}
 	c := compose(t, repoRoot)
 	for _, s := range c.Services {
@@ -758,6 +875,22 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		{"emitter without the ingest token", "docker-compose.yml",
 			"Bearer%20${ACTIVITYCOL_INGEST_TOKEN:?set ACTIVITYCOL_INGEST_TOKEN (32+ characters) in .env}\n      OTEL_SERVICE_NAME: loyalty-api\n    ports:",
 			"Bearer%20${LOYALTY_DEMO_PASSWORD:?}\n      OTEL_SERVICE_NAME: loyalty-api\n    ports:", "loyalty sends OTLP to the collector but does not send"},
+		{"secret on a healthcheck's command line", "docker-compose.yml",
+			`printf 'user = \"elastic:%s\"\\n' \"$$(printf '%s' \"$${ELASTIC_PASSWORD}\" | sed 's/[\\\\\"]/\\\\&/g')\" | curl -fsS -K - `, `curl -fsS -u \"elastic:$${ELASTIC_PASSWORD}\" `,
+			"healthcheck passes ELASTIC_PASSWORD to curl as an argument"},
+		{"secret interpolated into a command", "docker-compose.yml",
+			`command: ["setup", "-timeout", "10m"]`, `command: ["setup", "-timeout", "10m", "-password", "${ELASTIC_PASSWORD:?}"]`,
+			"ELASTIC_PASSWORD is written into a command line"},
+		{"secret on a command line in the guide", "docs/full-stack.md",
+			"curl -u activitylog_analyst 'http", "curl -u elastic:$ELASTIC_PASSWORD 'http", "passes ELASTIC_PASSWORD on the command line"},
+		{"Kibana secret as a setting variable", "docker-compose.yml",
+			"      KIBANA_SYSTEM_PASSWORD: ${KIBANA_SYSTEM_PASSWORD:?set KIBANA_SYSTEM_PASSWORD in .env}\n      KIBANA_ENCRYPTION_KEY",
+			"      ELASTICSEARCH_PASSWORD: ${KIBANA_SYSTEM_PASSWORD:?set KIBANA_SYSTEM_PASSWORD in .env}\n      KIBANA_ENCRYPTION_KEY",
+			"ELASTICSEARCH_PASSWORD is a Kibana setting its entrypoint passes on the command line"},
+		{"Kibana config without its password", "deploy/kibana.yml",
+			"elasticsearch.password: ${KIBANA_SYSTEM_PASSWORD}\n", "", "does not read KIBANA_SYSTEM_PASSWORD"},
+		{"Kibana config reading a variable the service does not set", "deploy/kibana.yml",
+			"${KIBANA_ENCRYPTION_KEY}", "${KIBANA_ENCRYPTION_KEY_TYPO}", "reads KIBANA_ENCRYPTION_KEY_TYPO, which the service does not set"},
 		{"secret with a default", "docker-compose.yml",
 			"${QUERYSVC_CURSOR_KEY:?set QUERYSVC_CURSOR_KEY (32+ characters) in .env}", "${QUERYSVC_CURSOR_KEY:-}", "compose would start without it"},
 	}
