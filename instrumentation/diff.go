@@ -727,6 +727,16 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 			return fs.([]fieldInfo)
 		}
 	}
+	out := d.ownFields(t)
+	d.nestClashing(t, out)
+	if d.fieldCache != nil {
+		d.fieldCache.Store(t, out)
+	}
+	return out
+}
+
+// ownFields is fields before nestClashing.
+func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 	out := make([]fieldInfo, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -757,11 +767,62 @@ func (d *differ) fields(t reflect.Type) []fieldInfo {
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
-		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == ""
+		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == "" && !redact
 		out = append(out, fieldInfo{index: i, name: name, redact: redact, embedded: embedded})
 	}
-	if d.fieldCache != nil {
-		d.fieldCache.Store(t, out)
+	return out
+}
+
+// nestClashing keeps under its own name an embedded struct of t whose
+// fields, flattened, would share a name with another field of t (its own, or
+// another embedded struct's): flattened, a change of the hidden Inner.Name
+// would read as a change of the Name a reader sees, and two embedded structs'
+// fields would be merged into one.
+func (d *differ) nestClashing(t reflect.Type, fs []fieldInfo) {
+	count := map[string]int{}
+	names := make([][]string, len(fs))
+	for i, f := range fs {
+		if f.embedded {
+			names[i] = d.flatNames(t.Field(f.index).Type, map[reflect.Type]bool{t: true})
+		} else {
+			names[i] = []string{f.name}
+		}
+		for _, n := range names[i] {
+			count[n]++
+		}
+	}
+	for i := range fs {
+		if !fs[i].embedded {
+			continue
+		}
+		for _, n := range names[i] {
+			if count[n] > 1 {
+				fs[i].embedded = false
+				break
+			}
+		}
+	}
+}
+
+// flatNames lists the names the fields of embedded struct type t (or *t)
+// may take when flattened into the struct that embeds it, its own embedded
+// structs' included (all of them flattened: a clash found this way nests
+// the struct, which loses nothing). seen stops types that embed each other.
+func (d *differ) flatNames(t reflect.Type, seen map[reflect.Type]bool) []string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if seen[t] {
+		return nil
+	}
+	seen[t] = true
+	var out []string
+	for _, f := range d.ownFields(t) {
+		if f.embedded {
+			out = append(out, d.flatNames(t.Field(f.index).Type, seen)...)
+		} else {
+			out = append(out, f.name)
+		}
 	}
 	return out
 }

@@ -68,6 +68,38 @@ type embedding struct {
 	Title string `json:"title"`
 }
 
+// Named is embedded by types whose own fields clash with its Name. The
+// clashing fields have no json tags (they are named by their Go names), which
+// go vet would flag as repeated.
+type Named struct {
+	Name string
+	Note string `json:"note"`
+}
+
+// Titled is embedded beside Named, with a Name of its own.
+type Titled struct {
+	Name  string
+	Stars int `json:"stars"`
+}
+
+// hiding has a Name of its own, which hides Named.Name from its readers.
+type hiding struct {
+	Named
+	Name string
+}
+
+// twoEmbedded embeds two structs whose Name fields clash.
+type twoEmbedded struct {
+	Named
+	Titled
+}
+
+// redactedEmbedded embeds a struct tagged redact.
+type redactedEmbedded struct {
+	Model `activity:"redact"`
+	Title string `json:"title"`
+}
+
 // Model is exported so that embedding flattens its fields like encoding/json.
 type Model struct {
 	Version int `json:"version"`
@@ -277,6 +309,33 @@ func TestDiff(t *testing.T) {
 				"version": map[string]any{"old": int64(1), "new": int64(2)},
 				"title":   map[string]any{"old": "a", "new": "b"},
 			},
+		},
+		{
+			// Flattened, the hidden Named.Name's change read as a change of
+			// the Name a reader sees, which did not change.
+			name:   "an embedded struct whose field the outer one hides keeps its own name",
+			before: hiding{Named: Named{Name: "a", Note: "n1"}, Name: "outer"},
+			after:  hiding{Named: Named{Name: "b", Note: "n2"}, Name: "outer"},
+			want: map[string]any{
+				"Named.Name": map[string]any{"old": "a", "new": "b"},
+				"Named.note": map[string]any{"old": "n1", "new": "n2"},
+			},
+		},
+		{
+			// Flattened, both Names were recorded under one "name".
+			name:   "embedded structs whose fields clash keep their own names",
+			before: twoEmbedded{Named: Named{Name: "a"}, Titled: Titled{Name: "x", Stars: 1}},
+			after:  twoEmbedded{Named: Named{Name: "b"}, Titled: Titled{Name: "x", Stars: 2}},
+			want: map[string]any{
+				"Named.Name":   map[string]any{"old": "a", "new": "b"},
+				"Titled.stars": map[string]any{"old": int64(1), "new": int64(2)},
+			},
+		},
+		{
+			name:   "an embedded struct tagged redact is recorded under its own name",
+			before: redactedEmbedded{Model: Model{Version: 1}, Title: "t"},
+			after:  redactedEmbedded{Model: Model{Version: 2}, Title: "t"},
+			want:   map[string]any{"Model": map[string]any{"redacted": true}},
 		},
 		{
 			name:   "cycle on both sides is not a change",
