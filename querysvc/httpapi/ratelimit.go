@@ -51,9 +51,20 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// sweepAt is the number of buckets past which they are swept more often
+// than every time a bucket fills, but at most once per sweepEvery: a sweep
+// walks every bucket under the lock, and with that many principals active
+// (each with a valid token) a sweep on every request would make each request
+// cost as much as the whole map.
+const (
+	sweepAt    = 10000
+	sweepEvery = time.Second
+)
+
 func (l *limiter) sweep(now time.Time) {
 	full := time.Duration(l.burst / l.rate * float64(time.Second))
-	if now.Sub(l.swept) < full && len(l.buckets) < 10000 {
+	since := now.Sub(l.swept)
+	if since < full && (len(l.buckets) < sweepAt || since < sweepEvery) {
 		return
 	}
 	l.swept = now
