@@ -188,6 +188,14 @@ func Events() []string {
 	}
 }
 
+// AuthEvents lists the authentication events: logins, logouts, failed
+// logins and one-time passwords. Views of authentication select them by
+// event, not by category, which an emitter other than the instrumentation
+// library may set otherwise.
+func AuthEvents() []string {
+	return []string{EventLogin, EventLogout, EventLoginFailed, EventOTPRequested, EventOTPVerified, EventOTPFailed}
+}
+
 // EventName returns the OpenTelemetry log record EventName for an event:
 // "activity." followed by the event, for example "activity.login_failed".
 func EventName(event string) string { return "activity." + event }

@@ -542,10 +542,7 @@ func readTopUsers(aggs *fastjson.Value) ([]querysvc.UserCount, error) {
 }
 
 // authEvents are the events /v1/analytics/auth summarises.
-func authEvents() []string {
-	return []string{schema.EventLogin, schema.EventLogout, schema.EventLoginFailed,
-		schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed}
-}
+func authEvents() []string { return schema.AuthEvents() }
 
 // Auth implements querysvc.Store.
 func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.AuthStats, error) {
