@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"container/list"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -125,8 +126,8 @@ func (c cursors) open(pr querysvc.Principal, p Params, cursor string) (querysvc.
 const (
 	maxInlinePIT = 2 << 10
 	// maxPITBytes bounds the ids kept: at 80 KB an id, some 800 walks at
-	// once; the oldest are forgotten first (their cursors then answer
-	// "expired").
+	// once; those least recently paged are forgotten first (their cursors
+	// then answer "expired").
 	maxPITBytes = 64 << 20
 )
 
@@ -134,18 +135,23 @@ const (
 // cursor expires, within maxPITBytes. The pages of one walk share one entry
 // while Elasticsearch returns the same id.
 type pitStore struct {
-	mu     sync.Mutex
-	max    int
-	bytes  int
-	byRef  map[string]*pitEntry
-	byPIT  map[string]*pitEntry
-	queue  []*pitEntry // in the order they were put, oldest first
+	mu    sync.Mutex
+	max   int
+	bytes int
+	byRef map[string]*pitEntry
+	byPIT map[string]*pitEntry
+	// order holds the entries least recently put first. Every put sets an
+	// entry's expiry to now plus the cursor TTL, so this is also the order
+	// of expiry: the expired are at the front, and a walk still paging is
+	// forgotten after those that ended.
+	order  list.List
 	random func([]byte) (int, error)
 }
 
 type pitEntry struct {
 	ref, pit string
 	expires  time.Time
+	elem     *list.Element
 }
 
 func newPITStore(max int) *pitStore {
@@ -153,26 +159,36 @@ func newPITStore(max int) *pitStore {
 }
 
 // put keeps pit until expires at least and returns its reference. Entries
-// expired by now are forgotten, and the oldest while over the budget.
+// expired by now are forgotten, and the least recently put while a new id
+// does not fit the budget.
 func (s *pitStore) put(pit string, now, expires time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.queue) > 0 && (s.bytes+len(pit) > s.max || now.After(s.queue[0].expires)) {
-		s.drop(s.queue[0])
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
-	}
+	// The next page of a walk: its id is held already and adds no bytes.
 	if e, ok := s.byPIT[pit]; ok {
 		e.expires = maxT(e.expires, expires)
+		s.order.MoveToBack(e.elem)
+		s.forget(func(front *pitEntry) bool { return now.After(front.expires) })
 		return e.ref
 	}
+	s.forget(func(front *pitEntry) bool { return now.After(front.expires) || s.bytes+len(pit) > s.max })
 	var b [16]byte
 	_, _ = s.random(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	e := &pitEntry{ref: base64.RawURLEncoding.EncodeToString(b[:]), pit: pit, expires: expires}
+	e.elem = s.order.PushBack(e)
 	s.byRef[e.ref], s.byPIT[pit] = e, e
-	s.queue = append(s.queue, e)
 	s.bytes += len(pit)
 	return e.ref
+}
+
+// forget drops the front entry while drop says so.
+func (s *pitStore) forget(drop func(front *pitEntry) bool) {
+	for f := s.order.Front(); f != nil && drop(f.Value.(*pitEntry)); f = s.order.Front() {
+		e := s.order.Remove(f).(*pitEntry)
+		delete(s.byRef, e.ref)
+		delete(s.byPIT, e.pit)
+		s.bytes -= len(e.pit)
+	}
 }
 
 // get returns the point in time named by ref, unless it expired or was
@@ -185,10 +201,4 @@ func (s *pitStore) get(ref string, now time.Time) (string, bool) {
 		return "", false
 	}
 	return e.pit, true
-}
-
-func (s *pitStore) drop(e *pitEntry) {
-	delete(s.byRef, e.ref)
-	delete(s.byPIT, e.pit)
-	s.bytes -= len(e.pit)
 }

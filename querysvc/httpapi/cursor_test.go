@@ -178,3 +178,48 @@ func TestCursorLongPIT(t *testing.T) {
 		t.Errorf("newest: got %d bytes, %v", len(got.PIT), err)
 	}
 }
+
+// TestPITStoreKeepsLiveEntries: the store forgets a point in time whose
+// cursors are still valid only when the live ids alone exceed its budget.
+// The next page of a walk puts the same id again: that must neither count
+// its bytes twice (evicting another walk, or the walk's own entry, whose
+// reference the previous page's cursor names) nor leave the entry at the
+// head of the eviction order, ahead of walks that ended long ago.
+func TestPITStoreKeepsLiveEntries(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	const ttl = 10 * time.Minute
+	a := strings.Repeat("a", 80<<10)
+	b := strings.Repeat("b", 80<<10)
+	c := strings.Repeat("c", 80<<10)
+	budget := 5 * len(a) / 2 // two ids fit, not three
+	put := func(s *pitStore, pit string, at time.Duration) string {
+		return s.put(pit, t0.Add(at), t0.Add(at+ttl))
+	}
+	t.Run("next page of a walk", func(t *testing.T) {
+		s := newPITStore(budget)
+		refB := put(s, b, 0)
+		refA := put(s, a, time.Minute)
+		if again := put(s, a, 2*time.Minute); again != refA {
+			t.Errorf("got reference %q for the next page, want the walk's %q", again, refA)
+		}
+		if _, ok := s.get(refB, t0.Add(3*time.Minute)); !ok {
+			t.Error("got another walk forgotten, want it kept: two ids fit the budget")
+		}
+		if _, ok := s.get(refA, t0.Add(3*time.Minute)); !ok || s.bytes != len(a)+len(b) {
+			t.Errorf("got the walk kept %v, %d bytes held; want kept, %d", ok, s.bytes, len(a)+len(b))
+		}
+	})
+	t.Run("walk outlasting an ended one", func(t *testing.T) {
+		s := newPITStore(budget)
+		refA := put(s, a, 0)
+		put(s, b, time.Minute)    // a walk that stops here: expires at 11m
+		put(s, a, 9*time.Minute)  // the first walk goes on: expires at 19m
+		put(s, c, 12*time.Minute) // a new walk
+		if _, ok := s.get(refA, t0.Add(12*time.Minute)); !ok {
+			t.Error("got the walk in progress forgotten, want the expired one forgotten instead")
+		}
+		if s.bytes != len(a)+len(c) {
+			t.Errorf("got %d bytes held, want %d (the expired id forgotten)", s.bytes, len(a)+len(c))
+		}
+	})
+}
