@@ -154,12 +154,7 @@ func TestPaginationConsistentWhileWriting(t *testing.T) {
 	if err := seedIndex(t, ns, extra); err != nil {
 		t.Fatal(err)
 	}
-	for r.NextCursor != "" {
-		cursor := r.NextCursor
-		r = activitiesResp{}
-		a.getJSON(tok, "/v1/activities?limit=100&cursor="+url.QueryEscape(cursor), 200, &r)
-		got = append(got, activityIDs(r.Activities)...)
-	}
+	got = append(got, a.followCursors(t, tok, "/v1/activities?limit=100", r.NextCursor)...)
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d ids, want the %d of the snapshot; first difference at %d", len(got), len(want), firstDiff(got, want))
 	}
@@ -200,18 +195,27 @@ func TestPaginationOverManyBackingIndices(t *testing.T) {
 	var r activitiesResp
 	a.getJSON(tok, "/v1/activities?limit=50", 200, &r)
 	got = append(got, activityIDs(r.Activities)...)
-	for pages := 1; r.NextCursor != ""; pages++ {
-		if pages > len(want) {
-			t.Fatal("the walk does not end")
-		}
-		cursor := r.NextCursor
-		r = activitiesResp{}
-		a.getJSON(tok, "/v1/activities?limit=50&cursor="+url.QueryEscape(cursor), 200, &r)
-		got = append(got, activityIDs(r.Activities)...)
-	}
+	got = append(got, a.followCursors(t, tok, "/v1/activities?limit=50", r.NextCursor)...)
 	if !slices.Equal(got, want) {
 		t.Errorf("got %d ids, want %d; first difference at %d", len(got), len(want), firstDiff(got, want))
 	}
+}
+
+// followCursors reads the pages of pathQuery from cursor on, until the last,
+// and returns their activities' ids in order.
+func (a *api) followCursors(t *testing.T, tok, pathQuery, cursor string) []string {
+	t.Helper()
+	var ids []string
+	for pages := 0; cursor != ""; pages++ {
+		if pages > 10000 {
+			t.Fatal("the walk does not end")
+		}
+		var r activitiesResp
+		a.getJSON(tok, pathQuery+"&cursor="+url.QueryEscape(cursor), 200, &r)
+		ids = append(ids, activityIDs(r.Activities)...)
+		cursor = r.NextCursor
+	}
+	return ids
 }
 
 // TestGetNumbers fetches records by id and compares every field.
