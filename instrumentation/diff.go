@@ -775,15 +775,17 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 
 // nestClashing keeps under its own name an embedded struct of t whose
 // fields, flattened, would share a name with another field of t (its own, or
-// another embedded struct's): flattened, a change of the hidden Inner.Name
-// would read as a change of the Name a reader sees, and two embedded structs'
-// fields would be merged into one.
+// another embedded struct's), or that embeds t or itself again: flattened, a
+// change of the hidden Inner.Name would read as a change of the Name a reader
+// sees, and two embedded structs' fields, or two levels of a type that embeds
+// itself, would be merged into one.
 func (d *differ) nestClashing(t reflect.Type, fs []fieldInfo) {
 	count := map[string]int{}
 	names := make([][]string, len(fs))
+	cyclic := make([]bool, len(fs))
 	for i, f := range fs {
 		if f.embedded {
-			names[i] = d.flatNames(t.Field(f.index).Type, map[reflect.Type]bool{t: true})
+			names[i], cyclic[i] = d.flatNames(t.Field(f.index).Type, map[reflect.Type]bool{t: true})
 		} else {
 			names[i] = []string{f.name}
 		}
@@ -793,6 +795,10 @@ func (d *differ) nestClashing(t reflect.Type, fs []fieldInfo) {
 	}
 	for i := range fs {
 		if !fs[i].embedded {
+			continue
+		}
+		if cyclic[i] {
+			fs[i].embedded = false
 			continue
 		}
 		for _, n := range names[i] {
@@ -807,24 +813,32 @@ func (d *differ) nestClashing(t reflect.Type, fs []fieldInfo) {
 // flatNames lists the names the fields of embedded struct type t (or *t)
 // may take when flattened into the struct that embeds it, its own embedded
 // structs' included (all of them flattened: a clash found this way nests
-// the struct, which loses nothing). seen stops types that embed each other.
-func (d *differ) flatNames(t reflect.Type, seen map[reflect.Type]bool) []string {
+// the struct, which loses nothing), each as often as it would occur. It
+// reports true when t embeds, itself or through its embedded structs, a type
+// on the path (the struct that embeds it, or t itself): flattened, one
+// level's fields would take the place of another's. onPath holds that path.
+func (d *differ) flatNames(t reflect.Type, onPath map[reflect.Type]bool) ([]string, bool) {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if seen[t] {
-		return nil
+	if onPath[t] {
+		return nil, true
 	}
-	seen[t] = true
+	onPath[t] = true
+	defer delete(onPath, t)
 	var out []string
 	for _, f := range d.ownFields(t) {
-		if f.embedded {
-			out = append(out, d.flatNames(t.Field(f.index).Type, seen)...)
-		} else {
+		if !f.embedded {
 			out = append(out, f.name)
+			continue
 		}
+		names, cyclic := d.flatNames(t.Field(f.index).Type, onPath)
+		if cyclic {
+			return nil, true
+		}
+		out = append(out, names...)
 	}
-	return out
+	return out, false
 }
 
 // gormColumn returns the column a GORM model's field is stored in, when its

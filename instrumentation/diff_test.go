@@ -100,6 +100,26 @@ type redactedEmbedded struct {
 	Title string `json:"title"`
 }
 
+// Chain embeds itself: the Name of each level hides the Name of the one it
+// embeds, as in a tree whose nodes embed their parents.
+type Chain struct {
+	*Chain
+	Name string
+}
+
+// Parent and Child embed each other: Child's Parent.note, flattened twice,
+// would take the place of the outer Parent's note.
+type Parent struct {
+	*Child
+	Note string `json:"note"`
+}
+
+// Child is embedded by Parent and embeds it.
+type Child struct {
+	*Parent
+	Title string `json:"title"`
+}
+
 // Model is exported so that embedding flattens its fields like encoding/json.
 type Model struct {
 	Version int `json:"version"`
@@ -330,6 +350,22 @@ func TestDiff(t *testing.T) {
 				"Named.Name":   map[string]any{"old": "a", "new": "b"},
 				"Titled.stars": map[string]any{"old": int64(1), "new": int64(2)},
 			},
+		},
+		{
+			// Flattened, the embedded level's Name change read as a change
+			// of the outer Name, which a reader sees and which did not change.
+			name:   "a struct that embeds itself keeps the embedded one under its own name",
+			before: Chain{Name: "top", Chain: &Chain{Name: "a"}},
+			after:  Chain{Name: "top", Chain: &Chain{Name: "b"}},
+			want:   map[string]any{"Chain.Name": map[string]any{"old": "a", "new": "b"}},
+		},
+		{
+			// Flattened, the inner Parent's note change read as a change of
+			// the outer note, which did not change.
+			name:   "structs that embed each other keep the embedded ones under their own names",
+			before: Parent{Note: "n", Child: &Child{Title: "t", Parent: &Parent{Note: "a"}}},
+			after:  Parent{Note: "n", Child: &Child{Title: "t", Parent: &Parent{Note: "b"}}},
+			want:   map[string]any{"Child.Parent.note": map[string]any{"old": "a", "new": "b"}},
 		},
 		{
 			name:   "an embedded struct tagged redact is recorded under its own name",

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -47,8 +48,18 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 		b.tokens--
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-	return false, wait
+	return false, seconds((1 - b.tokens) / l.rate)
+}
+
+// seconds converts s seconds to a duration, the longest one when s is too
+// long for a duration: the conversion of a float too large for an int64 is
+// left to the platform (on amd64 the most negative duration), which made a
+// very low rate's bucket read as full at once, and its wait as negative.
+func seconds(s float64) time.Duration {
+	if d := s * float64(time.Second); d < float64(math.MaxInt64) {
+		return time.Duration(d)
+	}
+	return math.MaxInt64
 }
 
 // sweepAt is the number of buckets past which they are swept more often
@@ -62,7 +73,7 @@ const (
 )
 
 func (l *limiter) sweep(now time.Time) {
-	full := time.Duration(l.burst / l.rate * float64(time.Second))
+	full := seconds(l.burst / l.rate)
 	since := now.Sub(l.swept)
 	if since < full && (len(l.buckets) < sweepAt || since < sweepEvery) {
 		return

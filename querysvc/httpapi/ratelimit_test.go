@@ -32,3 +32,18 @@ func TestLimiterSweepsAtMostOncePerSecond(t *testing.T) {
 		t.Errorf("got %d buckets after all went idle, want 1", len(l.buckets))
 	}
 }
+
+// TestLimiterHoldsWhenABucketTakesAgesToFill: a rate so low that a bucket
+// takes longer than time.Duration can say to fill again still limits: the
+// bucket is kept, not dropped (and refilled) on every request.
+func TestLimiterHoldsWhenABucketTakesAgesToFill(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	l := newLimiter(1e-10, 1, func() time.Time { return now }) // one request per ~317 years
+	if ok, _ := l.allow("p"); !ok {
+		t.Fatal("got the first request refused, want it allowed")
+	}
+	now = now.Add(time.Second)
+	if ok, _ := l.allow("p"); ok {
+		t.Errorf("got a second request allowed a second later, want it refused")
+	}
+}
