@@ -717,6 +717,9 @@ type fieldInfo struct {
 	name     string
 	redact   bool
 	embedded bool
+	// readOnly marks an embedded struct of an unexported type: it is
+	// walked through readable.
+	readOnly bool
 }
 
 // fields lists the fields of struct type t that a diff looks at: exported,
@@ -740,8 +743,19 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 	out := make([]fieldInfo, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
+		readOnly := false
 		if !f.IsExported() {
-			continue
+			// An embedded struct of an unexported type (type base struct
+			// {ID int}) promotes exported fields, which encoding/json
+			// includes: they are walked through a copy reflect lets the
+			// walk read (readable). A type with a form of its own is not:
+			// its text would be made from the copy's zeroed unexported
+			// state.
+			if ft := f.Type; !f.Anonymous || ft.Kind() == reflect.Pointer && ft.Elem().Kind() != reflect.Struct ||
+				ft.Kind() != reflect.Pointer && ft.Kind() != reflect.Struct || isLeafType(ft) || isLeafType(derefType(ft)) {
+				continue
+			}
+			readOnly = true
 		}
 		tag := f.Tag.Get("activity")
 		opts := strings.Split(tag, ",")
@@ -768,7 +782,36 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 			ft = ft.Elem()
 		}
 		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == "" && !redact
-		out = append(out, fieldInfo{index: i, name: name, redact: redact, embedded: embedded})
+		out = append(out, fieldInfo{index: i, name: name, redact: redact, embedded: embedded, readOnly: readOnly})
+	}
+	return out
+}
+
+func derefType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem()
+	}
+	return t
+}
+
+// readable returns v, a struct (or a pointer to one) reached through an
+// unexported embedded field, which reflect lets no one read whole
+// (Interface panics), as a copy of its exported fields, which it does let
+// the walk read; its unexported fields, which the walk skips anyway, are
+// left zero, and so are embedded structs of unexported types inside it. A
+// nil pointer is no value.
+func readable(v reflect.Value) reflect.Value {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return reflect.Value{}
+		}
+		v = v.Elem()
+	}
+	out := reflect.New(v.Type()).Elem()
+	for i := range v.NumField() {
+		if v.Type().Field(i).IsExported() {
+			out.Field(i).Set(v.Field(i))
+		}
 	}
 	return out
 }
@@ -858,9 +901,15 @@ func (d *differ) walkStruct(path string, a, b reflect.Value, t reflect.Type, dep
 		var fa, fb side
 		if a.IsValid() {
 			fa.v = a.Field(f.index)
+			if f.readOnly {
+				fa.v = readable(fa.v)
+			}
 		}
 		if b.IsValid() {
 			fb.v = b.Field(f.index)
+			if f.readOnly {
+				fb.v = readable(fb.v)
+			}
 		}
 		p := path
 		if !f.embedded {

@@ -120,6 +120,18 @@ type Child struct {
 	Title string `json:"title"`
 }
 
+// pointerBase embeds a pointer to an unexported struct.
+type pointerBase struct {
+	*base
+	Title string `json:"title"`
+}
+
+// chainLink embeds a pointer to its own, unexported type.
+type chainLink struct {
+	*chainLink
+	Name string
+}
+
 // Model is exported so that embedding flattens its fields like encoding/json.
 type Model struct {
 	Version int `json:"version"`
@@ -322,13 +334,33 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			// Of an unexported type too (base), as encoding/json does: its
+			// exported fields were not recorded at all before.
 			name:   "embedded structs are flattened",
 			before: embedding{base: base{ID: 1}, Model: Model{Version: 1}, Title: "a"},
-			after:  embedding{base: base{ID: 2}, Model: Model{Version: 2}, Title: "b"},
+			after:  embedding{base: base{ID: 2, UpdatedAt: day}, Model: Model{Version: 2}, Title: "b"},
 			want: map[string]any{
-				"version": map[string]any{"old": int64(1), "new": int64(2)},
-				"title":   map[string]any{"old": "a", "new": "b"},
+				"id":        map[string]any{"old": int64(1), "new": int64(2)},
+				"UpdatedAt": map[string]any{"old": "0001-01-01T00:00:00Z", "new": "1990-05-17T00:00:00Z"},
+				"version":   map[string]any{"old": int64(1), "new": int64(2)},
+				"title":     map[string]any{"old": "a", "new": "b"},
 			},
+		},
+		{
+			name:   "an embedded pointer to an unexported struct, set",
+			before: pointerBase{Title: "a"},
+			after:  pointerBase{base: &base{ID: 7}, Title: "a"},
+			want: map[string]any{
+				"id":        map[string]any{"new": int64(7)},
+				"UpdatedAt": map[string]any{"new": "0001-01-01T00:00:00Z"},
+			},
+		},
+		{
+			// The embedded level is read one deep, without looping.
+			name:   "an unexported struct that embeds itself",
+			before: func() *chainLink { c := &chainLink{Name: "a"}; c.chainLink = c; return c }(),
+			after:  &chainLink{Name: "a", chainLink: &chainLink{Name: "b"}},
+			want:   map[string]any{"chainLink.Name": map[string]any{"old": "a", "new": "b"}},
 		},
 		{
 			// Flattened, the hidden Named.Name's change read as a change of
