@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -120,16 +121,32 @@ func Binary(tb testing.TB) string {
 // FreePort returns a loopback host:port nothing listens on right now.
 func FreePort(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("collectortest: free port: %v", err)
+	return FreePorts(tb, 1)[0]
+}
+
+// FreePorts returns n distinct loopback host:ports nothing listens on right
+// now: they are held together until all are picked, since a port closed
+// can be handed out again at once.
+func FreePorts(tb testing.TB, n int) []string {
+	tb.Helper()
+	out := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatalf("collectortest: free port: %v", err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return out
 }
 
 // Start starts a collector and waits until its health check answers. The
 // collector is stopped when the test ends.
+//
+// Its ports are picked free, then bound by the collector: another test
+// process may take one in between, so a start that lost a port is tried
+// again with others (up to three times).
 func Start(tb testing.TB, opts Options) *Collector {
 	tb.Helper()
 	bin := Binary(tb)
@@ -139,12 +156,38 @@ func Start(tb testing.TB, opts Options) *Collector {
 	if opts.StorageDir == "" {
 		opts.StorageDir = tb.TempDir()
 	}
-	health := FreePort(tb)
+	for attempt := 1; ; attempt++ {
+		c, err := launch(tb, bin, opts)
+		if err == nil {
+			tb.Cleanup(func() {
+				c.Stop(tb)
+				if tb.Failed() {
+					tb.Logf("activitycol log:\n%s", c.Log())
+				}
+			})
+			return c
+		}
+		log := c.Log()
+		if attempt < 3 && strings.Contains(log, "address already in use") {
+			tb.Logf("collectortest: a port was taken before activitycol bound it; starting again (%d)", attempt)
+			continue
+		}
+		tb.Fatalf("collectortest: %v\nlog:\n%s", err, log)
+	}
+}
+
+// launch starts a collector on ports free when it is called and waits until
+// its health check answers, or until it exits.
+func launch(tb testing.TB, bin string, opts Options) (*Collector, error) {
+	tb.Helper()
+	// Picked together, so that no two are the same port.
+	ports := FreePorts(tb, 4)
+	health := ports[0]
 	if opts.GRPCEndpoint == "" {
-		opts.GRPCEndpoint = FreePort(tb)
+		opts.GRPCEndpoint = ports[1]
 	}
 	if opts.HTTPEndpoint == "" {
-		opts.HTTPEndpoint = FreePort(tb)
+		opts.HTTPEndpoint = ports[2]
 	}
 	c := &Collector{
 		GRPCEndpoint: opts.GRPCEndpoint,
@@ -154,7 +197,7 @@ func Start(tb testing.TB, opts Options) *Collector {
 		logPath:      filepath.Join(tb.TempDir(), "activitycol.log"),
 		done:         make(chan struct{}),
 	}
-	_, metricsPort, _ := net.SplitHostPort(FreePort(tb))
+	_, metricsPort, _ := net.SplitHostPort(ports[3])
 	env := map[string]string{
 		"ACTIVITYCOL_INGEST_TOKEN":    NewToken(tb),
 		"ES_ENDPOINT":                 opts.ESURL,
@@ -198,16 +241,11 @@ func Start(tb testing.TB, opts Options) *Collector {
 		logFile.Close()
 		close(c.done)
 	}()
-	tb.Cleanup(func() {
-		c.Stop(tb)
-		if tb.Failed() {
-			tb.Logf("activitycol log:\n%s", c.Log())
-		}
-	})
 	if err := c.waitHealthy(60 * time.Second); err != nil {
-		tb.Fatalf("collectortest: %v\nlog:\n%s", err, c.Log())
+		c.Stop(tb)
+		return c, err
 	}
-	return c
+	return c, nil
 }
 
 // NewToken returns a random ingest token, as `openssl rand -hex 32` makes.
