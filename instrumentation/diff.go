@@ -745,14 +745,7 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 		f := t.Field(i)
 		readOnly := false
 		if !f.IsExported() {
-			// An embedded struct of an unexported type (type base struct
-			// {ID int}) promotes exported fields, which encoding/json
-			// includes: they are walked through a copy reflect lets the
-			// walk read (readable). A type with a form of its own is not:
-			// its text would be made from the copy's zeroed unexported
-			// state.
-			if ft := f.Type; !f.Anonymous || ft.Kind() == reflect.Pointer && ft.Elem().Kind() != reflect.Struct ||
-				ft.Kind() != reflect.Pointer && ft.Kind() != reflect.Struct || isLeafType(ft) || isLeafType(derefType(ft)) {
+			if !promotesFields(f) {
 				continue
 			}
 			readOnly = true
@@ -785,6 +778,22 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 		out = append(out, fieldInfo{index: i, name: name, redact: redact, embedded: embedded, readOnly: readOnly})
 	}
 	return out
+}
+
+// promotesFields reports whether unexported field f is an embedded struct of
+// an unexported type (type base struct{ID int}) whose exported fields, which
+// encoding/json includes, the walk reads through a copy of them (readable).
+// A type with a form of its own is not read: its text would be made from the
+// copy's zeroed unexported state. Nor is one without exported fields: the
+// copy holds none of its state, and its MarshalJSON or Error would describe
+// the zeroed copy.
+func promotesFields(f reflect.StructField) bool {
+	ft := f.Type
+	if f.IsExported() || !f.Anonymous || isLeafType(ft) {
+		return false
+	}
+	ft = derefType(ft)
+	return ft.Kind() == reflect.Struct && !isLeafType(ft) && hasOwnExportedField(ft)
 }
 
 func derefType(t reflect.Type) reflect.Type {
@@ -1368,8 +1377,21 @@ func maskParams(raw string, rules secretRules) string {
 	return b.String()
 }
 
-// hasExportedField reports whether struct type t has an exported field.
+// hasExportedField reports whether struct type t has an exported field, its
+// own or one it promotes from an embedded struct of an unexported type that
+// the walk reads (promotesFields).
 func hasExportedField(t reflect.Type) bool {
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() || promotesFields(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasOwnExportedField reports whether struct type t declares an exported
+// field.
+func hasOwnExportedField(t reflect.Type) bool {
 	for i := range t.NumField() {
 		if t.Field(i).IsExported() {
 			return true

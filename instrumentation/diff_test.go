@@ -126,6 +126,18 @@ type pointerBase struct {
 	Title string `json:"title"`
 }
 
+// labelled embeds a pointer to label, an unexported struct whose state is
+// all unexported and whose only form is its MarshalJSON.
+type labelled struct {
+	*label
+	Title string `json:"title"`
+}
+
+// baseOnly has no fields but base's, which it promotes.
+type baseOnly struct {
+	base
+}
+
 // chainLink embeds a pointer to its own, unexported type.
 type chainLink struct {
 	*chainLink
@@ -361,6 +373,23 @@ func TestDiff(t *testing.T) {
 			before: func() *chainLink { c := &chainLink{Name: "a"}; c.chainLink = c; return c }(),
 			after:  &chainLink{Name: "a", chainLink: &chainLink{Name: "b"}},
 			want:   map[string]any{"chainLink.Name": map[string]any{"old": "a", "new": "b"}},
+		},
+		{
+			// The copy it is read through holds none of its state: its
+			// MarshalJSON, run on that zeroed copy, was recorded as the new
+			// value ("value": {"new": ""}), which it never had.
+			name:   "an embedded pointer to an unexported struct without exported fields is not read",
+			before: labelled{Title: "a"},
+			after:  labelled{label: &label{s: "secret plan"}, Title: "a"},
+			want:   map[string]any{},
+		},
+		{
+			// Its only fields are promoted from base: it was taken for a
+			// struct without exported fields, recorded as [unrepresentable].
+			name:   "a struct whose only field is an unexported embedded struct",
+			before: baseOnly{base: base{ID: 1}},
+			after:  baseOnly{base: base{ID: 2}},
+			want:   map[string]any{"id": map[string]any{"old": int64(1), "new": int64(2)}},
 		},
 		{
 			// Flattened, the hidden Named.Name's change read as a change of
