@@ -770,10 +770,7 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 		if d.secrets.match(f.Name) || d.secrets.match(name) || d.secrets.match(gormColumn(f.Tag)) {
 			continue
 		}
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
+		ft := derefType(f.Type)
 		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == "" && !redact
 		out = append(out, fieldInfo{index: i, name: name, redact: redact, embedded: embedded, readOnly: readOnly})
 	}
@@ -796,6 +793,7 @@ func promotesFields(f reflect.StructField) bool {
 	return ft.Kind() == reflect.Struct && !isLeafType(ft) && hasOwnExportedField(ft)
 }
 
+// derefType is the type a pointer type points to; t itself for any other.
 func derefType(t reflect.Type) reflect.Type {
 	if t.Kind() == reflect.Pointer {
 		return t.Elem()
@@ -870,9 +868,7 @@ func (d *differ) nestClashing(t reflect.Type, fs []fieldInfo) {
 // on the path (the struct that embeds it, or t itself): flattened, one
 // level's fields would take the place of another's. onPath holds that path.
 func (d *differ) flatNames(t reflect.Type, onPath map[reflect.Type]bool) ([]string, bool) {
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	if onPath[t] {
 		return nil, true
 	}
@@ -1251,9 +1247,7 @@ func tailChanged(a, b reflect.Value, rules secretRules) bool {
 // one: recorded whole, as text with credentials masked, rather than walked
 // (the password is unexported, and a walk would miss its change).
 func isURLType(t reflect.Type) bool {
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	t = derefType(t)
 	return t == urlType || t == userinfoType
 }
 

@@ -194,12 +194,7 @@ func TestSprayMemoryBounded(t *testing.T) {
 	if evicted != spray-maxKeys {
 		t.Errorf("evicted: got %d, want %d", evicted, spray-maxKeys)
 	}
-	grown := int64(after) - int64(before)
-	bound := int64(maxKeys * BytesPerKey(DefaultThreshold))
-	t.Logf("heap grew %d bytes for %d keys (%.0f bytes/key), bound %d", grown, maxKeys, float64(grown)/maxKeys, bound)
-	if grown > bound {
-		t.Errorf("heap grew %d bytes, want at most %d (%d keys x %d bytes)", grown, bound, maxKeys, BytesPerKey(DefaultThreshold))
-	}
+	checkHeapBound(t, before, after, maxKeys, "keys")
 	runtime.KeepAlive(d)
 }
 
@@ -384,11 +379,18 @@ func TestFullKeysMemoryBounded(t *testing.T) {
 	if got := d.Len(); got != maxKeys {
 		t.Fatalf("tracked keys: got %d, want %d", got, maxKeys)
 	}
-	grown := int64(after) - int64(before)
-	bound := int64(maxKeys * BytesPerKey(DefaultThreshold))
-	t.Logf("heap grew %d bytes for %d full keys (%.0f bytes/key), bound %d", grown, maxKeys, float64(grown)/maxKeys, bound)
-	if grown > bound {
-		t.Errorf("heap grew %d bytes, want at most %d (%d keys x %d bytes)", grown, bound, maxKeys, BytesPerKey(DefaultThreshold))
-	}
+	checkHeapBound(t, before, after, maxKeys, "full keys")
 	runtime.KeepAlive(d)
+}
+
+// checkHeapBound checks that the heap grew by at most BytesPerKey at the
+// default threshold for each of the keys tracked between before and after.
+func checkHeapBound(t *testing.T, before, after uint64, keys int, what string) {
+	t.Helper()
+	grown := int64(after) - int64(before)
+	bound := int64(keys * BytesPerKey(DefaultThreshold))
+	t.Logf("heap grew %d bytes for %d %s (%.0f bytes/key), bound %d", grown, keys, what, float64(grown)/float64(keys), bound)
+	if grown > bound {
+		t.Errorf("heap grew %d bytes, want at most %d (%d keys x %d bytes)", grown, bound, keys, BytesPerKey(DefaultThreshold))
+	}
 }
