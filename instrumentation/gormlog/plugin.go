@@ -195,12 +195,17 @@ var modelType = reflect.TypeFor[instrumentation.Model]()
 
 // subject names a row: through instrumentation.Model when the row implements
 // it, else from the table's category, the model's name and the primary key.
+// A panicking ActivitySubject (one that reads an association the query did
+// not load, say) is reported and the row named as a row without it: it runs
+// inside the caller's query, which recording must never fail.
 func (p *Plugin) subject(db *gorm.DB, row reflect.Value) instrumentation.Subject {
 	if row.Kind() != reflect.Pointer && row.CanAddr() {
 		row = row.Addr()
 	}
 	if m, ok := row.Interface().(instrumentation.Model); ok {
-		return m.ActivitySubject()
+		if s, ok := p.modelSubject(db, m); ok {
+			return s
+		}
 	}
 	s := db.Statement.Schema
 	return instrumentation.Subject{
@@ -208,6 +213,18 @@ func (p *Plugin) subject(db *gorm.DB, row reflect.Value) instrumentation.Subject
 		Type:     db.NamingStrategy.ColumnName("", s.Name),
 		ID:       p.primaryKey(db.Statement.Context, s, row),
 	}
+}
+
+// modelSubject calls m.ActivitySubject, reporting false, and the panic to
+// the error handler, when it panics.
+func (p *Plugin) modelSubject(db *gorm.DB, m instrumentation.Model) (s instrumentation.Subject, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.onError(fmt.Errorf("activity subject of a row of %s: ActivitySubject panicked: %v", db.Statement.Table, v))
+			s, ok = instrumentation.Subject{}, false
+		}
+	}()
+	return m.ActivitySubject(), true
 }
 
 func (p *Plugin) primaryKey(ctx context.Context, s *schema.Schema, row reflect.Value) string {

@@ -1139,3 +1139,79 @@ func newNames(exp *logtest.Exporter) []string {
 	}
 	return out
 }
+
+// Visit names itself from an association that a query may not have loaded,
+// a common way for ActivitySubject to panic on a row.
+type Visit struct {
+	ID     uint `gorm:"primaryKey"`
+	ClubID uint
+	Club   *VisitClub
+}
+
+// VisitClub is Visit's association.
+type VisitClub struct {
+	ID   uint `gorm:"primaryKey"`
+	Name string
+}
+
+func (v *Visit) ActivitySubject() instrumentation.Subject {
+	return instrumentation.Subject{Category: instrumentation.Clubs, Type: "visit", Name: v.Club.Name}
+}
+
+// TestPluginModelSubjectPanic proves that a model whose ActivitySubject
+// panics neither panics the caller's query nor rolls back the transaction it
+// ran in: recording never fails a query. The panic reaches the error handler,
+// and the record is still made from the table's category and the row's key.
+func TestPluginModelSubjectPanic(t *testing.T) {
+	db, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	lp, exp := logtest.NewProvider(t)
+	var errs []error
+	plugin := gormlog.New(instrumentation.New(lp), gormlog.WithCategory("visits", instrumentation.Clubs),
+		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))
+	if err := db.Use(plugin); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AutoMigrate(&VisitClub{}, &Visit{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := staffContext()
+	var txErr error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				txErr = errors.New("the transaction panicked")
+				t.Errorf("got panic %v from the caller's transaction, want none", p)
+			}
+		}()
+		txErr = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return tx.Create(&Visit{ClubID: 7}).Error
+		})
+	}()
+	if txErr != nil {
+		t.Fatalf("got transaction error %v, want nil", txErr)
+	}
+	var n int64
+	if err := db.Model(&Visit{}).Count(&n).Error; err != nil || n != 1 {
+		t.Fatalf("got %d visits (%v), want the committed one", n, err)
+	}
+	if len(errs) == 0 {
+		t.Error("got no recording error, want the panic reported")
+	}
+	rec := one(t, exp, schema.EventCreated)
+	a := logtest.Attributes(rec)
+	if got := a[schema.AttrCategory].AsString(); got != schema.CategoryClubs {
+		t.Errorf("got category %q, want %q from WithCategory", got, schema.CategoryClubs)
+	}
+	if got := a[schema.AttrSubjectID].AsString(); got != "1" {
+		t.Errorf("got subject id %q, want the row's key 1", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -348,10 +349,20 @@ func validRequestID(id string) bool {
 }
 
 // truncate cuts s to n bytes and replaces invalid UTF-8 (including a
-// character cut in half) with U+FFFD.
+// character cut in half) with U+FFFD. A replacement is three bytes, longer
+// than the byte it replaces, so the text is cut again after it, at a
+// character boundary: n bounds what is recorded, whatever the client sent.
 func truncate(s string, n int) string {
 	if len(s) > n {
 		s = s[:n]
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > n {
+		i := n
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	return s
 }

@@ -140,6 +140,9 @@ func TestMiddleware(t *testing.T) {
 		{"overlong id replaced", map[string]string{"X-Request-Id": strings.Repeat("a", 129)}, "generated-1", ""},
 		{"long user agent cut", map[string]string{"User-Agent": strings.Repeat("x", 2000)}, "generated-1", strings.Repeat("x", httpmw.MaxUserAgent)},
 		{"invalid utf-8 in user agent replaced", map[string]string{"User-Agent": "bad\xffagent"}, "generated-1", "bad\uFFFDagent"},
+		// Each invalid byte becomes a 3-byte U+FFFD: the text is cut to the
+		// bound after the replacement, at a character boundary, not before.
+		{"long user agent of invalid utf-8 cut to the bound", map[string]string{"User-Agent": strings.Repeat("\xffx", 1000)}, "generated-1", strings.Repeat("\uFFFDx", httpmw.MaxUserAgent/4)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
