@@ -722,8 +722,10 @@ type fieldInfo struct {
 	readOnly bool
 }
 
-// fields lists the fields of struct type t that a diff looks at: exported,
-// not tagged activity:"-", not named like a credential.
+// fields lists the fields of struct type t that a diff looks at: exported
+// (or promoted from an unexported embedded struct) and not tagged
+// activity:"-". Fields tagged activity:"redact" or json:"-", or named like a
+// credential, are marked redact: their changes are recorded without values.
 func (d *differ) fields(t reflect.Type) []fieldInfo {
 	if d.fieldCache != nil {
 		if fs, ok := d.fieldCache.Load(t); ok {
@@ -767,8 +769,11 @@ func (d *differ) ownFields(t reflect.Type) []fieldInfo {
 		} else if j, _, _ := strings.Cut(jsonTag, ","); j != "" {
 			name = j
 		}
+		// A field named like a credential is recorded as a redact-tagged
+		// one: that it changed (a password changed or reset) is part of
+		// the trail, its values never are.
 		if d.secrets.match(f.Name) || d.secrets.match(name) || d.secrets.match(gormColumn(f.Tag)) {
-			continue
+			redact = true
 		}
 		ft := derefType(f.Type)
 		embedded := f.Anonymous && ft.Kind() == reflect.Struct && !isLeafType(ft) && f.Tag.Get("json") == "" && !redact

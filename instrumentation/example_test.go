@@ -97,8 +97,8 @@ func ExampleRecorder_Diff() {
 	fmt.Println(changes.Fields())
 	fmt.Println(changes.Value().Emit())
 	// Output:
-	// [name phone]
-	// {"name":{"new":"Samuel","old":"Sam"},"phone":{"redacted":true}}
+	// [name password_hash api_key phone]
+	// {"api_key":{"redacted":true},"name":{"new":"Samuel","old":"Sam"},"password_hash":{"redacted":true},"phone":{"redacted":true}}
 }
 
 // Anything the helpers do not cover is recorded with Record.

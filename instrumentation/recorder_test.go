@@ -3,6 +3,7 @@ package instrumentation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -100,8 +101,10 @@ func TestRecorderEventKinds(t *testing.T) {
 					"name":   map[string]any{"new": "Free coffee"},
 					"points": map[string]any{"new": int64(100)},
 					"active": map[string]any{"new": true},
+					// Set, so recorded, without its value.
+					"password": map[string]any{"redacted": true},
 				},
-				schema.AttrChangedFields, []any{"name", "points", "active"}),
+				schema.AttrChangedFields, []any{"name", "points", "active", "password"}),
 		},
 		{
 			name: "updated",
@@ -113,10 +116,11 @@ func TestRecorderEventKinds(t *testing.T) {
 			attrs: with(common(schema.EventUpdated, schema.CategoryRewards),
 				schema.AttrSubjectType, "reward", schema.AttrSubjectID, "r-1", schema.AttrSubjectName, "Free coffee",
 				schema.AttrChanges, map[string]any{
-					"points": map[string]any{"old": int64(100), "new": int64(120)},
-					"active": map[string]any{"old": true, "new": false},
+					"points":   map[string]any{"old": int64(100), "new": int64(120)},
+					"active":   map[string]any{"old": true, "new": false},
+					"password": map[string]any{"redacted": true},
 				},
-				schema.AttrChangedFields, []any{"points", "active"}),
+				schema.AttrChangedFields, []any{"points", "active", "password"}),
 		},
 		{
 			name:   "deleted",
@@ -126,11 +130,12 @@ func TestRecorderEventKinds(t *testing.T) {
 			attrs: with(common(schema.EventDeleted, schema.CategoryRewards),
 				schema.AttrSubjectType, "reward", schema.AttrSubjectID, "r-1", schema.AttrSubjectName, "Free coffee",
 				schema.AttrChanges, map[string]any{
-					"name":   map[string]any{"old": "Free coffee"},
-					"points": map[string]any{"old": int64(120)},
-					"active": map[string]any{"old": false},
+					"name":     map[string]any{"old": "Free coffee"},
+					"points":   map[string]any{"old": int64(120)},
+					"active":   map[string]any{"old": false},
+					"password": map[string]any{"redacted": true},
 				},
-				schema.AttrChangedFields, []any{"name", "points", "active"}),
+				schema.AttrChangedFields, []any{"name", "points", "active", "password"}),
 		},
 		{
 			name:   "login",
@@ -393,13 +398,39 @@ func TestRecorderEventOverridesContext(t *testing.T) {
 func TestRecorderUpdatedWithoutChangesRecordsNothing(t *testing.T) {
 	r, exp := newTestRecorder(t)
 	v := reward{Name: "Free coffee", Points: 1, Password: "a"}
-	w := v
-	w.Password = "b" // a secret's change is never visible, not even as a change
-	if err := r.Updated(requestContext(), instrumentation.Subject{Category: instrumentation.Rewards}, v, w); err != nil {
+	if err := r.Updated(requestContext(), instrumentation.Subject{Category: instrumentation.Rewards}, v, v); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(exp.Records()); n != 0 {
 		t.Errorf("got %d records, want 0", n)
+	}
+}
+
+// TestRecorderSecretOnlyChangeIsRecordedWithoutValues proves that an update
+// that changes a credential alone (a password changed or reset) leaves a
+// record that names the field, with neither value anywhere in it.
+func TestRecorderSecretOnlyChangeIsRecordedWithoutValues(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	v := reward{Name: "Free coffee", Points: 1, Password: "old-secret-1"}
+	w := v
+	w.Password = "new-secret-2"
+	if err := r.Updated(requestContext(), instrumentation.Subject{Category: instrumentation.Rewards}, v, w); err != nil {
+		t.Fatal(err)
+	}
+	recs := exp.Records()
+	if len(recs) != 1 {
+		t.Fatalf("got %d records, want 1", len(recs))
+	}
+	a := attrs(recs[0])
+	want := map[string]any{"password": map[string]any{"redacted": true}}
+	if got := a[schema.AttrChanges]; !reflect.DeepEqual(got, want) {
+		t.Errorf("got changes %#v, want %#v", got, want)
+	}
+	if got := a[schema.AttrChangedFields]; !reflect.DeepEqual(got, []any{"password"}) {
+		t.Errorf("got changed fields %#v, want [password]", got)
+	}
+	if dump := fmt.Sprint(a, recs[0].Body()); strings.Contains(dump, "secret-") {
+		t.Errorf("a credential's value reached the record: %s", dump)
 	}
 }
 
@@ -634,7 +665,7 @@ func TestRecorderBadInputNeverPanics(t *testing.T) {
 		}
 		t.Run(rc.name+"/Diff", func(t *testing.T) {
 			got := rc.r.Diff(reward{Name: "a", Password: "old-secret"}, reward{Name: "b", Password: "new-secret"}).Fields()
-			if want := []string{"name"}; !reflect.DeepEqual(got, want) {
+			if want := []string{"name", "password"}; !reflect.DeepEqual(got, want) {
 				t.Errorf("got changed fields %v, want %v", got, want)
 			}
 		})
