@@ -10,7 +10,9 @@
 // request before the contrib extension compares it.
 //
 // A line of the token file may bind its token to tenants:
-// "<token> tenants=acme,bean-there [anything]". The guard reads the file
+// "<token> tenants=acme,bean-there [anything]"; a binding misspelled
+// ("tenant=acme", "Tenants=acme") is refused, not left as a note that lets
+// the token write every tenant. The guard reads the file
 // itself (at the start, and again on the first request after its
 // modification time or size changed, or a second after it last read it) and
 // puts the presented token's tenants
@@ -338,6 +340,19 @@ func (f *tokenFile) tenants(token string) ([]string, bool) {
 	return t, ok
 }
 
+// misspelledBinding reports whether word, which is not a binding, reads as
+// one meant: "tenant" or "tenants" in any case, alone or followed by "=" or
+// ":" ("tenant=acme", "Tenants=acme", "tenants = acme"). A note that only
+// mentions tenants ("tenant-facing") is not one.
+func misspelledBinding(word string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(word), "tenant")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimPrefix(rest, "s")
+	return rest == "" || rest[0] == '=' || rest[0] == ':'
+}
+
 // parseTokens maps every token of a token file to its tenants (nil for a
 // token without "tenants="). A token too short, or a comment's first word,
 // is left out (checkTokens refuses both at the start, the guard on every
@@ -357,6 +372,13 @@ func parseTokens(name string, data []byte) (map[string][]string, error) {
 		for i, word := range w[1:] {
 			list, ok := strings.CutPrefix(word, tenantsPrefix)
 			if !ok {
+				if misspelledBinding(word) {
+					// Ignored, it would leave the token unbound: free
+					// to write every tenant the line meant to keep
+					// from it.
+					return nil, fmt.Errorf("ingestauth: token file %s line %d: %q is not a binding: "+
+						"write %s<id>,<id>..., lowercase and without spaces, right after the token", name, line, word, tenantsPrefix)
+				}
 				continue
 			}
 			if i != 0 {

@@ -323,6 +323,14 @@ func TestBadTenantsRefusedAtStart(t *testing.T) {
 		{"reserved tenant", "\n" + token + " tenants=Unknown\n", "line 2: tenants= needs"},
 		{"control character", token + " tenants=ac\x01me\n", "line 1: tenants= needs"},
 		{"not after the token", token + " loyalty-api tenants=acme\n", `line 1: "tenants=" must follow the token`},
+		// A binding misspelled would otherwise leave its token unbound,
+		// free to write every tenant.
+		{"key in the singular", token + " tenant=acme\n", `line 1: "tenant=acme" is not a binding`},
+		{"key capitalized", token + " Tenants=acme\n", `line 1: "Tenants=acme" is not a binding`},
+		{"key spaced from its list", token + " tenants = acme\n", `line 1: "tenants" is not a binding`},
+		{"key with a colon", "\n" + token + " tenants:acme\n", `line 2: "tenants:acme" is not a binding`},
+		{"key misspelled after a good one", token + " tenants=acme TENANT=bean\n", `line 1: "TENANT=bean" is not a binding`},
+		{"a note about tenants", token + " tenants=acme tenant-facing,team=loyalty\n", ""},
 		{"token listed twice, other tenants", token + " tenants=acme\n" + token + "\n", "line 2: the token of an earlier line"},
 		{"token listed twice, same tenants", token + " tenants=acme,bean\n" + token + " tenants=bean,ACME\n", ""},
 	} {
