@@ -34,6 +34,9 @@ const (
 	// recordedNotFound is a GET of a missing component or index template.
 	recordedNotFound = `{"error":{"root_cause":[{"type":"resource_not_found_exception","reason":"%[1]s matching [%[2]s] not found"}],"type":"resource_not_found_exception","reason":"%[1]s matching [%[2]s] not found"},"status":404}`
 	recordedAck      = `{"acknowledged":true}`
+	// recordedNoStreams is GET _resolve/index/<pattern> where nothing matches:
+	// the replayed clusters hold no data stream for setup to roll over.
+	recordedNoStreams = `{"indices":[],"aliases":[],"data_streams":[]}`
 )
 
 type ilmCluster struct {
@@ -69,6 +72,8 @@ func (c *ilmCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && path == "/_ilm/status":
 		reply(http.StatusOK, recordedILMStatus)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/_resolve/index/"):
+		reply(http.StatusOK, recordedNoStreams)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/_ilm/policy/"):
 		if !found {
 			reply(http.StatusNotFound, `{}`)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/cluster/putcomponenttemplate"
@@ -27,6 +28,10 @@ const (
 	// LeftDisabled is a user an administrator disabled: setup leaves it as
 	// it is, disabled, its roles and password included.
 	LeftDisabled Action = "left disabled"
+	// RolledOver is an activity data stream whose write index was created
+	// from another version of the schema: setup rolled it over, so that the
+	// records written from then on get the installed mappings and settings.
+	RolledOver Action = "rolled over"
 )
 
 // Change is what Install did to one Elasticsearch object.
@@ -135,11 +140,17 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		}
 		report.Changes = append(report.Changes, c)
 	}
-	c, err := installIndexTemplate(ctx, es, schema.Template(opts))
+	version := schemaVersion(components)
+	c, err := installIndexTemplate(ctx, es, withSchemaVersion(schema.Template(opts), version))
 	if err != nil {
 		return report, err
 	}
 	report.Changes = append(report.Changes, c)
+	rolled, err := rollOverStaleStreams(ctx, es, version)
+	report.Changes = append(report.Changes, rolled...)
+	if err != nil {
+		return report, err
+	}
 	if !ilm && report.Lifecycle {
 		changes, err := applyStreamRetention(ctx, es, schema.Lifecycle(opts))
 		report.Changes = append(report.Changes, changes...)
@@ -351,12 +362,24 @@ type effect struct {
 	Lifecycle            bool
 	Retention            string
 	Enabled              bool
+	// Schema is the schema version the template stamps on new backing
+	// indices (see rollOverStaleStreams).
+	Schema string
+	// Overrides are the settings, mappings (but the schema version) and
+	// aliases of the template itself, which win over its components'.
+	Overrides string
 }
 
 func templateEffect(t schema.IndexTemplate) string {
 	e := effect{Patterns: t.IndexPatterns, ComposedOf: t.ComposedOf, Priority: t.Priority, DataStream: t.DataStream != nil}
 	if t.Template != nil && t.Template.Lifecycle != nil {
 		e.lifecycle(t.Template.Lifecycle.DataRetention, t.Template.Lifecycle.Enabled)
+	}
+	if t.Template != nil && t.Template.Mappings != nil {
+		e.Schema = metaString(t.Template.Mappings.Meta_, metaSchema)
+	}
+	if t.Template != nil {
+		e.Overrides = overrides(t.Template.Settings, t.Template.Mappings, t.Template.Aliases)
 	}
 	return e.key()
 }
@@ -371,7 +394,44 @@ func installedTemplateEffect(t types.IndexTemplate) string {
 	if t.Template != nil && t.Template.Lifecycle != nil {
 		e.lifecycle(t.Template.Lifecycle.DataRetention, t.Template.Lifecycle.Enabled)
 	}
+	if t.Template != nil && t.Template.Mappings != nil {
+		e.Schema = metaString(t.Template.Mappings.Meta_, metaSchema)
+	}
+	if t.Template != nil {
+		e.Overrides = overrides(t.Template.Settings, t.Template.Mappings, t.Template.Aliases)
+	}
 	return e.key()
+}
+
+// overrides describes what an index template sets itself beyond the schema
+// version in its mappings' _meta: "" for none, as setup installs it. What it
+// sets wins over its component templates (an index.lifecycle.name there
+// would send new backing indices to another ILM policy), so it has to be
+// compared, not only the checksum in _meta.
+func overrides(settings *types.IndexSettings, mappings *types.TypeMapping, aliases map[string]types.Alias) string {
+	var parts []string
+	add := func(what string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			// It then compares as different: setup puts the template again, which is safe.
+			b = []byte(err.Error())
+		}
+		if s := string(b); s != "{}" && s != "null" {
+			parts = append(parts, what+" "+s)
+		}
+	}
+	if settings != nil {
+		add("settings", settings)
+	}
+	if mappings != nil {
+		m := *mappings
+		m.Meta_ = nil
+		add("mappings", m)
+	}
+	if len(aliases) > 0 {
+		add("aliases", aliases)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // lifecycle notes a data stream lifecycle; enabled is true when unset.

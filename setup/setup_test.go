@@ -161,6 +161,71 @@ func TestInstallRestoresEditedIndexTemplate(t *testing.T) {
 	}
 }
 
+// TestInstallRestoresIndexTemplateOverrides proves that settings and mappings
+// added by hand to the index template itself, which win over the component
+// templates', are taken away again even with the template's _meta kept. With
+// ILM an index.lifecycle.name there would send new backing indices to a
+// policy that never deletes them (the built-in logs@lifecycle has no delete
+// phase); this node has no ILM setting, so a write block, which would hold
+// up every record sent to a new stream, stands in for it.
+func TestInstallRestoresIndexTemplateOverrides(t *testing.T) {
+	es := estest.Client(t)
+	ctx := context.Background()
+	defer func() {
+		if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+			t.Errorf("restore default schema: %v", err)
+		}
+	}()
+	if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+		t.Fatalf("first install: %v", err)
+	}
+	url := estest.URL(t) + "/_index_template/" + schema.IndexTemplateName
+	for name, override := range map[string]map[string]any{
+		"settings": {"settings": map[string]any{"index.blocks.write": true}},
+		"mappings": {"mappings": map[string]any{"properties": map[string]any{"attributes": map[string]any{"type": "object", "enabled": false}}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var installed struct {
+				IndexTemplates []struct {
+					IndexTemplate map[string]any `json:"index_template"`
+				} `json:"index_templates"`
+			}
+			if err := json.Unmarshal(getJSON(t, url), &installed); err != nil || len(installed.IndexTemplates) != 1 {
+				t.Fatalf("index template response: %v", err)
+			}
+			edited := installed.IndexTemplates[0].IndexTemplate
+			tmpl, _ := edited["template"].(map[string]any)
+			for k, v := range override {
+				if m, ok := tmpl[k].(map[string]any); ok {
+					// Keep what setup put there (the schema version).
+					for mk, mv := range v.(map[string]any) {
+						m[mk] = mv
+					}
+					continue
+				}
+				tmpl[k] = v
+			}
+			body, err := json.Marshal(edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			send(t, http.MethodPut, url, string(body))
+
+			report, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			if got := actionOn(report, schema.IndexTemplateName); got != setup.Updated {
+				t.Errorf("got index template %q after %s were added to it, want %q", got, name, setup.Updated)
+			}
+			restored := string(getJSON(t, url))
+			if strings.Contains(restored, `"blocks"`) || strings.Contains(restored, `"enabled":false`) {
+				t.Errorf("got index template %s, want the %s taken away", restored, name)
+			}
+		})
+	}
+}
+
 // TestHostileDocumentsIndex writes documents whose attribute keys and values
 // an attacker chose, and checks that Elasticsearch accepts every one of them
 // without growing the mapping.

@@ -102,6 +102,9 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	days, err := parseDays(*retention)
 	if err != nil {
 		return fmt.Errorf("-retention: %w", err)
@@ -153,6 +156,16 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stdout, "schema installed")
 	} else {
 		fmt.Fprintln(stdout, "schema up to date: nothing changed")
+	}
+	return nil
+}
+
+// noArguments fails when arguments are left after the flags. Flags end at
+// the first argument that is not one, so "setup now -retention 30d" would
+// otherwise install the default retention and report success.
+func noArguments(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q (flags are written -name value)", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }

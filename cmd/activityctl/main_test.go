@@ -112,6 +112,11 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"frobnicate"}, nil, "unknown command"},
 		{[]string{"setup", "-retention", "12h"}, nil, "whole number of days"},
 		{[]string{"setup", "-ilm", "maybe"}, nil, "want auto, true or false"},
+		// Flags end at the first argument that is not one: the -retention
+		// after it was silently dropped, and setup installed 365 days.
+		{[]string{"setup", "now", "-retention", "30d"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `unexpected argument "now"`},
+		{[]string{"setup", "retention=30d"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `unexpected argument "retention=30d"`},
+		{[]string{"summary", "tenant-a"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `unexpected argument "tenant-a"`},
 		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "KIBANA_SYSTEM_PASSWORD": "kibana-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
 		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "ACTIVITYLOG_ANALYST_PASSWORD": "analyst-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
 		// The setup user (the superuser in the compose stack) sharing its

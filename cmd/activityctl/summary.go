@@ -31,6 +31,9 @@ func runSummary(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	es, err := esclient.FromEnv(getenv).Typed()
 	if err != nil {
 		return err

@@ -1,0 +1,103 @@
+package setup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+
+	"github.com/activitylog/activitylog/schema"
+)
+
+// metaSchema is the key, in the mappings _meta of the index template and so
+// of every backing index created from it, of the schema version: which
+// component templates the index was created from.
+const metaSchema = "activitylog_schema"
+
+// schemaVersion returns what metaSchema records for components: a checksum
+// of the component templates' own checksums. The index template's lifecycle
+// is left out: a retention change reaches the existing streams without a
+// rollover (applyStreamRetention, or the ILM policy).
+func schemaVersion(components map[string]schema.ComponentTemplate) string {
+	sum := sha256.Sum256([]byte(schema.Checksum(components[schema.SettingsComponentName].Meta) + "," +
+		schema.Checksum(components[schema.MappingsComponentName].Meta)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// withSchemaVersion returns t with version in its mappings' _meta, from where
+// Elasticsearch copies it into the mapping of every backing index created
+// from the template.
+func withSchemaVersion(t schema.IndexTemplate, version string) schema.IndexTemplate {
+	var m types.IndexTemplateMapping
+	if t.Template != nil {
+		m = *t.Template
+	}
+	m.Mappings = &types.TypeMapping{Meta_: types.Metadata{metaSchema: json.RawMessage(strconv.Quote(version))}}
+	t.Template = &m
+	return t
+}
+
+// metaString returns the string under key in meta, or "".
+func metaString(meta types.Metadata, key string) string {
+	var s string
+	if err := json.Unmarshal(meta[key], &s); err != nil {
+		return ""
+	}
+	return s
+}
+
+// rollOverStaleStreams rolls over every activity data stream whose write
+// index was not created from the installed schema version. A template
+// reaches only the backing indices created after it, so without this a new
+// or retyped field stays unindexed in the records written to an existing
+// stream until it rolls over on its own: after a day with ILM, 30 days with
+// the data stream lifecycle, never where neither runs. The rolled-over
+// stream's older backing indices keep their mapping. A stream that a
+// template of higher priority than ours claims would get no newer mapping
+// from a rollover, and is left alone.
+func rollOverStaleStreams(ctx context.Context, es *elasticsearch.TypedClient, version string) ([]Change, error) {
+	resolved, err := es.Indices.ResolveIndex(schema.IndexPattern).Do(ctx)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, lifecycleError("list the activity data streams (GET _resolve/index)", "view_index_metadata", err)
+	}
+	if len(resolved.DataStreams) == 0 {
+		return nil, nil
+	}
+	mappings, err := es.Indices.GetMapping().Index(schema.IndexPattern).FilterPath("*.mappings._meta").Do(ctx)
+	if err != nil && !isNotFound(err) {
+		return nil, lifecycleError("get the mappings of the activity data streams", "view_index_metadata", err)
+	}
+	var changes []Change
+	for _, stream := range resolved.DataStreams {
+		if len(stream.BackingIndices) == 0 {
+			continue
+		}
+		// The write index is the last backing index.
+		writeIndex := stream.BackingIndices[len(stream.BackingIndices)-1]
+		if metaString(mappings[writeIndex].Mappings.Meta_, metaSchema) == version {
+			continue
+		}
+		sim, err := es.Indices.SimulateIndexTemplate(stream.Name).Do(ctx)
+		if err != nil {
+			return changes, lifecycleError("simulate the template of "+stream.Name, "manage", err)
+		}
+		if metaString(sim.Template.Mappings.Meta_, metaSchema) != version {
+			continue
+		}
+		if _, err := es.Indices.Rollover(stream.Name).Do(ctx); err != nil {
+			if isNotFound(err) {
+				continue // deleted since it was listed
+			}
+			return changes, lifecycleError("roll over "+stream.Name+" onto the installed schema", "manage", err)
+		}
+		changes = append(changes, Change{Kind: "data stream", Name: stream.Name, Action: RolledOver})
+	}
+	return changes, nil
+}
