@@ -72,8 +72,14 @@ func (c *ilmCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && path == "/_ilm/status":
 		reply(http.StatusOK, recordedILMStatus)
+	case r.Method == http.MethodPost && path == "/_security/user/_has_privileges":
+		// Security off: the replayed clusters check no privileges.
+		reply(http.StatusBadRequest, recordedNoSecurityHandler)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/_resolve/index/"):
 		reply(http.StatusOK, recordedNoStreams)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/"+schema.IndexPattern+"/_settings"):
+		// A wildcard that matches no index answers an empty object.
+		reply(http.StatusOK, `{}`)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/_ilm/policy/"):
 		if !found {
 			reply(http.StatusNotFound, `{}`)
@@ -207,9 +213,10 @@ func TestInstallAttachesILMPolicyWhereILMAnswers(t *testing.T) {
 // TestInstallRestoresEditedObjects proves that setup puts an object back
 // when what it does was edited by hand with its _meta (and so setup's
 // checksum) kept, and is then settled: kibana_system holds manage_ilm and
-// manage_index_templates, and neither a policy that deletes after a day nor a
+// manage_index_templates, and neither a policy that deletes after a day, nor a
 // settings component that sends new backing indices to another policy (the
-// built-in "logs" deletes nothing) may be reported unchanged.
+// built-in "logs" deletes nothing) or counts their age from 1970, may be
+// reported unchanged.
 func TestInstallRestoresEditedObjects(t *testing.T) {
 	for _, tt := range []struct {
 		name, path, from, to string
@@ -217,6 +224,10 @@ func TestInstallRestoresEditedObjects(t *testing.T) {
 		{"ILM policy", "/_ilm/policy/" + schema.ILMPolicyName, `"min_age":"365d"`, `"min_age":"1d"`},
 		{schema.SettingsComponentName, "/_component_template/" + schema.SettingsComponentName,
 			fmt.Sprintf(`"name":%q`, schema.ILMPolicyName), `"name":"logs"`},
+		// An origination date in 1970 makes every new backing index old
+		// enough for the delete phase the moment it rolls over.
+		{schema.SettingsComponentName, "/_component_template/" + schema.SettingsComponentName,
+			fmt.Sprintf(`{"name":%q}`, schema.ILMPolicyName), fmt.Sprintf(`{"name":%q,"origination_date":1}`, schema.ILMPolicyName)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cluster := &ilmCluster{t: t, store: map[string]json.RawMessage{}}

@@ -28,12 +28,10 @@ const streamLifecycleKind = "data stream lifecycle"
 // it acts only on time series data streams, which these are not, and the
 // typed API of this client version cannot read a round back as it was
 // written.
-// It first checks the setup user's privileges, so that a user who cannot see
-// the streams gets an error rather than a retention applied to none of them.
+// Install first checks the setup user's privileges (checkStreamPrivileges),
+// so that a user who cannot see the streams gets an error rather than a
+// retention applied to none of them.
 func applyStreamRetention(ctx context.Context, es *elasticsearch.TypedClient, want *types.DataStreamLifecycle) ([]Change, error) {
-	if err := checkStreamRetentionPrivileges(ctx, es); err != nil {
-		return nil, err
-	}
 	resp, err := es.Indices.GetDataLifecycle(schema.IndexPattern).Do(ctx)
 	if isNotFound(err) {
 		return nil, nil // no activity data stream exists yet
@@ -65,17 +63,22 @@ func applyStreamRetention(ctx context.Context, es *elasticsearch.TypedClient, wa
 	return changes, nil
 }
 
-// checkStreamRetentionPrivileges fails, naming what is missing, unless the
-// client's user holds, on the whole of schema.IndexPattern (every activity
-// data stream, present or future), the index privileges applyStreamRetention
-// needs: view_index_metadata to list the streams and
-// manage_data_stream_lifecycle to change their lifecycle. Without the first
-// the list is not refused but silently incomplete, since a wildcard resolves
-// only to the indices the user may view. Elasticsearch answers has_privileges
-// by the actions a privilege covers, so manage or all, which cover both, pass
-// too. Where security is off there is nothing to check, and it passes.
-func checkStreamRetentionPrivileges(ctx context.Context, es *elasticsearch.TypedClient) error {
-	needed := []indexprivilege.IndexPrivilege{indexprivilege.Viewindexmetadata, indexprivilege.Managedatastreamlifecycle}
+// checkStreamPrivileges fails, naming what is missing, unless the client's
+// user holds, on the whole of schema.IndexPattern (every activity data
+// stream, present or future), the index privileges Install needs there:
+// view_index_metadata to list the streams (to roll them over onto the
+// installed schema, and to bring their backing indices under its
+// retention) and, when lifecycle is set, manage_data_stream_lifecycle to
+// change their data stream lifecycle. Without the first the list is not
+// refused but silently incomplete, since a wildcard resolves only to the
+// indices the user may view. Elasticsearch answers has_privileges by the
+// actions a privilege covers, so manage or all, which cover both, pass too.
+// Where security is off there is nothing to check, and it passes.
+func checkStreamPrivileges(ctx context.Context, es *elasticsearch.TypedClient, lifecycle bool) error {
+	needed := []indexprivilege.IndexPrivilege{indexprivilege.Viewindexmetadata}
+	if lifecycle {
+		needed = append(needed, indexprivilege.Managedatastreamlifecycle)
+	}
 	resp, err := es.Security.HasPrivileges().Index(types.IndexPrivilegesCheck{
 		Names: []string{schema.IndexPattern}, Privileges: needed,
 	}).Do(ctx)
@@ -93,7 +96,8 @@ func checkStreamRetentionPrivileges(ctx context.Context, es *elasticsearch.Typed
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("the setup user %q lacks the index privilege %s on %s (manage grants them too): "+
-			"without them the retention cannot reach the existing activity data streams; run setup as the superuser",
+			"without them setup cannot reach every existing activity data stream, to roll it over onto the installed "+
+			"schema or apply the retention to it; run setup as the superuser",
 			resp.Username, strings.Join(missing, " and "), schema.IndexPattern)
 	}
 	return nil

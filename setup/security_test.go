@@ -55,7 +55,9 @@ type secureNode struct {
 	kibanaProbe string // the password of kibanaProbeUser
 	// lifecycleProbe is the password of lifecycleProbeUser.
 	lifecycleProbe string
-	port, runAt    string
+	// templateProbe is the password of templateProbeUser.
+	templateProbe string
+	port, runAt   string
 }
 
 func startSecureNode(t *testing.T) *secureNode {
@@ -65,14 +67,17 @@ func startSecureNode(t *testing.T) *secureNode {
 		security:       setup.SecurityConfig{WriterPassword: randomPassword(t), ReaderPassword: randomPassword(t), AnalystPassword: randomPassword(t)},
 		kibanaProbe:    randomPassword(t),
 		lifecycleProbe: randomPassword(t),
+		templateProbe:  randomPassword(t),
 		port:           strconv.Itoa(estest.FreePortPair(t, 19300, 20100)),
 		runAt:          filepath.Join(os.TempDir(), "activitylog-es-secure"),
 	}
 	overlay := t.TempDir()
 	writeFileRealm(t, overlay, n.security,
 		setup.User{Name: kibanaProbeUser, Roles: []string{setup.KibanaSystemUser}, Password: n.kibanaProbe},
-		setup.User{Name: lifecycleProbeUser, Roles: []string{lifecycleProbeRole}, Password: n.lifecycleProbe})
-	appendFile(t, filepath.Join(overlay, "roles.yml"), lifecycleProbeRole+": "+lifecycleProbeGrant+"\n")
+		setup.User{Name: lifecycleProbeUser, Roles: []string{lifecycleProbeRole}, Password: n.lifecycleProbe},
+		setup.User{Name: templateProbeUser, Roles: []string{templateProbeRole}, Password: n.templateProbe})
+	appendFile(t, filepath.Join(overlay, "roles.yml"), lifecycleProbeRole+": "+lifecycleProbeGrant+"\n"+
+		templateProbeRole+": "+templateProbeGrant+"\n")
 	// The script copies the overlay as root before handing the files to the
 	// node's user, so the temporary directory's 0700 mode does not matter.
 	env := append(os.Environ(),
@@ -161,6 +166,14 @@ const (
 	// else, the one privilege docs/retention.md asks of a setup user that
 	// changes the retention of existing data streams.
 	lifecycleProbeGrant = `{"indices":[{"names":["` + schema.IndexPattern + `"],"privileges":["manage"]}]}`
+)
+
+// templateProbeUser may manage index templates and view other indices, but
+// not the activity data streams: a setup user given too narrow a role.
+const (
+	templateProbeUser  = "activitylog_template_probe"
+	templateProbeRole  = "activitylog_template_probe"
+	templateProbeGrant = `{"cluster":["manage_index_templates"],"indices":[{"names":["other-*"],"privileges":["view_index_metadata"]}]}`
 )
 
 func appendFile(t *testing.T, name, content string) {
@@ -517,6 +530,23 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 			}
 			if c.user == setup.ReaderUser && strings.Contains(err.Error(), "view_index_metadata") {
 				t.Errorf("%s: got error %q, want only the privilege it lacks named", c.user, err)
+			}
+		}
+	})
+
+	// setup lists the activity data streams to roll over (and, with ILM, to
+	// bring under its policy) with a wildcard, which resolves only to the
+	// streams the user may view: a setup user who may manage templates but
+	// not view these streams saw none, rolled none over and reported
+	// success. It must fail instead, naming the privilege it lacks.
+	t.Run("rollover privileges", func(t *testing.T) {
+		_, err := setup.Install(ctx, n.client(t, templateProbeUser, n.templateProbe), setup.Config{})
+		if err == nil {
+			t.Fatalf("%s: got no error, want one naming view_index_metadata on %s", templateProbeUser, schema.IndexPattern)
+		}
+		for _, want := range []string{"view_index_metadata", schema.IndexPattern} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: got error %q, want it to name %q", templateProbeUser, err, want)
 			}
 		}
 	})

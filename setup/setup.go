@@ -1,10 +1,12 @@
 package setup
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -146,12 +148,21 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		return report, err
 	}
 	report.Changes = append(report.Changes, c)
+	streamLifecycle := !ilm && report.Lifecycle
+	if err := checkStreamPrivileges(ctx, es, streamLifecycle); err != nil {
+		return report, err
+	}
 	rolled, err := rollOverStaleStreams(ctx, es, version)
 	report.Changes = append(report.Changes, rolled...)
 	if err != nil {
 		return report, err
 	}
-	if !ilm && report.Lifecycle {
+	adopted, err := adoptBackingIndices(ctx, es, ilm, streamLifecycle)
+	report.Changes = append(report.Changes, adopted...)
+	if err != nil {
+		return report, err
+	}
+	if streamLifecycle {
 		changes, err := applyStreamRetention(ctx, es, schema.Lifecycle(opts))
 		report.Changes = append(report.Changes, changes...)
 		if err != nil {
@@ -285,24 +296,24 @@ func phases(p types.IlmPolicy) string {
 
 func installComponent(ctx context.Context, es *elasticsearch.TypedClient, name string, want schema.ComponentTemplate) (Change, error) {
 	change := Change{Kind: "component template", Name: name}
-	resp, err := es.Cluster.GetComponentTemplate().Name(name).Do(ctx)
-	if err != nil && !isNotFound(err) {
-		return change, fmt.Errorf("get component template %s: %w", name, err)
+	installed, found, err := getComponent(ctx, es, name)
+	if err != nil {
+		return change, err
 	}
-	found, have, policy := false, "", ""
-	if resp != nil && len(resp.ComponentTemplates) > 0 {
-		installed := resp.ComponentTemplates[0].ComponentTemplate
-		found, have = true, schema.Checksum(installed.Meta_)
-		if s, ok := installed.Template.Settings["index"]; ok {
-			policy = lifecyclePolicy(&s)
+	change.Action = decide(found, schema.Checksum(installed.Meta), schema.Checksum(want.Meta))
+	// The checksum only says which component setup meant to install. A
+	// component edited by hand with the _meta kept (kibana_system holds
+	// manage_index_templates) could send new backing indices to another ILM
+	// policy, count their age from another date, block their writes or
+	// retype a field: compare what it does and put it again.
+	if change.Action == Unchanged {
+		wantTemplate, err := json.Marshal(want.Template)
+		if err != nil {
+			return change, fmt.Errorf("marshal component template %s: %w", name, err)
 		}
-	}
-	change.Action = decide(found, have, schema.Checksum(want.Meta))
-	// The checksum only says which component setup meant to install. An ILM
-	// policy name edited by hand with the _meta kept would send new backing
-	// indices to another policy: put the component again.
-	if change.Action == Unchanged && policy != lifecyclePolicy(want.Template.Settings) {
-		change.Action = Updated
+		if componentEffect(installed.Template) != componentEffect(wantTemplate) {
+			change.Action = Updated
+		}
 	}
 	if change.Action == Unchanged {
 		return change, nil
@@ -312,6 +323,91 @@ func installComponent(ctx context.Context, es *elasticsearch.TypedClient, name s
 		return change, fmt.Errorf("put component template %s: %w", name, err)
 	}
 	return change, nil
+}
+
+// installedComponent is a component template as GET _component_template
+// returns it, its template kept as sent: decoding it into the typed API's
+// types would drop what they do not model, and such an edit would go unseen.
+type installedComponent struct {
+	Template json.RawMessage `json:"template"`
+	Meta     types.Metadata  `json:"_meta"`
+}
+
+// getComponent returns the component template name, and whether it exists.
+func getComponent(ctx context.Context, es *elasticsearch.TypedClient, name string) (installedComponent, bool, error) {
+	var c installedComponent
+	res, err := es.Cluster.GetComponentTemplate().Name(name).Perform(ctx)
+	if err != nil {
+		return c, false, fmt.Errorf("get component template %s: %w", name, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return c, false, fmt.Errorf("get component template %s: %w", name, err)
+	}
+	if res.StatusCode == http.StatusNotFound {
+		return c, false, nil
+	}
+	if res.StatusCode != http.StatusOK {
+		return c, false, fmt.Errorf("get component template %s: %s: %s", name, res.Status, body)
+	}
+	var resp struct {
+		ComponentTemplates []struct {
+			ComponentTemplate installedComponent `json:"component_template"`
+		} `json:"component_templates"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return c, false, fmt.Errorf("get component template %s: %w", name, err)
+	}
+	if len(resp.ComponentTemplates) == 0 {
+		return c, false, nil
+	}
+	return resp.ComponentTemplates[0].ComponentTemplate, true, nil
+}
+
+// componentEffect returns what a component template's template (settings,
+// mappings, aliases, lifecycle...) does, in a form that does not depend on
+// how Elasticsearch spells it: settings are flattened to their full dotted
+// names with string values (Elasticsearch nests them under "index" and
+// answers every value as a string), everything else is compared as JSON
+// values, whatever the order of keys.
+func componentEffect(template json.RawMessage) string {
+	var t map[string]any
+	dec := json.NewDecoder(bytes.NewReader(template))
+	dec.UseNumber()
+	if err := dec.Decode(&t); err != nil {
+		// It then compares as different: setup puts the component again, which is safe.
+		return err.Error()
+	}
+	if settings, ok := t["settings"]; ok {
+		flat := map[string]string{}
+		flattenSettings(flat, "", settings)
+		t["settings"] = flat
+	}
+	b, err := json.Marshal(t) // sorts the keys of every object
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// flattenSettings puts v, the settings under prefix, into flat by their
+// dotted names without the leading "index.", every scalar as a string.
+func flattenSettings(flat map[string]string, prefix string, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, sub := range v {
+			flattenSettings(flat, prefix+k+".", sub)
+		}
+	case string:
+		flat[strings.TrimPrefix(strings.TrimSuffix(prefix, "."), "index.")] = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		flat[strings.TrimPrefix(strings.TrimSuffix(prefix, "."), "index.")] = string(b)
+	}
 }
 
 func installIndexTemplate(ctx context.Context, es *elasticsearch.TypedClient, want schema.IndexTemplate) (Change, error) {
@@ -440,11 +536,3 @@ func (e *effect) lifecycle(retention types.Duration, enabled *bool) {
 }
 
 func (e effect) key() string { return fmt.Sprintf("%+v", e) }
-
-// lifecyclePolicy returns the ILM policy index settings name, or "".
-func lifecyclePolicy(s *types.IndexSettings) string {
-	if s == nil || s.Lifecycle == nil || s.Lifecycle.Name == nil {
-		return ""
-	}
-	return *s.Lifecycle.Name
-}

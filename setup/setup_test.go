@@ -320,3 +320,76 @@ func post(t *testing.T, url string, body []byte) []byte {
 	}
 	return b
 }
+
+// TestInstallRestoresEditedComponents proves that setup puts a component
+// template back when it was edited by hand with its _meta (and so setup's
+// checksum) kept, whatever the edit: before, only the checksum and the ILM
+// policy name were compared, so a write block in the settings component
+// (which would hold up every record sent to a new activity data stream) or
+// a field retyped in the mappings component (a keyword made text, which
+// every exact-match query on it would then miss) stayed, reported unchanged.
+// A run after the repair changes nothing.
+func TestInstallRestoresEditedComponents(t *testing.T) {
+	es := estest.Client(t)
+	ctx := context.Background()
+	defer func() {
+		if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+			t.Errorf("restore default schema: %v", err)
+		}
+	}()
+	event := strings.TrimPrefix(schema.Path(schema.AttrEvent), "attributes.")
+	for _, tt := range []struct {
+		component string
+		edit      func(template map[string]any)
+		// restored reports whether the component's template is as setup installs it again.
+		restored func(template string) bool
+	}{
+		{schema.SettingsComponentName, func(tmpl map[string]any) {
+			tmpl["settings"].(map[string]any)["index"].(map[string]any)["blocks"] = map[string]any{"write": "true"}
+		}, func(tmpl string) bool { return !strings.Contains(tmpl, `"blocks"`) }},
+		{schema.MappingsComponentName, func(tmpl map[string]any) {
+			props := tmpl["mappings"].(map[string]any)["properties"].(map[string]any)["attributes"].(map[string]any)["properties"].(map[string]any)
+			props[event] = map[string]any{"type": "text"}
+		}, func(tmpl string) bool { return !strings.Contains(tmpl, fmt.Sprintf(`%q:{"type":"text"}`, event)) }},
+	} {
+		t.Run(tt.component, func(t *testing.T) {
+			if _, err := setup.Install(ctx, es, setup.Config{}); err != nil {
+				t.Fatalf("first install: %v", err)
+			}
+			url := estest.URL(t) + "/_component_template/" + tt.component
+			var installed struct {
+				ComponentTemplates []struct {
+					ComponentTemplate map[string]any `json:"component_template"`
+				} `json:"component_templates"`
+			}
+			if err := json.Unmarshal(getJSON(t, url), &installed); err != nil || len(installed.ComponentTemplates) != 1 {
+				t.Fatalf("component template response: %v", err)
+			}
+			edited := installed.ComponentTemplates[0].ComponentTemplate
+			tt.edit(edited["template"].(map[string]any))
+			body, err := json.Marshal(edited)
+			if err != nil {
+				t.Fatal(err)
+			}
+			send(t, http.MethodPut, url, string(body))
+
+			report, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			if got := actionOn(report, tt.component); got != setup.Updated {
+				t.Errorf("got %q after %s was edited with its _meta kept, want %q", got, tt.component, setup.Updated)
+			}
+			if got := string(getJSON(t, url)); !tt.restored(got) {
+				t.Errorf("got component template %s, want the edit taken away", got)
+			}
+			again, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("third install: %v", err)
+			}
+			if again.Changed() {
+				t.Errorf("third install changed %v, want nothing", again.Changes)
+			}
+		})
+	}
+}

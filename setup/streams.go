@@ -5,7 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
@@ -59,6 +63,10 @@ func metaString(meta types.Metadata, key string) string {
 // stream's older backing indices keep their mapping. A stream that a
 // template of higher priority than ours claims would get no newer mapping
 // from a rollover, and is left alone.
+//
+// The wildcard it lists the streams with resolves only to the streams the
+// user may view: Install first checks that the user may view them all
+// (checkStreamPrivileges), so that none is silently left out.
 func rollOverStaleStreams(ctx context.Context, es *elasticsearch.TypedClient, version string) ([]Change, error) {
 	resolved, err := es.Indices.ResolveIndex(schema.IndexPattern).Do(ctx)
 	if isNotFound(err) {
@@ -98,6 +106,68 @@ func rollOverStaleStreams(ctx context.Context, es *elasticsearch.TypedClient, ve
 			return changes, lifecycleError("roll over "+stream.Name+" onto the installed schema", "manage", err)
 		}
 		changes = append(changes, Change{Kind: "data stream", Name: stream.Name, Action: RolledOver})
+	}
+	return changes, nil
+}
+
+// backingIndexKind is the Change.Kind of an activity backing index that
+// Install brought under the configured retention.
+const backingIndexKind = "retention of backing index"
+
+// adoptBackingIndices brings every backing index of the activity data
+// streams under the retention setup installs. A stream created before setup
+// ran (the collector writing first) came from the built-in logs templates,
+// whose ILM policy "logs" has no delete phase; a rollover gives it a write
+// index from our template, but its older backing indices keep that policy
+// and so every record in them forever.
+//
+// With ILM (ilm set) each backing index that names no policy or another one
+// is given ILMPolicyName; ILM finishes the step it is in and follows the new
+// policy from there, its age still counted from its rollover. Where the data
+// stream lifecycle carries the retention (lifecycle set), the stream's own
+// lifecycle covers all its backing indices, except those naming an ILM policy
+// with index.lifecycle.prefer_ilm left true (its default): ILM, not the
+// lifecycle, manages those, so they are given prefer_ilm false. Where neither
+// runs, nothing would act on either setting, and nothing is done.
+func adoptBackingIndices(ctx context.Context, es *elasticsearch.TypedClient, ilm, lifecycle bool) ([]Change, error) {
+	if !ilm && !lifecycle {
+		return nil, nil
+	}
+	indices, err := es.Indices.GetSettings().Index(schema.IndexPattern).Name("index.lifecycle.*").Do(ctx)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, lifecycleError("get the settings of the activity backing indices", "view_index_metadata", err)
+	}
+	var changes []Change
+	for _, index := range slices.Sorted(maps.Keys(indices)) {
+		var have types.IndexSettingsLifecycle
+		if s := indices[index].Settings; s != nil && s.Index != nil && s.Index.Lifecycle != nil {
+			have = *s.Index.Lifecycle
+		} else if s != nil && s.Lifecycle != nil {
+			have = *s.Lifecycle
+		}
+		policy := ""
+		if have.Name != nil {
+			policy = *have.Name
+		}
+		var set string
+		switch {
+		case ilm && policy != schema.ILMPolicyName:
+			set = fmt.Sprintf(`{"index.lifecycle.name":%q}`, schema.ILMPolicyName)
+		case !ilm && policy != "" && (have.PreferIlm == nil || *have.PreferIlm != "false"):
+			set = `{"index.lifecycle.prefer_ilm":false}`
+		default:
+			continue
+		}
+		if _, err := es.Indices.PutSettings().Indices(index).Raw(strings.NewReader(set)).Do(ctx); err != nil {
+			if isNotFound(err) {
+				continue // deleted since it was listed: it has no records left to keep
+			}
+			return changes, lifecycleError("bring "+index+" under the retention", "manage", err)
+		}
+		changes = append(changes, Change{Kind: backingIndexKind, Name: index, Action: Updated})
 	}
 	return changes, nil
 }
