@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -55,6 +54,12 @@ const (
 	classHigh                       // a byte of a non-ASCII character (after any byte): see nonASCIICandidates
 )
 
+// digitFlag marks the digits again, at the top bit, where they are
+// counted by adding up the classes of a round's eight bytes: their other
+// classes (bits 0 to 24) add up to less than 1<<28 and never carry into
+// it. It pairs with nothing (shifted up, it leaves the 32 bits).
+const digitFlag uint32 = 1 << 31
+
 // classStart is the class of the virtual byte before a string's first.
 const classStart = classAny | classAny2 | classAny3 | classAny4
 
@@ -82,7 +87,7 @@ func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256
 	t[':'] |= classEq
 	t['%'] |= classEq
 	for c := '0'; c <= '9'; c++ {
-		t[c] |= classDigit
+		t[c] |= classDigit | digitFlag
 	}
 	for _, c := range "rRcC" {
 		t[c] |= classAuthEnd
@@ -123,16 +128,22 @@ func (r *Redactor) candidates(s string) uint32 {
 	var pairs uint32
 	prev := classStart
 	digits := 0
-	// Eight bytes a round: fewer loop steps, the lookups overlap, and the
-	// digits are counted in one word (digits8).
+	// Eight bytes a round: fewer loop steps, and the lookups overlap. The
+	// digits are counted by adding up the eight classes (see digitFlag),
+	// in 64 bits: no separate pass over the word, whose constants the
+	// compiler would have to load again every round. Each half is done
+	// with before the next is loaded: with all eight classes at once the
+	// loop runs out of registers and stores and reloads its variables.
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		b := s[i : i+8]
 		c0, c1, c2, c3 := t[b[0]], t[b[1]], t[b[2]], t[b[3]]
+		pairs |= prev<<1&c0 | c0<<1&c1 | c1<<1&c2 | c2<<1&c3
+		sum := uint64(c0) + uint64(c1) + uint64(c2) + uint64(c3)
 		c4, c5, c6, c7 := t[b[4]], t[b[5]], t[b[6]], t[b[7]]
-		pairs |= prev<<1&c0 | c0<<1&c1 | c1<<1&c2 | c2<<1&c3 |
-			c3<<1&c4 | c4<<1&c5 | c5<<1&c6 | c6<<1&c7
-		digits += digits8(load64(b, 0))
+		pairs |= c3<<1&c4 | c4<<1&c5 | c5<<1&c6 | c6<<1&c7
+		sum += uint64(c4) + uint64(c5) + uint64(c6) + uint64(c7)
+		digits += int(sum >> 31)
 		prev = c7
 	}
 	for ; i < len(s); i++ {
@@ -316,21 +327,6 @@ func plainEnd(s, plain string, pos []int, k int) int {
 		return p + 3
 	}
 	return p + 1
-}
-
-// digits8 counts the ASCII digits among the 8 bytes of x. The low 7 bits
-// of each byte plus a constant below 0x80 never carry into the next byte, so
-// each sum's high bit compares one byte with one bound; a byte with its
-// high bit set is no digit.
-func digits8(x uint64) int {
-	const (
-		ones = 0x0101010101010101
-		high = 0x80 * ones
-	)
-	y := x &^ high
-	ge0 := y + (0x80-'0')*ones
-	ge10 := y + (0x80-'9'-1)*ones
-	return bits.OnesCount64(ge0 &^ ge10 &^ x & high)
 }
 
 // schemeSeps are the bytes that may follow an authorization scheme: the

@@ -202,16 +202,17 @@ func TestSeparatorClasses(t *testing.T) {
 	}
 }
 
-func TestDigits8(t *testing.T) {
-	for _, s := range []string{"01234567", "abcdefgh", "/0:9\xb0\xb9\x30\x39", "\xff\xff\xff\xff\xff\xff\xff\xff", "9a8b7c6d", "\x00\x00\x00\x00\x00\x00\x00\x00"} {
-		want := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] >= '0' && s[i] <= '9' {
-				want++
-			}
+// TestDigitFlag checks what candidates' digit count relies on: digitFlag
+// marks exactly the ASCII digits, and every other class bit stays below
+// 1<<28, so that eight classes added up never carry into digitFlag.
+func TestDigitFlag(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for c, class := range r.byteClass {
+		if got, want := class&digitFlag != 0, c >= '0' && c <= '9'; got != want {
+			t.Errorf("byte %#x: digitFlag %v, want %v", c, got, want)
 		}
-		if got := digits8(load64(s, 0)); got != want {
-			t.Errorf("digits8(%q): got %d, want %d", s, got, want)
+		if rest := class &^ digitFlag; rest >= 1<<28 {
+			t.Errorf("byte %#x: classes %b reach bit 28, where eight of them added up carry into digitFlag", c, rest)
 		}
 	}
 }

@@ -360,3 +360,42 @@ func TestCachesKeptAcrossCollections(t *testing.T) {
 		t.Errorf("free caches kept: got %d, want %d", got, want)
 	}
 }
+
+// TestShapeKeyComparedInFull proves that the shape memo (the key at the
+// same position in the previous record, and the field name at the same
+// position in the previous changes) is reused only for the very same key:
+// keys of 8 to 24 bytes are compared word by word inline, and a key that
+// differs from the previous record's in any one byte, at any length, is
+// classified afresh. The second key of each pair holds "secret", so a
+// wrongly reused verdict would leave its value unredacted.
+func TestShapeKeyComparedInFull(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for n := len("secret"); n <= 30; n++ {
+		for at := 0; at+len("secret") <= n; at++ {
+			secretKey := strings.Repeat("x", at) + "secret" + strings.Repeat("x", n-at-len("secret"))
+			// The same key with one byte changed: it matches no pattern.
+			cleanKey := secretKey[:at+5] + "q" + secretKey[at+6:]
+			var rep Report
+			for i, k := range []string{cleanKey, secretKey} {
+				m := pcommon.NewMap()
+				m.PutStr(k, "a value long enough")
+				m.PutEmptyMap(schema.AttrChanges).PutEmptyMap(k).PutStr("new", "a value long enough")
+				rep.Reset()
+				r.Attributes(m, "", true, &rep)
+				v, _ := m.Get(k)
+				f, _ := m.Get(schema.AttrChanges)
+				field, _ := f.Map().Get(k)
+				redacted := v.Str() == Mask
+				fieldRedacted := field.Type() == pcommon.ValueTypeMap && field.Map().Len() == 1
+				if _, ok := field.Map().Get("redacted"); !ok {
+					fieldRedacted = false
+				}
+				if want := i == 1; redacted != want || fieldRedacted != want {
+					t.Errorf("key %q after %q: got value redacted %v, field redacted %v, want %v",
+						k, cleanKey, redacted, fieldRedacted, want)
+				}
+			}
+			rep.Release()
+		}
+	}
+}
