@@ -1111,7 +1111,9 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 	verdict := e.verdict[0]
 	otp := verdict&verdictOTP != 0
 	if verdict&verdictKey != 0 {
-		w.redactChange(v)
+		if !redactedByEmitter(v) {
+			w.redactChange(v)
+		}
 		return false
 	}
 	if v.Type() != pcommon.ValueTypeMap {
@@ -1188,6 +1190,19 @@ func (w *walker) redactChangesFields(m pcommon.Map) {
 		w.redactChange(v)
 		return false
 	})
+}
+
+// redactedByEmitter reports whether a changed field's value is already what
+// redactChange makes of it, {"redacted": true}, with nothing else in it: our
+// library records a credential-named field's change so. Nothing is left to
+// redact, and counting it as redacted here would flag every password change
+// as a leak the collector caught.
+func redactedByEmitter(v pcommon.Value) bool {
+	if v.Type() != pcommon.ValueTypeMap || v.Map().Len() != 1 {
+		return false
+	}
+	b, ok := v.Map().Get("redacted")
+	return ok && b.Type() == pcommon.ValueTypeBool && b.Bool()
 }
 
 // redactChange redacts one changed field's values.

@@ -204,6 +204,39 @@ func TestAttributes(t *testing.T) {
 	}
 }
 
+// TestChangeRedactedByEmitter: a credential-named field's change that its
+// emitter already recorded without values, as our library does, stays as it
+// is and is not reported as redacted here; one that holds anything else is.
+func TestChangeRedactedByEmitter(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, tt := range []struct {
+		name   string
+		change any
+		hit    bool
+	}{
+		{"already redacted", map[string]any{"redacted": true}, false},
+		{"redacted false", map[string]any{"redacted": false}, true},
+		{"redacted beside a value", map[string]any{"redacted": true, "new": "hunter22"}, true},
+		{"values", map[string]any{"old": "a", "new": "b"}, true},
+		{"a string", "hunter22", true},
+	} {
+		m := pcommon.NewMap()
+		if err := m.FromRaw(map[string]any{schema.AttrChanges: map[string]any{"password_hash": tt.change}}); err != nil {
+			t.Fatal(err)
+		}
+		var rep Report
+		r.Attributes(m, "", true, &rep)
+		want := map[string]any{schema.AttrChanges: map[string]any{"password_hash": map[string]any{"redacted": true}}}
+		if got := m.AsRaw(); !pcommonEqual(t, got, want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, want)
+		}
+		if got := contains(rep.Paths(), "activity.changes.password_hash"); got != tt.hit {
+			t.Errorf("%s: reported as redacted %v, want %v", tt.name, got, tt.hit)
+		}
+		rep.Release()
+	}
+}
+
 // TestNumbers: numbers are written out as digits, so integers and whole
 // doubles are checked for card numbers (whatever their sign) and, under
 // OTP-like keys, masked; a whole double past 2^53 cannot be read exactly and
