@@ -160,11 +160,11 @@ func describe(p querysvc.Principal, v querysvc.View) string {
 	// chosen: written as they are, "Pat\nAdmin (Admin) viewed ..." would
 	// read as two records. Quoted values (strconv.Quote, as %q) are
 	// escaped already.
-	safetext.Write(&b, who)
+	writeText(&b, who)
 	b.WriteString(" (")
 	b.WriteString(p.Role.ActorType())
 	b.WriteString(") viewed ")
-	safetext.Write(&b, v.Endpoint)
+	writeText(&b, v.Endpoint)
 	var num [64]byte
 	if v.ID != "" {
 		b.WriteString(" for ")
@@ -182,7 +182,7 @@ func describe(p querysvc.Principal, v querysvc.View) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			safetext.Write(&b, k)
+			writeText(&b, k)
 			b.WriteByte('=')
 			b.Write(strconv.AppendQuote(num[:0], v.Params[k]))
 		}
@@ -193,4 +193,17 @@ func describe(p querysvc.Principal, v querysvc.View) string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// writeText writes s as safetext.Write does, which leaves printable ASCII as
+// it is: such text, the usual name, endpoint and parameter name, is copied
+// without safetext's test of each character against Unicode's tables.
+func writeText(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' {
+			safetext.Write(b, s)
+			return
+		}
+	}
+	b.WriteString(s)
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/valyala/fastjson"
 
 	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/schema"
 )
 
 // Aggregation answers are read whole and parsed with valyala/fastjson, then
@@ -126,10 +128,29 @@ func bucketsOf(v *fastjson.Value, name string) ([]*fastjson.Value, error) {
 
 // interner gives one string for equal keys within an answer, so that keys
 // repeated in every bucket (event names, client addresses) are allocated
-// once. The zero interner allocates every key.
+// once. The zero interner allocates every key not in the vocabulary.
 type interner map[string]string
 
+// vocabulary holds the schema's closed vocabularies (events, categories,
+// actor types), the keys of the small aggregations: a key found here is
+// the schema's own string, not a copy. Without it every bucket key was an
+// allocation (16 of an events breakdown's 127). It is built once and only
+// read.
+var vocabulary = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for _, list := range [][]string{schema.Events(), schema.Categories(), schema.ActorTypes()} {
+		for _, s := range list {
+			m[s] = s
+		}
+	}
+	return m
+})
+
 func (in interner) str(b []byte) string {
+	// The lookup converts b without allocating.
+	if s, ok := vocabulary()[string(b)]; ok {
+		return s
+	}
 	if in == nil {
 		return string(b)
 	}

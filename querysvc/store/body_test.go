@@ -285,7 +285,7 @@ func FuzzRequestBody(f *testing.F) {
 func BenchmarkRequestBody(b *testing.B) {
 	ctx := querysvc.NewContext(context.Background(), querysvc.Principal{Subject: "p", Role: querysvc.RolePartner, Tenant: "t-alpha"})
 	filters, err := scope(ctx, querysvc.Filter{Category: schema.CategoryRewards, Query: "free coffee",
-		From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+		From: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

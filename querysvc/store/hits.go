@@ -62,7 +62,7 @@ func activities(hits []docHit) ([]querysvc.Activity, error) {
 // answer with readHits.
 func (s *Store) searchHits(ctx context.Context, op string, k kind, req *search.Request) (hitsAnswer, error) {
 	var a hitsAnswer
-	err := s.send(ctx, op, k, req, func(body io.Reader, size int64) error {
+	err := s.send(ctx, op, k, req, nil, func(body io.Reader, size int64) error {
 		return readAnswer(body, size, func(st *parsing) error {
 			var err error
 			a, err = readHits(st.body)

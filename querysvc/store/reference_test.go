@@ -37,7 +37,7 @@ type hitsResponse struct {
 // perform sends a search of kind k with the body of req, through the typed
 // client as the typed API's Perform does, and decodes the response into out.
 func (s *Store) perform(ctx context.Context, op string, k kind, req *search.Request, out any) error {
-	return s.send(ctx, op, k, req, func(body io.Reader, _ int64) error {
+	return s.send(ctx, op, k, req, nil, func(body io.Reader, _ int64) error {
 		return jsoniter.ConfigCompatibleWithStandardLibrary.NewDecoder(body).Decode(out)
 	})
 }

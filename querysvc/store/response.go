@@ -28,16 +28,17 @@ func unmarshal(b []byte, v any) error {
 // response, whose aggregation decoding allocates a map per bucket and was
 // most of the service's overhead over Elasticsearch in BenchmarkEndpoints.
 
-// performParsed sends a search like perform and hands its answer, parsed, to
+// performParsed sends a search like send and hands its answer, parsed, to
 // read (see parseAnswer).
-func (s *Store) performParsed(ctx context.Context, op string, k kind, req *search.Request, read func(*fastjson.Value) error) error {
-	return s.send(ctx, op, k, req, func(body io.Reader, size int64) error { return parseAnswer(body, size, read) })
+func (s *Store) performParsed(ctx context.Context, op string, k kind, req *search.Request, tail []byte, read func(*fastjson.Value) error) error {
+	return s.send(ctx, op, k, req, tail, func(body io.Reader, size int64) error { return parseAnswer(body, size, read) })
 }
 
-// send sends a search of kind k with the body of req and reads a successful
-// answer's body with decode, which also gets the body's length (-1 when
-// unknown).
-func (s *Store) send(ctx context.Context, op string, k kind, req *search.Request, decode func(body io.Reader, size int64) error) error {
+// send sends a search of kind k with the body of req, joined to the
+// members of the encoded object tail when tail is set (see joinObjects),
+// and reads a successful answer's body with decode, which also gets the
+// body's length (-1 when unknown).
+func (s *Store) send(ctx context.Context, op string, k kind, req *search.Request, tail []byte, decode func(body io.Reader, size int64) error) error {
 	prepared, err := s.prepared[k]()
 	if err != nil {
 		return querysvc.Wrap(querysvc.CodeInternal, op+": prepare request", err)
@@ -45,6 +46,9 @@ func (s *Store) send(ctx context.Context, op string, k kind, req *search.Request
 	body, err := s.encode(req)
 	if err != nil {
 		return querysvc.Wrap(querysvc.CodeInternal, op+": encode request", err)
+	}
+	if tail != nil {
+		body = joinObjects(body, tail)
 	}
 	hr := prepared.Clone(ctx)
 	hr.Body, hr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
@@ -68,4 +72,21 @@ func (s *Store) send(ctx context.Context, op string, k kind, req *search.Request
 		return esError(op, fmt.Errorf("decode response: %w", err))
 	}
 	return nil
+}
+
+// joinObjects returns the JSON object holding the members of a, then those
+// of b: two objects encoded apart, neither with a member of the other's
+// name. It appends to a; b is not changed.
+func joinObjects(a, b []byte) []byte {
+	a, b = bytes.TrimSpace(a), bytes.TrimSpace(b)
+	members := bytes.TrimSpace(b[1 : len(b)-1])
+	if len(members) == 0 {
+		return a
+	}
+	a = bytes.TrimSpace(a[:len(a)-1])
+	if len(a) > 1 {
+		a = append(a, ',')
+	}
+	a = append(a, members...)
+	return append(a, '}')
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -58,6 +59,56 @@ type Store struct {
 	encode func(*search.Request) ([]byte, error)
 	// prepared holds the HTTP request of each kind of search (see prepare).
 	prepared [numKinds]func() (*http.Request, error)
+	// byEvent, byCategory, topUsers and authAggs are the aggregations of
+	// the small analytics (see aggsFor).
+	byEvent, byCategory, topUsers, authAggs aggsFor
+}
+
+// fixedAggs are the aggregations of a request. When body is set, it is
+// s.encode's encoding of a request holding only aggs ({"aggregations":...}),
+// sent joined to the encoding of the rest of the request (joinObjects)
+// rather than encoding aggs again.
+type fixedAggs struct {
+	aggs map[string]types.Aggregations
+	body []byte
+}
+
+// aggsFor builds and encodes, once per number of top entries, the
+// aggregations of an analytics query that depend on nothing else (not the
+// principal, not the filters: those are in the query). Building them for
+// every request (maps and the typed API's structures, up to 3 KB for the
+// auth summary) and encoding them (structures of about 700 bytes, copied
+// and checked field by field) was most of the cost of a small
+// aggregation's request. They are shared between requests: nothing may
+// change them.
+type aggsFor struct {
+	build func(n int) map[string]types.Aggregations
+	// built holds those for n up to maxBuiltTop; others are built per request.
+	built [maxBuiltTop + 1]atomic.Pointer[fixedAggs]
+}
+
+// maxBuiltTop bounds the numbers of top entries whose aggregations are kept:
+// the API's largest limit for top users and failing logins.
+const maxBuiltTop = 100
+
+// get returns the aggregations for n top entries, encoded with s.encode.
+func (a *aggsFor) get(s *Store, n int) (*fixedAggs, error) {
+	if n >= 0 && n <= maxBuiltTop {
+		if fa := a.built[n].Load(); fa != nil {
+			return fa, nil
+		}
+	}
+	fa := &fixedAggs{aggs: a.build(n)}
+	body, err := s.encode(&search.Request{Aggregations: fa.aggs})
+	if err != nil {
+		return nil, querysvc.Wrap(querysvc.CodeInternal, "aggregate: encode request", err)
+	}
+	fa.body = body
+	if n >= 0 && n <= maxBuiltTop {
+		// Two requests may build the same n at once; either result is right.
+		a.built[n].Store(fa)
+	}
+	return fa, nil
 }
 
 // kind is a kind of search the store sends: its URL, parameters and
@@ -111,6 +162,8 @@ func New(es *elasticsearch.TypedClient, opts ...Option) *Store {
 	for k := range numKinds {
 		s.prepared[k] = sync.OnceValues(func() (*http.Request, error) { return s.prepare(k) })
 	}
+	s.byEvent.build, s.byCategory.build = breakdownAggs(schema.AttrEvent), breakdownAggs(schema.AttrCategory)
+	s.topUsers.build, s.authAggs.build = topUsersAggs, authAggs
 	return s
 }
 
@@ -132,8 +185,8 @@ func (s *Store) prepare(k kind) (*http.Request, error) {
 }
 
 // scope returns the filters every query of the principal in ctx carries:
-// the tenant filter first, then the filters of f.
-func scope(ctx context.Context, f querysvc.Filter) ([]types.Query, error) {
+// the tenant filter first, then the filters of f, with room for extra more.
+func scope(ctx context.Context, f querysvc.Filter, extra int) ([]types.Query, error) {
 	p, ok := querysvc.FromContext(ctx)
 	if !ok {
 		return nil, querysvc.Errorf(querysvc.CodeUnauthorized, "no principal")
@@ -148,15 +201,7 @@ func scope(ctx context.Context, f querysvc.Filter) ([]types.Query, error) {
 	case tenant == "":
 		tenant = f.Tenant // admin: optional filter
 	}
-	var qs []types.Query
-	if tenant != "" {
-		qs = append(qs, term(schema.Path(schema.AttrTenantID), tenant), onlyValue(schema.Path(schema.AttrTenantID), tenant))
-	} else if p.Role != querysvc.RoleAdmin {
-		// Unreachable: Scope refuses every non-admin without a tenant. Kept
-		// so that a future role can never fall through to an unscoped query.
-		return nil, querysvc.Errorf(querysvc.CodeForbidden, "unscoped query refused")
-	}
-	for _, kv := range []struct{ attr, v string }{
+	attrs := [...]struct{ attr, v string }{
 		{schema.AttrCategory, f.Category},
 		{schema.AttrEvent, f.Event},
 		{schema.AttrActorType, f.UserType},
@@ -164,7 +209,33 @@ func scope(ctx context.Context, f querysvc.Filter) ([]types.Query, error) {
 		{schema.AttrSubjectType, f.SubjectType},
 		{schema.AttrSubjectID, f.SubjectID},
 		{schema.AttrOutcome, f.Outcome},
-	} {
+	}
+	// The filters are counted first so that they take one allocation: a
+	// types.Query is about 500 bytes, and growing the slice by appending
+	// copied a partner's filters two or three times.
+	n := extra
+	if tenant != "" {
+		n += 2
+	}
+	for _, kv := range attrs {
+		if kv.v != "" {
+			n++
+		}
+	}
+	for _, set := range []bool{f.IP != "", !f.From.IsZero() || !f.To.IsZero(), f.Query != ""} {
+		if set {
+			n++
+		}
+	}
+	qs := make([]types.Query, 0, n)
+	if tenant != "" {
+		qs = append(qs, term(schema.Path(schema.AttrTenantID), tenant), onlyValue(schema.Path(schema.AttrTenantID), tenant))
+	} else if p.Role != querysvc.RoleAdmin {
+		// Unreachable: Scope refuses every non-admin without a tenant. Kept
+		// so that a future role can never fall through to an unscoped query.
+		return nil, querysvc.Errorf(querysvc.CodeForbidden, "unscoped query refused")
+	}
+	for _, kv := range attrs {
 		if kv.v != "" {
 			qs = append(qs, term(schema.Path(kv.attr), kv.v))
 		}
@@ -252,7 +323,7 @@ func newestFirst() []types.SortCombinations {
 
 // Search implements querysvc.Store.
 func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page) (querysvc.ActivityPage, error) {
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 0)
 	if err != nil {
 		return querysvc.ActivityPage{}, err
 	}
@@ -361,7 +432,7 @@ var (
 
 // Get implements querysvc.Store.
 func (s *Store) Get(ctx context.Context, id, tenant string) (querysvc.Activity, error) {
-	filters, err := scope(ctx, querysvc.Filter{Tenant: tenant})
+	filters, err := scope(ctx, querysvc.Filter{Tenant: tenant}, 0)
 	if err != nil {
 		return querysvc.Activity{}, err
 	}
@@ -390,10 +461,14 @@ func (s *Store) Get(ctx context.Context, id, tenant string) (querysvc.Activity, 
 // aggregate sends an aggregation request of s and reads the answer's
 // aggregations (nil when it has none) with read; it returns what read
 // returned and the answer's total.
-func aggregate[T any](ctx context.Context, s *Store, filters []types.Query, aggs map[string]types.Aggregations, read func(aggs *fastjson.Value) (T, error)) (T, int64, error) {
+func aggregate[T any](ctx context.Context, s *Store, filters []types.Query, aggs *fixedAggs, read func(aggs *fastjson.Value) (T, error)) (T, int64, error) {
 	var out T
 	var total int64
-	err := s.performParsed(ctx, "aggregate", indexAggs, aggRequest(filters, aggs), func(v *fastjson.Value) error {
+	req := aggRequest(filters, aggs.aggs)
+	if aggs.body != nil {
+		req.Aggregations = nil
+	}
+	err := s.performParsed(ctx, "aggregate", indexAggs, req, aggs.body, func(v *fastjson.Value) error {
 		var err error
 		if total, err = answerTotal(v); err != nil {
 			return err
@@ -418,7 +493,7 @@ func termsAgg(field string, size int, sub map[string]types.Aggregations) types.A
 
 // Trends implements querysvc.Store.
 func (s *Store) Trends(ctx context.Context, f querysvc.Filter, interval querysvc.Interval, splitBy string) (querysvc.Trends, error) {
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 0)
 	if err != nil {
 		return querysvc.Trends{}, err
 	}
@@ -451,7 +526,7 @@ func (s *Store) Trends(ctx context.Context, f querysvc.Filter, interval querysvc
 	if splitBy != "" {
 		out.SplitBy = strings.TrimPrefix(splitBy, "activity.")
 	}
-	out.Buckets, out.Total, err = aggregate(ctx, s, filters, map[string]types.Aggregations{"over_time": hist},
+	out.Buckets, out.Total, err = aggregate(ctx, s, filters, &fixedAggs{aggs: map[string]types.Aggregations{"over_time": hist}},
 		func(aggs *fastjson.Value) ([]querysvc.TrendBucket, error) { return readTrends(aggs, splitBy != "") })
 	if err != nil {
 		return querysvc.Trends{}, err
@@ -484,14 +559,22 @@ func readTrends(aggs *fastjson.Value, split bool) ([]querysvc.TrendBucket, error
 
 // Breakdown implements querysvc.Store.
 func (s *Store) Breakdown(ctx context.Context, f querysvc.Filter, attr string) (querysvc.Breakdown, error) {
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 0)
 	if err != nil {
 		return querysvc.Breakdown{}, err
 	}
 	if attr != schema.AttrEvent && attr != schema.AttrCategory {
 		return querysvc.Breakdown{}, querysvc.Errorf(querysvc.CodeInvalid, "breakdown by %q is not supported", attr)
 	}
-	buckets, total, err := aggregate(ctx, s, filters, map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)},
+	by := &s.byEvent
+	if attr == schema.AttrCategory {
+		by = &s.byCategory
+	}
+	aggs, err := by.get(s, 0)
+	if err != nil {
+		return querysvc.Breakdown{}, err
+	}
+	buckets, total, err := aggregate(ctx, s, filters, aggs,
 		func(aggs *fastjson.Value) ([]querysvc.Count, error) { return countsOf(aggs, "by", nil) })
 	if err != nil {
 		return querysvc.Breakdown{}, err
@@ -499,22 +582,39 @@ func (s *Store) Breakdown(ctx context.Context, f querysvc.Filter, attr string) (
 	return querysvc.Breakdown{Total: total, Buckets: buckets}, nil
 }
 
+// breakdownAggs returns the builder of the aggregations of a breakdown by
+// attr, which takes no number of entries.
+func breakdownAggs(attr string) func(int) map[string]types.Aggregations {
+	return func(int) map[string]types.Aggregations {
+		return map[string]types.Aggregations{"by": termsAgg(schema.Path(attr), termsSize, nil)}
+	}
+}
+
 // TopUsers implements querysvc.Store.
 func (s *Store) TopUsers(ctx context.Context, f querysvc.Filter, n int) ([]querysvc.UserCount, error) {
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 0)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := aggregate(ctx, s, filters, map[string]types.Aggregations{
-		"users": termsAgg(schema.Path(schema.AttrUserID), n, map[string]types.Aggregations{
-			"name": termsAgg(schema.Path(schema.AttrUserName), 1, nil),
-			"type": termsAgg(schema.Path(schema.AttrActorType), 1, nil),
-		}),
-	}, readTopUsers)
+	aggs, err := s.topUsers.get(s, n)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := aggregate(ctx, s, filters, aggs, readTopUsers)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// topUsersAggs are the aggregations of the n top users.
+func topUsersAggs(n int) map[string]types.Aggregations {
+	return map[string]types.Aggregations{
+		"users": termsAgg(schema.Path(schema.AttrUserID), n, map[string]types.Aggregations{
+			"name": termsAgg(schema.Path(schema.AttrUserName), 1, nil),
+			"type": termsAgg(schema.Path(schema.AttrActorType), 1, nil),
+		}),
+	}
 }
 
 // readTopUsers reads the users terms aggregation, with each user's most
@@ -546,23 +646,33 @@ func authEvents() []string { return schema.AuthEvents() }
 
 // Auth implements querysvc.Store.
 func (s *Store) Auth(ctx context.Context, f querysvc.Filter, n int) (querysvc.AuthStats, error) {
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 1)
 	if err != nil {
 		return querysvc.AuthStats{}, err
 	}
 	filters = append(filters, terms(schema.Path(schema.AttrEvent), authEvents()...))
+	aggs, err := s.authAggs.get(s, n)
+	if err != nil {
+		return querysvc.AuthStats{}, err
+	}
+	out, _, err := aggregate(ctx, s, filters, aggs, readAuth)
+	if err != nil {
+		return querysvc.AuthStats{}, err
+	}
+	return out, nil
+}
+
+// authAggs are the aggregations of the auth summary with the n top failing
+// addresses and user names.
+func authAggs(n int) map[string]types.Aggregations {
 	failed := term(schema.Path(schema.AttrEvent), schema.EventLoginFailed)
-	out, _, err := aggregate(ctx, s, filters, map[string]types.Aggregations{
+	return map[string]types.Aggregations{
 		"events": termsAgg(schema.Path(schema.AttrEvent), termsSize, nil),
 		"failed": {Filter: &failed, Aggregations: map[string]types.Aggregations{
 			"ips":   termsAgg(schema.Path(schema.AttrClientAddress), n, nil),
 			"users": termsAgg(schema.Path(schema.AttrUserName), n, nil),
 		}},
-	}, readAuth)
-	if err != nil {
-		return querysvc.AuthStats{}, err
 	}
-	return out, nil
 }
 
 // readAuth reads the auth summary: counts per event, and the top failing
@@ -605,7 +715,7 @@ func readAuth(aggs *fastjson.Value) (querysvc.AuthStats, error) {
 // Alerts implements querysvc.Store.
 func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysvc.Activity, error) {
 	f.Event = schema.EventFailedLoginBurst
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -621,7 +731,7 @@ func (s *Store) Alerts(ctx context.Context, f querysvc.Filter, n int) ([]querysv
 // Bursts implements querysvc.Store; the method is described in the package doc.
 func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQuery) ([]querysvc.Burst, error) {
 	f.Event = schema.EventLoginFailed
-	filters, err := scope(ctx, f)
+	filters, err := scope(ctx, f, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -637,7 +747,7 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 	// first burstKeys keys is enough, and asking for more costs every
 	// window.
 	keys.Terms.ShardSize = ptr(burstKeys)
-	out, _, err := aggregate(ctx, s, filters, map[string]types.Aggregations{
+	out, _, err := aggregate(ctx, s, filters, &fixedAggs{aggs: map[string]types.Aggregations{
 		"windows": {
 			DateHistogram: &types.DateHistogramAggregation{
 				Field: ptr(schema.FieldTimestamp), FixedInterval: strconv.FormatInt(q.Window.Milliseconds(), 10) + "ms",
@@ -645,7 +755,7 @@ func (s *Store) Bursts(ctx context.Context, f querysvc.Filter, q querysvc.BurstQ
 			},
 			Aggregations: map[string]types.Aggregations{"keys": keys},
 		},
-	}, readBursts)
+	}}, readBursts)
 	if err != nil {
 		return nil, err
 	}
