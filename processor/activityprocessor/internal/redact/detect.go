@@ -466,7 +466,8 @@ const minKeyValueLen = 3
 // JSON escapes, "\u201c…\u201d": see escapedQuoted); a JSON object or
 // array, to its closing bracket; after white space in a line that starts
 // with the name (YAML, headers, INI), the rest of the line; otherwise up to
-// the next '&', ';', ',', white space, quote, bracket or '#'. An HTTP
+// white space or a quote, or a '&', ';' or ',' before another pair or the
+// end (see unquotedValueEnd). An HTTP
 // authorization scheme before the value ("Token ...") stays. A value that is
 // already redacted is left alone.
 func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
@@ -793,10 +794,63 @@ func pairValue(s string, vs int, line bool, unit int) (int, int) {
 		}
 		return vs, ve
 	}
-	for ve < len(s) && !isValueEnd(s[ve]) {
-		ve++
+	return vs, unquotedValueEnd(s, vs)
+}
+
+// unquotedValueEnd returns the end of the unquoted value of a credential's
+// pair that starts at vs: white space, or a quote that no letter or digit
+// follows (the end of the JSON or Python string the pair is written in), or
+// a '&', ';' or ',' that another pair ("Database=...") or the end of s
+// follows. Passwords are made of punctuation too: a value that stopped at
+// the first '&', '(', ',', '<', '#' or ';' let the rest of it out
+// ("Password=Tr0ub4dor&3"), or all of it when it started with one. A
+// bracket after the value is masked with it, which fails closed.
+func unquotedValueEnd(s string, vs int) int {
+	for ve := vs; ve < len(s); ve++ {
+		switch s[ve] {
+		case ' ', '\t', '\n', '\r':
+			return ve
+		case '"', '\'':
+			if ve+1 == len(s) || !isAlnum(s[ve+1]) {
+				return ve
+			}
+		case '&', ';', ',':
+			if pairFollows(s, ve+1) {
+				return ve
+			}
+		}
 	}
-	return vs, ve
+	return len(s)
+}
+
+// pairFollows reports whether another pair's name and '=' start at byte i
+// of s, white space aside, or a quoted name and ':' (JSON: a number's value
+// then ',"user":'), or s ends there.
+func pairFollows(s string, i int) bool {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i == len(s) {
+		return true
+	}
+	q := i
+	for q < len(s) && (s[q] == '"' || s[q] == '\'' || s[q] == '\\') {
+		q++
+	}
+	j := q
+	for j < len(s) && isNameByte(s[j]) {
+		j++
+	}
+	if j == q {
+		return false
+	}
+	if q > i {
+		for j < len(s) && (s[j] == '"' || s[j] == '\'' || s[j] == '\\') {
+			j++
+		}
+		return j < len(s) && (s[j] == ':' || s[j] == '=')
+	}
+	return j < len(s) && s[j] == '='
 }
 
 // unitUnknown is the unit (see startsLine) of a line that may be in a JSON
