@@ -30,17 +30,25 @@ const (
 )
 
 // DefaultKeyPatterns returns the default key patterns. They are compared
-// with every key with case and separators removed, as substrings.
+// with every key with case and separators removed, as substrings; "ssn"
+// and "pin", short, only as whole words (see redact.Config.KeyPatterns).
+// "pass" is not one: on a loyalty platform a pass is a wallet pass, data.
 func DefaultKeyPatterns() []string {
 	return []string{
 		"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "accesskey", "privatekey",
 		"authorization", "cookie", "sessionid", "credential", "cvv", "cvc", "cardnumber", "iban", "ssn",
+		"pin", "securitycode", "recoverycode", "backupcode", "jwt",
 	}
 }
 
-// DefaultOTPKeyPatterns returns the default OTP-like key patterns.
+// DefaultOTPKeyPatterns returns the default OTP-like key patterns ("otp",
+// "totp" and "2fa" only as whole words). Two-factor codes are OTP-like
+// rather than key patterns: a two_factor_enabled flag stays.
 func DefaultOTPKeyPatterns() []string {
-	return []string{"otp", "passcode", "mfacode", "verificationcode", "onetimecode", "2facode", "smscode"}
+	return []string{
+		"otp", "totp", "otpcode", "passcode", "mfacode", "verificationcode", "onetimecode", "2fa", "2facode",
+		"twofactor", "smscode",
+	}
 }
 
 // DetectorOff disables a value detector.
@@ -112,9 +120,12 @@ type Config struct {
 // RedactionConfig configures secret removal.
 type RedactionConfig struct {
 	// KeyPatterns are matched, case- and separator-insensitively and as
-	// substrings, against every key at any depth; the whole value of a
-	// matching key is redacted. Empty list: no key rule (value detectors
-	// still run). A pattern with no letter or digit is rejected.
+	// substrings, against every key at any depth; a pattern of fewer than
+	// five letters and digits only as whole words of the key or their
+	// plural ("pin" matches cardPin, not shipping), but cvv, cvc, pwd, jwt
+	// and iban anywhere. The whole value of a matching key is redacted.
+	// Empty list: no key rule (value detectors still run). A pattern with
+	// no letter or digit is rejected.
 	KeyPatterns []string `mapstructure:"key_patterns"`
 	// KeyAction is mask, hash or drop for keys matching KeyPatterns.
 	// Anything else is rejected.

@@ -153,3 +153,32 @@ func TestShippedSnippet(t *testing.T) {
 		t.Errorf("snippet: got %+v, want the defaults %+v", cfg, def)
 	}
 }
+
+// TestConfiguredShortKeyPatterns: patterns an operator configures are
+// matched like the defaults, case- and separator-insensitively ("S.S.N" is
+// "ssn"), and a short one only as whole words of a key or their plural,
+// while "cvv" still matches anywhere.
+func TestConfiguredShortKeyPatterns(t *testing.T) {
+	cfg, err := loadConfig(t, "short_patterns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTestLogs(t, cfg, (&fixedClock{now: goldenNow}).Now, nil)
+	keep := map[string]any{
+		"className":     "Gold",
+		"shipping_fee":  int64(4),
+		"jackpot_prize": int64(5000),
+		"pass":          "gold-2026",
+	}
+	secret := map[string]any{
+		"newPassword": "hunter22",
+		"customerSSN": "078-05-1120",
+		"ssn_last4":   "1120",
+		"cardPin":     "4931",
+		"PINs":        "4931 1234",
+		"cardcvv":     "123",
+		"otp_code":    "493817",
+	}
+	got := processAttrs(t, p, mergeAttrs(keep, secret))
+	checkKeys(t, got, keep, secret)
+}

@@ -168,9 +168,13 @@ const minHashKeyLen = 16
 type Config struct {
 	// KeyPatterns are matched against every map key, after removing
 	// everything but ASCII letters and digits and lowercasing, as substrings:
-	// "password" matches "newPassword" and "db.password_hash". A key with
-	// non-ASCII characters is read in its compatibility form (NFKC) first,
-	// so "ｐａｓｓｗｏｒｄ" matches too.
+	// "password" matches "newPassword" and "db.password_hash". A pattern
+	// of fewer than five letters and digits matches only whole words of
+	// the key (see wordAt), or their plural: "pin" matches "cardPIN" and
+	// "pins" but not "shipping", "ssn" not "businessName"; "cvv", "cvc",
+	// "pwd", "jwt" and "iban", in no ordinary word, match anywhere. A key
+	// with non-ASCII characters is read in its compatibility form (NFKC)
+	// first, so "ｐａｓｓｗｏｒｄ" matches too.
 	KeyPatterns []string
 	// KeyAction is applied to the whole value of a key that matches.
 	KeyAction Action
@@ -219,8 +223,8 @@ const HookNonMaps uint8 = 0x40
 // Redactor redacts log data in place. It is immutable after New and safe
 // for concurrent use.
 type Redactor struct {
-	keyPats   [256][][]byte
-	otpPats   [256][][]byte
+	keyPats   [256][]keyPattern
+	otpPats   [256][]keyPattern
 	hasOTP    bool
 	otpAction Action
 	detectors []detector
@@ -326,14 +330,42 @@ func (r *Redactor) finderFor(rule Rule) finder {
 	panic("redact: no finder for " + rule.String()) // unreachable: Detectors lists only rules handled above
 }
 
-func addPatterns(t *[256][][]byte, pats []string) error {
+// keyPattern is a normalized key pattern (see normalize).
+type keyPattern struct {
+	p []byte
+	// word is set for a short pattern, which matches only whole words of
+	// a key (see wordAt).
+	word bool
+}
+
+// minAnywhereLen is the length of the shortest pattern matched anywhere in
+// a key, as the instrumentation library matches its secret names: a
+// shorter one occurs inside ordinary words ("ssn" in businessName and
+// className, "otp" in jackpot and depot, "pin" in shipping), and a key
+// matched so lost its audit data (a renamed business, every integer under
+// an OTP-like key).
+const minAnywhereLen = 5
+
+// matchesAnywhere reports whether a short normalized pattern is matched
+// anywhere all the same: these occur in no ordinary word, and a card's
+// verification value glued to another word ("cardcvv", "dbpwd") is common.
+func matchesAnywhere(n []byte) bool {
+	switch string(n) {
+	case "cvv", "cvc", "pwd", "jwt", "iban":
+		return true
+	}
+	return false
+}
+
+func addPatterns(t *[256][]keyPattern, pats []string) error {
 	for _, p := range pats {
 		var buf [128]byte
-		n := normalize(&buf, p)
+		n, _ := normalize(&buf, p)
 		if len(n) == 0 {
 			return fmt.Errorf("pattern %q: %w", p, ErrEmptyPattern)
 		}
-		t[n[0]] = append(t[n[0]], bytes.Clone(n))
+		word := len(n) < minAnywhereLen && !matchesAnywhere(n)
+		t[n[0]] = append(t[n[0]], keyPattern{p: bytes.Clone(n), word: word})
 	}
 	return nil
 }
@@ -343,13 +375,15 @@ func addPatterns(t *[256][][]byte, pats []string) error {
 // compatibility form (NFKC) first, so that full-width letters ("ｐａｓｓｗｏｒｄ",
 // as a Japanese IME types them), mathematical and circled letters and
 // ligatures count as the ASCII letters they stand for; ASCII keys skip that.
-// Keys longer than buf are normalized on the heap.
-func normalize(buf *[128]byte, k string) []byte {
+// Keys longer than buf are normalized on the heap. folded is the string
+// whose letters and digits out holds: k, or its compatibility form.
+func normalize(buf *[128]byte, k string) (out []byte, folded string) {
 	out, ascii := appendFolded(buf[:0], k)
 	if !ascii {
-		out, _ = appendFolded(buf[:0], norm.NFKC.String(k))
+		k = norm.NFKC.String(k)
+		out, _ = appendFolded(buf[:0], k)
 	}
-	return out
+	return out, k
 }
 
 // appendFolded appends the ASCII letters, lowercased, and digits of k to
@@ -369,10 +403,12 @@ func appendFolded(out []byte, k string) ([]byte, bool) {
 	return out, high < utf8.RuneSelf
 }
 
-func matchNormalized(t *[256][][]byte, n []byte) bool {
+// matchNormalized reports whether a pattern of t matches n, the
+// normalized form of folded.
+func matchNormalized(t *[256][]keyPattern, n []byte, folded string) bool {
 	for i := range n {
 		for _, p := range t[n[i]] {
-			if bytes.HasPrefix(n[i:], p) {
+			if bytes.HasPrefix(n[i:], p.p) && (!p.word || wordAt(folded, n, i, len(p.p))) {
 				return true
 			}
 		}
@@ -380,15 +416,74 @@ func matchNormalized(t *[256][][]byte, n []byte) bool {
 	return false
 }
 
+// wordAt reports whether n[i:i+m], in the normalized form n of key k, is
+// one or more whole words of k, or such words and a plural's 's' ("pins",
+// "userOTPs"). Words are split as the instrumentation library splits
+// them: at every byte that is not a letter or digit, where a lowercase
+// letter is followed by a capital ("cardPin"), before the last capital of
+// a run followed by lowercase ("OTPCode", but not "OTPs"), and between
+// letters and digits ("ssn4"); also after a percent-encoded byte
+// ("user%5Bpin%5D").
+func wordAt(k string, n []byte, i, m int) bool {
+	if !startsWord(k, i) {
+		return false
+	}
+	end := i + m
+	if end == len(n) || startsWord(k, end) {
+		return true
+	}
+	return n[end] == 's' && (end+1 == len(n) || startsWord(k, end+1))
+}
+
+// startsWord reports whether a word of k starts at its x-th letter or
+// digit (see wordAt); past the last one, it does.
+func startsWord(k string, x int) bool {
+	for j := 0; j < len(k); j++ {
+		if !isAlnum(k[j]) {
+			continue
+		}
+		if x == 0 {
+			return wordBreak(k, j)
+		}
+		x--
+	}
+	return true
+}
+
+// wordBreak reports whether a word starts at the letter or digit k[j].
+func wordBreak(k string, j int) bool {
+	if j == 0 {
+		return true
+	}
+	p, c := k[j-1], k[j]
+	switch {
+	case !isAlnum(p), isDigit(c) != isDigit(p):
+		return true
+	case j >= 3 && k[j-3] == '%' && isHexDigit(p) && isHexDigit(k[j-2]):
+		return true
+	case isUpper(c) && isLower(p):
+		return true
+	case isUpper(c) && isUpper(p) && j+1 < len(k) && isLower(k[j+1]):
+		// OTPCode: the last capital of a run starts the next word, but
+		// not a plural's (OTPs).
+		return k[j+1] != 's' || j+2 < len(k) && isLower(k[j+2])
+	}
+	return false
+}
+
+func isUpper(c byte) bool    { return c >= 'A' && c <= 'Z' }
+func isLower(c byte) bool    { return c >= 'a' && c <= 'z' }
+func isHexDigit(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'f' }
+
 // classify normalizes k once and reports whether it matches a key pattern
 // and whether it matches an OTP key pattern.
 func (r *Redactor) classify(k string) (key, otp bool) {
 	var buf [128]byte
-	n := normalize(&buf, k)
-	if matchNormalized(&r.keyPats, n) {
+	n, folded := normalize(&buf, k)
+	if matchNormalized(&r.keyPats, n, folded) {
 		return true, false
 	}
-	return false, r.hasOTP && matchNormalized(&r.otpPats, n)
+	return false, r.hasOTP && matchNormalized(&r.otpPats, n, folded)
 }
 
 // Report accumulates what a walk redacted: counts by rule and the redacted
