@@ -75,7 +75,7 @@ const allSeps = classSep0 | classSep1 | classSep2
 
 // byteClassTable maps every byte to its classes; most bytes have none. The
 // bytes before API key separators come from the prefix table, apiKeyEnds.
-func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyPrefix) (t [256]uint32) {
+func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyEnd) (t [256]uint32) {
 	for c := range t {
 		t[c] = classAny | classAny2 | classAny3 | classAny4
 	}
@@ -386,7 +386,7 @@ func (r *Redactor) apiKeyCandidate(s string, pairs uint32) bool {
 			j += from
 			if j > 0 {
 				for _, p := range ends[s[j-1]] {
-					if j+1 >= len(p.prefix) && s[j+1-len(p.prefix):j+1] == p.prefix {
+					if j >= p.sepAt && strings.HasPrefix(s[j-p.sepAt:], p.prefix) {
 						return true
 					}
 				}
@@ -413,19 +413,28 @@ func (r *Redactor) apiKeyCandidate(s string, pairs uint32) bool {
 	}
 }
 
+// apiKeyEnd is a prefix as apiKeyCandidate looks it up: by its last
+// separator, at byte sepAt of it.
+type apiKeyEnd struct {
+	apiKeyPrefix
+	sepAt int
+}
+
 // apiKeyEndTable groups the prefixes that end with each separator by the
 // byte before the separator.
-func apiKeyEndTable(byFirst *[256][]apiKeyPrefix) [len(apiSeparators)][256][]apiKeyPrefix {
-	var t [len(apiSeparators)][256][]apiKeyPrefix
+func apiKeyEndTable(byFirst *[256][]apiKeyPrefix) [len(apiSeparators)][256][]apiKeyEnd {
+	var t [len(apiSeparators)][256][]apiKeyEnd
 	for _, group := range byFirst {
 		for _, p := range group {
-			last := p.prefix[len(p.prefix)-1]
-			k := strings.IndexByte(apiSeparators, last)
-			if k < 0 {
+			// The last separator of the prefix: its last byte, but for
+			// Slack's webhook host ("hooks.slack.com/services/").
+			at := strings.LastIndexAny(p.prefix, apiSeparators)
+			if at < 1 {
 				continue // AKIA, ASIA, AIza: found by their 'A'
 			}
-			before := p.prefix[len(p.prefix)-2]
-			t[k][before] = append(t[k][before], p)
+			k := strings.IndexByte(apiSeparators, p.prefix[at])
+			before := p.prefix[at-1]
+			t[k][before] = append(t[k][before], apiKeyEnd{apiKeyPrefix: p, sepAt: at})
 		}
 	}
 	return t

@@ -95,6 +95,9 @@ func candidateSeeds() []string {
 		"@x://a:b@c", "AKIA0123456789ABCDEF", "A", "@", "ab", "abc", "12345678901234",
 		"=", "a=", "a=b", "==", "=ab", "?password=x&y=1", ":", "a:", "a: b", "%", "a%3Db",
 		`mysql:\/\/app:pw@db`, `:\/@`, `:\@`, `\/\/@:`,
+		// Prefixes whose separator is not their last byte, or that need a marker.
+		"hooks.slack.com/services/T0/B0/abc", "slack.com/", "k.", "task-0123456789", "sk-T3BlbkFJ0123",
+		"ya29.0123456789", "GOCSPX-0123456789", "sk-None-0123456789",
 		// Other scripts' digits and invisible characters, also cut short.
 		"４１１１ １１１１ １１１１ １１１１", "4111 1111 1111 １", "411111111111 １", "٤١١١١١١١١١١١١", "\xef\xbc", "\xef\xbc\x91",
 		"ey\u200bJhbGciOiJ9", "a\u00adb", "password＝x", "a：b", "\u3000", "＂", "＇", "＞", "\xef\xbc\x9d", "\xef\xbc\x9a"[:2], "\xe3\x80", "\xe2\x80", "\xe2\x80\x8b", "\ufeff", "\u200a", "José Müller 東京",

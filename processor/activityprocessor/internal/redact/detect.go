@@ -189,12 +189,23 @@ func decodesWithColon(tok string) bool {
 type apiKeyPrefix struct {
 	prefix string
 	min    int
+	// marker, when set, must occur in the token: OpenAI's legacy keys
+	// have only "sk-" before them, as do many words ("task-"), but carry
+	// "T3BlbkFJ" (base64 of "OpenAI").
+	marker string
+	// path is the number of '/'-separated segments of letters and digits
+	// between the prefix and the secret, which alone is masked: a Slack
+	// webhook's team and channel ids (T…/B…/) stay readable.
+	path int
 }
 
 // apiKeyPrefixes returns the well-known prefixes, grouped by first byte.
 func apiKeyPrefixes() [256][]apiKeyPrefix {
 	var t [256][]apiKeyPrefix
-	for _, p := range []apiKeyPrefix{
+	for _, p := range []struct {
+		prefix string
+		min    int
+	}{
 		{"sk_live_", 10}, {"sk_test_", 10}, {"rk_live_", 10}, {"rk_test_", 10}, {"whsec_", 20}, // Stripe
 		{"sk-ant-", 20}, {"sk-proj-", 20}, {"sk-svcacct-", 20}, // Anthropic, OpenAI
 		{"ghp_", 30}, {"gho_", 30}, {"ghu_", 30}, {"ghs_", 30}, {"ghr_", 30}, {"github_pat_", 30}, // GitHub
@@ -207,6 +218,14 @@ func apiKeyPrefixes() [256][]apiKeyPrefix {
 		{"pypi-", 50},                  // PyPI
 		{"dop_v1_", 40},                // DigitalOcean
 		{"shpat_", 32}, {"shpss_", 32}, // Shopify
+		{"sk-admin-", 20}, {"sk-None-", 20}, // OpenAI admin keys, keys without a project
+		{"ya29.", 20}, {"GOCSPX-", 20}, // Google OAuth access tokens, OAuth client secrets
+	} {
+		t[p.prefix[0]] = append(t[p.prefix[0]], apiKeyPrefix{prefix: p.prefix, min: p.min})
+	}
+	for _, p := range []apiKeyPrefix{
+		{prefix: "sk-", min: 40, marker: "T3BlbkFJ"},            // OpenAI user keys before project keys
+		{prefix: "hooks.slack.com/services/", min: 20, path: 2}, // Slack incoming webhooks
 	} {
 		t[p.prefix[0]] = append(t[p.prefix[0]], p)
 	}
@@ -227,13 +246,33 @@ func (r *Redactor) findAPIKey(s string, from int) (int, int, bool) {
 				continue
 			}
 			t := i + len(p.prefix)
+			start := i
+			if p.path > 0 {
+				if t = skipSegments(s, t, p.path); t < 0 {
+					continue
+				}
+				start = t
+			}
 			end := spanWhile(s, t, isAPIKeyChar)
-			if end-t >= p.min {
-				return i, end, true
+			if end-t >= p.min && (p.marker == "" || strings.Contains(s[t:end], p.marker)) {
+				return start, end, true
 			}
 		}
 	}
 	return 0, 0, false
+}
+
+// skipSegments returns where the n-th '/' after a non-empty run of letters
+// and digits, starting at i of s, ends, or -1.
+func skipSegments(s string, i, n int) int {
+	for ; n > 0; n-- {
+		j := spanWhile(s, i, isAlnum)
+		if j == i || j == len(s) || s[j] != '/' {
+			return -1
+		}
+		i = j + 1
+	}
+	return i
 }
 
 // findPEM finds a PEM private key block, from its BEGIN line to the end of
@@ -536,7 +575,7 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced && !quoteAt(s, vs) {
 			continue
 		}
-		key, otp := r.classify(s[ns:ne])
+		key, otp := r.classifyPair(s[ns:ne])
 		if !key && !otp {
 			continue
 		}

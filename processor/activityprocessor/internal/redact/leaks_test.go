@@ -29,3 +29,39 @@ func TestPairValueWithPunctuation(t *testing.T) {
 		{"inside a JSON string", `{"msg":"login password=Pa(ss)","n":1}`, `{"msg":"login password=` + Mask + `","n":1}`, RuleKeyValue},
 	})
 }
+
+// TestWellKnownKeysMissing: keys of the providers the README names (OpenAI,
+// Google, Slack) in forms the prefix table did not know, and the
+// signatures that make a presigned URL a credential.
+func TestWellKnownKeysMissing(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		// OpenAI's user keys before project keys: "sk-", 48 characters
+		// with "T3BlbkFJ" (base64 of "OpenAI") in the middle.
+		{"openai legacy key", "key sk-abcdefghijklmnopqrstT3BlbkFJuvwxyzABCDEFGHIJKLMN", "key " + Mask, RuleAPIKey},
+		{"openai admin key", "key sk-admin-abcdefghijklmnopqrstuvwxyz0123456789", "key " + Mask, RuleAPIKey},
+		{"openai key without a project", "key sk-None-abcdefghijklmnopqrstuvwxyz0123456789", "key " + Mask, RuleAPIKey},
+		// A task id is no key: "sk-" without OpenAI's marker.
+		{"task id kept", "task-abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn done",
+			"task-abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn done", NumRules},
+		// Google OAuth 2.0 access token and OAuth client secret.
+		{"google access token", "token ya29.a0AfH6SMCabcdefghijklmnopqrstuvwxyz0123456789", "token " + Mask, RuleAPIKey},
+		{"google client secret", "client GOCSPX-abcdefghijklmnopqrstuvwx", "client " + Mask, RuleAPIKey},
+		// Anyone holding an incoming-webhook URL can post to the channel.
+		{"slack webhook", "hook https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+			"hook https://hooks.slack.com/services/T00000000/B00000000/" + Mask, RuleAPIKey},
+		{"slack webhook docs link kept", "see https://hooks.slack.com/services/ for setup",
+			"see https://hooks.slack.com/services/ for setup", NumRules},
+		// Anyone holding a presigned URL can read the object until it
+		// expires: its signature is the credential.
+		{"s3 presigned url", "GET https://b.s3.amazonaws.com/r.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024&x=1",
+			"GET https://b.s3.amazonaws.com/r.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=" + Mask + "&x=1", RuleKeyValue},
+		{"gcs signed url", "https://storage.googleapis.com/b/o?X-Goog-Signature=0a1b2c3d4e5f",
+			"https://storage.googleapis.com/b/o?X-Goog-Signature=" + Mask, RuleKeyValue},
+		{"azure sas", "https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-01&sp=r&sig=AbCd%2Bef%3D&x=1",
+			"https://a.blob.core.windows.net/c/b?sv=2022-11-02&se=2026-12-01&sp=r&sig=" + Mask + "&x=1", RuleKeyValue},
+		{"cloudfront signed url", "https://d1.cloudfront.net/a.mp4?Expires=1767225600&Signature=Ab~Cd-Ef__&Key-Pair-Id=K2",
+			"https://d1.cloudfront.net/a.mp4?Expires=1767225600&Signature=" + Mask + "&Key-Pair-Id=K2", RuleKeyValue},
+		{"signature field kept", "signatureRequired=true", "signatureRequired=true", NumRules},
+	})
+}

@@ -235,7 +235,7 @@ type Redactor struct {
 	hooked    func(string) uint8
 	apiKeys   [256][]apiKeyPrefix
 	// apiKeyEnds indexes the prefixes by separator and the byte before it.
-	apiKeyEnds [len(apiSeparators)][256][]apiKeyPrefix
+	apiKeyEnds [len(apiSeparators)][256][]apiKeyEnd
 	cardOn     bool
 	cardAct    Action
 	// byteClass is the candidates pre-filter's byte class table.
@@ -480,10 +480,39 @@ func isHexDigit(c byte) bool { return isDigit(c) || c|0x20 >= 'a' && c|0x20 <= '
 func (r *Redactor) classify(k string) (key, otp bool) {
 	var buf [128]byte
 	n, folded := normalize(&buf, k)
+	return r.classifyNormalized(n, folded)
+}
+
+// classifyNormalized is classify for the normalized form n of folded (see
+// normalize).
+func (r *Redactor) classifyNormalized(n []byte, folded string) (key, otp bool) {
 	if matchNormalized(&r.keyPats, n, folded) {
 		return true, false
 	}
 	return false, r.hasOTP && matchNormalized(&r.otpPats, n, folded)
+}
+
+// classifyPair is classify for the name of a pair inside a string, where
+// the query parameters that sign a presigned URL are credentials too:
+// anyone holding the URL reads the object until it expires.
+func (r *Redactor) classifyPair(name string) (key, otp bool) {
+	var buf [128]byte
+	n, folded := normalize(&buf, name)
+	if isSignatureParam(n) {
+		return true, false
+	}
+	return r.classifyNormalized(n, folded)
+}
+
+// isSignatureParam reports whether n, a normalized pair name, is a
+// presigned URL's signature: S3's X-Amz-Signature, Google Cloud Storage's
+// X-Goog-Signature, CloudFront's Signature, an Azure SAS's sig.
+func isSignatureParam(n []byte) bool {
+	switch string(n) {
+	case "xamzsignature", "xgoogsignature", "signature", "sig":
+		return true
+	}
+	return false
 }
 
 // Report accumulates what a walk redacted: counts by rule and the redacted
