@@ -47,7 +47,7 @@ const (
 	classAny2                       // every byte
 	classAt                         // '@' (after any byte): user info in a URL
 	classAny3                       // every byte
-	classEq                         // '=', ':' or '%' (after any byte): a pair's separator (also "%3D")
+	classEq                         // '=', ':', '%' or '>' (after any byte): a pair's separator (also "%3D", "<password>")
 	classColon2                     // ':'
 	classBslash                     // '\' after ':': ":\/\/", "://" with its slashes escaped in JSON
 	classAny4                       // every byte
@@ -82,10 +82,12 @@ func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyEnd) (t [256]ui
 	for c := utf8.RuneSelf; c < len(t); c++ {
 		t[c] |= classHigh
 	}
-	// A pair's separators: '=', ':' and '%' ("%3D", percent-encoded).
+	// A pair's separators: '=', ':' and '%' ("%3D", percent-encoded), and
+	// the end of an XML start tag ("<password>").
 	t['='] |= classEq
 	t[':'] |= classEq
 	t['%'] |= classEq
+	t['>'] |= classEq
 	for c := '0'; c <= '9'; c++ {
 		t[c] |= classDigit | digitFlag
 	}

@@ -55,7 +55,7 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`)) && strings.IndexByte(s, '@') >= 0 {
 		m |= ruleBit(RuleURLCredentials)
 	}
-	if n >= minKeyValueLen && strings.IndexAny(s, "=:%") >= 0 {
+	if n >= minKeyValueLen && strings.IndexAny(s, "=:%>") >= 0 {
 		m |= ruleBit(RuleKeyValue)
 	}
 	if n >= minCardLen && countDigits(s)+countOtherDigits(s) >= minCardDigits {

@@ -125,7 +125,11 @@ func indexFoldWord(s string, from int, word string) (int, int) {
 // minBearerLen keeps "bearer of news" from matching.
 const minBearerLen = 8
 
-// findBearer finds the token of a "Bearer <token>" authorization value.
+// findBearer finds the token of a "Bearer <token>" authorization value: up
+// to white space, a quote or a backslash (a quote escaped in JSON), and
+// without a ',', ';' or ')' at its end. A token
+// with a byte outside RFC 6750's alphabet ('!', malformed or cut) stopped at
+// that byte, and the rest of it went out in clear.
 func findBearer(s string, from int) (int, int, bool) {
 	if !hasSpace(s) {
 		return 0, 0, false
@@ -135,13 +139,25 @@ func findBearer(s string, from int) (int, int, bool) {
 		if i < 0 {
 			return 0, 0, false
 		}
-		end := spanWhile(s, t, isTokenChar)
-		end = spanWhile(s, end, func(c byte) bool { return c == '=' })
+		end := spanWhile(s, t, isBearerByte)
+		for end > t && (s[end-1] == ',' || s[end-1] == ';' || s[end-1] == ')') {
+			end-- // punctuation of the text around it, in no token
+		}
 		if end-t >= minBearerLen {
 			return t, end, true
 		}
 		from = t
 	}
+}
+
+// isBearerByte reports whether c can be part of a bearer token as
+// findBearer reads it.
+func isBearerByte(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '"', '\'', '\\':
+		return false
+	}
+	return true
 }
 
 // findBasic finds the credentials of a "Basic <base64(user:pass)>" value.
@@ -512,7 +528,7 @@ const minKeyValueLen = 3
 func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 	floor := from // where the name of the next pair may start at the earliest
 	for i := from; i < len(s); {
-		e := strings.IndexAny(s[i:], "=:%")
+		e := strings.IndexAny(s[i:], "=:%>")
 		if e < 0 {
 			return 0, 0, false
 		}
@@ -529,6 +545,21 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			if sepEnd < len(s) && s[sepEnd] == '>' {
 				sepEnd++ // Ruby and PHP: "password" => "...", [password] => ...
 			}
+		case '>':
+			// An XML element: <password>...</password>, the name right
+			// after its '<'.
+			ns := e
+			for ns > floor && isNameByte(s[ns-1]) {
+				ns--
+			}
+			floor = sepEnd
+			if ns == e || ns == 0 || s[ns-1] != '<' || sepEnd == len(s) {
+				continue
+			}
+			if vs, ve, ok := r.elementValue(s, ns, e, sepEnd); ok {
+				return vs, ve, true
+			}
+			continue
 		}
 		// The name, with quotes and white space between it and the
 		// separator.
@@ -601,6 +632,28 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		return vs, ve, true
 	}
 	return 0, 0, false
+}
+
+// elementValue returns the text of the XML element named s[ns:ne] whose
+// start tag ends at vs-1, to the next '<' (or the end of s: fail closed),
+// when the name matches a key pattern, or when it matches an OTP key
+// pattern and the text is a code.
+func (r *Redactor) elementValue(s string, ns, ne, vs int) (int, int, bool) {
+	key, otp := r.classifyPair(s[ns:ne])
+	if !key && !otp {
+		return 0, 0, false
+	}
+	ve := strings.IndexByte(s[vs:], '<')
+	if ve < 0 {
+		ve = len(s)
+	} else {
+		ve += vs
+	}
+	v := s[vs:ve]
+	if v == "" || strings.HasPrefix(v, Mask) || strings.HasPrefix(v, hashPrefix) || !key && !isOTPCode(v) {
+		return 0, 0, false
+	}
+	return vs, ve, true
 }
 
 // noBreakSpaceLen returns the length of the no-break space (U+00A0) or
@@ -1453,8 +1506,12 @@ func cardSepUnit(s string, i int) int {
 		return 0
 	}
 	switch s[i] {
-	case ' ', '-', '\t':
+	case ' ', '-', '\t', '+': // '+': a space in a form-encoded body
 		return 1
+	case '%': // "%20": a space percent-encoded
+		if i+2 < len(s) && s[i+1] == '2' && s[i+2] == '0' {
+			return 3
+		}
 	case 0xc2: // U+00A0 no-break space
 		if i+1 < len(s) && s[i+1] == 0xa0 {
 			return 2

@@ -65,3 +65,23 @@ func TestWellKnownKeysMissing(t *testing.T) {
 		{"signature field kept", "signatureRequired=true", "signatureRequired=true", NumRules},
 	})
 }
+
+// TestLessCommonForms: credentials in forms the detectors did not read: an
+// XML element named like a credential, a bearer token with a byte outside
+// RFC 6750's alphabet (masked to white space), and a card number in a
+// form-encoded body, whose spaces are '+' or "%20".
+func TestLessCommonForms(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"xml element", "<login><user>bob</user><password>hunter22</password></login>",
+			"<login><user>bob</user><password>" + Mask + "</password></login>", RuleKeyValue},
+		{"xml element never closed", "<password>hunter22", "<password>" + Mask, RuleKeyValue},
+		{"xml one-time code", "<otp>493817</otp>", "<otp>" + Mask + "</otp>", RuleKeyValue},
+		{"html kept", `<a href="/x">password reset</a> <b>done</b>`, `<a href="/x">password reset</a> <b>done</b>`, NumRules},
+		{"bearer token with a byte outside b64token", "Bearer abcdefgh12345678!wxyz", "Bearer " + Mask, RuleBearer},
+		{"bearer token with such a byte early", "Bearer ab!cdefgh12345678wxyz", "Bearer " + Mask, RuleBearer},
+		{"bearer token in json", `{"auth":"Bearer abcdefgh1234!5678","n":1}`, `{"auth":"Bearer ` + Mask + `","n":1}`, RuleBearer},
+		{"form-encoded card", "cc=4111+1111+1111+1111&x=1", "cc=" + Mask + "&x=1", RuleCard},
+		{"percent-encoded card", "cc=4111%201111%201111%201111&x=1", "cc=" + Mask + "&x=1", RuleCard},
+	})
+}

@@ -479,7 +479,7 @@ func TestCardSeparators(t *testing.T) {
 // (quadratic, it took minutes).
 func TestKeyValueLinear(t *testing.T) {
 	r := mustNew(t, testConfig())
-	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0", `password\u00a0:\u00a0`, `\\u00a0:`, "password=“x\\\\ ", `password=\u201cx\\ `, `a:\\\\`, `\u0022password\u0022:`, `\\u0022:`, "\\npassword: a\\\\n\\\\\""} {
+	for _, unit := range []string{"%3D", "otp={", "a%3Db%26", "otp=\"", "password_x%3D%3D", "otp＝４", "＂password＂：＂", "password=“", "password=“x ", "password=‘a’b ", `password=\u201cx `, `password=\u2018a\u2019b `, "password:\u00a0", `password\u00a0:\u00a0`, `\\u00a0:`, "password=“x\\\\ ", `password=\u201cx\\ `, `a:\\\\`, `\u0022password\u0022:`, `\\u0022:`, "\\npassword: a\\\\n\\\\\"", "<password>", "<otp>1", "<a>b", "password=a,", "password=a;b&", "Bearer a!"} {
 		in := strings.Repeat(unit, 256<<10/len(unit))
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
