@@ -10,7 +10,7 @@ import (
 // separators, so "password" covers Password, newPassword, new_password and
 // X-New-Password. A name of five letters or more matches anywhere in the field
 // name (so "token" covers accessToken and refresh_token), and so do "cvv",
-// "cvc" and "pwd", which occur in no ordinary word; another shorter one
+// "cvc", "pwd" and "jwt", which occur in no ordinary word; another shorter one
 // ("otp", "pin") must be a whole word of it, or its plural (OTPs, pins), so
 // that shipping or footprint are not taken for a PIN or an OTP. The list
 // holds the collector's default key patterns too, so that what the collector
@@ -19,7 +19,7 @@ func DefaultSecretNames() []string {
 	return []string{
 		"password", "passwd", "pwd", "passcode", "passphrase", "token", "secret", "otp", "pin", "cvv", "cvc",
 		"apikey", "api_key", "accesskey", "authorization", "cookie", "session", "privatekey", "credential",
-		"otpcode", "mfacode", "verificationcode", "smscode",
+		"otpcode", "mfacode", "verificationcode", "smscode", "securitycode", "recoverycode", "backupcode", "jwt",
 	}
 }
 
@@ -28,7 +28,7 @@ func DefaultSecretNames() []string {
 const minSubstringRule = 5
 
 // shortSubstrings are short names distinctive enough to match anywhere.
-var shortSubstrings = map[string]bool{"cvv": true, "cvc": true, "pwd": true}
+var shortSubstrings = map[string]bool{"cvv": true, "cvc": true, "pwd": true, "jwt": true}
 
 // secretRules decides which field names look like credentials.
 type secretRules struct {

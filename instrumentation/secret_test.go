@@ -21,7 +21,8 @@ func TestSecretNameRules(t *testing.T) {
 		{"OTPs", true}, {"backupOTPs", true}, {"backup_otps", true}, {"PINs", true}, {"cardPins", true},
 		{"otpcode", true}, {"cardcvv", true}, {"cvvCode", true}, {"pwd", true}, {"db_pwd", true}, {"Pwd", true},
 		{"AccessKey", true}, {"aws_access_key_id", true}, {"MFACode", true}, {"VerificationCode", true},
-		{"sms_code", true},
+		{"sms_code", true}, {"security_code", true}, {"cardSecurityCode", true}, {"recoveryCodes", true},
+		{"backup_code", true}, {"sessionJwt", true}, {"jwt", true},
 
 		{"name", false}, {"email", false}, {"shipping", false}, {"pinned", false}, {"spinner", false},
 		{"opinion", false}, {"footprint", false}, {"hotpot", false}, {"author", false}, {"keyboard", false},
