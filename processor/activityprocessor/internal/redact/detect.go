@@ -252,6 +252,11 @@ func isAPIKeyChar(c byte) bool { return isB64URL(c) || c == '.' }
 
 // findAPIKey finds an API key that starts with a well-known prefix.
 func (r *Redactor) findAPIKey(s string, from int) (int, int, bool) {
+	// markerMiss is the end of the run of key characters in which a
+	// marker was missing: a later prefix inside that run has a token that
+	// ends there too and holds no marker either. Without it, every "sk-"
+	// of a long run read the rest of it.
+	markerMiss := -1
 	for i := from; i < len(s); i++ {
 		cands := r.apiKeys[s[i]]
 		if cands == nil {
@@ -269,10 +274,17 @@ func (r *Redactor) findAPIKey(s string, from int) (int, int, bool) {
 				}
 				start = t
 			}
+			if p.marker != "" && t <= markerMiss {
+				continue
+			}
 			end := spanWhile(s, t, isAPIKeyChar)
-			if end-t >= p.min && (p.marker == "" || strings.Contains(s[t:end], p.marker)) {
+			if end-t < p.min {
+				continue
+			}
+			if p.marker == "" || strings.Contains(s[t:end], p.marker) {
 				return start, end, true
 			}
+			markerMiss = end
 		}
 	}
 	return 0, 0, false

@@ -1,6 +1,10 @@
 package redact
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // TestPairValueWithPunctuation: a password policy demands punctuation, and
 // an unquoted pair's value stopped at the first '&', '(', ',', '<', '#' or
@@ -84,4 +88,15 @@ func TestLessCommonForms(t *testing.T) {
 		{"form-encoded card", "cc=4111+1111+1111+1111&x=1", "cc=" + Mask + "&x=1", RuleCard},
 		{"percent-encoded card", "cc=4111%201111%201111%201111&x=1", "cc=" + Mask + "&x=1", RuleCard},
 	})
+}
+
+// TestAPIKeyMarkerLinear: a prefix that needs a marker in its token
+// ("sk-" and "T3BlbkFJ") reads a run of key characters without the marker
+// once, not once for every "sk-" in it.
+func TestAPIKeyMarkerLinear(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, unit := range []string{"sk-", "task-", "sk-a"} {
+		in := strings.Repeat(unit, 256<<10/len(unit))
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
+	}
 }
