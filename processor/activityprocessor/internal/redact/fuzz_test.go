@@ -462,7 +462,10 @@ func FuzzWalker(f *testing.F) {
 			t.Skip("not representable")
 		}
 		planted, core := plant(kind, b)
-		if strings.Contains(visible(string(doc)), core) {
+		// The output is compared as JSON, which escapes a control
+		// character as "\u0000": the document's own digits, no secret.
+		docJSON, _ := json.Marshal(raw)
+		if strings.Contains(visible(string(doc)), core) || strings.Contains(visible(string(docJSON)), core) {
 			t.Skip("the fuzzer's own document contains the secret")
 		}
 		m.PutEmptyMap("deep").PutEmptySlice("list").AppendEmpty().SetStr("x " + planted + " y")
