@@ -558,17 +558,17 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 				sepEnd++ // Ruby and PHP: "password" => "...", [password] => ...
 			}
 		case '>':
-			// An XML element: <password>...</password>, the name right
-			// after its '<'.
-			ns := e
-			for ns > floor && isNameByte(s[ns-1]) {
-				ns--
-			}
+			// An XML element: <password>...</password>, named by the
+			// local name of its start tag, which may carry a namespace
+			// prefix and attributes (a SOAP login's <wsse:Password
+			// Type="...">). The tag is read back from '>', not from
+			// floor: its attributes are pairs the '=' case has read.
 			floor = sepEnd
-			if ns == e || ns == 0 || s[ns-1] != '<' || sepEnd == len(s) {
+			ns, ne, ok := startTagName(s, from, e)
+			if !ok || sepEnd == len(s) {
 				continue
 			}
-			if vs, ve, ok := r.elementValue(s, ns, e, sepEnd); ok {
+			if vs, ve, ok := r.elementValue(s, ns, ne, sepEnd); ok {
 				return vs, ve, true
 			}
 			continue
@@ -644,6 +644,43 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		return vs, ve, true
 	}
 	return 0, 0, false
+}
+
+// maxStartTag bounds how far back from a '>' startTagName looks for the
+// '<' of its tag, so that a long text with many '>' is read in linear time.
+const maxStartTag = 1024
+
+// startTagName returns the local name s[ns:ne] of the XML start tag that
+// ends with the '>' at gt, and whether there is one: '<', a name (its
+// namespace prefix, up to a ':', left out), then nothing or white space and
+// attributes. An end tag, an empty element ("<password/>": no text), a
+// comment or a declaration has none. The tag starts at from or later.
+func startTagName(s string, from, gt int) (int, int, bool) {
+	lt := -1
+	for i := gt - 1; i >= from && i >= gt-maxStartTag; i-- {
+		if s[i] == '<' {
+			lt = i
+			break
+		}
+		if s[i] == '>' {
+			return 0, 0, false
+		}
+	}
+	if lt < 0 || s[gt-1] == '/' {
+		return 0, 0, false
+	}
+	ns := lt + 1
+	ne := ns
+	for ne < gt && (isNameByte(s[ne]) || s[ne] == ':') {
+		if s[ne] == ':' {
+			ns = ne + 1
+		}
+		ne++
+	}
+	if ns == ne || ne < gt && s[ne] != ' ' && s[ne] != '\t' && s[ne] != '\r' && s[ne] != '\n' {
+		return 0, 0, false
+	}
+	return ns, ne, true
 }
 
 // elementValue returns the text of the XML element named s[ns:ne] whose
@@ -902,9 +939,10 @@ func pairValue(s string, vs int, line bool, unit int) (int, int) {
 }
 
 // unquotedValueEnd returns the end of the unquoted value of a credential's
-// pair that starts at vs: white space, or a quote that no letter or digit
-// follows (the end of the JSON or Python string the pair is written in), or
-// a '&', ';' or ',' that another pair ("Database=...") or the end of s
+// pair that starts at vs: white space, or a quote that white space,
+// punctuation that follows a string (see closesString) or the end of s
+// follows (the end of the JSON or Python string the pair is written in),
+// or a '&', ';' or ',' that another pair ("Database=...") or the end of s
 // follows. Passwords are made of punctuation too: a value that stopped at
 // the first '&', '(', ',', '<', '#' or ';' let the rest of it out
 // ("Password=Tr0ub4dor&3"), or all of it when it started with one. A
@@ -915,7 +953,7 @@ func unquotedValueEnd(s string, vs int) int {
 		case ' ', '\t', '\n', '\r':
 			return ve
 		case '"', '\'':
-			if ve+1 == len(s) || !isAlnum(s[ve+1]) {
+			if ve+1 == len(s) || closesString(s[ve+1]) {
 				return ve
 			}
 		case '&', ';', ',':
@@ -925,6 +963,18 @@ func unquotedValueEnd(s string, vs int) int {
 		}
 	}
 	return len(s)
+}
+
+// closesString reports whether a quote that c follows can close the string
+// a pair is written in: c is white space or punctuation that follows a
+// string in JSON, Python, code or markup. Before other bytes (a letter, a
+// digit, "$", "!"), the quote is part of a password.
+func closesString(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', ',', ';', ':', ')', ']', '}', '<', '>', '&', '\\', '"', '\'':
+		return true
+	}
+	return false
 }
 
 // pairFollows reports whether another pair's name and '=' start at byte i

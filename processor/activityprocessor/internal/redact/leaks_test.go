@@ -100,3 +100,41 @@ func TestAPIKeyMarkerLinear(t *testing.T) {
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
 }
+
+// TestXMLElementWithPrefixOrAttributes: an XML element named like a
+// credential was masked only when its start tag held the bare name
+// ("<password>"), so a SOAP login's WS-Security password, written with a
+// namespace prefix and a Type attribute, and any element with an attribute
+// or a space before its '>', went out in clear. The element's local name is
+// what names it.
+func TestXMLElementWithPrefixOrAttributes(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"ws-security password", `<wsse:UsernameToken><wsse:Username>bob</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">hunter22</wsse:Password></wsse:UsernameToken>`,
+			`<wsse:UsernameToken><wsse:Username>bob</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">` + Mask + `</wsse:Password></wsse:UsernameToken>`, RuleKeyValue},
+		{"namespace prefix", "<ns:password>hunter22</ns:password>", "<ns:password>" + Mask + "</ns:password>", RuleKeyValue},
+		{"attribute", `<password type="plain">hunter22</password>`, `<password type="plain">` + Mask + `</password>`, RuleKeyValue},
+		{"space before the bracket", "<Password >hunter22</Password>", "<Password >" + Mask + "</Password>", RuleKeyValue},
+		{"prefixed one-time code", `<m:otp format="digits">493817</m:otp>`, `<m:otp format="digits">` + Mask + `</m:otp>`, RuleKeyValue},
+		{"empty element kept", `<password/> <b>x</b>`, `<password/> <b>x</b>`, NumRules},
+		{"end tag kept", `</password>next`, `</password>next`, NumRules},
+		{"other element with an attribute named like a credential kept", `<input name="password" type="x">text</input>`,
+			`<input name="password" type="x">text</input>`, NumRules},
+	})
+}
+
+// TestPairValueQuoteInside: a quote ended an unquoted value unless a letter
+// or digit followed it, so a password with a quote before other punctuation
+// ("Pa'$$w0rd", `Tr0ub"!dor`) went out in clear from the quote on. Only a
+// quote that can close the string the pair is written in (one before white
+// space, punctuation that follows a string, or the end) ends the value.
+func TestPairValueQuoteInside(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"single quote then punctuation", "login password=Pa'$$w0rd user=bob", "login password=" + Mask + " user=bob", RuleKeyValue},
+		{"double quote then punctuation", `login password=Tr0ub"!dor user=bob`, "login password=" + Mask + " user=bob", RuleKeyValue},
+		{"closing a JSON string", `{"msg":"password=abc","n":1}`, `{"msg":"password=` + Mask + `","n":1}`, RuleKeyValue},
+		{"closing a Python string", `['password=abc']`, `['password=` + Mask + `']`, RuleKeyValue},
+		{"closing at the end", `"password=abc"`, `"password=` + Mask + `"`, RuleKeyValue},
+	})
+}
