@@ -12,7 +12,8 @@ import (
 // name (so "token" covers accessToken and refresh_token), and so do "cvv",
 // "cvc", "pwd" and "jwt", which occur in no ordinary word; another shorter one
 // ("otp", "pin") must be a whole word of it, or its plural (OTPs, pins), so
-// that shipping or footprint are not taken for a PIN or an OTP. The list
+// that shipping or footprint are not taken for a PIN or an OTP; "otp" may
+// also start or end a word ("sendotp", "otpvalue"), as no ordinary word does. The list
 // holds the collector's default key patterns too, so that what the collector
 // would redact never leaves the process.
 func DefaultSecretNames() []string {
@@ -29,6 +30,12 @@ const minSubstringRule = 5
 
 // shortSubstrings are short names distinctive enough to match anywhere.
 var shortSubstrings = map[string]bool{"cvv": true, "cvc": true, "pwd": true, "jwt": true}
+
+// edgeWords are short names that also match at the start or the end of a
+// word, as the collector matches them: keys written in lowercase glue them
+// to another word ("sendotp", "otpvalue", "customerssn"), and no ordinary
+// word starts or ends with them. Not "pin": spin, hairpin, pinned.
+var edgeWords = map[string]bool{"otp": true, "ssn": true}
 
 // secretRules decides which field names look like credentials.
 type secretRules struct {
@@ -65,6 +72,9 @@ func (r secretRules) match(name string) bool {
 	for _, w := range splitWords(name) {
 		for _, rule := range r.words {
 			if w == rule || (len(w) == len(rule)+1 && w[len(rule)] == 's' && w[:len(rule)] == rule) {
+				return true
+			}
+			if edgeWords[rule] && (strings.HasPrefix(w, rule) || strings.HasSuffix(w, rule) || strings.HasSuffix(w, rule+"s")) {
 				return true
 			}
 		}

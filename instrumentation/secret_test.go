@@ -23,11 +23,13 @@ func TestSecretNameRules(t *testing.T) {
 		{"AccessKey", true}, {"aws_access_key_id", true}, {"MFACode", true}, {"VerificationCode", true},
 		{"sms_code", true}, {"security_code", true}, {"cardSecurityCode", true}, {"recoveryCodes", true},
 		{"backup_code", true}, {"sessionJwt", true}, {"jwt", true},
+		// otp glued to one side of a word, as lowercase keys write it.
+		{"sendotp", true}, {"smsotp", true}, {"otpvalue", true}, {"SMSOTP", true}, {"lastotps", true},
 
 		{"name", false}, {"email", false}, {"shipping", false}, {"pinned", false}, {"spinner", false},
 		{"opinion", false}, {"footprint", false}, {"hotpot", false}, {"author", false}, {"keyboard", false},
 		{"api_version", false}, {"description", false}, {"points", false}, {"tier", false},
-		{"pins_total", true}, {"OTPsent", false}, {"opins", false}, {"spins", false}, {"sessions", true},
+		{"pins_total", true}, {"OTPsent", false}, {"jackpot_prize", false}, {"depot", false}, {"opins", false}, {"spins", false}, {"sessions", true},
 	}
 	r, _ := newTestRecorder(t)
 	for _, tt := range tests {

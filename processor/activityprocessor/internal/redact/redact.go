@@ -334,8 +334,9 @@ func (r *Redactor) finderFor(rule Rule) finder {
 type keyPattern struct {
 	p []byte
 	// word is set for a short pattern, which matches only whole words of
-	// a key (see wordAt).
-	word bool
+	// a key (see wordAt); edge for one that also matches at one end of a
+	// word (see matchesAtEdge).
+	word, edge bool
 }
 
 // minAnywhereLen is the length of the shortest pattern matched anywhere in
@@ -357,6 +358,19 @@ func matchesAnywhere(n []byte) bool {
 	return false
 }
 
+// matchesAtEdge reports whether a short normalized pattern matched only as
+// whole words also matches at the start or the end of a word: keys written
+// in lowercase glue it to another word ("sendotp", "smsotp", "otpvalue",
+// "customerssn"), and no ordinary word starts or ends with these. Not pin:
+// "spin", "hairpin", "pinned", "pinball".
+func matchesAtEdge(n []byte) bool {
+	switch string(n) {
+	case "otp", "ssn":
+		return true
+	}
+	return false
+}
+
 func addPatterns(t *[256][]keyPattern, pats []string) error {
 	for _, p := range pats {
 		var buf [128]byte
@@ -365,7 +379,7 @@ func addPatterns(t *[256][]keyPattern, pats []string) error {
 			return fmt.Errorf("pattern %q: %w", p, ErrEmptyPattern)
 		}
 		word := len(n) < minAnywhereLen && !matchesAnywhere(n)
-		t[n[0]] = append(t[n[0]], keyPattern{p: bytes.Clone(n), word: word})
+		t[n[0]] = append(t[n[0]], keyPattern{p: bytes.Clone(n), word: word, edge: word && matchesAtEdge(n)})
 	}
 	return nil
 }
@@ -408,7 +422,7 @@ func appendFolded(out []byte, k string) ([]byte, bool) {
 func matchNormalized(t *[256][]keyPattern, n []byte, folded string) bool {
 	for i := range n {
 		for _, p := range t[n[i]] {
-			if bytes.HasPrefix(n[i:], p.p) && (!p.word || wordAt(folded, n, i, len(p.p))) {
+			if bytes.HasPrefix(n[i:], p.p) && (!p.word || wordAt(folded, n, i, len(p.p), p.edge)) {
 				return true
 			}
 		}
@@ -423,16 +437,16 @@ func matchNormalized(t *[256][]keyPattern, n []byte, folded string) bool {
 // letter is followed by a capital ("cardPin"), before the last capital of
 // a run followed by lowercase ("OTPCode", but not "OTPs"), and between
 // letters and digits ("ssn4"); also after a percent-encoded byte
-// ("user%5Bpin%5D").
-func wordAt(k string, n []byte, i, m int) bool {
-	if !startsWord(k, i) {
+// ("user%5Bpin%5D"). With edge, n[i:i+m] need only start a word or end
+// one ("sendotp", "otpvalue").
+func wordAt(k string, n []byte, i, m int, edge bool) bool {
+	starts := startsWord(k, i)
+	if !starts && !edge {
 		return false
 	}
 	end := i + m
-	if end == len(n) || startsWord(k, end) {
-		return true
-	}
-	return n[end] == 's' && (end+1 == len(n) || startsWord(k, end+1))
+	ends := end == len(n) || startsWord(k, end) || n[end] == 's' && (end+1 == len(n) || startsWord(k, end+1))
+	return starts && ends || edge && (starts || ends)
 }
 
 // startsWord reports whether a word of k starts at its x-th letter or

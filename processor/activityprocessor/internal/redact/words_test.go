@@ -45,6 +45,17 @@ func TestShortPatternsMatchWords(t *testing.T) {
 		{"slot_position", false, false},
 		{"lot_price", false, false},
 		{"depot_phone", false, false},
+		// otp and ssn also match glued to one side of a word, as
+		// lowercase keys write them: no ordinary word starts or ends so.
+		{"customerssn", true, false},
+		{"ssnlast4", true, false},
+		{"sendotp", false, true},
+		{"smsotp", false, true},
+		{"otpvalue", false, true},
+		{"SMSOTP", false, true},
+		// pin does not: spin, hairpin, pinned, pinball.
+		{"spin", false, false},
+		{"pinned", false, false},
 		{"2fa_code", false, true},
 		{"twoFA2fa", false, true},
 		{"x2fab", false, false},
