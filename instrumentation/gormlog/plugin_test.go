@@ -65,7 +65,8 @@ func changes(r sdklog.Record) map[string]map[string]any {
 	return out
 }
 
-func setup(t *testing.T) (*gorm.DB, *logtest.Exporter, *[]error) {
+// openDB opens an in-memory SQLite database for one test.
+func openDB(t *testing.T) *gorm.DB {
 	t.Helper()
 	db, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
@@ -77,6 +78,12 @@ func setup(t *testing.T) (*gorm.DB, *logtest.Exporter, *[]error) {
 	}
 	sqlDB.SetMaxOpenConns(1) // one in-memory database, shared by every statement
 	t.Cleanup(func() { _ = sqlDB.Close() })
+	return db
+}
+
+func setup(t *testing.T) (*gorm.DB, *logtest.Exporter, *[]error) {
+	t.Helper()
+	db := openDB(t)
 	lp, exp := logtest.NewProvider(t)
 	var errs []error
 	plugin := gormlog.New(instrumentation.New(lp),
@@ -1165,16 +1172,7 @@ func (v *Visit) ActivitySubject() instrumentation.Subject {
 // ran in: recording never fails a query. The panic reaches the error handler,
 // and the record is still made from the table's category and the row's key.
 func TestPluginModelSubjectPanic(t *testing.T) {
-	db, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB.SetMaxOpenConns(1)
-	t.Cleanup(func() { _ = sqlDB.Close() })
+	db := openDB(t)
 	lp, exp := logtest.NewProvider(t)
 	var errs []error
 	plugin := gormlog.New(instrumentation.New(lp), gormlog.WithCategory("visits", instrumentation.Clubs),
