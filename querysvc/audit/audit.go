@@ -15,6 +15,7 @@ import (
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/internal/safetext"
 	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/schema"
 )
 
 // ScopeName is the instrumentation scope of audit records: the
@@ -102,10 +103,14 @@ func newUUIDv7() (string, error) {
 // Viewed event of category Audit.
 func (a *Auditor) Viewed(ctx context.Context, p querysvc.Principal, v querysvc.View) {
 	// A partner's reads belong to its tenant; an admin's to the tenant it
-	// filtered on, so that tenant can see that its records were read.
+	// filtered on (named as the collector stores tenants), so that tenant
+	// can see that its records were read. Only an admin's: staff and
+	// customers may not read at all, and one without a tenant of its own
+	// would otherwise file its refused request, and the words it chose, in
+	// the trail of whatever business it named.
 	tenant := p.Tenant
-	if tenant == "" {
-		tenant = v.Params["tenant"]
+	if tenant == "" && p.Role == querysvc.RoleAdmin {
+		tenant, _ = schema.NormalizeTenant(v.Params["tenant"])
 	}
 	e := instrumentation.Event{
 		Action:  instrumentation.Viewed,

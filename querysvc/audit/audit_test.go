@@ -214,3 +214,47 @@ func TestViewedDescription(t *testing.T) {
 		})
 	}
 }
+
+// TestViewedTenant: a read is filed under the reader's own tenant, or, for an
+// admin (whom no tenant confines), under the tenant the admin asked for, as
+// the collector stores tenants. A staff or customer token without a tenant
+// names no tenant by its parameters: its refused request would otherwise be
+// filed in any business's trail it names, where that business's partners
+// read it.
+func TestViewedTenant(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		p      querysvc.Principal
+		tenant string // the request's tenant parameter, as given
+		want   string // "" for no tenant attribute
+	}{
+		{"partner", querysvc.Principal{Subject: "p", Role: querysvc.RolePartner, Tenant: "t-alpha"}, "t-beta", "t-alpha"},
+		{"admin naming a tenant", querysvc.Principal{Subject: "a", Role: querysvc.RoleAdmin}, "t-beta", "t-beta"},
+		{"admin naming a tenant as given", querysvc.Principal{Subject: "a", Role: querysvc.RoleAdmin}, " T-Beta ", "t-beta"},
+		{"admin naming no valid tenant", querysvc.Principal{Subject: "a", Role: querysvc.RoleAdmin}, "t-\xff", ""},
+		{"admin naming none", querysvc.Principal{Subject: "a", Role: querysvc.RoleAdmin}, "", ""},
+		{"staff without a tenant", querysvc.Principal{Subject: "s", Role: querysvc.RoleStaff}, "t-beta", ""},
+		{"customer without a tenant", querysvc.Principal{Subject: "c", Role: querysvc.RoleCustomer}, "t-beta", ""},
+		{"staff of its tenant", querysvc.Principal{Subject: "s", Role: querysvc.RoleStaff, Tenant: "t-alpha"}, "t-beta", "t-alpha"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, mem := newAuditor(t)
+			v := querysvc.View{Endpoint: "/v1/activities", Status: 403}
+			if tt.tenant != "" {
+				v.Params = map[string]string{"tenant": tt.tenant}
+			}
+			a.Viewed(context.Background(), tt.p, v)
+			recs := mem.Records()
+			if len(recs) != 1 {
+				t.Fatalf("got %d records, want 1", len(recs))
+			}
+			got, ok := logtest.Attributes(recs[0])[schema.AttrTenantID]
+			switch {
+			case tt.want == "" && ok:
+				t.Errorf("got tenant %q, want none", got.AsString())
+			case tt.want != "" && got.AsString() != tt.want:
+				t.Errorf("got tenant %q, want %q", got.AsString(), tt.want)
+			}
+		})
+	}
+}

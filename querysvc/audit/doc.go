@@ -12,7 +12,8 @@
 // (instrumentation/otlp).
 //
 // The actor comes from the verified Principal, never from the request; the
-// tenant is the principal's, or for an admin the tenant it filtered on; the
+// tenant is the principal's, or for an admin (and no other role) the tenant it
+// filtered on, as the collector stores tenants; the
 // request data come from the View. What these leave empty stays empty: the
 // Recorder is not allowed to fill it from the context. The Recorder replaces
 // invalid UTF-8 in what the request carried with U+FFFD: OTLP's strings must

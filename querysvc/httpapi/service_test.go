@@ -194,13 +194,16 @@ func TestAudit(t *testing.T) {
 	a.getJSON(alpha, "/v1/activities?q=coffee&limit=5", 200, nil)
 	a.wantError(alpha, "/v1/activities?tenant=t-beta", 403, "")
 	a.wantError(staff, "/v1/activities/"+fx.recs[3].ID, 403, "")
+	// A customer without a tenant of its own names t-beta: the refusal is
+	// not filed in t-beta's trail, where t-beta's partners would read it.
+	a.wantError(token(t, "customer-1", "customer", ""), "/v1/activities?tenant=t-beta&q=hello", 403, "")
 	a.wantError("", "/v1/activities", 401, "") // no principal: nothing to attribute
 	a.getJSON("", "/healthz", 200, nil)        // not a read of the log
 
 	// Audit records are emitted right after each response is sent.
-	recs := a.audit.Await(t, 4, 5*time.Second)
-	if len(recs) != 4 {
-		t.Fatalf("got %d audit records, want 4", len(recs))
+	recs := a.audit.Await(t, 5, 5*time.Second)
+	if len(recs) != 5 {
+		t.Fatalf("got %d audit records, want 5", len(recs))
 	}
 	type row struct{ user, actor, tenant, endpoint, outcome, params, subject string }
 	want := []row{
@@ -208,6 +211,7 @@ func TestAudit(t *testing.T) {
 		{"partner-a", "Partner", "t-alpha", "/v1/activities", "success", "limit=5,q=coffee", ""},
 		{"partner-a", "Partner", "t-alpha", "/v1/activities", "failure", "tenant=t-beta", ""},
 		{"staff-1", "Staff", "t-alpha", "/v1/activities/{id}", "failure", "", fx.recs[3].ID},
+		{"customer-1", "Customer", "", "/v1/activities", "failure", "q=hello,tenant=t-beta", ""},
 	}
 	for i, r := range recs {
 		got := row{}
