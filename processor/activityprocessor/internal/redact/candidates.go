@@ -52,16 +52,18 @@ const (
 	classBslash                     // '\' after ':': ":\/\/", "://" with its slashes escaped in JSON
 	classAny4                       // every byte
 	classHigh                       // a byte of a non-ASCII character (after any byte): see nonASCIICandidates
+	classAny5                       // every byte
+	classPct                        // '%' (after any byte): a percent-encoded URL's scheme separator
 )
 
 // digitFlag marks the digits again, at the top bit, where they are
 // counted by adding up the classes of a round's eight bytes: their other
-// classes (bits 0 to 24) add up to less than 1<<28 and never carry into
+// classes (bits 0 to 26) add up to less than 1<<30 and never carry into
 // it. It pairs with nothing (shifted up, it leaves the 32 bits).
 const digitFlag uint32 = 1 << 31
 
 // classStart is the class of the virtual byte before a string's first.
-const classStart = classAny | classAny2 | classAny3 | classAny4
+const classStart = classAny | classAny2 | classAny3 | classAny4 | classAny5
 
 // classKeyEnd and classSep return, for the k-th of apiSeparators, the class
 // of the bytes that come before it in an API key prefix and its own class
@@ -77,7 +79,7 @@ const allSeps = classSep0 | classSep1 | classSep2
 // bytes before API key separators come from the prefix table, apiKeyEnds.
 func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyEnd) (t [256]uint32) {
 	for c := range t {
-		t[c] = classAny | classAny2 | classAny3 | classAny4
+		t[c] = classStart
 	}
 	for c := utf8.RuneSelf; c < len(t); c++ {
 		t[c] |= classHigh
@@ -113,6 +115,7 @@ func byteClassTable(apiKeyEnds *[len(apiSeparators)][256][]apiKeyEnd) (t [256]ui
 	t['\\'] |= classBslash
 	t['/'] |= classSlash
 	t['@'] |= classAt
+	t['%'] |= classPct
 	return t
 }
 
@@ -168,7 +171,8 @@ func (r *Redactor) candidates(s string) uint32 {
 	if pairs&(allSeps|classUpperA) != 0 && n >= minAPIKeyLen && r.apiKeyCandidate(s, pairs) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if pairs&(classSlash|classBslash) != 0 && pairs&classAt != 0 && hasSchemeSep(s) {
+	if pairs&(classSlash|classBslash) != 0 && pairs&classAt != 0 && hasSchemeSep(s) ||
+		pairs&classPct != 0 && hasEncodedSchemeSep(s) {
 		m |= ruleBit(RuleURLCredentials)
 	}
 	if pairs&classEq != 0 && n >= minKeyValueLen {

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"math/bits"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -52,7 +53,8 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if n >= minAPIKeyLen && r.apiKeyCandidate(s, allSeps|classUpperA) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`)) && strings.IndexByte(s, '@') >= 0 {
+	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`)) && strings.IndexByte(s, '@') >= 0 ||
+		encodedSchemeSepRef.MatchString(s) {
 		m |= ruleBit(RuleURLCredentials)
 	}
 	if n >= minKeyValueLen && strings.IndexAny(s, "=:%>") >= 0 {
@@ -66,6 +68,10 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	}
 	return m
 }
+
+// encodedSchemeSepRef is a percent-encoded scheme separator: an encoded
+// ':' and two slashes, raw or encoded, each escape encoded once or more.
+var encodedSchemeSepRef = regexp.MustCompile(`%(25)*3[aA](/|%(25)*2[fF]){2}`)
 
 // countOtherDigits counts the decimal digits of s that are not ASCII.
 func countOtherDigits(s string) int {
@@ -95,6 +101,8 @@ func candidateSeeds() []string {
 		"@x://a:b@c", "AKIA0123456789ABCDEF", "A", "@", "ab", "abc", "12345678901234",
 		"=", "a=", "a=b", "==", "=ab", "?password=x&y=1", ":", "a:", "a: b", "%", "a%3Db",
 		`mysql:\/\/app:pw@db`, `:\/@`, `:\@`, `\/\/@:`,
+		// Percent-encoded scheme separators, also cut short or encoded twice.
+		"https%3A%2F%2Fu%3Ap%40h", "%3a//", "%3A%2F", "%3A%2", "%253A%252F%252F", "%25253a/%2f", "%3B%2F%2F", "%%3A//",
 		// Prefixes whose separator is not their last byte, or that need a marker.
 		"hooks.slack.com/services/T0/B0/abc", "slack.com/", "k.", "task-0123456789", "sk-T3BlbkFJ0123",
 		"ya29.0123456789", "GOCSPX-0123456789", "sk-None-0123456789",

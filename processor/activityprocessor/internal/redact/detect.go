@@ -127,9 +127,12 @@ const minBearerLen = 8
 
 // findBearer finds the token of a "Bearer <token>" authorization value: up
 // to white space, a quote or a backslash (a quote escaped in JSON), and
-// without a ',', ';' or ')' at its end. A token
+// without a ',', ';' or ')' at its end; after an opening quote, also one
+// escaped ("Bearer \"<token>\""), the token starts after it and the quotes
+// stay. A token
 // with a byte outside RFC 6750's alphabet ('!', malformed or cut) stopped at
-// that byte, and the rest of it went out in clear.
+// that byte, and the rest of it went out in clear; a quoted one was empty,
+// and went out in clear whole.
 func findBearer(s string, from int) (int, int, bool) {
 	if !hasSpace(s) {
 		return 0, 0, false
@@ -139,15 +142,30 @@ func findBearer(s string, from int) (int, int, bool) {
 		if i < 0 {
 			return 0, 0, false
 		}
-		end := spanWhile(s, t, isBearerByte)
-		for end > t && (s[end-1] == ',' || s[end-1] == ';' || s[end-1] == ')') {
+		start := afterOpeningQuote(s, t)
+		end := spanWhile(s, start, isBearerByte)
+		for end > start && (s[end-1] == ',' || s[end-1] == ';' || s[end-1] == ')') {
 			end-- // punctuation of the text around it, in no token
 		}
-		if end-t >= minBearerLen {
-			return t, end, true
+		if end-start >= minBearerLen {
+			return start, end, true
 		}
 		from = t
 	}
+}
+
+// afterOpeningQuote returns where the text at t starts after a quote, one
+// escaped by backslashes (JSON, also inside JSON) included, or t when no
+// quote opens it.
+func afterOpeningQuote(s string, t int) int {
+	k := t
+	for k < len(s) && s[k] == '\\' {
+		k++
+	}
+	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
+		return k + 1
+	}
+	return t
 }
 
 // isBearerByte reports whether c can be part of a bearer token as
@@ -353,7 +371,9 @@ func hasSchemeSep(s string) bool {
 
 // findURLCredentials finds the password of "scheme://user:password@host",
 // or the whole user info when it has no colon (a bare token); also with the
-// slashes escaped ("mysql:\/\/app:pw@db", as JSON may write it). A
+// slashes escaped ("mysql:\/\/app:pw@db", as JSON may write it), and in a
+// URL percent-encoded inside another's query ("https%3A%2F%2Fu%3Apw%40h",
+// see encodedUserInfo). A
 // password may hold '/', '?', '#' and '@' written raw, as people write them
 // ("postgres://app:pa/ss@db", "redis://:s3cr?t@cache"): when the authority
 // ends at one of the first three after "user:" and what follows the colon is
@@ -365,14 +385,26 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 	// ends, with no '@' from that search's authority end to it: a later
 	// authority ending before it ends a URL without one as well. Without it,
 	// every "a://b:c/" of a long string read the rest of the string.
-	noAt := -1
-	var seps sepFinder
+	// noAtEncoded is the same for percent-encoded URLs, kept apart: a plain
+	// URL's search sees no encoded '@', and an encoded URL ends at a '&'.
+	noAt, noAtEncoded := -1, -1
 	for from < len(s) {
-		i, n := seps.next(s, from)
+		i, n, encoded := nextSchemeSep(s, from)
 		if i < 0 {
 			return 0, 0, false
 		}
 		auth := i + n
+		if encoded {
+			start, end, urlEnd := encodedUserInfo(s, auth, noAtEncoded)
+			if end > start {
+				return start, end, true
+			}
+			if urlEnd >= 0 {
+				noAtEncoded = urlEnd
+			}
+			from = auth
+			continue
+		}
 		end := auth
 		colon := -1
 		for end < len(s) {
@@ -418,40 +450,199 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
-// sepFinder finds the scheme separators of a string, plain and escaped,
-// searching for each again only once the search has passed the last one
-// found: a string of many URLs and no escaped separator was read to its end
-// for every URL.
-type sepFinder struct {
-	plain, escaped int // the next of each at or after the last from; -1 none; 0 before the first search
-	searched       bool
+// nextSchemeSep returns the index and length of the first URL scheme
+// separator of s at or after from, plain ("://"), escaped (":\/\/") or
+// percent-encoded (see encodedSchemeSepLen, which sets encoded), or -1. Every
+// separator starts with a ':' or a '%', and the search stops at the first
+// of them: searching for each form on its own read a string without one of
+// them to its end on every call, once for each URL found, so a string of
+// many URLs with credentials took time growing with its square.
+func nextSchemeSep(s string, from int) (i, n int, encoded bool) {
+	for from < len(s) {
+		j := strings.IndexAny(s[from:], ":%")
+		if j < 0 {
+			break
+		}
+		j += from
+		switch {
+		case strings.HasPrefix(s[j:], schemeSep):
+			return j, len(schemeSep), false
+		case strings.HasPrefix(s[j:], schemeSepEscaped):
+			return j, len(schemeSepEscaped), false
+		}
+		if n := encodedSchemeSepLen(s, j); n > 0 {
+			return j, n, true
+		}
+		from = j + 1
+	}
+	return -1, 0, false
 }
 
-// next returns the index and length of the first separator of s at or
-// after from, or -1; from must not decrease between calls.
-func (c *sepFinder) next(s string, from int) (int, int) {
-	if !c.searched || c.plain >= 0 && c.plain < from {
-		c.plain = indexFrom(s, from, schemeSep)
+// pctByte returns the byte at i of s as a URL percent-encoded into another
+// URL's query reads it, and how many bytes of s it takes: "%40" is an '@',
+// and so is "%2540", encoded twice (a redirect inside a redirect), or more
+// often; anything else is itself.
+func pctByte(s string, i int) (byte, int) {
+	if s[i] != '%' {
+		return s[i], 1
 	}
-	if !c.searched || c.escaped >= 0 && c.escaped < from {
-		c.escaped = indexFrom(s, from, schemeSepEscaped)
+	k := i + 1
+	// "%25" is an encoded '%': skip it while an escape follows it.
+	for k+4 <= len(s) && s[k] == '2' && s[k+1] == '5' && isHexDigit(s[k+2]) && isHexDigit(s[k+3]) {
+		k += 2
 	}
-	c.searched = true
-	switch {
-	case c.escaped >= 0 && (c.plain < 0 || c.escaped < c.plain):
-		return c.escaped, len(schemeSepEscaped)
-	case c.plain >= 0:
-		return c.plain, len(schemeSep)
+	if k+2 > len(s) || !isHexDigit(s[k]) || !isHexDigit(s[k+1]) {
+		return '%', 1
 	}
-	return -1, 0
+	return unhex(s[k])<<4 | unhex(s[k+1]), k + 2 - i
 }
 
-// indexFrom returns the index of sub in s at or after from, or -1.
-func indexFrom(s string, from int, sub string) int {
-	if i := strings.Index(s[from:], sub); i >= 0 {
-		return from + i
+// unhex returns the value of the hexadecimal digit c.
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
 	}
-	return -1
+	return (c | 0x20) - 'a' + 10
+}
+
+// encodedSchemeSepLen returns the length of the percent-encoded scheme
+// separator at i of s, or 0: an encoded ':' and two slashes, encoded or
+// raw ("%3A%2F%2F", "%3a//" as Python's quote leaves them, "%253A%252F%252F").
+func encodedSchemeSepLen(s string, i int) int {
+	c, n := pctByte(s, i)
+	if c != ':' || n == 1 {
+		return 0
+	}
+	k := i + n
+	for range 2 {
+		if k >= len(s) {
+			return 0
+		}
+		if c, n = pctByte(s, k); c != '/' {
+			return 0
+		}
+		k += n
+	}
+	return k - i
+}
+
+// hasEncodedSchemeSep reports whether s holds a percent-encoded scheme
+// separator.
+func hasEncodedSchemeSep(s string) bool {
+	for from := 0; ; {
+		j := strings.IndexByte(s[from:], '%')
+		if j < 0 {
+			return false
+		}
+		j += from
+		if encodedSchemeSepLen(s, j) > 0 {
+			return true
+		}
+		from = j + 1
+	}
+}
+
+// isEncodedURLEnd reports whether the raw byte c ends a URL percent-encoded
+// in another's query: white space, a quote, an angle bracket, or the '&'
+// before the query's next parameter (its own are encoded).
+func isEncodedURLEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '<', '>', '&':
+		return true
+	}
+	return false
+}
+
+// encodedUserInfo returns the password (or bare token) [start, end) of the
+// percent-encoded URL whose authority starts at auth, read as
+// findURLCredentials reads a plain one with every byte decoded (see
+// pctByte), or end == start; and where the URL ends when it searched it for
+// a raw password's last '@' (-1 when not). The authority ends at a '/', '?'
+// or '#', encoded or raw, or where the URL ends (see isEncodedURLEnd). As
+// in findURLCredentials, a password that a '/', '?' or '#' follows runs to
+// the URL's last '@' (one with no '@' in the authority only when it is no
+// port and the URL, searched already, did not end at noAt or later with
+// none).
+func encodedUserInfo(s string, auth, noAt int) (start, end, urlEnd int) {
+	colon, colonLen, at := -1, 0, -1
+	k := auth
+	authEnd := false
+	for k < len(s) {
+		c, n := pctByte(s, k)
+		if n == 1 && isEncodedURLEnd(c) {
+			break
+		}
+		if c == '/' || c == '?' || c == '#' {
+			authEnd = true
+			break
+		}
+		switch {
+		case c == ':' && colon < 0:
+			colon, colonLen = k, n
+		case c == '@':
+			at = k
+		}
+		k += n
+	}
+	if at > auth && (colon < 0 || colon > at) {
+		return auth, at, -1 // a bare token
+	}
+	if colon < 0 {
+		return 0, 0, -1
+	}
+	pw := colon + colonLen
+	if at > colon {
+		if authEnd {
+			if last, _ := encodedLastAt(s, k); last >= 0 {
+				at = last
+			}
+		}
+		if at > pw {
+			return pw, at, -1
+		}
+		return 0, 0, -1
+	}
+	if !authEnd || k < noAt || hasEncodedByte(s, auth, colon, '[') {
+		return 0, 0, -1 // no password: an IPv6 literal's colon, or a port
+	}
+	if port := s[pw:k]; port != "" && strings.Trim(port, "0123456789") == "" {
+		return 0, 0, -1
+	}
+	last, urlEnd := encodedLastAt(s, k)
+	if last > pw {
+		return pw, last, urlEnd
+	}
+	return 0, 0, urlEnd
+}
+
+// hasEncodedByte reports whether s[from:to] holds c, encoded or raw.
+func hasEncodedByte(s string, from, to int, c byte) bool {
+	for k := from; k < to; {
+		d, n := pctByte(s, k)
+		if d == c {
+			return true
+		}
+		k += n
+	}
+	return false
+}
+
+// encodedLastAt returns the last '@', encoded or raw, of the
+// percent-encoded URL that goes on at byte from of s, or -1, and where the
+// URL ends (see isEncodedURLEnd).
+func encodedLastAt(s string, from int) (at, urlEnd int) {
+	at = -1
+	for k := from; k < len(s); {
+		c, n := pctByte(s, k)
+		if n == 1 && isEncodedURLEnd(c) {
+			return at, k
+		}
+		if c == '@' {
+			at = k
+		}
+		k += n
+	}
+	return at, len(s)
 }
 
 // rawPasswordEnd returns the '@' that ends a password holding a raw '/',

@@ -67,6 +67,12 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		return "eyJhbGciOiJIUzI1NiJ9." + alphabet(b, b64url, 4) + "." + sig, sig
 	case 1:
 		tok := alphabet(b, alnum, 12)
+		if len(b) > 0 {
+			// In quotes, as b chooses: none, double, single, or double
+			// escaped in JSON.
+			q := []string{"", `"`, "'", `\"`}[b[0]%4]
+			return "Bearer " + q + tok + q, tok
+		}
 		return "Bearer " + tok, tok
 	case 2:
 		tok := "dXNlcjpw" + alphabet(b, b64std, 8) // base64("user:p...")
@@ -82,8 +88,15 @@ func plant(kind uint8, b []byte) (planted, core string) {
 		return c, c
 	case 6:
 		pw := alphabet(b, alnum, 8)
-		if len(b) > 0 && b[0]&1 == 1 {
+		var pick byte
+		if len(b) > 0 {
+			pick = b[0]
+		}
+		switch pick % 3 {
+		case 1:
 			return `https:\/\/user:` + pw + `@host.example\/path`, pw // slashes escaped, as JSON may write them
+		case 2:
+			return encodedURL(pw, pick)
 		}
 		return "https://user:" + pw + "@host.example/path", pw
 	case 7:
@@ -124,6 +137,23 @@ func plant(kind uint8, b []byte) (planted, core string) {
 	default:
 		return linePair(b)
 	}
+}
+
+// encodedURL returns a URL with the password pw, percent-encoded in
+// another URL's query as pick chooses (the hex in either case, the slashes
+// raw as Python's quote leaves them, encoded twice, an encoded '/' in the
+// password), and the password as written there.
+func encodedURL(pw string, pick byte) (planted, core string) {
+	if pick&4 != 0 {
+		// A letter first: digits alone before a '/' read as a port.
+		pw = "p" + pw + "%2F" + pw
+	}
+	sep := []string{"%3A%2F%2F", "%3a%2f%2f", "%3A//"}[int(pick>>3)%3]
+	u := "https" + sep + "user%3A" + pw + "%40host.example%2Fpath"
+	if pick&0x40 != 0 {
+		u, pw = strings.ReplaceAll(u, "%", "%25"), strings.ReplaceAll(pw, "%", "%25")
+	}
+	return "next=" + u + "&state=1", pw
 }
 
 // linePair returns a line of its own, "password: ...", written at a JSON

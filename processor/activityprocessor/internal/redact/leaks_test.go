@@ -138,3 +138,82 @@ func TestPairValueQuoteInside(t *testing.T) {
 		{"closing at the end", `"password=abc"`, `"password=` + Mask + `"`, RuleKeyValue},
 	})
 }
+
+// TestPercentEncodedURLCredentials: a URL written inside a query parameter
+// (a login's redirect, a webhook's callback) is percent-encoded, and its
+// password went out in clear: the URL finder knew "://" and ":\/\/" only.
+// Its user info is read as the decoded URL's would be, in either case of
+// hex, also with the slashes left raw (Python's quote) and encoded twice
+// (a redirect inside a redirect); its port, host and path stay.
+func TestPercentEncodedURLCredentials(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"redirect", "redirect=https%3A%2F%2Fuser%3As3cr3t%40host",
+			"redirect=https%3A%2F%2Fuser%3A" + Mask + "%40host", RuleURLCredentials},
+		{"lowercase hex, path and next parameter", "next=https%3a%2f%2fuser%3as3cr3t%40host%2fcb%3fa%3d1&state=xyz",
+			"next=https%3a%2f%2fuser%3a" + Mask + "%40host%2fcb%3fa%3d1&state=xyz", RuleURLCredentials},
+		{"token without a colon", "hook=https%3A%2F%2Fghtoken0123%40git.example%2Frepo",
+			"hook=https%3A%2F%2F" + Mask + "%40git.example%2Frepo", RuleURLCredentials},
+		{"slashes left raw", "next=https%3A//user%3As3cr3t%40host/path",
+			"next=https%3A//user%3A" + Mask + "%40host/path", RuleURLCredentials},
+		{"encoded twice", "u=https%253A%252F%252Fuser%253As3cr3t%2540host",
+			"u=https%253A%252F%252Fuser%253A" + Mask + "%2540host", RuleURLCredentials},
+		{"encoded slash in the password", "next=https%3A%2F%2Fapp%3Apa%2Fss%40db&x=1",
+			"next=https%3A%2F%2Fapp%3A" + Mask + "%40db&x=1", RuleURLCredentials},
+		{"raw at sign", "next=https%3A%2F%2Fuser%3As3cr3t@host",
+			"next=https%3A%2F%2Fuser%3A" + Mask + "@host", RuleURLCredentials},
+		{"port and e-mail kept", "next=https%3A%2F%2Fapp.example%3A8443%2Finvite%3Femail%3Djane%40example.com",
+			"next=https%3A%2F%2Fapp.example%3A8443%2Finvite%3Femail%3Djane%40example.com", NumRules},
+		{"e-mail in the query kept", "next=https%3A%2F%2Fexample.com%2F%3Fe%3Djane%40example.com done",
+			"next=https%3A%2F%2Fexample.com%2F%3Fe%3Djane%40example.com done", NumRules},
+		{"plain after encoded", "a=https%3A%2F%2Fx.example b=https://u:pw@host",
+			"a=https%3A%2F%2Fx.example b=https://u:" + Mask + "@host", RuleURLCredentials},
+		// A plain URL's search for a raw '@' sees no encoded one: what it
+		// read must not keep the encoded URL in it from being searched.
+		{"encoded in a plain URL's path", "go https://b:c/x?u=https%3A%2F%2Fu%3Ap%2Fq%40h",
+			"go https://b:c/x?u=https%3A%2F%2Fu%3A" + Mask + "%40h", RuleURLCredentials},
+	})
+}
+
+// TestURLCredentialsLinear: the URL finder reads a long string in linear
+// time across its calls as well as within one. Each call searched for every
+// form of scheme separator to the end of the string, so a string of many
+// URLs with credentials and no escaped separator was read to its end once
+// per URL (a second for 256 KB, growing with its square).
+func TestURLCredentialsLinear(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, tc := range []struct{ unit, suffix string }{
+		{"a://b:c@d ", ""},
+		{`a:\/\/b:c@d `, ""},
+		{"a%3A%2F%2Fb%3Ac%40d ", ""},
+		{"%3A%2F%2F", " %40"},
+		{"%40", ""},
+		{"%3A%2F%2F%40", ""},
+		{"a%3A%2F%2Fb%3Ac%2F", " %40"},
+		{"a%3A%2F%2Fb%3Ac%40d%2F", " %40"},
+		{"a%253A%252F%252Fb%253Ac%2540d ", ""},
+		{"a://b:c/x%3A%2F%2Fu%3Ap%2F", " @"},
+	} {
+		in := strings.Repeat(tc.unit, 2<<20/len(tc.unit)) + tc.suffix
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d + %q", tc.unit, len(in)/len(tc.unit), tc.suffix))
+	}
+}
+
+// TestQuotedBearerToken: a bearer token in quotes ("Bearer \"...\"", as
+// a header is quoted in a log line or a config dump) was not masked: the
+// token ended at a quote, and so was empty. The quotes stay.
+func TestQuotedBearerToken(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"double quotes", `sent Bearer "abcdefgh12345678" to api`, `sent Bearer "` + Mask + `" to api`, RuleBearer},
+		{"single quotes", `bearer 'abcdefgh12345678'`, `bearer '` + Mask + `'`, RuleBearer},
+		{"escaped in json", `{"h":"Bearer \"abcdefgh12345678\""}`, `{"h":"Bearer \"` + Mask + `\""}`, RuleBearer},
+		{"short quoted words kept", `the bearer "of news"`, `the bearer "of news"`, NumRules},
+	})
+	// Key patterns are configurable: without "authorization" among them
+	// (or with key_value off), the bearer detector alone must find it.
+	cfg := testConfig()
+	delete(cfg.Detectors, RuleKeyValue)
+	checkStrings(t, mustNew(t, cfg), []stringCase{
+		{"header line", `Authorization: Bearer "abcdefgh12345678"`, `Authorization: Bearer "` + Mask + `"`, RuleBearer},
+	})
+}
