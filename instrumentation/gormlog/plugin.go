@@ -251,7 +251,9 @@ func formatKey(v any) string {
 	}
 	v = rv.Interface()
 	if k, ok := v.(fmt.Stringer); ok {
-		return k.String()
+		if s, ok := stringOf(k); ok {
+			return s
+		}
 	}
 	// By kind, so that named types (type ProductID int64) are read too.
 	switch rv.Kind() {
@@ -263,6 +265,18 @@ func formatKey(v any) string {
 		return strconv.FormatUint(rv.Uint(), 10)
 	}
 	return fmt.Sprint(v) // a byte array or slice (a binary UUID), or anything else
+}
+
+// stringOf calls k.String, reporting false when it panics: a key type's
+// String is the application's code, and recording never fails a query, so
+// the key is then written from its kind like any other.
+func stringOf(k fmt.Stringer) (s string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			s, ok = "", false
+		}
+	}()
+	return k.String(), true
 }
 
 // rows lists the struct values a statement's reflect value holds.

@@ -1215,3 +1215,52 @@ func TestPluginModelSubjectPanic(t *testing.T) {
 		t.Errorf("got subject id %q, want the row's key 1", got)
 	}
 }
+
+// BadgeNo is a key type whose String, the application's code, panics on the
+// numbers it has no name for.
+type BadgeNo int64
+
+func (n BadgeNo) String() string {
+	names := []string{"zero", "one"}
+	return names[n]
+}
+
+// Badge is a row keyed by a BadgeNo.
+type Badge struct {
+	ID    BadgeNo `gorm:"primaryKey"`
+	Title string
+}
+
+// TestPluginKeyStringPanic proves that a key type whose String panics
+// neither panics the caller's query nor loses the record: the key is written
+// from its kind instead.
+func TestPluginKeyStringPanic(t *testing.T) {
+	db := openDB(t)
+	lp, exp := logtest.NewProvider(t)
+	var errs []error
+	plugin := gormlog.New(instrumentation.New(lp), gormlog.WithCategory("badges", instrumentation.Rewards),
+		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))
+	if err := db.Use(plugin); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Badge{}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("got panic %v from the caller's query, want none", p)
+			}
+		}()
+		err = db.WithContext(staffContext()).Create(&Badge{ID: 7, Title: "Gold"}).Error
+	}()
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	a := logtest.Attributes(one(t, exp, schema.EventCreated))
+	if got := a[schema.AttrSubjectID].AsString(); got != "7" {
+		t.Errorf("got subject id %q, want 7", got)
+	}
+	noRecordingErrors(t, &errs)
+}
