@@ -135,8 +135,9 @@ type Query struct {
 	Endpoint string
 	// Params are the query parameters the caller sent
 	// (activity.query.params), recorded as one map attribute with the keys
-	// sorted. They are recorded as given, so the caller leaves out what must
-	// not be kept, such as a paging cursor.
+	// sorted. They are recorded as given, except that the value of a
+	// parameter named like a credential (see WithSecretNames) is masked; the
+	// caller leaves out what else must not be kept, such as a paging cursor.
 	Params map[string]string
 	// Status is the HTTP status of the answer (activity.query.status); zero
 	// records none.

@@ -297,7 +297,7 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 			// uniqueKeys makes the keys and values valid UTF-8, and keeps
 			// once a key that only its invalid bytes told apart.
 			attrs = append(attrs, attribute.KeyValue{Key: schema.AttrQueryParams,
-				Value: uniqueKeys(attribute.MapValue(sortedParams(q.Params)...))})
+				Value: uniqueKeys(attribute.MapValue(sortedParams(q.Params, r.secrets)...))})
 		}
 		if q.Status != 0 {
 			attrs = append(attrs, attribute.Int(schema.AttrQueryStatus, q.Status))
@@ -326,11 +326,17 @@ func eventName(a Action) string {
 }
 
 // sortedParams returns query parameters as attributes sorted by key, so that
-// the same query always makes the same record.
-func sortedParams(params map[string]string) []attribute.KeyValue {
+// the same query always makes the same record. A parameter named like a
+// credential (?token=, ?api_key=) keeps its name, and its value is masked, as
+// in a recorded URL.
+func sortedParams(params map[string]string, rules secretRules) []attribute.KeyValue {
 	kvs := make([]attribute.KeyValue, 0, len(params))
 	for _, k := range slices.Sorted(maps.Keys(params)) {
-		kvs = append(kvs, attribute.String(k, params[k]))
+		v := params[k]
+		if rules.match(k) {
+			v = maskedSecret
+		}
+		kvs = append(kvs, attribute.String(k, v))
 	}
 	return kvs
 }

@@ -532,6 +532,35 @@ func TestRecorderQueryParamsSortedByKey(t *testing.T) {
 	}
 }
 
+// TestRecorderQueryParamsMaskCredentials proves that a query parameter named
+// like a credential keeps its name on the record but never its value, while
+// the other parameters are recorded as given.
+func TestRecorderQueryParamsMaskCredentials(t *testing.T) {
+	r, exp := newTestRecorder(t)
+	params := map[string]string{"access_token": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", "apiKey": "k-123456", "q": "coffee", "pin": "4321"}
+	if err := r.Viewed(requestContext(), instrumentation.Subject{}, instrumentation.Query{Endpoint: "/v1/activities", Params: params, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	exp.Records()[0].WalkAttributes(func(kv attribute.KeyValue) bool {
+		if kv.Key == schema.AttrQueryParams {
+			for _, p := range kv.Value.AsMap() {
+				got[string(p.Key)] = p.Value.AsString()
+			}
+		}
+		return true
+	})
+	for k, v := range params {
+		want := v
+		if k != "q" {
+			want = "xxxxx"
+		}
+		if got[k] != want {
+			t.Errorf("got param %s=%q, want %q", k, got[k], want)
+		}
+	}
+}
+
 func TestContextHelpers(t *testing.T) {
 	ctx := context.Background()
 	if _, ok := instrumentation.ActorFrom(ctx); ok {
