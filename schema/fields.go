@@ -157,15 +157,24 @@ func Categories() []string {
 
 // Events: what happened.
 const (
-	EventCreated             = "created"
-	EventUpdated             = "updated"
-	EventDeleted             = "deleted"
-	EventLogin               = "login"
-	EventLogout              = "logout"
-	EventLoginFailed         = "login_failed"
-	EventOTPRequested        = "otp_requested"
-	EventOTPVerified         = "otp_verified"
-	EventOTPFailed           = "otp_failed"
+	EventCreated      = "created"
+	EventUpdated      = "updated"
+	EventDeleted      = "deleted"
+	EventLogin        = "login"
+	EventLogout       = "logout"
+	EventLoginFailed  = "login_failed"
+	EventOTPRequested = "otp_requested"
+	EventOTPVerified  = "otp_verified"
+	EventOTPFailed    = "otp_failed"
+	// EventPasswordChanged records that a user changed a password: their
+	// own, or, with a subject, someone else's.
+	EventPasswordChanged = "password_changed"
+	// EventPasswordResetRequested records that a password reset was asked
+	// for (a "forgot password" request).
+	EventPasswordResetRequested = "password_reset_requested"
+	// EventPasswordReset records that a password was reset: a reset link
+	// used, or an administrator setting a new password for someone.
+	EventPasswordReset       = "password_reset"
 	EventStampAdded          = "stamp_added"
 	EventTransactionRecorded = "transaction_recorded"
 	EventTransactionRefunded = "transaction_refunded"
@@ -182,18 +191,22 @@ const (
 func Events() []string {
 	return []string{
 		EventCreated, EventUpdated, EventDeleted, EventLogin, EventLogout, EventLoginFailed,
-		EventOTPRequested, EventOTPVerified, EventOTPFailed, EventStampAdded,
-		EventTransactionRecorded, EventTransactionRefunded, EventRedemptionProcessed,
-		EventRedemptionCancelled, EventFailedLoginBurst, EventViewed,
+		EventOTPRequested, EventOTPVerified, EventOTPFailed, EventPasswordChanged,
+		EventPasswordResetRequested, EventPasswordReset, EventStampAdded, EventTransactionRecorded,
+		EventTransactionRefunded, EventRedemptionProcessed, EventRedemptionCancelled,
+		EventFailedLoginBurst, EventViewed,
 	}
 }
 
 // AuthEvents lists the authentication events: logins, logouts, failed
-// logins and one-time passwords. Views of authentication select them by
+// logins, one-time passwords and password changes and resets. Views of authentication select them by
 // event, not by category, which an emitter other than the instrumentation
 // library may set otherwise.
 func AuthEvents() []string {
-	return []string{EventLogin, EventLogout, EventLoginFailed, EventOTPRequested, EventOTPVerified, EventOTPFailed}
+	return []string{
+		EventLogin, EventLogout, EventLoginFailed, EventOTPRequested, EventOTPVerified, EventOTPFailed,
+		EventPasswordChanged, EventPasswordResetRequested, EventPasswordReset,
+	}
 }
 
 // EventName returns the OpenTelemetry log record EventName for an event:

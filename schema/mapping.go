@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"strings"
+
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
 )
 
@@ -88,7 +90,7 @@ func Fields() []Field {
 
 		{AttrID, Path(AttrID), TypeKeyword, "Unique time-ordered record id (UUIDv7) set at the source; also the document _id."},
 		{AttrCategory, Path(AttrCategory), TypeKeyword, "What kind of thing the action concerned: cards, stamp_cards, members, staff, partners, rewards, clubs, networks, transactions, redemptions, auth, security, audit."},
-		{AttrEvent, Path(AttrEvent), TypeKeyword, "What happened: created, updated, deleted, login, logout, login_failed, otp_requested, otp_verified, otp_failed, stamp_added, transaction_recorded, transaction_refunded, redemption_processed, redemption_cancelled, failed_login_burst, viewed."},
+		{AttrEvent, Path(AttrEvent), TypeKeyword, "What happened: " + strings.Join(Events(), ", ") + "."},
 		{AttrOutcome, Path(AttrOutcome), TypeKeyword, "success or failure."},
 		{AttrUserID, Path(AttrUserID), TypeKeyword, "Id of the actor (semconv user.id)."},
 		{AttrUserName, Path(AttrUserName), TypeKeyword, "Name of the actor; for a failed login, the user name tried (semconv user.name)."},
