@@ -39,6 +39,29 @@ func (r *Recorder) OTPFailed(ctx context.Context, a Actor, reason string) error 
 	return r.Record(ctx, Event{Action: OTPFailed, Actor: a, Outcome: Failure, FailureReason: reason})
 }
 
+// PasswordChanged records that a changed their own password. There is no
+// password argument: neither the old nor the new password is recorded. To
+// record a change made to someone else's password, call Record with action
+// PasswordChanged and the account as the Subject.
+func (r *Recorder) PasswordChanged(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: PasswordChanged, Actor: a})
+}
+
+// PasswordResetRequested records that a password reset was requested for
+// a's account (a "forgot password" form sent). The reset token or link is
+// never recorded.
+func (r *Recorder) PasswordResetRequested(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: PasswordResetRequested, Actor: a})
+}
+
+// PasswordReset records that a reset their own password (a reset link
+// used). The new password is never recorded. To record an administrator
+// resetting someone else's password, call Record with action PasswordReset
+// and the account as the Subject.
+func (r *Recorder) PasswordReset(ctx context.Context, a Actor) error {
+	return r.Record(ctx, Event{Action: PasswordReset, Actor: a})
+}
+
 // StampAdded records that a stamp was added to the stamp card s.
 func (r *Recorder) StampAdded(ctx context.Context, s Subject) error {
 	return r.Record(ctx, Event{Action: StampAdded, Subject: withCategory(s, StampCards)})

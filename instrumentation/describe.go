@@ -32,6 +32,12 @@ func describe(e *Event) string {
 		b.WriteString(" verified a one-time passcode")
 	case OTPFailed:
 		b.WriteString(" failed to verify a one-time passcode")
+	case PasswordChanged:
+		writePassword(&b, e.Subject, " changed their password", " changed the password of ")
+	case PasswordResetRequested:
+		writePassword(&b, e.Subject, " requested a password reset", " requested a password reset for ")
+	case PasswordReset:
+		writePassword(&b, e.Subject, " reset their password", " reset the password of ")
 	case StampAdded:
 		b.WriteString(" added a stamp to ")
 		writeSubject(&b, e.Subject)
@@ -108,6 +114,19 @@ func writeSubject(b *strings.Builder, s Subject) {
 		b.WriteString(" ")
 		safetext.Write(b, s.ID)
 	}
+}
+
+// writePassword writes what a password event did: own when the actor acted
+// on their own account, which is when the event names no subject, else
+// other followed by the subject, so that an administrator resetting a
+// member's password reads "... reset the password of member 'Sam Lee'".
+func writePassword(b *strings.Builder, s Subject, own, other string) {
+	if s.ID == "" && s.Name == "" {
+		b.WriteString(own)
+		return
+	}
+	b.WriteString(other)
+	writeSubject(b, s)
 }
 
 // writeLogRecord writes what a read of the activity log asked for: "the

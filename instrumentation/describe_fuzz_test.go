@@ -16,7 +16,9 @@ import (
 // fuzzActions are the actions FuzzRecordText records, so that every branch
 // of describe writes the fuzzed names.
 var fuzzActions = []Action{Created, Updated, Deleted, Login, Logout, LoginFailed, OTPRequested, OTPVerified,
-	OTPFailed, StampAdded, TransactionRecorded, TransactionRefunded, RedemptionProcessed, RedemptionCancelled, Viewed}
+	OTPFailed, StampAdded, TransactionRecorded, TransactionRefunded, RedemptionProcessed, RedemptionCancelled, Viewed,
+	// Appended, so that the corpus's action numbers keep their meaning.
+	PasswordChanged, PasswordResetRequested, PasswordReset}
 
 // FuzzRecordText: the names in an event (a user name typed at a failed login,
 // a subject's name, a failure reason) and the request's strings are text a

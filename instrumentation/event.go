@@ -37,15 +37,25 @@ type Action string
 
 // Actions an application records.
 const (
-	Created             Action = schema.EventCreated
-	Updated             Action = schema.EventUpdated
-	Deleted             Action = schema.EventDeleted
-	Login               Action = schema.EventLogin
-	Logout              Action = schema.EventLogout
-	LoginFailed         Action = schema.EventLoginFailed
-	OTPRequested        Action = schema.EventOTPRequested
-	OTPVerified         Action = schema.EventOTPVerified
-	OTPFailed           Action = schema.EventOTPFailed
+	Created      Action = schema.EventCreated
+	Updated      Action = schema.EventUpdated
+	Deleted      Action = schema.EventDeleted
+	Login        Action = schema.EventLogin
+	Logout       Action = schema.EventLogout
+	LoginFailed  Action = schema.EventLoginFailed
+	OTPRequested Action = schema.EventOTPRequested
+	OTPVerified  Action = schema.EventOTPVerified
+	OTPFailed    Action = schema.EventOTPFailed
+	// PasswordChanged records a password change: the actor's own, or with
+	// a Subject, someone else's.
+	PasswordChanged Action = schema.EventPasswordChanged
+	// PasswordResetRequested records a "forgot password" request: for the
+	// actor's own account, or with a Subject, for someone else's.
+	PasswordResetRequested Action = schema.EventPasswordResetRequested
+	// PasswordReset records a completed password reset: the actor's own (a
+	// reset link used), or with a Subject, someone else's (an administrator
+	// setting a new password).
+	PasswordReset       Action = schema.EventPasswordReset
 	StampAdded          Action = schema.EventStampAdded
 	TransactionRecorded Action = schema.EventTransactionRecorded
 	TransactionRefunded Action = schema.EventTransactionRefunded
@@ -186,7 +196,7 @@ func knownCategory(c Category) bool {
 }
 
 func knownAction(a Action) bool {
-	return slices.Contains([]Action{Created, Updated, Deleted, Login, Logout, LoginFailed, OTPRequested, OTPVerified, OTPFailed, StampAdded, TransactionRecorded, TransactionRefunded, RedemptionProcessed, RedemptionCancelled, Viewed}, a)
+	return slices.Contains([]Action{Created, Updated, Deleted, Login, Logout, LoginFailed, OTPRequested, OTPVerified, OTPFailed, PasswordChanged, PasswordResetRequested, PasswordReset, StampAdded, TransactionRecorded, TransactionRefunded, RedemptionProcessed, RedemptionCancelled, Viewed}, a)
 }
 
 func knownActorType(t ActorType) bool {
@@ -196,7 +206,8 @@ func knownActorType(t ActorType) bool {
 // isAuth reports whether an action is an authentication event.
 func (a Action) isAuth() bool {
 	switch a {
-	case Login, Logout, LoginFailed, OTPRequested, OTPVerified, OTPFailed:
+	case Login, Logout, LoginFailed, OTPRequested, OTPVerified, OTPFailed,
+		PasswordChanged, PasswordResetRequested, PasswordReset:
 		return true
 	}
 	return false

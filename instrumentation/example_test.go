@@ -78,6 +78,26 @@ func ExampleRecorder_LoginFailed() {
 	//   activity.failure.reason=invalid_password
 }
 
+// A password reset is an authentication event like a login: a user who
+// followed a reset link is the actor; an administrator setting a new
+// password for someone names that account as the subject. Neither call
+// takes the password, so it cannot be recorded.
+func ExampleRecorder_PasswordReset() {
+	rec := instrumentation.New(newPrinter(schema.AttrCategory, schema.AttrSubjectID))
+	ctx := context.Background()
+	_ = rec.PasswordReset(ctx, instrumentation.Actor{ID: "c-7", Name: "Sam Lee", Type: instrumentation.ActorCustomer})
+
+	admin := instrumentation.WithActor(ctx, instrumentation.Actor{ID: "a-1", Name: "Ada Admin", Type: instrumentation.ActorAdmin})
+	_ = rec.Record(admin, instrumentation.Event{Action: instrumentation.PasswordReset,
+		Subject: instrumentation.Subject{Type: "member_account", ID: "c-7", Name: "Sam Lee"}})
+	// Output:
+	// activity.password_reset INFO "Sam Lee (Customer) reset their password"
+	//   activity.category=auth
+	// activity.password_reset INFO "Ada Admin (Admin) reset the password of member_account 'Sam Lee'"
+	//   activity.category=auth
+	//   activity.subject.id=c-7
+}
+
 // Credentials never leave the process: fields named like credentials are
 // left out, `activity:"-"` fields too, and `activity:"redact"` fields are
 // recorded as changed without either value.

@@ -187,6 +187,56 @@ func TestRecorderEventKinds(t *testing.T) {
 				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "expired"),
 		},
 		{
+			name:   "password changed",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.PasswordChanged(ctx, customer) },
+			event:  schema.EventPasswordChanged, severity: log.SeverityInfo,
+			body:  "Sam Lee (Customer) changed their password",
+			attrs: customerAttrs(schema.EventPasswordChanged),
+		},
+		{
+			name: "password reset requested",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.PasswordResetRequested(ctx, tried)
+			},
+			event: schema.EventPasswordResetRequested, severity: log.SeverityInfo,
+			body: "jane@example.com (Partner) requested a password reset",
+			attrs: with(common(schema.EventPasswordResetRequested, schema.CategoryAuth),
+				schema.AttrUserID, nil, schema.AttrUserName, "jane@example.com"),
+		},
+		{
+			name:   "password reset",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.PasswordReset(ctx, customer) },
+			event:  schema.EventPasswordReset, severity: log.SeverityInfo,
+			body:  "Sam Lee (Customer) reset their password",
+			attrs: customerAttrs(schema.EventPasswordReset),
+		},
+		{
+			// An administrator acting on someone else's account: the
+			// record names whose password it was.
+			name: "password reset of someone else",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Record(ctx, instrumentation.Event{Action: instrumentation.PasswordReset,
+					Subject: instrumentation.Subject{Type: "member_account", ID: "c-7", Name: "Sam Lee"}})
+			},
+			event: schema.EventPasswordReset, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) reset the password of member_account 'Sam Lee'",
+			attrs: with(common(schema.EventPasswordReset, schema.CategoryAuth),
+				schema.AttrSubjectType, "member_account", schema.AttrSubjectID, "c-7", schema.AttrSubjectName, "Sam Lee"),
+		},
+		{
+			name: "password change of someone else, failed",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Record(ctx, instrumentation.Event{Action: instrumentation.PasswordChanged,
+					Subject: instrumentation.Subject{Type: "staff_account", ID: "s-4"},
+					Outcome: instrumentation.Failure, FailureReason: "password_too_short"})
+			},
+			event: schema.EventPasswordChanged, severity: log.SeverityWarn,
+			body: "Jane Doe (Partner) changed the password of staff_account s-4, which failed: password too short",
+			attrs: with(common(schema.EventPasswordChanged, schema.CategoryAuth),
+				schema.AttrSubjectType, "staff_account", schema.AttrSubjectID, "s-4",
+				schema.AttrOutcome, schema.OutcomeFailure, schema.AttrFailureReason, "password_too_short"),
+		},
+		{
 			name:   "stamp added",
 			record: func(r *instrumentation.Recorder, ctx context.Context) error { return r.StampAdded(ctx, card) },
 			event:  schema.EventStampAdded, severity: log.SeverityInfo,
