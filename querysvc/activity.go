@@ -178,6 +178,11 @@ type AuthStats struct {
 	OTPRequested int64 `json:"otp_requested"`
 	OTPVerified  int64 `json:"otp_verified"`
 	OTPFailed    int64 `json:"otp_failed"`
+	// PasswordChanges, PasswordResetRequests and PasswordResets count the
+	// password_changed, password_reset_requested and password_reset events.
+	PasswordChanges       int64 `json:"password_changes"`
+	PasswordResetRequests int64 `json:"password_reset_requests"`
+	PasswordResets        int64 `json:"password_resets"`
 	// FailureRate is failed logins / (logins + failed logins), 0 when both are 0.
 	FailureRate     float64 `json:"failure_rate"`
 	TopFailingIPs   []Count `json:"top_failing_ips"`

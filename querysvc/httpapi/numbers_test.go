@@ -376,7 +376,18 @@ func TestAnalyticsNumbers(t *testing.T) {
 						want.OTPVerified++
 					case schema.EventOTPFailed:
 						want.OTPFailed++
+					case schema.EventPasswordChanged:
+						want.PasswordChanges++
+					case schema.EventPasswordResetRequested:
+						want.PasswordResetRequests++
+					case schema.EventPasswordReset:
+						want.PasswordResets++
 					}
+				}
+				// The seed holds every kind of password event, so that a
+				// figure read from the wrong bucket cannot pass as zero.
+				if want.PasswordChanges == 0 || want.PasswordResetRequests == 0 || want.PasswordResets == 0 {
+					t.Errorf("the seed's %s records have no password changes, reset requests or resets: %+v", p.name, want)
 				}
 				want.FailureRate = float64(want.FailedLogins) / float64(want.Logins+want.FailedLogins)
 				want.TopFailingIPs = countBy(failed, func(r seed.Record) string { return r.IP }, 5)

@@ -150,6 +150,8 @@ func TestReadAnswers(t *testing.T) {
 			*map[string]*int64{
 				"login": &want.Logins, "logout": &want.Logouts, "login_failed": &want.FailedLogins,
 				"otp_requested": &want.OTPRequested, "otp_verified": &want.OTPVerified, "otp_failed": &want.OTPFailed,
+				"password_changed": &want.PasswordChanges, "password_reset_requested": &want.PasswordResetRequests,
+				"password_reset": &want.PasswordResets,
 			}[c.Key] = c.Count
 		}
 		want.FailureRate = float64(want.FailedLogins) / float64(want.Logins+want.FailedLogins)

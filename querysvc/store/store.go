@@ -697,6 +697,12 @@ func readAuth(aggs *fastjson.Value) (querysvc.AuthStats, error) {
 			out.OTPVerified = c.Count
 		case schema.EventOTPFailed:
 			out.OTPFailed = c.Count
+		case schema.EventPasswordChanged:
+			out.PasswordChanges = c.Count
+		case schema.EventPasswordResetRequested:
+			out.PasswordResetRequests = c.Count
+		case schema.EventPasswordReset:
+			out.PasswordResets = c.Count
 		}
 	}
 	if attempts := out.Logins + out.FailedLogins; attempts > 0 {
