@@ -484,7 +484,7 @@ func TestDashboardsContent(t *testing.T) {
 			build.SecurityDashboardID, "Security monitoring",
 			[]string{
 				"Failed logins over time", "Top source IPs of failed logins", "Top user names of failed logins", "Burst alerts",
-				"OTP requests versus verifications", "Logins by user type", "Failed-login burst alerts",
+				"OTP requests versus verifications", "Password changes and resets", "Logins by user type", "Failed-login burst alerts",
 				// What admins did, and who changed what: a security team's
 				// first questions after a burst.
 				"Admin actions", "Changes by actor",
@@ -540,6 +540,44 @@ func TestDashboardsContent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAuthPanelsShowPasswordEvents proves that password changes, reset
+// requests and resets are shown with the other authentication events: the
+// overview's authentication panel selects every schema.AuthEvents event,
+// the security dashboard's password panel selects the password events, and
+// the admin actions panel, which leaves signing in out, keeps them (an
+// admin resetting someone's password is an admin action).
+func TestAuthPanelsShowPasswordEvents(t *testing.T) {
+	queries := map[string]string{}
+	for _, o := range objects(t) {
+		if o.Type != "lens" {
+			continue
+		}
+		var state struct {
+			Query struct {
+				Query string `json:"query"`
+			} `json:"query"`
+		}
+		if err := json.Unmarshal(o.Attributes["state"], &state); err != nil {
+			t.Fatalf("lens %s: state: %v", o.ID, err)
+		}
+		queries[o.ID] = state.Query.Query
+	}
+	clause := func(event string) string { return fmt.Sprintf("%s : %q", schema.Path(schema.AttrEvent), event) }
+	for _, e := range schema.AuthEvents() {
+		if q := queries["activitylog-authentication"]; !strings.Contains(q, clause(e)) {
+			t.Errorf("authentication panel query %q: want it to select %s", q, e)
+		}
+	}
+	for _, e := range []string{schema.EventPasswordChanged, schema.EventPasswordResetRequested, schema.EventPasswordReset} {
+		if q := queries["activitylog-password-changes-and-resets"]; !strings.Contains(q, clause(e)) {
+			t.Errorf("password panel query %q: want it to select %s", q, e)
+		}
+		if q := queries["activitylog-admin-actions"]; strings.Contains(q, clause(e)) {
+			t.Errorf("admin actions query %q: want %s kept, not left out", q, e)
+		}
 	}
 }
 

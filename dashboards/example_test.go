@@ -25,5 +25,5 @@ func ExampleObjects() {
 	// dashboards: 2
 	// data views: 1
 	// saved searches: 2
-	// lens visualizations: 13
+	// lens visualizations: 14
 }

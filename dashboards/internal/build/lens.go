@@ -207,9 +207,9 @@ func overviewDashboard() (Object, []Object) {
 	// By event, not category: an emitter other than the instrumentation
 	// library may file a login under another category.
 	auth := lens("activitylog-authentication", "Authentication statistics",
-		"Logins, logouts, failed logins and one-time passwords, by outcome.", "lnsXY",
+		"Logins, logouts, failed logins, one-time passwords, and password changes and resets, by outcome.", "lnsXY",
 		kql(p(schema.AttrEvent), schema.AuthEvents()...),
-		[]column{terms("event", p(schema.AttrEvent), "Event", 10, "count"), count("count", "Records"), terms("outcome", p(schema.AttrOutcome), "Outcome", 2, "count")},
+		[]column{terms("event", p(schema.AttrEvent), "Event", len(schema.AuthEvents()), "count"), count("count", "Records"), terms("outcome", p(schema.AttrOutcome), "Outcome", 2, "count")},
 		xy("bar_stacked", "event", []string{"count"}, "outcome"))
 	latest := latestRecords()
 	d := dashboard(OverviewDashboardID, "Activity overview",
@@ -257,15 +257,26 @@ func securityDashboard() (Object, []Object) {
 		kql(p(schema.AttrEvent), schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed),
 		[]column{dateHistogram("time"), count("count", "Records"), terms("event", p(schema.AttrEvent), "Event", 3, "count")},
 		xy("line", "time", []string{"count"}, "event"))
+	passwordEvents := []string{schema.EventPasswordChanged, schema.EventPasswordResetRequested, schema.EventPasswordReset}
+	passwords := lens("activitylog-password-changes-and-resets", "Password changes and resets",
+		"Passwords changed, resets requested and resets completed per interval.", "lnsXY",
+		kql(p(schema.AttrEvent), passwordEvents...),
+		[]column{dateHistogram("time"), count("count", "Records"), terms("event", p(schema.AttrEvent), "Event", len(passwordEvents), "count")},
+		xy("line", "time", []string{"count"}, "event"))
 	logins := lens("activitylog-logins-by-user-type", "Logins by user type",
 		"Successful logins per user type.", "lnsPie", kql(p(schema.AttrEvent), schema.EventLogin),
 		[]column{terms("type", p(schema.AttrActorType), "User type", len(schema.ActorTypes()), "count"), count("count", "Logins")},
 		pie("type", "count"))
 	// Admins act across every partner, so what they do is watched on its
-	// own; their logins are in the panels above.
+	// own; their logins are in the panels above. Only signing in and out is
+	// left out: an admin changing or resetting someone's password is an
+	// admin action like any other, and an event added later shows here
+	// until it is deliberately left out.
+	signIn := []string{schema.EventLogin, schema.EventLogout, schema.EventLoginFailed,
+		schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed}
 	admin := lens("activitylog-admin-actions", "Admin actions",
 		"What admins did (logins aside): by admin, event and resource.", "lnsDatatable",
-		kql(p(schema.AttrActorType), schema.ActorAdmin)+" and not ("+kql(p(schema.AttrEvent), schema.AuthEvents()...)+")",
+		kql(p(schema.AttrActorType), schema.ActorAdmin)+" and not ("+kql(p(schema.AttrEvent), signIn...)+")",
 		[]column{
 			terms("user", p(schema.AttrUserName), "Admin", 20, "count"),
 			terms("event", p(schema.AttrEvent), "Event", len(schema.Events()), "count"),
@@ -284,11 +295,11 @@ func securityDashboard() (Object, []Object) {
 		xy("bar_horizontal_stacked", "user", []string{"count"}, "event"))
 	alerts := burstAlertRecords()
 	d := dashboard(SecurityDashboardID, "Security monitoring",
-		"Failed logins, their sources and targets, burst alerts raised by the collector, one-time passwords, logins by user type, admin actions and changes by actor.",
+		"Failed logins, their sources and targets, burst alerts raised by the collector, one-time passwords, password changes and resets, logins by user type, admin actions and changes by actor.",
 		[]panel{
 			{failedOverTime, 0, 0, 48, 12},
 			{ips, 0, 12, 16, 14}, {names, 16, 12, 16, 14}, {logins, 32, 12, 16, 14},
-			{otp, 0, 26, 24, 14}, {bursts, 24, 26, 24, 14},
+			{otp, 0, 26, 16, 14}, {passwords, 16, 26, 16, 14}, {bursts, 32, 26, 16, 14},
 			{alerts, 0, 40, 48, 14},
 			{admin, 0, 54, 24, 16}, {changes, 24, 54, 24, 16},
 		},
@@ -299,5 +310,5 @@ func securityDashboard() (Object, []Object) {
 			{"control-tenant", "Partner", p(schema.AttrTenantID)},
 			{"control-user-type", "User type", p(schema.AttrActorType)},
 		})
-	return d, []Object{failedOverTime, ips, names, bursts, otp, logins, admin, changes}
+	return d, []Object{failedOverTime, ips, names, bursts, otp, passwords, logins, admin, changes}
 }
