@@ -113,7 +113,7 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 		}
 	}
 	for _, e := range []string{schema.EventCreated, schema.EventUpdated, schema.EventDeleted, schema.EventLogin, schema.EventLogout,
-		schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed, schema.EventStampAdded,
+		schema.EventOTPRequested, schema.EventOTPVerified, schema.EventOTPFailed, schema.EventPasswordChanged, schema.EventStampAdded,
 		schema.EventTransactionRecorded, schema.EventTransactionRefunded, schema.EventRedemptionProcessed, schema.EventRedemptionCancelled} {
 		if events[e] == 0 {
 			t.Errorf("got no %s records, want some (all: %v)", e, events)
@@ -153,11 +153,19 @@ func TestDemoTrafficRecordsEverythingAndNoSecrets(t *testing.T) {
 			t.Errorf("got no records by a %s, want some", a)
 		}
 	}
+	// A password change is one password_changed record, not also an
+	// update of the account (its hash changed) in another category.
+	if got, want := byCategory[[2]string{schema.CategoryAuth, schema.EventPasswordChanged}], 2; got != want {
+		t.Errorf("got %d password changes, want %d (one per tenant's new hire)", got, want)
+	}
+	if n := byCategory[[2]string{schema.CategoryStaff, schema.EventUpdated}]; n != 0 {
+		t.Errorf("got %d updated staff records, want none: the only change to a staff account is the new hire's password", n)
+	}
 	// Credentials and redacted personal data never leave the service: the
-	// password, the new hire's password, card PINs, phone numbers, and the
+	// password, the new hire's first and chosen passwords, card PINs, phone numbers, and the
 	// accounts' bcrypt hashes (whose changes are recorded without values).
 	raw := rcv.raw.String()
-	for _, secret := range []string{password, "a-long-first-day-password", "guess-0", `"4321"`, `"9876"`, "+1555010", "$2a$"} {
+	for _, secret := range []string{password, "a-long-first-day-password", "a-long-password-of-my-own", "guess-0", `"4321"`, `"9876"`, "+1555010", "$2a$"} {
 		if i := strings.Index(raw, secret); i >= 0 {
 			t.Errorf("the exported records contain %q: ...%s...", secret, raw[max(0, i-300):min(len(raw), i+100)])
 		}

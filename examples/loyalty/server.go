@@ -82,6 +82,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /otp/request", s.handle(s.otpRequest))
 	mux.HandleFunc("POST /otp/verify", s.handle(s.otpVerify))
 	mux.Handle("POST /logout", s.auth(s.logout))
+	mux.Handle("POST /api/me/password", s.auth(s.changePassword))
 
 	admin := []instrumentation.ActorType{instrumentation.ActorAdmin}
 	business := []instrumentation.ActorType{instrumentation.ActorAdmin, instrumentation.ActorPartner}
@@ -358,6 +359,50 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) error {
 	s.mu.Unlock()
 	a, _ := instrumentation.ActorFrom(r.Context())
 	s.recordErr(r, s.rec.Logout(r.Context(), a))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword changes the signed-in user's password, after checking the
+// current one. The change is recorded as one password_changed event, a
+// wrong current password as a failed one: neither password nor either hash
+// is recorded.
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var req passwordRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if len(req.NewPassword) < 12 {
+		return errorf(http.StatusBadRequest, "a new password of at least 12 characters is required")
+	}
+	ctx := r.Context()
+	a, _ := instrumentation.ActorFrom(ctx)
+	var acc Account
+	if err := s.db.WithContext(ctx).Take(&acc, "id = ?", a.ID).Error; err != nil {
+		return errorf(http.StatusNotFound, "no account")
+	}
+	if bcrypt.CompareHashAndPassword([]byte(acc.PasswordHash), []byte(req.CurrentPassword)) != nil {
+		s.recordErr(r, s.rec.Record(ctx, instrumentation.Event{Action: instrumentation.PasswordChanged, Actor: a,
+			Outcome: instrumentation.Failure, FailureReason: "invalid_password"}))
+		return errorf(http.StatusUnauthorized, "current password is wrong")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.NewPassword), s.cost)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	// Through the table, not the Account model, so that the GORM plugin
+	// does not record the change a second time, as an update of the
+	// account whose only changed field is the redacted password hash.
+	res := s.db.WithContext(ctx).Table("accounts").Where("id = ?", acc.ID).Update("password_hash", string(hash))
+	if res.Error != nil {
+		return fmt.Errorf("change password: %w", res.Error)
+	}
+	s.recordErr(r, s.rec.PasswordChanged(ctx, a))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -103,6 +104,67 @@ func TestRedemptionRecordsCarryValues(t *testing.T) {
 	if c := got[schema.EventRedemptionCancelled]["cancelled"]; c["old"] != false || c["new"] != true {
 		t.Errorf("got cancellation changes %v, want cancelled false → true", got[schema.EventRedemptionCancelled])
 	}
+}
+
+// TestPasswordChangeIsOneAuthEvent proves that a password change is
+// recorded as one password_changed authentication event, not as an update
+// of the account whose only change is a redacted hash; that a wrong current
+// password is recorded as a failed change; and that neither password nor
+// hash is in any record.
+func TestPasswordChangeIsOneAuthEvent(t *testing.T) {
+	srv, db, exp := memoryServer(t)
+	const password, newPassword = "password-change-test-old", "password-change-test-new"
+	if err := seed(context.Background(), db, password, 4); err != nil {
+		t.Fatal(err)
+	}
+	routes := srv.routes()
+	call := func(path, token, body string, want int) string {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		w := httptest.NewRecorder()
+		routes.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Fatalf("POST %s: got %d %s, want %d", path, w.Code, w.Body, want)
+		}
+		return w.Body.String()
+	}
+	var login struct{ Token string }
+	if err := json.Unmarshal([]byte(call("/login", "", `{"email":"barista@beanthere.example","password":"`+password+`"}`, http.StatusOK)), &login); err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+
+	check := func(outcome, reason string) {
+		t.Helper()
+		recs := exp.Take()
+		if len(recs) != 1 {
+			t.Fatalf("got %d records, want 1 password change", len(recs))
+		}
+		a := logtest.Attributes(recs[0])
+		got := [4]string{a[schema.AttrEvent].AsString(), a[schema.AttrCategory].AsString(), a[schema.AttrOutcome].AsString(), a[schema.AttrFailureReason].AsString()}
+		if want := [4]string{schema.EventPasswordChanged, schema.CategoryAuth, outcome, reason}; got != want {
+			t.Errorf("got event, category, outcome, reason %q, want %q", got, want)
+		}
+		if id := a[schema.AttrUserID].AsString(); id != "acc_staff_bean-there" {
+			t.Errorf("got user.id %q, want the barista's account", id)
+		}
+		if body := recs[0].Body().AsString(); !strings.HasPrefix(body, "Staff of Bean There Coffee (Staff) changed their password") {
+			t.Errorf("got description %q, want the barista changing their password", body)
+		}
+		if all := fmt.Sprint(recs[0].Body().AsString(), a); strings.Contains(all, password) || strings.Contains(all, newPassword) || strings.Contains(all, "$2a$") {
+			t.Errorf("got a password or a hash in the record: %s", all)
+		}
+	}
+	call("/api/me/password", login.Token, `{"current_password":"wrong-current-password","new_password":"`+newPassword+`"}`, http.StatusUnauthorized)
+	check(schema.OutcomeFailure, "invalid_password")
+	call("/api/me/password", login.Token, `{"current_password":"`+password+`","new_password":"`+newPassword+`"}`, http.StatusNoContent)
+	check(schema.OutcomeSuccess, "")
+
+	call("/login", "", `{"email":"barista@beanthere.example","password":"`+password+`"}`, http.StatusUnauthorized)
+	call("/login", "", `{"email":"barista@beanthere.example","password":"`+newPassword+`"}`, http.StatusOK)
 }
 
 // memoryServer is the example's server over an in-memory database, its

@@ -145,6 +145,16 @@ func (d *driver) round(ctx context.Context, round int, t demoTenant) {
 	d.call(ctx, owner, post, "/api/rewards", map[string]any{"name": "Seasonal mug", "points": 50, "stock": 0, "active": true}, made, &mug)
 	d.call(ctx, owner, post, "/api/staff", map[string]any{"name": "New hire " + tag, "email": "hire-" + tag + "@" + t.id + ".example",
 		"password": "a-long-first-day-password"}, made, &hire)
+	// The new hire signs in and replaces the first-day password.
+	var hireLogin struct {
+		Token string `json:"token"`
+	}
+	d.call(ctx, identity{ip: staffIP, ua: staffUA}, post, "/login", map[string]string{"email": "hire-" + tag + "@" + t.id + ".example",
+		"password": "a-long-first-day-password"}, ok, &hireLogin)
+	newHire := identity{token: hireLogin.Token, ip: staffIP, ua: staffUA}
+	d.call(ctx, newHire, post, "/api/me/password", map[string]string{"current_password": "a-long-first-day-password",
+		"new_password": "a-long-password-of-my-own"}, http.StatusNoContent, nil)
+	d.call(ctx, newHire, post, "/logout", nil, gone, nil)
 
 	// Staff at the counter enrol a member and serve them.
 	staff := d.login(ctx, t.staff, staffIP, staffUA)
