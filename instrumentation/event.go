@@ -162,8 +162,10 @@ type Event struct {
 	// Action is what happened. Required.
 	Action Action
 	// Subject is what it happened to. Subject.Category is required, except
-	// for auth actions, whose category is always Auth, and Viewed, whose
-	// category is Audit when empty.
+	// for auth actions, whose category is Auth when empty, and Viewed, whose
+	// category is Audit when empty. Views of authentication select records
+	// by event, so an auth action filed under another category (a password
+	// reset under Members) is still counted as one.
 	Subject Subject
 	// Actor overrides the context's actor when its ID or Name is set.
 	Actor Actor
