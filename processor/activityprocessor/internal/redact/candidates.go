@@ -178,6 +178,9 @@ func (r *Redactor) candidates(s string) uint32 {
 	if pairs&classEq != 0 && n >= minKeyValueLen {
 		m |= ruleBit(RuleKeyValue)
 	}
+	if pairs&classDash2 != 0 {
+		m |= candFlag
+	}
 	if digits >= minCardDigits {
 		m |= ruleBit(RuleCard)
 	}
@@ -192,6 +195,11 @@ func (r *Redactor) candidates(s string) uint32 {
 // widthTrigger) in it: the detectors then also read its plain form (see
 // plainText). It is above every rule's bit.
 const candPlain uint32 = 1 << 31
+
+// candFlag is the candidates bit of a string with "--" in it: the flag
+// finder (see findFlagValue), which counts under the key_value rule, then
+// runs.
+const candFlag uint32 = 1 << 30
 
 // nonASCIICandidates returns what only non-ASCII characters can add to
 // the candidates of s, which has asciiDigits ASCII digits: the card

@@ -60,6 +60,9 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if n >= minKeyValueLen && strings.IndexAny(s, "=:%>") >= 0 {
 		m |= ruleBit(RuleKeyValue)
 	}
+	if strings.Contains(s, "--") {
+		m |= candFlag
+	}
 	if n >= minCardLen && countDigits(s)+countOtherDigits(s) >= minCardDigits {
 		m |= ruleBit(RuleCard)
 	}
@@ -90,6 +93,7 @@ func candidateSeeds() []string {
 		"", "a", "eyJ", "xxxxxxxxxxxeyJ", "xxxxxxxxxxeyJ", "eyJhbGciOiJIUzI1NiJ9.e30.",
 		"Bearer abc", "x bearer\tabc", "BASIC dXNlcjpw", "basic", "bearer",
 		"-----BEGIN", "----BEGIN", "-----BEGIN PRIVATE KEY-----",
+		"-", "--", "a-b", "x --password y", "-\t-",
 		"sk_live_0123456789", "sk_live_01234", "xoxb-0123456789", "SG.0123456789ab", "AKIA0123456789AB", "AIza",
 		"zzzzzzzzzzAIza", "https://a:b@c", "https://abc", "a@b", ":// @", "://@",
 		"4111 1111 1111 1111", "123456789012", "1234567890123", "rw_100123", "req-0001ab3f",

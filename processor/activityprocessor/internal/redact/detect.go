@@ -837,6 +837,105 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
+// findFlagValue finds the value of a command-line flag named like a
+// credential and given as the next word ("mysqldump --password hunter2",
+// also quoted: --password "hunter 2"), as a job runner logs the command it
+// ran, or as the next string of a JSON list of arguments
+// (["--password", "hunter2"]). The flag is long ("--" at the start of s or
+// after white space, a quote, '=', '(', '[' or ','), then white space; under
+// an OTP-like name only a code is a value. A word that starts with '-' is
+// the next flag, not a value ("--no-password -h db"): argument parsers refuse
+// such a value for a flag of its own anyway. "--password=x" is
+// findKeyValue's. A single dash is not read: "-p" is as often a port (ssh,
+// docker) as a password (mysql), and the word after it ordinary data.
+func (r *Redactor) findFlagValue(s string, from int) (int, int, bool) {
+	for from < len(s) {
+		d := strings.Index(s[from:], "--")
+		if d < 0 {
+			return 0, 0, false
+		}
+		d += from
+		ns := d + 2
+		from = ns
+		if d > 0 && !isFlagStart(s[d-1]) {
+			continue
+		}
+		ne := spanWhile(s, ns, isFlagNameByte)
+		vs := flagValueStart(s, ne)
+		if ne == ns || vs < 0 {
+			continue
+		}
+		key, otp := r.classifyPair(s[ns:ne])
+		if !key && !otp {
+			continue
+		}
+		if strings.HasPrefix(s[vs:], Mask) || strings.HasPrefix(s[vs:], hashPrefix) {
+			continue
+		}
+		if !key {
+			if cs, ce := otpValue(s, vs); isOTPCode(s[cs:ce]) {
+				return cs, ce, true
+			}
+			continue
+		}
+		vs, ve := pairValue(s, vs, false, 0)
+		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
+			continue
+		}
+		return vs, ve, true
+	}
+	return 0, 0, false
+}
+
+// isFlagStart reports whether a long flag can start after c.
+func isFlagStart(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '=', '(', '[', ',':
+		return true
+	}
+	return false
+}
+
+// isFlagNameByte reports whether c can be part of a flag's name.
+func isFlagNameByte(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '_' || c == '.'
+}
+
+// flagValueStart returns where the value of the flag whose name ends at ne
+// starts: after white space, or after the quote that closes the flag's
+// string in a list of arguments, a ',' and white space; -1 when no value
+// follows there, or the next word is a flag or a shell operator.
+func flagValueStart(s string, ne int) int {
+	vs := ne
+	for vs < len(s) && (s[vs] == '\\' || s[vs] == '"' || s[vs] == '\'') {
+		vs++
+	}
+	if vs > ne {
+		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
+			vs++
+		}
+		if vs == len(s) || s[vs] != ',' {
+			return -1
+		}
+		vs++
+	}
+	start := vs
+	for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
+		vs++
+	}
+	if vs == start && start == ne || vs == len(s) {
+		return -1
+	}
+	w := vs
+	for w < len(s) && (s[w] == '\\' || s[w] == '"' || s[w] == '\'') {
+		w++
+	}
+	if w < len(s) && (s[w] == '-' || s[w] == '<' || s[w] == '>' || s[w] == '|') {
+		return -1
+	}
+	return vs
+}
+
 // maxStartTag bounds how far back from a '>' startTagName looks for the
 // '<' of its tag, so that a long text with many '>' is read in linear time.
 const maxStartTag = 1024

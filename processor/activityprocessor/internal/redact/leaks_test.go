@@ -217,3 +217,40 @@ func TestQuotedBearerToken(t *testing.T) {
 		{"header line", `Authorization: Bearer "abcdefgh12345678"`, `Authorization: Bearer "` + Mask + `"`, RuleBearer},
 	})
 }
+
+// TestFlagValueAfterSpace: a command line names a credential with a long
+// flag and gives its value as the next word ("mysqldump --password hunter2",
+// as a job runner logs the command it ran), which the pair finder, knowing
+// '=' and ':' only, let out in clear. A flag named like a credential takes
+// the next word, or quoted string, as its value; a word that is another flag
+// is none. "--password=x" stays as it was. "-p" alone is left: it is the
+// port of ssh, docker and many more, and masking the word after it would
+// destroy ordinary data.
+func TestFlagValueAfterSpace(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"next word", "mysqldump --password hunter2 db", "mysqldump --password " + Mask + " db", RuleKeyValue},
+		{"quoted", `mysqldump --password "hunter 2" db`, `mysqldump --password "` + Mask + `" db`, RuleKeyValue},
+		{"single quoted", `run --db-password 'hunter 2'`, `run --db-password '` + Mask + `'`, RuleKeyValue},
+		{"tab and spaces", "run --secret \t  s3cr3t", "run --secret \t  " + Mask, RuleKeyValue},
+		{"at the start", "--token abcdef123 --verbose", "--token " + Mask + " --verbose", RuleKeyValue},
+		{"api key not caught by a detector", "curl --api-key abcdef123 x", "curl --api-key " + Mask + " x", RuleKeyValue},
+		{"inside a JSON string", `{"cmd":"mysqldump --password \"hunter 2\" db","n":1}`,
+			`{"cmd":"mysqldump --password \"` + Mask + `\" db","n":1}`, RuleKeyValue},
+		{"authorization scheme kept", "curl --authorization Bearer abc123 x", "curl --authorization Bearer " + Mask + " x", RuleKeyValue},
+		{"equals form kept", "mysql --password=x db", "mysql --password=" + Mask + " db", RuleKeyValue},
+		{"another flag is no value", "psql --no-password -h db", "psql --no-password -h db", NumRules},
+		{"other flags kept", "run --user bob --region eu-west-1", "run --user bob --region eu-west-1", NumRules},
+		{"dash in prose kept", "reset -- token expired", "reset -- token expired", NumRules},
+		{"dashes inside a word kept", "a--token b", "a--token b", NumRules},
+		{"short flag kept", "mysql -p 3306 db", "mysql -p 3306 db", NumRules},
+		{"list of arguments", `["mysqldump", "--password", "hunter2", "db"]`, `["mysqldump", "--password", "` + Mask + `", "db"]`, RuleKeyValue},
+		{"list of arguments, another flag next", `["psql","--no-password","-h","db"]`, `["psql","--no-password","-h","db"]`, NumRules},
+		{"one-time code", "verify --otp 493817 now", "verify --otp " + Mask + " now", RuleKeyValue},
+		{"no code kept", "login --otp sms", "login --otp sms", NumRules},
+	})
+	for _, unit := range []string{" --password -x", ` --password "`, "--password --", " --a", "---", ` "--password","`} {
+		in := strings.Repeat(unit, 1<<20/len(unit))
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
+	}
+}

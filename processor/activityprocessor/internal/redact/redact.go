@@ -207,6 +207,9 @@ type detector struct {
 	rule   Rule
 	action Action
 	find   finder
+	// need is the candidates bit that selects it: its rule's, or candFlag
+	// for the flag finder, which shares the key_value rule.
+	need uint32
 }
 
 // HookNonStrings is the bit of a Config.Hooked tag that hands the key's
@@ -300,7 +303,10 @@ func New(cfg Config) (*Redactor, error) {
 		case RuleCard:
 			r.cardOn, r.cardAct = true, a
 		}
-		r.detectors = append(r.detectors, detector{rule: rule, action: a, find: r.finderFor(rule)})
+		r.detectors = append(r.detectors, detector{rule: rule, action: a, find: r.finderFor(rule), need: ruleBit(rule)})
+		if rule == RuleKeyValue {
+			r.detectors = append(r.detectors, detector{rule: rule, action: a, find: r.findFlagValue, need: candFlag})
+		}
 	}
 	if usesHash && len(r.hashKey) < minHashKeyLen {
 		return nil, fmt.Errorf("hash key has %d bytes, at least %d are needed: %w", len(r.hashKey), minHashKeyLen, ErrNoHashKey)
@@ -1729,7 +1735,7 @@ func (w *walker) find(s string, cand, hits uint32, spans []span) (_ []span, foun
 	found = hits
 	for i := range w.r.detectors {
 		d := &w.r.detectors[i]
-		if cand&ruleBit(d.rule) == 0 {
+		if cand&d.need == 0 {
 			continue
 		}
 		start, end, ok := d.find(s, 0)
