@@ -806,6 +806,15 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			}
 		}
 		spaced := vs > sepEnd
+		if ns < ne && vs < len(s) && (s[vs] == '\n' || s[vs] == '\r') {
+			// YAML: the value on the lines after the key's.
+			if key, _ := r.classifyPair(s[ns:ne]); key {
+				if bs, be, ok := indentedValue(s, ns, vs); ok {
+					return bs, be, true
+				}
+			}
+			continue
+		}
 		if ns == ne || vs == len(s) || s[e] == ':' && !quoted && !spaced && !quoteAt(s, vs) {
 			continue
 		}
@@ -828,6 +837,13 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			continue
 		}
 		line, unit := startsLine(s, ns)
+		if br := blockScalarEnd(s, vs); br >= 0 && spaced && line {
+			// YAML's "password: |": the value is on the lines after it.
+			if bs, be, ok := indentedValue(s, ns, br); ok {
+				return bs, be, true
+			}
+			continue
+		}
 		vs, ve := pairValue(s, vs, spaced && line, unit)
 		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
 			continue
@@ -835,6 +851,84 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		return vs, ve, true
 	}
 	return 0, 0, false
+}
+
+// blockScalarEnd returns the line break after the YAML block scalar
+// indicator at vs ("|", ">-", "|2+"), white space aside, or -1 when none is
+// there.
+func blockScalarEnd(s string, vs int) int {
+	if s[vs] != '|' && s[vs] != '>' {
+		return -1
+	}
+	i := vs + 1
+	for i < len(s) && i <= vs+2 && (s[i] == '-' || s[i] == '+' || isDigit(s[i])) {
+		i++
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i < len(s) && (s[i] == '\n' || s[i] == '\r') {
+		return i
+	}
+	return -1
+}
+
+// indentedValue returns the value of the YAML key that starts at ns when
+// it is on the lines after the key's, the first of which starts after the
+// raw line break at br: every line indented more than the key (blank lines
+// among them), from the first one's text to the last one's end, trailing
+// white space aside. ok is false when the key does not start its line
+// (indentation and a list item's dash aside, see startsLine) or no such
+// line follows: "password=" with a sibling pair on the next line, as
+// properties and INI files write an empty value, has none.
+func indentedValue(s string, ns, br int) (start, end int, ok bool) {
+	if line, unit := startsLine(s, ns); !line || unit != 0 {
+		return 0, 0, false
+	}
+	// The key's column: its line's indentation and list dashes skipped.
+	ls := ns
+	for ls > 0 && s[ls-1] != '\n' && s[ls-1] != '\r' {
+		ls--
+	}
+	col := ls
+	for col < ns && (s[col] == ' ' || s[col] == '\t' || s[col] == '-') {
+		col++
+	}
+	col -= ls
+	start, end = -1, -1
+	for i := br; i < len(s); {
+		if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+			i++
+		}
+		j := i + 1
+		k := j
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		le := strings.IndexAny(s[k:], "\r\n")
+		if le < 0 {
+			le = len(s)
+		} else {
+			le += k
+		}
+		if k < le {
+			if k-j <= col {
+				break
+			}
+			if start < 0 {
+				start = k
+			}
+			end = le
+			for end > k && (s[end-1] == ' ' || s[end-1] == '\t') {
+				end--
+			}
+		}
+		i = le
+	}
+	if start < 0 || strings.HasPrefix(s[start:], Mask) || strings.HasPrefix(s[start:], hashPrefix) {
+		return 0, 0, false
+	}
+	return start, end, true
 }
 
 // findFlagValue finds the value of a command-line flag named like a

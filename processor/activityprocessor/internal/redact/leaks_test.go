@@ -254,3 +254,34 @@ func TestFlagValueAfterSpace(t *testing.T) {
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
 }
+
+// TestLinePairValueOnNextLine: a YAML key whose value is written on the
+// next, more indented line ("password:\n  hunter2"), or as a block scalar
+// ("password: |\n  hunter2"), went out in clear: the pair finder read no
+// value after a line break, and read a block scalar's value as its "|". The
+// value is every following line indented more than the key. A key with an
+// empty value and a sibling on the next line (properties, INI) stays.
+func TestLinePairValueOnNextLine(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"next line", "password:\n  hunter2", "password:\n  " + Mask, RuleKeyValue},
+		{"next line after trailing spaces", "password:  \r\n  hunter2\r\nuser: bob", "password:  \r\n  " + Mask + "\r\nuser: bob", RuleKeyValue},
+		{"nested", "db:\n  password:\n    hunter2\n  user: bob", "db:\n  password:\n    " + Mask + "\n  user: bob", RuleKeyValue},
+		{"list item", "- password:\n    hunter2\n- user: bob", "- password:\n    " + Mask + "\n- user: bob", RuleKeyValue},
+		{"continued over lines", "password:\n  correct\n  horse\nuser: bob", "password:\n  " + Mask + "\nuser: bob", RuleKeyValue},
+		{"block scalar", "password: |\n  hunter2\n  more\nuser: bob", "password: |\n  " + Mask + "\nuser: bob", RuleKeyValue},
+		{"folded block scalar", "secret: >-\n  hunter2\nuser: bob", "secret: >-\n  " + Mask + "\nuser: bob", RuleKeyValue},
+		{"equals", "password =\n  hunter2", "password =\n  " + Mask, RuleKeyValue},
+		{"more spaces", "password:    hunter2", "password:    " + Mask, RuleKeyValue},
+		{"tab after equals", "password =\thunter2", "password =\t" + Mask, RuleKeyValue},
+		{"sibling kept", "password=\nuser=bob", "password=\nuser=bob", NumRules},
+		{"sibling in yaml kept", "db:\n  password:\n  user: bob", "db:\n  password:\n  user: bob", NumRules},
+		{"list sibling kept", "- password:\n  user: bob", "- password:\n  user: bob", NumRules},
+		{"blank line inside", "password:\n  a\n\n  b\nuser: bob", "password:\n  " + Mask + "\nuser: bob", RuleKeyValue},
+		{"not at a line start kept", "x password:\n  y", "x password:\n  y", NumRules},
+	})
+	for _, unit := range []string{"password:\n", "password: |\n", "- password:\n\n", " password=\n"} {
+		in := strings.Repeat(unit, 1<<20/len(unit))
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
+	}
+}
