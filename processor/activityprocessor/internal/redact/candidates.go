@@ -171,7 +171,7 @@ func (r *Redactor) candidates(s string) uint32 {
 	if pairs&(allSeps|classUpperA) != 0 && n >= minAPIKeyLen && r.apiKeyCandidate(s, pairs) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if pairs&(classSlash|classBslash) != 0 && pairs&classAt != 0 && hasSchemeSep(s) ||
+	if pairs&classAt != 0 && (pairs&(classSlash|classBslash) != 0 && hasSchemeSep(s) || strings.Contains(s, "//")) ||
 		pairs&classPct != 0 && hasEncodedSchemeSep(s) {
 		m |= ruleBit(RuleURLCredentials)
 	}

@@ -53,7 +53,7 @@ func (r *Redactor) candidatesReference(s string) uint32 {
 	if n >= minAPIKeyLen && r.apiKeyCandidate(s, allSeps|classUpperA) {
 		m |= ruleBit(RuleAPIKey)
 	}
-	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`)) && strings.IndexByte(s, '@') >= 0 ||
+	if (strings.Contains(s, "://") || strings.Contains(s, `:\/\/`) || strings.Contains(s, "//")) && strings.IndexByte(s, '@') >= 0 ||
 		encodedSchemeSepRef.MatchString(s) {
 		m |= ruleBit(RuleURLCredentials)
 	}
@@ -95,7 +95,7 @@ func candidateSeeds() []string {
 		"-----BEGIN", "----BEGIN", "-----BEGIN PRIVATE KEY-----",
 		"-", "--", "a-b", "x --password y", "-\t-",
 		"sk_live_0123456789", "sk_live_01234", "xoxb-0123456789", "SG.0123456789ab", "AKIA0123456789AB", "AIza",
-		"zzzzzzzzzzAIza", "https://a:b@c", "https://abc", "a@b", ":// @", "://@",
+		"zzzzzzzzzzAIza", "https://a:b@c", "https://abc", "a@b", ":// @", "://@", "//a:b@c", "a/ /@", "@//",
 		"4111 1111 1111 1111", "123456789012", "1234567890123", "rw_100123", "req-0001ab3f",
 		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15",
 		"Jane Doe (Partner) updated reward 'Free coffee with any pastry' (rw_100123)",

@@ -452,14 +452,15 @@ func findURLCredentials(s string, from int) (int, int, bool) {
 
 // nextSchemeSep returns the index and length of the first URL scheme
 // separator of s at or after from, plain ("://"), escaped (":\/\/") or
-// percent-encoded (see encodedSchemeSepLen, which sets encoded), or -1. Every
-// separator starts with a ':' or a '%', and the search stops at the first
-// of them: searching for each form on its own read a string without one of
+// percent-encoded (see encodedSchemeSepLen, which sets encoded), or the
+// "//" of a scheme-relative URL (see opensRelativeURL), or -1. Every
+// separator starts with a ':', a '%' or a '/', and the search stops at the
+// first of them: searching for each form on its own read a string without one of
 // them to its end on every call, once for each URL found, so a string of
 // many URLs with credentials took time growing with its square.
 func nextSchemeSep(s string, from int) (i, n int, encoded bool) {
 	for from < len(s) {
-		j := strings.IndexAny(s[from:], ":%")
+		j := strings.IndexAny(s[from:], ":%/")
 		if j < 0 {
 			break
 		}
@@ -469,6 +470,12 @@ func nextSchemeSep(s string, from int) (i, n int, encoded bool) {
 			return j, len(schemeSep), false
 		case strings.HasPrefix(s[j:], schemeSepEscaped):
 			return j, len(schemeSepEscaped), false
+		case s[j] == '/':
+			if j+1 < len(s) && s[j+1] == '/' && (j == 0 || opensRelativeURL(s[j-1])) {
+				return j, 2, false
+			}
+			from = j + 1
+			continue
 		}
 		if n := encodedSchemeSepLen(s, j); n > 0 {
 			return j, n, true
@@ -476,6 +483,19 @@ func nextSchemeSep(s string, from int) (i, n int, encoded bool) {
 		from = j + 1
 	}
 	return -1, 0, false
+}
+
+// opensRelativeURL reports whether a scheme-relative URL ("//user:pw@host",
+// as HTML and configuration write a link that takes the page's scheme) can
+// start after c: white space, a quote, or punctuation before a value. After
+// a letter, a digit or other punctuation "//" is a path's ("a//b") or the
+// rest of a scheme separator.
+func opensRelativeURL(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '=', '(', '[', '{', '<', '>', ',', ';', '|':
+		return true
+	}
+	return false
 }
 
 // pctByte returns the byte at i of s as a URL percent-encoded into another

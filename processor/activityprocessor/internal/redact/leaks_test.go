@@ -285,3 +285,28 @@ func TestLinePairValueOnNextLine(t *testing.T) {
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
 }
+
+// TestSchemeRelativeURLCredentials: a URL without its scheme
+// ("//user:pass@host/path", as HTML and configuration write a link that
+// takes the page's scheme) kept its password in clear: the URL finder
+// started at "://". URLs with any scheme, also of two parts or an empty
+// user, are read as before.
+func TestSchemeRelativeURLCredentials(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"scheme-relative", "conn //user:pass@host/path", "conn //user:" + Mask + "@host/path", RuleURLCredentials},
+		{"at the start", "//user:pass@host", "//user:" + Mask + "@host", RuleURLCredentials},
+		{"after equals", "url=//user:pass@host/path", "url=//user:" + Mask + "@host/path", RuleURLCredentials},
+		{"in quotes", `src="//user:pass@host/a.js"`, `src="//user:` + Mask + `@host/a.js"`, RuleURLCredentials},
+		{"jdbc", "jdbc:mysql://user:pass@host/db", "jdbc:mysql://user:" + Mask + "@host/db", RuleURLCredentials},
+		{"empty user", "redis://:pass@host", "redis://:" + Mask + "@host", RuleURLCredentials},
+		{"amqps", "amqps://user:pass@host/vh", "amqps://user:" + Mask + "@host/vh", RuleURLCredentials},
+		{"path kept", "see a//b and //cdn.example/x.js by bob@example.com",
+			"see a//b and //cdn.example/x.js by bob@example.com", NumRules},
+		{"comment kept", "// mail jane@example.com", "// mail jane@example.com", NumRules},
+	})
+	for _, tc := range []struct{ unit, suffix string }{{" //b:c/", " @"}, {" //", "@"}, {"///", "@"}, {" //b:c@d/", ""}} {
+		in := strings.Repeat(tc.unit, 1<<20/len(tc.unit)) + tc.suffix
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d + %q", tc.unit, len(in)/len(tc.unit), tc.suffix))
+	}
+}
