@@ -814,6 +814,7 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		for ns > floor && isNameByte(s[ns-1]) {
 			ns--
 		}
+		ns = afterEncodedDelimiter(s, ns, ne)
 		floor = sepEnd
 		vs := sepEnd
 		for vs < len(s) {
@@ -864,7 +865,7 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			}
 			continue
 		}
-		vs, ve := pairValue(s, vs, spaced && line, unit)
+		vs, ve := pairValue(s, vs, spaced && line, unit, s[e] == '%')
 		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
 			continue
 		}
@@ -992,7 +993,7 @@ func (r *Redactor) findFlagValue(s string, from int) (int, int, bool) {
 			}
 			continue
 		}
-		vs, ve := pairValue(s, vs, false, 0)
+		vs, ve := pairValue(s, vs, false, 0, false)
 		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
 			continue
 		}
@@ -1048,6 +1049,28 @@ func flagValueStart(s string, ne int) int {
 		return -1
 	}
 	return vs
+}
+
+// afterEncodedDelimiter returns where the name s[ns:ne] of a pair starts
+// after the last percent-encoded '&', '?', ';' or '#' in it: in a query
+// encoded inside another's ("%3FX-Amz-Algorithm%3DAWS4%26X-Amz-Signature%3D"),
+// that is where the previous pair's value ends. Read from the previous
+// separator on, the name was "AWS4%26X-Amz-Signature", no signature's, and
+// the signature went out in clear.
+func afterEncodedDelimiter(s string, ns, ne int) int {
+	for j := ne; j-ns >= 3; {
+		i := strings.LastIndexByte(s[ns:j-2], '%')
+		if i < 0 {
+			break
+		}
+		i += ns
+		switch s[i+1 : i+3] {
+		case "26", "3F", "3f", "3B", "3b", "23":
+			return i + 3
+		}
+		j = i + 2
+	}
+	return ns
 }
 
 // maxStartTag bounds how far back from a '>' startTagName looks for the
@@ -1273,8 +1296,8 @@ func lowestBit(n int) int { return n & -n }
 // after the separator skipped). A line of its own ("password = correct
 // horse", "Cookie: a=1; b=2": line is true) has it to its end, read as
 // lineEnd reads the escapes of the JSON string it is in (unit: see
-// startsLine).
-func pairValue(s string, vs int, line bool, unit int) (int, int) {
+// startsLine). encoded is unquotedValueEnd's.
+func pairValue(s string, vs int, line bool, unit int, encoded bool) (int, int) {
 	// A quoted string, its quotes escaped k times over (JSON in JSON):
 	// the closing quote has as many backslashes before it.
 	k := 0
@@ -1339,7 +1362,7 @@ func pairValue(s string, vs int, line bool, unit int) (int, int) {
 		}
 		return vs, ve
 	}
-	return vs, unquotedValueEnd(s, vs)
+	return vs, unquotedValueEnd(s, vs, encoded)
 }
 
 // unquotedValueEnd returns the end of the unquoted value of a credential's
@@ -1350,12 +1373,19 @@ func pairValue(s string, vs int, line bool, unit int) (int, int) {
 // follows. Passwords are made of punctuation too: a value that stopped at
 // the first '&', '(', ',', '<', '#' or ';' let the rest of it out
 // ("Password=Tr0ub4dor&3"), or all of it when it started with one. A
-// bracket after the value is masked with it, which fails closed.
-func unquotedValueEnd(s string, vs int) int {
+// bracket after the value is masked with it, which fails closed. A pair
+// whose separator is percent-encoded ("%3D", encoded is true) is in a query
+// encoded inside another's, and its value also ends at the encoded '&'
+// ("%26") of the next pair: an '&' of its own is encoded twice ("%2526").
+func unquotedValueEnd(s string, vs int, encoded bool) int {
 	for ve := vs; ve < len(s); ve++ {
 		switch s[ve] {
 		case ' ', '\t', '\n', '\r':
 			return ve
+		case '%':
+			if encoded && ve+2 < len(s) && s[ve+1] == '2' && s[ve+2] == '6' {
+				return ve
+			}
 		case '"', '\'':
 			if ve+1 == len(s) || closesString(s[ve+1]) {
 				return ve

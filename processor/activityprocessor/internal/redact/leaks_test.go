@@ -310,3 +310,27 @@ func TestSchemeRelativeURLCredentials(t *testing.T) {
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d + %q", tc.unit, len(in)/len(tc.unit), tc.suffix))
 	}
 }
+
+// TestPercentEncodedSignature: a presigned URL inside another's query
+// (a redirect to a download) has its parameters percent-encoded, and its
+// signature went out in clear: the pair's name was read from the previous
+// encoded '&' or '?' on ("AWS4%26X-Amz-Signature"), which is no signature
+// parameter's name. An encoded '&', '?' or ';' ends the name before it.
+func TestPercentEncodedSignature(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"s3", "u=https%3A%2F%2Fb%2Fo%3FX-Amz-Algorithm%3DAWS4%26X-Amz-Signature%3Dabcdef0123456789%26x%3D1",
+			"u=https%3A%2F%2Fb%2Fo%3FX-Amz-Algorithm%3DAWS4%26X-Amz-Signature%3D" + Mask + "%26x%3D1", RuleKeyValue},
+		{"azure sas", "u=https%3A%2F%2Fa%2Fc%3Fsv%3D2022%26sig%3DAbCd%252Bef%253D%26x%3D1",
+			"u=https%3A%2F%2Fa%2Fc%3Fsv%3D2022%26sig%3D" + Mask + "%26x%3D1", RuleKeyValue},
+		{"right after the query", "next=%2Fo%3Fsig%3Dabcdef0123456789%26x%3D1",
+			"next=%2Fo%3F" + "sig%3D" + Mask + "%26x%3D1", RuleKeyValue},
+		{"lowercase hex", "next=%2fo%3fa%3d1%26signature%3dabc%26x%3d1", "next=%2fo%3fa%3d1%26signature%3d" + Mask + "%26x%3d1", RuleKeyValue},
+		{"other parameters kept", "next=%2Fo%3Fsv%3D2022%26design%3Dx", "next=%2Fo%3Fsv%3D2022%26design%3Dx", NumRules},
+		{"encoded ampersand of its own masked", "next=%2Fo%3Fpassword%3Da%2526b%26x%3D1", "next=%2Fo%3Fpassword%3D" + Mask + "%26x%3D1", RuleKeyValue},
+	})
+	for _, unit := range []string{"a%3Dx%26sig%3Dy", "%26%26%26sig%3D", "%26sig"} {
+		in := strings.Repeat(unit, 1<<20/len(unit))
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
+	}
+}
