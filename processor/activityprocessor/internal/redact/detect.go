@@ -1870,6 +1870,14 @@ func findCard(s string, from int) (int, int, bool) {
 		// from a group start among its last digits (below), and a window
 		// that ends where the buffer did is not the end of a group.
 		cut := nd == len(digits) && j < len(s) && (isDigitAt(s, j) || cardSep(s, j) > 0)
+		// A card whose groups a '.', '_' or '/' separates starts at the
+		// last group of a run that such a separator ends (see groupedCard).
+		groupedStart, groupedEnd := -1, -1
+		if !cut && j < len(s) && isGroupSep(s[j]) && nd >= 4 && groupStart[nd-4] && j-pos[nd-4] == 4 {
+			if end, ok := groupedCard(s, pos[nd-4]); ok {
+				groupedStart, groupedEnd = pos[nd-4], end
+			}
+		}
 		// A run glued to letters ("ab4111...") is checked too: failing
 		// closed beats a leaked card.
 		for a := 0; a+minCardDigits <= nd; a++ {
@@ -1889,9 +1897,12 @@ func findCard(s string, from int) (int, int, bool) {
 					// passes Luhn by chance may overlap a card that ends
 					// later ("12 12 4111 1111 1111 1111"), and no digit
 					// of it may be left.
-					return pos[a], runEnd(s, pos[a+l-1]), true
+					return pos[a], max(runEnd(s, pos[a+l-1]), groupedEnd), true
 				}
 			}
+		}
+		if groupedStart >= 0 {
+			return groupedStart, groupedEnd, true
 		}
 		if cut {
 			j = resumeCard(s, j, pos[:nd], groupStart[:nd])
@@ -1899,6 +1910,52 @@ func findCard(s string, from int) (int, int, bool) {
 		i = j
 	}
 	return 0, 0, false
+}
+
+// isGroupSep reports whether c separates a card's digit groups in a card's
+// grouping only (see groupedCard).
+func isGroupSep(c byte) bool { return c == '.' || c == '_' || c == '/' }
+
+// groupedCard returns the end of the Luhn-valid card number that starts at
+// byte p of s with four ASCII digits and a '.', '_' or '/', when its groups
+// are a card's, 4-4-4-4 or American Express's 4-6-5, all separated by that
+// byte, and no digit group comes before or after them with it. Some forms
+// and exports write a card so ("4111.1111.1111.1111"); these separators
+// also join IP addresses, dates and version numbers, which never have that
+// shape, so they are no card separators elsewhere (see cardSep).
+func groupedCard(s string, p int) (int, bool) {
+	sep := s[p+4]
+	if p >= 2 && s[p-1] == sep && isDigit(s[p-2]) {
+		return 0, false
+	}
+	var digits [maxCardDigits]byte
+	var lens [4]int
+	n, g, k := 0, 0, p
+	for {
+		start := k
+		for k < len(s) && isDigit(s[k]) && n < len(digits) {
+			digits[n] = s[k] - '0'
+			n++
+			k++
+		}
+		if g == len(lens) {
+			return 0, false
+		}
+		lens[g] = k - start
+		g++
+		if k+1 < len(s) && s[k] == sep && isDigit(s[k+1]) {
+			k++
+			continue
+		}
+		break
+	}
+	if k < len(s) && isDigit(s[k]) {
+		return 0, false
+	}
+	if lens != [4]int{4, 4, 4, 4} && lens != [4]int{4, 6, 5, 0} || !luhn(digits[:n]) {
+		return 0, false
+	}
+	return k, true
 }
 
 // runEnd returns the end of the run of digit groups (digits, and the

@@ -334,3 +334,27 @@ func TestPercentEncodedSignature(t *testing.T) {
 		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
 	}
 }
+
+// TestCardDotGroups: a card number whose groups are separated by '.', '_'
+// or '/' ("4111.1111.1111.1111", as some forms and exports write it) went
+// out in clear: only spaces and dashes separated a card's groups. Such a
+// number is a card only in a card's grouping (4-4-4-4, or 4-6-5 as
+// American Express prints it), the same separator throughout, and
+// Luhn-valid; IP addresses, dates and version numbers never have that
+// shape.
+func TestCardDotGroups(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"dots", "card 4111.1111.1111.1111 ok", "card " + Mask + " ok", RuleCard},
+		{"underscores", "card 4111_1111_1111_1111 ok", "card " + Mask + " ok", RuleCard},
+		{"slashes", "card 4111/1111/1111/1111", "card " + Mask, RuleCard},
+		{"amex", "amex 3782.822463.10005.", "amex " + Mask + ".", RuleCard},
+		{"after another number", "order 12 4111.1111.1111.1111", "order 12 " + Mask, RuleCard},
+		{"after a card", "4111 1111 1111 1111 4111.1111.1111.1111 x", Mask + " x", RuleCard},
+		{"not luhn kept", "ref 4111.1111.1111.1112 ok", "ref 4111.1111.1111.1112 ok", NumRules},
+		{"mixed separators kept", "ref 4111.1111_1111.1111", "ref 4111.1111_1111.1111", NumRules},
+		{"longer run kept", "oid 1.4111.1111.1111.1111", "oid 1.4111.1111.1111.1111", NumRules},
+		{"ips, dates, versions kept", "ip 192.168.100.200 192.168.100.201 on 2024.01.15/2024.12.31 v10.0.19045.2965 build 4111.1111.1111",
+			"ip 192.168.100.200 192.168.100.201 on 2024.01.15/2024.12.31 v10.0.19045.2965 build 4111.1111.1111", NumRules},
+	})
+}
