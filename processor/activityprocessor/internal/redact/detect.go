@@ -1353,7 +1353,14 @@ func pairValue(s string, vs int, line bool, unit int, encoded bool) (int, int) {
 		}
 		return vs, closingBracket(s, vs)
 	}
-	vs = skipAuthScheme(s, vs)
+	if c := skipAuthScheme(s, vs); c != vs {
+		if quoteAt(s, c) {
+			// A quoted credential after its scheme
+			// ("Authorization: Bearer \"...\""): the scheme stays.
+			return pairValue(s, c, line, unit, encoded)
+		}
+		vs = c
+	}
 	ve := vs
 	if line {
 		ve = lineEnd(s, ve, unit)
@@ -1761,14 +1768,15 @@ func closingBracket(s string, i int) int {
 var authSchemes = [...]string{"bearer", "basic", "token", "digest", "negotiate", "ntlm"}
 
 // skipAuthScheme returns where the credential starts when the value at vs
-// begins with an authorization scheme and white space, else vs.
+// begins with an authorization scheme and white space, else vs. The
+// credential may be quoted.
 func skipAuthScheme(s string, vs int) int {
 	w := vs
 	for w < len(s) && (s[w]|0x20 >= 'a' && s[w]|0x20 <= 'z') {
 		w++
 	}
 	c := schemeSpace(s, w)
-	if c == w || c == len(s) || isValueEnd(s[c]) {
+	if c == w || c == len(s) || isValueEnd(s[c]) && !quoteAt(s, c) {
 		return vs
 	}
 	for _, scheme := range authSchemes {

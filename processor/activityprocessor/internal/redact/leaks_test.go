@@ -358,3 +358,16 @@ func TestCardDotGroups(t *testing.T) {
 			"ip 192.168.100.200 192.168.100.201 on 2024.01.15/2024.12.31 v10.0.19045.2965 build 4111.1111.1111", NumRules},
 	})
 }
+
+// TestAuthorizationSchemeBeforeQuotedToken: under a pair named like a
+// credential, a quoted credential after its scheme
+// ("Authorization: Bearer \"...\"") was masked with its scheme; the scheme
+// stays, as it does before an unquoted one.
+func TestAuthorizationSchemeBeforeQuotedToken(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"header line", `Authorization: Bearer "abcdefgh12345678"`, `Authorization: Bearer "` + Mask + `"`, RuleKeyValue},
+		{"in json", `{"msg":"Authorization: Bearer \"abcdefgh12345678\""}`, `{"msg":"Authorization: Bearer \"` + Mask + `\""}`, RuleKeyValue},
+		{"token scheme", `authorization=Token 'abc123'`, `authorization=Token '` + Mask + `'`, RuleKeyValue},
+		{"never closed", `Authorization: Token "abc123 x`, `Authorization: Token "` + Mask, RuleKeyValue},
+	})
+}
