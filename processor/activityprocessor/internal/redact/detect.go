@@ -471,7 +471,7 @@ func nextSchemeSep(s string, from int) (i, n int, encoded bool) {
 		case strings.HasPrefix(s[j:], schemeSepEscaped):
 			return j, len(schemeSepEscaped), false
 		case s[j] == '/':
-			if j+1 < len(s) && s[j+1] == '/' && (j == 0 || opensRelativeURL(s[j-1])) {
+			if j+1 < len(s) && s[j+1] == '/' && (j == 0 || opensRelativeURL(s[j-1]) || escapedSpaceBefore(s, j)) {
 				return j, 2, false
 			}
 			from = j + 1
@@ -487,15 +487,22 @@ func nextSchemeSep(s string, from int) (i, n int, encoded bool) {
 
 // opensRelativeURL reports whether a scheme-relative URL ("//user:pw@host",
 // as HTML and configuration write a link that takes the page's scheme) can
-// start after c: white space, a quote, or punctuation before a value. After
-// a letter, a digit or other punctuation "//" is a path's ("a//b") or the
-// rest of a scheme separator.
+// start after c: white space, a quote (also Markdown's '`'), or punctuation
+// before a value. After a letter, a digit or other punctuation "//" is a
+// path's ("a//b") or the rest of a scheme separator.
 func opensRelativeURL(c byte) bool {
 	switch c {
-	case ' ', '\t', '\n', '\r', '"', '\'', '=', '(', '[', '{', '<', '>', ',', ';', '|':
+	case ' ', '\t', '\n', '\r', '"', '\'', '`', '=', '(', '[', '{', '<', '>', ',', ';', '|':
 		return true
 	}
 	return false
+}
+
+// escapedSpaceBefore reports whether a line break or tab as JSON escapes
+// it ("\\n", "\\t") ends just before byte j of s: white space to the text
+// the string holds, though its last byte is a letter.
+func escapedSpaceBefore(s string, j int) bool {
+	return j >= 2 && s[j-2] == '\\' && (s[j-1] == 'n' || s[j-1] == 'r' || s[j-1] == 't')
 }
 
 // pctByte returns the byte at i of s as a URL percent-encoded into another
@@ -760,10 +767,13 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 		sepEnd := e + 1
 		switch s[e] {
 		case '%':
-			if e+3 > len(s) || s[e+1] != '3' || s[e+2]|0x20 != 'd' {
+			// "%3D", also encoded again ("%253D", a redirect inside a
+			// redirect).
+			k := encodedAgain(s, e+1, len(s))
+			if k+2 > len(s) || s[k] != '3' || s[k+1]|0x20 != 'd' {
 				continue
 			}
-			sepEnd = e + 3
+			sepEnd = k + 2
 		case '=':
 			if sepEnd < len(s) && s[sepEnd] == '>' {
 				sepEnd++ // Ruby and PHP: "password" => "...", [password] => ...
@@ -865,6 +875,16 @@ func (r *Redactor) findKeyValue(s string, from int) (int, int, bool) {
 			}
 			continue
 		}
+		if spaced && line && opensYAMLHeader(s[vs]) {
+			// A comment, tag or anchor before the lines of the value
+			// ("password:  # db\n  hunter2", "password: !!binary |"):
+			// masked with them, as a '#' may as well start a password.
+			if br := strings.IndexAny(s[vs:], "\r\n"); br >= 0 {
+				if _, be, ok := indentedValue(s, ns, vs+br); ok {
+					return vs, be, true
+				}
+			}
+		}
 		vs, ve := pairValue(s, vs, spaced && line, unit, s[e] == '%')
 		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
 			continue
@@ -892,6 +912,13 @@ func blockScalarEnd(s string, vs int) int {
 		return i
 	}
 	return -1
+}
+
+// opensYAMLHeader reports whether c starts what YAML may write between a
+// key and the lines of its value: a comment, a tag, an anchor, or a block
+// scalar's indicator with one of those after it.
+func opensYAMLHeader(c byte) bool {
+	return c == '#' || c == '!' || c == '&' || c == '|' || c == '>'
 }
 
 // indentedValue returns the value of the YAML key that starts at ns when
@@ -937,6 +964,11 @@ func indentedValue(s string, ns, br int) (start, end int, ok bool) {
 				break
 			}
 			if start < 0 {
+				if strings.HasPrefix(s[k:], Mask) || strings.HasPrefix(s[k:], hashPrefix) {
+					// Redacted already: the rest need not be read,
+					// which for keys nested ever deeper was slow.
+					return 0, 0, false
+				}
 				start = k
 			}
 			end = le
@@ -946,7 +978,7 @@ func indentedValue(s string, ns, br int) (start, end int, ok bool) {
 		}
 		i = le
 	}
-	if start < 0 || strings.HasPrefix(s[start:], Mask) || strings.HasPrefix(s[start:], hashPrefix) {
+	if start < 0 {
 		return 0, 0, false
 	}
 	return start, end, true
@@ -994,12 +1026,30 @@ func (r *Redactor) findFlagValue(s string, from int) (int, int, bool) {
 			continue
 		}
 		vs, ve := pairValue(s, vs, false, 0, false)
-		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) {
+		if ve == vs || s[vs:ve] == Mask || strings.HasPrefix(s[vs:ve], hashPrefix) || quoteAt(s, ne) && namesField(s, ve) {
 			continue
 		}
 		return vs, ve, true
 	}
 	return 0, 0, false
+}
+
+// namesField reports whether the quoted string that ends at ve, its
+// closing quote aside, is the name of a JSON object's field: a ':' follows
+// it. A flag that ends a JSON string ({"cmd":"run --password","n":1}) is
+// followed by the next field's name, no argument of it; only a flag in
+// quotes is asked, as a quoted value on a command line may have a ':'
+// after it ("--password \"hunter2\": ok").
+func namesField(s string, ve int) bool {
+	q := ve
+	for q < len(s) && (s[q] == '\\' || s[q] == '"' || s[q] == '\'') {
+		q++
+	}
+	if q == ve {
+		return false
+	}
+	q = skipBlanks(s, q)
+	return q < len(s) && s[q] == ':'
 }
 
 // isFlagStart reports whether a long flag can start after c.
@@ -1018,27 +1068,34 @@ func isFlagNameByte(c byte) bool {
 
 // flagValueStart returns where the value of the flag whose name ends at ne
 // starts: after white space, or after the quote that closes the flag's
-// string in a list of arguments, a ',' and white space; -1 when no value
-// follows there, or the next word is a flag or a shell operator.
+// string in a list of arguments, a ',' and white space (a line break too,
+// as a pretty-printed JSON list has it); on the next line when the flag is
+// followed by a YAML list's next item ("- --password\n  - hunter2", a
+// Kubernetes container's args) or by a shell's line continuation
+// ("--password \\\n  hunter2"); -1 when no value follows there, or the
+// next word is a flag or a shell operator.
 func flagValueStart(s string, ne int) int {
 	vs := ne
 	for vs < len(s) && (s[vs] == '\\' || s[vs] == '"' || s[vs] == '\'') {
 		vs++
 	}
-	if vs > ne {
-		for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
-			vs++
-		}
-		if vs == len(s) || s[vs] != ',' {
-			return -1
-		}
-		vs++
+	quoted := vs > ne
+	sp := skipBlanks(s, vs)
+	switch {
+	case sp == len(s):
+		return -1
+	case quoted && s[sp] == ',':
+		vs = skipSpaces(s, sp+1)
+	case s[sp] == '\n' || s[sp] == '\r':
+		vs = nextListItem(s, sp)
+	case !quoted && sp > ne && s[sp] == '\\' && sp+1 < len(s) && (s[sp+1] == '\n' || s[sp+1] == '\r'):
+		vs = skipSpaces(s, sp+1)
+	case !quoted && sp > ne:
+		vs = sp
+	default:
+		return -1
 	}
-	start := vs
-	for vs < len(s) && (s[vs] == ' ' || s[vs] == '\t') {
-		vs++
-	}
-	if vs == start && start == ne || vs == len(s) {
+	if vs < 0 || vs == len(s) || s[vs] == '\n' || s[vs] == '\r' {
 		return -1
 	}
 	w := vs
@@ -1051,8 +1108,41 @@ func flagValueStart(s string, ne int) int {
 	return vs
 }
 
+// skipBlanks returns the end of the spaces and tabs at i of s.
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipSpaces returns the end of the white space, line breaks included, at
+// i of s.
+func skipSpaces(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// nextListItem returns where the text of the YAML list item on the line
+// after the raw line break at br starts ("\n  - hunter2"), or -1 when that
+// line holds no list item.
+func nextListItem(s string, br int) int {
+	i := br + 1
+	if s[br] == '\r' && i < len(s) && s[i] == '\n' {
+		i++
+	}
+	i = skipBlanks(s, i)
+	if i+1 >= len(s) || s[i] != '-' || (s[i+1] != ' ' && s[i+1] != '\t') {
+		return -1
+	}
+	return skipBlanks(s, i+1)
+}
+
 // afterEncodedDelimiter returns where the name s[ns:ne] of a pair starts
-// after the last percent-encoded '&', '?', ';' or '#' in it: in a query
+// after the last percent-encoded '&', '?', ';' or '#' in it (encoded once
+// or more, see encodedAgain): in a query
 // encoded inside another's ("%3FX-Amz-Algorithm%3DAWS4%26X-Amz-Signature%3D"),
 // that is where the previous pair's value ends. Read from the previous
 // separator on, the name was "AWS4%26X-Amz-Signature", no signature's, and
@@ -1064,13 +1154,25 @@ func afterEncodedDelimiter(s string, ns, ne int) int {
 			break
 		}
 		i += ns
-		switch s[i+1 : i+3] {
+		k := encodedAgain(s, i+1, ne)
+		switch s[k : k+2] {
 		case "26", "3F", "3f", "3B", "3b", "23":
-			return i + 3
+			return k + 2
 		}
 		j = i + 2
 	}
 	return ns
+}
+
+// encodedAgain returns where the hex digits of the percent-encoded byte
+// whose '%' ends at i start when the '%' is itself encoded, once or more
+// ("%2526" is an '&' encoded twice): after every "25" at i that two bytes
+// before end still follow.
+func encodedAgain(s string, i, end int) int {
+	for i+4 <= end && s[i] == '2' && s[i+1] == '5' {
+		i += 2
+	}
+	return i
 }
 
 // maxStartTag bounds how far back from a '>' startTagName looks for the
@@ -1832,9 +1934,11 @@ func luhn(d []byte) bool {
 // tried, so a card cannot hide behind a neighbouring number; what it returns
 // runs from the first such window to the end of the run.
 func findCard(s string, from int) (int, int, bool) {
-	// Cheap pre-check: enough digits at all.
+	// Cheap pre-check: enough digits at all. It stops at the card's worth:
+	// counted to the end for every card found, a string of many took time
+	// growing with its square; the scan below reads that far anyway.
 	n := 0
-	for i := from; i < len(s); i++ {
+	for i := from; i < len(s) && n < minCardDigits; i++ {
 		if c := s[i]; isDigit(c) || c >= utf8.RuneSelf && isDigitAt(s, i) {
 			n++
 		}
@@ -1881,7 +1985,7 @@ func findCard(s string, from int) (int, int, bool) {
 		// A card whose groups a '.', '_' or '/' separates starts at the
 		// last group of a run that such a separator ends (see groupedCard).
 		groupedStart, groupedEnd := -1, -1
-		if !cut && j < len(s) && isGroupSep(s[j]) && nd >= 4 && groupStart[nd-4] && j-pos[nd-4] == 4 {
+		if !cut && j < len(s) && groupSepLen(s, j) > 0 && nd >= 4 && groupStart[nd-4] && j-pos[nd-4] == 4 {
 			if end, ok := groupedCard(s, pos[nd-4]); ok {
 				groupedStart, groupedEnd = pos[nd-4], end
 			}
@@ -1920,20 +2024,33 @@ func findCard(s string, from int) (int, int, bool) {
 	return 0, 0, false
 }
 
-// isGroupSep reports whether c separates a card's digit groups in a card's
-// grouping only (see groupedCard).
-func isGroupSep(c byte) bool { return c == '.' || c == '_' || c == '/' }
+// groupSepLen returns the length of the separator at byte j of s that
+// separates a card's digit groups in a card's grouping only (see
+// groupedCard), or 0: a '.', '_' or '/', also the '/' escaped as PHP's
+// json_encode writes it ("\\/").
+func groupSepLen(s string, j int) int {
+	switch s[j] {
+	case '.', '_', '/':
+		return 1
+	case '\\':
+		if j+1 < len(s) && s[j+1] == '/' {
+			return 2
+		}
+	}
+	return 0
+}
 
 // groupedCard returns the end of the Luhn-valid card number that starts at
-// byte p of s with four ASCII digits and a '.', '_' or '/', when its groups
-// are a card's, 4-4-4-4 or American Express's 4-6-5, all separated by that
-// byte, and no digit group comes before or after them with it. Some forms
-// and exports write a card so ("4111.1111.1111.1111"); these separators
+// byte p of s with four ASCII digits and a separator (see groupSepLen), when
+// its groups are a card's, 4-4-4-4 or American Express's 4-6-5, all
+// separated by that separator, and no digit group comes before or after
+// them with it. Some forms and exports write a card so
+// ("4111.1111.1111.1111"); these separators
 // also join IP addresses, dates and version numbers, which never have that
 // shape, so they are no card separators elsewhere (see cardSep).
 func groupedCard(s string, p int) (int, bool) {
-	sep := s[p+4]
-	if p >= 2 && s[p-1] == sep && isDigit(s[p-2]) {
+	sep := s[p+4 : p+4+groupSepLen(s, p+4)]
+	if p > len(sep) && s[p-len(sep):p] == sep && isDigit(s[p-len(sep)-1]) {
 		return 0, false
 	}
 	var digits [maxCardDigits]byte
@@ -1951,8 +2068,8 @@ func groupedCard(s string, p int) (int, bool) {
 		}
 		lens[g] = k - start
 		g++
-		if k+1 < len(s) && s[k] == sep && isDigit(s[k+1]) {
-			k++
+		if k+len(sep) < len(s) && strings.HasPrefix(s[k:], sep) && isDigit(s[k+len(sep)]) {
+			k += len(sep)
 			continue
 		}
 		break

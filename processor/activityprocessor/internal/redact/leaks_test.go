@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPairValueWithPunctuation: a password policy demands punctuation, and
@@ -369,5 +370,140 @@ func TestAuthorizationSchemeBeforeQuotedToken(t *testing.T) {
 		{"in json", `{"msg":"Authorization: Bearer \"abcdefgh12345678\""}`, `{"msg":"Authorization: Bearer \"` + Mask + `\""}`, RuleKeyValue},
 		{"token scheme", `authorization=Token 'abc123'`, `authorization=Token '` + Mask + `'`, RuleKeyValue},
 		{"never closed", `Authorization: Token "abc123 x`, `Authorization: Token "` + Mask, RuleKeyValue},
+	})
+}
+
+// TestManyGroupedCardsLinear: each card found made the card finder count
+// the digits of the rest of the string again before it looked for the
+// next one, so a string of many cards it finds one by one (grouped by '.',
+// or by spaces with a word between them) took time growing with its square:
+// 256 KB of "4111.1111.1111.1111 " took 3.8 s.
+func TestManyGroupedCardsLinear(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, unit := range []string{"4111.1111.1111.1111 ", "4111 1111 1111 1111 x ", "x 4111_1111_1111_1111"} {
+		in := strings.Repeat(unit, 1<<20/len(unit))
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
+	}
+}
+
+// TestFlagValueOnNextLine: a flag's value on the next line went out in
+// clear: a Kubernetes manifest lists a container's arguments one per line
+// ("args:\n  - --password\n  - hunter2"), a pretty-printed JSON list puts a
+// line break after the comma, and a shell script continues a command with a
+// backslash at the line's end. The next line's word or string is the value
+// there too; another flag there is none.
+func TestFlagValueOnNextLine(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"yaml list", "args:\n  - --password\n  - hunter2\n  - --user\n  - bob",
+			"args:\n  - --password\n  - " + Mask + "\n  - --user\n  - bob", RuleKeyValue},
+		{"yaml list, quoted, crlf", "args:\r\n- \"--password\"\r\n- \"hunter 2\"", "args:\r\n- \"--password\"\r\n- \"" + Mask + "\"", RuleKeyValue},
+		{"pretty-printed json list", "[\n  \"--password\",\n  \"hunter2\"\n]", "[\n  \"--password\",\n  \"" + Mask + "\"\n]", RuleKeyValue},
+		{"shell line continuation", "mysqldump --password \\\n  hunter2 db", "mysqldump --password \\\n  " + Mask + " db", RuleKeyValue},
+		{"yaml list, next flag kept", "args:\n  - --no-password\n  - --user\n  - bob", "args:\n  - --no-password\n  - --user\n  - bob", NumRules},
+		{"no list item kept", "run --password\nhunter2 is the old one", "run --password\nhunter2 is the old one", NumRules},
+	})
+	for _, unit := range []string{"- --password\n", " --password \\\n", "\"--password\",\n", "--password\n - \n"} {
+		in := strings.Repeat(unit, 1<<20/len(unit))
+		answersLinearly(t, r, in, fmt.Sprintf("%q × %d", unit, len(in)/len(unit)))
+	}
+}
+
+// TestLinePairValueAfterComment: a YAML key whose value is on the lines
+// after it may have a comment, a tag or an anchor after its colon
+// ("password:  # the db one\n  hunter2", "password: | # rotated\n",
+// "password: !!binary |\n", "password: &db\n"); the pair finder masked that
+// and let the value on the next lines out in clear. Whatever the key's line
+// holds after the colon is masked with the lines after it (a '#' there may
+// as well start a password).
+func TestLinePairValueAfterComment(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"comment", "password:  # the db one\n  hunter2\nuser: bob", "password:  " + Mask + "\nuser: bob", RuleKeyValue},
+		{"block scalar and comment", "password: | # rotated\n  hunter2\nuser: bob", "password: " + Mask + "\nuser: bob", RuleKeyValue},
+		{"tag", "password: !!binary |\n  aHVudGVyMg==\nuser: bob", "password: " + Mask + "\nuser: bob", RuleKeyValue},
+		{"anchor", "password: &db\n  hunter2\nuser: bob", "password: " + Mask + "\nuser: bob", RuleKeyValue},
+		{"hash on its own line kept masked", "password: #Pa55w0rd\nuser: bob", "password: " + Mask + "\nuser: bob", RuleKeyValue},
+		{"block scalar alone as before", "password: |\n  hunter2\nuser: bob", "password: |\n  " + Mask + "\nuser: bob", RuleKeyValue},
+	})
+}
+
+// TestSchemeRelativeURLAfterMarkup: a scheme-relative URL in a Markdown
+// code span ("`//user:pass@host`") or after a line break or tab a JSON
+// string escapes ("...\n//user:pass@host") kept its password: the '`', and
+// the 'n' or 't' of the escape, read as what a path's "//" follows.
+func TestSchemeRelativeURLAfterMarkup(t *testing.T) {
+	r := mustNew(t, testConfig())
+	checkStrings(t, r, []stringCase{
+		{"code span", "use `//user:pass@host`", "use `//user:" + Mask + "@host`", RuleURLCredentials},
+		{"escaped line break", `{"m":"a\n//user:pass@host"}`, `{"m":"a\n//user:` + Mask + `@host"}`, RuleURLCredentials},
+		{"escaped tab", `{"m":"a\t//user:pass@host"}`, `{"m":"a\t//user:` + Mask + `@host"}`, RuleURLCredentials},
+		{"path kept", `{"m":"see n//a:b@c"}`, `{"m":"see n//a:b@c"}`, NumRules},
+	})
+}
+
+// TestFlagAtEndOfJSONString: a flag at the end of a JSON string value
+// ({"cmd":"run --password","n":"x"}) was read as the first of a list of
+// arguments, and the name of the object's next field was masked as its
+// value. A string that a ':' follows is a name, no argument.
+func TestFlagAtEndOfJSONString(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"json", `{"cmd":"run --password","n":"x"}`, `{"cmd":"run --password","n":"x"}`, NumRules},
+		{"escaped json", `{\"cmd\":\"run --password\", \"n\" : \"x\"}`, `{\"cmd\":\"run --password\", \"n\" : \"x\"}`, NumRules},
+		{"list still read", `["--password","hunter2"]`, `["--password","` + Mask + `"]`, RuleKeyValue},
+		{"quoted value before a colon still read", `run --password "hunter2": ok`, `run --password "` + Mask + `": ok`, RuleKeyValue},
+	})
+}
+
+// TestNestedRedactedYAMLValuesFast: a YAML key whose value on the next lines
+// was redacted already ("password:\n  [REDACTED]"), as a record read back
+// and processed again has it, made the pair finder read every more indented
+// line after it before it gave up; keys nested ever deeper, each with such a
+// value, took time growing faster than the text (65 ms for 256 KB). The
+// first line of the value decides.
+func TestNestedRedactedYAMLValuesFast(t *testing.T) {
+	r := mustNew(t, testConfig())
+	var b strings.Builder
+	for i := 0; b.Len() < 256<<10; i++ {
+		b.WriteString(strings.Repeat(" ", i) + "password:\n" + strings.Repeat(" ", i+1) + Mask + "\n")
+	}
+	in := b.String()
+	best := time.Hour
+	for range 3 {
+		start := time.Now()
+		var rep Report
+		r.String(in, &rep)
+		best = min(best, time.Since(start))
+	}
+	if best > 50*time.Millisecond {
+		t.Errorf("got %v for %d bytes, want at most 50 ms", best, len(in))
+	}
+}
+
+// TestCardSlashGroupsEscaped: a card grouped by '/' in JSON that PHP's
+// json_encode wrote, which escapes every '/' ("4111\/1111\/1111\/1111"),
+// went out in clear, though its unescaped form is masked.
+func TestCardSlashGroupsEscaped(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"escaped slashes", `{"card":"4111\/1111\/1111\/1111"}`, `{"card":"` + Mask + `"}`, RuleCard},
+		{"amex", `{"card":"3782\/822463\/10005"}`, `{"card":"` + Mask + `"}`, RuleCard},
+		{"not luhn kept", `{"ref":"4111\/1111\/1111\/1112"}`, `{"ref":"4111\/1111\/1111\/1112"}`, NumRules},
+		{"date kept", `{"d":"2024\/01\/15"}`, `{"d":"2024\/01\/15"}`, NumRules},
+		{"mixed kept", `{"d":"4111\/1111/1111\/1111"}`, `{"d":"4111\/1111/1111\/1111"}`, NumRules},
+	})
+}
+
+// TestPercentEncodedTwiceSignature: a presigned URL's query encoded twice,
+// as a redirect inside a redirect carries it ("%2526sig%253D..."), kept
+// its signature in clear: only "%3D" separated an encoded pair, and only
+// "%26" ended the name before it. The pair is read as its once-encoded form
+// is; its value runs to the end of the URL's query (failing closed).
+func TestPercentEncodedTwiceSignature(t *testing.T) {
+	checkStrings(t, mustNew(t, testConfig()), []stringCase{
+		{"s3", "next=%2Fdl%3Fu%3Dhttps%253A%252F%252Fb%252Fo%253FX-Amz-Date%253D1%2526X-Amz-Signature%253Dabcdef0123456789",
+			"next=%2Fdl%3Fu%3Dhttps%253A%252F%252Fb%252Fo%253FX-Amz-Date%253D1%2526X-Amz-Signature%253D" + Mask, RuleKeyValue},
+		{"right after the query", "next=%2Fo%253Fsig%253Dabcdef0123456789 ok", "next=%2Fo%253Fsig%253D" + Mask + " ok", RuleKeyValue},
+		{"three times", "next=%2Fo%25253Fa%25253D1%252526sig%25253Dabc", "next=%2Fo%25253Fa%25253D1%252526sig%25253D" + Mask, RuleKeyValue},
+		{"other parameters kept", "next=%2Fo%253Fsv%253D2022%2526design%253Dx", "next=%2Fo%253Fsv%253D2022%2526design%253Dx", NumRules},
 	})
 }
