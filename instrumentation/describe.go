@@ -117,11 +117,13 @@ func writeSubject(b *strings.Builder, s Subject) {
 }
 
 // writePassword writes what a password event did: own when the actor acted
-// on their own account, which is when the event names no subject, else
-// other followed by the subject, so that an administrator resetting a
-// member's password reads "... reset the password of member 'Sam Lee'".
+// on their own account, which is when the event names no subject (no id,
+// name or type, and no category but Auth), else other followed by the
+// subject, so that an administrator resetting a member's password reads
+// "... reset the password of member 'Sam Lee'", and one naming the account
+// by its type alone is not taken for the actor's own.
 func writePassword(b *strings.Builder, s Subject, own, other string) {
-	if s.ID == "" && s.Name == "" {
+	if s.ID == "" && s.Name == "" && s.Type == "" && (s.Category == "" || s.Category == Auth) {
 		b.WriteString(own)
 		return
 	}

@@ -224,6 +224,19 @@ func TestRecorderEventKinds(t *testing.T) {
 				schema.AttrSubjectType, "member_account", schema.AttrSubjectID, "c-7", schema.AttrSubjectName, "Sam Lee"),
 		},
 		{
+			// A subject named by its type alone is still someone else's
+			// account, not the actor's own.
+			name: "password reset of someone else, named by type",
+			record: func(r *instrumentation.Recorder, ctx context.Context) error {
+				return r.Record(ctx, instrumentation.Event{Action: instrumentation.PasswordReset,
+					Subject: instrumentation.Subject{Type: "member_account"}})
+			},
+			event: schema.EventPasswordReset, severity: log.SeverityInfo,
+			body: "Jane Doe (Partner) reset the password of member_account",
+			attrs: with(common(schema.EventPasswordReset, schema.CategoryAuth),
+				schema.AttrSubjectType, "member_account"),
+		},
+		{
 			name: "password change of someone else, failed",
 			record: func(r *instrumentation.Recorder, ctx context.Context) error {
 				return r.Record(ctx, instrumentation.Event{Action: instrumentation.PasswordChanged,

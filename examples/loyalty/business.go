@@ -78,8 +78,11 @@ func (s *server) createStaff(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if req.Email == "" || len(req.Password) < 12 {
-		return errorf(http.StatusBadRequest, "email and a password of at least 12 characters are required")
+	if req.Email == "" {
+		return errorf(http.StatusBadRequest, "email is required")
+	}
+	if err := checkNewPassword(req.Password); err != nil {
+		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.cost)
 	if err != nil {

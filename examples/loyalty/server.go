@@ -377,8 +377,8 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if len(req.NewPassword) < 12 {
-		return errorf(http.StatusBadRequest, "a new password of at least 12 characters is required")
+	if err := checkNewPassword(req.NewPassword); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	a, _ := instrumentation.ActorFrom(ctx)
@@ -402,9 +402,35 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if res.Error != nil {
 		return fmt.Errorf("change password: %w", res.Error)
 	}
+	s.endOtherSessions(acc.ID, r)
 	s.recordErr(r, s.rec.PasswordChanged(ctx, a))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// checkNewPassword refuses a password shorter than 12 bytes, or longer than
+// the 72 bytes bcrypt hashes (GenerateFromPassword fails on it), as a bad
+// request rather than an internal error.
+func checkNewPassword(p string) error {
+	if len(p) < 12 || len(p) > 72 {
+		return errorf(http.StatusBadRequest, "a password of 12 to 72 bytes is required")
+	}
+	return nil
+}
+
+// endOtherSessions signs out every session of the account but the one r
+// carries: a password is changed when the old one may be known to someone
+// else, whose session must not outlive it.
+func (s *server) endOtherSessions(accountID string, r *http.Request) {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	keep := tokenKey(token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, sess := range s.sessions {
+		if sess.actor.ID == accountID && k != keep {
+			delete(s.sessions, k)
+		}
+	}
 }
 
 // tenant looks up a tenant's display name; an unknown id keeps just the id.

@@ -167,6 +167,84 @@ func TestPasswordChangeIsOneAuthEvent(t *testing.T) {
 	call("/login", "", `{"email":"barista@beanthere.example","password":"`+newPassword+`"}`, http.StatusOK)
 }
 
+// TestPasswordChangeEndsOtherSessions proves that changing a password signs
+// out every other session of the account (one opened by whoever knew the old
+// password), and keeps the session that made the change.
+func TestPasswordChangeEndsOtherSessions(t *testing.T) {
+	srv, db, _ := memoryServer(t)
+	const password, newPassword = "password-change-test-old", "password-change-test-new"
+	if err := seed(context.Background(), db, password, 4); err != nil {
+		t.Fatal(err)
+	}
+	routes := srv.routes()
+	login := `{"email":"barista@beanthere.example","password":"` + password + `"}`
+	mine, stolen := loginToken(t, routes, login), loginToken(t, routes, login)
+	owner := loginToken(t, routes, `{"email":"owner@beanthere.example","password":"`+password+`"}`)
+	if code, body := post(routes, "/api/me/password", mine, `{"current_password":"`+password+`","new_password":"`+newPassword+`"}`); code != http.StatusNoContent {
+		t.Fatalf("change password: got %d %s, want 204", code, body)
+	}
+	for _, c := range []struct {
+		name, token string
+		want        int
+	}{
+		{"the other session of the account", stolen, http.StatusUnauthorized},
+		{"the session that changed the password", mine, http.StatusNoContent},
+		{"another account's session", owner, http.StatusNoContent},
+	} {
+		if code, body := post(routes, "/logout", c.token, ""); code != c.want {
+			t.Errorf("%s: got %d %s, want %d", c.name, code, body, c.want)
+		}
+	}
+}
+
+// TestPasswordsLongerThanBcryptTakes proves that a new password longer than
+// the 72 bytes bcrypt hashes is refused as a bad request, as a short one is,
+// on both routes that set a password, not answered with a bare 500, and that
+// the account keeps its password.
+func TestPasswordsLongerThanBcryptTakes(t *testing.T) {
+	srv, db, _ := memoryServer(t)
+	const password = "password-change-test-old"
+	if err := seed(context.Background(), db, password, 4); err != nil {
+		t.Fatal(err)
+	}
+	routes := srv.routes()
+	staff := loginToken(t, routes, `{"email":"barista@beanthere.example","password":"`+password+`"}`)
+	owner := loginToken(t, routes, `{"email":"owner@beanthere.example","password":"`+password+`"}`)
+	long := strings.Repeat("é", 37) // 74 bytes, 37 characters
+	for _, c := range []struct{ path, token, body string }{
+		{"/api/me/password", staff, `{"current_password":"` + password + `","new_password":"` + long + `"}`},
+		{"/api/staff", owner, `{"name":"Long","email":"long@beanthere.example","password":"` + long + `"}`},
+	} {
+		if code, body := post(routes, c.path, c.token, c.body); code != http.StatusBadRequest || !strings.Contains(body, "72 bytes") {
+			t.Errorf("POST %s: got %d %s, want 400 naming the 72-byte limit", c.path, code, body)
+		}
+	}
+	loginToken(t, routes, `{"email":"barista@beanthere.example","password":"`+password+`"}`)
+}
+
+// post sends a POST with a bearer token, if any, and returns the status and
+// body of the answer.
+func post(routes http.Handler, path, token, body string) (int, string) {
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	routes.ServeHTTP(w, r)
+	return w.Code, w.Body.String()
+}
+
+// loginToken signs in with the login request body and returns the token.
+func loginToken(t *testing.T, routes http.Handler, body string) string {
+	t.Helper()
+	code, resp := post(routes, "/login", "", body)
+	var login struct{ Token string }
+	if err := json.Unmarshal([]byte(resp), &login); code != http.StatusOK || err != nil {
+		t.Fatalf("login: got %d %s, want 200 with a token", code, resp)
+	}
+	return login.Token
+}
+
 // memoryServer is the example's server over an in-memory database, its
 // records kept in the returned exporter.
 func memoryServer(t *testing.T) (*server, *gorm.DB, *logtest.Exporter) {
