@@ -2,6 +2,7 @@ package gormlog
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"reflect"
@@ -250,7 +251,8 @@ func formatKey(v any) string {
 		return ""
 	}
 	v = rv.Interface()
-	if k, ok := v.(fmt.Stringer); ok {
+	k, stringer := v.(fmt.Stringer)
+	if stringer {
 		if s, ok := stringOf(k); ok {
 			return s
 		}
@@ -263,8 +265,23 @@ func formatKey(v any) string {
 		return strconv.FormatInt(rv.Int(), 10)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return strconv.FormatUint(rv.Uint(), 10)
+	case reflect.Array, reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			// A binary key (a UUID stored in 16 bytes): hex, as
+			// databases show it, not Go's "[18 52 ...]".
+			b := make([]byte, rv.Len())
+			for i := range b {
+				b[i] = byte(rv.Index(i).Uint())
+			}
+			return hex.EncodeToString(b)
+		}
 	}
-	return fmt.Sprint(v) // a byte array or slice (a binary UUID), or anything else
+	if stringer {
+		// Its String panicked: Go syntax, which does not call it,
+		// rather than fmt's "%!v(PANIC=...)".
+		return fmt.Sprintf("%#v", v)
+	}
+	return fmt.Sprint(v)
 }
 
 // stringOf calls k.String, reporting false when it panics: a key type's
