@@ -98,6 +98,15 @@ func (c *ilmCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(http.StatusOK, fmt.Sprintf(`{"component_templates":[{"name":%q,"component_template":%s}]}`, name, normalizeSettings(c.t, stored)))
+	case r.Method == http.MethodGet && path == "/_index_template":
+		// Every index template: those PUT here.
+		var all []string
+		for p, body := range c.store {
+			if t, ok := strings.CutPrefix(p, "/_index_template/"); ok {
+				all = append(all, fmt.Sprintf(`{"name":%q,"index_template":%s}`, t, body))
+			}
+		}
+		reply(http.StatusOK, `{"index_templates":[`+strings.Join(all, ",")+`]}`)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/_index_template/"):
 		if !found {
 			reply(http.StatusNotFound, fmt.Sprintf(recordedNotFound, "index template", name))

@@ -63,6 +63,11 @@ type Report struct {
 	Lifecycle bool
 	// Changes lists every object Install looked at, in the order it did.
 	Changes []Change
+	// Overriding lists the index templates that take precedence over the
+	// activity schema's for some activity data stream name: the streams
+	// they match do not follow the configured retention. Install leaves
+	// them alone; activityctl setup warns about each.
+	Overriding []OverridingTemplate
 }
 
 // Changed reports whether Install created or updated anything.
@@ -148,6 +153,9 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		return report, err
 	}
 	report.Changes = append(report.Changes, c)
+	if report.Overriding, err = overridingTemplates(ctx, es); err != nil {
+		return report, err
+	}
 	streamLifecycle := !ilm && report.Lifecycle
 	if err := checkStreamPrivileges(ctx, es, streamLifecycle); err != nil {
 		return report, err

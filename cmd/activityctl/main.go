@@ -149,6 +149,9 @@ func runSetup(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		fmt.Fprintln(stderr, line)
 	}
+	for _, o := range report.Overriding {
+		fmt.Fprintln(stderr, "warning:", o)
+	}
 	for _, c := range report.Changes {
 		fmt.Fprintln(stdout, c)
 	}

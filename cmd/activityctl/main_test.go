@@ -156,3 +156,43 @@ func FuzzParseDays(f *testing.F) {
 		}
 	})
 }
+
+// TestSetupWarnsAboutOverridingTemplate proves that activityctl setup warns
+// on stderr, naming it, about an index template that takes precedence over
+// the activity schema's for some activity data streams (here with a
+// one-day retention), instead of reporting only "nothing changed".
+func TestSetupWarnsAboutOverridingTemplate(t *testing.T) {
+	base := estest.URL(t)
+	env := map[string]string{"ES_URL": base}
+	getenv := func(k string) string { return env[k] }
+	name := "activitylog-override-" + estest.Namespace(t)
+	url := base + "/_index_template/" + name
+	body := fmt.Sprintf(`{"index_patterns":[%q],"data_stream":{},"priority":%d,"template":{"lifecycle":{"data_retention":"1d"}}}`,
+		schema.DataStream(estest.Namespace(t))+"*", schema.TemplatePriority+1)
+	do := func(method, body string) {
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: got %s, want 200 OK", method, url, resp.Status)
+		}
+	}
+	do(http.MethodPut, body)
+	t.Cleanup(func() { do(http.MethodDelete, "") })
+
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"setup"}, getenv, &stdout, &stderr); err != nil {
+		t.Fatalf("setup: %v\n%s", err, stderr.String())
+	}
+	want := fmt.Sprintf("warning: index template %s (priority %d", name, schema.TemplatePriority+1)
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("got stderr %q, want a line with %q", stderr.String(), want)
+	}
+}
