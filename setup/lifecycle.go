@@ -2,10 +2,14 @@ package setup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/indices/putdatalifecycle"
@@ -144,4 +148,63 @@ func (r Report) streamsUpdated() int {
 		}
 	}
 	return n
+}
+
+// maxRetentionSetting caps the retention of every data stream the data
+// stream lifecycle manages: a stream's effective retention is the lesser of
+// its own data_retention and this.
+const maxRetentionSetting = "data_streams.lifecycle.retention.max"
+
+// maxStreamRetention returns the cluster's maxRetentionSetting, or 0 where
+// it sets none (-1, its default). Transient settings win over persistent
+// ones, which win over elasticsearch.yml's (answered among the defaults).
+func maxStreamRetention(ctx context.Context, es *elasticsearch.TypedClient) (time.Duration, error) {
+	resp, err := es.Cluster.GetSettings().IncludeDefaults(true).FlatSettings(true).
+		// filter_path splits on dots, so a flat setting name cannot be
+		// named in it whole: keep the data_streams settings, a few.
+		FilterPath("*.data_streams*").Do(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read %s (GET _cluster/settings, which needs the monitor cluster privilege): %w", maxRetentionSetting, err)
+	}
+	for _, scope := range []map[string]json.RawMessage{resp.Transient, resp.Persistent, resp.Defaults} {
+		raw, ok := scope[maxRetentionSetting]
+		if !ok {
+			continue
+		}
+		var value string
+		if err := json.Unmarshal(raw, &value); err != nil {
+			return 0, fmt.Errorf("read %s: got %s, want a time value", maxRetentionSetting, raw)
+		}
+		d, err := parseTimeValue(value)
+		if err != nil {
+			return 0, fmt.Errorf("read %s: %w", maxRetentionSetting, err)
+		}
+		return d, nil
+	}
+	return 0, nil
+}
+
+// parseTimeValue parses an Elasticsearch time value ("90d", "2160h",
+// "1000ms"...); -1 (no value) is 0.
+func parseTimeValue(s string) (time.Duration, error) {
+	if s == "-1" || s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		unit   time.Duration
+	}{ // longest suffixes first: "ms" before "s", "micros" before "s"
+		{"nanos", time.Nanosecond}, {"micros", time.Microsecond}, {"ms", time.Millisecond},
+		{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second},
+	}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseInt(n, 10, 64)
+			if err != nil || v < 0 || v > int64(math.MaxInt64/u.unit) {
+				break
+			}
+			return time.Duration(v) * u.unit, nil
+		}
+	}
+	return 0, fmt.Errorf("got %q, want a time value such as 90d", s)
 }

@@ -63,6 +63,9 @@ type lifecycleCluster struct {
 	// hidden makes GET _data_stream/<wildcard>/_lifecycle list no stream, as
 	// Elasticsearch answers a user without view_index_metadata on them.
 	hidden bool
+	// settings, when set, is GET _cluster/settings' answer; by default
+	// data_streams.lifecycle.retention.max is left at its default, -1.
+	settings string
 }
 
 func newLifecycleCluster(t *testing.T, streams map[string]*streamLifecycle) *lifecycleCluster {
@@ -92,6 +95,12 @@ func (c *lifecycleCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reply(c.privileges())
+	case r.Method == http.MethodGet && p == "/_cluster/settings":
+		if c.settings == "" {
+			reply(http.StatusOK, `{"persistent":{},"transient":{},"defaults":{"data_streams.lifecycle.retention.max":"-1"}}`)
+			return
+		}
+		reply(http.StatusOK, c.settings)
 	case strings.HasPrefix(p, "/_data_stream/") && strings.HasSuffix(p, "/_lifecycle"):
 		c.serveLifecycle(r, strings.TrimSuffix(strings.TrimPrefix(p, "/_data_stream/"), "/_lifecycle"), reply)
 	default:
@@ -320,5 +329,92 @@ func TestInstallChecksStreamRetentionPrivileges(t *testing.T) {
 func TestStreamRetentionPrivilegesSecurityOff(t *testing.T) {
 	if err := setup.CheckStreamRetentionPrivileges(context.Background(), estest.Client(t)); err != nil {
 		t.Fatalf("got %v, want the check skipped where security is off", err)
+	}
+}
+
+// TestInstallReportsCappedRetention proves that, where the data stream
+// lifecycle carries the retention, setup reads the cluster's
+// data_streams.lifecycle.retention.max and warns when it is below the
+// configured retention: Elasticsearch then deletes records at the cap, yet
+// setup reported the configured retention as applied. A cap at or above
+// the retention, or none, leaves the report as it was; a transient setting
+// wins over a persistent one, which wins over elasticsearch.yml's. The
+// integ-test-zip node runs no data stream lifecycle, so this replays the
+// cluster's answers.
+func TestInstallReportsCappedRetention(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings string
+		want     time.Duration
+		warn     bool
+	}{
+		{"no cap", "", 0, false},
+		{"cap below the retention", `{"persistent":{"data_streams.lifecycle.retention.max":"90d"},"transient":{},"defaults":{}}`, 90 * 24 * time.Hour, true},
+		{"cap in hours", `{"persistent":{},"transient":{},"defaults":{"data_streams.lifecycle.retention.max":"720h"}}`, 30 * 24 * time.Hour, true},
+		{"cap above the retention", `{"persistent":{"data_streams.lifecycle.retention.max":"400d"},"transient":{},"defaults":{}}`, 400 * 24 * time.Hour, false},
+		{"cap equal to the retention", `{"persistent":{"data_streams.lifecycle.retention.max":"365d"},"transient":{},"defaults":{}}`, 365 * 24 * time.Hour, false},
+		{"transient wins", `{"persistent":{"data_streams.lifecycle.retention.max":"400d"},"transient":{"data_streams.lifecycle.retention.max":"7d"},"defaults":{"data_streams.lifecycle.retention.max":"-1"}}`, 7 * 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cluster := newLifecycleCluster(t, map[string]*streamLifecycle{schema.DataStream("default"): {Enabled: true, DataRetention: "365d"}})
+			cluster.settings = tt.settings
+			report, err := setup.Install(context.Background(), fakeNode(t, cluster), setup.Config{})
+			if err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			if report.MaxRetention != tt.want {
+				t.Errorf("got MaxRetention %s, want %s", report.MaxRetention, tt.want)
+			}
+			line, ok := report.Retention(365)
+			capped := strings.Contains(line, "caps data stream retention at")
+			if capped != tt.warn || ok == tt.warn {
+				t.Errorf("got retention line %q (ok %v), want a warning about the cap: %v", line, ok, tt.warn)
+			}
+			if tt.warn && !strings.Contains(line, "data_streams.lifecycle.retention.max") {
+				t.Errorf("got retention line %q, want it to name the setting", line)
+			}
+		})
+	}
+
+	t.Run("unreadable cap", func(t *testing.T) {
+		cluster := newLifecycleCluster(t, map[string]*streamLifecycle{})
+		cluster.settings = `{"persistent":{"data_streams.lifecycle.retention.max":"ninety days"},"transient":{},"defaults":{}}`
+		_, err := setup.Install(context.Background(), fakeNode(t, cluster), setup.Config{})
+		if err == nil || !strings.Contains(err.Error(), "data_streams.lifecycle.retention.max") {
+			t.Errorf("got error %v, want one naming data_streams.lifecycle.retention.max", err)
+		}
+	})
+}
+
+// TestMaxStreamRetentionOnRealNode proves that the cap is read from the real
+// node's answer to GET _cluster/settings (flat names, filtered), both at its
+// default (-1: no cap) and when set, which the replayed answers of
+// TestInstallReportsCappedRetention cannot: a filter that dropped the setting
+// would read "no cap" everywhere. The cap set here, a century, is above any
+// retention and the node runs no data stream lifecycle; it is removed again.
+func TestMaxStreamRetentionOnRealNode(t *testing.T) {
+	es := estest.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := estest.URL(t) + "/_cluster/settings"
+	put := func(value string) {
+		send(t, http.MethodPut, url, `{"persistent":{"data_streams.lifecycle.retention.max":`+value+`}}`)
+	}
+	got, err := setup.MaxStreamRetention(ctx, es)
+	if err != nil {
+		t.Fatalf("read the default cap: %v", err)
+	}
+	if got != 0 {
+		t.Skipf("the node already caps data stream retention at %s; not changing it", got)
+	}
+	put(`"36500d"`)
+	t.Cleanup(func() { put("null") })
+	got, err = setup.MaxStreamRetention(ctx, es)
+	if err != nil {
+		t.Fatalf("read the cap: %v", err)
+	}
+	if want := 36500 * 24 * time.Hour; got != want {
+		t.Errorf("got cap %s, want %s", got, want)
 	}
 }

@@ -1,6 +1,9 @@
 package setup
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestPatternsOverlap proves that patternsOverlap finds a common index name
 // exactly when there is one, '*' standing for any run of characters on
@@ -40,6 +43,39 @@ func TestPatternsOverlap(t *testing.T) {
 		}
 		if got := patternsOverlap(tt.b, tt.a); got != tt.want {
 			t.Errorf("patternsOverlap(%q, %q): got %v, want %v", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+// TestParseTimeValue proves that parseTimeValue reads Elasticsearch's time
+// units (a suffix that ends like a shorter one, ms or micros against s,
+// included), reads -1 as no value, and answers anything else, an overflow
+// included, with an error rather than a wrong duration or a panic.
+func TestParseTimeValue(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"-1", 0, false},
+		{"90d", 90 * 24 * time.Hour, false},
+		{"2160h", 90 * 24 * time.Hour, false},
+		{"30m", 30 * time.Minute, false},
+		{"45s", 45 * time.Second, false},
+		{"1500ms", 1500 * time.Millisecond, false},
+		{"7micros", 7 * time.Microsecond, false},
+		{"9nanos", 9, false},
+		{"90", 0, true},
+		{"d", 0, true},
+		{"-5d", 0, true},
+		{"1.5d", 0, true},
+		{"9999999999999d", 0, true},
+		{"ninety days", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseTimeValue(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parseTimeValue(%q): got %s, %v; want %s, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/cluster/putcomponenttemplate"
@@ -61,6 +62,11 @@ type Report struct {
 	// the integ-test-zip distribution, whose server lacks the data streams
 	// module, stores the template's lifecycle and never acts on it.
 	Lifecycle bool
+	// MaxRetention is, where the data stream lifecycle carries the
+	// retention, the cluster's data_streams.lifecycle.retention.max (0:
+	// none). Elasticsearch deletes records once they are older than the
+	// lesser of it and the configured retention.
+	MaxRetention time.Duration
 	// Changes lists every object Install looked at, in the order it did.
 	Changes []Change
 	// Overriding lists the index templates that take precedence over the
@@ -171,6 +177,9 @@ func Install(ctx context.Context, es *elasticsearch.TypedClient, cfg Config) (Re
 		return report, err
 	}
 	if streamLifecycle {
+		if report.MaxRetention, err = maxStreamRetention(ctx, es); err != nil {
+			return report, err
+		}
 		changes, err := applyStreamRetention(ctx, es, schema.Lifecycle(opts))
 		report.Changes = append(report.Changes, changes...)
 		if err != nil {
@@ -230,6 +239,9 @@ func (r Report) Retention(days int) (line string, ok bool) {
 	case r.ILM:
 		return fmt.Sprintf("warning: ILM is %s: retention %dd by ILM policy %s, but nothing is deleted until ILM runs "+
 			"(POST _ilm/start)", r.ILMMode, days, schema.ILMPolicyName), false
+	case r.Lifecycle && r.MaxRetention > 0 && r.MaxRetention < time.Duration(days)*24*time.Hour:
+		return fmt.Sprintf("warning: the cluster caps data stream retention at %s (%s): records are deleted after %[1]s, "+
+			"not %[3]dd; raise or remove that cluster setting", formatDays(r.MaxRetention), maxRetentionSetting, days), false
 	case r.Lifecycle:
 		line := fmt.Sprintf("ILM not available: retention %dd by data stream lifecycle", days)
 		if n := r.streamsUpdated(); n > 0 {
@@ -239,6 +251,14 @@ func (r Report) Retention(days int) (line string, ok bool) {
 	}
 	return fmt.Sprintf("warning: neither ILM nor the data stream lifecycle runs on this cluster: records are never "+
 		"deleted here; the index template keeps the retention (%dd) for a cluster where the data stream lifecycle runs", days), false
+}
+
+// formatDays writes d in days where it is a whole number of them.
+func formatDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
 }
 
 func isNotFound(err error) bool {
