@@ -22,6 +22,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/core/bulk"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/clusterprivilege"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/operationtype"
 	"golang.org/x/crypto/bcrypt"
@@ -444,6 +445,60 @@ func TestReadOnlyRecordsOnSecuredNode(t *testing.T) {
 				want := slices.Contains(granted[c.user], p.Name)
 				if got := res.Index[stream][p.Name]; got != want {
 					t.Errorf("%s on %s: privilege %s: got %v, want %v", c.user, stream, p.Name, got, want)
+				}
+			}
+		}
+	})
+
+	// What would let a compromised collector, query service or analyst
+	// shorten the retention or erase history, asked action by action (the
+	// privilege names above are bundles; auto_configure and create_doc in
+	// particular must not carry an admin action): none of these may be held
+	// by any of the three, on the activity data streams or the cluster.
+	t.Run("no retention or history actions", func(t *testing.T) {
+		indexActions := []string{
+			"indices:admin/rollover", "indices:admin/settings/update", "indices:admin/mapping/put",
+			"indices:admin/data_stream/lifecycle/put", "indices:admin/data_stream/lifecycle/delete",
+			"indices:admin/data_stream/delete", "indices:admin/data_stream/modify", "indices:admin/delete",
+			"indices:admin/close", "indices:admin/block/add", "indices:admin/ilm/remove_policy",
+			"indices:data/write/update", "indices:data/write/delete", "indices:data/write/index",
+			"indices:data/write/delete/byquery", "indices:data/write/update/byquery", "indices:data/write/reindex",
+		}
+		clusterActions := []string{
+			"manage_ilm", "manage_index_templates", "manage_data_stream_global_retention", "manage_security",
+			"manage_api_key", "manage_own_api_key", "manage_pipeline", "manage_slm",
+			"cluster:admin/ilm/put", "cluster:admin/ilm/delete", "indices:admin/index_template/put",
+			"cluster:admin/component_template/put", "cluster:admin/settings/update", "cluster:admin/ingest/pipeline/put",
+		}
+		var asked []indexprivilege.IndexPrivilege
+		for _, a := range indexActions {
+			asked = append(asked, indexprivilege.IndexPrivilege{Name: a})
+		}
+		for _, c := range []struct {
+			user string
+			es   *elasticsearch.TypedClient
+		}{{setup.WriterUser, writer}, {setup.ReaderUser, reader}, {setup.AnalystUser, analyst}} {
+			res, err := c.es.Security.HasPrivileges().
+				Index(types.IndexPrivilegesCheck{Names: []string{stream}, Privileges: asked}).
+				Cluster(func() (ps []clusterprivilege.ClusterPrivilege) {
+					for _, a := range clusterActions {
+						ps = append(ps, clusterprivilege.ClusterPrivilege{Name: a})
+					}
+					return ps
+				}()...).Do(ctx)
+			if err != nil {
+				t.Fatalf("%s: has_privileges: %v", c.user, err)
+			}
+			// has_privileges matches names literally (see "privileges"):
+			// the data stream's answer is what the roles grant on it.
+			for _, a := range indexActions {
+				if res.Index[stream][a] {
+					t.Errorf("%s on %s: got %s granted, want refused", c.user, stream, a)
+				}
+			}
+			for _, a := range clusterActions {
+				if res.Cluster[a] {
+					t.Errorf("%s: got cluster %s granted, want refused", c.user, a)
 				}
 			}
 		}
