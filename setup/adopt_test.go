@@ -21,7 +21,9 @@ type backingIndex struct {
 	name      string
 	policy    string // index.lifecycle.name; "": none
 	preferILM string // index.lifecycle.prefer_ilm; "": unset (true)
-	schema    string // the schema version in its mapping _meta
+	// origination is index.lifecycle.origination_date; "": unset.
+	origination string
+	schema      string // the schema version in its mapping _meta
 }
 
 // streamsCluster replays, in front of next (an ilmCluster or a
@@ -90,6 +92,9 @@ func (c *streamsCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if ix.preferILM != "" {
 				lifecycle["prefer_ilm"] = ix.preferILM
 			}
+			if ix.origination != "" {
+				lifecycle["origination_date"] = ix.origination
+			}
 			settings := map[string]any{}
 			if len(lifecycle) > 0 {
 				settings["index"] = map[string]any{"lifecycle": lifecycle}
@@ -111,6 +116,11 @@ func (c *streamsCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				c.indices[i].policy = fmt.Sprint(v)
 			case "index.lifecycle.prefer_ilm":
 				c.indices[i].preferILM = fmt.Sprint(v)
+			case "index.lifecycle.origination_date":
+				if v != nil {
+					c.t.Errorf("PUT %s: got origination date %v, want it removed (null)", p, v)
+				}
+				c.indices[i].origination = ""
 			default:
 				c.t.Errorf("PUT %s: unexpected setting %s", p, k)
 			}
@@ -212,6 +222,81 @@ func TestInstallAdoptsBackingIndicesFromBeforeSetup(t *testing.T) {
 				t.Errorf("got settings PUTs %s, want %s", got, want)
 			}
 			if got := *cluster.indices[0]; got != tt.wantFirst {
+				t.Errorf("got backing index %+v, want %+v", got, tt.wantFirst)
+			}
+
+			written := len(cluster.puts)
+			again, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("second install: %v", err)
+			}
+			if again.Changed() {
+				t.Errorf("second install changed %v, want nothing", again.Changes)
+			}
+			if len(cluster.puts) != written {
+				t.Errorf("second install wrote %v, want no settings writes", cluster.puts[written:])
+			}
+		})
+	}
+}
+
+// TestInstallRemovesOriginationDates proves that setup removes an
+// index.lifecycle.origination_date set on an activity backing index. Both ILM
+// and the data stream lifecycle count the index's age from it instead of from
+// its rollover, so one set in the past (kibana_system, which manages every
+// logs-* index's settings, may set it) had the index's records deleted at
+// once, and setup, which looked only at the policy name and prefer_ilm,
+// reported "unchanged". The index already under the retention keeps its
+// policy; a second run changes nothing. Replayed clusters (see
+// streamsCluster): the integ-test-zip node does not even know the setting.
+func TestInstallRemovesOriginationDates(t *testing.T) {
+	stream := schema.DataStream("default")
+	first := ".ds-" + stream + "-2026.11.20-000001"
+	for _, tt := range []struct {
+		name string
+		node func(t *testing.T) (http.Handler, *ilmCluster)
+		// index is the backing index as found: under the retention but
+		// for its origination date, set to 1970.
+		index     backingIndex
+		wantFirst backingIndex
+	}{
+		{"ILM", func(t *testing.T) (http.Handler, *ilmCluster) {
+			c := &ilmCluster{t: t, store: map[string]json.RawMessage{}}
+			return c, c
+		}, backingIndex{name: first, policy: schema.ILMPolicyName, origination: "0"},
+			backingIndex{name: first, policy: schema.ILMPolicyName}},
+		{"data stream lifecycle", func(t *testing.T) (http.Handler, *ilmCluster) {
+			c := newLifecycleCluster(t, map[string]*streamLifecycle{stream: {Enabled: true, DataRetention: "365d"}})
+			return c, c.templates
+		}, backingIndex{name: first, origination: "0"},
+			backingIndex{name: first}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			next, templates := tt.node(t)
+			index := tt.index
+			cluster := &streamsCluster{t: t, next: next, templates: templates, stream: stream, indices: []*backingIndex{&index}}
+			es := fakeNode(t, cluster)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			// The stream is also rolled over onto the schema; its new write
+			// index has no origination date, and only first is looked at.
+			report, err := setup.Install(ctx, es, setup.Config{})
+			if err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			if got := actionOn(report, first); got != setup.Updated {
+				t.Errorf("got %q for %s, want %q; changes: %v", got, first, setup.Updated, report.Changes)
+			}
+			var puts []string
+			for _, p := range cluster.puts {
+				if strings.HasPrefix(p, first+" ") {
+					puts = append(puts, p)
+				}
+			}
+			if want := []string{first + ` {"index.lifecycle.origination_date":null}`}; fmt.Sprint(puts) != fmt.Sprint(want) {
+				t.Errorf("got settings PUTs on %s %v, want %v", first, puts, want)
+			}
+			if got := *cluster.indices[0]; got.policy != tt.wantFirst.policy || got.origination != "" || got.preferILM != tt.wantFirst.preferILM {
 				t.Errorf("got backing index %+v, want %+v", got, tt.wantFirst)
 			}
 

@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
@@ -128,7 +128,9 @@ const backingIndexKind = "retention of backing index"
 // lifecycle covers all its backing indices, except those naming an ILM policy
 // with index.lifecycle.prefer_ilm left true (its default): ILM, not the
 // lifecycle, manages those, so they are given prefer_ilm false. Where neither
-// runs, nothing would act on either setting, and nothing is done.
+// runs, nothing would act on either setting, and nothing is done. Where
+// either runs, an index.lifecycle.origination_date on a backing index is
+// removed, so that its age counts from its rollover.
 func adoptBackingIndices(ctx context.Context, es *elasticsearch.TypedClient, ilm, lifecycle bool) ([]Change, error) {
 	if !ilm && !lifecycle {
 		return nil, nil
@@ -152,16 +154,28 @@ func adoptBackingIndices(ctx context.Context, es *elasticsearch.TypedClient, ilm
 		if have.Name != nil {
 			policy = *have.Name
 		}
-		var set string
+		set := map[string]any{}
 		switch {
 		case ilm && policy != schema.ILMPolicyName:
-			set = fmt.Sprintf(`{"index.lifecycle.name":%q}`, schema.ILMPolicyName)
+			set["index.lifecycle.name"] = schema.ILMPolicyName
 		case !ilm && policy != "" && (have.PreferIlm == nil || *have.PreferIlm != "false"):
-			set = `{"index.lifecycle.prefer_ilm":false}`
-		default:
+			set["index.lifecycle.prefer_ilm"] = false
+		}
+		// Both ILM and the data stream lifecycle count an index's age
+		// from its origination date when it has one, instead of from its
+		// rollover: one set in the past has the index's records deleted
+		// early, one in the future keeps them too long. null removes it.
+		if have.OriginationDate != nil {
+			set["index.lifecycle.origination_date"] = nil
+		}
+		if len(set) == 0 {
 			continue
 		}
-		if _, err := es.Indices.PutSettings().Indices(index).Raw(strings.NewReader(set)).Do(ctx); err != nil {
+		body, err := json.Marshal(set)
+		if err != nil {
+			return changes, fmt.Errorf("bring %s under the retention: %w", index, err)
+		}
+		if _, err := es.Indices.PutSettings().Indices(index).Raw(bytes.NewReader(body)).Do(ctx); err != nil {
 			if isNotFound(err) {
 				continue // deleted since it was listed: it has no records left to keep
 			}
