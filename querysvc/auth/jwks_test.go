@@ -364,3 +364,42 @@ func TestJWKSRedirectOffLoopbackRefused(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestWeakRSAKeyRefused: RFC 7518 requires RS256 keys of 2048 bits or more.
+// A JWKS (file or URL) that holds a 1024-bit key, whose factoring would let
+// anyone sign an admin token, does not make its tokens valid: they get 401,
+// while a 2048-bit key of the same set verifies its own.
+func TestWeakRSAKeyRefused(t *testing.T) {
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strong := otherRSAKey(t)
+	keys := []jose.JSONWebKey{
+		{Key: &weak.PublicKey, KeyID: "weak", Algorithm: "RS256", Use: "sig"},
+		{Key: &strong.PublicKey, KeyID: "strong", Algorithm: "RS256", Use: "sig"},
+	}
+	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: keys})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(set) }))
+	defer srv.Close()
+	for name, cfg := range map[string]auth.Config{
+		"file": {JWKSFile: writeJWKS(t, keys...)},
+		"url":  {JWKSURL: srv.URL},
+	} {
+		cfg.Now = func() time.Time { return now }
+		v, err := auth.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kid := range []string{"weak", ""} { // named, and tried as one of every key
+			tok := sign(t, jose.RS256, &jose.JSONWebKey{Key: weak, KeyID: kid}, valid("admin", ""))
+			if p, err := v.Verify(context.Background(), tok); querysvc.ErrorCode(err) != querysvc.CodeUnauthorized {
+				t.Errorf("%s: token of the 1024-bit key (kid %q): got %+v, %v; want 401", name, kid, p, err)
+			}
+		}
+		tok := sign(t, jose.RS256, &jose.JSONWebKey{Key: strong, KeyID: "strong"}, valid("admin", ""))
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Errorf("%s: token of the 2048-bit key: got %v, want it verified", name, err)
+		}
+	}
+}

@@ -43,6 +43,11 @@ const (
 	maxTokenBytes = 8 << 10
 	// maxJWKSBytes bounds a JWKS document.
 	maxJWKSBytes = 1 << 20
+	// MinRSABits is the smallest RSA modulus whose signatures are accepted:
+	// RFC 7518 section 3.3 requires 2048 bits or more for RS256, and a
+	// 1024-bit modulus is within reach of a well-funded attacker, who could
+	// then sign any token. A smaller key of a JWKS is never used.
+	MinRSABits = 2048
 )
 
 // Sentinel configuration errors.
@@ -384,7 +389,8 @@ func (v *Verifier) keys(ctx context.Context, h jose.Header) ([]any, error) {
 
 // pick returns the keys of set that may verify a token with header h: its
 // kid's, when it has one, whose algorithm (if stated) is the token's, whose
-// use (if stated) is signing, and whose type fits the algorithm.
+// use (if stated) is signing, and whose type fits the algorithm; an RSA key
+// only with a modulus of at least MinRSABits.
 func pick(set *jose.JSONWebKeySet, h jose.Header) []any {
 	candidates := set.Keys
 	if h.KeyID != "" {
@@ -400,7 +406,7 @@ func pick(set *jose.JSONWebKeySet, h jose.Header) []any {
 		}
 		switch pub := k.Key.(type) {
 		case *rsa.PublicKey:
-			if h.Algorithm != string(jose.RS256) {
+			if h.Algorithm != string(jose.RS256) || pub.N.BitLen() < MinRSABits {
 				continue
 			}
 		case *ecdsa.PublicKey:
