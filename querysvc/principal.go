@@ -2,6 +2,8 @@ package querysvc
 
 import (
 	"context"
+	"strings"
+	"unicode"
 
 	"github.com/activitylog/activitylog/schema"
 )
@@ -60,7 +62,8 @@ type Principal struct {
 
 // Scope returns the tenant every query of the principal is confined to, or ""
 // for an admin, who may see every tenant. The tenant is normalized as the
-// collector stores tenants (schema.NormalizeTenant). A partner gets an error
+// collector stores tenants (schema.NormalizeTenant), and refused when that
+// would turn a character other than ASCII into ASCII (PartnerTenant). A partner gets an error
 // rather than an unscoped query when it has no tenant or one that is not a
 // valid tenant id, and rather than the records of no business when its
 // tenant is the reserved schema.TenantUnknown: the collector tags with it the
@@ -73,7 +76,7 @@ func (p Principal) Scope() (string, error) {
 		if p.Tenant == "" {
 			return "", Errorf(CodeForbidden, "partner token has no tenant")
 		}
-		t, ok := schema.NormalizeTenant(p.Tenant)
+		t, ok := PartnerTenant(p.Tenant)
 		switch {
 		case !ok:
 			return "", Errorf(CodeForbidden, "partner token's tenant is not a valid tenant id")
@@ -83,6 +86,48 @@ func (p Principal) Scope() (string, error) {
 		return t, nil
 	}
 	return "", Errorf(CodeForbidden, "role %q may not read the activity log", p.Role)
+}
+
+// PartnerTenant returns the tenant a partner whose token names claim is
+// confined to: claim as the collector stores tenants
+// (schema.NormalizeTenant: trimmed, lower case). It reports false when
+// NormalizeTenant refuses claim, and when normalizing would change more than
+// ASCII white space and ASCII case: a character other than ASCII whose lower
+// case is ASCII (the Kelvin sign U+212A lower-cases to "k", the dotted
+// capital I U+0130 to "i"), or white space other than ASCII around it
+// (U+00A0). A token of "\u212Aroger" would otherwise read the records of
+// "kroger", a different business to an identity provider that tells tenant
+// ids apart byte by byte; such a token is refused rather than scoped to
+// someone else's records. Case other than ASCII still folds ("ÄCME" reads
+// "äcme"), as the collector folds it.
+func PartnerTenant(claim string) (string, bool) {
+	t, ok := schema.NormalizeTenant(claim)
+	if !ok {
+		return "", false
+	}
+	for i := 0; i < len(claim); i++ {
+		if claim[i] >= 0x80 {
+			return t, foldsOnlyASCII(claim)
+		}
+	}
+	return t, true // ASCII: only ASCII can have changed
+}
+
+// foldsOnlyASCII reports whether trimming and lower-casing s, as
+// schema.NormalizeTenant does, changes nothing but ASCII white space around
+// it and the case of ASCII letters, and of letters other than ASCII into
+// letters other than ASCII.
+func foldsOnlyASCII(s string) bool {
+	inner := strings.Trim(s, " \t\n\v\f\r")
+	if strings.TrimSpace(inner) != inner {
+		return false // white space other than ASCII around it
+	}
+	for _, r := range inner {
+		if r >= 0x80 && unicode.ToLower(r) < 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 type principalKey struct{}

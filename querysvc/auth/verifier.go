@@ -22,7 +22,6 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/activitylog/activitylog/querysvc"
-	"github.com/activitylog/activitylog/schema"
 )
 
 // Defaults.
@@ -325,8 +324,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal
 		if p.Tenant == "" {
 			return fail(fmt.Sprintf("partner token has no %s claim", v.cfg.TenantClaim), nil)
 		}
-		// Scoped as the collector stores tenants: "ACME " reads "acme".
-		t, ok := schema.NormalizeTenant(p.Tenant)
+		// Scoped as the collector stores tenants: "ACME " reads "acme";
+		// "\u212Acme" (a Kelvin sign) is refused rather than read "kcme".
+		t, ok := querysvc.PartnerTenant(p.Tenant)
 		if !ok {
 			return fail(fmt.Sprintf("partner token's %s claim is not a valid tenant id", v.cfg.TenantClaim), nil)
 		}

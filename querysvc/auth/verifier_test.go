@@ -115,6 +115,8 @@ func TestVerify(t *testing.T) {
 		{"partner without tenant", sign(t, jose.HS256, secret, mod(func(k *auth.Token) { k.Tenant = "" })), querysvc.Principal{}, true},
 		{"partner tenant normalized", sign(t, jose.HS256, secret, valid("partner", " T-1 ")), querysvc.Principal{Subject: "u-1", Role: querysvc.RolePartner, Tenant: "t-1"}, false},
 		{"partner tenant with a control character", sign(t, jose.HS256, secret, valid("partner", "t-1\x00")), querysvc.Principal{}, true},
+		{"partner tenant with a Kelvin sign", sign(t, jose.HS256, secret, valid("partner", "\u212A-1")), querysvc.Principal{}, true},
+		{"partner tenant with a no-break space", sign(t, jose.HS256, secret, valid("partner", "t-1\u00a0")), querysvc.Principal{}, true},
 		{"partner tenant blank", sign(t, jose.HS256, secret, valid("partner", "   ")), querysvc.Principal{}, true},
 		{"wrong hs256 key", sign(t, jose.HS256, []byte("ffffffffffffffffffffffffffffffff"), valid("admin", "")), querysvc.Principal{}, true},
 		{"wrong es256 key", sign(t, jose.ES256, otherSigner, valid("admin", "")), querysvc.Principal{}, true},

@@ -512,3 +512,47 @@ func TestLookupRepeatedID(t *testing.T) {
 	a.wantError(alpha, "/v1/activities/17?tenant=t-beta", 403, "own tenant")
 	a.wantError(admin, "/v1/activities/17?tenant=t-gamma", 404, "not found")
 }
+
+// TestTenantLookalike: Unicode lower-cases the Kelvin sign (U+212A) to an
+// ASCII "k", and the collector's normalization trims white space other
+// than ASCII (U+00A0): a partner token of "\u212Aappa" or "kappa\u00a0",
+// tenant ids an identity provider tells apart from "kappa" byte by byte,
+// would read the records stored under t-kappa. Such a token is refused on
+// every endpoint, and the records of t-kappa stay out of reach; the token of
+// t-kappa itself, in any ASCII case, reads them.
+func TestTenantLookalike(t *testing.T) {
+	estest.InstallSchema(t)
+	es := estest.Client(t)
+	ns := estest.Namespace(t)
+	recs := seed.Generate(seedValue+17, 40, seedStart, seedSpan)
+	for i := range recs {
+		if i%2 == 0 {
+			recs[i].Tenant, recs[i].TenantName = "t-kappa", "Kappa"
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := seed.Index(ctx, es, ns, recs, 1); err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, serviceOptions{index: schema.DataStream(ns)})
+	all := "from=" + url.QueryEscape(seedStart.Format(time.RFC3339)) + "&to=" + url.QueryEscape(testNow.Format(time.RFC3339))
+	want := int64(len(selectRecs(recs, "t-kappa", querysvc.Filter{From: seedStart, To: testNow})))
+	if want == 0 {
+		t.Fatal("the seed put no t-kappa record in the time range")
+	}
+	for _, tn := range []string{"t-kappa", "T-KAPPA", " t-Kappa "} {
+		var counts struct{ Total int64 }
+		a.getJSON(token(t, "partner-k", "partner", tn), "/v1/analytics/events?"+all, 200, &counts)
+		if counts.Total != want {
+			t.Errorf("partner token of %q: got events total %d, want t-kappa's %d", tn, counts.Total, want)
+		}
+	}
+	eps := everyEndpoint(fixture{recs: recs})
+	for _, tn := range []string{"t-\u212Aappa", "T-\u212AAPPA", "t-kappa\u00a0", "\u3000t-kappa"} {
+		tok := token(t, "partner-x", "partner", tn)
+		for _, ep := range eps {
+			a.wantError(tok, ep, 401, "not a valid tenant id")
+		}
+	}
+}
