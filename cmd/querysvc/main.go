@@ -58,6 +58,7 @@ const (
 	envMaxRange     = "QUERYSVC_MAX_RANGE"
 	envRate         = "QUERYSVC_RATE_LIMIT"
 	envBurst        = "QUERYSVC_RATE_BURST"
+	envMaxOpen      = "QUERYSVC_MAX_OPEN_SEARCHES"
 	envAuditOff     = "QUERYSVC_AUDIT_INSECURE_DISABLE"
 	envProxies      = "QUERYSVC_TRUSTED_PROXIES"
 	defaultAddr     = ":8080"
@@ -74,7 +75,7 @@ type settings struct {
 	jwksFile, jwksURL         string
 	roleClaim, tenantClaim    string
 	leeway, timeout, maxRange time.Duration
-	maxPage, burst            int
+	maxPage, burst, maxOpen   int
 	rate                      float64
 	secret, cursorKey         []byte
 	auditOff                  bool
@@ -147,6 +148,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	fs.DurationVar(&s.maxRange, "max-range", dur(envMaxRange, httpapi.DefaultMaxRange), "longest analytics time range (env "+envMaxRange+")")
 	fs.Float64Var(&s.rate, "rate-limit", float(envRate, httpapi.DefaultRate), "requests per second per principal, 0 disables (env "+envRate+")")
 	fs.IntVar(&s.burst, "rate-burst", num(envBurst, httpapi.DefaultBurst), "requests a principal may make at once (env "+envBurst+")")
+	fs.IntVar(&s.maxOpen, "max-open-searches", num(envMaxOpen, store.DefaultMaxOpenSearches), "searches a principal may keep open for a next page; a new one releases its least recently paged (env "+envMaxOpen+")")
 	proxies := fs.String("trusted-proxies", getenv(envProxies), "comma-separated CIDRs of proxies whose Forwarded/X-Forwarded-For is believed (env "+envProxies+")")
 	if err := errors.Join(envErrs...); err != nil {
 		return s, err
@@ -165,6 +167,8 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 		return s, fmt.Errorf("rate-limit %g: must not be negative (0 disables the limit)", s.rate)
 	case s.maxPage < 1 || s.maxPage > httpapi.MaxPageSizeLimit:
 		return s, fmt.Errorf("max-page-size %d: must be between 1 and %d (a page asks Elasticsearch for one hit more than its size, and a search returns at most 10,000)", s.maxPage, httpapi.MaxPageSizeLimit)
+	case s.maxOpen < 1:
+		return s, fmt.Errorf("max-open-searches %d: must be at least 1", s.maxOpen)
 	case s.rate > 0 && s.burst < 1:
 		// A bucket that never holds a whole token refuses every request.
 		return s, fmt.Errorf("rate-burst %d: must be at least 1 while the rate limit is on (rate-limit 0 disables it)", s.burst)
@@ -268,7 +272,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}()
 		opts = append(opts, httpapi.WithAuditor(audit.New(lp)))
 	}
-	handler, err := httpapi.New(store.New(es, store.WithIndex(s.index)), verifier, opts...)
+	handler, err := httpapi.New(store.New(es, store.WithIndex(s.index), store.WithMaxOpenSearches(s.maxOpen)), verifier, opts...)
 	if err != nil {
 		return err
 	}

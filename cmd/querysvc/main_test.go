@@ -178,6 +178,8 @@ func TestRunBadConfig(t *testing.T) {
 		{"placeholder JWT secret", nil, map[string]string{"QUERYSVC_JWT_SECRET": "change-me-to-a-32-or-more-character-jwt-secret"}, "QUERYSVC_JWT_SECRET is still a \"change-me\" placeholder"},
 		{"placeholder cursor key", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_CURSOR_KEY": "CHANGE-ME-to-a-32-or-more-character-cursor-key"}, "QUERYSVC_CURSOR_KEY is still"},
 		{"zero page size", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_MAX_PAGE_SIZE": "0"}, "max-page-size 0: must be between 1 and 9999"},
+		// No open search at all would leave every listing without a next page.
+		{"zero open searches", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_MAX_OPEN_SEARCHES": "0"}, "max-open-searches 0: must be at least 1"},
 		// strconv reads NaN and Inf as numbers: either rate refused every
 		// request with 429 and a negative Retry-After.
 		{"NaN rate", []string{"-rate-limit", "NaN"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "rate-limit NaN: must be a finite number"},

@@ -54,6 +54,10 @@ type Store struct {
 	keepAlive time.Duration
 	// closeTimeout bounds the release of a point in time (closePIT).
 	closeTimeout time.Duration
+	// maxOpen bounds the searches each principal keeps open (walks).
+	maxOpen int
+	walks   *walks
+	now     func() time.Time
 	// encode writes a request's body: shapes.requestBody, or in tests a
 	// wrapper that checks it against the typed API's own encoding.
 	encode func(*search.Request) ([]byte, error)
@@ -152,13 +156,27 @@ func WithKeepAlive(d time.Duration) Option {
 	})
 }
 
+// WithMaxOpenSearches sets how many searches one principal may keep open
+// (a point in time held for a next page) at once; a search beyond it
+// releases that principal's least recently paged one, whose next page then
+// answers "cursor has expired". Default DefaultMaxOpenSearches; below 1
+// means the default.
+func WithMaxOpenSearches(n int) Option {
+	return optionFunc(func(s *Store) {
+		if n > 0 {
+			s.maxOpen = n
+		}
+	})
+}
+
 // New returns a Store reading through es.
 func New(es *elasticsearch.TypedClient, opts ...Option) *Store {
 	s := &Store{es: es, index: schema.IndexPattern, keepAlive: DefaultKeepAlive, closeTimeout: closePITTimeout,
-		encode: newShapes().requestBody}
+		encode: newShapes().requestBody, maxOpen: DefaultMaxOpenSearches, now: time.Now}
 	for _, o := range opts {
 		o.apply(s)
 	}
+	s.walks = newWalks(s.maxOpen, s.keepAlive)
 	for k := range numKinds {
 		s.prepared[k] = sync.OnceValues(func() (*http.Request, error) { return s.prepare(k) })
 	}
@@ -351,6 +369,10 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 		}
 		return querysvc.ActivityPage{}, err
 	}
+	prev := ""
+	if pg.After != nil {
+		prev = pg.After.PIT
+	}
 	if resp.pitID != "" {
 		pit = resp.pitID
 	}
@@ -360,14 +382,24 @@ func (s *Store) Search(ctx context.Context, f querysvc.Filter, pg querysvc.Page)
 	if more {
 		hits = hits[:pg.Size]
 	}
+	p, _ := querysvc.FromContext(ctx) // scope refused a context without one
 	if out.Activities, err = activities(hits); err != nil {
+		if pg.After == nil {
+			s.closePIT(ctx, pit)
+		}
 		return querysvc.ActivityPage{}, err
 	}
 	if more {
 		out.Next = &querysvc.Position{PIT: pit, SearchAfter: hits[len(hits)-1].sort}
+		// Within the principal's bound of open searches: beyond it, its
+		// least recently paged is released (see walks).
+		for _, old := range s.walks.paged(ownerOf(p), prev, pit, s.now()) {
+			s.closePIT(ctx, old)
+		}
 	} else {
 		// The last page: release the point in time now rather than at keep-alive.
 		s.closePIT(ctx, pit)
+		s.walks.done(ownerOf(p), prev, pit)
 	}
 	return out, nil
 }
