@@ -83,6 +83,12 @@ type Activity struct {
 	Alert         *Alert          `json:"alert,omitempty"`
 }
 
+// DefaultMaxOpenSearches is how many searches one principal may have open
+// at once, each holding a point in time in Elasticsearch (and, when its id
+// is long, in the service) until its last page or its keep-alive: enough
+// for a person's tabs and a script or two.
+const DefaultMaxOpenSearches = 16
+
 // Page asks for one page of a search: at most Size records after Cursor.
 type Page struct {
 	// Size is the number of records wanted; the HTTP layer caps it.

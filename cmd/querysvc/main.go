@@ -250,7 +250,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("elasticsearch client: %w", err)
 	}
 	opts := []httpapi.Option{
-		httpapi.WithLogger(logger), httpapi.WithRequestTimeout(s.timeout), httpapi.WithMaxPageSize(s.maxPage),
+		httpapi.WithLogger(logger), httpapi.WithRequestTimeout(s.timeout), httpapi.WithMaxPageSize(s.maxPage), httpapi.WithMaxOpenSearches(s.maxOpen),
 		httpapi.WithMaxRange(s.maxRange), httpapi.WithRateLimit(s.rate, s.burst),
 	}
 	if s.cursorKey != nil {

@@ -63,7 +63,7 @@ func (c cursors) issue(pr querysvc.Principal, p Params, pos querysvc.Position) (
 	expires := c.now().Add(c.ttl)
 	ref := ""
 	if c.pits != nil && len(pos.PIT) > maxInlinePIT {
-		ref = c.pits.put(pos.PIT, c.now(), expires)
+		ref = c.pits.put(ownerOf(pr), pos.PIT, c.now(), expires)
 		pos.PIT = ""
 	}
 	b, err := json.Marshal(cursorClaims{
@@ -132,14 +132,21 @@ const (
 )
 
 // pitStore keeps points in time too long for a cursor, each until its
-// cursor expires, within maxPITBytes. The pages of one walk share one entry
-// while Elasticsearch returns the same id.
+// cursor expires, within maxPITBytes, and at most perOwner of each
+// principal's: beyond that a principal's new walk forgets its own least
+// recently paged one, not another principal's. (Without that bound, one
+// partner starting walks at the rate limit filled the budget within
+// minutes, and every other principal's walk answered "cursor has expired".)
+// The pages of one walk share one entry while Elasticsearch returns the
+// same id.
 type pitStore struct {
-	mu    sync.Mutex
-	max   int
-	bytes int
-	byRef map[string]*pitEntry
-	byPIT map[string]*pitEntry
+	mu       sync.Mutex
+	max      int
+	perOwner int
+	bytes    int
+	byRef    map[string]*pitEntry
+	byPIT    map[string]*pitEntry
+	owned    map[string]int // entries per owner
 	// order holds the entries least recently put first. Every put sets an
 	// entry's expiry to now plus the cursor TTL, so this is also the order
 	// of expiry: the expired are at the front, and a walk still paging is
@@ -149,19 +156,28 @@ type pitStore struct {
 }
 
 type pitEntry struct {
-	ref, pit string
-	expires  time.Time
-	elem     *list.Element
+	owner, ref, pit string
+	expires         time.Time
+	elem            *list.Element
 }
 
-func newPITStore(max int) *pitStore {
-	return &pitStore{max: max, byRef: map[string]*pitEntry{}, byPIT: map[string]*pitEntry{}, random: rand.Read}
+// newPITStore returns a pitStore of max bytes holding at most perOwner
+// entries of one principal (0: no such bound).
+func newPITStore(max, perOwner int) *pitStore {
+	return &pitStore{max: max, perOwner: perOwner, byRef: map[string]*pitEntry{}, byPIT: map[string]*pitEntry{},
+		owned: map[string]int{}, random: rand.Read}
 }
 
-// put keeps pit until expires at least and returns its reference. Entries
-// expired by now are forgotten, and the least recently put while a new id
-// does not fit the budget.
-func (s *pitStore) put(pit string, now, expires time.Time) string {
+// ownerOf names a principal as the rate limit does.
+func ownerOf(pr querysvc.Principal) string {
+	return string(pr.Role) + "\x00" + pr.Tenant + "\x00" + pr.Subject
+}
+
+// put keeps owner's pit until expires at least and returns its reference.
+// Entries expired by now are forgotten, then owner's least recently put
+// while it holds perOwner, then the least recently put while a new id does
+// not fit the budget.
+func (s *pitStore) put(owner, pit string, now, expires time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The next page of a walk: its id is held already and adds no bytes.
@@ -171,23 +187,41 @@ func (s *pitStore) put(pit string, now, expires time.Time) string {
 		s.forget(func(front *pitEntry) bool { return now.After(front.expires) })
 		return e.ref
 	}
-	s.forget(func(front *pitEntry) bool { return now.After(front.expires) || s.bytes+len(pit) > s.max })
+	s.forget(func(front *pitEntry) bool { return now.After(front.expires) })
+	if s.perOwner > 0 && s.owned[owner] >= s.perOwner {
+		for el := s.order.Front(); el != nil; el = el.Next() {
+			if e := el.Value.(*pitEntry); e.owner == owner {
+				s.remove(e)
+				break
+			}
+		}
+	}
+	s.forget(func(*pitEntry) bool { return s.bytes+len(pit) > s.max })
 	var b [16]byte
 	_, _ = s.random(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	e := &pitEntry{ref: base64.RawURLEncoding.EncodeToString(b[:]), pit: pit, expires: expires}
+	e := &pitEntry{owner: owner, ref: base64.RawURLEncoding.EncodeToString(b[:]), pit: pit, expires: expires}
 	e.elem = s.order.PushBack(e)
 	s.byRef[e.ref], s.byPIT[pit] = e, e
 	s.bytes += len(pit)
+	s.owned[owner]++
 	return e.ref
 }
 
 // forget drops the front entry while drop says so.
 func (s *pitStore) forget(drop func(front *pitEntry) bool) {
 	for f := s.order.Front(); f != nil && drop(f.Value.(*pitEntry)); f = s.order.Front() {
-		e := s.order.Remove(f).(*pitEntry)
-		delete(s.byRef, e.ref)
-		delete(s.byPIT, e.pit)
-		s.bytes -= len(e.pit)
+		s.remove(f.Value.(*pitEntry))
+	}
+}
+
+// remove drops e.
+func (s *pitStore) remove(e *pitEntry) {
+	s.order.Remove(e.elem)
+	delete(s.byRef, e.ref)
+	delete(s.byPIT, e.pit)
+	s.bytes -= len(e.pit)
+	if s.owned[e.owner]--; s.owned[e.owner] <= 0 {
+		delete(s.owned, e.owner)
 	}
 }
 

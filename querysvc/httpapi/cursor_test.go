@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func cursorClaimsOf(cursor string) (cursorClaims, error) {
 func TestCursorLongPIT(t *testing.T) {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	c := testCursors(now)
-	c.pits = newPITStore(maxPITBytes)
+	c.pits = newPITStore(maxPITBytes, 0)
 	alice := querysvc.Principal{Subject: "alice", Role: querysvc.RoleAdmin}
 	p := Params{Limit: 10}
 	long := strings.Repeat("x", 80<<10) // a year of daily backing indices
@@ -159,7 +160,7 @@ func TestCursorLongPIT(t *testing.T) {
 	short := querysvc.Position{PIT: "pit-1"}
 	curShort, _ := c.issue(alice, p, short)
 	other := testCursors(now)
-	other.pits = newPITStore(maxPITBytes)
+	other.pits = newPITStore(maxPITBytes, 0)
 	if got, err := other.open(alice, p, curShort); err != nil || got.PIT != "pit-1" {
 		t.Errorf("short PIT on another instance: got %+v, %v", got, err)
 	}
@@ -168,7 +169,7 @@ func TestCursorLongPIT(t *testing.T) {
 	}
 	// Over the budget, the oldest is forgotten.
 	small := testCursors(now)
-	small.pits = newPITStore(3 * len(long) / 2)
+	small.pits = newPITStore(3*len(long)/2, 0)
 	first, _ := small.issue(alice, p, pos)
 	second, _ := small.issue(alice, p, querysvc.Position{PIT: long + "y"})
 	if _, err := small.open(alice, p, first); querysvc.ErrorCode(err) != querysvc.CodeInvalid {
@@ -193,10 +194,10 @@ func TestPITStoreKeepsLiveEntries(t *testing.T) {
 	c := strings.Repeat("c", 80<<10)
 	budget := 5 * len(a) / 2 // two ids fit, not three
 	put := func(s *pitStore, pit string, at time.Duration) string {
-		return s.put(pit, t0.Add(at), t0.Add(at+ttl))
+		return s.put("alice", pit, t0.Add(at), t0.Add(at+ttl))
 	}
 	t.Run("next page of a walk", func(t *testing.T) {
-		s := newPITStore(budget)
+		s := newPITStore(budget, 0)
 		refB := put(s, b, 0)
 		refA := put(s, a, time.Minute)
 		if again := put(s, a, 2*time.Minute); again != refA {
@@ -210,7 +211,7 @@ func TestPITStoreKeepsLiveEntries(t *testing.T) {
 		}
 	})
 	t.Run("walk outlasting an ended one", func(t *testing.T) {
-		s := newPITStore(budget)
+		s := newPITStore(budget, 0)
 		refA := put(s, a, 0)
 		put(s, b, time.Minute)    // a walk that stops here: expires at 11m
 		put(s, a, 9*time.Minute)  // the first walk goes on: expires at 19m
@@ -222,4 +223,49 @@ func TestPITStoreKeepsLiveEntries(t *testing.T) {
 			t.Errorf("got %d bytes held, want %d (the expired id forgotten)", s.bytes, len(a)+len(c))
 		}
 	})
+}
+
+// TestPITStoreBoundPerPrincipal: the ids of a year's point in time (some
+// 80 KB) stay in the service, within 64 MB. One partner starting walks
+// faster than they expire (at the default rate limit, 800 within 80 s) used
+// to fill that budget and push out every other principal's walk, whose next
+// page then answered "cursor has expired". A principal's walks beyond
+// querysvc.DefaultMaxOpenSearches now push out its own least recently paged
+// ones only: the other principal's walk pages on, and the partner keeps its
+// newest walks.
+func TestPITStoreBoundPerPrincipal(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	c := testCursors(now)
+	c.pits = newPITStore(maxPITBytes, querysvc.DefaultMaxOpenSearches)
+	bob := querysvc.Principal{Subject: "bob", Role: querysvc.RolePartner, Tenant: "t-2"}
+	mallory := querysvc.Principal{Subject: "mallory", Role: querysvc.RolePartner, Tenant: "t-1"}
+	p := Params{Limit: 10}
+	long := strings.Repeat("x", 80<<10)
+	bobs, err := c.issue(bob, p, querysvc.Position{PIT: long + "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walks := maxPITBytes/len(long) + 100 // more than the budget holds
+	var cursors []string
+	for i := range walks {
+		cur, err := c.issue(mallory, p, querysvc.Position{PIT: long + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursors = append(cursors, cur)
+	}
+	if got, err := c.open(bob, p, bobs); err != nil || got.PIT != long+"bob" {
+		t.Errorf("another principal's walk after %d of the partner's: got %d bytes, %v; want it kept", walks, len(got.PIT), err)
+	}
+	if _, err := c.open(mallory, p, cursors[0]); querysvc.ErrorCode(err) != querysvc.CodeInvalid || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("the partner's oldest walk: got %v, want 400 cursor has expired", err)
+	}
+	for _, cur := range cursors[walks-querysvc.DefaultMaxOpenSearches:] {
+		if _, err := c.open(mallory, p, cur); err != nil {
+			t.Errorf("one of the partner's newest %d walks: got %v, want it kept", querysvc.DefaultMaxOpenSearches, err)
+		}
+	}
+	if want := (querysvc.DefaultMaxOpenSearches+1)*len(long) + querysvc.DefaultMaxOpenSearches*3 + 3; c.pits.bytes > want {
+		t.Errorf("got %d bytes held, want at most %d (the partner's bound and bob's walk)", c.pits.bytes, want)
+	}
 }

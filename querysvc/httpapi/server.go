@@ -58,6 +58,7 @@ type config struct {
 	burst     int
 	cursorKey []byte
 	cursorTTL time.Duration
+	maxOpen   int
 }
 
 // Option configures a Server.
@@ -112,6 +113,20 @@ func WithCursorKey(key []byte) Option { return optionFunc(func(c *config) { c.cu
 // WithCursorTTL sets how long a cursor is accepted. Default DefaultCursorTTL.
 func WithCursorTTL(d time.Duration) Option { return optionFunc(func(c *config) { c.cursorTTL = d }) }
 
+// WithMaxOpenSearches sets how many of one principal's searches whose
+// point in time is too long for a cursor the service keeps at once; a new
+// one forgets that principal's least recently paged, whose next page then
+// answers "cursor has expired". Set it as store.WithMaxOpenSearches, which
+// bounds the points in time themselves. Default
+// querysvc.DefaultMaxOpenSearches; below 1 means the default.
+func WithMaxOpenSearches(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxOpen = n
+		}
+	})
+}
+
 // Server is the HTTP handler of the query service. It is safe for concurrent use.
 type Server struct {
 	store   querysvc.Store
@@ -132,6 +147,7 @@ func New(store querysvc.Store, authn Authenticator, opts ...Option) (*Server, er
 	cfg := config{
 		logger: slog.Default(), now: time.Now, timeout: DefaultRequestTimeout, maxPage: DefaultMaxPageSize,
 		maxRange: DefaultMaxRange, rate: DefaultRate, burst: DefaultBurst, cursorTTL: DefaultCursorTTL,
+		maxOpen: querysvc.DefaultMaxOpenSearches,
 	}
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -159,7 +175,7 @@ func New(store querysvc.Store, authn Authenticator, opts ...Option) (*Server, er
 	}
 	s := &Server{
 		store: store, authn: authn, cfg: cfg,
-		cursors: cursors{key: cfg.cursorKey, ttl: cfg.cursorTTL, now: cfg.now, pits: newPITStore(maxPITBytes)},
+		cursors: cursors{key: cfg.cursorKey, ttl: cfg.cursorTTL, now: cfg.now, pits: newPITStore(maxPITBytes, cfg.maxOpen)},
 		limiter: newLimiter(cfg.rate, cfg.burst, cfg.now),
 		metrics: newMetrics(),
 		mux:     http.NewServeMux(),

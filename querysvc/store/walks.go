@@ -9,9 +9,8 @@ import (
 )
 
 // DefaultMaxOpenSearches is how many searches one principal may have open
-// at once (each holds a point in time in Elasticsearch until its last page
-// or its keep-alive): enough for a person's tabs and a script or two.
-const DefaultMaxOpenSearches = 16
+// at once: querysvc.DefaultMaxOpenSearches.
+const DefaultMaxOpenSearches = querysvc.DefaultMaxOpenSearches
 
 // walks keeps, per principal, the points in time its searches left open for
 // a next page, so that no principal holds more than max at once. Without a
