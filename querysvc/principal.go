@@ -91,15 +91,16 @@ func (p Principal) Scope() (string, error) {
 // PartnerTenant returns the tenant a partner whose token names claim is
 // confined to: claim as the collector stores tenants
 // (schema.NormalizeTenant: trimmed, lower case). It reports false when
-// NormalizeTenant refuses claim, and when normalizing would change more than
-// ASCII white space and ASCII case: a character other than ASCII whose lower
-// case is ASCII (the Kelvin sign U+212A lower-cases to "k", the dotted
-// capital I U+0130 to "i"), or white space other than ASCII around it
-// (U+00A0). A token of "\u212Aroger" would otherwise read the records of
-// "kroger", a different business to an identity provider that tells tenant
-// ids apart byte by byte; such a token is refused rather than scoped to
-// someone else's records. Case other than ASCII still folds ("ÄCME" reads
-// "äcme"), as the collector folds it.
+// NormalizeTenant refuses claim, and when normalizing would make it another
+// tenant's id rather than its own in another case: a character other than
+// ASCII that lower-cases to the lower case of a different character (the
+// Kelvin sign U+212A to "k", the dotted capital I U+0130 to "i", the Ohm
+// sign U+2126 to "ω"), or white space other than ASCII around it (U+00A0).
+// A token of "\u212Aroger" would otherwise read the records of "kroger", a
+// different business to an identity provider that tells tenant ids apart
+// byte by byte; such a token is refused rather than scoped to someone
+// else's records. A capital letter still folds to its own small letter
+// ("ÄCME" reads "äcme"), as the collector folds it.
 func PartnerTenant(claim string) (string, bool) {
 	t, ok := schema.NormalizeTenant(claim)
 	if !ok {
@@ -107,23 +108,23 @@ func PartnerTenant(claim string) (string, bool) {
 	}
 	for i := 0; i < len(claim); i++ {
 		if claim[i] >= 0x80 {
-			return t, foldsOnlyASCII(claim)
+			return t, foldsToItself(claim)
 		}
 	}
-	return t, true // ASCII: only ASCII can have changed
+	return t, true // ASCII: only ASCII white space and case can have changed
 }
 
-// foldsOnlyASCII reports whether trimming and lower-casing s, as
+// foldsToItself reports whether trimming and lower-casing s, as
 // schema.NormalizeTenant does, changes nothing but ASCII white space around
-// it and the case of ASCII letters, and of letters other than ASCII into
-// letters other than ASCII.
-func foldsOnlyASCII(s string) bool {
+// it and capital letters into their own small letters: every character
+// that lower-cases to another is that one's upper case.
+func foldsToItself(s string) bool {
 	inner := strings.Trim(s, " \t\n\v\f\r")
 	if strings.TrimSpace(inner) != inner {
 		return false // white space other than ASCII around it
 	}
 	for _, r := range inner {
-		if r >= 0x80 && unicode.ToLower(r) < 0x80 {
+		if l := unicode.ToLower(r); r >= 0x80 && l != r && unicode.ToUpper(l) != r {
 			return false
 		}
 	}

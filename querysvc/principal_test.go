@@ -20,13 +20,16 @@ func TestScope(t *testing.T) {
 		// The collector's tag for records without a tenant: any business's.
 		{"partner of the reserved tenant", Principal{Role: RolePartner, Tenant: "unknown"}, "", CodeForbidden},
 		{"partner of the reserved tenant, cased", Principal{Role: RolePartner, Tenant: " UNKNOWN"}, "", CodeForbidden},
-		// Unicode lower-cases these to ASCII: "kroger" is another business.
+		// Unicode lower-cases these to another character's small letter:
+		// "kroger" and "\u03c9mega" are other businesses.
 		{"partner of a Kelvin sign", Principal{Role: RolePartner, Tenant: "\u212Aroger"}, "", CodeForbidden},
 		{"partner of a dotted capital I", Principal{Role: RolePartner, Tenant: "\u0130bm"}, "", CodeForbidden},
+		{"partner of an Ohm sign", Principal{Role: RolePartner, Tenant: "\u2126mega"}, "", CodeForbidden},
 		{"partner of a no-break space", Principal{Role: RolePartner, Tenant: "kroger\u00a0"}, "", CodeForbidden},
 		{"partner of an ideographic space", Principal{Role: RolePartner, Tenant: "\u3000kroger"}, "", CodeForbidden},
 		// Case other than ASCII folds as the collector folds it.
 		{"partner of a capital A umlaut", Principal{Role: RolePartner, Tenant: " \u00c4CME"}, "\u00e4cme", ""},
+		{"partner of a capital omega", Principal{Role: RolePartner, Tenant: "\u03a9MEGA"}, "\u03c9mega", ""},
 		{"staff", Principal{Role: RoleStaff, Tenant: "t-1"}, "", CodeForbidden},
 		{"customer", Principal{Role: RoleCustomer, Tenant: "t-1"}, "", CodeForbidden},
 		{"no role", Principal{Tenant: "t-1"}, "", CodeForbidden},
