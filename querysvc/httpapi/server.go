@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/querysvc"
@@ -379,7 +380,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (querysvc.Pr
 }
 
 func (s *Server) audit(ctx context.Context, r *http.Request, route string, pr querysvc.Principal, p Params, status int) {
-	v := querysvc.View{Endpoint: route, Params: p.Raw, Status: status, UserAgent: r.UserAgent(), ID: r.PathValue("id")}
+	v := querysvc.View{Endpoint: route, Params: p.Raw, Status: status, UserAgent: r.UserAgent(), ID: auditedID(r.PathValue("id"))}
 	if req, ok := instrumentation.RequestFrom(r.Context()); ok {
 		// Set by instrumentation/httpmw, which knows the trusted proxies.
 		v.ClientAddress, v.UserAgent, v.RequestID = req.ClientAddress, req.UserAgent, req.ID
@@ -388,6 +389,23 @@ func (s *Server) audit(ctx context.Context, r *http.Request, route string, pr qu
 	}
 	s.cfg.auditor.Viewed(context.WithoutCancel(ctx), pr, v)
 	s.metrics.audit()
+}
+
+// auditedID is the record id an audit record names: id, or its first
+// maxIDLen bytes and "…" when it is longer, as no record id is (the lookup
+// refuses it). The path is bounded only by the server's header limit (32 KB
+// in cmd/querysvc, 1 MB by net/http's default), and the id was recorded
+// whole, twice (as the subject id and in the description): every refused
+// request of a partner made up to 64 KB (2 MB) of audit record.
+func auditedID(id string) string {
+	if len(id) <= maxIDLen {
+		return id
+	}
+	cut := maxIDLen
+	for cut > 0 && !utf8.RuneStart(id[cut]) {
+		cut--
+	}
+	return id[:cut] + "…"
 }
 
 // status maps error codes to HTTP statuses.

@@ -341,3 +341,28 @@ func TestErrorHeadersDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditBoundsLongID: an id longer than any record's is refused (400),
+// and its audit record names its first 256 bytes, not the whole path (up to
+// the server's header limit: 32 KB in cmd/querysvc, 1 MB by net/http's
+// default), which it held twice, as the subject id and in the description.
+func TestAuditBoundsLongID(t *testing.T) {
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: closedPort(t)})
+	alpha := token(t, "partner-a", "partner", "t-alpha")
+	long := strings.Repeat("\u00e9", 32<<10) // 64 KB; a cut must not split a character
+	a.wantError(alpha, "/v1/activities/"+long, 400, "id is malformed")
+	rec := a.audit.Await(t, 1, 5*time.Second)[0]
+	var id string
+	rec.WalkAttributes(func(kv attribute.KeyValue) bool {
+		if string(kv.Key) == schema.AttrSubjectID {
+			id = kv.Value.AsString()
+		}
+		return true
+	})
+	if want := strings.Repeat("\u00e9", 128) + "…"; id != want {
+		t.Errorf("got a subject id of %d bytes, want the first 256 and an ellipsis (%d bytes)", len(id), len(want))
+	}
+	if body := rec.Body().AsString(); len(body) > 1<<10 {
+		t.Errorf("got a description of %d bytes, want at most 1 KB", len(body))
+	}
+}
