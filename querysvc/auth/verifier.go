@@ -272,13 +272,23 @@ func (v *Verifier) verify(ctx context.Context, token string) (querysvc.Principal
 	}
 	var reg jwt.Claims
 	var extra claims
+	var claimsErr error // a key verified the signature, the claims did not decode
 	for _, key := range keys {
 		reg, extra = jwt.Claims{}, claims{}
 		if err = tok.Claims(key, &reg, &extra); err == nil {
 			break
 		}
+		if !errors.Is(err, jose.ErrCryptoFailure) {
+			claimsErr = err
+		}
 	}
-	if err != nil {
+	switch {
+	case err == nil:
+	case claimsErr != nil:
+		// Signed by a trusted key, so the identity provider's: say so,
+		// lest its operator rotate keys for a claim of the wrong type.
+		return fail("token's claims are not what they must be (a claim of the wrong type, or repeated)", claimsErr)
+	default:
 		return fail("invalid token signature", err)
 	}
 	if reg.Expiry == nil {

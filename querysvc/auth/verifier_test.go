@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,6 +220,49 @@ func TestRoleClaimCase(t *testing.T) {
 		p, err := v.Verify(context.Background(), sign(t, jose.HS256, secret, valid(role, "")))
 		if querysvc.ErrorCode(err) != querysvc.CodeUnauthorized {
 			t.Errorf("role claim %q: got %+v, %v; want 401", role, p, err)
+		}
+	}
+}
+
+// TestClaimsOfTheWrongTypeNamed proves that a token a trusted key signed
+// whose claims do not decode (a subject given as a number) is refused with a
+// message about its claims, not about its signature, which would send the
+// identity provider's operator to rotate keys; a token signed with another
+// key is still an invalid signature.
+func TestClaimsOfTheWrongTypeNamed(t *testing.T) {
+	v, err := auth.New(auth.Config{HS256Secret: secret, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signRaw := func(key []byte, claims map[string]any) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: key}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := json.Marshal(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, err := signer.Sign(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := jws.CompactSerialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	claims := map[string]any{"sub": 7, "role": "partner", "tenant_id": "t-1", "exp": now.Add(time.Hour).Unix()}
+	for _, c := range []struct {
+		name, token, want string
+	}{
+		{"trusted key, subject a number", signRaw(secret, claims), "claims"},
+		{"other key", signRaw([]byte("ffffffffffffffffffffffffffffffff"), claims), "invalid token signature"},
+	} {
+		_, err := v.Verify(context.Background(), c.token)
+		if err == nil || querysvc.ErrorCode(err) != querysvc.CodeUnauthorized || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want a 401 saying %q", c.name, err, c.want)
 		}
 	}
 }
