@@ -1169,8 +1169,16 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 	// once, as Elasticsearch stores it once.
 	id := docID
 	if id == "" {
-		if v, ok := attrs.Get(schema.AttrID); ok && validID(v.AsString()) {
-			id = documentID(st.res, v.AsString(), tenantID)
+		// The id route would give the record, had it been kept: a
+		// placeholder UUID, shared by every record of an emitter that never
+		// set its ids, is no id, or all such failures would count as one.
+		v, ok := attrs.Get(schema.AttrID)
+		var usable, uuid bool
+		if ok {
+			usable, uuid = usableID(v.AsString())
+		}
+		if usable {
+			id = documentIDOf(st.res, v.AsString(), tenantID, uuid)
 		} else {
 			id = st.derivedID(lr)
 		}
@@ -1435,7 +1443,7 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // secret by brute force. An activity.id that is a UUID is the document id;
 // any other (a database sequence, an order number) is unique only within
 // its emitter's tenant, and every tenant writes into the same data stream,
-// so its document id is scoped by tenant (see documentID).
+// so its document id is scoped by tenant (see documentIDOf).
 //
 // The decoder sizes a record's attribute list exactly, so adding the
 // document id attribute copies the list into a new array (768 bytes for
@@ -1456,8 +1464,8 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 	// dashes only), and the only form of a placeholder: it is recognised
 	// once, for validID and placeholderUUID here and uniqueVersion in
 	// documentIDOf.
-	uuid := isUUID(id)
-	if uuid && placeholderUUID(id) || !uuid && !validID(id) {
+	usable, uuid := usableID(id)
+	if !usable {
 		id = st.derivedID(lr)
 		attrs.PutStr(schema.AttrID, id)
 		uuid = isUUID(id)
@@ -1479,8 +1487,19 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 	return id
 }
 
-// documentID returns the document id of a record from a service with
-// resource res whose activity.id is the usable id: the id itself when it is
+// usableID reports whether id, an emitter's activity.id, identifies its
+// record (it is valid, and not a placeholder UUID), and whether it is a UUID
+// in its canonical form. route derives an id for a record whose id is not
+// usable, and observe does the same for a dropped record, which route never
+// sees: the two must agree.
+func usableID(id string) (usable, uuid bool) {
+	uuid = isUUID(id)
+	return !(uuid && placeholderUUID(id) || !uuid && !validID(id)), uuid
+}
+
+// documentIDOf returns the document id of a record from a service with
+// resource res whose activity.id is the usable id (uuid says whether it is a
+// UUID in its canonical form, isUUID): the id itself when it is
 // a UUID unique across tenants by construction (uniqueVersion: random or
 // time-ordered, as the instrumentation library's are), else the id scoped by the record's
 // tenant and service.name (recordid.Scoped). Two tenants' (or services')
@@ -1488,12 +1507,6 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 // document ids in the one data stream, and Elasticsearch would keep only the
 // first of each pair (the 409 of the second is the de-duplication the
 // exporter does not report). The same id sent again maps onto the same id.
-func documentID(res pcommon.Resource, id, tenantID string) string {
-	return documentIDOf(res, id, tenantID, isUUID(id))
-}
-
-// documentIDOf is documentID for an id of which uuid says whether it is a
-// UUID in its canonical form (isUUID).
 func documentIDOf(res pcommon.Resource, id, tenantID string, uuid bool) string {
 	if uuid && uniqueVersion(id) {
 		return id
