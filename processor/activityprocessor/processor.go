@@ -1197,6 +1197,12 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 				continue
 			}
 			key = v.AsString()
+			if strings.Contains(key, redact.Mask) {
+				// A value detector masked (part of) it: what is left is
+				// no one's, and the masked names of several accounts, or
+				// addresses, would be one key and raise a false alert.
+				continue
+			}
 			switch kt {
 			case schema.AttrClientAddress:
 				key = burstAddress(key)
