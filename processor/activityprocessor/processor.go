@@ -516,7 +516,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 
 	// The tenant attributes checkAttr noted are still what attrs holds
 	// unless a value moved or the empty key was renamed.
-	folded := p.foldTenant && len(rs.moves) == 0 && !rs.empty
+	folded := p.foldTenant && len(rs.moves) == 0 && !rs.empty && !rs.tenantComposite
 	var t string
 	var outcome tenant.Outcome
 	if folded {
@@ -668,6 +668,9 @@ type recordState struct {
 	tenantRaw  [maxFoldTenants]string
 	tenantSeen [maxFoldTenants]bool
 	tenantStr  [maxFoldTenants]bool
+	// tenantComposite says a tenant attribute holds a list or a map, which
+	// tenant.Resolver.Resolve reads item by item.
+	tenantComposite bool
 }
 
 // maxFoldTenants is the most tenant record attributes whose values
@@ -679,6 +682,7 @@ func (rs *recordState) reset() {
 	rs.event, rs.eventSeen = "", false
 	rs.moves = rs.movesBuf[:0]
 	rs.tenantSeen = [maxFoldTenants]bool{}
+	rs.tenantComposite = false
 }
 
 // attrKind is what checkAttr does with the values of one hooked key,
@@ -696,6 +700,9 @@ type attrKind struct {
 	prefix bool             // a dotted prefix of mapped attributes
 	geo    bool             // a geo.location attribute
 	docID  bool             // the document id attribute: see route
+	// tenantID marks schema.AttrTenantID, which processRecord overwrites
+	// with the record's tenant: its type is not fixed.
+	tenantID bool
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -741,7 +748,8 @@ func (p *activityProcessor) buildKinds() error {
 	p.kindOf = make(map[string]uint8, len(keys))
 	for _, k := range keys {
 		typ, typed := p.types[k]
-		kd := attrKind{alert: strings.HasPrefix(k, alertAttrPrefix), typed: typed, typ: typ, strOK: !p.stringNeedsCheck(k)}
+		kd := attrKind{alert: strings.HasPrefix(k, alertAttrPrefix), typed: typed, typ: typ, strOK: !p.stringNeedsCheck(k),
+			tenantID: k == schema.AttrTenantID}
 		switch k {
 		case schema.AttrCategory:
 			kd.claim = schema.CategorySecurity
@@ -873,8 +881,11 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 		rs.moves = append(rs.moves, k)
 		return false
 	}
-	// A string is fine for every keyword and text field (strOK).
-	if !(str && kd.strOK) && kd.typed && !fixType(kd.typ, v) {
+	// A string is fine for every keyword and text field (strOK). The
+	// tenant attribute is left as it came, for the tenant to be read from
+	// (a list item by item, a map as none): processRecord overwrites it
+	// with the tenant, or drops the record.
+	if !(str && kd.strOK) && kd.typed && !kd.tenantID && !fixType(kd.typ, v) {
 		rs.moves = append(rs.moves, k)
 		return false
 	}
@@ -886,9 +897,12 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	if i := kd.tenant - 1; i >= 0 && !rs.tenantSeen[i] {
 		// Likewise the first value of a tenant attribute, in the form
 		// tenant.Resolver.Resolve reads.
-		if v.Type() == pcommon.ValueTypeStr {
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
 			rs.tenantRaw[i], rs.tenantStr[i] = v.Str(), true
-		} else {
+		case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
+			rs.tenantComposite = true // read by Resolve, not as a string
+		default:
 			rs.tenantRaw[i], rs.tenantStr[i] = v.AsString(), false
 		}
 		rs.tenantSeen[i] = true

@@ -106,7 +106,7 @@ func (r *Resolver) FromResource(res pcommon.Map) Resource {
 	var out Resource
 	for _, k := range r.resource {
 		if v, ok := res.Get(k); ok {
-			out.add(v.AsString())
+			out.addValue(v)
 		}
 	}
 	if len(r.services) > 0 {
@@ -117,6 +117,29 @@ func (r *Resolver) FromResource(res pcommon.Map) Resource {
 		}
 	}
 	return out
+}
+
+// addValue adds the tenants a source's value v names: a string, number or
+// bool is one, in its string form; a list names each of its items (so
+// ["acme"] is acme, and ["acme", "globex"] a conflict), as Elasticsearch
+// indexes a list item by item; a map, or a list or map in a list, names
+// none. Read as its JSON text, ["acme"] was the tenant `["acme"]`, which no
+// partner reads, a token bound to acme may not write, and which the missing
+// policy did not see.
+func (res *Resource) addValue(v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		res.add(v.Str())
+	case pcommon.ValueTypeMap:
+	case pcommon.ValueTypeSlice:
+		for _, item := range v.Slice().All() {
+			if t := item.Type(); t != pcommon.ValueTypeMap && t != pcommon.ValueTypeSlice {
+				res.add(item.AsString())
+			}
+		}
+	default:
+		res.add(v.AsString())
+	}
 }
 
 func (res *Resource) add(raw string) {
@@ -136,14 +159,8 @@ func (res *Resource) add(raw string) {
 func (r *Resolver) Resolve(attrs pcommon.Map, res Resource) (string, Outcome) {
 	var rec Resource
 	for _, k := range r.record {
-		v, ok := attrs.Get(k)
-		if !ok {
-			continue
-		}
-		if v.Type() == pcommon.ValueTypeStr {
-			rec.add(v.Str())
-		} else {
-			rec.add(v.AsString())
+		if v, ok := attrs.Get(k); ok {
+			rec.addValue(v)
 		}
 	}
 	return rec.outcome(res)
@@ -152,7 +169,8 @@ func (r *Resolver) Resolve(attrs pcommon.Map, res Resource) (string, Outcome) {
 // ResolveSeen is Resolve for a record whose tenant attributes were read
 // already: seen[i] reports whether the record has the i-th of
 // Config.RecordAttributes, and raw[i] is then the string form of its value
-// (what Resolve would take from attrs). raw and seen have at least as many
+// (what Resolve would take from attrs; a list or a map, which Resolve reads
+// item by item, must go to Resolve). raw and seen have at least as many
 // entries as Config.RecordAttributes.
 func (r *Resolver) ResolveSeen(raw []string, seen []bool, res Resource) (string, Outcome) {
 	var rec Resource

@@ -34,6 +34,17 @@ func TestResolve(t *testing.T) {
 		{"missing", map[string]any{"other": "x"}, map[string]any{"service.name": "unknown-svc"}, "", Missing},
 		{"invalid is missing", map[string]any{"activity.tenant.id": "  "}, nil, "", Missing},
 		{"integer tenant", map[string]any{"activity.tenant.id": 42}, nil, "42", Found},
+		// A list names each of its items, as Elasticsearch indexes it; a
+		// map names no tenant. Read as JSON text, they were the tenants
+		// `["acme"]` and `{"id":"acme"}`.
+		{"list of one", map[string]any{"activity.tenant.id": []any{" Acme"}}, nil, "acme", Found},
+		{"list of one, twice", map[string]any{"activity.tenant.id": []any{"acme", "ACME"}}, nil, "acme", Found},
+		{"list of two", map[string]any{"activity.tenant.id": []any{"acme", "beta"}}, nil, "acme", Conflict},
+		{"empty list", map[string]any{"activity.tenant.id": []any{}}, nil, "", Missing},
+		{"list of a map", map[string]any{"activity.tenant.id": []any{map[string]any{"id": "acme"}}}, nil, "", Missing},
+		{"map", map[string]any{"activity.tenant.id": map[string]any{"id": "acme"}}, nil, "", Missing},
+		{"resource list", nil, map[string]any{"activity.tenant.id": []any{"beta"}}, "beta", Found},
+		{"resource map", nil, map[string]any{"activity.tenant.id": map[string]any{"id": "beta"}}, "", Missing},
 		// "unknown" is reserved for records without a tenant: claiming it
 		// is having none, and it never outvotes a real tenant.
 		{"reserved is missing", map[string]any{"activity.tenant.id": " Unknown"}, nil, "", Missing},
@@ -48,10 +59,14 @@ func TestResolve(t *testing.T) {
 			if got != tt.want || outcome != tt.outcome {
 				t.Errorf("got %q, %v, want %q, %v", got, outcome, tt.want, tt.outcome)
 			}
-			// ResolveSeen, given the values Resolve looks up, agrees.
+			// ResolveSeen, given the values Resolve looks up, agrees (a
+			// list or a map goes to Resolve).
 			raw, seen := make([]string, len(r.record)), make([]bool, len(r.record))
 			for i, k := range r.record {
 				if v, ok := rec.Get(k); ok {
+					if v.Type() == pcommon.ValueTypeSlice || v.Type() == pcommon.ValueTypeMap {
+						return
+					}
 					raw[i], seen[i] = v.AsString(), true
 				}
 			}
