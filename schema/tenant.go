@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxTenantLen is the longest tenant id, in bytes, that NormalizeTenant
@@ -11,7 +13,10 @@ import (
 const MaxTenantLen = 128
 
 // NormalizeTenant returns t as the collector stores tenant ids: without
-// surrounding white space and in lower case. It reports false for a value
+// surrounding white space, in lower case and in Unicode's composed form
+// (NFC: "café" typed with a combining accent, as macOS and some keyboards
+// send it, is the "café" of a precomposed "é"; the two look and mean the
+// same, and were two tenants). It reports false for a value
 // that is empty afterwards, longer than MaxTenantLen bytes (before or after
 // lower-casing), not valid UTF-8, or holds control characters (C0, DEL or
 // C1, as unicode.IsControl defines them): such a value
@@ -63,10 +68,11 @@ func normalizeTenantSlow(t string) (string, bool) {
 	if lower {
 		return t, true
 	}
-	// Lower case may take more bytes than upper case ("Ⱥ" is 2, "ⱥ" 3):
-	// the limit holds for what is stored, so that a stored id normalizes
-	// to itself.
-	if t = strings.ToLower(t); len(t) > MaxTenantLen {
+	// Lower case may take more bytes than upper case ("Ⱥ" is 2, "ⱥ" 3),
+	// and the composed form than the decomposed one (U+0958 is 3, its
+	// canonical form 6): the limit holds for what is stored, so that a
+	// stored id normalizes to itself.
+	if t = norm.NFC.String(strings.ToLower(t)); len(t) > MaxTenantLen {
 		return "", false
 	}
 	return t, true

@@ -26,6 +26,11 @@ func TestNormalizeTenant(t *testing.T) {
 		{strings.Repeat("a", MaxTenantLen), strings.Repeat("a", MaxTenantLen), true},
 		{strings.Repeat("a", MaxTenantLen+1), "", false},
 		{"Ünïcode", "ünïcode", true},
+		// Canonically equivalent spellings are one tenant: a combining
+		// accent composes with its letter, before and after lower-casing.
+		{"Cafe\u0301", "caf\u00e9", true},
+		{"CAF\u00c9", "caf\u00e9", true},
+		{"CAFE\u0301", "caf\u00e9", true},
 		{" Unknown ", TenantUnknown, true},
 	}
 	for _, tt := range tests {

@@ -66,3 +66,25 @@ func TestTenantFromListAndMapValues(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantCanonicalForms proves that a tenant sent with a combining
+// accent ("Cafe" + U+0301, as macOS and some keyboards send it) is the
+// tenant of the precomposed spelling: tagged alike, and written by a token
+// bound to it. Before, it was a second tenant, and the bound token's
+// records were dropped as another tenant's.
+func TestTenantCanonicalForms(t *testing.T) {
+	const precomposed = "caf\u00e9"
+	bound := client.NewContext(context.Background(), client.Info{Auth: ingestAuth{tenants: []string{precomposed}}})
+	p := newTestLogs(t, createDefaultConfig(), func() time.Time { return goldenNow }, nil)
+	for _, sent := range []string{"Cafe\u0301", "CAFE\u0301", "Caf\u00e9"} {
+		out, err := p.processLogs(bound, oneRecord(func(lr plog.LogRecord) {
+			lr.Attributes().PutStr(schema.AttrTenantID, sent)
+		}))
+		if err != nil {
+			t.Fatalf("tenant %q, token bound to %q: %v", sent, precomposed, err)
+		}
+		if got := attrStr(firstRecord(out), schema.AttrTenantID); got != precomposed {
+			t.Errorf("tenant %q: got %q, want %q", sent, got, precomposed)
+		}
+	}
+}
