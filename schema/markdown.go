@@ -56,7 +56,7 @@ the contrib Elasticsearch exporter (otel mapping mode) writes one document per r
 	fmt.Fprintf(&b, "- **Actor types** (`%s`, `%s`): %s\n", AttrActorType, AttrUserRoles, codeList(ActorTypes()))
 	fmt.Fprintf(&b, "- **Outcomes** (`%s`): %s\n", AttrOutcome, codeList([]string{OutcomeSuccess, OutcomeFailure}))
 	fmt.Fprintf(&b, "- **Alert rules** (`%s`): %s\n", AttrAlertRule, codeList([]string{AlertRuleFailedLoginBurst}))
-	fmt.Fprintf(&b, "- **Tenant ids** (`%s`) are stored trimmed, in lower case and in Unicode's composed form (NFC), at most %d bytes (`NormalizeTenant`); the query service compares partners' tokens and the `tenant` filter the same way.\n", AttrTenantID, MaxTenantLen)
+	fmt.Fprintf(&b, "- **Tenant ids** (`%s`) are stored trimmed, in lower case, in Unicode's composed form (NFC) and without invisible format characters (Cf), at most %d bytes (`NormalizeTenant`); the query service compares partners' tokens and the `tenant` filter the same way.\n", AttrTenantID, MaxTenantLen)
 	fmt.Fprintf(&b, "- **Missing tenant**: the collector tags `%s` = `%s` (or drops the record, by configuration; an admin's record without a tenant, on the platform itself or across tenants, is never dropped). The value is reserved: a record that claims it counts as one without a tenant, and the query service refuses a partner token that names it (only admins read those records).\n", AttrTenantID, TenantUnknown)
 	b.WriteString(`
 ## Changes

@@ -16,7 +16,12 @@ const MaxTenantLen = 128
 // surrounding white space, in lower case and in Unicode's composed form
 // (NFC: "café" typed with a combining accent, as macOS and some keyboards
 // send it, is the "café" of a precomposed "é"; the two look and mean the
-// same, and were two tenants). It reports false for a value
+// same, and were two tenants), and without invisible format characters
+// (Unicode's Cf: a zero-width space or joiner, a word joiner, a byte order
+// mark, a soft hyphen or a left-to-right mark, which chat tools and copying
+// bring along, and the bidirectional overrides that would show the id in
+// another order than it is stored; "acme" + U+200B looks like "acme" and was
+// another tenant). It reports false for a value
 // that is empty afterwards, longer than MaxTenantLen bytes (before or after
 // lower-casing), not valid UTF-8, or holds control characters (C0, DEL or
 // C1, as unicode.IsControl defines them): such a value
@@ -55,6 +60,13 @@ func normalizeTenantSlow(t string) (string, bool) {
 	if t == "" || len(t) > MaxTenantLen || !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
 		return "", false
 	}
+	if strings.ContainsFunc(t, isFormat) {
+		// Invisible: white space they separated from the ends is the
+		// ends' white space.
+		if t = strings.TrimSpace(strings.Map(dropFormat, t)); t == "" {
+			return "", false
+		}
+	}
 	lower := true
 	for i := 0; i < len(t); i++ {
 		c := t[i]
@@ -76,4 +88,16 @@ func normalizeTenantSlow(t string) (string, bool) {
 		return "", false
 	}
 	return t, true
+}
+
+// isFormat reports whether r is an invisible format character (Unicode's
+// general category Cf), which NormalizeTenant removes.
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
+// dropFormat is the strings.Map function that removes format characters.
+func dropFormat(r rune) rune {
+	if isFormat(r) {
+		return -1
+	}
+	return r
 }

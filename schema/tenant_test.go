@@ -31,6 +31,15 @@ func TestNormalizeTenant(t *testing.T) {
 		{"Cafe\u0301", "caf\u00e9", true},
 		{"CAF\u00c9", "caf\u00e9", true},
 		{"CAFE\u0301", "caf\u00e9", true},
+		// Invisible format characters are no part of a tenant: a zero-width
+		// space after it, a soft hyphen or a joiner inside, a byte order mark
+		// before the white space, a right-to-left override.
+		{"acme\u200b", "acme", true},
+		{"ac\u00adme", "acme", true},
+		{"ac\u200dme", "acme", true},
+		{"\ufeff ACME ", "acme", true},
+		{"\u202eemca", "emca", true},
+		{"\u200b\u2060", "", false},
 		{" Unknown ", TenantUnknown, true},
 	}
 	for _, tt := range tests {
@@ -46,6 +55,7 @@ func FuzzNormalizeTenant(f *testing.F) {
 	f.Add("a\x00b")
 	f.Add("\xff")
 	f.Add(strings.Repeat("\u023a", MaxTenantLen/2)) // 128 bytes, 192 once lower-cased
+	f.Add(" \u200b Acme\u00ad\u202e ")
 	f.Fuzz(func(t *testing.T, s string) {
 		n, ok := NormalizeTenant(s)
 		if !ok {
@@ -54,8 +64,9 @@ func FuzzNormalizeTenant(f *testing.F) {
 			}
 			return
 		}
-		if n == "" || len(n) > MaxTenantLen || !utf8.ValidString(n) || n != strings.TrimSpace(n) || strings.ContainsFunc(n, unicode.IsControl) {
-			t.Errorf("NormalizeTenant(%q) = %q: want trimmed, valid, non-empty", s, n)
+		if n == "" || len(n) > MaxTenantLen || !utf8.ValidString(n) || n != strings.TrimSpace(n) || strings.ContainsFunc(n, unicode.IsControl) ||
+			strings.ContainsFunc(n, isFormat) {
+			t.Errorf("NormalizeTenant(%q) = %q: want trimmed, valid, non-empty, without format characters", s, n)
 		}
 		if again, _ := NormalizeTenant(n); again != n {
 			t.Errorf("NormalizeTenant is not idempotent: %q -> %q -> %q", s, n, again)

@@ -68,15 +68,16 @@ func TestTenantFromListAndMapValues(t *testing.T) {
 }
 
 // TestTenantCanonicalForms proves that a tenant sent with a combining
-// accent ("Cafe" + U+0301, as macOS and some keyboards send it) is the
-// tenant of the precomposed spelling: tagged alike, and written by a token
-// bound to it. Before, it was a second tenant, and the bound token's
-// records were dropped as another tenant's.
+// accent ("Cafe" + U+0301, as macOS and some keyboards send it), or with an
+// invisible zero-width space copied along, is the tenant of the precomposed
+// spelling: tagged alike, and written by a token bound to it. Before, each
+// was a tenant of its own, and the bound token's records were dropped as
+// another tenant's.
 func TestTenantCanonicalForms(t *testing.T) {
 	const precomposed = "caf\u00e9"
 	bound := client.NewContext(context.Background(), client.Info{Auth: ingestAuth{tenants: []string{precomposed}}})
 	p := newTestLogs(t, createDefaultConfig(), func() time.Time { return goldenNow }, nil)
-	for _, sent := range []string{"Cafe\u0301", "CAFE\u0301", "Caf\u00e9"} {
+	for _, sent := range []string{"Cafe\u0301", "CAFE\u0301", "Caf\u00e9", "Caf\u00e9\u200b", "\u200bCAFE\u0301"} {
 		out, err := p.processLogs(bound, oneRecord(func(lr plog.LogRecord) {
 			lr.Attributes().PutStr(schema.AttrTenantID, sent)
 		}))
