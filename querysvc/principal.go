@@ -95,7 +95,8 @@ func (p Principal) Scope() (string, error) {
 // tenant's id rather than its own in another case: a character other than
 // ASCII that lower-cases to the lower case of a different character (the
 // Kelvin sign U+212A to "k", the dotted capital I U+0130 to "i", the Ohm
-// sign U+2126 to "ω"), or white space other than ASCII around it (U+00A0).
+// sign U+2126 to "ω"), white space other than ASCII around it (U+00A0),
+// or characters NormalizeTenant removes or composes (U+200B, U+0301).
 // A token of "\u212Aroger" would otherwise read the records of "kroger", a
 // different business to an identity provider that tells tenant ids apart
 // byte by byte; such a token is refused rather than scoped to someone
@@ -108,7 +109,12 @@ func PartnerTenant(claim string) (string, bool) {
 	}
 	for i := 0; i < len(claim); i++ {
 		if claim[i] >= 0x80 {
-			return t, foldsToItself(claim)
+			// Lower case is all normalizing may have changed: not
+			// characters removed (a zero-width space) or composed
+			// ("e" and a combining accent), which would make
+			// "acme\u200b" read "acme".
+			inner := strings.Trim(claim, " \t\n\v\f\r")
+			return t, foldsToItself(claim) && t == strings.ToLower(inner)
 		}
 	}
 	return t, true // ASCII: only ASCII white space and case can have changed

@@ -27,6 +27,13 @@ func TestScope(t *testing.T) {
 		{"partner of an Ohm sign", Principal{Role: RolePartner, Tenant: "\u2126mega"}, "", CodeForbidden},
 		{"partner of a no-break space", Principal{Role: RolePartner, Tenant: "kroger\u00a0"}, "", CodeForbidden},
 		{"partner of an ideographic space", Principal{Role: RolePartner, Tenant: "\u3000kroger"}, "", CodeForbidden},
+		// The collector drops invisible characters and composes accents;
+		// an identity provider tells these apart from "acme" and "café",
+		// other businesses.
+		{"partner of a zero-width space", Principal{Role: RolePartner, Tenant: "acme\u200b"}, "", CodeForbidden},
+		{"partner of a soft hyphen", Principal{Role: RolePartner, Tenant: "ac\u00adme"}, "", CodeForbidden},
+		{"partner of a combining accent", Principal{Role: RolePartner, Tenant: "cafe\u0301"}, "", CodeForbidden},
+		{"partner of a composed accent", Principal{Role: RolePartner, Tenant: "caf\u00e9"}, "caf\u00e9", ""},
 		// Case other than ASCII folds as the collector folds it.
 		{"partner of a capital A umlaut", Principal{Role: RolePartner, Tenant: " \u00c4CME"}, "\u00e4cme", ""},
 		{"partner of a capital omega", Principal{Role: RolePartner, Tenant: "\u03a9MEGA"}, "\u03c9mega", ""},
