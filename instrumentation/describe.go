@@ -107,13 +107,42 @@ func writeSubject(b *strings.Builder, s Subject) {
 	safetext.Write(b, typ)
 	switch {
 	case s.Name != "":
-		b.WriteString(" '")
-		safetext.Write(b, s.Name)
-		b.WriteString("'")
+		b.WriteString(" ")
+		writeQuoted(b, s.Name)
 	case s.ID != "":
 		b.WriteString(" ")
 		safetext.Write(b, s.ID)
 	}
+}
+
+// writeQuoted writes a subject's name in quotes that only the end of the name
+// closes, so that a name cannot add words to the description: "reward
+// 'x' and deleted member 'Ann'" would read as two changes. The name goes in
+// single quotes ('Free coffee'), or in double quotes when it holds a single
+// quote and no double one ("O'Brien's card"). A backslash, and the quote
+// itself when the name holds both kinds, are escaped by a backslash, as in a
+// Go literal ('say \'hi\' "now"', 'C:\\shared'), beside the escapes
+// safetext.Write gives layout characters (\n, \u202e).
+func writeQuoted(b *strings.Builder, name string) {
+	quote := byte('\'')
+	if strings.IndexByte(name, '\'') >= 0 && strings.IndexByte(name, '"') < 0 {
+		quote = '"'
+	}
+	b.WriteByte(quote)
+	if strings.IndexByte(name, quote) < 0 && strings.IndexByte(name, '\\') < 0 {
+		safetext.Write(b, name)
+	} else {
+		var esc strings.Builder
+		esc.Grow(len(name) + 8)
+		for i := 0; i < len(name); i++ {
+			if c := name[i]; c == quote || c == '\\' {
+				esc.WriteByte('\\')
+			}
+			esc.WriteByte(name[i])
+		}
+		safetext.Write(b, esc.String())
+	}
+	b.WriteByte(quote)
 }
 
 // writePassword writes what a password event did: own when the actor acted
