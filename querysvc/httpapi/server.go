@@ -215,17 +215,15 @@ func (s *Server) routes() {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.timeout)
 		defer cancel()
 		if err := s.store.Ready(ctx); err != nil {
-			// Whatever failed (a timeout, a refusal, an internal error),
-			// the answer is "not ready": 503, the one failure a probe and
-			// the API document expect here.
-			switch querysvc.ErrorCode(err) {
-			case querysvc.CodeUnavailable:
-			case querysvc.CodeInternal:
-				err = querysvc.Wrap(querysvc.CodeUnavailable, "not ready", err)
-			default:
-				err = querysvc.Wrap(querysvc.CodeUnavailable, querysvc.ErrorMessage(err), err)
-			}
-			return s.writeError(w, r, err)
+			// Whatever failed (a timeout, a refusal, a missing template),
+			// the answer is 503 "not ready", the one failure a probe and the
+			// API document expect here, and says no more: the endpoint is
+			// open to anyone who reaches the port, and the reason (an index
+			// name, Elasticsearch's own error) is the operator's, in the log.
+			s.cfg.logger.Warn("not ready", "err", err)
+			var body errorBody
+			body.Error.Code, body.Error.Message = querysvc.CodeUnavailable, "not ready"
+			return s.writeJSON(w, http.StatusServiceUnavailable, body)
 		}
 		return s.writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})

@@ -1,14 +1,17 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +48,7 @@ func TestElasticsearchDown(t *testing.T) {
 	} {
 		a.wantError(admin, ep, 503, "unavailable")
 	}
-	a.wantError("", "/readyz", 503, "unavailable")
+	a.wantError("", "/readyz", 503, "not ready")
 	if st, _ := a.get("", "/healthz"); st != 200 {
 		t.Errorf("healthz with Elasticsearch down: got %d, want 200", st)
 	}
@@ -57,9 +60,48 @@ func TestReadyz(t *testing.T) {
 	if st, body := a.get("", "/readyz"); st != 200 {
 		t.Errorf("got %d %s, want 200", st, body)
 	}
-	none := start(t, serviceOptions{index: "logs-activity.otel-nothing-here-" + fx.ns + "-*"})
-	none.wantError("", "/readyz", 503, "no index matches")
+	var log logBuffer
+	pattern := "logs-activity.otel-nothing-here-" + fx.ns + "-*"
+	none := start(t, serviceOptions{index: pattern, opts: []httpapi.Option{httpapi.WithLogger(log.logger())}})
+	none.wantReadyzSaysNoMore(pattern)
+	if got := log.String(); !strings.Contains(got, "no index matches") || !strings.Contains(got, pattern) {
+		t.Errorf("got log %q, want the reason, naming %s", got, pattern)
+	}
 }
+
+// wantReadyzSaysNoMore checks that /readyz answers 503 "not ready" and
+// nothing of why: it is open to anyone who reaches the port.
+func (a *api) wantReadyzSaysNoMore(secrets ...string) {
+	a.t.Helper()
+	a.wantError("", "/readyz", 503, "not ready")
+	_, body := a.get("", "/readyz")
+	for _, s := range append(secrets, "index", "Elasticsearch", "time") {
+		if strings.Contains(string(body), s) {
+			a.t.Errorf("got /readyz body %s, want it not to say %q", body, s)
+		}
+	}
+}
+
+// logBuffer collects a service's log for a test to read; the server writes
+// it from its own goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // TestReadyzSlowElasticsearch: an Elasticsearch that does not answer within
 // the request timeout makes /readyz 503 unavailable, the one failure the API
@@ -74,8 +116,13 @@ func TestReadyzSlowElasticsearch(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release)
-	a := start(t, serviceOptions{index: schema.IndexPattern, es: slow.URL, opts: []httpapi.Option{httpapi.WithRequestTimeout(100 * time.Millisecond)}})
-	a.wantError("", "/readyz", 503, "did not answer in time")
+	var log logBuffer
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: slow.URL, opts: []httpapi.Option{
+		httpapi.WithRequestTimeout(100 * time.Millisecond), httpapi.WithLogger(log.logger())}})
+	a.wantReadyzSaysNoMore()
+	if got := log.String(); !strings.Contains(got, "did not answer in time") {
+		t.Errorf("got log %q, want the reason", got)
+	}
 }
 
 // TestInternalError: Elasticsearch refusing the service's own credentials
