@@ -137,7 +137,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	esURL := fs.String("es-url", "", "Elasticsearch URL(s), comma-separated (env ES_URL, default "+esclient.DefaultURL+"; credentials from ES_USERNAME/ES_PASSWORD or ES_API_KEY)")
 	fs.StringVar(&s.index, "index", env(envIndex, index), "index pattern or data stream read (env "+envIndex+", or "+envNamespace+" for one namespace)")
 	fs.StringVar(&s.issuer, "jwt-issuer", getenv(envIssuer), "required token issuer (env "+envIssuer+"; empty accepts any)")
-	fs.StringVar(&s.audience, "jwt-audience", getenv(envAudience), "required token audience (env "+envAudience+"; empty accepts any)")
+	fs.StringVar(&s.audience, "jwt-audience", getenv(envAudience), "required token audience (env "+envAudience+"; required with a JWKS; empty accepts any with HS256, with a warning)")
 	fs.StringVar(&s.jwksFile, "jwt-jwks-file", getenv(envJWKSFile), "JWKS file with RS256/ES256 public keys (env "+envJWKSFile+")")
 	fs.StringVar(&s.jwksURL, "jwt-jwks-url", getenv(envJWKSURL), "JWKS URL with RS256/ES256 public keys (env "+envJWKSURL+")")
 	fs.StringVar(&s.roleClaim, "jwt-role-claim", env(envRoleClaim, auth.DefaultRoleClaim), "claim holding the role (env "+envRoleClaim+")")
@@ -244,6 +244,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	verifier, err := auth.New(s.verifierConfig())
 	if err != nil {
 		return err
+	}
+	if len(s.secret) > 0 && (s.issuer == "" || s.audience == "") {
+		// Allowed, for a secret shared with this service alone, but any
+		// other holder of the secret mints tokens this service accepts.
+		logger.Warn("HS256 tokens are accepted from any issuer or for any audience: set " + envIssuer + " and " + envAudience +
+			" so that a token minted with the same secret for another purpose is refused")
 	}
 	es, err := s.es.Reader()
 	if err != nil {

@@ -188,6 +188,10 @@ func TestRunBadConfig(t *testing.T) {
 		{"JWKS URL over plain http", []string{"-jwt-jwks-url", "http://idp.example.com/.well-known/jwks.json"}, nil, "must be https"},
 		{"JWKS URL env over plain http", nil, map[string]string{"QUERYSVC_JWT_JWKS_URL": "http://10.0.0.7/jwks"}, "must be https"},
 		{"malformed JWKS URL", []string{"-jwt-jwks-url", "idp.example.com/jwks"}, nil, "is not an http(s) URL"},
+		// An identity provider's keys sign every service's tokens.
+		{"JWKS URL without audience", []string{"-jwt-jwks-url", "https://idp.example.com/jwks"}, nil, "a JWKS needs an audience"},
+		{"JWKS URL and secret without audience", []string{"-jwt-jwks-url", "https://idp.example.com/jwks"},
+			map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_JWT_ISSUER": "idp"}, "a JWKS needs an audience"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +207,38 @@ func TestRunBadConfig(t *testing.T) {
 			err := run(ctx, tt.args, func(k string) string { return env[k] }, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHS256WithoutIssuerOrAudienceWarns: an HS256 secret without an issuer
+// or audience to check starts, as before, but says at start what it accepts.
+func TestHS256WithoutIssuerOrAudienceWarns(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		warn bool
+	}{
+		{"neither", map[string]string{}, true},
+		{"no audience", map[string]string{"QUERYSVC_JWT_ISSUER": "idp"}, true},
+		{"no issuer", map[string]string{"QUERYSVC_JWT_AUDIENCE": "activitylog"}, true},
+		{"both", map[string]string{"QUERYSVC_JWT_ISSUER": "idp", "QUERYSVC_JWT_AUDIENCE": "activitylog"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			env := map[string]string{"QUERYSVC_ADDR": "127.0.0.1:0", "QUERYSVC_AUDIT_INSECURE_DISABLE": "true",
+				"QUERYSVC_JWT_SECRET": testSecret, "ES_URL": "http://127.0.0.1:9200"}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			var out bytes.Buffer
+			if err := run(ctx, nil, func(k string) string { return env[k] }, &out); err != nil {
+				t.Fatalf("got %v, want the service to start", err)
+			}
+			if got := strings.Contains(out.String(), "HS256 tokens are accepted from any issuer or for any audience"); got != tt.warn {
+				t.Errorf("got warning %v in %s, want %v", got, out.String(), tt.warn)
 			}
 		})
 	}

@@ -53,7 +53,7 @@ func (c *clock) add(d time.Duration) {
 func urlVerifier(t *testing.T, url string, key *ecdsa.PrivateKey) (*auth.Verifier, *clock, string) {
 	t.Helper()
 	clk := &clock{t: now}
-	v, err := auth.New(auth.Config{JWKSURL: url, CacheTTL: -1, Now: clk.now})
+	v, err := auth.New(auth.Config{Audience: "activitylog", JWKSURL: url, CacheTTL: -1, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestJWKSFileKeyWhileURLDown(t *testing.T) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	}))
 	defer down.Close()
-	v, err := auth.New(auth.Config{JWKSFile: file, JWKSURL: down.URL, Now: func() time.Time { return now }})
+	v, err := auth.New(auth.Config{Audience: "activitylog", JWKSFile: file, JWKSURL: down.URL, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestJWKSDownIsUnavailable(t *testing.T) {
 		http.Error(w, "down", http.StatusBadGateway)
 	}))
 	defer down.Close()
-	v, err := auth.New(auth.Config{JWKSURL: down.URL, Now: func() time.Time { return now }})
+	v, err := auth.New(auth.Config{Audience: "activitylog", JWKSURL: down.URL, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestJWKSDownIsUnavailable(t *testing.T) {
 		}
 	}
 	// HS256 needs no key server.
-	hs, err := auth.New(auth.Config{HS256Secret: secret, JWKSURL: down.URL, Now: func() time.Time { return now }})
+	hs, err := auth.New(auth.Config{Audience: "activitylog", HS256Secret: secret, JWKSURL: down.URL, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestNoKidTriesEveryKey(t *testing.T) {
 		"rotation, two RSA keys": {{Key: &oldKey.PublicKey, Use: "sig"}, {Key: &newKey.PublicKey, Use: "sig"}},
 		"EC keys listed first":   {{Key: &p384.PublicKey, Use: "sig"}, {Key: &ecKey.PublicKey, Use: "sig"}, {Key: &newKey.PublicKey, Use: "sig"}},
 	} {
-		v, err := auth.New(auth.Config{JWKSFile: writeJWKS(t, keys...), Now: func() time.Time { return now }})
+		v, err := auth.New(auth.Config{Audience: "activitylog", JWKSFile: writeJWKS(t, keys...), Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +297,7 @@ func TestJWKSRedirectToHTTPRefused(t *testing.T) {
 	defer secure.Close()
 	// The test server's client trusts its certificate; it has no redirect
 	// policy of its own.
-	v, err := auth.New(auth.Config{JWKSURL: secure.URL, HTTPClient: secure.Client(), Now: func() time.Time { return now }})
+	v, err := auth.New(auth.Config{Audience: "activitylog", JWKSURL: secure.URL, HTTPClient: secure.Client(), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestJWKSRedirectToHTTPRefused(t *testing.T) {
 	defer moved.Close()
 	client := moved.Client()
 	client.Transport.(*http.Transport).TLSClientConfig.RootCAs.AddCert(final.Certificate())
-	v, err = auth.New(auth.Config{JWKSURL: moved.URL, HTTPClient: client, Now: func() time.Time { return now }})
+	v, err = auth.New(auth.Config{Audience: "activitylog", JWKSURL: moved.URL, HTTPClient: client, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func TestJWKSRedirectOffLoopbackRefused(t *testing.T) {
 			}
 			return w.Result(), nil
 		})}
-		v, err := auth.New(auth.Config{JWKSURL: "http://127.0.0.1:8080/jwks", HTTPClient: client, Now: func() time.Time { return now }})
+		v, err := auth.New(auth.Config{Audience: "activitylog", JWKSURL: "http://127.0.0.1:8080/jwks", HTTPClient: client, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +386,7 @@ func TestWeakRSAKeyRefused(t *testing.T) {
 		"file": {JWKSFile: writeJWKS(t, keys...)},
 		"url":  {JWKSURL: srv.URL},
 	} {
-		cfg.Now = func() time.Time { return now }
+		cfg.Now, cfg.Audience = func() time.Time { return now }, "activitylog"
 		v, err := auth.New(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -53,13 +53,19 @@ const (
 var (
 	ErrNoKeys     = errors.New("no verification key configured: set an HS256 secret, a JWKS file or a JWKS URL")
 	ErrWeakSecret = errors.New("HS256 secret must be at least 32 bytes")
+	// ErrNoAudience: a JWKS is usually an identity provider's, whose keys
+	// sign the tokens of every service it serves; without an audience to
+	// check, a token minted for any of them would read the activity log.
+	ErrNoAudience = errors.New("a JWKS needs an audience: set the audience the identity provider puts in tokens for this service")
 )
 
 // Config configures a Verifier. The zero value is invalid (no keys).
 type Config struct {
 	// Issuer, when set, must equal the token's iss claim. Empty accepts any issuer.
 	Issuer string
-	// Audience, when set, must be among the token's aud claim. Empty accepts any audience.
+	// Audience, when set, must be among the token's aud claim. Empty accepts
+	// any audience, which only HS256 allows: with a JWKS file or URL it is
+	// an error (ErrNoAudience).
 	Audience string
 	// HS256Secret enables HS256 with this shared secret (at least 32 bytes).
 	// Empty disables HS256.
@@ -101,6 +107,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.HS256Secret) > 0 && len(c.HS256Secret) < 32 {
 		return ErrWeakSecret
+	}
+	if (c.JWKSFile != "" || c.JWKSURL != "") && c.Audience == "" {
+		return ErrNoAudience
 	}
 	return CheckJWKSURL(c.JWKSURL)
 }

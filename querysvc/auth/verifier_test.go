@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,7 +158,11 @@ func TestConfigValidate(t *testing.T) {
 		{"no keys", auth.Config{}, false},
 		{"short secret", auth.Config{HS256Secret: []byte("short")}, false},
 		{"secret", auth.Config{HS256Secret: secret}, true},
-		{"jwks url", auth.Config{JWKSURL: "https://idp.test/jwks"}, true},
+		{"jwks url", auth.Config{JWKSURL: "https://idp.test/jwks", Audience: "activitylog"}, true},
+		{"jwks url without audience", auth.Config{JWKSURL: "https://idp.test/jwks"}, false},
+		{"jwks file without audience", auth.Config{JWKSFile: "testdata/jwks.json"}, false},
+		{"secret and jwks url without audience", auth.Config{HS256Secret: secret, JWKSURL: "https://idp.test/jwks"}, false},
+		{"secret without audience", auth.Config{HS256Secret: secret, Issuer: "https://idp.test"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +171,15 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("got valid=%v (%v), want %v", got, err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestJWKSNeedsAudience: a JWKS signs the tokens of every service of its
+// identity provider, so the verifier refuses to use one without an audience.
+func TestJWKSNeedsAudience(t *testing.T) {
+	_, err := auth.New(auth.Config{JWKSURL: "https://idp.test/jwks", Issuer: "https://idp.test"})
+	if !errors.Is(err, auth.ErrNoAudience) {
+		t.Errorf("got %v, want %v", err, auth.ErrNoAudience)
 	}
 }
 
