@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,6 +49,10 @@ type Options struct {
 	// ingest token is ACTIVITYCOL_INGEST_TOKEN; setting it here replaces the
 	// random one Start makes (and Collector.Token reports it).
 	Env map[string]string
+	// Unset names environment variables the process does not get, neither
+	// Start's defaults nor the test process's own, so that a test sees the
+	// shipped configuration's default for them.
+	Unset []string
 }
 
 // Collector is a running activitycol process.
@@ -58,6 +63,8 @@ type Collector struct {
 	HTTPEndpoint string
 	// HealthURL is the health check URL.
 	HealthURL string
+	// MetricsPort is the port of the collector's own Prometheus metrics.
+	MetricsPort string
 	// StorageDir is the persistent queue directory.
 	StorageDir string
 	// Token is the bearer token its OTLP receivers require (random per
@@ -189,15 +196,16 @@ func launch(tb testing.TB, bin string, opts Options) (*Collector, error) {
 	if opts.HTTPEndpoint == "" {
 		opts.HTTPEndpoint = ports[2]
 	}
+	_, metricsPort, _ := net.SplitHostPort(ports[3])
 	c := &Collector{
 		GRPCEndpoint: opts.GRPCEndpoint,
 		HTTPEndpoint: opts.HTTPEndpoint,
 		HealthURL:    "http://" + health + "/",
+		MetricsPort:  metricsPort,
 		StorageDir:   opts.StorageDir,
 		logPath:      filepath.Join(tb.TempDir(), "activitycol.log"),
 		done:         make(chan struct{}),
 	}
-	_, metricsPort, _ := net.SplitHostPort(ports[3])
 	env := map[string]string{
 		"ACTIVITYCOL_INGEST_TOKEN":    NewToken(tb),
 		"ES_ENDPOINT":                 opts.ESURL,
@@ -227,9 +235,15 @@ func launch(tb testing.TB, bin string, opts Options) (*Collector, error) {
 		args = append(args, "--config", filepath.Join(estest.RepoRoot(tb), f))
 	}
 	c.cmd = exec.Command(bin, args...)
-	c.cmd.Env = os.Environ()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(opts.Unset, k) {
+			c.cmd.Env = append(c.cmd.Env, kv)
+		}
+	}
 	for k, v := range env {
-		c.cmd.Env = append(c.cmd.Env, k+"="+v)
+		if !slices.Contains(opts.Unset, k) {
+			c.cmd.Env = append(c.cmd.Env, k+"="+v)
+		}
 	}
 	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
 	if err := c.cmd.Start(); err != nil {

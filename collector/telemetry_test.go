@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/activitylog/activitylog/internal/collectortest"
+)
+
+// TestMetricsOnLoopbackByDefault: the collector's own metrics (queue sizes,
+// refused requests, the processor's counts by tenant source) are for the
+// operator; with ACTIVITYCOL_METRICS_HOST unset, the shipped configuration
+// serves them on 127.0.0.1 only, not on every interface.
+func TestMetricsOnLoopbackByDefault(t *testing.T) {
+	c := collectortest.Start(t, collectortest.Options{Unset: []string{"ACTIVITYCOL_METRICS_HOST"}})
+	resp, err := http.Get("http://127.0.0.1:" + c.MetricsPort + "/metrics")
+	if err != nil {
+		t.Fatalf("got %v, want the metrics on 127.0.0.1:%s", err, c.MetricsPort)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "otelcol_") {
+		t.Fatalf("got %d %.200s, want 200 with the collector's metrics", resp.StatusCode, body)
+	}
+	addrs := listening(t, c.MetricsPort)
+	if len(addrs) == 0 {
+		t.Fatalf("got no listening socket on port %s in /proc/net/tcp{,6}, want one", c.MetricsPort)
+	}
+	for _, a := range addrs {
+		if a != "0100007F" && a != "00000000000000000000000001000000" { // 127.0.0.1, ::1
+			t.Errorf("got a listener on address %s (hex, as /proc/net shows it) port %s, want loopback only", a, c.MetricsPort)
+		}
+	}
+}
+
+// listening returns the local addresses, as /proc/net/tcp and tcp6 write
+// them, of the sockets listening on port.
+func listening(t *testing.T, port string) []string {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexPort := strings.ToUpper(strconv.FormatInt(int64(p), 16))
+	for len(hexPort) < 4 {
+		hexPort = "0" + hexPort
+	}
+	var addrs []string
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatalf("got %v, want %s (the test reads which address a port is bound to there)", err, file)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			addr, prt, ok := strings.Cut(fields[1], ":")
+			if ok && prt == hexPort {
+				addrs = append(addrs, addr)
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return addrs
+}
