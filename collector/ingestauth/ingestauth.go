@@ -44,6 +44,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensionauth"
 	"go.uber.org/zap"
 
+	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/schema"
 )
 
@@ -391,6 +392,13 @@ func parseTokens(name string, data []byte) (map[string][]string, error) {
 				if !ok || t == schema.TenantUnknown {
 					return nil, fmt.Errorf("ingestauth: token file %s line %d: %s needs one or more valid tenant ids, "+
 						"separated by commas (%q is not one)", name, line, tenantsPrefix, raw)
+				}
+				if _, exact := querysvc.PartnerTenant(raw); !exact {
+					// The query service refuses a partner token of such
+					// an id: what this token writes as it would be
+					// another tenant's records, or no one's.
+					return nil, fmt.Errorf("ingestauth: token file %s line %d: tenant %+q is written with characters "+
+						"that normalising turns into another id (%+q): write the id itself", name, line, raw, t)
 				}
 				if !slices.Contains(tenants, t) {
 					tenants = append(tenants, t)

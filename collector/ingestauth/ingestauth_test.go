@@ -333,6 +333,13 @@ func TestBadTenantsRefusedAtStart(t *testing.T) {
 		{"a note about tenants", token + " tenants=acme tenant-facing,team=loyalty\n", ""},
 		{"token listed twice, other tenants", token + " tenants=acme\n" + token + "\n", "line 2: the token of an earlier line"},
 		{"token listed twice, same tenants", token + " tenants=acme,bean\n" + token + " tenants=bean,ACME\n", ""},
+		// Ids that normalise to another id than their own in another
+		// case: the token would write records read as that tenant's.
+		{"Kelvin sign", token + " tenants=\u212Aroger\n", `line 1: tenant "\u212aroger" is written with characters`},
+		{"dotted capital I", token + " tenants=acme,\u0130kea\n", `line 1: tenant "\u0130kea" is written`},
+		{"zero-width space", token + " tenants=acme\u200b\n", `line 1: tenant "acme\u200b" is written`},
+		{"combining accent", token + " tenants=cafe\u0301\n", `line 1: tenant "cafe\u0301" is written`},
+		{"capital letters other than ASCII", token + " tenants=\u00c4CME\n", ""},
 	} {
 		file := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
 		if err := os.WriteFile(file, []byte(tt.content), 0o600); err != nil {
