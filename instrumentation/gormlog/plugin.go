@@ -691,9 +691,11 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		q = q.Where(clause.IN{Column: column, Values: values})
 		conditions = true
 	}
-	if !conditions {
-		// GORM refuses an unconditioned update or delete unless global
-		// updates are allowed; either way there is no safe way to read it.
+	if !conditions && !db.AllowGlobalUpdate {
+		// GORM refuses an unconditioned update or delete (ErrMissingWhereClause)
+		// unless global updates are allowed. When they are, the statement
+		// touches every row the model's scopes reach, and q, unconditioned,
+		// reads those same rows (at most maxRows, as any other statement).
 		return
 	}
 	if pk := s.PrioritizedPrimaryField; pk != nil {

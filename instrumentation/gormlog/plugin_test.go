@@ -315,6 +315,17 @@ func TestPluginMaxRows(t *testing.T) {
 	if len(errs) != 1 || !errors.Is(errs[0], gormlog.ErrTooManyRows) {
 		t.Errorf("got errors %v, want one ErrTooManyRows", errs)
 	}
+	// An update of every row (AllowGlobalUpdate) is bounded the same way.
+	errs = nil
+	if err := fresh.Session(&gorm.Session{AllowGlobalUpdate: true}).Model(&Reward{}).Update("points", 2).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(exp.Take()); n != 2 {
+		t.Errorf("global update: got %d records, want 2 (the row limit)", n)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], gormlog.ErrTooManyRows) {
+		t.Errorf("global update: got errors %v, want one ErrTooManyRows", errs)
+	}
 }
 
 // ProductID is a named primary-key type.
@@ -1263,4 +1274,67 @@ func TestPluginKeyStringPanic(t *testing.T) {
 		t.Errorf("got subject id %q, want 7", got)
 	}
 	noRecordingErrors(t, &errs)
+}
+
+// TestPluginGlobalUpdateAndDelete: with GORM's AllowGlobalUpdate, an update
+// or delete without conditions touches every row; each is recorded with its
+// old values, as a conditioned statement's rows are. Soft-deleted rows, which
+// the statement does not touch, are not.
+func TestPluginGlobalUpdateAndDelete(t *testing.T) {
+	db, exp, errs := setup(t)
+	tx := db.WithContext(staffContext())
+	members := []Member{
+		{ID: "m-1", Name: "Ann", Email: "ann@example.com"},
+		{ID: "m-2", Name: "Bob", Email: "bob@example.com"},
+		{ID: "m-3", Name: "Cy", Email: "cy@example.com"},
+	}
+	if err := tx.Create(&members).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Delete(&Member{}, "id = ?", "m-3").Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	global := tx.Session(&gorm.Session{AllowGlobalUpdate: true})
+
+	if err := global.Model(&Member{}).Update("email", "gone@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]any{}
+	for _, rec := range exp.Take() {
+		if name := rec.EventName(); name != schema.EventName(schema.EventUpdated) {
+			t.Errorf("got event %s, want %s", name, schema.EventName(schema.EventUpdated))
+		}
+		got[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = changes(rec)["Email"]
+	}
+	want := map[string]map[string]any{
+		"m-1": {"old": "ann@example.com", "new": "gone@example.com"},
+		"m-2": {"old": "bob@example.com", "new": "gone@example.com"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("global update: got Email changes by member %v, want %v", got, want)
+	}
+
+	if err := global.Delete(&Member{}).Error; err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[string]bool{}
+	for _, rec := range exp.Take() {
+		if name := rec.EventName(); name != schema.EventName(schema.EventDeleted) {
+			t.Errorf("got event %s, want %s", name, schema.EventName(schema.EventDeleted))
+		}
+		deleted[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = true
+	}
+	if want := map[string]bool{"m-1": true, "m-2": true}; !reflect.DeepEqual(deleted, want) {
+		t.Errorf("global delete: got deleted members %v, want %v", deleted, want)
+	}
+
+	// Nothing left to touch: nothing recorded.
+	if err := global.Model(&Member{}).Update("email", "x@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	if recs := exp.Take(); len(recs) != 0 {
+		t.Errorf("global update of no rows: got %d records, want none", len(recs))
+	}
+	noRecordingErrors(t, errs)
 }
