@@ -203,6 +203,8 @@ type BurstQuery struct {
 	Threshold int
 	// KeyField is the attribute counted by: schema.AttrClientAddress or schema.AttrUserName.
 	KeyField string
+	// Limit is how many bursts to return, the newest; 0 returns all.
+	Limit int
 }
 
 // Burst is one key that reached the threshold of failed logins in one window.
@@ -235,8 +237,10 @@ type Store interface {
 	Auth(ctx context.Context, f Filter, n int) (AuthStats, error)
 	// Alerts returns burst alert records matching f, newest first, at most n.
 	Alerts(ctx context.Context, f Filter, n int) ([]Activity, error)
-	// Bursts computes failed-login bursts from the failed-login records matching f.
-	Bursts(ctx context.Context, f Filter, q BurstQuery) ([]Burst, error)
+	// Bursts computes failed-login bursts from the failed-login records
+	// matching f: the newest q.Limit (all when 0), newest window first and
+	// by count within a window, and how many there are in all.
+	Bursts(ctx context.Context, f Filter, q BurstQuery) (bursts []Burst, total int, err error)
 	// Ready reports whether Elasticsearch answers and the schema is installed.
 	Ready(ctx context.Context) error
 }

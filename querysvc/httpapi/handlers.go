@@ -106,7 +106,7 @@ const (
 
 func (s *Server) bursts(ctx context.Context, req request) (any, error) {
 	p := req.params
-	q := querysvc.BurstQuery{Window: p.Window, Threshold: p.Threshold, KeyField: p.Key}
+	q := querysvc.BurstQuery{Window: p.Window, Threshold: p.Threshold, KeyField: p.Key, Limit: p.Limit}
 	if q.Window == 0 {
 		q.Window = DefaultBurstWindow
 	}
@@ -119,13 +119,9 @@ func (s *Server) bursts(ctx context.Context, req request) (any, error) {
 	if n := p.Filter.To.Sub(p.Filter.From) / q.Window; n > maxBurstWindows {
 		return nil, querysvc.Errorf(querysvc.CodeInvalid, "parameter window: from..to holds %d windows, more than %d; use a longer window or a shorter range", n, maxBurstWindows)
 	}
-	bursts, err := s.store.Bursts(ctx, p.Filter, q)
+	bursts, total, err := s.store.Bursts(ctx, p.Filter, q) // newest first: the most recent are kept
 	if err != nil {
 		return nil, err
-	}
-	total := len(bursts)
-	if len(bursts) > p.Limit {
-		bursts = bursts[:p.Limit] // newest first: the most recent are kept
 	}
 	return &burstsResponse{rangeOf(p), int64(q.Window / time.Second), q.Threshold, q.KeyField, total, bursts}, nil
 }

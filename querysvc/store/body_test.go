@@ -148,7 +148,7 @@ func everyMethod(ctx context.Context, s *Store, f querysvc.Filter, after *querys
 	_, _ = s.Auth(ctx, f, 3)
 	_, _ = s.Alerts(ctx, f, 50)
 	for _, key := range []string{schema.AttrClientAddress, schema.AttrUserName} {
-		_, _ = s.Bursts(ctx, f, querysvc.BurstQuery{Window: 90 * time.Second, Threshold: 5, KeyField: key})
+		_, _, _ = s.Bursts(ctx, f, querysvc.BurstQuery{Window: 90 * time.Second, Threshold: 5, KeyField: key})
 	}
 }
 

@@ -74,7 +74,7 @@ func calls(s *store.Store, f querysvc.Filter) map[string]func(ctx context.Contex
 		"Auth":      func(ctx context.Context) error { _, err := s.Auth(ctx, f, 5); return err },
 		"Alerts":    func(ctx context.Context) error { _, err := s.Alerts(ctx, f, 5); return err },
 		"Bursts": func(ctx context.Context) error {
-			_, err := s.Bursts(ctx, f, querysvc.BurstQuery{Window: time.Hour, Threshold: 3, KeyField: schema.AttrClientAddress})
+			_, _, err := s.Bursts(ctx, f, querysvc.BurstQuery{Window: time.Hour, Threshold: 3, KeyField: schema.AttrClientAddress})
 			return err
 		},
 	}
