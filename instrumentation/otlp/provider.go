@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,33 @@ func (l *closingLogger) Enabled(ctx context.Context, param log.EnabledParameters
 	return l.p.closing.Load() || l.next.Enabled(ctx, param)
 }
 
+// DefaultValueLengthLimit is the longest string value, in bytes, a record
+// carries in its attributes at any depth (an activity's old and new values
+// included) unless OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT says
+// otherwise; longer ones are cut to it. A collector refuses a request larger
+// than it accepts (gRPC's 4 MiB by default, 16 MiB in the shipped
+// configuration); the provider then sends the batch's records apart, and a
+// record too large even alone, one holding a megabytes-long value (an image
+// in a changed field), was lost: the only trace of that change. Cut, it
+// arrives, its other values whole.
+const DefaultValueLengthLimit = 32 << 10
+
+// valueLengthLimit is the SDK's attribute value length limit:
+// OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT read through getenv (the SDK
+// would read the process's own environment), or DefaultValueLengthLimit.
+func valueLengthLimit(getenv func(string) string) (int, error) {
+	const name = "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return DefaultValueLengthLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("otlp: %s=%q: not an integer (a length in bytes, or -1 for none)", name, v)
+	}
+	return n, nil
+}
+
 // NewProvider builds a Provider. It does not connect: a collector that is
 // down when the service starts only shows up as exports retried until it is
 // up (see WithRetryBackoff).
@@ -129,9 +157,12 @@ func (l *closingLogger) Enabled(ctx context.Context, param log.EnabledParameters
 // or in any map value, or Elasticsearch may refuse the whole document.
 func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
+	limit, err := valueLengthLimit(c.getenv)
+	if err != nil {
+		return nil, err
+	}
 	exp := c.exporter
 	if exp == nil {
-		var err error
 		if exp, err = newExporter(ctx, c); err != nil {
 			return nil, err
 		}
@@ -149,7 +180,8 @@ func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
 		// make it skip the rest of a flush whose first batch was retried.
 		sdklog.WithExportTimeout(time.Duration(math.MaxInt64)),
 	)
-	lpOpts := append(sdkconfig.ProviderOptions(), sdklog.WithResource(res), sdklog.WithProcessor(g))
+	lpOpts := append(sdkconfig.ProviderOptions(), sdklog.WithResource(res), sdklog.WithProcessor(g),
+		sdklog.WithAttributeValueLengthLimit(limit))
 	p := &Provider{LoggerProvider: sdklog.NewLoggerProvider(lpOpts...), gate: g}
 	if c.meterProvider != nil {
 		if p.reg, err = p.registerMetric(c.meterProvider); err != nil {
