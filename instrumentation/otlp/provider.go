@@ -126,11 +126,12 @@ func (l *closingLogger) Enabled(ctx context.Context, param log.EnabledParameters
 // record too large even alone, one holding a megabytes-long value (an image
 // in a changed field), was lost: the only trace of that change. Cut, it
 // arrives, its other values whole.
-const DefaultValueLengthLimit = 32 << 10
+const DefaultValueLengthLimit = sdkconfig.ValueLengthLimit
 
 // valueLengthLimit is the SDK's attribute value length limit:
 // OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT read through getenv (the SDK
-// would read the process's own environment), or DefaultValueLengthLimit.
+// would read the process's own environment), or DefaultValueLengthLimit,
+// which sdkconfig.ProviderOptions sets.
 func valueLengthLimit(getenv func(string) string) (int, error) {
 	const name = "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT"
 	v := strings.TrimSpace(getenv(name))

@@ -13,6 +13,13 @@ import sdklog "go.opentelemetry.io/otel/sdk/log"
 // emits records whose keys are unique at every level, so for its records the
 // work is wasted; any other record emitted through such a provider is sent
 // with whatever keys its caller gave it, repeats included.
+//
+// It cuts string values in attributes, at any depth, to ValueLengthLimit
+// bytes (otlp.DefaultValueLengthLimit says why); a later
+// sdklog.WithAttributeValueLengthLimit replaces the limit.
 func ProviderOptions() []sdklog.LoggerProviderOption {
-	return []sdklog.LoggerProviderOption{sdklog.WithAllowKeyDuplication()}
+	return []sdklog.LoggerProviderOption{sdklog.WithAllowKeyDuplication(), sdklog.WithAttributeValueLengthLimit(ValueLengthLimit)}
 }
+
+// ValueLengthLimit is otlp.DefaultValueLengthLimit.
+const ValueLengthLimit = 32 << 10
