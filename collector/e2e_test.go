@@ -489,7 +489,14 @@ func TestOversizedRequestLosesNothing(t *testing.T) {
 	ns, esURL, gate := gatedNode(t)
 	refused := gate.Limit(t, 256<<10)
 	col := collectortest.Start(t, collectortest.Options{Namespace: ns, ESURL: "http://" + gate.Addr})
-	provider := newProvider(t, col)
+	// Values uncut: our library cuts them to 32 KiB, other emitters need not,
+	// and the collector must cope with what they send.
+	provider := newProvider(t, col, otlp.WithGetenv(func(k string) string {
+		if k == "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT" {
+			return "-1"
+		}
+		return ""
+	}))
 	rec := instrumentation.New(provider)
 	ctx := instrumentation.WithTenant(context.Background(), instrumentation.Tenant{ID: "partner-1"})
 	ctx = instrumentation.WithActor(ctx, instrumentation.Actor{ID: "u1", Name: "Jane Doe", Type: instrumentation.ActorType(schema.ActorPartner)})
