@@ -2,24 +2,43 @@ package httpapi
 
 import (
 	"container/list"
-	"crypto/hmac"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/activitylog/activitylog/querysvc"
 )
 
-// cursorVersion changes whenever the cursor layout does.
-const cursorVersion = 1
+// A cursor is sealed, not only signed: it reveals nothing of what it
+// carries (the point in time, the sort values of the last record, the
+// principal it is bound to) and cannot be altered. Its layout, in unpadded
+// base64url:
+//
+//	version (1 byte) | salt (cursorSaltLen) | AES-256-GCM ciphertext and tag
+//
+// The AES key and the GCM nonce are derived with HKDF-SHA256 from the
+// configured cursor key and the cursor's own random salt, so no key and nonce
+// pair is ever used twice; version and salt are the additional data the tag
+// covers.
+const (
+	// cursorVersion changes whenever the cursor layout does. Version 1
+	// cursors (JSON claims and an HMAC, readable by anyone) no longer open.
+	cursorVersion = 2
+	cursorSaltLen = 32
+	cursorHeader  = 1 + cursorSaltLen
+	// cursorInfo separates these keys from any other HKDF use of the same
+	// secret.
+	cursorInfo = "activitylog querysvc cursor v2"
+)
 
-// cursorClaims is what a cursor carries; the MAC covers all of it.
+// cursorClaims is what a cursor carries, all of it sealed.
 type cursorClaims struct {
-	V       int               `json:"v"`
 	Subject string            `json:"sub"`
 	Role    querysvc.Role     `json:"role"`
 	Tenant  string            `json:"tenant,omitempty"`
@@ -32,11 +51,15 @@ type cursorClaims struct {
 	PITRef string `json:"pit_ref,omitempty"`
 }
 
-// cursors signs and verifies search cursors.
+// cursors seals and opens search cursors.
 type cursors struct {
+	// key is the configured cursor key, from which each cursor's own key is
+	// derived (at least 32 bytes).
 	key []byte
 	ttl time.Duration
 	now func() time.Time
+	// random fills a new cursor's salt; nil means crypto/rand.Read.
+	random func([]byte) (int, error)
 	// pits keeps the points in time too long for a cursor; nil keeps every
 	// one in its cursor.
 	pits *pitStore
@@ -52,10 +75,22 @@ func fingerprint(p Params) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
-func (c cursors) mac(payload string) []byte {
-	m := hmac.New(sha256.New, c.key)
-	m.Write([]byte(payload))
-	return m.Sum(nil)
+// aead returns the cipher and nonce of the cursor salted with salt.
+func (c cursors) aead(salt []byte) (cipher.AEAD, []byte, error) {
+	const keyLen, nonceLen = 32, 12 // AES-256, GCM's standard nonce
+	k, err := hkdf.Key(sha256.New, c.key, salt, cursorInfo, keyLen+nonceLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	block, err := aes.NewCipher(k[:keyLen])
+	if err != nil {
+		return nil, nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, nil, err
+	}
+	return gcm, k[keyLen:], nil
 }
 
 // issue returns a cursor for pos bound to the principal and the filters.
@@ -66,36 +101,66 @@ func (c cursors) issue(pr querysvc.Principal, p Params, pos querysvc.Position) (
 		ref = c.pits.put(ownerOf(pr), pos.PIT, c.now(), expires)
 		pos.PIT = ""
 	}
-	b, err := json.Marshal(cursorClaims{
-		V: cursorVersion, Subject: pr.Subject, Role: pr.Role, Tenant: pr.Tenant,
+	claims, err := json.Marshal(cursorClaims{
+		Subject: pr.Subject, Role: pr.Role, Tenant: pr.Tenant,
 		Filter: fingerprint(p), Expires: expires.Unix(), Pos: pos, PITRef: ref,
 	})
 	if err != nil {
 		return "", querysvc.Wrap(querysvc.CodeInternal, "encode cursor", err)
 	}
-	payload := base64.RawURLEncoding.EncodeToString(b)
-	return payload + "." + base64.RawURLEncoding.EncodeToString(c.mac(payload)), nil
+	random := c.random
+	if random == nil {
+		random = rand.Read
+	}
+	b := make([]byte, cursorHeader, cursorHeader+len(claims)+16)
+	b[0] = cursorVersion
+	if _, err := random(b[1:cursorHeader]); err != nil {
+		return "", querysvc.Wrap(querysvc.CodeInternal, "cursor salt", err)
+	}
+	aead, nonce, err := c.aead(b[1:cursorHeader])
+	if err != nil {
+		return "", querysvc.Wrap(querysvc.CodeInternal, "cursor key", err)
+	}
+	b = aead.Seal(b, nonce, claims, b[:cursorHeader])
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// unseal returns the claims of a cursor this key sealed; false for any other
+// string, a cursor of an earlier layout or one altered in any way.
+func (c cursors) unseal(cursor string) (cursorClaims, bool) {
+	if len(cursor) > maxCursorLen {
+		return cursorClaims{}, false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+	if err != nil || len(b) < cursorHeader || b[0] != cursorVersion {
+		return cursorClaims{}, false
+	}
+	aead, nonce, err := c.aead(b[1:cursorHeader])
+	if err != nil || len(b) < cursorHeader+aead.Overhead() {
+		return cursorClaims{}, false
+	}
+	plain, err := aead.Open(nil, nonce, b[cursorHeader:], b[:cursorHeader])
+	if err != nil {
+		return cursorClaims{}, false
+	}
+	var cl cursorClaims
+	if err := json.Unmarshal(plain, &cl); err != nil {
+		return cursorClaims{}, false
+	}
+	return cl, true
 }
 
 // open verifies a cursor and returns its position. A cursor that does not
-// verify is 400; one issued to another principal is 403.
+// open is 400; one issued to another principal is 403.
 func (c cursors) open(pr querysvc.Principal, p Params, cursor string) (querysvc.Position, error) {
-	bad := querysvc.Errorf(querysvc.CodeInvalid, "parameter cursor: is not a cursor this service issued")
-	payload, sig, ok := strings.Cut(cursor, ".")
+	cl, ok := c.unseal(cursor)
 	if !ok {
-		return querysvc.Position{}, bad
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, c.mac(payload)) {
-		return querysvc.Position{}, bad
-	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return querysvc.Position{}, bad
-	}
-	var cl cursorClaims
-	if err := json.Unmarshal(b, &cl); err != nil || cl.V != cursorVersion {
-		return querysvc.Position{}, bad
+		// Also what a cursor of the previous layout, or one sealed under
+		// another key (before a restart with the default random key, or
+		// by a replica configured with another), gets: the client can only
+		// start again.
+		return querysvc.Position{}, querysvc.Errorf(querysvc.CodeInvalid,
+			"parameter cursor: is expired or not valid (only a next_cursor this service returned, unaltered, is); start the search again")
 	}
 	switch {
 	case cl.Subject != pr.Subject || cl.Role != pr.Role || cl.Tenant != pr.Tenant:
@@ -106,6 +171,9 @@ func (c cursors) open(pr querysvc.Principal, p Params, cursor string) (querysvc.
 		return querysvc.Position{}, querysvc.Errorf(querysvc.CodeInvalid, "parameter cursor: has expired; start the search again")
 	}
 	if cl.PITRef != "" {
+		if c.pits == nil {
+			return querysvc.Position{}, querysvc.Errorf(querysvc.CodeInvalid, "parameter cursor: has expired; start the search again")
+		}
 		pit, ok := c.pits.get(cl.PITRef, c.now())
 		if !ok {
 			return querysvc.Position{}, querysvc.Errorf(querysvc.CodeInvalid,

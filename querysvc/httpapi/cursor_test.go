@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,6 +36,16 @@ func TestCursor(t *testing.T) {
 	}
 	other := p
 	other.Limit = 11
+	raw, err := base64.RawURLEncoding.DecodeString(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := func(i int) string {
+		b := slices.Clone(raw)
+		b[i] ^= 1
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	const notValid = "is expired or not valid"
 	tests := []struct {
 		name   string
 		c      cursors
@@ -39,30 +53,119 @@ func TestCursor(t *testing.T) {
 		p      Params
 		cursor string
 		code   string
+		msg    string
 	}{
-		{"other subject", c, querysvc.Principal{Subject: "bob", Role: querysvc.RolePartner, Tenant: "t-1"}, p, cur, querysvc.CodeForbidden},
-		{"other tenant", c, querysvc.Principal{Subject: "alice", Role: querysvc.RolePartner, Tenant: "t-2"}, p, cur, querysvc.CodeForbidden},
-		{"other role", c, querysvc.Principal{Subject: "alice", Role: querysvc.RoleAdmin}, p, cur, querysvc.CodeForbidden},
-		{"other filters", c, alice, Params{Filter: querysvc.Filter{Category: "cards"}, Limit: 10}, cur, querysvc.CodeInvalid},
-		{"other limit", c, alice, other, cur, querysvc.CodeInvalid},
-		{"expired", testCursors(now.Add(2 * time.Minute)), alice, p, cur, querysvc.CodeInvalid},
-		{"other key", cursors{key: []byte("ffffffffffffffffffffffffffffffff"), ttl: time.Minute, now: c.now}, alice, p, cur, querysvc.CodeInvalid},
-		{"truncated", c, alice, p, cur[:len(cur)-2], querysvc.CodeInvalid},
-		{"no mac", c, alice, p, strings.Split(cur, ".")[0], querysvc.CodeInvalid},
-		{"empty", c, alice, p, ".", querysvc.CodeInvalid},
+		{"other subject", c, querysvc.Principal{Subject: "bob", Role: querysvc.RolePartner, Tenant: "t-1"}, p, cur, querysvc.CodeForbidden, "another principal"},
+		{"other tenant", c, querysvc.Principal{Subject: "alice", Role: querysvc.RolePartner, Tenant: "t-2"}, p, cur, querysvc.CodeForbidden, "another principal"},
+		{"other role", c, querysvc.Principal{Subject: "alice", Role: querysvc.RoleAdmin}, p, cur, querysvc.CodeForbidden, "another principal"},
+		{"other filters", c, alice, Params{Filter: querysvc.Filter{Category: "cards"}, Limit: 10}, cur, querysvc.CodeInvalid, "other filters"},
+		{"other limit", c, alice, other, cur, querysvc.CodeInvalid, "other filters"},
+		{"expired", testCursors(now.Add(2 * time.Minute)), alice, p, cur, querysvc.CodeInvalid, "has expired"},
+		{"other key", cursors{key: []byte("ffffffffffffffffffffffffffffffff"), ttl: time.Minute, now: c.now}, alice, p, cur, querysvc.CodeInvalid, notValid},
+		{"version altered", c, alice, p, flip(0), querysvc.CodeInvalid, notValid},
+		{"salt altered", c, alice, p, flip(1), querysvc.CodeInvalid, notValid},
+		{"ciphertext altered", c, alice, p, flip(cursorHeader + 3), querysvc.CodeInvalid, notValid},
+		{"tag altered", c, alice, p, flip(len(raw) - 1), querysvc.CodeInvalid, notValid},
+		{"truncated", c, alice, p, cur[:len(cur)-2], querysvc.CodeInvalid, notValid},
+		{"header only", c, alice, p, base64.RawURLEncoding.EncodeToString(raw[:cursorHeader]), querysvc.CodeInvalid, notValid},
+		{"appended", c, alice, p, cur + "AAAA", querysvc.CodeInvalid, notValid},
+		{"not base64url", c, alice, p, cur[:10] + "." + cur[10:], querysvc.CodeInvalid, notValid},
+		{"version 1", c, alice, p, v1Cursor(t, c.key, alice, p, pos, now.Add(time.Minute)), querysvc.CodeInvalid, notValid},
+		{"too long", c, alice, p, strings.Repeat("A", maxCursorLen+1), querysvc.CodeInvalid, notValid},
+		{"empty", c, alice, p, "", querysvc.CodeInvalid, notValid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.c.open(tt.pr, tt.p, tt.cursor)
-			if got := querysvc.ErrorCode(err); got != tt.code {
-				t.Errorf("got %v (%s), want code %s", err, got, tt.code)
+			if got := querysvc.ErrorCode(err); got != tt.code || !strings.Contains(querysvc.ErrorMessage(err), tt.msg) {
+				t.Errorf("got %v (%s), want code %s saying %q", err, got, tt.code, tt.msg)
 			}
 		})
 	}
 }
 
+// v1Cursor is a cursor as the service issued it before cursors were sealed:
+// its claims in clear JSON and an HMAC-SHA256 under the same key.
+func v1Cursor(t testing.TB, key []byte, pr querysvc.Principal, p Params, pos querysvc.Position, expires time.Time) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"v": 1, "sub": pr.Subject, "role": pr.Role, "tenant": pr.Tenant,
+		"filter": fingerprint(p), "exp": expires.Unix(), "pos": pos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// TestCursorRevealsNothing: a cursor is handed to the client and shows up
+// in its logs, browser history and proxies; nothing it carries can be read
+// from it (the point in time id, the last record's sort values, the
+// principal and tenant it is bound to), and two cursors for the same page
+// share nothing but their version byte.
+func TestCursorRevealsNothing(t *testing.T) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	c := testCursors(now)
+	pr := querysvc.Principal{Subject: "subject-secret", Role: querysvc.RolePartner, Tenant: "tenant-secret"}
+	p := Params{Filter: querysvc.Filter{Category: "auth"}, Limit: 10}
+	pos := querysvc.Position{PIT: "pit-secret-pit-secret", SearchAfter: []json.RawMessage{json.RawMessage(`"sort-secret"`)}}
+	first, err := c.issue(pr, p, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.issue(pr, p, pos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cur := range []string{first, second} {
+		raw, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"subject-secret", "tenant-secret", "pit-secret", "sort-secret", "partner", `"pos"`, `"sub"`} {
+			for _, in := range []string{cur, string(raw)} {
+				if strings.Contains(in, secret) || strings.Contains(in, base64.RawURLEncoding.EncodeToString([]byte(secret))) {
+					t.Errorf("got cursor %q, want it not to reveal %q", cur, secret)
+				}
+			}
+		}
+	}
+	a, _ := base64.RawURLEncoding.DecodeString(first)
+	b, _ := base64.RawURLEncoding.DecodeString(second)
+	if len(a) != len(b) {
+		t.Fatalf("got cursors of %d and %d bytes for one page, want one length", len(a), len(b))
+	}
+	same := 0
+	for i := 1; i < len(a); i++ {
+		if a[i] == b[i] {
+			same++
+		}
+	}
+	// Random bytes agree at about 1 position in 256.
+	if same > len(a)/16 {
+		t.Errorf("got two cursors for one page agreeing on %d of %d bytes, want them unrelated (a salt of their own)", same, len(a))
+	}
+	for _, cur := range []string{first, second} {
+		if got, err := c.open(pr, p, cur); err != nil || !reflect.DeepEqual(got, pos) {
+			t.Errorf("got %+v, %v; want the position back", got, err)
+		}
+	}
+}
+
+// TestCursorSaltFailure: a salt that cannot be drawn is the service's
+// fault (500), never a cursor under a salt some other cursor had.
+func TestCursorSaltFailure(t *testing.T) {
+	c := testCursors(time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC))
+	c.random = func([]byte) (int, error) { return 0, errors.New("no entropy") }
+	cur, err := c.issue(querysvc.Principal{Subject: "alice", Role: querysvc.RoleAdmin}, Params{Limit: 10}, querysvc.Position{PIT: "pit"})
+	if querysvc.ErrorCode(err) != querysvc.CodeInternal || cur != "" {
+		t.Errorf("got %q, %v; want no cursor and an internal error", cur, err)
+	}
+}
+
 // FuzzCursor: a cursor is attacker-controlled; opening any string either
-// fails with a client error or succeeds only with what this key signed: the
+// fails with a client error or succeeds only with what this key sealed: the
 // claims it carries (position, principal, filters, expiry) are exactly those
 // of the issued cursor, so no string can move the position or rebind it.
 func FuzzCursor(f *testing.F) {
@@ -75,12 +178,13 @@ func FuzzCursor(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	want, err := cursorClaimsOf(cur)
-	if err != nil {
-		f.Fatal(err)
+	want, ok := c.unseal(cur)
+	if !ok {
+		f.Fatal("the issued cursor does not unseal")
 	}
-	// Forgeries of the same cursor at another position: its claims with
-	// search_after moved, under its own MAC, none, and another key's.
+	// Forgeries of the same cursor at another position: sealed under
+	// another key, spliced with the issued cursor's salt, and in the
+	// previous layout (clear claims, an HMAC under this key).
 	moved := querysvc.Position{PIT: "pit", SearchAfter: []json.RawMessage{json.RawMessage(`2`)}}
 	other := c
 	other.key = []byte("ffffffffffffffffffffffffffffffff")
@@ -88,10 +192,11 @@ func FuzzCursor(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	forgedPayload, _, _ := strings.Cut(forged, ".")
-	_, mac, _ := strings.Cut(cur, ".")
-	for _, s := range []string{cur, "", ".", "a.b", cur + "x", "eyJ2IjoxfQ.AAAA", strings.Repeat("A", 100) + "." + strings.Repeat("B", 43),
-		forged, forgedPayload + ".", forgedPayload + "." + mac} {
+	rawCur, _ := base64.RawURLEncoding.DecodeString(cur)
+	rawForged, _ := base64.RawURLEncoding.DecodeString(forged)
+	spliced := base64.RawURLEncoding.EncodeToString(append(slices.Clone(rawCur[:cursorHeader]), rawForged[cursorHeader:]...))
+	for _, s := range []string{cur, "", ".", "a.b", cur + "x", cur[:len(cur)-1], "eyJ2IjoxfQ.AAAA", strings.Repeat("A", 100),
+		forged, spliced, v1Cursor(f, c.key, alice, p, moved, now.Add(time.Minute))} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -105,26 +210,14 @@ func FuzzCursor(f *testing.F) {
 		if !reflect.DeepEqual(pos, issued) {
 			t.Fatalf("cursor %q opened at %+v, want the issued %+v", s, pos, issued)
 		}
-		got, err := cursorClaimsOf(s)
-		if err != nil {
-			t.Fatalf("cursor %q opened but its claims do not decode: %v", s, err)
+		got, ok := c.unseal(s)
+		if !ok {
+			t.Fatalf("cursor %q opened but does not unseal", s)
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("cursor %q opened with claims %+v, want the issued %+v", s, got, want)
 		}
 	})
-}
-
-// cursorClaimsOf decodes the claims a cursor carries, without verifying it.
-func cursorClaimsOf(cursor string) (cursorClaims, error) {
-	payload, _, _ := strings.Cut(cursor, ".")
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return cursorClaims{}, err
-	}
-	var cl cursorClaims
-	err = json.Unmarshal(b, &cl)
-	return cl, err
 }
 
 // TestCursorLongPIT: a point in time too long for a URL stays in the
@@ -268,4 +361,51 @@ func TestPITStoreBoundPerPrincipal(t *testing.T) {
 	if want := (querysvc.DefaultMaxOpenSearches+1)*len(long) + querysvc.DefaultMaxOpenSearches*3 + 3; c.pits.bytes > want {
 		t.Errorf("got %d bytes held, want at most %d (the partner's bound and bob's walk)", c.pits.bytes, want)
 	}
+}
+
+// BenchmarkCursor measures a page's cursor, issued and opened, sealed
+// (HKDF-SHA256, AES-256-GCM), beside the baseline: the same claims signed
+// and verified with HMAC-SHA256 and readable by anyone, as cursors were
+// before they were sealed.
+func BenchmarkCursor(b *testing.B) {
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	c := testCursors(now)
+	pr := querysvc.Principal{Subject: "acc_owner_bean-there", Role: querysvc.RolePartner, Tenant: "bean-there"}
+	p := Params{Filter: querysvc.Filter{Category: "auth"}, Limit: 20}
+	// A point in time over three shards, and the last record's sort values.
+	pos := querysvc.Position{PIT: strings.Repeat("x", 650),
+		SearchAfter: []json.RawMessage{json.RawMessage(`"2026-11-01T00:00:00.000000001Z"`), json.RawMessage(`"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"`)}}
+	b.Run("sealed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cur, err := c.issue(pr, p, pos)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.open(pr, p, cur); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("hmac-baseline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cur := v1Cursor(b, c.key, pr, p, pos, now.Add(c.ttl))
+			payload, sig, _ := strings.Cut(cur, ".")
+			m := hmac.New(sha256.New, c.key)
+			m.Write([]byte(payload))
+			got, err := base64.RawURLEncoding.DecodeString(sig)
+			if err != nil || !hmac.Equal(got, m.Sum(nil)) {
+				b.Fatal("baseline cursor does not verify")
+			}
+			raw, err := base64.RawURLEncoding.DecodeString(payload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var cl cursorClaims
+			if err := json.Unmarshal(raw, &cl); err != nil || cl.Subject != pr.Subject || cl.Filter != fingerprint(p) {
+				b.Fatalf("baseline cursor: got %+v, %v", cl, err)
+			}
+		}
+	})
 }

@@ -11,7 +11,9 @@
 // are logged, never returned.
 //
 // Search cursors carry the point in time and search_after position, the
-// principal they were issued to and a fingerprint of the filters, signed with
-// HMAC-SHA256 under a server key; a cursor presented by another principal, for
-// other filters, after its expiry or altered in any way is refused.
+// principal they were issued to and a fingerprint of the filters, sealed with
+// AES-256-GCM under a key derived (HKDF-SHA256) from the server's cursor key
+// and a random salt of each cursor's own, so that a cursor reveals none of
+// it; a cursor presented by another principal, for other filters, after its
+// expiry or altered in any way is refused.
 package httpapi

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/activitylog/activitylog/internal/estest"
 	"github.com/activitylog/activitylog/querysvc"
+	"github.com/activitylog/activitylog/querysvc/httpapi"
 	"github.com/activitylog/activitylog/querysvc/internal/seed"
 	"github.com/activitylog/activitylog/schema"
 )
@@ -34,19 +34,12 @@ func TestExpiredCursor(t *testing.T) {
 	if r.NextCursor == "" {
 		t.Fatal("no next cursor")
 	}
-	payload, _, _ := strings.Cut(r.NextCursor, ".")
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct {
-		Pos querysvc.Position `json:"pos"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
+	pit := httpapi.CursorPIT(cursorKey, r.NextCursor)
+	if pit == "" {
+		t.Fatal("the cursor carries no point in time")
 	}
 	// What Elasticsearch does when the keep-alive runs out.
-	if _, err := estest.Client(t).ClosePointInTime().Id(c.Pos.PIT).Do(context.Background()); err != nil {
+	if _, err := estest.Client(t).ClosePointInTime().Id(pit).Do(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	a.wantError(tok, "/v1/activities?limit=5&cursor="+url.QueryEscape(r.NextCursor), 400, "cursor has expired")

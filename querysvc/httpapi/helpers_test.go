@@ -57,6 +57,9 @@ var (
 	seedSpan  = 30 * 24 * time.Hour
 	testNow   = seedStart.Add(seedSpan)
 	secret    = []byte("test-secret-test-secret-test-secret!")
+	// cursorKey seals the cursors of the services the tests start, so that
+	// a test can read the point in time one carries (httpapi.CursorPIT).
+	cursorKey = []byte("test-cursor-key-test-cursor-key!")
 )
 
 // fixture is the seeded data stream shared by the tests of this package.
@@ -135,6 +138,7 @@ func start(t *testing.T, so serviceOptions) *api {
 		httpapi.WithClock(func() time.Time { return testNow }),
 		httpapi.WithRateLimit(0, 0),
 		httpapi.WithLogger(slog.New(slog.DiscardHandler)),
+		httpapi.WithCursorKey(cursorKey),
 	}, so.opts...)
 	h, err := httpapi.New(s, v, opts...)
 	if err != nil {

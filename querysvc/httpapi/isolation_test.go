@@ -3,10 +3,13 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,21 +258,28 @@ func TestIsolation(t *testing.T) {
 		a.wantError(admin, "/v1/activities?limit=10&cursor="+url.QueryEscape(betaCursor), 403, "another principal")
 		a.getJSON(admin, "/v1/activities?limit=10", 200, &r)
 		a.wantError(alpha, "/v1/activities?limit=10&cursor="+url.QueryEscape(r.NextCursor), 403, "another principal")
-		// Tampering: rewrite the principal inside the payload, keep the MAC.
-		payload, mac, _ := strings.Cut(betaCursor, ".")
-		raw, err := base64.RawURLEncoding.DecodeString(payload)
+		// Tampering: a cursor is sealed, so its principal cannot be
+		// rewritten; any altered byte, and the clear layout cursors had
+		// before, make it a cursor this service did not issue.
+		raw, err := base64.RawURLEncoding.DecodeString(betaCursor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var claims map[string]any
-		if err := json.Unmarshal(raw, &claims); err != nil {
-			t.Fatal(err)
+		for _, i := range []int{0, 1, len(raw) / 2, len(raw) - 1} {
+			altered := slices.Clone(raw)
+			altered[i] ^= 0x20
+			forgedCursor := base64.RawURLEncoding.EncodeToString(altered)
+			a.wantError(beta, "/v1/activities?limit=10&cursor="+url.QueryEscape(forgedCursor), 400, "expired or not valid")
 		}
-		claims["sub"], claims["tenant"] = "partner-a", "t-alpha"
-		forged, _ := json.Marshal(claims)
-		forgedCursor := base64.RawURLEncoding.EncodeToString(forged) + "." + mac
-		a.wantError(alpha, "/v1/activities?limit=10&cursor="+url.QueryEscape(forgedCursor), 400, "not a cursor")
-		a.wantError(alpha, "/v1/activities?limit=10&cursor=garbage", 400, "not a cursor")
+		// A cursor of the previous layout, under the service's key.
+		claims, _ := json.Marshal(map[string]any{"v": 1, "sub": "partner-a", "role": "partner", "tenant": "t-alpha",
+			"exp": testNow.Add(time.Minute).Unix(), "pos": map[string]any{}})
+		payload := base64.RawURLEncoding.EncodeToString(claims)
+		mac := hmac.New(sha256.New, cursorKey)
+		mac.Write([]byte(payload))
+		v1 := payload + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+		a.wantError(alpha, "/v1/activities?limit=10&cursor="+url.QueryEscape(v1), 400, "expired or not valid")
+		a.wantError(alpha, "/v1/activities?limit=10&cursor=garbage", 400, "expired or not valid")
 		// Same principal, other filters.
 		a.wantError(beta, "/v1/activities?limit=10&category=auth&cursor="+url.QueryEscape(betaCursor), 400, "other filters")
 		// The owner may continue.

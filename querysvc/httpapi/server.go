@@ -106,7 +106,9 @@ func WithRateLimit(rate float64, burst int) Option {
 	return optionFunc(func(c *config) { c.rate, c.burst = rate, burst })
 }
 
-// WithCursorKey sets the HMAC key that signs cursors (at least 32 bytes).
+// WithCursorKey sets the key from which each cursor's own encryption key is
+// derived (at least 32 bytes): cursors are sealed, so a client reads nothing
+// in them and cannot alter them.
 // Default: a random key, so cursors do not survive a restart and are not
 // accepted by other replicas; set the same key on every replica.
 func WithCursorKey(key []byte) Option { return optionFunc(func(c *config) { c.cursorKey = key }) }
