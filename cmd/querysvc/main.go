@@ -242,6 +242,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, nil))
 	verifier, err := auth.New(s.verifierConfig())
+	if errors.Is(err, auth.ErrNoAudience) {
+		return fmt.Errorf("%w: -jwt-audience or %s", err, envAudience)
+	}
 	if err != nil {
 		return err
 	}

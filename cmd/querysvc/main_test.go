@@ -191,7 +191,9 @@ func TestRunBadConfig(t *testing.T) {
 		// An identity provider's keys sign every service's tokens.
 		{"JWKS URL without audience", []string{"-jwt-jwks-url", "https://idp.example.com/jwks"}, nil, "a JWKS needs an audience"},
 		{"JWKS URL and secret without audience", []string{"-jwt-jwks-url", "https://idp.example.com/jwks"},
-			map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_JWT_ISSUER": "idp"}, "a JWKS needs an audience"},
+			map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_JWT_ISSUER": "idp"}, "-jwt-audience or QUERYSVC_JWT_AUDIENCE"},
+		// The audience is checked before the file is read.
+		{"JWKS file env without audience", nil, map[string]string{"QUERYSVC_JWT_JWKS_FILE": "idp-jwks.json"}, "-jwt-audience or QUERYSVC_JWT_AUDIENCE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
