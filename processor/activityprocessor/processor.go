@@ -760,9 +760,11 @@ func (p *activityProcessor) buildKinds() error {
 			kd.tenant = i + 1
 		}
 		tag := uint8(len(p.kinds))
-		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 {
-			// Any string is right for the key: checkAttr has nothing to do.
-			tag |= redact.HookNonStrings
+		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 && (!kd.typed || kd.typ == schema.TypeKeyword) {
+			// Any string, number or bool is right for the key, and any
+			// list of them (a keyword field): checkAttr has nothing to
+			// do but for a map or a list holding a container.
+			tag |= redact.HookContainers
 		}
 		if kd.typed && kd.typ == schema.TypeFlattened && !kd.alert && kd.claim == "" && kd.tenant == 0 {
 			// Any map is right for the key (fixType keeps it).
@@ -819,8 +821,10 @@ func (p *activityProcessor) hooked(k string) uint8 {
 		return tagAlert
 	}
 	if p.prefixes[k] {
-		// Strings, numbers and bools under it are harmless.
-		return tagPrefix | redact.HookNonStrings
+		// Strings, numbers and bools under it are harmless, and so are
+		// lists of them (unnest turns only a map, or a list holding one,
+		// into JSON).
+		return tagPrefix | redact.HookContainers
 	}
 	if isGeoKey(k) {
 		return tagGeo
@@ -847,7 +851,7 @@ func (p *activityProcessor) hooked(k string) uint8 {
 // or the security category or failed-login-burst event that only the
 // processor's own alerts carry.
 func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pcommon.Value) (remove bool) {
-	kd := &p.kinds[tag&^(redact.HookNonStrings|redact.HookNonMaps)]
+	kd := &p.kinds[tag&^(redact.HookContainers|redact.HookNonMaps)]
 	if kd.prefix {
 		unnest(v)
 		return false

@@ -197,9 +197,9 @@ type Config struct {
 	// by returning a non-zero tag for them. It is called once per distinct
 	// key per batch; the tag is cached with the key and handed to the hook
 	// with every entry, so the hook need not classify the key again. A tag
-	// with the HookNonStrings bit is handed over only with values that are
-	// not strings, one with the HookNonMaps bit only with values that are
-	// not maps. Nil hooks nothing.
+	// with the HookContainers bit is handed over only with values that are
+	// maps or lists holding a map or a list, one with the HookNonMaps bit
+	// only with values that are not maps. Nil hooks nothing.
 	Hooked func(key string) (tag uint8)
 }
 
@@ -212,10 +212,13 @@ type detector struct {
 	need uint32
 }
 
-// HookNonStrings is the bit of a Config.Hooked tag that hands the key's
-// entries to Report.Hook only when their value, after redaction, is not a
-// string: for a key that accepts any string it saves a call per value.
-const HookNonStrings uint8 = 0x80
+// HookContainers is the bit of a Config.Hooked tag that hands the key's
+// entries to Report.Hook only when their value, after redaction, is a
+// container: a map, or a list holding a map or a list. For a key that
+// accepts any string, number or bool, and any list of them (a keyword
+// field), it saves a call per value; the walk has just read the list's
+// items, so telling is a loop over their types.
+const HookContainers uint8 = 0x80
 
 // HookNonMaps is the bit of a Config.Hooked tag that hands the key's
 // entries to Report.Hook only when their value, after redaction, is not a
@@ -1138,7 +1141,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		}
 		// The value is still a string: the hook wants it unless the tag
 		// says strings are fine.
-		if !remove && tag != 0 && tag&HookNonStrings == 0 && w.rep.Hook != nil {
+		if !remove && tag != 0 && tag&HookContainers == 0 && w.rep.Hook != nil {
 			remove = w.rep.Hook(k, tag, v)
 		}
 		return remove
@@ -1146,11 +1149,31 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 	w.push(k)
 	remove = w.redactEntry(k, v, e, pos, depth, otp, top)
 	w.pop()
-	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookNonStrings == 0 || v.Type() != pcommon.ValueTypeStr) &&
+	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookContainers == 0 || isContainer(v)) &&
 		(tag&HookNonMaps == 0 || v.Type() != pcommon.ValueTypeMap) {
 		remove = w.rep.Hook(k, tag, v)
 	}
 	return remove
+}
+
+// isContainer reports whether v is a map, or a list holding a map or a
+// list (see HookContainers). Kept out of line: inlined, it made walkOne,
+// around its call, store and reload more of its variables.
+//
+//go:noinline
+func isContainer(v pcommon.Value) bool {
+	switch v.Type() {
+	case pcommon.ValueTypeMap:
+		return true
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if t := s.At(i).Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // redactEntry redacts the value of one entry whose key, with cache entry e,

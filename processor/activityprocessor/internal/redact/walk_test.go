@@ -79,7 +79,7 @@ type hookCall struct {
 }
 
 // cachesConfig is testConfig with a hook on some keys: "h.*" keys get a tag
-// handed over for every value, "n.*" keys one with HookNonStrings, and the
+// handed over for every value, "n.*" keys one with HookContainers, and the
 // changes attribute one as well.
 func cachesConfig() Config {
 	cfg := testConfig()
@@ -88,7 +88,7 @@ func cachesConfig() Config {
 		case strings.HasPrefix(k, "h."):
 			return 1
 		case strings.HasPrefix(k, "n."):
-			return 2 | HookNonStrings
+			return 2 | HookContainers
 		case k == schema.AttrChanges:
 			return 3
 		}
@@ -290,15 +290,19 @@ func TestHookBits(t *testing.T) {
 		"int":   func(v pcommon.Value) { v.SetInt(7) },
 		"map":   func(v pcommon.Value) { v.SetEmptyMap().PutStr("k", "v") },
 		"slice": func(v pcommon.Value) { v.SetEmptySlice().AppendEmpty().SetStr("x") },
+		// A list holding a list, or a map, is a container; one of
+		// scalars is not.
+		"nested": func(v pcommon.Value) { v.SetEmptySlice().AppendEmpty().SetEmptySlice().AppendEmpty().SetInt(1) },
+		"maps":   func(v pcommon.Value) { v.SetEmptySlice().AppendEmpty().SetEmptyMap().PutStr("k", "v") },
 	}
 	tests := []struct {
 		tag  uint8
 		want map[string]bool
 	}{
-		{1, map[string]bool{"str": true, "int": true, "map": true, "slice": true}},
-		{1 | HookNonStrings, map[string]bool{"str": false, "int": true, "map": true, "slice": true}},
-		{1 | HookNonMaps, map[string]bool{"str": true, "int": true, "map": false, "slice": true}},
-		{1 | HookNonStrings | HookNonMaps, map[string]bool{"str": false, "int": true, "map": false, "slice": true}},
+		{1, map[string]bool{"str": true, "int": true, "map": true, "slice": true, "nested": true, "maps": true}},
+		{1 | HookContainers, map[string]bool{"str": false, "int": false, "map": true, "slice": false, "nested": true, "maps": true}},
+		{1 | HookNonMaps, map[string]bool{"str": true, "int": true, "map": false, "slice": true, "nested": true, "maps": true}},
+		{1 | HookContainers | HookNonMaps, map[string]bool{"str": false, "int": false, "map": false, "slice": false, "nested": true, "maps": true}},
 	}
 	for _, tt := range tests {
 		cfg := testConfig()
