@@ -520,7 +520,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	var t string
 	var outcome tenant.Outcome
 	if folded {
-		t, outcome = p.tenants.ResolveSeen(rs.tenantRaw[:], rs.tenantSeen[:], resTenant)
+		t, outcome = p.tenants.ResolveSeen(rs.tenantRaw[:], rs.tenantSeen[:], resTenant, &rs.tenants)
 	} else {
 		t, outcome = p.tenants.Resolve(attrs, resTenant)
 	}
@@ -671,8 +671,10 @@ type recordState struct {
 	// tenantComposite says a tenant attribute holds a list or a map, which
 	// tenant.Resolver.Resolve reads item by item.
 	tenantComposite bool
-	// ips outlives reset: the batch's plain IPv4 addresses.
-	ips plainIPs
+	// ips and tenants outlive reset: the batch's plain IPv4 addresses and
+	// normal tenants.
+	ips     plainIPs
+	tenants tenant.Normal
 }
 
 // plainIPs remembers, for one batch, the addresses of 8 to 16 bytes that

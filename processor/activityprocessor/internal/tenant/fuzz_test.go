@@ -31,6 +31,7 @@ func FuzzResolve(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	var memo Normal
 	f.Fuzz(func(t *testing.T, first, second, resource, service string, asBytes bool) {
 		rec, res := pcommon.NewMap(), pcommon.NewMap()
 		if first != "" {
@@ -84,8 +85,15 @@ func FuzzResolve(f *testing.F) {
 				raw[i], seen[i] = v.AsString(), true
 			}
 		}
-		if got, outcome := r.ResolveSeen(raw, seen, r.FromResource(res)); got != want || outcome != wantOutcome {
+		if got, outcome := r.ResolveSeen(raw, seen, r.FromResource(res), nil); got != want || outcome != wantOutcome {
 			t.Fatalf("ResolveSeen: got %q, %v, want %q, %v", got, outcome, want, wantOutcome)
+		}
+		// With the memo every input shares, as the records of a batch
+		// do: twice, the second time answered by what the first noted.
+		for range 2 {
+			if got, outcome := r.ResolveSeen(raw, seen, r.FromResource(res), &memo); got != want || outcome != wantOutcome {
+				t.Fatalf("ResolveSeen with the memo: got %q, %v, want %q, %v", got, outcome, want, wantOutcome)
+			}
 		}
 		if got == "" {
 			return

@@ -147,6 +147,11 @@ func (res *Resource) add(raw string) {
 	if !ok {
 		return
 	}
+	res.addNormal(t)
+}
+
+// addNormal is add for a value known to be valid and normal.
+func (res *Resource) addNormal(t string) {
 	if res.tenant == "" {
 		res.tenant = t
 	} else if res.tenant != t {
@@ -172,14 +177,72 @@ func (r *Resolver) Resolve(attrs pcommon.Map, res Resource) (string, Outcome) {
 // (what Resolve would take from attrs; a list or a map, which Resolve reads
 // item by item, must go to Resolve). raw and seen have at least as many
 // entries as Config.RecordAttributes.
-func (r *Resolver) ResolveSeen(raw []string, seen []bool, res Resource) (string, Outcome) {
+// memo, when not nil, is the batch's Normal: a value it knows is taken as
+// it is, without normalizing it again.
+func (r *Resolver) ResolveSeen(raw []string, seen []bool, res Resource, memo *Normal) (string, Outcome) {
 	var rec Resource
 	for i := range r.record {
-		if seen[i] {
-			rec.add(raw[i])
+		switch {
+		case !seen[i]:
+		case memo.known(raw[i]):
+			rec.addNormal(raw[i])
+		default:
+			if t, ok := normalize(raw[i]); ok {
+				rec.addNormal(t)
+				if t == raw[i] {
+					memo.remember(raw[i])
+				}
+			}
 		}
 	}
 	return rec.outcome(res)
+}
+
+// Normal remembers, for one batch, tenant values of 8 to 16 bytes that are
+// valid and already in their normal form (normalize returns them as they
+// are), as their first and last 8 bytes and their length, which together
+// cover every byte: a batch's records repeat a few tenants, and a lookup
+// costs a fraction of normalizing. A collision only costs a normalization,
+// never a wrong answer. The zero value is empty.
+type Normal [normalSlots]struct {
+	a, b uint64
+	n    int
+}
+
+const normalBits, normalSlots = 8, 1 << 8
+
+// slot returns raw's slot and words; ok is false for a length the memo
+// does not hold.
+func (m *Normal) slot(raw string) (e *struct {
+	a, b uint64
+	n    int
+}, a, b uint64, ok bool) {
+	n := len(raw)
+	if m == nil || n < 8 || n > 16 {
+		return nil, 0, 0, false
+	}
+	a, b = load64(raw, 0), load64(raw, n-8)
+	return &m[(a*0x9e3779b97f4a7c15^b*0xc2b2ae3d27d4eb4f)>>(64-normalBits)], a, b, true
+}
+
+// known reports whether raw is a value the memo holds.
+func (m *Normal) known(raw string) bool {
+	e, a, b, ok := m.slot(raw)
+	return ok && e.n == len(raw) && e.a == a && e.b == b
+}
+
+// remember notes raw, a valid tenant in its normal form.
+func (m *Normal) remember(raw string) {
+	if e, a, b, ok := m.slot(raw); ok {
+		e.a, e.b, e.n = a, b, len(raw)
+	}
+}
+
+// load64 reads the 8 bytes of s from i, little-endian.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // outcome combines the record's candidates, rec, with the resource's.

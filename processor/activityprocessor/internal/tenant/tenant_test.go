@@ -49,7 +49,18 @@ func TestResolve(t *testing.T) {
 		// is having none, and it never outvotes a real tenant.
 		{"reserved is missing", map[string]any{"activity.tenant.id": " Unknown"}, nil, "", Missing},
 		{"reserved never conflicts", map[string]any{"activity.tenant.id": "unknown"}, map[string]any{"service.name": "acme-pos"}, "acme", Found},
+		// Values of 8 to 16 bytes, which the batch's memo holds when
+		// they are normal, in turn: a normal one, then forms that differ
+		// from it in a byte, or in length, or normalize to it.
+		{"normal, memo size", map[string]any{"activity.tenant.id": "tenant-12"}, nil, "tenant-12", Found},
+		{"capitalised, memo size", map[string]any{"activity.tenant.id": "Tenant-12"}, nil, "tenant-12", Found},
+		{"padded, memo size", map[string]any{"activity.tenant.id": " tenant-12"}, nil, "tenant-12", Found},
+		{"one byte off, memo size", map[string]any{"activity.tenant.id": "tenant-13"}, nil, "tenant-13", Found},
+		{"control character, memo size", map[string]any{"activity.tenant.id": "tenant-1\x01"}, nil, "", Missing},
+		{"masked, memo size", map[string]any{"activity.tenant.id": "[REDACTED]"}, nil, "", Missing},
+		{"memo size, conflict", map[string]any{"activity.tenant.id": "tenant-12", "tenant": "tenant-13"}, nil, "tenant-12", Conflict},
 	}
+	memo := new(Normal)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec, res := pcommon.NewMap(), pcommon.NewMap()
@@ -70,9 +81,16 @@ func TestResolve(t *testing.T) {
 					raw[i], seen[i] = v.AsString(), true
 				}
 			}
-			got, outcome = r.ResolveSeen(raw, seen, r.FromResource(res))
+			got, outcome = r.ResolveSeen(raw, seen, r.FromResource(res), nil)
 			if got != tt.want || outcome != tt.outcome {
 				t.Errorf("ResolveSeen: got %q, %v, want %q, %v", got, outcome, tt.want, tt.outcome)
+			}
+			// And with the batch's memo, which every case shares, twice.
+			for range 2 {
+				got, outcome = r.ResolveSeen(raw, seen, r.FromResource(res), memo)
+				if got != tt.want || outcome != tt.outcome {
+					t.Errorf("ResolveSeen with the memo: got %q, %v, want %q, %v", got, outcome, tt.want, tt.outcome)
+				}
 			}
 		})
 	}
