@@ -571,7 +571,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
 		attrs.PutStr(schema.AttrTenantID, t)
 	}
-	id := route(lr, rs.docID, t, st)
+	id := route(lr, rs.docID, rs.docIDStr, t, st)
 	if p.detector != nil {
 		p.observe(lr, attrs, rs, t, id, st)
 	}
@@ -656,6 +656,9 @@ type recordState struct {
 	empty       bool
 	geo         bool // a geo.location attribute: see separateGeo
 	docID       bool // an elasticsearch.document_id attribute, which route fills in place
+	// docIDStr is that attribute's value when it is a string, which route
+	// compares with the document id before it looks the attribute up.
+	docIDStr string
 	// event is the record's event attribute, when eventSeen, for burst
 	// detection.
 	event     string
@@ -712,7 +715,7 @@ func (m *plainIPs) plain(s string) bool {
 const maxFoldTenants = 4
 
 func (rs *recordState) reset() {
-	rs.claimsAlert, rs.empty, rs.geo, rs.docID = false, false, false, false
+	rs.claimsAlert, rs.empty, rs.geo, rs.docID, rs.docIDStr = false, false, false, false, ""
 	rs.event, rs.eventSeen = "", false
 	rs.moves = rs.movesBuf[:0]
 	rs.tenantSeen = [maxFoldTenants]bool{}
@@ -896,6 +899,9 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	}
 	if kd.docID {
 		rs.docID = true
+		if v.Type() == pcommon.ValueTypeStr {
+			rs.docIDStr = v.Str()
+		}
 		return false
 	}
 	if kd.empty {
@@ -1351,7 +1357,7 @@ func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	for _, a := range slices.Concat(st.resent, st.alerts) {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
-		route(lr, false, a.Tenant, st)
+		route(lr, false, "", a.Tenant, st)
 	}
 }
 
@@ -1511,8 +1517,10 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // it is when it holds the id already: the instrumentation library sends
 // activity.id there for that reason. What an emitter sends there is never
 // trusted. hasDocID says whether the record has the attribute (checkAttr
-// saw it during the walk, which is the last pass that can remove it).
-func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) string {
+// saw it during the walk, which is the last pass that can remove it), and
+// seenDocID is its value then when a string (nothing changes it after the
+// walk), else "".
+func route(lr plog.LogRecord, hasDocID bool, seenDocID, tenantID string, st *batchStats) string {
 	attrs := lr.Attributes()
 	id := ""
 	v, ok := attrs.Get(schema.AttrID)
@@ -1534,6 +1542,11 @@ func route(lr plog.LogRecord, hasDocID bool, tenantID string, st *batchStats) st
 		attrs.PutStr(schema.AttrID, id)
 	}
 	id = documentIDOf(st.res, id, tenantID, uuid)
+	if hasDocID && seenDocID != "" && seenDocID == id {
+		// The record carries the document id already, as the walk saw
+		// it (our library sends it so): nothing to look up or set.
+		return id
+	}
 	if hasDocID {
 		if v, ok := attrs.Get(schema.AttrDocumentID); ok {
 			if v.Type() != pcommon.ValueTypeStr || v.Str() != id {

@@ -93,7 +93,11 @@ func FuzzRouteAgainstPrevious(f *testing.F) {
 			return doc, attrStr(lr, schema.AttrID), attrStr(lr, schema.AttrDocumentID)
 		}
 		gotDoc, gotID, gotAttr := route1(build(), func(lr plog.LogRecord, st *batchStats) string {
-			return route(lr, hasDocID, "acme", st)
+			seen := ""
+			if hasDocID {
+				seen = id // the document id attribute's value, as the walk saw it
+			}
+			return route(lr, hasDocID, seen, "acme", st)
 		})
 		wantDoc, wantID, wantAttr := route1(build(), func(lr plog.LogRecord, st *batchStats) string {
 			return routeReference(lr, "acme", st)
