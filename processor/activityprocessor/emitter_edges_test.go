@@ -77,10 +77,10 @@ func TestBurstKeyAddressSpellings(t *testing.T) {
 	if k, _ := alerts[0].Attributes().Get(schema.AttrAlertKey); k.Str() != "203.0.113.7" {
 		t.Errorf("got alert key %q, want the address as 203.0.113.7", k.Str())
 	}
-	if got := burstAddress("fe80::1%eth0"); got != "fe80::1" {
+	if got := burstAddress("fe80::1%eth0", new(plainIPs)); got != "fe80::1" {
 		t.Errorf("burstAddress(fe80::1%%eth0) = %q, want the zone dropped", got)
 	}
-	if got := burstAddress("not an address"); got != "not an address" {
+	if got := burstAddress("not an address", new(plainIPs)); got != "not an address" {
 		t.Errorf("burstAddress kept %q as %q", "not an address", got)
 	}
 }

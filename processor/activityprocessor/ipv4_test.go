@@ -33,7 +33,8 @@ func TestIsPlainIPv4(t *testing.T) {
 // FuzzPlainIPv4 holds the shortcut to netip.ParseAddr: it accepts exactly
 // the IPv4 addresses ParseAddr parses and prints back unchanged.
 func FuzzPlainIPv4(f *testing.F) {
-	for _, s := range []string{"198.51.100.7", "0.0.0.0", "256.1.1.1", "01.2.3.4", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.4%eth0"} {
+	for _, s := range []string{"198.51.100.7", "0.0.0.0", "256.1.1.1", "01.2.3.4", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.4%eth0",
+		"[::ffff:198.51.100.7]:443", "fe80::1%eth0"} {
 		f.Add(s)
 	}
 	// One memo for every input, as for every address of a batch: it must
@@ -50,6 +51,11 @@ func FuzzPlainIPv4(f *testing.F) {
 			if got := memo.plain(s); got != want {
 				t.Errorf("plainIPs.plain(%q): got %v, want %v", s, got, want)
 			}
+		}
+		// burstAddress, which takes a plain address as it is, agrees
+		// with parsing and printing every address.
+		if got, want := burstAddress(s, &memo), burstAddressParsed(s); got != want {
+			t.Errorf("burstAddress(%q): got %q, want %q", s, got, want)
 		}
 	})
 }
@@ -82,4 +88,16 @@ func TestPlainIPsMemo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// burstAddressParsed is burstAddress without its shortcut for plain IPv4
+// addresses.
+func burstAddressParsed(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("").String()
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("").String()
+	}
+	return s
 }
