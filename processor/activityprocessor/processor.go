@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,6 +147,38 @@ type activityProcessor struct {
 	requireIngest bool
 	logger        *zap.Logger
 	lastUnauthLog atomic.Int64
+
+	// memos holds cleared batchMemos for the next batches: a bounded free
+	// list, about one per batch processed at once, as the redactor keeps
+	// its batch caches (a sync.Pool drops what it holds at every other
+	// collection).
+	memos chan *batchMemos
+}
+
+// batchMemos is what one batch remembers of its values beyond the
+// redactor's caches: its plain IPv4 addresses and its normal tenants.
+type batchMemos struct {
+	ips     plainIPs
+	tenants tenant.Normal
+}
+
+// takeMemos returns cleared memos for a batch.
+func (p *activityProcessor) takeMemos() *batchMemos {
+	select {
+	case m := <-p.memos:
+		return m
+	default:
+		return new(batchMemos)
+	}
+}
+
+// releaseMemos clears m, a batch's memos, and keeps it for a later batch.
+func (p *activityProcessor) releaseMemos(m *batchMemos) {
+	*m = batchMemos{}
+	select {
+	case p.memos <- m:
+	default: // enough kept: let this one go
+	}
 }
 
 func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time.Time) (*activityProcessor, error) {
@@ -182,6 +215,7 @@ func newActivityProcessor(cfg *Config, set processor.Settings, clock func() time
 		dropUnauth:    metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reasonUnauthenticated))),
 		trustAlerts:   cfg.TrustIncomingAlerts,
 		requireIngest: cfg.RequireIngestAuth, logger: set.Logger,
+		memos: make(chan *batchMemos, max(2, runtime.GOMAXPROCS(0))),
 	}
 	for attr, typ := range p.types {
 		if typ != schema.TypeKeyword && typ != schema.TypeText {
@@ -373,7 +407,8 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 	// Read once per batch: the whole request came with one token.
 	st.allowed, st.bound = allowedTenants(ctx)
 	var rep redact.Report
-	var rs recordState
+	rs := recordState{memo: p.takeMemos()}
+	defer p.releaseMemos(rs.memo)
 	rep.Hook = func(k string, tag uint8, v pcommon.Value) bool { return p.checkAttr(&rs, k, tag, v) }
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
@@ -520,7 +555,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	var t string
 	var outcome tenant.Outcome
 	if folded {
-		t, outcome = p.tenants.ResolveSeen(rs.tenantRaw[:], rs.tenantSeen[:], resTenant, &rs.tenants)
+		t, outcome = p.tenants.ResolveSeen(rs.tenantRaw[:], rs.tenantSeen[:], resTenant, &rs.memo.tenants)
 	} else {
 		t, outcome = p.tenants.Resolve(attrs, resTenant)
 	}
@@ -674,10 +709,8 @@ type recordState struct {
 	// tenantComposite says a tenant attribute holds a list or a map, which
 	// tenant.Resolver.Resolve reads item by item.
 	tenantComposite bool
-	// ips and tenants outlive reset: the batch's plain IPv4 addresses and
-	// normal tenants.
-	ips     plainIPs
-	tenants tenant.Normal
+	// memo outlives reset: the batch's.
+	memo *batchMemos
 }
 
 // plainIPs remembers, for one batch, the addresses of 8 to 16 bytes that
@@ -929,7 +962,7 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 	// tenant attribute is left as it came, for the tenant to be read from
 	// (a list item by item, a map as none): processRecord overwrites it
 	// with the tenant, or drops the record.
-	if !(str && kd.strOK) && kd.typed && !kd.tenantID && !(str && kd.typ == schema.TypeIP && rs.ips.plain(v.Str())) &&
+	if !(str && kd.strOK) && kd.typed && !kd.tenantID && !(str && kd.typ == schema.TypeIP && rs.memo.ips.plain(v.Str())) &&
 		!fixType(kd.typ, v) {
 		rs.moves = append(rs.moves, k)
 		return false
@@ -1264,7 +1297,7 @@ func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *re
 			}
 			switch kt {
 			case schema.AttrClientAddress:
-				key = burstAddress(key, &rs.ips)
+				key = burstAddress(key, &rs.memo.ips)
 			case schema.AttrUserName:
 				// Sign-in names are compared without case almost everywhere:
 				// "Jane" and "JANE" are one account under attack.
