@@ -16,7 +16,14 @@
 // inside the statement's transaction just before an update or delete, new
 // values just after an update (an update that sets the primary key is
 // recorded under the new key), and a Create of maps reads its rows back (an
-// upsert of maps onto a row that exists is not recorded).
+// upsert of maps onto a row that exists is not recorded). The rows read are
+// the ones the statement touches: by its WHERE clause and its rows' primary
+// keys (a delete's Model's keys too, as in
+// db.Model(&member).Delete(&Member{})), or, with gorm.Session{AllowGlobalUpdate:
+// true} and no conditions, every row of the table the model's scopes reach,
+// each recorded as a conditioned statement's rows are. One statement records
+// at most WithMaxRows rows (DefaultMaxRows, 1000); past them the rows are
+// changed unrecorded and ErrTooManyRows goes to the error handler.
 // Records are emitted only once the transaction they were made in commits,
 // the statement's own or one opened with db.Transaction or db.Begin, and are
 // dropped when it rolls back (to a nested transaction's savepoint, too): the

@@ -113,10 +113,10 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Create().After("gorm:before_create").Before("gorm:create").Register("activitylog:before_create", p.loadExisting),
 		cb.Create().After("gorm:create").Before("gorm:save_after_associations").Register("activitylog:diff_create", p.diffCreate),
 		cb.Create().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_create", p.afterCreate),
-		cb.Update().After("gorm:before_update").Before("gorm:update").Register("activitylog:before_update", p.loadBefore),
+		cb.Update().After("gorm:before_update").Before("gorm:update").Register("activitylog:before_update", p.loadBeforeUpdate),
 		cb.Update().After("gorm:update").Before("gorm:save_after_associations").Register("activitylog:diff_update", p.diffUpdate),
 		cb.Update().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_update", p.afterUpdate),
-		cb.Delete().After("gorm:before_delete").Before("gorm:delete").Register("activitylog:before_delete", p.loadBefore),
+		cb.Delete().After("gorm:before_delete").Before("gorm:delete").Register("activitylog:before_delete", p.loadBeforeDelete),
 		cb.Delete().After("gorm:delete").Before("gorm:after_delete").Register("activitylog:ran_delete", p.ran),
 		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("activitylog:after_delete", p.afterDelete),
 		cb.Raw().After("gorm:raw").Register("activitylog:raw", p.followRaw),
@@ -653,9 +653,14 @@ func (p *Plugin) query(db *gorm.DB) *gorm.DB {
 		Table(db.Statement.Table)
 }
 
+// loadBeforeUpdate and loadBeforeDelete are loadBefore for each kind of
+// statement.
+func (p *Plugin) loadBeforeUpdate(db *gorm.DB) { p.loadBefore(db, false) }
+func (p *Plugin) loadBeforeDelete(db *gorm.DB) { p.loadBefore(db, true) }
+
 // loadBefore reads the rows an update or delete is about to touch: the
 // statement's model by primary key, narrowed by its WHERE clause.
-func (p *Plugin) loadBefore(db *gorm.DB) {
+func (p *Plugin) loadBefore(db *gorm.DB, deleting bool) {
 	if db.Error != nil || !p.tracked(db) {
 		return
 	}
@@ -671,25 +676,20 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		q = q.Clauses(w.Expression)
 		conditions = true
 	}
-	// The model's own primary keys, one struct or a slice of them, as GORM
-	// narrows the statement by them: every key column, so that a composite
-	// key (a join table's) narrows the read too, and a row whose key
-	// columns are all zero says nothing.
-	var keys [][]any
-	for _, row := range rows(db.Statement.ReflectValue) {
-		vals, set := make([]any, len(s.PrimaryFields)), false
-		for i, f := range s.PrimaryFields {
-			v, zero := f.ValueOf(db.Statement.Context, row)
-			vals[i], set = v, set || !zero
-		}
-		if set {
-			keys = append(keys, vals)
-		}
-	}
-	if len(keys) > 0 {
-		column, values := schema.ToQueryValues(clause.CurrentTable, s.PrimaryFieldDBNames, keys)
-		q = q.Where(clause.IN{Column: column, Values: values})
+	// The statement's own rows' primary keys, as GORM narrows it by them.
+	if in, ok := keysIn(db.Statement.Context, s, db.Statement.ReflectValue); ok {
+		q = q.Where(in)
 		conditions = true
+	}
+	// A delete of another value than the Model, Model(&Member{ID: "m-1"}).
+	// Delete(&Member{}), is narrowed by the Model's keys as well (GORM's
+	// delete and soft-delete clauses do so on the same test). An update
+	// needs no such step: its ReflectValue is the Model already.
+	if st := db.Statement; deleting && st.Model != nil && st.Dest != st.Model && st.ReflectValue.CanAddr() {
+		if in, ok := keysIn(st.Context, s, reflect.ValueOf(st.Model)); ok {
+			q = q.Where(in)
+			conditions = true
+		}
 	}
 	if !conditions && !db.AllowGlobalUpdate {
 		// GORM refuses an unconditioned update or delete (ErrMissingWhereClause)
@@ -704,6 +704,29 @@ func (p *Plugin) loadBefore(db *gorm.DB) {
 		}
 	}
 	p.readBefore(db, q)
+}
+
+// keysIn is the condition that narrows a statement to the primary keys of
+// the rows v holds, one struct or a slice of them: every key column, so that
+// a composite key (a join table's) narrows it too, and a row whose key
+// columns are all zero says nothing. It is false when no row has a key.
+func keysIn(ctx context.Context, s *schema.Schema, v reflect.Value) (clause.Expression, bool) {
+	var keys [][]any
+	for _, row := range rows(v) {
+		vals, set := make([]any, len(s.PrimaryFields)), false
+		for i, f := range s.PrimaryFields {
+			val, zero := f.ValueOf(ctx, row)
+			vals[i], set = val, set || !zero
+		}
+		if set {
+			keys = append(keys, vals)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, false
+	}
+	column, values := schema.ToQueryValues(clause.CurrentTable, s.PrimaryFieldDBNames, keys)
+	return clause.IN{Column: column, Values: values}, true
 }
 
 // newPrimaryKey returns the value an update sets the primary key to: a

@@ -326,6 +326,21 @@ func TestPluginMaxRows(t *testing.T) {
 	if len(errs) != 1 || !errors.Is(errs[0], gormlog.ErrTooManyRows) {
 		t.Errorf("global update: got errors %v, want one ErrTooManyRows", errs)
 	}
+	// So is a delete of every row: all four go, the first two are recorded.
+	errs = nil
+	res := fresh.Session(&gorm.Session{AllowGlobalUpdate: true}).Delete(&Reward{})
+	if res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	if res.RowsAffected != 4 {
+		t.Fatalf("global delete: got %d rows deleted, want 4", res.RowsAffected)
+	}
+	if n := len(exp.Take()); n != 2 {
+		t.Errorf("global delete: got %d records, want 2 (the row limit)", n)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], gormlog.ErrTooManyRows) {
+		t.Errorf("global delete: got errors %v, want one ErrTooManyRows", errs)
+	}
 }
 
 // ProductID is a named primary-key type.
@@ -1318,23 +1333,96 @@ func TestPluginGlobalUpdateAndDelete(t *testing.T) {
 	if err := global.Delete(&Member{}).Error; err != nil {
 		t.Fatal(err)
 	}
-	deleted := map[string]bool{}
+	got = map[string]map[string]any{}
 	for _, rec := range exp.Take() {
 		if name := rec.EventName(); name != schema.EventName(schema.EventDeleted) {
 			t.Errorf("got event %s, want %s", name, schema.EventName(schema.EventDeleted))
 		}
-		deleted[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = true
+		got[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = changes(rec)["Email"]
 	}
-	if want := map[string]bool{"m-1": true, "m-2": true}; !reflect.DeepEqual(deleted, want) {
-		t.Errorf("global delete: got deleted members %v, want %v", deleted, want)
+	want = map[string]map[string]any{
+		"m-1": {"old": "gone@example.com"},
+		"m-2": {"old": "gone@example.com"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("global delete: got Email changes by member %v, want %v", got, want)
 	}
 
 	// Nothing left to touch: nothing recorded.
-	if err := global.Model(&Member{}).Update("email", "x@example.com").Error; err != nil {
+	for name, stmt := range map[string]func() *gorm.DB{
+		"update": func() *gorm.DB { return global.Model(&Member{}).Update("email", "x@example.com") },
+		"delete": func() *gorm.DB { return global.Delete(&Member{}) },
+	} {
+		res := stmt()
+		if res.Error != nil {
+			t.Fatal(res.Error)
+		}
+		if res.RowsAffected != 0 {
+			t.Fatalf("global %s of no rows: got %d rows affected, want 0", name, res.RowsAffected)
+		}
+		if recs := exp.Take(); len(recs) != 0 {
+			t.Errorf("global %s of no rows: got %d records, want none", name, len(recs))
+		}
+	}
+
+	// A permanent delete of every row reaches the soft-deleted rows: all three.
+	if err := global.Unscoped().Delete(&Member{}).Error; err != nil {
 		t.Fatal(err)
 	}
-	if recs := exp.Take(); len(recs) != 0 {
-		t.Errorf("global update of no rows: got %d records, want none", len(recs))
+	purged := map[string]bool{}
+	for _, rec := range exp.Take() {
+		if name := rec.EventName(); name != schema.EventName(schema.EventDeleted) {
+			t.Errorf("got event %s, want %s", name, schema.EventName(schema.EventDeleted))
+		}
+		purged[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = true
+	}
+	if want := map[string]bool{"m-1": true, "m-2": true, "m-3": true}; !reflect.DeepEqual(purged, want) {
+		t.Errorf("global purge: got purged members %v, want %v", purged, want)
 	}
 	noRecordingErrors(t, errs)
+}
+
+// TestPluginDeleteNarrowedByModel: Model(&Member{ID: "m-1"}).Delete(&Member{})
+// deletes m-1 alone, as GORM narrows a delete by the Model's keys too. It was
+// recorded as no delete at all, and with AllowGlobalUpdate as a delete of
+// every row.
+func TestPluginDeleteNarrowedByModel(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		global, purge bool
+	}{
+		{name: "soft"},
+		{name: "soft global", global: true},
+		{name: "purge", purge: true},
+		{name: "purge global", global: true, purge: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, exp, errs := setup(t)
+			tx := db.WithContext(staffContext())
+			members := []Member{{ID: "m-1", Name: "Ann"}, {ID: "m-2", Name: "Bob"}}
+			if err := tx.Create(&members).Error; err != nil {
+				t.Fatal(err)
+			}
+			exp.Take()
+			tx = tx.Session(&gorm.Session{AllowGlobalUpdate: tc.global})
+			if tc.purge {
+				tx = tx.Unscoped()
+			}
+			res := tx.Model(&Member{ID: "m-1"}).Delete(&Member{})
+			if res.Error != nil {
+				t.Fatal(res.Error)
+			}
+			if res.RowsAffected != 1 {
+				t.Fatalf("got %d rows deleted, want 1", res.RowsAffected)
+			}
+			rec := one(t, exp, schema.EventDeleted)
+			if got := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(); got != "m-1" {
+				t.Errorf("got deleted member %q, want m-1", got)
+			}
+			if got, want := changes(rec)["Name"], map[string]any{"old": "Ann"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("got Name change %v, want %v", got, want)
+			}
+			noRecordingErrors(t, errs)
+		})
+	}
 }
