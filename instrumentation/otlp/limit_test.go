@@ -14,12 +14,13 @@ import (
 )
 
 // longestServer is a collector that counts records and notes the longest
-// string value in any record's attributes, at any depth.
+// string value in any record's attributes, at any depth, and in its body.
 type longestServer struct {
 	collogs.UnimplementedLogsServiceServer
-	mu      sync.Mutex
-	records int
-	longest int
+	mu          sync.Mutex
+	records     int
+	longest     int
+	longestBody int
 }
 
 func (s *longestServer) Export(_ context.Context, req *collogs.ExportLogsServiceRequest) (*collogs.ExportLogsServiceResponse, error) {
@@ -29,6 +30,7 @@ func (s *longestServer) Export(_ context.Context, req *collogs.ExportLogsService
 		for _, sl := range rl.GetScopeLogs() {
 			for _, lr := range sl.GetLogRecords() {
 				s.records++
+				s.longestBody = max(s.longestBody, longestString(lr.GetBody()))
 				for _, kv := range lr.GetAttributes() {
 					s.longest = max(s.longest, longestString(kv.GetValue()))
 				}
@@ -114,5 +116,46 @@ func TestProviderValueLengthLimitFromEnvironment(t *testing.T) {
 		otlp.WithGetenv(func(k string) string { return env[k] }))
 	if err == nil || !strings.Contains(err.Error(), "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT") {
 		t.Errorf("got %v, want an error naming OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", err)
+	}
+}
+
+// TestProviderCutsTheBody: the SDK cuts attribute values only; the provider
+// cuts the body (the description) to the same limit, in characters. A
+// subject's name of 5 MiB, which the description quotes, or a caller's own
+// description as long, made a record the collector refused even alone: it
+// was lost.
+func TestProviderCutsTheBody(t *testing.T) {
+	ls := &longestServer{}
+	addr := serveGRPC(t, ls)
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure(),
+		otlp.WithGetenv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := instrumentation.New(p)
+	ctx := context.Background()
+	name := strings.Repeat("é", 3<<20)
+	if err := r.Created(ctx, instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-1", Name: name}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Record(ctx, instrumentation.Event{Action: instrumentation.Viewed,
+		Subject:     instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-1"},
+		Description: strings.Repeat("d", 5<<20)}); err != nil {
+		t.Fatal(err)
+	}
+	login(t, r, 3)
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatalf("got shutdown error %v, want nil", err)
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.records != 5 {
+		t.Errorf("collector got %d records, want 5 (stats %+v)", ls.records, p.Stats())
+	}
+	// The name is two bytes a character: the description of the first
+	// record, cut to the limit in characters, is at most twice it in bytes;
+	// the second's is exactly the limit.
+	if ls.longestBody < otlp.DefaultValueLengthLimit || ls.longestBody > 2*otlp.DefaultValueLengthLimit {
+		t.Errorf("got a longest body of %d bytes, want it cut to %d characters", ls.longestBody, otlp.DefaultValueLengthLimit)
 	}
 }

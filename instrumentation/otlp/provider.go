@@ -117,10 +117,11 @@ func (l *closingLogger) Enabled(ctx context.Context, param log.EnabledParameters
 	return l.p.closing.Load() || l.next.Enabled(ctx, param)
 }
 
-// DefaultValueLengthLimit is the longest string value, in bytes, a record
-// carries in its attributes at any depth (an activity's old and new values
-// included) unless OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT says
-// otherwise; longer ones are cut to it. A collector refuses a request larger
+// DefaultValueLengthLimit is the longest string value, in characters, a
+// record carries in its attributes at any depth (an activity's old and new
+// values included) and in its body (the description) unless
+// OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise; longer ones are
+// cut to it (byte slices to as many bytes). A collector refuses a request larger
 // than it accepts (gRPC's 4 MiB by default, 16 MiB in the shipped
 // configuration); the provider then sends the batch's records apart, and a
 // record too large even alone, one holding a megabytes-long value (an image
@@ -172,7 +173,7 @@ func NewProvider(ctx context.Context, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &gate{capacity: int64(c.maxQueueSize), settledCh: make(chan struct{}), stopping: make(chan struct{})}
+	g := &gate{capacity: int64(c.maxQueueSize), bodyLimit: limit, settledCh: make(chan struct{}), stopping: make(chan struct{})}
 	g.next = sdklog.NewBatchProcessor(newCountingExporter(exp, g, c),
 		sdklog.WithMaxQueueSize(c.maxQueueSize),
 		sdklog.WithExportInterval(c.exportInterval),
@@ -413,6 +414,9 @@ func newResource(ctx context.Context, c config) (*resource.Resource, error) {
 type gate struct {
 	next     sdklog.Processor
 	capacity int64
+	// bodyLimit is the value length limit, which the SDK applies to
+	// attributes only: OnEmit cuts a record's body to it too (see cutBody).
+	bodyLimit int
 	// pending counts records admitted but not yet handed to the exporter.
 	pending atomic.Int64
 
@@ -474,7 +478,92 @@ func (g *gate) OnEmit(ctx context.Context, r *sdklog.Record) error {
 		}
 	}
 	g.accepted.Add(1)
+	cutBody(r, g.bodyLimit)
 	return g.next.OnEmit(ctx, r)
+}
+
+// cutBody cuts the strings of r's body, at any depth, to limit characters
+// (none when limit is negative), as the SDK cuts attribute values. The body
+// is the activity's description, which holds the names it was given (a
+// subject's, an actor's) or the caller's own text: uncut, a megabytes-long
+// name made a record the collector refuses even sent alone, and it was
+// lost.
+func cutBody(r *sdklog.Record, limit int) {
+	if limit < 0 {
+		return
+	}
+	if v, cut := cutValue(r.Body(), limit); cut {
+		r.SetBody(v)
+	}
+}
+
+// cutValue returns v with its strings cut to limit characters and its byte
+// slices to limit bytes, as the SDK cuts attribute values, and whether any
+// was.
+func cutValue(v attribute.Value, limit int) (attribute.Value, bool) {
+	switch v.Type() {
+	case attribute.STRING:
+		if s, cut := cutString(v.AsString(), limit); cut {
+			return attribute.StringValue(s), true
+		}
+	case attribute.STRINGSLICE:
+		ss := v.AsStringSlice()
+		changed := false
+		for i, s := range ss {
+			var cut bool
+			if ss[i], cut = cutString(s, limit); cut {
+				changed = true
+			}
+		}
+		if changed {
+			return attribute.StringSliceValue(ss), true
+		}
+	case attribute.BYTESLICE:
+		if bs := v.AsByteSlice(); len(bs) > limit {
+			return attribute.ByteSliceValue(bs[:limit]), true
+		}
+	case attribute.SLICE:
+		vs := v.AsSlice()
+		changed := false
+		for i, e := range vs {
+			var cut bool
+			if vs[i], cut = cutValue(e, limit); cut {
+				changed = true
+			}
+		}
+		if changed {
+			return attribute.SliceValue(vs...), true
+		}
+	case attribute.MAP:
+		kvs := v.AsMap()
+		changed := false
+		for i, kv := range kvs {
+			var cut bool
+			if kvs[i].Value, cut = cutValue(kv.Value, limit); cut {
+				changed = true
+			}
+		}
+		if changed {
+			return attribute.MapValue(kvs...), true
+		}
+	}
+	return v, false
+}
+
+// cutString returns s cut to limit characters (an invalid byte counts as
+// one), and whether it was.
+func cutString(s string, limit int) (string, bool) {
+	if len(s) <= limit {
+		return s, false
+	}
+	n := 0
+	for i := range s {
+		if n == limit {
+			return s[:i], true
+		}
+		n++
+	}
+	return s, false
 }
 
 func (g *gate) Enabled(ctx context.Context, p sdklog.EnabledParameters) bool {
