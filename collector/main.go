@@ -15,10 +15,11 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.opentelemetry.io/collector/confmap/provider/fileprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
 	"go.opentelemetry.io/collector/otelcol"
+
+	"github.com/activitylog/activitylog/collector/envdefault"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -36,7 +37,10 @@ func main() {
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
 				ProviderFactories: []confmap.ProviderFactory{
-					envprovider.NewFactory(),
+					// The collector's env provider, except that a
+					// variable set but empty takes its :- default, as in
+					// a shell (see collector/envdefault).
+					envdefault.NewFactory(),
 					fileprovider.NewFactory(),
 					yamlprovider.NewFactory(),
 				},

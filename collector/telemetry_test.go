@@ -74,3 +74,22 @@ func listening(t *testing.T, port string) []string {
 	}
 	return addrs
 }
+
+// TestEmptyVariableTakesItsDefault: a variable set but empty takes the
+// default the configuration gives it, as ${NAME:-default} reads in a shell
+// and in Docker Compose (collector/envdefault): an env file's line
+// ACTIVITYCOL_METRICS_HOST= served the metrics on every interface.
+func TestEmptyVariableTakesItsDefault(t *testing.T) {
+	c := collectortest.Start(t, collectortest.Options{Env: map[string]string{
+		"ACTIVITYCOL_METRICS_HOST": "", "ACTIVITYCOL_ES_TIMEOUT": "", "ACTIVITYCOL_QUEUE_SIZE": "",
+	}})
+	addrs := listening(t, c.MetricsPort)
+	if len(addrs) == 0 {
+		t.Fatalf("got no listening socket on port %s in /proc/net/tcp{,6}, want one", c.MetricsPort)
+	}
+	for _, a := range addrs {
+		if a != "0100007F" && a != "00000000000000000000000001000000" { // 127.0.0.1, ::1
+			t.Errorf("got a listener on address %s (hex, as /proc/net shows it) port %s, want loopback only", a, c.MetricsPort)
+		}
+	}
+}
