@@ -21,6 +21,15 @@
 // also carries IngestAttribute, so that the processor can tell a request
 // from an unbound token from one whose client.Info was lost on the way. The
 // contrib extension still decides whether the token is valid.
+//
+// The extension is also a gRPC server middleware (the OTLP gRPC receiver's
+// "middlewares: [{id: ingestauth}]"): it makes the same decision when a
+// stream's headers arrive, before grpc-go reads the request's message. The
+// receiver's "auth" check alone runs in an interceptor, once grpc-go has
+// read, decompressed and decoded the whole message, so a client without a
+// token could make the collector read and hold up to max_recv_msg_size_mib
+// before it was refused. The HTTP receiver needs no middleware: its auth
+// handler refuses a request before its body is read.
 package ingestauth
 
 import (
@@ -42,7 +51,12 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensionauth"
+	"go.opentelemetry.io/collector/extension/extensionmiddleware"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"github.com/activitylog/activitylog/querysvc"
 	"github.com/activitylog/activitylog/schema"
@@ -186,7 +200,35 @@ type guard struct {
 	file           *tokenFile // nil for inline tokens, which may write any tenant
 }
 
-var _ extensionauth.Server = (*guard)(nil)
+var (
+	_ extensionauth.Server           = (*guard)(nil)
+	_ extensionmiddleware.GRPCServer = (*guard)(nil)
+)
+
+// GetGRPCServerOptions implements extensionmiddleware.GRPCServer: a gRPC
+// server whose configuration names ingestauth among its middlewares refuses
+// a stream without a valid token when its headers arrive, with
+// Unauthenticated, before any of its message is read.
+//
+// It sets the server's tap handle, of which grpc-go allows one: another
+// middleware setting one too makes the server panic at the start.
+func (g *guard) GetGRPCServerOptions(context.Context) ([]grpc.ServerOption, error) {
+	return []grpc.ServerOption{grpc.InTapHandle(g.tap)}, nil
+}
+
+// tap is the gRPC server's tap handle: it runs in the connection's reading
+// goroutine when a stream's headers arrive, and refuses the stream, before
+// its message is read, when Authenticate would. It lets the stream in with
+// its context unchanged: the receiver's auth interceptor authenticates it
+// again and puts its token's tenants in the request's client.Info. Its cost
+// is Authenticate's: a few comparisons and a stat of the token file (a read
+// of it at most once a second), nothing that waits on the network.
+func (g *guard) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if _, err := g.Authenticate(ctx, info.Header); err != nil {
+		return ctx, status.Error(codes.Unauthenticated, err.Error())
+	}
+	return ctx, nil
+}
 
 // Authenticate implements extensionauth.Server.
 func (g *guard) Authenticate(ctx context.Context, headers map[string][]string) (context.Context, error) {

@@ -2,10 +2,12 @@ package ingestauth
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +15,14 @@ import (
 	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensionauth"
+	"go.opentelemetry.io/collector/extension/extensionmiddleware"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 const token = "0123456789abcdef0123456789abcdef"
@@ -393,5 +402,73 @@ func TestTokenTenantsSameSizeAndTime(t *testing.T) {
 			t.Fatalf("after the change: got tenants %v, want [bcme]", got)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// countingLogs is an OTLP logs service that counts the requests it is
+// handed, that is, the messages grpc-go read and decoded for it.
+type countingLogs struct {
+	plogotlp.UnimplementedGRPCServer
+	handled atomic.Int64
+}
+
+func (c *countingLogs) Export(context.Context, plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	c.handled.Add(1)
+	return plogotlp.NewExportResponse(), nil
+}
+
+// TestGRPCMiddleware proves that a gRPC server with the extension's server
+// options refuses a stream without a valid token, with Unauthenticated,
+// before its message reaches the service, and lets the token's in.
+func TestGRPCMiddleware(t *testing.T) {
+	s, err := start(t, config(func(c *bearertokenauthextension.Config) { c.BearerToken = token }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw, ok := s.(extensionmiddleware.GRPCServer)
+	if !ok {
+		t.Fatalf("%T is not a gRPC server middleware", s)
+	}
+	opts, err := mw.GetGRPCServerOptions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := grpc.NewServer(opts...)
+	logs := &countingLogs{}
+	plogotlp.RegisterGRPCServer(server, logs)
+	go func() { _ = server.Serve(l) }()
+	defer server.Stop()
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := plogotlp.NewGRPCClient(conn)
+
+	for _, tt := range []struct {
+		name    string
+		md      []string
+		want    codes.Code
+		handled int64
+	}{
+		{"none", nil, codes.Unauthenticated, 0},
+		{"another token", []string{"authorization", "Bearer " + strings.Repeat("x", 32)}, codes.Unauthenticated, 0},
+		{"too short", []string{"authorization", "Bearer " + token[:MinTokenLength-1]}, codes.Unauthenticated, 0},
+		{"without the scheme", []string{"authorization", token}, codes.Unauthenticated, 0},
+		{"the token", []string{"authorization", "Bearer " + token}, codes.OK, 1},
+	} {
+		before := logs.handled.Load()
+		ctx := metadata.AppendToOutgoingContext(context.Background(), tt.md...)
+		_, err := client.Export(ctx, plogotlp.NewExportRequest())
+		if got := status.Code(err); got != tt.want {
+			t.Errorf("%s: got %v (%v), want %v", tt.name, got, err, tt.want)
+		}
+		if got := logs.handled.Load() - before; got != tt.handled {
+			t.Errorf("%s: the service got %d requests, want %d", tt.name, got, tt.handled)
+		}
 	}
 }

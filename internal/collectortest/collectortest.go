@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -327,6 +328,36 @@ func (c *Collector) Kill(tb testing.TB) {
 		_ = c.cmd.Process.Kill()
 		<-c.done
 	})
+}
+
+// Memory returns the collector process's peak and current resident set
+// size, in bytes: VmHWM and VmRSS of /proc/<pid>/status (Linux only). The
+// peak is the most the process has held since it started.
+func (c *Collector) Memory() (peak, resident int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("collectortest: memory: %w", err)
+	}
+	fields := map[string]*int64{"VmHWM:": &peak, "VmRSS:": &resident}
+	for line := range strings.Lines(string(b)) {
+		// "VmHWM:	   12345 kB"
+		w := strings.Fields(line)
+		if len(w) != 3 || w[2] != "kB" {
+			continue
+		}
+		if dst, ok := fields[w[0]]; ok {
+			kb, err := strconv.ParseInt(w[1], 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("collectortest: memory: %q: %w", line, err)
+			}
+			*dst = kb << 10
+			delete(fields, w[0])
+		}
+	}
+	if len(fields) != 0 {
+		return 0, 0, fmt.Errorf("collectortest: memory: no VmHWM or VmRSS in /proc/%d/status", c.cmd.Process.Pid)
+	}
+	return peak, resident, nil
 }
 
 // Log returns what the collector has logged so far.
