@@ -22,8 +22,9 @@
 // db.Model(&member).Delete(&Member{})), or, with gorm.Session{AllowGlobalUpdate:
 // true} and no conditions, every row of the table the model's scopes reach,
 // each recorded as a conditioned statement's rows are. One statement records
-// at most WithMaxRows rows (DefaultMaxRows, 1000); past them the rows are
-// changed unrecorded and ErrTooManyRows goes to the error handler.
+// at most WithMaxRows rows (DefaultMaxRows, 1000), the first ones by primary
+// key; past them the rows are changed unrecorded and ErrTooManyRows goes to
+// the error handler.
 // Records are emitted only once the transaction they were made in commits,
 // the statement's own or one opened with db.Transaction or db.Begin, and are
 // dropped when it rolls back (to a nested transaction's savepoint, too): the

@@ -72,8 +72,9 @@ func WithErrorHandler(h func(error)) Option {
 	})
 }
 
-// WithMaxRows bounds how many rows one update or delete records; further rows
-// are changed but not recorded, and ErrTooManyRows is reported. The default
+// WithMaxRows bounds how many rows one update or delete records, the first
+// ones by primary key; further rows are changed but not recorded, and
+// ErrTooManyRows is reported. The default
 // is DefaultMaxRows; values below one mean the default.
 func WithMaxRows(n int) Option {
 	return optionFunc(func(p *Plugin) {
@@ -763,7 +764,8 @@ func newPrimaryKey(db *gorm.DB, pk *schema.Field) (any, bool) {
 // row's key becomes (the expression evaluated on the row as it is), so that
 // the row can be found again after the update and recorded under its new key.
 func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value any) {
-	res, err := q.Select("?, ?", clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, value).
+	res, err := byPrimaryKey(q, db.Statement.Schema).
+		Select("?, ?", clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, value).
 		Limit(p.maxRows + 1).Rows()
 	if err != nil {
 		p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
@@ -788,6 +790,15 @@ func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value an
 	db.InstanceSet(keyRenamed, renames{byOld: renamed, ids: ids})
 }
 
+// byPrimaryKey orders q by s's primary key columns: readBefore and
+// readRenames read at most maxRows rows, and must read the same ones.
+func byPrimaryKey(q *gorm.DB, s *schema.Schema) *gorm.DB {
+	for _, name := range s.PrimaryFieldDBNames {
+		q = q.Order(clause.OrderByColumn{Column: clause.Column{Table: clause.CurrentTable, Name: name}})
+	}
+	return q
+}
+
 // renames are the primary keys an update changes: old to new, and the new
 // ones to read the rows back by.
 type renames struct {
@@ -796,11 +807,13 @@ type renames struct {
 }
 
 // readBefore reads the rows of q, at most maxRows of them, as the rows
-// before the statement's change.
+// before the statement's change: the first ones by primary key, so that a
+// statement over more rows than that records the same ones whatever order
+// the database scans them in.
 func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) {
 	s := db.Statement.Schema
 	before := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	if err := q.Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
+	if err := byPrimaryKey(q, s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
 		p.onError(fmt.Errorf("read %s before change: %w", s.Table, err))
 		return
 	}

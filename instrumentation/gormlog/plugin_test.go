@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -1289,6 +1290,61 @@ func TestPluginKeyStringPanic(t *testing.T) {
 		t.Errorf("got subject id %q, want 7", got)
 	}
 	noRecordingErrors(t, &errs)
+}
+
+// TestPluginMaxRowsByPrimaryKey: a statement over more rows than the limit
+// records the first ones by primary key, whatever order the database scans
+// them in (SQLite scans a table by insertion, here the keys' reverse), for
+// an update, a global update and a delete alike.
+func TestPluginMaxRowsByPrimaryKey(t *testing.T) {
+	db := openDB(t)
+	lp, exp := logtest.NewProvider(t)
+	var errs []error
+	if err := db.Use(gormlog.New(instrumentation.New(lp), gormlog.WithMaxRows(2),
+		gormlog.WithCategory("members", instrumentation.Members),
+		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Member{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	for _, id := range []string{"m-4", "m-3", "m-2", "m-1"} {
+		if err := tx.Create(&Member{ID: id, Name: "n" + id}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp.Take()
+	recorded := func() []string {
+		var ids []string
+		for _, rec := range exp.Take() {
+			ids = append(ids, logtest.Attributes(rec)[schema.AttrSubjectID].AsString())
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	want := []string{"m-1", "m-2"}
+	if err := tx.Model(&Member{}).Where("email = ?", "").Update("email", "x@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := recorded(); !slices.Equal(got, want) {
+		t.Errorf("update: got records of %v, want %v", got, want)
+	}
+	if err := tx.Session(&gorm.Session{AllowGlobalUpdate: true}).Model(&Member{}).Update("email", "y@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := recorded(); !slices.Equal(got, want) {
+		t.Errorf("global update: got records of %v, want %v", got, want)
+	}
+	if err := tx.Delete(&Member{}, "email = ?", "y@example.com").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := recorded(); !slices.Equal(got, want) {
+		t.Errorf("delete: got records of %v, want %v", got, want)
+	}
+	if len(errs) != 3 {
+		t.Errorf("got errors %v, want three ErrTooManyRows", errs)
+	}
 }
 
 // TestPluginGlobalUpdateAndDelete: with GORM's AllowGlobalUpdate, an update
