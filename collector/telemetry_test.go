@@ -27,13 +27,20 @@ func TestMetricsOnLoopbackByDefault(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "otelcol_") {
 		t.Fatalf("got %d %.200s, want 200 with the collector's metrics", resp.StatusCode, body)
 	}
-	addrs := listening(t, c.MetricsPort)
+	loopbackOnly(t, c.MetricsPort)
+}
+
+// loopbackOnly fails t unless something listens on port, on loopback
+// addresses only.
+func loopbackOnly(t *testing.T, port string) {
+	t.Helper()
+	addrs := listening(t, port)
 	if len(addrs) == 0 {
-		t.Fatalf("got no listening socket on port %s in /proc/net/tcp{,6}, want one", c.MetricsPort)
+		t.Fatalf("got no listening socket on port %s in /proc/net/tcp{,6}, want one", port)
 	}
 	for _, a := range addrs {
 		if a != "0100007F" && a != "00000000000000000000000001000000" { // 127.0.0.1, ::1
-			t.Errorf("got a listener on address %s (hex, as /proc/net shows it) port %s, want loopback only", a, c.MetricsPort)
+			t.Errorf("got a listener on address %s (hex, as /proc/net shows it) port %s, want loopback only", a, port)
 		}
 	}
 }
@@ -83,13 +90,5 @@ func TestEmptyVariableTakesItsDefault(t *testing.T) {
 	c := collectortest.Start(t, collectortest.Options{Env: map[string]string{
 		"ACTIVITYCOL_METRICS_HOST": "", "ACTIVITYCOL_ES_TIMEOUT": "", "ACTIVITYCOL_QUEUE_SIZE": "",
 	}})
-	addrs := listening(t, c.MetricsPort)
-	if len(addrs) == 0 {
-		t.Fatalf("got no listening socket on port %s in /proc/net/tcp{,6}, want one", c.MetricsPort)
-	}
-	for _, a := range addrs {
-		if a != "0100007F" && a != "00000000000000000000000001000000" { // 127.0.0.1, ::1
-			t.Errorf("got a listener on address %s (hex, as /proc/net shows it) port %s, want loopback only", a, c.MetricsPort)
-		}
-	}
+	loopbackOnly(t, c.MetricsPort)
 }

@@ -51,6 +51,19 @@ func longestString(v *commonpb.AnyValue) int {
 	return n
 }
 
+// longestProvider is a provider with the default value length limit
+// exporting to a longestServer, and a recorder over it.
+func longestProvider(t *testing.T) (*longestServer, *otlp.Provider, *instrumentation.Recorder) {
+	t.Helper()
+	ls := &longestServer{}
+	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(serveGRPC(t, ls)), otlp.WithInsecure(),
+		otlp.WithGetenv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls, p, instrumentation.New(p)
+}
+
 type note struct{ Text string }
 
 // TestProviderDeliversABatchHoldingAHugeValue: a record whose changed value
@@ -58,14 +71,7 @@ type note struct{ Text string }
 // arrives, the value cut to otlp.DefaultValueLengthLimit, and so do the
 // records exported with it. Uncut, it was refused even alone, and lost.
 func TestProviderDeliversABatchHoldingAHugeValue(t *testing.T) {
-	ls := &longestServer{}
-	addr := serveGRPC(t, ls)
-	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure(),
-		otlp.WithGetenv(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := instrumentation.New(p)
+	ls, p, r := longestProvider(t)
 	login(t, r, 10)
 	huge := note{Text: strings.Repeat("x", 5<<20)}
 	if err := r.Updated(context.Background(), instrumentation.Subject{Category: instrumentation.Rewards, Type: "note", ID: "n-1"}, note{}, huge); err != nil {
@@ -125,14 +131,7 @@ func TestProviderValueLengthLimitFromEnvironment(t *testing.T) {
 // description as long, made a record the collector refused even alone: it
 // was lost.
 func TestProviderCutsTheBody(t *testing.T) {
-	ls := &longestServer{}
-	addr := serveGRPC(t, ls)
-	p, err := otlp.NewProvider(context.Background(), otlp.WithEndpoint(addr), otlp.WithInsecure(),
-		otlp.WithGetenv(func(string) string { return "" }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := instrumentation.New(p)
+	ls, p, r := longestProvider(t)
 	ctx := context.Background()
 	name := strings.Repeat("é", 3<<20)
 	if err := r.Created(ctx, instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-1", Name: name}, nil); err != nil {
