@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -385,6 +386,58 @@ func TestErrorHeadersDocumented(t *testing.T) {
 			if h := resp.Value.Headers[header]; h == nil || h.Value == nil || !h.Value.Required {
 				t.Errorf("%s %d: header %s is not described as required", path, status, header)
 			}
+		}
+	}
+}
+
+// TestParametersDocumented: every /v1 operation of the API document lists
+// exactly the query parameters its endpoint accepts (the 400 for an unknown
+// one names them), and a maximum the document gives is the endpoint's: the
+// maximum itself passes the parameter check, one more is a 400.
+func TestParametersDocumented(t *testing.T) {
+	a := start(t, serviceOptions{index: schema.IndexPattern, es: closedPort(t),
+		opts: []httpapi.Option{httpapi.WithRateLimit(0, 0)}})
+	admin := token(t, "admin-1", "admin", "")
+	for path, item := range a.doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/v1/") {
+			continue
+		}
+		url := strings.ReplaceAll(path, "{id}", "0190a6e2-7c8b-7000-8000-000000000001")
+		var documented []string
+		maxima := map[string]int{}
+		for _, p := range append(slices.Clone(item.Parameters), item.Get.Parameters...) {
+			if p.Value.In != openapi3.ParameterInQuery {
+				continue
+			}
+			documented = append(documented, p.Value.Name)
+			if sch := p.Value.Schema; sch != nil && sch.Value.Max != nil {
+				maxima[p.Value.Name] = int(*sch.Value.Max)
+			}
+		}
+		slices.Sort(documented)
+
+		st, body := a.get(admin, url+"?undocumented=1")
+		var e errorBody
+		if err := json.Unmarshal(body, &e); err != nil || st != http.StatusBadRequest {
+			t.Errorf("%s?undocumented=1: got %d %s, want 400", path, st, body)
+			continue
+		}
+		_, list, ok := strings.Cut(e.Error.Message, "accepted: ")
+		if !ok {
+			t.Errorf("%s: got message %q, want it to list the accepted parameters", path, e.Error.Message)
+			continue
+		}
+		accepted := strings.Split(strings.TrimSuffix(list, ")"), ", ")
+		slices.Sort(accepted)
+		if !slices.Equal(accepted, documented) {
+			t.Errorf("%s: accepts %v, the API document lists %v", path, accepted, documented)
+		}
+
+		for name, maximum := range maxima {
+			if st, body := a.get(admin, fmt.Sprintf("%s?%s=%d", url, name, maximum)); st == http.StatusBadRequest {
+				t.Errorf("%s?%s=%d (the documented maximum): got 400 %s", path, name, maximum, body)
+			}
+			a.wantError(admin, fmt.Sprintf("%s?%s=%d", url, name, maximum+1), http.StatusBadRequest, "must be at most")
 		}
 	}
 }
