@@ -1,9 +1,11 @@
 // Command activitycol is the activitylog OpenTelemetry Collector
-// distribution: the OTLP receiver, the memory limiter, the activity processor
-// (routing, redaction, tenant tagging, failed-login burst alerts), batch, the
-// contrib Elasticsearch exporter with a persistent queue on file_storage, the
-// debug exporter and the health check. It is the code the OpenTelemetry
-// Collector Builder generates from builder-config.yaml.
+// distribution: the OTLP receiver and its ingest token authenticator
+// (ingestauth), the memory limiter, the activity processor (routing,
+// redaction, tenant tagging, failed-login burst alerts), batch, the
+// durable_elasticsearch exporter (the contrib Elasticsearch exporter behind a
+// persistent queue on file_storage, retried until Elasticsearch takes each
+// batch), the debug exporter and the health check. It is the code the
+// OpenTelemetry Collector Builder generates from builder-config.yaml.
 //
 // Run it with the production configuration:
 //
