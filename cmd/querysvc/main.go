@@ -142,7 +142,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	fs.StringVar(&s.jwksURL, "jwt-jwks-url", getenv(envJWKSURL), "JWKS URL with RS256/ES256 public keys (env "+envJWKSURL+")")
 	fs.StringVar(&s.roleClaim, "jwt-role-claim", env(envRoleClaim, auth.DefaultRoleClaim), "claim holding the role (env "+envRoleClaim+")")
 	fs.StringVar(&s.tenantClaim, "jwt-tenant-claim", env(envTenantClaim, auth.DefaultTenantClaim), "claim holding a partner's tenant (env "+envTenantClaim+")")
-	fs.DurationVar(&s.leeway, "jwt-leeway", dur(envLeeway, auth.DefaultLeeway), "allowed clock skew on exp/nbf (env "+envLeeway+")")
+	fs.DurationVar(&s.leeway, "jwt-leeway", dur(envLeeway, auth.DefaultLeeway), "allowed clock skew on exp, nbf and iat; 0 allows none (env "+envLeeway+")")
 	fs.DurationVar(&s.timeout, "request-timeout", dur(envTimeout, httpapi.DefaultRequestTimeout), "per-request timeout (env "+envTimeout+")")
 	fs.IntVar(&s.maxPage, "max-page-size", num(envMaxPage, httpapi.DefaultMaxPageSize), "largest search page (env "+envMaxPage+")")
 	fs.DurationVar(&s.maxRange, "max-range", dur(envMaxRange, httpapi.DefaultMaxRange), "longest analytics time range (env "+envMaxRange+")")

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"go.uber.org/goleak"
 
 	"github.com/activitylog/activitylog/querysvc"
@@ -277,6 +278,44 @@ func TestClaimsOfTheWrongTypeNamed(t *testing.T) {
 		_, err := v.Verify(context.Background(), c.token)
 		if err == nil || querysvc.ErrorCode(err) != querysvc.CodeUnauthorized || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want a 401 saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestLeewayCoversIssuedAt: the leeway is the clock skew allowed on iat as
+// on exp and nbf (querysvc -jwt-leeway): a token issued by a clock a little
+// ahead is accepted, one issued further ahead, or any ahead with no leeway,
+// is refused.
+func TestLeewayCoversIssuedAt(t *testing.T) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuedIn := func(d time.Duration) string {
+		s, err := jwt.Signed(signer).Claims(jwt.Claims{Subject: "u-1", Expiry: jwt.NewNumericDate(now.Add(time.Hour)),
+			IssuedAt: jwt.NewNumericDate(now.Add(d))}).Claims(map[string]any{"role": "admin"}).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		name     string
+		leeway   time.Duration
+		issuedIn time.Duration
+		ok       bool
+	}{
+		{"within the default leeway", 0, 20 * time.Second, true},
+		{"beyond the default leeway", 0, 2 * time.Minute, false},
+		{"no leeway", -1, 20 * time.Second, false},
+	} {
+		v, err := auth.New(auth.Config{HS256Secret: secret, Leeway: tt.leeway, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(context.Background(), issuedIn(tt.issuedIn))
+		if got := err == nil; got != tt.ok {
+			t.Errorf("%s: got ok=%v (%v), want %v", tt.name, got, err, tt.ok)
 		}
 	}
 }
