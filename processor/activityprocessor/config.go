@@ -127,8 +127,8 @@ type RedactionConfig struct {
 	// Empty list: no key rule (value detectors still run). A pattern with
 	// no letter or digit is rejected.
 	KeyPatterns []string `mapstructure:"key_patterns"`
-	// KeyAction is mask, hash or drop for keys matching KeyPatterns.
-	// Anything else is rejected.
+	// KeyAction is mask, hash or drop for keys matching KeyPatterns; empty
+	// means DefaultKeyAction. Anything else is rejected.
 	KeyAction string `mapstructure:"key_action"`
 	// OTPKeyPatterns mark keys whose values are one-time codes (matched like
 	// KeyPatterns); used by the "otp" detector.
@@ -145,7 +145,8 @@ type RedactionConfig struct {
 	// without it rather than hash without a key.
 	HashKey configopaque.String `mapstructure:"hash_key"`
 	// MaxDepth is the deepest nesting of maps and slices let through (1 to
-	// schema.MaxChangesDepth); deeper values are replaced by "[REDACTED]".
+	// schema.MaxChangesDepth; 0 means DefaultMaxDepth, anything else is
+	// rejected); deeper values are replaced by "[REDACTED]".
 	MaxDepth int `mapstructure:"max_depth"`
 }
 
@@ -188,7 +189,8 @@ type BurstConfig struct {
 	Threshold int `mapstructure:"threshold"`
 	// Window is the sliding window (positive).
 	Window time.Duration `mapstructure:"window"`
-	// Cooldown is how long one key stays quiet after an alert (not negative).
+	// Cooldown is how long one key stays quiet after an alert; 0 means
+	// burst.DefaultCooldown, a negative one is rejected.
 	Cooldown time.Duration `mapstructure:"cooldown"`
 	// MaxKeys is the most keys tracked at once; beyond it the least
 	// recently seen key is evicted and counted. Memory is at most about

@@ -90,6 +90,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"short_hash_key", ErrHashKey, "hash key has 8 bytes"},
 		{"empty_pattern", ErrInvalidPattern, `pattern "--"`},
 		{"bad_depth", ErrInvalidDepth, "max depth 50 is not between 1 and 16"},
+		{"negative_depth", ErrInvalidDepth, "max depth -1 is not between 1 and 16"},
 		{"bad_missing_policy", ErrInvalidPolicy, `tenant::missing "ignore"`},
 		{"bad_conflict_policy", ErrInvalidPolicy, `tenant::conflict "last"`},
 		{"no_tenant_source", ErrNoTenantSource, "are all empty"},
@@ -99,6 +100,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"bad_burst_key", ErrInvalidBurst, `"session.id" is not one of`},
 		{"bad_burst_threshold", ErrInvalidBurst, "threshold 5000 is not between 1 and 1000"},
 		{"bad_burst_window", ErrInvalidBurst, "window -1s"},
+		{"bad_burst_cooldown", ErrInvalidBurst, "cooldown -1m0s"},
+		{"bad_burst_max_keys", ErrInvalidBurst, "max keys -5"},
 		{"no_burst_events", ErrInvalidBurst, "burst::events is empty"},
 		{"unknown_field", nil, "has invalid keys: pattern"},
 	}
@@ -115,6 +118,22 @@ func TestInvalidConfigs(t *testing.T) {
 				t.Errorf("got %q, want it to contain %q", err, tt.message)
 			}
 		})
+	}
+}
+
+// TestZeroMeansDefault: an empty key_action, max_depth 0 and cooldown 0 are
+// the defaults, as README.md's configuration table says, not errors.
+func TestZeroMeansDefault(t *testing.T) {
+	cfg, err := loadConfig(t, "zero_means_default")
+	if err != nil {
+		t.Fatalf("got %v, want the defaults", err)
+	}
+	rc, err := cfg.redactConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc.MaxDepth != DefaultMaxDepth || rc.KeyAction != redact.ActionMask {
+		t.Errorf("got max depth %d and key action %v, want %d and mask", rc.MaxDepth, rc.KeyAction, DefaultMaxDepth)
 	}
 }
 
