@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/activitylog/activitylog/processor/activityprocessor/internal/redact"
 )
 
 // configKeys puts in out the configuration keys of the struct v as the
@@ -94,5 +96,33 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 				t.Errorf("README.md gives %s the default %q; createDefaultConfig has %s", k, def, w)
 			}
 		}
+	}
+}
+
+// TestReadmeDocumentsEveryDetector: README.md's value detector table has a
+// row for every detector redaction::detectors takes, and for no other.
+func TestReadmeDocumentsEveryDetector(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n### Value detectors\n")
+	if !ok {
+		t.Fatal("README.md has no Value detectors section")
+	}
+	if i := strings.Index(sec, "\n#"); i >= 0 {
+		sec = sec[:i]
+	}
+	var documented, want []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(sec, -1) {
+		documented = append(documented, m[1])
+	}
+	for _, r := range redact.Detectors() {
+		want = append(want, r.String())
+	}
+	slices.Sort(documented)
+	slices.Sort(want)
+	if !slices.Equal(documented, want) {
+		t.Errorf("README.md documents the detectors %v, redaction::detectors takes %v", documented, want)
 	}
 }
