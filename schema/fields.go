@@ -1,5 +1,11 @@
 package schema
 
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
 // Dataset and data stream naming. The collector's elasticsearch exporter runs
 // in its default "otel" mapping mode and routes a record with
 // data_stream.dataset=activity and data_stream.namespace=NS to the data stream
@@ -14,6 +20,29 @@ const (
 	// IndexPattern matches every activity data stream, whatever its namespace.
 	IndexPattern = "logs-activity.otel-*"
 )
+
+// MaxNamespaceLen is Elasticsearch's limit on a data stream namespace.
+const MaxNamespaceLen = 100
+
+// ErrInvalidNamespace is wrapped by ValidateNamespace's errors.
+var ErrInvalidNamespace = errors.New("invalid namespace")
+
+// ValidateNamespace checks a data stream namespace as Elasticsearch and the
+// activity schema take it: at most MaxNamespaceLen characters of lowercase
+// letters, digits, '_' and '.'. Empty is valid: it means DefaultNamespace.
+// Every component that reads ACTIVITY_NAMESPACE checks it with this, so a
+// namespace the collector refuses is refused by the others too, at start.
+func ValidateNamespace(ns string) error {
+	if len(ns) > MaxNamespaceLen {
+		return fmt.Errorf("namespace is %d characters, the maximum is %d: %w", len(ns), MaxNamespaceLen, ErrInvalidNamespace)
+	}
+	if i := strings.IndexFunc(ns, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '.'
+	}); i >= 0 {
+		return fmt.Errorf("namespace %q has %q at byte %d; only lowercase letters, digits, '_' and '.' are allowed: %w", ns, ns[i], i, ErrInvalidNamespace)
+	}
+	return nil
+}
 
 // DataStream returns the name of the activity data stream for a namespace.
 func DataStream(namespace string) string {

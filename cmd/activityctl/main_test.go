@@ -117,6 +117,10 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"setup", "now", "-retention", "30d"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `unexpected argument "now"`},
 		{[]string{"setup", "retention=30d"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `unexpected argument "retention=30d"`},
 		{[]string{"summary", "tenant-a"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `unexpected argument "tenant-a"`},
+		// A namespace the collector refuses names no data stream: the summary
+		// said "no records" of one that cannot exist.
+		{[]string{"summary"}, map[string]string{"ES_URL": "http://127.0.0.1:1", "ACTIVITY_NAMESPACE": "Prod EU"}, `namespace "Prod EU" has 'P' at byte 0`},
+		{[]string{"summary", "-namespace", "eu/prod"}, map[string]string{"ES_URL": "http://127.0.0.1:1"}, `namespace "eu/prod" has '/' at byte 2`},
 		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "KIBANA_SYSTEM_PASSWORD": "kibana-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
 		{[]string{"setup"}, map[string]string{"ES_URL": estest.URL(t), "ACTIVITYLOG_ANALYST_PASSWORD": "analyst-password-1"}, "ACTIVITYLOG_WRITER_PASSWORD"},
 		// The setup user (the superuser in the compose stack) sharing its

@@ -34,6 +34,9 @@ func runSummary(ctx context.Context, args []string, getenv func(string) string, 
 	if err := noArguments(fs); err != nil {
 		return err
 	}
+	if err := schema.ValidateNamespace(*namespace); err != nil {
+		return fmt.Errorf("-namespace or ACTIVITY_NAMESPACE: %w", err)
+	}
 	es, err := esclient.FromEnv(getenv).Typed()
 	if err != nil {
 		return err

@@ -129,6 +129,12 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (setting
 	}
 	index := schema.IndexPattern
 	if ns := getenv(envNamespace); ns != "" {
+		// One the collector refuses would leave the service reading a data
+		// stream that never exists: /readyz answered 503, with the reason
+		// only in the log.
+		if err := schema.ValidateNamespace(ns); err != nil {
+			envErrs = append(envErrs, fmt.Errorf("%s: %w", envNamespace, err))
+		}
 		index = schema.DataStream(ns)
 	}
 	fs.StringVar(&s.addr, "addr", env(envAddr, defaultAddr), "listen address (env "+envAddr+")")

@@ -164,6 +164,9 @@ func TestRunBadConfig(t *testing.T) {
 		// falling back to a default (a rate of "10/s" once meant no limit).
 		{"bad rate env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_LIMIT": "10/s"}, `QUERYSVC_RATE_LIMIT="10/s" is not a number`},
 		{"bad burst env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_RATE_BURST": "ten"}, `QUERYSVC_RATE_BURST="ten" is not an integer`},
+		// The collector refuses such a namespace: the service would read a
+		// data stream that never exists.
+		{"bad namespace env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "ACTIVITY_NAMESPACE": "Prod-EU"}, `ACTIVITY_NAMESPACE: namespace "Prod-EU" has 'P' at byte 0`},
 		{"bad leeway env", nil, map[string]string{"QUERYSVC_JWT_SECRET": testSecret, "QUERYSVC_JWT_LEEWAY": "30"}, `QUERYSVC_JWT_LEEWAY="30" is not a duration`},
 		{"negative leeway", []string{"-jwt-leeway", "-5s"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "must not be negative"},
 		{"negative rate", []string{"-rate-limit", "-1"}, map[string]string{"QUERYSVC_JWT_SECRET": testSecret}, "must not be negative"},

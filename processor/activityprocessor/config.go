@@ -16,9 +16,6 @@ import (
 	"github.com/activitylog/activitylog/schema"
 )
 
-// maxNamespaceLen is Elasticsearch's limit on a data stream namespace.
-const maxNamespaceLen = 100
-
 // Redaction defaults.
 const (
 	// DefaultKeyAction is the action for keys matching a key pattern.
@@ -68,7 +65,7 @@ const (
 
 // Sentinel errors returned (wrapped) by Config.Validate.
 var (
-	ErrInvalidNamespace = errors.New("invalid namespace")
+	ErrInvalidNamespace = schema.ErrInvalidNamespace
 	ErrInvalidAction    = errors.New("invalid action")
 	ErrInvalidDetector  = errors.New("invalid detector")
 	ErrInvalidPattern   = errors.New("invalid key pattern")
@@ -238,7 +235,7 @@ func createDefaultConfig() *Config {
 // Validate checks the configuration and returns an error wrapping one of
 // the Err* sentinels for the first problem found.
 func (c *Config) Validate() error {
-	if err := validateNamespace(c.Namespace); err != nil {
+	if err := schema.ValidateNamespace(c.Namespace); err != nil {
 		return err
 	}
 	if _, err := c.redactConfig(); err != nil {
@@ -256,21 +253,6 @@ func (c *Config) namespace() string {
 		return schema.DefaultNamespace
 	}
 	return c.Namespace
-}
-
-func validateNamespace(ns string) error {
-	if ns == "" {
-		return nil
-	}
-	if len(ns) > maxNamespaceLen {
-		return fmt.Errorf("namespace is %d characters, the maximum is %d: %w", len(ns), maxNamespaceLen, ErrInvalidNamespace)
-	}
-	if i := strings.IndexFunc(ns, func(r rune) bool {
-		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '.'
-	}); i >= 0 {
-		return fmt.Errorf("namespace %q has %q at byte %d; only lowercase letters, digits, '_' and '.' are allowed: %w", ns, ns[i], i, ErrInvalidNamespace)
-	}
-	return nil
 }
 
 // exemptKeys are the record attributes that carry the record's structure:
