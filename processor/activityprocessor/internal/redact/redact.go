@@ -541,7 +541,7 @@ func isSignatureParam(n []byte) bool {
 // Report accumulates what a walk redacted: counts by rule and the redacted
 // paths (names only). Reuse one with Reset to avoid allocation.
 //
-// A Report also remembers, in a small direct-mapped cache, strings in which
+// A Report also remembers, in a small set-associative cache, strings in which
 // the detectors found nothing, so a value repeated across a batch (a user
 // agent, a tenant name) is scanned once. Reset keeps that cache: use one
 // Report per batch.
@@ -590,23 +590,19 @@ func (r *recent) add(s string) {
 
 // batchCache remembers, for one batch, strings in which the detectors found
 // nothing and what each key is (exempt, matching a pattern, OTP-like). Both
-// tables are direct-mapped: a collision only costs a recomputation.
+// tables are two-way set associative: a collision only costs a
+// recomputation, never a wrong answer.
 type batchCache struct {
 	// clean holds clean strings longer than 16 bytes; short holds those of
 	// 8 to 16 bytes as their two (overlapping) 8-byte words, so that a hit
 	// compares every byte without reading the string from the record that
-	// put it there, which is no longer in the processor cache.
-	clean [cleanSlots]string
-	// costly marks the slots of clean whose string the detectors had to
-	// read (the pre-filter let some through: a user agent's digits pass
-	// for a card number's), a scan that costs thousands of instructions
-	// where the pre-filter alone costs a hundred or two. Such an entry is
-	// only replaced by another costly one: the values unique to each
-	// record (descriptions, titles) pass through the cache and would
-	// otherwise evict a repeated one at random, to be scanned again.
-	costly [cleanSlots]bool
-	short  [cleanSlots]shortEntry
-	keys   [keySlots]keyEntry
+	// put it there, which is no longer in the processor cache. Both are
+	// two-way set associative (see cleanSet): a batch's hot values no
+	// longer evict each other when they hash alike, which with a
+	// direct-mapped table happened for some seeds and not others.
+	clean [cleanSets]cleanSet
+	short [cleanSets]shortSet
+	keys  [keySlots]keyEntry
 	// shape remembers, by position, the entries of the last top-level map's
 	// keys: records of one batch mostly have the same keys in the same
 	// order, so the entry at the same position is tried before hashing.
@@ -626,12 +622,44 @@ type batchCache struct {
 	lostField  bool
 }
 
-// shortEntry is a clean string of 8 to 16 bytes: its first and last 8
-// bytes and its length (0 in an empty slot).
-type shortEntry struct {
-	a, b uint64
-	n    int
+// A clean-cache set holds two clean strings, the one stored last in way 0.
+// Each way has a state: empty, cold (stored, not yet found again), hot
+// (found again since it was stored) or costly (the detectors had to read
+// it: the pre-filter let it through, as a user agent's digits pass for a
+// card number's, a scan that costs thousands of instructions where the
+// pre-filter alone costs a hundred or two). A new string replaces the way
+// of lowest state, cold before hot before costly, the older of two alike
+// (way 1, after way 0 moved there); a costly one is only replaced by
+// another costly one. So the values unique to each record (ids, titles),
+// which pass through the cache, replace each other rather than a value
+// that has shown it repeats.
+type cleanSet struct {
+	s [2]string
+	// tag holds other bits of each way's hash, compared before the
+	// string: most misses then cost no call to the runtime's compare.
+	tag   [2]uint32
+	state [2]uint8
 }
+
+// shortSet is cleanSet for strings of 8 to 16 bytes.
+type shortSet [2]shortEntry
+
+// shortEntry is a clean string of 8 to 16 bytes: its first and last 8
+// bytes, its length (0 in an empty way) and its state.
+type shortEntry struct {
+	a, b  uint64
+	n     uint8
+	state uint8
+}
+
+// States of a clean-cache way (see cleanSet), ordered: a newcomer replaces
+// the way of lowest state. A hit sets wayHot's bits, which keeps a costly
+// way costly.
+const (
+	wayCold   uint8 = 1
+	wayHot    uint8 = 3
+	wayCostly uint8 = 5
+)
 
 type keyEntry struct {
 	k       string
@@ -658,14 +686,14 @@ const (
 	verdictOTP          // matches an OTP key pattern
 )
 
-// cleanSlots and keySlots size the caches; cleanMaxLen is the longest
+// cleanSets and keySlots size the caches; cleanMaxLen is the longest
 // string cached (hashing a long one costs more than it saves). The clean
 // cache holds a batch's repeated values while the values unique to each
 // record (ids, descriptions: several per record) pass through it, so it has
 // room for several thousand.
 const (
-	cleanBits   = 12
-	cleanSlots  = 1 << cleanBits
+	cleanBits   = 11 // sets of two ways
+	cleanSets   = 1 << cleanBits
 	keySlots    = 512
 	cleanMaxLen = 512
 	shapeLen    = 64
@@ -720,41 +748,63 @@ func (rep *Report) Release() {
 	rep.cache, rep.owner = nil, nil
 }
 
-// cleanRef locates a string's clean-cache slot: slot is -1 when the
-// string is not cacheable; a and b are the words of a short one.
+// cleanRef locates a string's clean-cache set: set is -1 when the string
+// is not cacheable; tag is the rest of its hash, a and b are the words of a
+// short one.
 type cleanRef struct {
-	slot int
+	set  int
+	tag  uint32
 	a, b uint64
 }
 
 // isShort reports whether a string of n bytes goes to the short table.
 func isShort(n int) bool { return n >= 8 && n <= 16 }
 
-// lookupClean returns the clean-cache slot of s and whether s is known
-// clean, compared in full. The slot comes from a hash of every byte: values
+// lookupClean returns the clean-cache set of s and whether s is known
+// clean, compared in full. The set comes from a hash of every byte: values
 // that differ in a byte or two (user names, user agents with a version
-// number) would share a slot under sampleHash and evict each other. A
+// number) would share a set under sampleHash and evict each other. A
 // string of 8 to 16 bytes (most ids and names) is hashed and compared as
 // its first and last 8 bytes, which together cover it, without a call to
 // maphash or memequal; one of up to wordHashMax bytes (names, user agents)
-// is hashed inline by wordHash, a longer one by maphash.
+// is hashed inline by wordHash, a longer one by maphash. A hit marks its
+// way hot.
 func (w *walker) lookupClean(s string) (ref cleanRef, clean bool) {
 	n := len(s)
+	var h uint64
 	switch {
 	case n > cleanMaxLen:
-		return cleanRef{slot: -1}, false
+		return cleanRef{set: -1}, false
 	case isShort(n):
 		a, b := load64(s, 0), load64(s, n-8)
-		h := (a^w.r.seed64)*0x9e3779b97f4a7c15 ^ (b^w.r.seed64>>7^uint64(n))*0xc2b2ae3d27d4eb4f
-		ref = cleanRef{slot: int(h >> (64 - cleanBits)), a: a, b: b}
-		e := &w.rep.cache.short[ref.slot]
-		return ref, e.n == n && e.a == a && e.b == b
+		h = (a^w.r.seed64)*0x9e3779b97f4a7c15 ^ (b^w.r.seed64>>7^uint64(n))*0xc2b2ae3d27d4eb4f
+		ref = cleanRef{set: int(h >> (64 - cleanBits)), a: a, b: b}
+		e := &w.rep.cache.short[ref.set]
+		if e[0].a == a && e[0].b == b && int(e[0].n) == n {
+			e[0].state |= wayHot
+			return ref, true
+		}
+		if e[1].a == a && e[1].b == b && int(e[1].n) == n {
+			e[1].state |= wayHot
+			return ref, true
+		}
+		return ref, false
 	case n > 16 && n <= wordHashMax: // not shorter: wordHash reads 8-byte words
-		ref.slot = int(wordHash(s, w.r.seed64) >> (64 - cleanBits))
+		h = wordHash(s, w.r.seed64)
 	default:
-		ref.slot = int(maphash.String(w.r.seed, s) >> (64 - cleanBits))
+		h = maphash.String(w.r.seed, s)
 	}
-	return ref, w.rep.cache.clean[ref.slot] == s
+	ref.set, ref.tag = int(h>>(64-cleanBits)), uint32(h)
+	c := &w.rep.cache.clean[ref.set]
+	if c.tag[0] == ref.tag && c.s[0] == s {
+		c.state[0] |= wayHot
+		return ref, true
+	}
+	if c.tag[1] == ref.tag && c.s[1] == s {
+		c.state[1] |= wayHot
+		return ref, true
+	}
+	return ref, false
 }
 
 // wordHashMax is the longest string wordHash hashes for the clean cache:
@@ -796,18 +846,39 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// markClean stores the clean string s in its slot, found by lookupClean,
-// unless the slot holds a costly one (see batchCache.costly). costly says
-// whether s itself was: the detectors had to read it.
-func (rep *Report) markClean(ref cleanRef, s string, costly bool) {
-	switch {
-	case ref.slot < 0:
-	case isShort(len(s)):
-		rep.cache.short[ref.slot] = shortEntry{a: ref.a, b: ref.b, n: len(s)}
-	case costly || !rep.cache.costly[ref.slot]:
-		rep.cache.clean[ref.slot] = s
-		rep.cache.costly[ref.slot] = costly
+// markClean stores the clean string s in its set, found by lookupClean,
+// as cleanSet says. st is wayCold, or wayCostly when the detectors had to
+// read s. (scanClean calls its halves itself: it does not inline.)
+func (rep *Report) markClean(ref cleanRef, s string, st uint8) {
+	if isShort(len(s)) {
+		rep.markShort(ref, len(s), st)
+	} else if ref.set >= 0 {
+		rep.markLong(ref, s, st)
 	}
+}
+
+// markShort is markClean for a string of n bytes, 8 to 16.
+func (rep *Report) markShort(ref cleanRef, n int, st uint8) {
+	e := &rep.cache.short[ref.set]
+	if e[1].state <= e[0].state {
+		if e[1].state >= wayCostly && st < wayCostly {
+			return
+		}
+		e[1] = e[0]
+	}
+	e[0] = shortEntry{a: ref.a, b: ref.b, n: uint8(n), state: st}
+}
+
+// markLong is markClean for a cacheable string longer than 16 bytes.
+func (rep *Report) markLong(ref cleanRef, s string, st uint8) {
+	c := &rep.cache.clean[ref.set]
+	if c.state[1] <= c.state[0] {
+		if c.state[1] >= wayCostly && st < wayCostly {
+			return
+		}
+		c.s[1], c.tag[1], c.state[1] = c.s[0], c.tag[0], c.state[0]
+	}
+	c.s[0], c.tag[0], c.state[0] = s, ref.tag, st
 }
 
 // Reset empties the counts and paths, keeping storage and the clean cache.
@@ -1692,16 +1763,20 @@ func (w *walker) scanClean(s string) (out string, drop, clean bool) {
 		return s, false, true
 	}
 	// detect, without its call: most strings stop at the pre-filter.
-	cand := w.r.candidates(s)
-	if cand == 0 {
-		w.rep.markClean(ref, s, false)
-		return s, false, true
+	st := wayCold
+	if cand := w.r.candidates(s); cand != 0 {
+		if out, drop, clean = w.run(s, cand); !clean {
+			return out, drop, clean
+		}
+		st = wayCostly
 	}
-	out, drop, clean = w.run(s, cand)
-	if clean {
-		w.rep.markClean(ref, s, true)
+	// markClean, with its halves inlined.
+	if isShort(len(s)) {
+		w.rep.markShort(ref, len(s), st)
+	} else if ref.set >= 0 {
+		w.rep.markLong(ref, s, st)
 	}
-	return out, drop, clean
+	return s, false, true
 }
 
 // detect is scanClean after its shortcuts: it runs the detectors the

@@ -229,7 +229,8 @@ func FuzzWalkerCaches(f *testing.F) {
 
 // FuzzCleanCache holds the clean cache to a full comparison: after a
 // string is marked clean, another is known clean exactly when it is equal,
-// whatever the two hash to. Short strings (8 to 16 bytes) are compared by
+// whatever the two hash to, also with clean in both ways of other's set.
+// Short strings (8 to 16 bytes) are compared by
 // their first and last 8 bytes, long ones as strings.
 func FuzzCleanCache(f *testing.F) {
 	f.Add("tenant-12", "tenant-21")
@@ -245,22 +246,26 @@ func FuzzCleanCache(f *testing.F) {
 		var rep Report
 		w := rep.walker(r, "")
 		ref, _ := w.lookupClean(clean)
-		rep.markClean(ref, clean, false)
+		rep.markClean(ref, clean, wayCold)
 		if _, known := w.lookupClean(clean); known != (len(clean) <= cleanMaxLen) {
 			t.Errorf("lookupClean(%q) after marking it: got %v", clean, known)
 		}
 		if _, known := w.lookupClean(other); known != (other == clean && len(clean) <= cleanMaxLen) {
 			t.Errorf("lookupClean(%q) after marking %q: got %v", other, clean, known)
 		}
-		// Force a collision: clean's entry in other's slot.
-		if oref, _ := w.lookupClean(other); oref.slot >= 0 {
-			if isShort(len(clean)) {
-				rep.cache.short[oref.slot] = shortEntry{a: ref.a, b: ref.b, n: len(clean)}
-			} else {
-				rep.cache.clean[oref.slot] = clean
+		// Force a collision: clean's entry, with other's tag, in both ways
+		// of other's set.
+		if oref, _ := w.lookupClean(other); oref.set >= 0 {
+			for way := range 2 {
+				if isShort(len(clean)) {
+					rep.cache.short[oref.set][way] = shortEntry{a: ref.a, b: ref.b, n: uint8(len(clean)), state: wayCold}
+				} else {
+					c := &rep.cache.clean[oref.set]
+					c.s[way], c.tag[way], c.state[way] = clean, oref.tag, wayCold
+				}
 			}
 			if _, known := w.lookupClean(other); known != (other == clean) {
-				t.Errorf("lookupClean(%q) with %q in its slot: got %v", other, clean, known)
+				t.Errorf("lookupClean(%q) with %q in its set: got %v", other, clean, known)
 			}
 		}
 		rep.Release()
@@ -269,6 +274,73 @@ func FuzzCleanCache(f *testing.F) {
 			t.Errorf("lookupClean(%q) after Release: got true, want false", clean)
 		}
 	})
+}
+
+// TestCleanCacheWays checks the clean cache's replacement (see cleanSet),
+// for short and long strings: two strings of one set are both kept; a
+// newcomer replaces a cold way before a hot one (found again), the older of
+// two alike; a costly one (the detectors had to read it) is replaced only by
+// another costly one.
+func TestCleanCacheWays(t *testing.T) {
+	r := mustNew(t, testConfig())
+	for _, form := range []string{"short-%05d", "a longer clean value, number %05d"} {
+		var rep Report
+		w := rep.walker(r, "")
+		// Five strings hashed into one set.
+		var same []string
+		want, _ := w.lookupClean(fmt.Sprintf(form, 0))
+		for i := 0; len(same) < 5; i++ {
+			s := fmt.Sprintf(form, i)
+			if ref, _ := w.lookupClean(s); ref.set == want.set {
+				same = append(same, s)
+			}
+		}
+		a, b, c, d, e := same[0], same[1], same[2], same[3], same[4]
+		mark := func(s string, st uint8) {
+			ref, _ := w.lookupClean(s)
+			rep.markClean(ref, s, st)
+		}
+		known := func(step string, s string, want bool) {
+			t.Helper()
+			if _, got := w.lookupClean(s); got != want {
+				t.Errorf("%s: %s: lookupClean(%q) = %v, want %v", form, step, s, got, want)
+			}
+		}
+		mark(a, wayCold)
+		mark(b, wayCold)
+		known("two in one set", a, true)
+		known("two in one set", b, true)
+		rep.Release()
+		w = rep.walker(r, "")
+		mark(a, wayCold)
+		mark(b, wayCold)
+		known("a found again", a, true)
+		// c replaces b, cold, not a, hot.
+		mark(c, wayCold)
+		known("c after hot a and cold b", a, true)
+		known("c after hot a and cold b", b, false)
+		known("c after hot a and cold b", c, true)
+		// Both hot now: d replaces the older, a.
+		mark(d, wayCold)
+		known("d after hot a and c", a, false)
+		known("d after hot a and c", c, true)
+		known("d after hot a and c", d, true)
+		rep.Release()
+		w = rep.walker(r, "")
+		mark(a, wayCostly)
+		mark(b, wayCostly)
+		// Both costly: c is not kept.
+		mark(c, wayCold)
+		known("c after costly a and b", c, false)
+		known("c after costly a and b", a, true)
+		known("c after costly a and b", b, true)
+		// e, costly, replaces the older costly one, a.
+		mark(e, wayCostly)
+		known("costly e", a, false)
+		known("costly e", b, true)
+		known("costly e", e, true)
+		rep.Release()
+	}
 }
 
 func TestSame(t *testing.T) {
@@ -342,14 +414,14 @@ func TestCachesKeptAcrossCollections(t *testing.T) {
 	r := mustNew(t, testConfig())
 	var rep Report
 	first := rep.ensureCache(r)
-	first.clean[0] = "a clean value of some length"
+	first.clean[0].s[0] = "a clean value of some length"
 	rep.Release()
 	runtime.GC()
 	runtime.GC()
 	if got := rep.ensureCache(r); got != first {
 		t.Error("the next batch got a new cache, not the released one")
-	} else if got.clean[0] != "" {
-		t.Errorf("the reused cache was not cleared: %q", got.clean[0])
+	} else if got.clean[0].s[0] != "" {
+		t.Errorf("the reused cache was not cleared: %q", got.clean[0].s[0])
 	}
 	rep.Release()
 
