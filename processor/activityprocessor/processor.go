@@ -115,7 +115,7 @@ type activityProcessor struct {
 	types     map[string]schema.FieldType
 	// strChecked lists the typed attributes whose string values are checked.
 	strChecked []string
-	// kinds says what checkAttr does with each hooked key, indexed by the
+	// kinds says what Hook does with each hooked key, indexed by the
 	// tag hooked returns for it; kindOf holds the tags of the mapped keys.
 	kinds  []attrKind
 	kindOf map[string]uint8
@@ -124,7 +124,7 @@ type activityProcessor struct {
 	// activity.tenant.id): see unnest.
 	prefixes, resPrefixes map[string]bool
 	// tenantKeys are the tenant record attributes; foldTenant says whether
-	// checkAttr notes their values during the walk for ResolveSeen (see
+	// Hook notes their values during the walk for ResolveSeen (see
 	// buildKinds), and tenantIDIdx is the index of schema.AttrTenantID
 	// among them, or -1.
 	tenantKeys  []string
@@ -407,9 +407,9 @@ func (p *activityProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog
 	// Read once per batch: the whole request came with one token.
 	st.allowed, st.bound = allowedTenants(ctx)
 	var rep redact.Report
-	rs := recordState{memo: p.takeMemos()}
+	rs := recordState{p: p, memo: p.takeMemos()}
 	defer p.releaseMemos(rs.memo)
-	rep.Hook = func(k string, tag uint8, v pcommon.Value) bool { return p.checkAttr(&rs, k, tag, v) }
+	rep.Hook = &rs
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -549,7 +549,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	}
 	enforceBodyType(lr.Body())
 
-	// The tenant attributes checkAttr noted are still what attrs holds
+	// The tenant attributes Hook noted are still what attrs holds
 	// unless a value moved or the empty key was renamed.
 	folded := p.foldTenant && len(rs.moves) == 0 && !rs.empty && !rs.tenantComposite
 	var t string
@@ -685,7 +685,7 @@ func (p *activityProcessor) recordRedactedKeys(attrs pcommon.Map, groups ...[]st
 	}
 }
 
-// recordState collects what checkAttr found in one record's attributes.
+// recordState collects what Hook found in one record's attributes.
 type recordState struct {
 	claimsAlert bool
 	empty       bool
@@ -711,6 +711,7 @@ type recordState struct {
 	tenantComposite bool
 	// memo outlives reset: the batch's.
 	memo *batchMemos
+	p    *activityProcessor
 }
 
 // plainIPs remembers, for one batch, the addresses of 8 to 16 bytes that
@@ -744,7 +745,7 @@ func (m *plainIPs) plain(s string) bool {
 }
 
 // maxFoldTenants is the most tenant record attributes whose values
-// checkAttr notes; with more, the tenant is looked up after the walk.
+// Hook notes; with more, the tenant is looked up after the walk.
 const maxFoldTenants = 4
 
 func (rs *recordState) reset() {
@@ -755,7 +756,7 @@ func (rs *recordState) reset() {
 	rs.tenantComposite = false
 }
 
-// attrKind is what checkAttr does with the values of one hooked key,
+// attrKind is what Hook does with the values of one hooked key,
 // worked out once per key rather than once per value.
 type attrKind struct {
 	empty  bool             // the empty key: renamed after the walk
@@ -773,6 +774,16 @@ type attrKind struct {
 	// tenantID marks schema.AttrTenantID, which processRecord overwrites
 	// with the record's tenant: its type is not fixed.
 	tenantID bool
+	// special is set for the fixed kinds empty, remove, prefix, geo and
+	// docID (one each), which Hook handles apart; strCheck when a string
+	// value needs the type check: typed, not strOK, not the tenant id.
+	special, strCheck bool
+}
+
+// derive sets the fields of kd that follow from the others.
+func (kd *attrKind) derive() {
+	kd.special = kd.empty || kd.remove || kd.prefix || kd.geo || kd.docID
+	kd.strCheck = kd.typed && !kd.strOK && !kd.tenantID
 }
 
 // Tags of the hooked keys that are not mapped attributes; the mapped ones
@@ -832,7 +843,7 @@ func (p *activityProcessor) buildKinds() error {
 		tag := uint8(len(p.kinds))
 		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 && (!kd.typed || kd.typ == schema.TypeKeyword) {
 			// Any string, number or bool is right for the key, and any
-			// list of them (a keyword field): checkAttr has nothing to
+			// list of them (a keyword field): Hook has nothing to
 			// do but for a map or a list holding a container.
 			tag |= redact.HookContainers
 		}
@@ -843,10 +854,13 @@ func (p *activityProcessor) buildKinds() error {
 		p.kindOf[k] = tag
 		p.kinds = append(p.kinds, kd)
 	}
+	for i := range p.kinds {
+		p.kinds[i].derive()
+	}
 	return nil
 }
 
-// canFoldTenant reports whether checkAttr can note the tenant record
+// canFoldTenant reports whether Hook can note the tenant record
 // attributes' values during the walk, so that the tenant is resolved
 // without looking them up again: when there are few, each once, and none
 // is a key the walk treats specially (the empty key, exporter control,
@@ -869,7 +883,7 @@ func (p *activityProcessor) canFoldTenant() bool {
 	return true
 }
 
-// hooked selects the top-level record attributes checkAttr must see: the
+// hooked selects the top-level record attributes Hook must see: the
 // empty key, exporter control and data stream attributes, the document id,
 // alert markers, every typed field and the dotted prefixes of typed
 // fields. The redaction walk hands them over after redacting them, so the
@@ -902,9 +916,11 @@ func (p *activityProcessor) hooked(k string) uint8 {
 	return 0
 }
 
-// checkAttr makes a mapped attribute acceptable to its Elasticsearch field
-// type, so that no record is ever rejected, and notes what the record claims.
-// tag is what hooked returned for k. It returns true to remove the attribute
+// Hook, the redaction walk's Report.Hook, makes a mapped attribute
+// acceptable to its Elasticsearch field type, so that no record is ever
+// rejected, and notes what the record claims. tag is what hooked returned
+// for k. (An interface method rather than a closure: one call per hooked
+// attribute instead of two.) It returns true to remove the attribute
 // (exporter control attributes, and data stream attributes, which the
 // processor sets on the resource).
 //   - keyword: a map, or a list holding maps or lists, becomes its JSON string;
@@ -920,35 +936,43 @@ func (p *activityProcessor) hooked(k string) uint8 {
 // A record claims to be an alert when it has an activity.alert.* attribute,
 // or the security category or failed-login-burst event that only the
 // processor's own alerts carry.
-func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pcommon.Value) (remove bool) {
-	kd := &p.kinds[tag&^(redact.HookContainers|redact.HookNonMaps)]
-	if kd.prefix {
-		unnest(v)
-		return false
+func (rs *recordState) Hook(k string, tag uint8, v pcommon.Value) (remove bool) {
+	kd := &rs.p.kinds[tag&^(redact.HookContainers|redact.HookNonMaps)]
+	if kd.special {
+		return rs.checkSpecial(kd, v)
 	}
-	if kd.geo {
-		rs.geo = true
-		return false
-	}
-	if kd.docID {
-		rs.docID = true
-		if v.Type() == pcommon.ValueTypeStr {
-			rs.docIDStr = v.Str()
+	if v.Type() == pcommon.ValueTypeStr {
+		// A string, as most values handed over are: the cases below for
+		// a string only.
+		s := v.Str()
+		if kd.alert || kd.claim != "" && s == kd.claim {
+			rs.claimsAlert = true
+		}
+		// A string is fine for every keyword and text field (strOK). The
+		// tenant attribute is left as it came, for the tenant to be read
+		// from: processRecord overwrites it with the tenant, or drops the
+		// record.
+		if kd.strCheck && !(kd.typ == schema.TypeIP && rs.memo.ips.plain(s)) {
+			if !fixType(kd.typ, v) {
+				rs.moves = append(rs.moves, k)
+				return false
+			}
+			// fixType may have made it another type.
+			rs.noteFirst(kd, v)
+			return false
+		}
+		if kd.event && !rs.eventSeen {
+			rs.event, rs.eventSeen = s, true
+		}
+		if i := kd.tenant - 1; i >= 0 && !rs.tenantSeen[i] {
+			rs.tenantRaw[i], rs.tenantStr[i], rs.tenantSeen[i] = s, true, true
 		}
 		return false
 	}
-	if kd.empty {
-		rs.empty = true
-		return false
-	}
-	if kd.remove {
-		return true
-	}
-	str := v.Type() == pcommon.ValueTypeStr
-	if kd.alert || str && kd.claim != "" && v.Str() == kd.claim {
+	if kd.alert {
 		rs.claimsAlert = true
 	}
-	if kd.claim != "" && !str {
+	if kd.claim != "" {
 		// The event and the category are one string. A list is indexed
 		// item by item, so ["failed_login_burst"] claims an alert as the
 		// string does; any other value goes to <key>.original.
@@ -958,23 +982,44 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 		rs.moves = append(rs.moves, k)
 		return false
 	}
-	// A string is fine for every keyword and text field (strOK). The
-	// tenant attribute is left as it came, for the tenant to be read from
-	// (a list item by item, a map as none): processRecord overwrites it
-	// with the tenant, or drops the record.
-	if !(str && kd.strOK) && kd.typed && !kd.tenantID && !(str && kd.typ == schema.TypeIP && rs.memo.ips.plain(v.Str())) &&
-		!fixType(kd.typ, v) {
+	// The tenant attribute is left as it came (a list is read item by
+	// item, a map as none).
+	if kd.typed && !kd.tenantID && !fixType(kd.typ, v) {
 		rs.moves = append(rs.moves, k)
 		return false
 	}
+	rs.noteFirst(kd, v)
+	return false
+}
+
+// checkSpecial is Hook for the fixed kinds (see attrKind.special).
+func (rs *recordState) checkSpecial(kd *attrKind, v pcommon.Value) (remove bool) {
+	switch {
+	case kd.prefix:
+		unnest(v)
+	case kd.geo:
+		rs.geo = true
+	case kd.docID:
+		rs.docID = true
+		if v.Type() == pcommon.ValueTypeStr {
+			rs.docIDStr = v.Str()
+		}
+	case kd.empty:
+		rs.empty = true
+	case kd.remove:
+		return true
+	}
+	return false
+}
+
+// noteFirst notes the first event attribute that stays, as attrs.Get would
+// find it after the walk, and likewise the first value of each tenant
+// attribute, in the form tenant.Resolver.Resolve reads.
+func (rs *recordState) noteFirst(kd *attrKind, v pcommon.Value) {
 	if kd.event && !rs.eventSeen && v.Type() == pcommon.ValueTypeStr {
-		// The first event attribute that stays, as attrs.Get would find it
-		// after the walk.
 		rs.event, rs.eventSeen = v.Str(), true
 	}
 	if i := kd.tenant - 1; i >= 0 && !rs.tenantSeen[i] {
-		// Likewise the first value of a tenant attribute, in the form
-		// tenant.Resolver.Resolve reads.
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
 			rs.tenantRaw[i], rs.tenantStr[i] = v.Str(), true
@@ -985,10 +1030,9 @@ func (p *activityProcessor) checkAttr(rs *recordState, k string, tag uint8, v pc
 		}
 		rs.tenantSeen[i] = true
 	}
-	return false
 }
 
-// finishTypes does what checkAttr could not do during the walk: moving
+// finishTypes does what Hook could not do during the walk: moving
 // values to other keys.
 func finishTypes(attrs pcommon.Map, rs *recordState) {
 	for _, k := range rs.moves {
@@ -1244,7 +1288,7 @@ func (p *activityProcessor) platformRecord(attrs pcommon.Map) bool {
 }
 
 // observe feeds a failed login to the burst detector, once per key type.
-// The event is the one checkAttr noted during the redaction walk. docID is
+// The event is the one Hook noted during the redaction walk. docID is
 // the record's document id, or "" for a record that is dropped.
 func (p *activityProcessor) observe(lr plog.LogRecord, attrs pcommon.Map, rs *recordState, tenantID, docID string, st *batchStats) {
 	if !rs.eventSeen {
@@ -1555,7 +1599,7 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // that already has the attribute is filled in place instead, and left as
 // it is when it holds the id already: the instrumentation library sends
 // activity.id there for that reason. What an emitter sends there is never
-// trusted. hasDocID says whether the record has the attribute (checkAttr
+// trusted. hasDocID says whether the record has the attribute (Hook
 // saw it during the walk, which is the last pass that can remove it), and
 // seenDocID is its value then when a string (nothing changes it after the
 // walk), else "".

@@ -54,10 +54,10 @@ func TestRepeatedKeys(t *testing.T) {
 			m := attrsWithRepeats(t, tt.doc)
 			var rep Report
 			var hookedValues []string
-			rep.Hook = func(k string, _ uint8, v pcommon.Value) bool {
+			rep.Hook = HookFunc(func(k string, _ uint8, v pcommon.Value) bool {
 				hookedValues = append(hookedValues, k+"="+v.AsString())
 				return false
-			}
+			})
 			// Twice with one Report: the second walk goes through the
 			// batch cache's shortcuts.
 			for round := 0; round < 2; round++ {

@@ -552,10 +552,8 @@ type Report struct {
 	// of the same map has the same key (see Redactor.Attributes).
 	Duplicates int
 	// Hook, when set, receives every top-level record attribute selected by
-	// Config.Hooked, with the tag Hooked returned for its key, after its
-	// value was redacted; it may change the value in place (not add or
-	// remove other keys) and returns true to remove it.
-	Hook  func(key string, tag uint8, v pcommon.Value) (remove bool)
+	// Config.Hooked (see Hooker).
+	Hook  Hooker
 	paths []string
 	cache *batchCache
 	owner *Redactor // the Redactor whose free list the cache came from
@@ -565,6 +563,22 @@ type Report struct {
 	// seen finds repeated keys in maps too large for a pairwise check.
 	seen map[string]struct{}
 }
+
+// A Hooker receives, through Report.Hook, every top-level record attribute
+// selected by Config.Hooked, with the tag Hooked returned for its key, after
+// its value was redacted. Hook may change the value in place (not add or
+// remove other keys) and returns true to remove it. An interface rather
+// than a function value: a method of the caller's own state is then called
+// directly, where a closure over that state made two calls per attribute.
+type Hooker interface {
+	Hook(key string, tag uint8, v pcommon.Value) (remove bool)
+}
+
+// HookFunc is a function used as a Hooker.
+type HookFunc func(key string, tag uint8, v pcommon.Value) (remove bool)
+
+// Hook calls f.
+func (f HookFunc) Hook(key string, tag uint8, v pcommon.Value) bool { return f(key, tag, v) }
 
 // recent holds the last few clean strings, replaced in turn.
 type recent struct {
@@ -1213,7 +1227,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		// The value is still a string: the hook wants it unless the tag
 		// says strings are fine.
 		if !remove && tag != 0 && tag&HookContainers == 0 && w.rep.Hook != nil {
-			remove = w.rep.Hook(k, tag, v)
+			remove = w.rep.Hook.Hook(k, tag, v)
 		}
 		return remove
 	}
@@ -1222,7 +1236,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookContainers == 0 || isContainer(v)) &&
 		(tag&HookNonMaps == 0 || v.Type() != pcommon.ValueTypeMap) {
-		remove = w.rep.Hook(k, tag, v)
+		remove = w.rep.Hook.Hook(k, tag, v)
 	}
 	return remove
 }

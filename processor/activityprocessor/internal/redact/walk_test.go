@@ -115,10 +115,10 @@ func walkRecord(r *Redactor, rep *Report, attrs pcommon.Map) walkOutcome {
 	attrs.CopyTo(m)
 	var out walkOutcome
 	rep.Reset()
-	rep.Hook = func(k string, tag uint8, v pcommon.Value) bool {
+	rep.Hook = HookFunc(func(k string, tag uint8, v pcommon.Value) bool {
 		out.Hooks = append(out.Hooks, hookCall{k, tag, v.Type()})
 		return k == "h.drop"
-	}
+	})
 	r.Attributes(m, "", true, rep)
 	raw, _ := json.Marshal(m.AsRaw())
 	out.Attrs = string(raw)
@@ -388,13 +388,13 @@ func TestHookBits(t *testing.T) {
 		for name, set := range values {
 			var rep Report
 			called := false
-			rep.Hook = func(k string, tag uint8, v pcommon.Value) bool {
+			rep.Hook = HookFunc(func(k string, tag uint8, v pcommon.Value) bool {
 				if k != "hooked" || tag != tt.tag {
 					t.Errorf("tag %#x, %s: hook got key %q tag %#x", tt.tag, name, k, tag)
 				}
 				called = true
 				return false
-			}
+			})
 			m := pcommon.NewMap()
 			set(m.PutEmpty("hooked"))
 			r.Attributes(m, "", true, &rep)
