@@ -606,7 +606,7 @@ func (p *activityProcessor) processRecord(lr plog.LogRecord, resTenant tenant.Re
 	} else if v, ok := attrs.Get(schema.AttrTenantID); !ok || v.Type() != pcommon.ValueTypeStr || v.Str() != t {
 		attrs.PutStr(schema.AttrTenantID, t)
 	}
-	id := route(lr, rs.docID, rs.docIDStr, t, st)
+	id := route(lr, rs.idStr, rs.idSeen, rs.docID, rs.docIDStr, t, st)
 	if p.detector != nil {
 		p.observe(lr, attrs, rs, t, id, st)
 	}
@@ -659,8 +659,10 @@ func (p *activityProcessor) added(attrs pcommon.Map, rep *redact.Report, rs *rec
 	if j := p.tenantIDIdx; !p.foldTenant || j < 0 || !rs.tenantSeen[j] || len(rs.moves) > 0 {
 		n++
 	}
-	if _, ok := attrs.Get(schema.AttrID); !ok {
-		n++
+	if !rs.idSeen {
+		if _, ok := attrs.Get(schema.AttrID); !ok {
+			n++
+		}
 	}
 	if rs.empty {
 		n++
@@ -694,6 +696,10 @@ type recordState struct {
 	// docIDStr is that attribute's value when it is a string, which route
 	// compares with the document id before it looks the attribute up.
 	docIDStr string
+	// idStr is the activity.id attribute's value when idSeen: the walk
+	// handed it over as a string that stays (see route).
+	idStr  string
+	idSeen bool
 	// event is the record's event attribute, when eventSeen, for burst
 	// detection.
 	event     string
@@ -751,6 +757,7 @@ const maxFoldTenants = 4
 func (rs *recordState) reset() {
 	rs.claimsAlert, rs.empty, rs.geo, rs.docID, rs.docIDStr = false, false, false, false, ""
 	rs.event, rs.eventSeen = "", false
+	rs.idStr, rs.idSeen = "", false
 	rs.moves = rs.movesBuf[:0]
 	rs.tenantSeen = [maxFoldTenants]bool{}
 	rs.tenantComposite = false
@@ -774,6 +781,8 @@ type attrKind struct {
 	// tenantID marks schema.AttrTenantID, which processRecord overwrites
 	// with the record's tenant: its type is not fixed.
 	tenantID bool
+	// id marks schema.AttrID, whose string value Hook notes for route.
+	id bool
 	// special is set for the fixed kinds empty, remove, prefix, geo and
 	// docID (one each), which Hook handles apart; strCheck when a string
 	// value needs the type check: typed, not strOK, not the tenant id.
@@ -813,7 +822,7 @@ func (p *activityProcessor) buildKinds() error {
 	p.kinds[tagGeo] = attrKind{geo: true}
 	p.kinds[tagDocID] = attrKind{docID: true}
 	p.prefixes, p.resPrefixes = mappedPrefixes(schema.Path), mappedPrefixes(schema.ResourcePath)
-	keys := []string{schema.AttrCategory, schema.AttrEvent}
+	keys := []string{schema.AttrCategory, schema.AttrEvent, schema.AttrID}
 	for k := range p.types {
 		keys = append(keys, k)
 	}
@@ -830,7 +839,7 @@ func (p *activityProcessor) buildKinds() error {
 	for _, k := range keys {
 		typ, typed := p.types[k]
 		kd := attrKind{alert: strings.HasPrefix(k, alertAttrPrefix), typed: typed, typ: typ, strOK: !p.stringNeedsCheck(k),
-			tenantID: k == schema.AttrTenantID}
+			tenantID: k == schema.AttrTenantID, id: k == schema.AttrID}
 		switch k {
 		case schema.AttrCategory:
 			kd.claim = schema.CategorySecurity
@@ -841,13 +850,13 @@ func (p *activityProcessor) buildKinds() error {
 			kd.tenant = i + 1
 		}
 		tag := uint8(len(p.kinds))
-		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 && (!kd.typed || kd.typ == schema.TypeKeyword) {
+		if kd.strOK && !kd.alert && kd.claim == "" && kd.tenant == 0 && !kd.id && (!kd.typed || kd.typ == schema.TypeKeyword) {
 			// Any string, number or bool is right for the key, and any
 			// list of them (a keyword field): Hook has nothing to
 			// do but for a map or a list holding a container.
 			tag |= redact.HookContainers
 		}
-		if kd.typed && kd.typ == schema.TypeFlattened && !kd.alert && kd.claim == "" && kd.tenant == 0 {
+		if kd.typed && kd.typ == schema.TypeFlattened && !kd.alert && kd.claim == "" && kd.tenant == 0 && !kd.id {
 			// Any map is right for the key (fixType keeps it).
 			tag |= redact.HookNonMaps
 		}
@@ -967,6 +976,9 @@ func (rs *recordState) Hook(k string, tag uint8, v pcommon.Value) (remove bool) 
 		if i := kd.tenant - 1; i >= 0 && !rs.tenantSeen[i] {
 			rs.tenantRaw[i], rs.tenantStr[i], rs.tenantSeen[i] = s, true, true
 		}
+		if kd.id && !rs.idSeen {
+			rs.idStr, rs.idSeen = s, true
+		}
 		return false
 	}
 	if kd.alert {
@@ -1013,11 +1025,15 @@ func (rs *recordState) checkSpecial(kd *attrKind, v pcommon.Value) (remove bool)
 }
 
 // noteFirst notes the first event attribute that stays, as attrs.Get would
-// find it after the walk, and likewise the first value of each tenant
-// attribute, in the form tenant.Resolver.Resolve reads.
+// find it after the walk, and the id when it is a string; likewise the
+// first value of each tenant attribute, in the form tenant.Resolver.Resolve
+// reads.
 func (rs *recordState) noteFirst(kd *attrKind, v pcommon.Value) {
 	if kd.event && !rs.eventSeen && v.Type() == pcommon.ValueTypeStr {
 		rs.event, rs.eventSeen = v.Str(), true
+	}
+	if kd.id && !rs.idSeen && v.Type() == pcommon.ValueTypeStr {
+		rs.idStr, rs.idSeen = v.Str(), true
 	}
 	if i := kd.tenant - 1; i >= 0 && !rs.tenantSeen[i] {
 		switch v.Type() {
@@ -1440,7 +1456,7 @@ func (p *activityProcessor) appendAlerts(ld plog.Logs, st *batchStats) {
 	for _, a := range slices.Concat(st.resent, st.alerts) {
 		lr := sl.LogRecords().AppendEmpty()
 		fillAlert(lr, a, now)
-		route(lr, false, "", a.Tenant, st)
+		route(lr, "", false, false, "", a.Tenant, st)
 	}
 }
 
@@ -1602,13 +1618,16 @@ func (p *activityProcessor) putRouting(attrs pcommon.Map) {
 // trusted. hasDocID says whether the record has the attribute (Hook
 // saw it during the walk, which is the last pass that can remove it), and
 // seenDocID is its value then when a string (nothing changes it after the
-// walk), else "".
-func route(lr plog.LogRecord, hasDocID bool, seenDocID, tenantID string, st *batchStats) string {
+// walk), else "". Likewise idSeen says that Hook saw activity.id as a
+// string, seenID: then route need not look it up.
+func route(lr plog.LogRecord, seenID string, idSeen, hasDocID bool, seenDocID, tenantID string, st *batchStats) string {
 	attrs := lr.Attributes()
-	id := ""
-	v, ok := attrs.Get(schema.AttrID)
-	if ok {
-		id = v.AsString()
+	id, ok, str := seenID, idSeen, idSeen
+	if !idSeen {
+		var v pcommon.Value
+		if v, ok = attrs.Get(schema.AttrID); ok {
+			id, str = v.AsString(), v.Type() == pcommon.ValueTypeStr
+		}
 	}
 	// A canonical UUID, the common id, is a valid one (hex digits and
 	// dashes only), and the only form of a placeholder: it is recognised
@@ -1619,7 +1638,7 @@ func route(lr plog.LogRecord, hasDocID bool, seenDocID, tenantID string, st *bat
 		id = st.derivedID(lr)
 		attrs.PutStr(schema.AttrID, id)
 		uuid = isUUID(id)
-	} else if v.Type() != pcommon.ValueTypeStr {
+	} else if ok && !str {
 		// A non-string id becomes the string the keyword field and the
 		// document id agree on.
 		attrs.PutStr(schema.AttrID, id)

@@ -45,9 +45,10 @@ func uniqueUUIDReference(id string) bool {
 }
 
 // FuzzRouteAgainstPrevious holds route, which recognises a canonical UUID
-// once for validID, placeholderUUID and the document id, to the previous
-// logic (routeReference): for any id, of any type, with or without a
-// document id attribute, both leave the same activity.id and document id.
+// once for validID, placeholderUUID and the document id, and takes a string
+// id as the walk saw it, to the previous logic (routeReference): for any
+// id, of any type, with or without a document id attribute, both leave the
+// same activity.id and document id.
 func FuzzRouteAgainstPrevious(f *testing.F) {
 	for _, id := range []string{
 		"0190f0e4-1111-7aaa-8bbb-123456789abc", "0190F0E4-1111-7AAA-8BBB-123456789ABC", nilUUID, maxUUID,
@@ -97,7 +98,8 @@ func FuzzRouteAgainstPrevious(f *testing.F) {
 			if hasDocID {
 				seen = id // the document id attribute's value, as the walk saw it
 			}
-			return route(lr, hasDocID, seen, "acme", st)
+			// A string id, as Hook notes it during the walk.
+			return route(lr, id, typ%4 == 0, hasDocID, seen, "acme", st)
 		})
 		wantDoc, wantID, wantAttr := route1(build(), func(lr plog.LogRecord, st *batchStats) string {
 			return routeReference(lr, "acme", st)

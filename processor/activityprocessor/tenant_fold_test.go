@@ -42,13 +42,19 @@ func foldValue(kind byte, s string) map[string]any {
 // resource that may carry a tenant of its own.
 func foldRecords(t *testing.T, data []byte, text string) plog.Logs {
 	t.Helper()
+	return foldRecordsOf(t, foldKeys, data, text)
+}
+
+// foldRecordsOf is foldRecords with the keys keys.
+func foldRecordsOf(t *testing.T, keys []string, data []byte, text string) plog.Logs {
+	t.Helper()
 	var records []any
 	for len(data) > 0 {
 		n := int(data[0]%6) + 1
 		data = data[1:]
 		var attrs []any
 		for i := 0; i < n && len(data) >= 2; i++ {
-			k := foldKeys[int(data[0])%len(foldKeys)]
+			k := keys[int(data[0])%len(keys)]
 			attrs = append(attrs, map[string]any{"key": k, "value": foldValue(data[1], text[:min(len(text), int(data[1]>>3))])})
 			data = data[2:]
 		}
@@ -180,4 +186,62 @@ func TestTenantFromDocumentID(t *testing.T) {
 	if got := attrStr(firstRecord(out), schema.AttrTenantID); got != "acme" {
 		t.Errorf("tenant: got %q, want %q", got, "acme")
 	}
+}
+
+// idKeys are the keys of the records checkIDNoted builds: the id, the
+// document id, a key pattern (so that a record may be redacted) and the
+// tenant.
+var idKeys = []string{schema.AttrID, schema.AttrID, schema.AttrDocumentID, "token", schema.AttrTenantID, ""}
+
+// checkIDNoted processes the batch data describes twice: with activity.id
+// noted during the walk (attrKind.id) and looked up by route afterwards,
+// which must give the same batch.
+func checkIDNoted(t *testing.T, data []byte, text string) {
+	outputs := make([]string, 2)
+	for i, note := range []bool{true, false} {
+		p := newTestLogs(t, createDefaultConfig(), func() (now time.Time) { return goldenNow }, nil)
+		if !note {
+			for j := range p.kinds {
+				p.kinds[j].id = false
+			}
+		}
+		out, err := p.processLogs(context.Background(), foldRecordsOf(t, idKeys, data, text))
+		if err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+			t.Fatal(err)
+		}
+		var m plog.JSONMarshaler
+		raw, err := m.MarshalLogs(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[i] = string(raw)
+	}
+	if outputs[0] != outputs[1] {
+		t.Errorf("id noted during the walk:\n%s\nlooked up after it:\n%s", outputs[0], outputs[1])
+	}
+}
+
+// TestIDNoted: ids of every shape (a string, a number, a map, a list, one
+// padded, one holding a bearer token), repeated, beside document ids, an
+// empty key and a redacted attribute.
+func TestIDNoted(t *testing.T) {
+	for _, text := range []string{"0199a0e4-0000-7aaa-8bbb-000000000001", "00000000-0000-0000-0000-000000000000", "17", ""} {
+		for kind := byte(0); kind < 6; kind++ {
+			v := kind | 0xf8
+			checkIDNoted(t, []byte{5, 0, v, 1, v ^ 1, 2, v, 3, 0, 4, 0, 5, 5, 2, 0, 0, 3, 2, v, 0, v}, text)
+		}
+	}
+}
+
+// FuzzIDNoted is the differential test of the id noted during the walk
+// against the id route looks up.
+func FuzzIDNoted(f *testing.F) {
+	f.Add([]byte{5, 0, 0, 1, 1, 2, 0, 3, 0, 4, 0}, "0199a0e4-0000-7aaa-8bbb-000000000001")
+	f.Add([]byte{2, 0, 1, 0, 2, 3, 0, 2, 8}, "17")
+	f.Fuzz(func(t *testing.T, data []byte, text string) {
+		if len(data) > 200 {
+			return
+		}
+		checkIDNoted(t, data, text)
+	})
 }
