@@ -1130,16 +1130,15 @@ func (r *Redactor) String(s string, rep *Report) (out string, drop bool) {
 
 // walkMap walks m, removing the entries that must go once it is done.
 func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
-	var stamp uint32
 	if top {
-		stamp = w.startTop(m)
-	} else {
-		w.dedupe(m)
+		w.walkTopMap(m)
+		return
 	}
+	w.dedupe(m)
 	var rm removals
 	i := 0
 	for k, v := range m.All() {
-		if w.walkOne(k, v, i, depth, otp, stamp) {
+		if w.walkOne(k, v, depth, otp) {
 			rm.mark(i)
 		}
 		i++
@@ -1147,63 +1146,64 @@ func (w *walker) walkMap(m pcommon.Map, depth int, otp, top bool) {
 	rm.removeFrom(m)
 }
 
-// walkOne redacts one map entry, at position pos of its map, in place and
-// reports whether to remove it. stamp is the top-level map's (startTop), 0
-// for any other map.
-func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, stamp uint32) bool {
-	top := stamp != 0
+// walkTopMap is walkMap for a top-level map (record attributes).
+func (w *walker) walkTopMap(m pcommon.Map) {
+	stamp := w.startTop(m)
+	var rm removals
+	i := 0
+	for k, v := range m.All() {
+		if w.walkTop(k, v, i, stamp) {
+			rm.mark(i)
+		}
+		i++
+	}
+	rm.removeFrom(m)
+}
+
+// walkTop redacts one entry of a top-level map, at position pos, in place
+// and reports whether to remove it. stamp is the map's (startTop). It is
+// walkOne for depth 0 outside any OTP key, written apart: fewer arguments,
+// and no test of the level, on the path every record attribute takes.
+func (w *walker) walkTop(k string, v pcommon.Value, pos int, stamp uint32) bool {
 	var e *keyEntry
 	var tag uint8
-	var verdict uint8
-	if top {
-		// keyInfo's first step, here to save a call per entry: the key at
-		// this position in the previous record, compared in full.
-		if uint(pos) < shapeLen {
-			if c := w.rep.cache.shape[pos]; c != nil && c.verdict[1] != 0 && len(c.k) == len(k) {
-				// A key of 8 to 24 bytes (most are) is compared as three
-				// 8-byte words, at the start, in the middle and at the
-				// end, which together cover every byte: written out, as
-				// no function doing it inlines, and a call (to one or to
-				// memequal) would cost more than the comparison, once
-				// for every key of every record.
-				if n := len(k) - 8; n >= 0 && n <= 16 {
-					if load64(k, 0) == load64(c.k, 0) && load64(k, n/2) == load64(c.k, n/2) && load64(k, n) == load64(c.k, n) {
-						e, tag = c, c.tag
-					}
-				} else if c.k == k {
+	// keyInfo's first step, here to save a call per entry: the key at this
+	// position in the previous record, compared in full.
+	if uint(pos) < shapeLen {
+		if c := w.rep.cache.shape[pos]; c != nil && c.verdict[1] != 0 && len(c.k) == len(k) {
+			// A key of 8 to 24 bytes (most are) is compared as three
+			// 8-byte words, at the start, in the middle and at the end,
+			// which together cover every byte: written out, as no
+			// function doing it inlines, and a call (to one or to
+			// memequal) would cost more than the comparison, once for
+			// every key of every record.
+			if n := len(k) - 8; n >= 0 && n <= 16 {
+				if load64(k, 0) == load64(c.k, 0) && load64(k, n/2) == load64(c.k, n/2) && load64(k, n) == load64(c.k, n) {
 					e, tag = c, c.tag
 				}
+			} else if c.k == k {
+				e, tag = c, c.tag
 			}
 		}
-		if e == nil {
-			var secret bool
-			e, tag, secret = w.keyInfo(k, true, pos, &w.rep.cache.shape)
-			if secret {
-				// A secret used as a key: remove the entry, fail closed.
-				return true
-			}
-		}
-		// A key met before in this map: the later entry goes, before
-		// anything reads it. Keys that have an entry in the cache are
-		// distinct, so the entry's mark tells; if the walk evicted a
-		// marked entry, the keys before pos are compared instead.
-		if e.mark == stamp || w.lostMark && w.keyBefore(k, pos) {
-			w.rep.Duplicates++
-			return true
-		}
-		e.mark = stamp
-		verdict = e.verdict[1]
-	} else {
-		if len(k) >= longKey && w.pathTooLong(k) {
-			return true
-		}
-		var secret bool
-		e, tag, secret = w.keyInfo(k, false, pos, nil)
-		if secret {
-			return true
-		}
-		verdict = e.verdict[0]
 	}
+	if e == nil {
+		var secret bool
+		e, tag, secret = w.keyInfo(k, true, pos, &w.rep.cache.shape)
+		if secret {
+			// A secret used as a key: remove the entry, fail closed.
+			return true
+		}
+	}
+	// A key met before in this map: the later entry goes, before anything
+	// reads it. Keys that have an entry in the cache are distinct, so the
+	// entry's mark tells; if the walk evicted a marked entry, the keys
+	// before pos are compared instead.
+	if e.mark == stamp || w.lostMark && w.keyBefore(k, pos) {
+		w.rep.Duplicates++
+		return true
+	}
+	e.mark = stamp
+	verdict := e.verdict[1]
 	var remove bool
 	if verdict&verdictKey == 0 && v.Type() == pcommon.ValueTypeStr {
 		// The common case, without redactEntry's other cases: a string
@@ -1211,8 +1211,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		// goes on the path only around a scan, the only step that can
 		// record a hit (a string too short to scan, or the key's last
 		// clean value, needs no path).
-		otpMatch := otp || verdict&verdictOTP != 0
-		if s := v.Str(); otpMatch {
+		if s := v.Str(); verdict&verdictOTP != 0 {
 			w.push(k)
 			remove = w.walkString(v, true, &e.clean)
 			w.pop()
@@ -1232,7 +1231,7 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 		return remove
 	}
 	w.push(k)
-	remove = w.redactEntry(k, v, e, pos, depth, otp, top)
+	remove = w.redactEntry(k, v, e, pos, 0, false, true)
 	w.pop()
 	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookContainers == 0 || isContainer(v)) &&
 		(tag&HookNonMaps == 0 || v.Type() != pcommon.ValueTypeMap) {
@@ -1241,8 +1240,40 @@ func (w *walker) walkOne(k string, v pcommon.Value, pos, depth int, otp bool, st
 	return remove
 }
 
+// walkOne redacts one entry of a map below the top level in place and
+// reports whether to remove it.
+func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp bool) bool {
+	if len(k) >= longKey && w.pathTooLong(k) {
+		return true
+	}
+	e, _, secret := w.keyInfo(k, false, 0, nil)
+	if secret {
+		return true
+	}
+	verdict := e.verdict[0]
+	if verdict&verdictKey == 0 && v.Type() == pcommon.ValueTypeStr {
+		// As in walkTop.
+		if s := v.Str(); otp || verdict&verdictOTP != 0 {
+			w.push(k)
+			remove := w.walkString(v, true, &e.clean)
+			w.pop()
+			return remove
+		} else if len(s) >= minScanLen && !same(e.clean, s) {
+			w.push(k)
+			out, drop, clean := w.scanClean(s)
+			w.pop()
+			return settle(v, s, out, drop, clean, &e.clean)
+		}
+		return false
+	}
+	w.push(k)
+	remove := w.redactEntry(k, v, e, 0, depth, otp, false)
+	w.pop()
+	return remove
+}
+
 // isContainer reports whether v is a map, or a list holding a map or a
-// list (see HookContainers). Kept out of line: inlined, it made walkOne,
+// list (see HookContainers). Kept out of line: inlined, it made walkTop,
 // around its call, store and reload more of its variables.
 //
 //go:noinline
@@ -1319,12 +1350,12 @@ func (w *walker) walkChanges(m pcommon.Map) {
 // walkChange redacts one field of activity.changes, at position pos, and
 // reports whether to remove it.
 func (w *walker) walkChange(k string, v pcommon.Value, pos int) bool {
-	// keyInfo's first step, as in walkOne: the field name at this
+	// keyInfo's first step, as in walkTop: the field name at this
 	// position in the previous record's changes, compared in full.
 	var e *keyEntry
 	if uint(pos) < shapeLen {
 		if c := w.rep.cache.fields[pos]; c != nil && c.verdict[0] != 0 && len(c.k) == len(k) {
-			// Compared as in walkOne.
+			// Compared as in walkTop.
 			if n := len(k) - 8; n >= 0 && n <= 16 {
 				if load64(k, 0) == load64(c.k, 0) && load64(k, n/2) == load64(c.k, n/2) && load64(k, n) == load64(c.k, n) {
 					e = c
@@ -1344,7 +1375,7 @@ func (w *walker) walkChange(k string, v pcommon.Value, pos int) bool {
 			return true
 		}
 	}
-	// A field met before in these changes goes, as in walkOne.
+	// A field met before in these changes goes, as in walkTop.
 	c := w.rep.cache
 	if e.fieldMark == c.fieldStamp {
 		w.rep.Duplicates++
@@ -1402,7 +1433,7 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 				if s := cv.Str(); otp {
 					remove = w.walkString(cv, true, memo)
 				} else if len(s) >= minScanLen && !same(*memo, s) {
-					// Past walkString's shortcuts, as in walkOne.
+					// Past walkString's shortcuts, as in walkTop.
 					out, drop, clean := w.scanClean(s)
 					remove = settle(cv, s, out, drop, clean, memo)
 				}
@@ -1416,7 +1447,7 @@ func (w *walker) walkChangeValue(v pcommon.Value, e *keyEntry) bool {
 			w.pop()
 		default:
 			met |= 4
-			remove = w.walkOne(ck, cv, i, 2, otp, 0)
+			remove = w.walkOne(ck, cv, 2, otp)
 		}
 		if remove {
 			rm.mark(i)
@@ -1657,7 +1688,7 @@ func (w *walker) walkSlice(v pcommon.Value, depth int, otp bool, memo *[itemMemo
 		if memo != nil && i < itemMemos && item.Type() == pcommon.ValueTypeStr {
 			if s := item.Str(); otp || len(s) >= minScanLen && !same(memo[i], s) {
 				// Past walkString's shortcuts (too short, the
-				// position's last clean string), as in walkOne.
+				// position's last clean string), as in walkTop.
 				remove = w.walkString(item, otp, &memo[i])
 			}
 		} else {
