@@ -936,6 +936,9 @@ type walker struct {
 	// said so): the rest of the walk then compares keys in full.
 	top      pcommon.Map
 	lostMark bool
+	// containers says whether the list walkSlice walked last, the
+	// outermost when lists nest, holds a map or a list once walked.
+	containers bool
 }
 
 // walker returns rep's walker, set up for a walk with r under prefix.
@@ -1233,7 +1236,7 @@ func (w *walker) walkTop(k string, v pcommon.Value, pos int, stamp uint32) bool 
 	w.push(k)
 	remove = w.redactEntry(k, v, e, pos, 0, false, true)
 	w.pop()
-	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookContainers == 0 || isContainer(v)) &&
+	if !remove && tag != 0 && w.rep.Hook != nil && (tag&HookContainers == 0 || w.isContainer(v)) &&
 		(tag&HookNonMaps == 0 || v.Type() != pcommon.ValueTypeMap) {
 		remove = w.rep.Hook.Hook(k, tag, v)
 	}
@@ -1272,22 +1275,15 @@ func (w *walker) walkOne(k string, v pcommon.Value, depth int, otp bool) bool {
 	return remove
 }
 
-// isContainer reports whether v is a map, or a list holding a map or a
-// list (see HookContainers). Kept out of line: inlined, it made walkTop,
-// around its call, store and reload more of its variables.
-//
-//go:noinline
-func isContainer(v pcommon.Value) bool {
+// isContainer reports whether v, a top-level value just walked, is a map,
+// or a list holding a map or a list (see HookContainers): for a list,
+// walkSlice has just told, as it read the items' types anyway.
+func (w *walker) isContainer(v pcommon.Value) bool {
 	switch v.Type() {
 	case pcommon.ValueTypeMap:
 		return true
 	case pcommon.ValueTypeSlice:
-		s := v.Slice()
-		for i := 0; i < s.Len(); i++ {
-			if t := s.At(i).Type(); t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice {
-				return true
-			}
-		}
+		return w.containers
 	}
 	return false
 }
@@ -1682,10 +1678,12 @@ func (w *walker) walkSlice(v pcommon.Value, depth int, otp bool, memo *[itemMemo
 	w.push("[]")
 	sl := v.Slice()
 	var rm removals
+	containers := false
 	for i := 0; i < sl.Len(); i++ {
 		item := sl.At(i)
 		var remove bool
 		if memo != nil && i < itemMemos && item.Type() == pcommon.ValueTypeStr {
+			// A string stays a string, or goes.
 			if s := item.Str(); otp || len(s) >= minScanLen && !same(memo[i], s) {
 				// Past walkString's shortcuts (too short, the
 				// position's last clean string), as in walkTop.
@@ -1693,6 +1691,9 @@ func (w *walker) walkSlice(v pcommon.Value, depth int, otp bool, memo *[itemMemo
 			}
 		} else {
 			remove = w.walkValueOTP(item, depth+1, otp)
+			if t := item.Type(); !remove && (t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice) {
+				containers = true
+			}
 		}
 		if remove {
 			rm.mark(i)
@@ -1700,6 +1701,8 @@ func (w *walker) walkSlice(v pcommon.Value, depth int, otp bool, memo *[itemMemo
 	}
 	rm.removeFromSlice(sl)
 	w.pop()
+	// Last, after the walks of the lists inside.
+	w.containers = containers
 	return false
 }
 
