@@ -874,10 +874,10 @@ func (rep *Report) markClean(ref cleanRef, s string, st uint8) {
 // markShort is markClean for a string of n bytes, 8 to 16.
 func (rep *Report) markShort(ref cleanRef, n int, st uint8) {
 	e := &rep.cache.short[ref.set]
+	if min(e[0].state, e[1].state) >= wayCostly && st < wayCostly {
+		return
+	}
 	if e[1].state <= e[0].state {
-		if e[1].state >= wayCostly && st < wayCostly {
-			return
-		}
 		e[1] = e[0]
 	}
 	e[0] = shortEntry{a: ref.a, b: ref.b, n: uint8(n), state: st}
@@ -886,10 +886,10 @@ func (rep *Report) markShort(ref cleanRef, n int, st uint8) {
 // markLong is markClean for a cacheable string longer than 16 bytes.
 func (rep *Report) markLong(ref cleanRef, s string, st uint8) {
 	c := &rep.cache.clean[ref.set]
+	if min(c.state[0], c.state[1]) >= wayCostly && st < wayCostly {
+		return
+	}
 	if c.state[1] <= c.state[0] {
-		if c.state[1] >= wayCostly && st < wayCostly {
-			return
-		}
 		c.s[1], c.tag[1], c.state[1] = c.s[0], c.tag[0], c.state[0]
 	}
 	c.s[0], c.tag[0], c.state[0] = s, ref.tag, st

@@ -340,6 +340,16 @@ func TestCleanCacheWays(t *testing.T) {
 		known("costly e", b, true)
 		known("costly e", e, true)
 		rep.Release()
+		w = rep.walker(r, "")
+		mark(a, wayCostly)
+		mark(b, wayCostly)
+		known("a found again", a, true)
+		// b, costly, not found again, is still kept from c.
+		mark(c, wayCold)
+		known("c after costly a, hot, and b", c, false)
+		known("c after costly a, hot, and b", b, true)
+		known("c after costly a, hot, and b", a, true)
+		rep.Release()
 	}
 }
 
