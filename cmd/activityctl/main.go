@@ -57,6 +57,7 @@ environment:
   ES_URL                  Elasticsearch URL(s), comma-separated (default http://localhost:9200)
   ES_USERNAME/ES_PASSWORD basic auth, or
   ES_API_KEY              an API key
+  ES_COMPRESSION          true asks for gzip-compressed answers (default false)
   ACTIVITYLOG_RETENTION   default for -retention (default 365d)
   ACTIVITYLOG_WRITER_PASSWORD/ACTIVITYLOG_READER_PASSWORD
                           setup also creates the read-only roles and the collector
