@@ -103,17 +103,9 @@ func checkTenantFold(t *testing.T, data []byte, text string, policy byte) {
 			t.Fatal("foldTenant is off for the test configuration")
 		}
 		p.foldTenant = fold
-		out, err := p.processLogs(context.Background(), foldRecords(t, data, text))
-		if err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
-			t.Fatal(err)
-		}
+		out := processedOrSkipped(t, p, foldRecords(t, data, text))
 		checkDocumentIDs(t, out)
-		var m plog.JSONMarshaler
-		raw, err := m.MarshalLogs(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outputs[i] = string(raw)
+		outputs[i] = logsJSON(t, out)
 	}
 	if outputs[0] != outputs[1] {
 		t.Errorf("tenant noted during the walk:\n%s\nlooked up after it:\n%s", outputs[0], outputs[1])
@@ -205,16 +197,7 @@ func checkIDNoted(t *testing.T, data []byte, text string) {
 				p.kinds[j].id = false
 			}
 		}
-		out, err := p.processLogs(context.Background(), foldRecordsOf(t, idKeys, data, text))
-		if err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
-			t.Fatal(err)
-		}
-		var m plog.JSONMarshaler
-		raw, err := m.MarshalLogs(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outputs[i] = string(raw)
+		outputs[i] = logsJSON(t, processedOrSkipped(t, p, foldRecordsOf(t, idKeys, data, text)))
 	}
 	if outputs[0] != outputs[1] {
 		t.Errorf("id noted during the walk:\n%s\nlooked up after it:\n%s", outputs[0], outputs[1])
@@ -244,4 +227,25 @@ func FuzzIDNoted(f *testing.F) {
 		}
 		checkIDNoted(t, data, text)
 	})
+}
+
+// processedOrSkipped is what p makes of ld, a batch it may drop whole.
+func processedOrSkipped(t *testing.T, p *activityProcessor, ld plog.Logs) plog.Logs {
+	t.Helper()
+	out, err := p.processLogs(context.Background(), ld)
+	if err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// logsJSON is ld as OTLP JSON.
+func logsJSON(t *testing.T, ld plog.Logs) string {
+	t.Helper()
+	var m plog.JSONMarshaler
+	raw, err := m.MarshalLogs(ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }
