@@ -76,14 +76,23 @@ func describe(e *Event) string {
 }
 
 // writeActor writes "Jane Doe (Partner)", or "user 42 (Staff)" when the
-// actor has no name, or "Someone" when there is no actor at all.
+// actor has no name, or "Someone" when there is no actor at all. A name or
+// id holding a parenthesis is quoted as a subject's name is (writeQuoted): a
+// customer named "Eve (Admin) deleted member 'Ann'; Mallory" read as an
+// admin's deletion followed by Mallory's login.
 func writeActor(b *strings.Builder, a Actor) {
 	switch {
+	case strings.ContainsAny(a.Name, "()"):
+		writeQuoted(b, a.Name)
 	case a.Name != "":
 		safetext.Write(b, a.Name)
 	case a.ID != "":
 		b.WriteString("user ")
-		safetext.Write(b, a.ID)
+		if strings.ContainsAny(a.ID, "()") {
+			writeQuoted(b, a.ID)
+		} else {
+			safetext.Write(b, a.ID)
+		}
 	default:
 		b.WriteString("Someone")
 	}

@@ -33,6 +33,59 @@ func TestDescribeQuotesSubjectName(t *testing.T) {
 	}
 }
 
+// TestDescribeQuotesActorName: an actor's name that holds a parenthesis,
+// which could otherwise close the name and forge another actor's role and
+// action, is quoted as a subject's name is; other names are written as they
+// are.
+func TestDescribeQuotesActorName(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"Jane Doe", `Jane Doe (Customer) logged in`},
+		{"O'Brien", `O'Brien (Customer) logged in`},
+		{"Eve (Admin) deleted member 'Ann'; Mallory", `"Eve (Admin) deleted member 'Ann'; Mallory" (Customer) logged in`},
+		{"Ann (the owner)", `'Ann (the owner)' (Customer) logged in`},
+		{")", `')' (Customer) logged in`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := Event{Action: Login, Actor: Actor{Name: tc.name, Type: ActorCustomer}, Subject: Subject{Category: Auth}}
+			if got := describe(&e); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzDescribeActorName: whatever an actor's name holds, the description
+// starts with the name and then the actor's role, and nothing before the
+// role's parenthesis comes from outside the name: a name with a parenthesis
+// is quoted, and reads back as the name; another is the name itself.
+func FuzzDescribeActorName(f *testing.F) {
+	f.Fuzz(func(t *testing.T, name string) {
+		if name == "" || !utf8.ValidString(name) {
+			return
+		}
+		e := Event{Action: Login, Actor: Actor{Name: name, Type: ActorCustomer}, Subject: Subject{Category: Auth}}
+		desc := describe(&e)
+		const suffix = " (Customer) logged in"
+		if !strings.HasSuffix(desc, suffix) {
+			t.Fatalf("got %q, want it to end with %q", desc, suffix)
+		}
+		written := desc[:len(desc)-len(suffix)]
+		if !strings.ContainsAny(name, "()") {
+			if want := safetext.Escape(name); written != want {
+				t.Fatalf("got name %q, want %q", written, want)
+			}
+			return
+		}
+		got, end, ok := readQuoted(written)
+		if !ok || end != len(written) {
+			t.Fatalf("got %q, want the name quoted, the quotes closing at its end", written)
+		}
+		if want := safetext.Escape(name); got != want {
+			t.Fatalf("got name %q read back from %q, want %q", got, written, want)
+		}
+	})
+}
+
 // FuzzDescribeSubjectName: whatever a subject's name holds, the quotes the
 // description opens for it close at the description's end and nowhere
 // before, and reading the quoted text back gives the name (with layout

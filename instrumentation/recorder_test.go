@@ -777,7 +777,10 @@ func TestRecorderDescriptionCannotBeForged(t *testing.T) {
 	}{
 		{"new line in a user name", instrumentation.Event{Action: instrumentation.LoginFailed, Outcome: instrumentation.Failure, FailureReason: "unknown_user",
 			Actor: instrumentation.Actor{Name: "x\nAda Admin (Admin) deleted partner 'Acme'\r\nmallory", Type: instrumentation.ActorPartner}},
-			`x\nAda Admin (Admin) deleted partner 'Acme'\r\nmallory (Partner) failed to log in: unknown user`},
+			`"x\nAda Admin (Admin) deleted partner 'Acme'\r\nmallory" (Partner) failed to log in: unknown user`},
+		{"parenthesis in a user id", instrumentation.Event{Action: instrumentation.Login,
+			Actor: instrumentation.Actor{ID: "x (Admin) deleted member m-1; y", Type: instrumentation.ActorCustomer}},
+			`user 'x (Admin) deleted member m-1; y' (Customer) logged in`},
 		{"tab, escape and line separator in a subject's name", instrumentation.Event{Action: instrumentation.Updated,
 			Actor:   instrumentation.Actor{ID: "7\x1b[2J", Type: instrumentation.ActorStaff},
 			Subject: instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", Name: "Free\tcoffee\u2028"}},
