@@ -82,17 +82,11 @@ func describe(e *Event) string {
 // admin's deletion followed by Mallory's login.
 func writeActor(b *strings.Builder, a Actor) {
 	switch {
-	case strings.ContainsAny(a.Name, "()"):
-		writeQuoted(b, a.Name)
 	case a.Name != "":
-		safetext.Write(b, a.Name)
+		writeActorName(b, a.Name)
 	case a.ID != "":
 		b.WriteString("user ")
-		if strings.ContainsAny(a.ID, "()") {
-			writeQuoted(b, a.ID)
-		} else {
-			safetext.Write(b, a.ID)
-		}
+		writeActorName(b, a.ID)
 	default:
 		b.WriteString("Someone")
 	}
@@ -101,6 +95,16 @@ func writeActor(b *strings.Builder, a Actor) {
 		b.WriteString(string(a.Type))
 		b.WriteString(")")
 	}
+}
+
+// writeActorName writes an actor's name or id, quoted when it holds a
+// parenthesis (see writeActor).
+func writeActorName(b *strings.Builder, s string) {
+	if strings.ContainsAny(s, "()") {
+		writeQuoted(b, s)
+		return
+	}
+	safetext.Write(b, s)
 }
 
 // writeSubject writes "reward 'Free coffee'", or "reward r-17" when the
