@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -12,12 +14,24 @@ import (
 	"github.com/activitylog/activitylog/internal/collectortest"
 )
 
-// TestMetricsOnLoopbackByDefault: the collector's own metrics (queue sizes,
-// refused requests, the processor's counts by tenant source) are for the
-// operator; with ACTIVITYCOL_METRICS_HOST unset, the shipped configuration
-// serves them on 127.0.0.1 only, not on every interface.
-func TestMetricsOnLoopbackByDefault(t *testing.T) {
-	c := collectortest.Start(t, collectortest.Options{Unset: []string{"ACTIVITYCOL_METRICS_HOST"}})
+// TestOperatorEndpointsOnLoopbackByDefault: the collector's own metrics
+// (queue sizes, refused requests, the processor's counts by tenant source)
+// and its health check are for the operator; with ACTIVITYCOL_METRICS_HOST
+// and ACTIVITYCOL_HEALTH_ENDPOINT unset, the shipped configuration serves
+// them on 127.0.0.1 only, not on every interface. The health check's default
+// port is a fixed one (13133), which must be free.
+func TestOperatorEndpointsOnLoopbackByDefault(t *testing.T) {
+	health := collectortest.DefaultHealthEndpoint(t)
+	_, healthPort, err := net.SplitHostPort(health)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := net.Listen("tcp", ":"+healthPort); err != nil {
+		t.Fatalf("got %v, want port %s free: it is the default health check's (a demo or another collector running?)", err, healthPort)
+	} else {
+		l.Close()
+	}
+	c := collectortest.Start(t, collectortest.Options{Unset: []string{"ACTIVITYCOL_METRICS_HOST", "ACTIVITYCOL_HEALTH_ENDPOINT"}})
 	resp, err := http.Get("http://127.0.0.1:" + c.MetricsPort + "/metrics")
 	if err != nil {
 		t.Fatalf("got %v, want the metrics on 127.0.0.1:%s", err, c.MetricsPort)
@@ -27,16 +41,16 @@ func TestMetricsOnLoopbackByDefault(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "otelcol_") {
 		t.Fatalf("got %d %.200s, want 200 with the collector's metrics", resp.StatusCode, body)
 	}
-	loopbackOnly(t, c.MetricsPort)
+	loopbackOnly(t, c, c.MetricsPort)
+	loopbackOnly(t, c, healthPort) // Start waited until it answered there
 }
 
-// loopbackOnly fails t unless something listens on port, on loopback
-// addresses only.
-func loopbackOnly(t *testing.T, port string) {
+// loopbackOnly fails t unless c listens on port, on loopback addresses only.
+func loopbackOnly(t *testing.T, c *collectortest.Collector, port string) {
 	t.Helper()
-	addrs := listening(t, port)
+	addrs := listening(t, c.PID(), port)
 	if len(addrs) == 0 {
-		t.Fatalf("got no listening socket on port %s in /proc/net/tcp{,6}, want one", port)
+		t.Fatalf("got no listening socket of the collector on port %s in /proc/net/tcp{,6}, want one", port)
 	}
 	for _, a := range addrs {
 		if a != "0100007F" && a != "00000000000000000000000001000000" { // 127.0.0.1, ::1
@@ -46,9 +60,23 @@ func loopbackOnly(t *testing.T, port string) {
 }
 
 // listening returns the local addresses, as /proc/net/tcp and tcp6 write
-// them, of the sockets listening on port.
-func listening(t *testing.T, port string) []string {
+// them, of process pid's sockets listening on port: another process's
+// listener on the same port (another collector on a fixed port) is not
+// taken for the collector's.
+func listening(t *testing.T, pid int, port string) []string {
 	t.Helper()
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatalf("got %v, want the collector's open files (the test reads which sockets are its own there)", err)
+	}
+	for _, fd := range fds {
+		// A socket's link reads "socket:[<inode>]".
+		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(target, "socket:["); err == nil && ok {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
 	p, err := strconv.Atoi(port)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +98,7 @@ func listening(t *testing.T, port string) []string {
 				continue
 			}
 			addr, prt, ok := strings.Cut(fields[1], ":")
-			if ok && prt == hexPort {
+			if ok && prt == hexPort && len(fields) > 9 && inodes[fields[9]] {
 				addrs = append(addrs, addr)
 			}
 		}
@@ -90,5 +118,5 @@ func TestEmptyVariableTakesItsDefault(t *testing.T) {
 	c := collectortest.Start(t, collectortest.Options{Env: map[string]string{
 		"ACTIVITYCOL_METRICS_HOST": "", "ACTIVITYCOL_ES_TIMEOUT": "", "ACTIVITYCOL_QUEUE_SIZE": "",
 	}})
-	loopbackOnly(t, c.MetricsPort)
+	loopbackOnly(t, c, c.MetricsPort)
 }

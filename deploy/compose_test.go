@@ -475,7 +475,10 @@ func checkVolumes(t tb, root string) {
 
 // checkCollectorAgreesWithConfig checks the collector service sets only
 // variables otelcol-config.yaml reads, authenticates as the create_doc-only
-// user, and publishes and probes the ports the configuration listens on.
+// user, publishes the OTLP ports the configuration listens on, and probes
+// its health check where it listens: from inside the container, on the
+// address it is bound to (loopback by default), and publishes that port only
+// if it is bound to every interface.
 func checkCollectorAgreesWithConfig(t tb, root string) {
 	c := compose(t, root)
 	col := c.Services["collector"]
@@ -500,26 +503,43 @@ func checkCollectorAgreesWithConfig(t tb, root string) {
 	if got, want := col.Environment["ES_PASSWORD"], c.Services["setup"].Environment[setup.EnvWriterPassword]; got != want {
 		t.Errorf("collector ES_PASSWORD %q is not the writer password setup sets (%q)", got, want)
 	}
-	listen := func(name string) string {
+	listen := func(name string) (host, port string) {
 		v := env[name]
 		if v == "" {
 			v = cfg[name].Default
 		}
-		_, port, err := net.SplitHostPort(v)
+		host, port, err := net.SplitHostPort(v)
 		if err != nil {
 			t.Fatalf("%s=%q: %v", name, v, err)
 		}
-		return port
+		return host, port
 	}
 	published := containerPorts(t, col)
 	for _, name := range []string{"OTLP_GRPC_ENDPOINT", "OTLP_HTTP_ENDPOINT"} {
-		if port := listen(name); !published[port] {
+		if _, port := listen(name); !published[port] {
 			t.Errorf("collector listens on %s (%s) but does not publish it (ports %v)", port, name, col.Ports)
 		}
 	}
-	health := listen("ACTIVITYCOL_HEALTH_ENDPOINT")
-	if col.Healthcheck == nil || !strings.Contains(strings.Join(col.Healthcheck.Test, " "), ":"+health+"/") {
-		t.Errorf("collector healthcheck does not probe the health_check port %s", health)
+	healthHost, healthPort := listen("ACTIVITYCOL_HEALTH_ENDPOINT")
+	everyInterface := healthHost == "" || healthHost == "0.0.0.0" || healthHost == "::"
+	if published[healthPort] && !everyInterface {
+		t.Errorf("collector publishes the health_check port %s, which listens on %s only: nothing outside the container reaches it", healthPort, healthHost)
+	}
+	var probe *url.URL
+	if col.Healthcheck != nil {
+		for _, arg := range col.Healthcheck.Test {
+			if u, err := url.Parse(arg); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+				probe = u
+			}
+		}
+	}
+	switch {
+	case probe == nil:
+		t.Errorf("collector healthcheck probes no URL: %v", col.Healthcheck)
+	case probe.Port() != healthPort:
+		t.Errorf("collector healthcheck probes %s, not the health_check port %s", probe, healthPort)
+	case !everyInterface && probe.Hostname() != healthHost:
+		t.Errorf("collector healthcheck probes %s, but the health_check listens on %s only", probe, healthHost)
 	}
 }
 
@@ -866,6 +886,12 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 			"KIBANA_URL: http://kibana:5601", "KIBANA_URL: http://kibana-server:5601", "not a compose service"},
 		{"healthy wait without healthcheck", "docker-compose.yml",
 			"      test: [\"CMD\", \"/usr/local/bin/healthcheck\", \"http://127.0.0.1:13133/\"]", "      test: []", "has no healthcheck"},
+		{"healthcheck on a port the health check does not listen on", "docker-compose.yml",
+			"\"http://127.0.0.1:13133/\"]", "\"http://127.0.0.1:13134/\"]", "not the health_check port 13133"},
+		{"healthcheck on the service's address, the health check on loopback", "docker-compose.yml",
+			"\"http://127.0.0.1:13133/\"]", "\"http://collector:13133/\"]", "the health_check listens on 127.0.0.1 only"},
+		{"health check published but on loopback", "docker-compose.yml",
+			"      - \"127.0.0.1:${OTLP_HTTP_PORT:-4318}:4318\"\n", "      - \"127.0.0.1:${OTLP_HTTP_PORT:-4318}:4318\"\n      - \"127.0.0.1:13133:13133\"\n", "nothing outside the container reaches it"},
 		{"queue not on a volume", "docker-compose.yml",
 			"- collector-queue:/var/lib/activitycol", "- collector-queue:/var/lib/other", "no volume on the queue directory"},
 		{"root user in an image", "cmd/activityctl/Dockerfile", "USER 65532:65532", "USER root", "non-root user"},

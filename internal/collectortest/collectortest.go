@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/activitylog/activitylog/deploy"
 	"github.com/activitylog/activitylog/internal/estest"
 )
 
@@ -52,7 +53,10 @@ type Options struct {
 	Env map[string]string
 	// Unset names environment variables the process does not get, neither
 	// Start's defaults nor the test process's own, so that a test sees the
-	// shipped configuration's default for them.
+	// shipped configuration's default for them. With
+	// ACTIVITYCOL_HEALTH_ENDPOINT unset, the health check is the
+	// configuration's default host:port, a fixed one: Start waits for it
+	// there (and fails if another process holds that port).
 	Unset []string
 }
 
@@ -191,6 +195,9 @@ func launch(tb testing.TB, bin string, opts Options) (*Collector, error) {
 	// Picked together, so that no two are the same port.
 	ports := FreePorts(tb, 4)
 	health := ports[0]
+	if slices.Contains(opts.Unset, "ACTIVITYCOL_HEALTH_ENDPOINT") {
+		health = DefaultHealthEndpoint(tb)
+	}
 	if opts.GRPCEndpoint == "" {
 		opts.GRPCEndpoint = ports[1]
 	}
@@ -263,6 +270,21 @@ func launch(tb testing.TB, bin string, opts Options) (*Collector, error) {
 	return c, nil
 }
 
+// DefaultHealthEndpoint returns the host:port the shipped configuration's
+// health check listens on when ACTIVITYCOL_HEALTH_ENDPOINT is unset.
+func DefaultHealthEndpoint(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(estest.RepoRoot(tb), "otelcol-config.yaml"))
+	if err != nil {
+		tb.Fatalf("collectortest: %v", err)
+	}
+	v, ok := deploy.CollectorEnv(string(b))["ACTIVITYCOL_HEALTH_ENDPOINT"]
+	if !ok || v.Default == "" {
+		tb.Fatalf("collectortest: otelcol-config.yaml gives ACTIVITYCOL_HEALTH_ENDPOINT no default")
+	}
+	return v.Default
+}
+
 // NewToken returns a random ingest token, as `openssl rand -hex 32` makes.
 func NewToken(tb testing.TB) string {
 	tb.Helper()
@@ -329,6 +351,9 @@ func (c *Collector) Kill(tb testing.TB) {
 		<-c.done
 	})
 }
+
+// PID returns the collector process's id.
+func (c *Collector) PID() int { return c.cmd.Process.Pid }
 
 // Memory returns the collector process's peak and current resident set
 // size, in bytes: VmHWM and VmRSS of /proc/<pid>/status (Linux only). The
