@@ -119,4 +119,18 @@ func TestEmptyVariableTakesItsDefault(t *testing.T) {
 		"ACTIVITYCOL_METRICS_HOST": "", "ACTIVITYCOL_ES_TIMEOUT": "", "ACTIVITYCOL_QUEUE_SIZE": "",
 	}})
 	loopbackOnly(t, c, c.MetricsPort)
+	// Each of these was logged once, by collector/envdefault, not also by the
+	// collector's own env provider as if its empty value were used.
+	log := c.Log()
+	for _, name := range []string{"ACTIVITYCOL_METRICS_HOST", "ACTIVITYCOL_ES_TIMEOUT", "ACTIVITYCOL_QUEUE_SIZE"} {
+		n := 0
+		for line := range strings.Lines(log) {
+			if strings.Contains(line, "empty environment variable") && strings.Contains(line, `"`+name+`"`) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("got %d log lines about the empty %s, want 1:\n%s", n, name, log)
+		}
+	}
 }

@@ -10,16 +10,27 @@
 // endpoint or queue size failed the start with an error far from its cause.
 // A reference without a default, ${env:NAME}, and a default that is itself
 // empty, ${env:NAME:-}, read as before.
+//
+// An empty variable that takes its default is logged once, at Info, by this
+// provider ("Configuration references an empty environment variable; its
+// default is used", with the variable's name, not the default, which may be
+// anything the configuration's author wrote); the collector's provider's own
+// line for it ("Configuration references empty environment variable", which
+// would read as if the empty value were used) is left out. Everything else the
+// collector's provider logs, such as its warning for an unset variable without
+// a default, is logged as before.
 package envdefault
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // NewFactory returns the factory of the provider of the "env" scheme.
@@ -29,12 +40,26 @@ func NewFactory() confmap.ProviderFactory {
 		if logger == nil {
 			logger = zap.NewNop()
 		}
-		return &provider{next: envprovider.NewFactory().Create(set), logger: logger}
+		// The level of the quiet logger is at least the logger's own, or
+		// zap refuses to raise it (and says so on stderr).
+		quietLevel := max(zapcore.WarnLevel, zapcore.LevelOf(logger.Core()))
+		quiet := set
+		quiet.Logger = logger.WithOptions(zap.IncreaseLevel(quietLevel))
+		return &provider{
+			next:   envprovider.NewFactory().Create(set),
+			quiet:  envprovider.NewFactory().Create(quiet),
+			logger: logger,
+		}
 	})
 }
 
 type provider struct {
-	next   confmap.Provider
+	// next is the collector's provider, logging as the collector does.
+	next confmap.Provider
+	// quiet is the collector's provider with its Info lines left out, for a
+	// variable set but empty that takes its default: this provider logs
+	// that one itself.
+	quiet  confmap.Provider
 	logger *zap.Logger
 }
 
@@ -42,16 +67,14 @@ type provider struct {
 // checks its name, and gives the default instead when the variable is set
 // but empty and the reference has a non-empty default.
 func (p *provider) Retrieve(ctx context.Context, uri string, watcher confmap.WatcherFunc) (*confmap.Retrieved, error) {
-	got, err := p.next.Retrieve(ctx, uri, watcher)
-	if err != nil {
-		return nil, err
-	}
 	name, def, hasDefault := strings.Cut(strings.TrimPrefix(uri, "env:"), ":-")
-	if !hasDefault || def == "" {
-		return got, nil
+	if v, set := os.LookupEnv(name); !hasDefault || def == "" || !set || v != "" {
+		return p.next.Retrieve(ctx, uri, watcher)
 	}
-	if v, set := os.LookupEnv(name); !set || v != "" {
-		return got, nil
+	// Still read through the collector's provider, for its checks of the
+	// URI and the name.
+	if _, err := p.quiet.Retrieve(ctx, uri, watcher); err != nil {
+		return nil, err
 	}
 	p.logger.Info("Configuration references an empty environment variable; its default is used",
 		zap.String("name", name))
@@ -60,4 +83,6 @@ func (p *provider) Retrieve(ctx context.Context, uri string, watcher confmap.Wat
 
 func (p *provider) Scheme() string { return p.next.Scheme() }
 
-func (p *provider) Shutdown(ctx context.Context) error { return p.next.Shutdown(ctx) }
+func (p *provider) Shutdown(ctx context.Context) error {
+	return errors.Join(p.next.Shutdown(ctx), p.quiet.Shutdown(ctx))
+}
