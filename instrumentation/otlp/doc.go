@@ -14,6 +14,14 @@
 // failed to deliver is counted, readable through [Provider.Stats] and
 // [Provider.Dropped] and, with [WithMeterProvider], published as a metric.
 //
+// A batch the collector refuses as too large is sent again in halves, down
+// to single records. A record too large even alone is sent once more
+// reduced: its changed values longer than [ReducedValueBytes] replaced by
+// [MarkerTooLarge] and its description cut to [ReducedBodyLength], everything
+// that says who did what to what, when and from where kept, so that the
+// event reaches the audit trail without the values that made it too large
+// (counted in [Stats].Reduced).
+//
 // The provider leaves attribute keys as they are given: it skips the SDK's
 // key de-duplication, because the instrumentation Recorder already emits
 // each key once at every level and the de-duplication was most of the cost

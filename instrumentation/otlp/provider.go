@@ -30,7 +30,8 @@ import (
 )
 
 // MetricRecords is the observable counter published with WithMeterProvider:
-// records by MetricStateKey (accepted, exported, dropped, failed).
+// records by MetricStateKey (accepted, exported, dropped, failed, and
+// reduced: exported reduced, counted as exported too; see Stats).
 const (
 	MetricRecords  = "activitylog.instrumentation.records"
 	MetricStateKey = "state"
@@ -64,11 +65,16 @@ type Stats struct {
 	Dropped uint64
 	// Failed records were lost because their export failed for a reason a
 	// retry cannot cure (the collector refused the token or the request,
-	// refused the record as too large even sent alone, or rejected them in a
-	// partial success),
+	// refused the record as too large even sent alone and reduced, or
+	// rejected them in a partial success),
 	// because WithMaxRetryTime passed, or because Shutdown's context ended
 	// while they were still queued or being retried.
 	Failed uint64
+	// Reduced records, counted in Exported too, were delivered reduced:
+	// refused as too large even sent alone, they were sent once more with
+	// their changed values replaced by MarkerTooLarge and their description
+	// cut (see MarkerTooLarge), and taken.
+	Reduced uint64
 }
 
 // Provider is a log provider that exports over OTLP through a bounded queue.
@@ -200,6 +206,7 @@ func (p *Provider) Stats() Stats {
 		Exported: p.gate.exported.Load(),
 		Dropped:  p.gate.dropped.Load(),
 		Failed:   p.gate.failed.Load(),
+		Reduced:  p.gate.reduced.Load(),
 	}
 }
 
@@ -253,7 +260,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 func (p *Provider) registerMetric(mp metric.MeterProvider) (metric.Registration, error) {
 	meter := mp.Meter("github.com/activitylog/activitylog/instrumentation/otlp")
 	counter, err := meter.Int64ObservableCounter(MetricRecords,
-		metric.WithDescription("Activity records by what happened to them: accepted into the export queue, exported, dropped (queue full or shut down) or failed (export error)."),
+		metric.WithDescription("Activity records by what happened to them: accepted into the export queue, exported, dropped (queue full or shut down) or failed (export error); reduced counts the exported ones sent with their changed values replaced, refused whole as too large."),
 		metric.WithUnit("{record}"))
 	if err != nil {
 		return nil, fmt.Errorf("create %s counter: %w", MetricRecords, err)
@@ -263,10 +270,11 @@ func (p *Provider) registerMetric(mp metric.MeterProvider) (metric.Registration,
 		attribute.NewSet(attribute.String(MetricStateKey, "exported")),
 		attribute.NewSet(attribute.String(MetricStateKey, "dropped")),
 		attribute.NewSet(attribute.String(MetricStateKey, "failed")),
+		attribute.NewSet(attribute.String(MetricStateKey, "reduced")),
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := p.Stats()
-		for i, v := range []uint64{s.Accepted, s.Exported, s.Dropped, s.Failed} {
+		for i, v := range []uint64{s.Accepted, s.Exported, s.Dropped, s.Failed, s.Reduced} {
 			o.ObserveInt64(counter, int64(min(v, 1<<63-1)), metric.WithAttributeSet(states[i]))
 		}
 		return nil
@@ -456,6 +464,9 @@ type gate struct {
 	parked int64
 
 	accepted, exported, dropped, failed atomic.Uint64
+	// reduced counts the records exported reduced (see reduce), which
+	// exported counts too.
+	reduced atomic.Uint64
 }
 
 var _ sdklog.Processor = (*gate)(nil)
@@ -782,7 +793,8 @@ type batch struct {
 // send sends records, the next part of b, counts them and, when the
 // collector refuses them as too large (see tooLarge), sends them again in
 // halves, first half first, down to single records: one record too large
-// to be taken fails alone, not with the rest of its batch.
+// to be taken is sent once more reduced (see sendReduced), alone, not with
+// the rest of its batch.
 func (e *countingExporter) send(ctx context.Context, b *batch, records []sdklog.Record) error {
 	if b.settled {
 		return errSettled
@@ -824,11 +836,61 @@ func (e *countingExporter) send(ctx context.Context, b *batch, records []sdklog.
 			return errors.Join(first, e.send(ctx, b, records[half:]))
 		}
 		if tooLarge(err) {
-			err = fmt.Errorf("activity record refused as too large to send, even alone: %w", err)
+			return e.sendReduced(ctx, b, records[0], err)
 		}
 		e.count(b, 0, n)
 	}
 	return err
+}
+
+// sendReduced sends r, the record of b the collector refused as too large
+// even alone (refusal), once more reduced (see reduce), retried through an
+// outage as any part of a batch is, and counts it: exported and reduced
+// when it is taken, failed when it is refused again or there was nothing
+// to reduce. An audit record lost whole because its changed values are
+// large loses who did what, when and from where with them.
+func (e *countingExporter) sendReduced(ctx context.Context, b *batch, r sdklog.Record, refusal error) error {
+	reduced, ok := reduce(r)
+	if !ok {
+		e.count(b, 0, 1)
+		return fmt.Errorf("activity record refused as too large to send, even alone, with nothing to reduce: %w", refusal)
+	}
+	// As for a part of a split batch: not sent once Shutdown has settled
+	// the gate or its context has ended.
+	select {
+	case <-e.gate.settledCh:
+		e.count(b, 0, 1)
+		return errSettled
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		e.count(b, 0, 1)
+		return err
+	}
+	counted, err := e.exportWithRetry(ctx, b, []sdklog.Record{reduced})
+	switch {
+	case counted:
+		b.settled = true
+		return err
+	case err == nil:
+		e.count(b, 1, 0)
+		e.gate.reduced.Add(1)
+		return nil
+	}
+	if rejected, ok := partialSuccess(err); ok {
+		if rejected == 0 {
+			e.count(b, 1, 0)
+			e.gate.reduced.Add(1)
+		} else {
+			e.count(b, 0, 1)
+		}
+		return err
+	}
+	e.count(b, 0, 1)
+	if tooLarge(err) {
+		return fmt.Errorf("activity record refused as too large to send, even alone and reduced: %w", err)
+	}
+	return fmt.Errorf("activity record refused as too large to send, even alone (%w), and its reduced form not sent: %w", refusal, err)
 }
 
 // count counts exported and failed records of b.

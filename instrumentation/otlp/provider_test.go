@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ import (
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/activitylog/activitylog/instrumentation"
@@ -537,17 +540,32 @@ func TestProviderRejectsUnknownProtocol(t *testing.T) {
 	}
 }
 
+// longBodyExporter refuses, as a gRPC collector refuses a message over its
+// size limit, a batch holding a body longer than otlp.ReducedBodyLength, and
+// takes every other.
+type longBodyExporter struct{}
+
+func (longBodyExporter) Export(_ context.Context, rs []sdklog.Record) error {
+	for _, r := range rs {
+		if len(r.Body().AsString()) > otlp.ReducedBodyLength {
+			return status.Error(codes.ResourceExhausted, "grpc: received message larger than max (9000 vs. 4096)")
+		}
+	}
+	return nil
+}
+func (longBodyExporter) Shutdown(context.Context) error   { return nil }
+func (longBodyExporter) ForceFlush(context.Context) error { return nil }
+
 func TestProviderPublishesRecordCounts(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer func() { _ = mp.Shutdown(context.Background()) }()
-	exp := &blockingExporter{release: make(chan struct{})}
-	close(exp.release)
-	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(exp), otlp.WithMeterProvider(mp))
+	p, err := otlp.NewProvider(context.Background(), otlp.WithExporter(longBodyExporter{}), otlp.WithMeterProvider(mp))
 	if err != nil {
 		t.Fatal(err)
 	}
-	login(t, instrumentation.New(p), 4)
+	login(t, instrumentation.New(p), 3)
+	emitBodies(p, []string{strings.Repeat("d", 2*otlp.ReducedBodyLength)}) // sent reduced
 	if err := p.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -567,9 +585,9 @@ func TestProviderPublishesRecordCounts(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int64{"accepted": 4, "exported": 4, "dropped": 0, "failed": 0}
+	want := map[string]int64{"accepted": 4, "exported": 4, "dropped": 0, "failed": 0, "reduced": 1}
 	for k, v := range want {
-		if got[k] != v {
+		if n, ok := got[k]; !ok || n != v {
 			t.Errorf("got %s=%d, want %d (all: %v)", k, got[k], v, got)
 		}
 	}

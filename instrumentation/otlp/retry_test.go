@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	"go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -32,6 +35,7 @@ import (
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/otlp"
+	"github.com/activitylog/activitylog/schema"
 )
 
 // scriptedExporter fails its first exports with the scripted errors, then
@@ -700,12 +704,13 @@ func (s *delayLogsServer) Export(ctx context.Context, req *collogs.ExportLogsSer
 }
 
 // bodiesServer is an OTLP logs collector, over gRPC and HTTP, that keeps the
-// bodies of the records it takes, in the order they arrive, and counts its
+// records it takes and their bodies, in the order they arrive, and counts its
 // requests.
 type bodiesServer struct {
 	collogs.UnimplementedLogsServiceServer
 	mu       sync.Mutex
 	bodies   []string
+	records  []*logspb.LogRecord
 	requests int
 }
 
@@ -721,6 +726,7 @@ func (s *bodiesServer) add(req *collogs.ExportLogsServiceRequest) {
 		for _, sl := range rl.GetScopeLogs() {
 			for _, lr := range sl.GetLogRecords() {
 				s.bodies = append(s.bodies, lr.GetBody().GetStringValue())
+				s.records = append(s.records, lr)
 			}
 		}
 	}
@@ -737,6 +743,12 @@ func (s *bodiesServer) got() (bodies []string, requests int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.bodies), s.requests
+}
+
+func (s *bodiesServer) gotRecords() []*logspb.LogRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.records)
 }
 
 // countRequests counts every gRPC call that reaches the server, including
@@ -800,15 +812,59 @@ func emitBodies(p *otlp.Provider, bodies []string) {
 	}
 }
 
+// tooLargeLimit is the request size, in bytes, above which the servers of
+// tooLargeTransports refuse a request as too large.
+const tooLargeLimit = 8 << 10
+
+// tooLargeTransports serve a bodiesServer refusing requests over
+// tooLargeLimit as each transport does, and return the options of a provider
+// sending to it.
+var tooLargeTransports = []struct {
+	name  string
+	serve func(t *testing.T, s *bodiesServer) []otlp.Option
+}{
+	{"grpc", func(t *testing.T, s *bodiesServer) []otlp.Option {
+		addr := serveGRPC(t, s, grpc.MaxRecvMsgSize(tooLargeLimit), s.countRequests())
+		return []otlp.Option{otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()}
+	}},
+	{"grpc gzip", func(t *testing.T, s *bodiesServer) []otlp.Option {
+		// grpc-go words its refusal of a message too large once
+		// decompressed otherwise.
+		t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+		addr := serveGRPC(t, s, grpc.MaxRecvMsgSize(tooLargeLimit), s.countRequests())
+		return []otlp.Option{otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()}
+	}},
+	{"http 413", func(t *testing.T, s *bodiesServer) []otlp.Option {
+		return []otlp.Option{otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(serveHTTPLogs(t, s, tooLargeLimit, refuse413))}
+	}},
+	{"http collector max_request_body_size", func(t *testing.T, s *bodiesServer) []otlp.Option {
+		return []otlp.Option{otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(serveHTTPLogs(t, s, tooLargeLimit, refuseAsCollector))}
+	}},
+}
+
+// randomText returns n random lowercase letters: a value that stays large
+// when compressed.
+func randomText(seed uint64, n int) string {
+	b := make([]byte, n)
+	rnd := rand.New(rand.NewPCG(seed, 2))
+	for i := range b {
+		b[i] = 'a' + byte(rnd.IntN(26))
+	}
+	return string(b)
+}
+
 // TestProviderSplitsBatchRefusedAsTooLarge proves that a batch the collector
 // refuses as larger than it accepts (gRPC over max_recv_msg_size_mib, HTTP
 // 413 from a proxy, HTTP 400 "request body too large" from the collector's
 // own max_request_body_size) is sent again in halves, down to single records:
-// one huge record fails alone, counted, and every other record of its batch
-// is delivered, in the order emitted; a batch too large only as a whole is
+// one huge record is sent alone, then reduced (its description cut to
+// otlp.ReducedBodyLength), and every other record of its batch is delivered
+// as it was, all in the order emitted; a batch too large only as a whole is
 // delivered whole in parts; a batch within the limit is sent once.
+// TestProviderReducesRecordTooLargeAlone covers the reduction of activity
+// records.
 func TestProviderSplitsBatchRefusedAsTooLarge(t *testing.T) {
-	const limit = 8 << 10
+	const limit = tooLargeLimit
 	numbered := func(n int, pad int) []string {
 		bs := make([]string, n)
 		for i := range bs {
@@ -817,14 +873,11 @@ func TestProviderSplitsBatchRefusedAsTooLarge(t *testing.T) {
 		return bs
 	}
 	oneHuge := numbered(41, 0)
-	// A large diff, say; random, so that it stays large when compressed.
-	huge := make([]byte, 4*limit)
-	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range huge {
-		huge[i] = 'a' + byte(rnd.IntN(26))
-	}
-	oneHuge[17] = string(huge)
-	withoutHuge := slices.Delete(slices.Clone(oneHuge), 17, 18)
+	// A description quoting a huge name, say.
+	huge := randomText(1, 4*limit)
+	oneHuge[17] = huge
+	hugeReduced := slices.Clone(oneHuge)
+	hugeReduced[17] = huge[:otlp.ReducedBodyLength]
 	batches := []struct {
 		name      string
 		emitted   []string
@@ -833,36 +886,14 @@ func TestProviderSplitsBatchRefusedAsTooLarge(t *testing.T) {
 		requests  func(int) bool
 		wantReqs  string
 	}{
-		{"one huge record among small ones", oneHuge, otlp.Stats{Accepted: 41, Exported: 40, Failed: 1}, withoutHuge,
-			func(n int) bool { return n > 2 && n <= 1+2*6 }, "a few halvings, at most 2 per level"},
+		{"one huge record among small ones", oneHuge, otlp.Stats{Accepted: 41, Exported: 41, Reduced: 1}, hugeReduced,
+			func(n int) bool { return n > 3 && n <= 2+2*6 }, "a few halvings, at most 2 per level, and the reduced record"},
 		{"too large only as a whole", numbered(40, 400), otlp.Stats{Accepted: 40, Exported: 40}, numbered(40, 400),
 			func(n int) bool { return n > 1 && n < 40 }, "more than one, fewer than one per record"},
 		{"within the limit", numbered(40, 0), otlp.Stats{Accepted: 40, Exported: 40}, numbered(40, 0),
 			func(n int) bool { return n == 1 }, "1"},
 	}
-	transports := []struct {
-		name  string
-		serve func(t *testing.T, s *bodiesServer) []otlp.Option
-	}{
-		{"grpc", func(t *testing.T, s *bodiesServer) []otlp.Option {
-			addr := serveGRPC(t, s, grpc.MaxRecvMsgSize(limit), s.countRequests())
-			return []otlp.Option{otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()}
-		}},
-		{"grpc gzip", func(t *testing.T, s *bodiesServer) []otlp.Option {
-			// grpc-go words its refusal of a message too large once
-			// decompressed otherwise.
-			t.Setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
-			addr := serveGRPC(t, s, grpc.MaxRecvMsgSize(limit), s.countRequests())
-			return []otlp.Option{otlp.WithProtocol(otlp.GRPC), otlp.WithEndpoint(addr), otlp.WithInsecure()}
-		}},
-		{"http 413", func(t *testing.T, s *bodiesServer) []otlp.Option {
-			return []otlp.Option{otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(serveHTTPLogs(t, s, limit, refuse413))}
-		}},
-		{"http collector max_request_body_size", func(t *testing.T, s *bodiesServer) []otlp.Option {
-			return []otlp.Option{otlp.WithProtocol(otlp.HTTP), otlp.WithEndpoint(serveHTTPLogs(t, s, limit, refuseAsCollector))}
-		}},
-	}
-	for _, tr := range transports {
+	for _, tr := range tooLargeTransports {
 		for _, b := range batches {
 			t.Run(tr.name+" "+b.name, func(t *testing.T) {
 				s := &bodiesServer{}
@@ -889,6 +920,185 @@ func TestProviderSplitsBatchRefusedAsTooLarge(t *testing.T) {
 			})
 		}
 	}
+}
+
+// reward is a model with a small field and two that may be large.
+type reward struct {
+	Points int    `json:"points"`
+	Notes  string `json:"notes"`
+	Image  string `json:"image"`
+}
+
+// TestProviderReducesRecordTooLargeAlone proves that an activity record the
+// collector refuses as too large even alone (gRPC, gRPC compressed, HTTP 413,
+// the collector's HTTP 400) is sent once more reduced and delivered: who did
+// what to what, when and from where as they were, the names of the changed
+// fields kept, each changed value longer than otlp.ReducedValueBytes replaced
+// by otlp.MarkerTooLarge and the shorter ones kept; the other records of its
+// batch are delivered as they were, in order. A record still too large
+// reduced, or with nothing to reduce, fails alone, counted, with an error
+// that says so.
+func TestProviderReducesRecordTooLargeAlone(t *testing.T) {
+	const big = 6 << 10 // each large value; two make a record over tooLargeLimit
+	ctx := instrumentation.WithActor(context.Background(),
+		instrumentation.Actor{ID: "u-7", Name: "Jane Doe", Type: instrumentation.ActorPartner})
+	ctx = instrumentation.WithTenant(ctx, instrumentation.Tenant{ID: "bean-there", Name: "Bean There"})
+	ctx = instrumentation.WithRequest(ctx, instrumentation.Request{ClientAddress: "203.0.113.7", UserAgent: "test-agent", ID: "req-1"})
+	subject := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: "r-big", Name: "Free coffee"}
+	notesBefore, notesAfter, image := randomText(1, big), randomText(2, big), randomText(3, big)
+	tests := []struct {
+		name    string
+		special func(r *instrumentation.Recorder) error
+		want    otlp.Stats
+		wantErr string // in ForceFlush's error; "" for none
+	}{
+		{"changed values too large", func(r *instrumentation.Recorder) error {
+			return r.Updated(ctx, subject, reward{Points: 100, Notes: notesBefore}, reward{Points: 120, Notes: notesAfter, Image: image})
+		}, otlp.Stats{Accepted: 21, Exported: 21, Reduced: 1}, ""},
+		{"too large even reduced", func(r *instrumentation.Recorder) error {
+			named := subject
+			named.Name = randomText(4, 3*big) // an identity value, kept whole
+			return r.Updated(ctx, named, reward{Points: 100, Notes: notesBefore}, reward{Points: 120, Notes: notesAfter})
+		}, otlp.Stats{Accepted: 21, Exported: 20, Failed: 1}, "too large to send, even alone and reduced"},
+		{"nothing to reduce", func(r *instrumentation.Recorder) error {
+			return r.Viewed(ctx, instrumentation.Subject{Type: "activity_log"},
+				instrumentation.Query{Endpoint: "/v1/activities", Params: map[string]string{"q": randomText(5, 3*big)}, Status: 200})
+		}, otlp.Stats{Accepted: 21, Exported: 20, Failed: 1}, "with nothing to reduce"},
+	}
+	for _, tr := range tooLargeTransports {
+		for _, tt := range tests {
+			t.Run(tr.name+" "+tt.name, func(t *testing.T) {
+				s := &bodiesServer{}
+				opts := append(tr.serve(t, s), fastRetry, otlp.WithExportInterval(time.Hour))
+				p, err := otlp.NewProvider(context.Background(), opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := instrumentation.New(p)
+				normal := func(from, to int) {
+					for i := from; i < to; i++ {
+						sub := instrumentation.Subject{Category: instrumentation.Rewards, Type: "reward", ID: fmt.Sprint("r-", i), Name: fmt.Sprint("Reward ", i)}
+						if err := r.Updated(ctx, sub, reward{Points: i}, reward{Points: i + 1}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				normal(0, 10)
+				if err := tt.special(r); err != nil {
+					t.Fatal(err)
+				}
+				normal(10, 20)
+				fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				ferr := p.ForceFlush(fctx) // one batch: all emitted before the flush
+				switch {
+				case tt.wantErr == "" && ferr != nil:
+					t.Errorf("got ForceFlush error %v, want nil", ferr)
+				case tt.wantErr != "" && (ferr == nil || !strings.Contains(ferr.Error(), tt.wantErr)):
+					t.Errorf("got ForceFlush error %v, want one saying %q", ferr, tt.wantErr)
+				}
+				shutdown(t, p)
+				if got := p.Stats(); got != tt.want {
+					t.Errorf("got %+v, want %+v", got, tt.want)
+				}
+				got := s.gotRecords()
+				if want := int(tt.want.Exported); len(got) != want {
+					t.Fatalf("collector got %d records, want %d", len(got), want)
+				}
+				var special *logspb.LogRecord
+				if tt.want.Reduced == 1 {
+					special = got[10]
+					got = slices.Delete(got, 10, 11)
+				}
+				for i, lr := range got {
+					wantBody := fmt.Sprintf("Jane Doe (Partner) updated reward 'Reward %d'", i)
+					wantChanges := map[string]any{"points": map[string]any{"old": int64(i), "new": int64(i + 1)}}
+					if b := lr.GetBody().GetStringValue(); b != wantBody {
+						t.Errorf("record %d: got body %q, want %q", i, b, wantBody)
+					}
+					if c := attrs(lr)[schema.AttrChanges]; !reflect.DeepEqual(c, wantChanges) {
+						t.Errorf("record %d: got changes %v, want %v", i, c, wantChanges)
+					}
+				}
+				if special != nil {
+					checkReduced(t, special, map[string]any{
+						"points": map[string]any{"old": int64(100), "new": int64(120)},
+						"notes":  map[string]any{"old": otlp.MarkerTooLarge, "new": otlp.MarkerTooLarge},
+						"image":  map[string]any{"old": "", "new": otlp.MarkerTooLarge},
+					})
+				}
+			})
+		}
+	}
+}
+
+// checkReduced checks the reduced record of
+// TestProviderReducesRecordTooLargeAlone: everything as the Recorder wrote
+// it, but for the changes, which must be wantChanges.
+func checkReduced(t *testing.T, lr *logspb.LogRecord, wantChanges map[string]any) {
+	t.Helper()
+	if b, want := lr.GetBody().GetStringValue(), "Jane Doe (Partner) updated reward 'Free coffee'"; b != want {
+		t.Errorf("reduced record: got body %q, want %q", b, want)
+	}
+	if lr.GetEventName() != "activity.updated" || lr.GetTimeUnixNano() == 0 || lr.GetSeverityText() != "INFO" {
+		t.Errorf("reduced record: got event name %q, time %d, severity %q, want activity.updated, the time of the event, INFO",
+			lr.GetEventName(), lr.GetTimeUnixNano(), lr.GetSeverityText())
+	}
+	got := attrs(lr)
+	id, _ := got[schema.AttrID].(string)
+	if id == "" || got[schema.AttrDocumentID] != id {
+		t.Errorf("reduced record: got id %v and document id %v, want the same id in both", got[schema.AttrID], got[schema.AttrDocumentID])
+	}
+	want := map[string]any{
+		schema.AttrID: id, schema.AttrDocumentID: id,
+		schema.AttrCategory: "rewards", schema.AttrEvent: "updated", schema.AttrOutcome: "success",
+		schema.AttrUserID: "u-7", schema.AttrUserName: "Jane Doe", schema.AttrUserRoles: []any{"Partner"},
+		schema.AttrActorType: "Partner", schema.AttrTenantID: "bean-there", schema.AttrTenantName: "Bean There",
+		schema.AttrSubjectType: "reward", schema.AttrSubjectID: "r-big", schema.AttrSubjectName: "Free coffee",
+		schema.AttrClientAddress: "203.0.113.7", schema.AttrUserAgent: "test-agent", schema.AttrRequestID: "req-1",
+		schema.AttrChangedFields: []any{"points", "notes", "image"},
+		schema.AttrChanges:       wantChanges,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("reduced record: got attributes %.200v, want %.200v", got, want)
+	}
+}
+
+// attrs returns a record's attributes as Go values.
+func attrs(lr *logspb.LogRecord) map[string]any {
+	m := map[string]any{}
+	for _, kv := range lr.GetAttributes() {
+		m[kv.GetKey()] = goValue(kv.GetValue())
+	}
+	return m
+}
+
+// goValue returns v as a Go value: a string, int64, float64, bool, []any or
+// map[string]any.
+func goValue(v *commonpb.AnyValue) any {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_IntValue:
+		return x.IntValue
+	case *commonpb.AnyValue_DoubleValue:
+		return x.DoubleValue
+	case *commonpb.AnyValue_BoolValue:
+		return x.BoolValue
+	case *commonpb.AnyValue_ArrayValue:
+		out := []any{}
+		for _, e := range x.ArrayValue.GetValues() {
+			out = append(out, goValue(e))
+		}
+		return out
+	case *commonpb.AnyValue_KvlistValue:
+		out := map[string]any{}
+		for _, kv := range x.KvlistValue.GetValues() {
+			out[kv.GetKey()] = goValue(kv.GetValue())
+		}
+		return out
+	}
+	return nil
 }
 
 // requestCounter counts the gRPC calls that reach a bodiesServer.
