@@ -25,6 +25,25 @@
 // at most WithMaxRows rows (DefaultMaxRows, 1000), the first ones by primary
 // key; past them the rows are changed unrecorded and ErrTooManyRows goes to
 // the error handler.
+//
+// On PostgreSQL and MySQL the old values are read with a row lock (SELECT
+// ... FOR UPDATE) when the statement runs in a transaction, GORM's default
+// one or the caller's (a BEGIN of the caller's where the plugin follows it,
+// below): no other transaction can change the rows between the read and the
+// statement, so the old values recorded are the ones the statement
+// replaced, and the rows read back after an update are locked reads too.
+// Outside a transaction (SkipDefaultTransaction with no transaction of the
+// caller's) a lock would end with the read, and none is taken: a row another
+// transaction changes in between is recorded with the values from before
+// that change as its old ones, a change that the statement did not make.
+// Keep GORM's default transaction where old values must be exact under
+// concurrent writers. A row that another transaction inserts, or changes to
+// meet the statement's conditions, after the read was not read, and is not
+// locked by it (MySQL's gap locks may keep it out; PostgreSQL has none): the
+// statement may change it unrecorded. In a transaction SQLite needs no lock
+// (one transaction writes at a time), and SQL Server has none to take this
+// way (it has no FOR UPDATE): there the rows are read without one.
+//
 // Records are emitted only once the transaction they were made in commits,
 // the statement's own or one opened with db.Transaction or db.Begin, and are
 // dropped when it rolls back (to a nested transaction's savepoint, too): the

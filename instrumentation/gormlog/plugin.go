@@ -548,7 +548,9 @@ func (p *Plugin) mapsExisting(db *gorm.DB, ms []map[string]any) {
 		return
 	}
 	found := reflect.New(reflect.SliceOf(pk.FieldType))
-	err := p.query(db).Unscoped().
+	// Locked, so that a row found here is not deleted before the upsert
+	// runs into it.
+	err := p.lockRows(db, p.query(db)).Unscoped().
 		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
 		Pluck(pk.DBName, found.Interface()).Error
 	if err != nil {
@@ -652,6 +654,44 @@ func fromMap(ctx context.Context, s *schema.Schema, m map[string]any) reflect.Va
 func (p *Plugin) query(db *gorm.DB) *gorm.DB {
 	return db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: db.Statement.Context}).
 		Table(db.Statement.Table)
+}
+
+// locking reports whether the reads of the rows a statement is about to
+// change lock them (SELECT ... FOR UPDATE) until its transaction ends, so
+// that the old values recorded are the ones the statement replaces: a plain
+// read lets another transaction commit a change to the rows before the
+// statement runs (PostgreSQL's READ COMMITTED reads each statement's own
+// snapshot, MySQL's InnoDB reads the transaction's while its UPDATE and
+// DELETE act on the latest rows). It does so when the statement runs in a
+// transaction (GORM's default one, db.Transaction, db.Begin, a BEGIN of the
+// caller's that the plugin follows), where the lock holds until the change
+// is made; outside one it would be released as the read ends. And only on
+// PostgreSQL and MySQL: SQLite has no row locks (its GORM driver drops the
+// clause, and it lets one transaction write at a time), and SQL Server has
+// no FOR UPDATE in a query (its GORM driver would write it, and the server
+// refuse the query).
+func (p *Plugin) locking(db *gorm.DB) bool {
+	switch db.Dialector.Name() {
+	case "postgres", "mysql":
+	default:
+		return false
+	}
+	c := db.Statement.ConnPool
+	if _, ok := c.(gorm.TxCommitter); ok {
+		// A transaction begun through the pool, or on a db.Connection
+		// session, which the pool does not see, prepared statements or not.
+		return true
+	}
+	return p.manualOf(c) != nil
+}
+
+// lockRows adds a row lock to q, a read of the rows db's statement changes,
+// when the plugin locks them (see locking).
+func (p *Plugin) lockRows(db *gorm.DB, q *gorm.DB) *gorm.DB {
+	if !p.locking(db) {
+		return q
+	}
+	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 }
 
 // loadBeforeUpdate and loadBeforeDelete are loadBefore for each kind of
@@ -764,7 +804,7 @@ func newPrimaryKey(db *gorm.DB, pk *schema.Field) (any, bool) {
 // row's key becomes (the expression evaluated on the row as it is), so that
 // the row can be found again after the update and recorded under its new key.
 func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value any) {
-	res, err := byPrimaryKey(q, db.Statement.Schema).
+	res, err := byPrimaryKey(p.lockRows(db, q), db.Statement.Schema).
 		Select("?, ?", clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, value).
 		Limit(p.maxRows + 1).Rows()
 	if err != nil {
@@ -813,7 +853,7 @@ type renames struct {
 func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) {
 	s := db.Statement.Schema
 	before := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	if err := byPrimaryKey(q, s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
+	if err := byPrimaryKey(p.lockRows(db, q), s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
 		p.onError(fmt.Errorf("read %s before change: %w", s.Table, err))
 		return
 	}
@@ -868,11 +908,16 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 
 // readByKey reads, inside the statement's transaction and soft-deleted or
 // not, the rows of the statement's model whose primary key is one of ids,
-// as a slice of pointers to the model.
+// as a slice of pointers to the model. It reads them with a lock when the
+// rows before the change were (the statement holds their locks already):
+// on MySQL a plain read in a transaction reads its snapshot, which holds the
+// version of a row from before another transaction's change when the
+// statement matched the row but left it as it was (InnoDB writes no new
+// version then), and the record would undo that change.
 func (p *Plugin) readByKey(db *gorm.DB, ids []any) (reflect.Value, error) {
 	s := db.Statement.Schema
 	rows := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	err := p.query(db).Unscoped().
+	err := p.lockRows(db, p.query(db)).Unscoped().
 		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: s.PrioritizedPrimaryField.DBName}, Values: ids}).
 		Find(rows.Interface()).Error
 	return rows.Elem(), err

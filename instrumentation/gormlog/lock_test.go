@@ -1,0 +1,224 @@
+package gormlog_test
+
+import (
+	"strings"
+	"testing"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/activitylog/activitylog/instrumentation"
+	"github.com/activitylog/activitylog/instrumentation/gormlog"
+	"github.com/activitylog/activitylog/internal/logtest"
+	"github.com/activitylog/activitylog/schema"
+)
+
+// sqliteAs is SQLite under another database's name, so that the plugin
+// decides whether to lock the rows it reads as it decides on that database.
+// The lock itself cannot be shown working here: SQLite has no row locks and
+// lets one transaction write at a time, so no other transaction can change
+// a row between the plugin's read and the statement, and the package's
+// tests run without a PostgreSQL or MySQL server. What is shown is the SQL
+// of each read, with the lock written into it as a comment that SQLite
+// runs past (SQLite's own driver drops the lock).
+type sqliteAs struct {
+	*sqlite.Dialector
+	name string
+}
+
+func (d sqliteAs) Name() string { return d.name }
+
+func (d sqliteAs) Initialize(db *gorm.DB) error {
+	if err := d.Dialector.Initialize(db); err != nil {
+		return err
+	}
+	db.ClauseBuilders["FOR"] = func(c clause.Clause, b clause.Builder) {
+		if l, ok := c.Expression.(clause.Locking); ok {
+			b.WriteString("/* FOR ")
+			l.Build(b)
+			b.WriteString(" */")
+			return
+		}
+		c.Build(b)
+	}
+	return nil
+}
+
+// setupAs is setup on SQLite named name, with the SQL of every query,
+// update, delete and create the plugin and the test run noted in *sqls.
+func setupAs(t *testing.T, name string) (db *gorm.DB, exp *logtest.Exporter, errs *[]error, sqls *[]string) {
+	t.Helper()
+	db, err := gorm.Open(sqliteAs{Dialector: sqlite.Open("file::memory:").(*sqlite.Dialector), name: name},
+		&gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(1) // one in-memory database, shared by every statement
+	t.Cleanup(func() { _ = sqlDB.Close() })
+	lp, exp := logtest.NewProvider(t)
+	errs, sqls = new([]error), new([]string)
+	plugin := gormlog.New(instrumentation.New(lp),
+		gormlog.WithCategory("members", instrumentation.Members),
+		gormlog.WithErrorHandler(func(err error) { *errs = append(*errs, err) }))
+	if err := db.Use(plugin); err != nil {
+		t.Fatal(err)
+	}
+	note := func(db *gorm.DB) { *sqls = append(*sqls, db.Statement.SQL.String()) }
+	cb := db.Callback()
+	for _, err := range []error{
+		cb.Query().After("gorm:query").Register("test:note_query", note),
+		cb.Row().After("gorm:row").Register("test:note_row", note),
+		cb.Update().After("gorm:update").Register("test:note_update", note),
+		cb.Delete().After("gorm:delete").Register("test:note_delete", note),
+		cb.Create().After("gorm:create").Register("test:note_create", note),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.AutoMigrate(&Reward{}, &Member{}); err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	return db, exp, errs, sqls
+}
+
+// TestPluginLocksRowsReadBeforeChange: on PostgreSQL and MySQL, the rows an
+// update or delete is about to change are read with FOR UPDATE when the
+// statement runs in a transaction (GORM's default one, the caller's), so
+// that no other transaction changes them between the read and the
+// statement, and the old values recorded are the ones it replaced; so are
+// the rows read back after an update (on MySQL a plain read would give the
+// transaction's snapshot). Outside a transaction a lock would end with the
+// read, and none is taken; on SQL Server, which has no FOR UPDATE, none
+// either.
+func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
+	type change func(t *testing.T, db *gorm.DB, id uint) error
+	update := func(_ *testing.T, db *gorm.DB, id uint) error {
+		return db.Model(&Reward{ID: id}).Update("points", 2).Error
+	}
+	del := func(_ *testing.T, db *gorm.DB, id uint) error { return db.Delete(&Reward{ID: id}).Error }
+	inTransaction := func(c change) change {
+		return func(t *testing.T, db *gorm.DB, id uint) error {
+			return db.Transaction(func(tx *gorm.DB) error { return c(t, tx, id) })
+		}
+	}
+	noDefaultTransaction := func(c change) change {
+		return func(t *testing.T, db *gorm.DB, id uint) error {
+			return c(t, db.Session(&gorm.Session{SkipDefaultTransaction: true}), id)
+		}
+	}
+	// A BEGIN of the caller's, on a pool of one connection (setupAs's), is
+	// followed by the plugin. SQLite refuses GORM's own transaction inside it.
+	manual := func(c change) change {
+		return func(t *testing.T, db *gorm.DB, id uint) error {
+			db = db.Session(&gorm.Session{SkipDefaultTransaction: true})
+			if err := db.Exec("BEGIN").Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := c(t, db, id); err != nil {
+				t.Fatal(err)
+			}
+			return db.Exec("COMMIT").Error
+		}
+	}
+	// A transaction begun on a db.Connection session: the plugin does not
+	// see it end (see the package doc), but the statement runs in it.
+	onConnection := func(c change) change {
+		return func(t *testing.T, db *gorm.DB, id uint) error {
+			return db.Connection(func(conn *gorm.DB) error {
+				tx := conn.Begin()
+				if err := c(t, tx, id); err != nil {
+					tx.Rollback()
+					return err
+				}
+				return tx.Commit().Error
+			})
+		}
+	}
+	tests := []struct {
+		name        string
+		change      change
+		inTx        bool   // whether the reads run in a transaction
+		reads       int    // how many reads the statement makes
+		event       string // the event recorded, none when empty
+		noteChanges bool
+	}{
+		{"update in its default transaction", update, true, 2, schema.EventUpdated, true},
+		{"delete in its default transaction", del, true, 1, schema.EventDeleted, false},
+		{"update in db.Transaction", inTransaction(noDefaultTransaction(update)), true, 2, schema.EventUpdated, true},
+		{"delete in db.Transaction", inTransaction(del), true, 1, schema.EventDeleted, false},
+		{"update without a transaction", noDefaultTransaction(update), false, 2, schema.EventUpdated, true},
+		{"delete without a transaction", noDefaultTransaction(del), false, 1, schema.EventDeleted, false},
+		{"update in a manual transaction", manual(update), true, 2, schema.EventUpdated, true},
+		{"delete in a manual transaction", manual(del), true, 1, schema.EventDeleted, false},
+		{"update in a transaction on a connection", onConnection(update), true, 2, schema.EventUpdated, true},
+		{"update of the primary key", func(_ *testing.T, db *gorm.DB, id uint) error {
+			// The new keys are read too (readRenames), before the rows.
+			return db.Model(&Reward{ID: id}).Update("id", id+1000).Error
+		}, true, 3, schema.EventUpdated, false},
+		{"upsert", func(_ *testing.T, db *gorm.DB, id uint) error {
+			return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: id, Name: "Free coffee", Points: 2}).Error
+		}, true, 2, schema.EventUpdated, true},
+		{"upsert of a map", func(_ *testing.T, db *gorm.DB, id uint) error {
+			// Only whether the row exists is read; an upsert of maps onto
+			// a row that exists is not recorded (see the package doc).
+			return db.Model(&Reward{}).Clauses(clause.OnConflict{UpdateAll: true}).
+				Create(map[string]any{"id": id, "name": "Free coffee", "points": 2}).Error
+		}, true, 1, "", false},
+	}
+	for _, dialect := range []struct {
+		name  string
+		locks bool // whether the plugin locks rows on it, in a transaction
+	}{{"postgres", true}, {"mysql", true}, {"sqlserver", false}} {
+		for _, tt := range tests {
+			t.Run(dialect.name+"/"+tt.name, func(t *testing.T) {
+				db, exp, errs, sqls := setupAs(t, dialect.name)
+				db = db.WithContext(staffContext())
+				r := Reward{Name: "Free coffee", Points: 1}
+				if err := db.Create(&r).Error; err != nil {
+					t.Fatal(err)
+				}
+				exp.Take()
+				*sqls = nil
+				if err := tt.change(t, db, r.ID); err != nil {
+					t.Fatal(err)
+				}
+				var reads []string
+				for _, sql := range *sqls {
+					if strings.HasPrefix(sql, "SELECT") {
+						reads = append(reads, sql)
+					}
+				}
+				if len(reads) != tt.reads {
+					t.Fatalf("got reads %q, want %d", reads, tt.reads)
+				}
+				want := dialect.locks && tt.inTx
+				for _, sql := range reads {
+					if got := strings.HasSuffix(sql, "/* FOR UPDATE */"); got != want {
+						t.Errorf("got %q, want FOR UPDATE: %v", sql, want)
+					}
+				}
+				// The reads, locked or not, still give the records.
+				if tt.event == "" {
+					if recs := exp.Take(); len(recs) != 0 {
+						t.Errorf("got %d records, want none", len(recs))
+					}
+					noRecordingErrors(t, errs)
+					return
+				}
+				rec := one(t, exp, tt.event)
+				if got := changes(rec)["points"]; tt.noteChanges && (got["old"] != int64(1) || got["new"] != int64(2)) {
+					t.Errorf("got points change %v, want 1 -> 2", got)
+				}
+				noRecordingErrors(t, errs)
+			})
+		}
+	}
+}
