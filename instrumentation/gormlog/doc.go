@@ -64,4 +64,11 @@
 // change stays, and is recorded; in a transaction of the caller's, it is
 // recorded if that transaction commits. Recording never fails a
 // query: a recording error goes to the error handler (otel.Handle by default).
+// The one exception is a read with a row lock (above) that fails, on a
+// deadlock, a lock or statement timeout or a serialization failure: the
+// statement fails with the database's error (wrapped), to be retried as its
+// own deadlocks are. The database may have ended the transaction (MySQL
+// rolls it back on a deadlock, and the statement and the ones after it
+// would then commit one by one) or refuse every later statement in it
+// (PostgreSQL), so the statement must not go on.
 package gormlog

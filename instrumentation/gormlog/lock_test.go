@@ -1,6 +1,8 @@
 package gormlog_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -220,5 +222,93 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 				noRecordingErrors(t, errs)
 			})
 		}
+	}
+}
+
+// errLockWait stands for the error of a read the database could not lock
+// rows for: a deadlock, a lock wait or statement timeout, a serialization
+// failure.
+var errLockWait = errors.New("lock wait timeout exceeded")
+
+// TestPluginLockedReadFailureFailsStatement: when a read with a row lock
+// fails, the statement fails with its error instead of running on: the
+// database may have rolled the transaction back (MySQL on a deadlock, after
+// which the statement would commit on its own) or refuse what follows
+// (PostgreSQL), and the caller must see the error it retries on. A read
+// without a lock fails only the recording, as before. The reads' failures
+// are made here, in the read, as SQLite cannot wait on a lock.
+func TestPluginLockedReadFailureFailsStatement(t *testing.T) {
+	update := func(db *gorm.DB, id uint) error { return db.Model(&Reward{ID: id}).Update("points", 2).Error }
+	tests := []struct {
+		name     string
+		dialect  string
+		change   func(db *gorm.DB, id uint) error
+		failRead int // which read of the statement fails, from 1
+		fails    bool
+		points   int // the row's points after the statement, 0 when it is gone
+	}{
+		{"update", "postgres", update, 1, true, 1},
+		{"update, its read back", "mysql", update, 2, true, 1},
+		{"delete in db.Transaction", "mysql", func(db *gorm.DB, id uint) error {
+			return db.Transaction(func(tx *gorm.DB) error { return tx.Delete(&Reward{ID: id}).Error })
+		}, 1, true, 1},
+		{"update of the primary key, its new keys", "postgres", func(db *gorm.DB, id uint) error {
+			return db.Model(&Reward{ID: id}).Update("id", id+1000).Error
+		}, 1, true, 1},
+		{"upsert of a map", "postgres", func(db *gorm.DB, id uint) error {
+			return db.Model(&Reward{}).Clauses(clause.OnConflict{UpdateAll: true}).
+				Create(map[string]any{"id": id, "name": "Free coffee", "points": 2}).Error
+		}, 1, true, 1},
+		{"update without a transaction", "postgres", func(db *gorm.DB, id uint) error {
+			return update(db.Session(&gorm.Session{SkipDefaultTransaction: true}), id)
+		}, 1, false, 2},
+		{"update on SQL Server", "sqlserver", update, 1, false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, exp, errs, _ := setupAs(t, tt.dialect)
+			reads := -1 // not counting
+			fail := func(db *gorm.DB) {
+				if reads < 0 {
+					return
+				}
+				if reads++; reads == tt.failRead {
+					_ = db.AddError(errLockWait)
+				}
+			}
+			cb := db.Callback()
+			if err := errors.Join(
+				cb.Query().Before("gorm:query").Register("test:fail_query", fail),
+				cb.Row().Before("gorm:row").Register("test:fail_row", fail),
+			); err != nil {
+				t.Fatal(err)
+			}
+			db = db.WithContext(staffContext())
+			r := Reward{Name: "Free coffee", Points: 1}
+			if err := db.Create(&r).Error; err != nil {
+				t.Fatal(err)
+			}
+			exp.Take()
+			reads = 0
+			err := tt.change(db, r.ID)
+			reads = -1
+			if got := errors.Is(err, errLockWait); got != tt.fails {
+				t.Errorf("got statement error %v, want %v failing it: %v", err, errLockWait, tt.fails)
+			}
+			handled := slices.ContainsFunc(*errs, func(err error) bool { return errors.Is(err, errLockWait) })
+			if handled == tt.fails {
+				t.Errorf("got recording errors %v, want %v among them: %v", *errs, errLockWait, !tt.fails)
+			}
+			var points []int
+			if err := db.Model(&Reward{}).Pluck("points", &points).Error; err != nil {
+				t.Fatal(err)
+			}
+			if want := []int{tt.points}; !slices.Equal(points, want) {
+				t.Errorf("got points %v in the table, want %v", points, want)
+			}
+			if recs := exp.Take(); tt.fails && len(recs) != 0 {
+				t.Errorf("got %d records of a failed statement, want none", len(recs))
+			}
+		})
 	}
 }

@@ -550,11 +550,12 @@ func (p *Plugin) mapsExisting(db *gorm.DB, ms []map[string]any) {
 	found := reflect.New(reflect.SliceOf(pk.FieldType))
 	// Locked, so that a row found here is not deleted before the upsert
 	// runs into it.
-	err := p.lockRows(db, p.query(db)).Unscoped().
+	q, locked := p.lockRows(db, p.query(db))
+	err := q.Unscoped().
 		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
 		Pluck(pk.DBName, found.Interface()).Error
 	if err != nil {
-		p.onError(fmt.Errorf("read %s before upsert: %w", s.Table, err))
+		p.readFailed(db, locked, fmt.Errorf("read %s before upsert: %w", s.Table, err))
 		return
 	}
 	existed := map[string]bool{}
@@ -600,9 +601,9 @@ func (p *Plugin) diffCreate(db *gorm.DB) {
 		inserted = append(inserted, fromMap(ctx, s, m))
 	}
 	if len(ids) > 0 {
-		after, err := p.readByKey(db, ids)
+		after, locked, err := p.readByKey(db, ids)
 		if err != nil {
-			p.onError(fmt.Errorf("read %s after create: %w", s.Table, err))
+			p.readFailed(db, locked, fmt.Errorf("read %s after create: %w", s.Table, err))
 			for _, m := range withID {
 				inserted = append(inserted, fromMap(ctx, s, m))
 			}
@@ -686,12 +687,30 @@ func (p *Plugin) locking(db *gorm.DB) bool {
 }
 
 // lockRows adds a row lock to q, a read of the rows db's statement changes,
-// when the plugin locks them (see locking).
-func (p *Plugin) lockRows(db *gorm.DB, q *gorm.DB) *gorm.DB {
+// when the plugin locks them (see locking), and reports whether it did.
+func (p *Plugin) lockRows(db *gorm.DB, q *gorm.DB) (*gorm.DB, bool) {
 	if !p.locking(db) {
-		return q
+		return q, false
 	}
-	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}), true
+}
+
+// readFailed handles the failure of a read of the rows db's statement
+// changes. A plain read is the plugin's own business: its error goes to the
+// error handler and the statement goes on. A read with a row lock fails the
+// statement with its error (a deadlock, a lock or statement timeout, a
+// serialization failure): the database may have ended the transaction, as
+// MySQL does on a deadlock, after which the statement and the ones after it
+// would run and commit one by one, outside the transaction the caller
+// thinks they are in; PostgreSQL refuses every statement after an error in
+// a transaction, and the statement would fail with that refusal instead of
+// the error the caller retries on.
+func (p *Plugin) readFailed(db *gorm.DB, locked bool, err error) {
+	if locked {
+		_ = db.AddError(fmt.Errorf("gormlog: %w", err))
+		return
+	}
+	p.onError(err)
 }
 
 // loadBeforeUpdate and loadBeforeDelete are loadBefore for each kind of
@@ -742,6 +761,9 @@ func (p *Plugin) loadBefore(db *gorm.DB, deleting bool) {
 	if pk := s.PrioritizedPrimaryField; pk != nil {
 		if v, ok := newPrimaryKey(db, pk); ok {
 			p.readRenames(db, q.Session(&gorm.Session{}), pk, v)
+			if db.Error != nil {
+				return // a locked read failed, and failed the statement
+			}
 		}
 	}
 	p.readBefore(db, q)
@@ -804,11 +826,12 @@ func newPrimaryKey(db *gorm.DB, pk *schema.Field) (any, bool) {
 // row's key becomes (the expression evaluated on the row as it is), so that
 // the row can be found again after the update and recorded under its new key.
 func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value any) {
-	res, err := byPrimaryKey(p.lockRows(db, q), db.Statement.Schema).
+	q, locked := p.lockRows(db, q)
+	res, err := byPrimaryKey(q, db.Statement.Schema).
 		Select("?, ?", clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, value).
 		Limit(p.maxRows + 1).Rows()
 	if err != nil {
-		p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
+		p.readFailed(db, locked, fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
 		return
 	}
 	defer func() { _ = res.Close() }()
@@ -824,7 +847,7 @@ func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value an
 		ids = append(ids, newID.Elem().Interface())
 	}
 	if err := res.Err(); err != nil {
-		p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
+		p.readFailed(db, locked, fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
 		return
 	}
 	db.InstanceSet(keyRenamed, renames{byOld: renamed, ids: ids})
@@ -853,8 +876,9 @@ type renames struct {
 func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) {
 	s := db.Statement.Schema
 	before := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	if err := byPrimaryKey(p.lockRows(db, q), s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
-		p.onError(fmt.Errorf("read %s before change: %w", s.Table, err))
+	q, locked := p.lockRows(db, q)
+	if err := byPrimaryKey(q, s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
+		p.readFailed(db, locked, fmt.Errorf("read %s before change: %w", s.Table, err))
 		return
 	}
 	if before.Elem().Len() > p.maxRows {
@@ -898,9 +922,9 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 		rn = v.(renames)
 		ids = append(ids, rn.ids...)
 	}
-	after, err := p.readByKey(db, ids)
+	after, locked, err := p.readByKey(db, ids)
 	if err != nil {
-		p.onError(fmt.Errorf("read %s after update: %w", s.Table, err))
+		p.readFailed(db, locked, fmt.Errorf("read %s after update: %w", s.Table, err))
 		return
 	}
 	db.InstanceSet(keyChanges, p.pair(db, before, after, rn.byOld))
@@ -913,14 +937,16 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 // on MySQL a plain read in a transaction reads its snapshot, which holds the
 // version of a row from before another transaction's change when the
 // statement matched the row but left it as it was (InnoDB writes no new
-// version then), and the record would undo that change.
-func (p *Plugin) readByKey(db *gorm.DB, ids []any) (reflect.Value, error) {
+// version then), and the record would undo that change. locked tells
+// which.
+func (p *Plugin) readByKey(db *gorm.DB, ids []any) (found reflect.Value, locked bool, err error) {
 	s := db.Statement.Schema
-	rows := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	err := p.lockRows(db, p.query(db)).Unscoped().
+	found = reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
+	q, locked := p.lockRows(db, p.query(db))
+	err = q.Unscoped().
 		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: s.PrioritizedPrimaryField.DBName}, Values: ids}).
-		Find(rows.Interface()).Error
-	return rows.Elem(), err
+		Find(found.Interface()).Error
+	return found.Elem(), locked, err
 }
 
 // pair matches rows read before a change with the same rows read after it,
