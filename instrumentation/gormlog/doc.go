@@ -32,6 +32,10 @@
 // below): no other transaction can change the rows between the read and the
 // statement, so the old values recorded are the ones the statement
 // replaced, and the rows read back after an update are locked reads too.
+// On MySQL the rows an upsert may run into are found with a plain read
+// first, and only those found are then locked: a locking read of a key no
+// row holds locks the gap where the row would go, and two upserts of one
+// new key would deadlock.
 // Outside a transaction (SkipDefaultTransaction with no transaction of the
 // caller's) a lock would end with the read, and none is taken: a row another
 // transaction changes in between is recorded with the values from before

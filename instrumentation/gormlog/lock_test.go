@@ -144,36 +144,50 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 			})
 		}
 	}
+	// reads is the statement's reads in order, L for one that locks the
+	// rows on PostgreSQL and MySQL in a transaction, P for a plain one;
+	// mysqlReads, when set, is the same on MySQL, where an upsert finds the
+	// rows that exist with a plain read before it locks them (the lock of a
+	// missing key's gap would deadlock two upserts of it).
 	tests := []struct {
 		name        string
 		change      change
-		inTx        bool   // whether the reads run in a transaction
-		reads       int    // how many reads the statement makes
+		inTx        bool // whether the reads run in a transaction
+		reads       string
+		mysqlReads  string
 		event       string // the event recorded, none when empty
 		noteChanges bool
 	}{
-		{"update in its default transaction", update, true, 2, schema.EventUpdated, true},
-		{"delete in its default transaction", del, true, 1, schema.EventDeleted, false},
-		{"update in db.Transaction", inTransaction(noDefaultTransaction(update)), true, 2, schema.EventUpdated, true},
-		{"delete in db.Transaction", inTransaction(del), true, 1, schema.EventDeleted, false},
-		{"update without a transaction", noDefaultTransaction(update), false, 2, schema.EventUpdated, true},
-		{"delete without a transaction", noDefaultTransaction(del), false, 1, schema.EventDeleted, false},
-		{"update in a manual transaction", manual(update), true, 2, schema.EventUpdated, true},
-		{"delete in a manual transaction", manual(del), true, 1, schema.EventDeleted, false},
-		{"update in a transaction on a connection", onConnection(update), true, 2, schema.EventUpdated, true},
+		{"update in its default transaction", update, true, "LL", "", schema.EventUpdated, true},
+		{"delete in its default transaction", del, true, "L", "", schema.EventDeleted, false},
+		{"update in db.Transaction", inTransaction(noDefaultTransaction(update)), true, "LL", "", schema.EventUpdated, true},
+		{"delete in db.Transaction", inTransaction(del), true, "L", "", schema.EventDeleted, false},
+		{"update without a transaction", noDefaultTransaction(update), false, "LL", "", schema.EventUpdated, true},
+		{"delete without a transaction", noDefaultTransaction(del), false, "L", "", schema.EventDeleted, false},
+		{"update in a manual transaction", manual(update), true, "LL", "", schema.EventUpdated, true},
+		{"delete in a manual transaction", manual(del), true, "L", "", schema.EventDeleted, false},
+		{"update in a transaction on a connection", onConnection(update), true, "LL", "", schema.EventUpdated, true},
 		{"update of the primary key", func(_ *testing.T, db *gorm.DB, id uint) error {
 			// The new keys are read too (readRenames), before the rows.
 			return db.Model(&Reward{ID: id}).Update("id", id+1000).Error
-		}, true, 3, schema.EventUpdated, false},
+		}, true, "LLL", "", schema.EventUpdated, false},
 		{"upsert", func(_ *testing.T, db *gorm.DB, id uint) error {
 			return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: id, Name: "Free coffee", Points: 2}).Error
-		}, true, 2, schema.EventUpdated, true},
+		}, true, "LL", "PLL", schema.EventUpdated, true},
+		{"upsert of a new row", func(_ *testing.T, db *gorm.DB, id uint) error {
+			return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: id + 500, Name: "New", Points: 2}).Error
+		}, true, "L", "P", schema.EventCreated, false},
 		{"upsert of a map", func(_ *testing.T, db *gorm.DB, id uint) error {
 			// Only whether the row exists is read; an upsert of maps onto
 			// a row that exists is not recorded (see the package doc).
 			return db.Model(&Reward{}).Clauses(clause.OnConflict{UpdateAll: true}).
 				Create(map[string]any{"id": id, "name": "Free coffee", "points": 2}).Error
-		}, true, 1, "", false},
+		}, true, "L", "PL", "", false},
+		{"upsert of a map, a new row", func(_ *testing.T, db *gorm.DB, id uint) error {
+			// Read back after the insert, by its key.
+			return db.Model(&Reward{}).Clauses(clause.OnConflict{UpdateAll: true}).
+				Create(map[string]any{"id": id + 500, "name": "New", "points": 2}).Error
+		}, true, "LL", "PL", schema.EventCreated, false},
 	}
 	for _, dialect := range []struct {
 		name  string
@@ -192,20 +206,32 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 				if err := tt.change(t, db, r.ID); err != nil {
 					t.Fatal(err)
 				}
+				want := tt.reads
+				if dialect.name == "mysql" && tt.mysqlReads != "" {
+					want = tt.mysqlReads
+				}
+				if !dialect.locks || !tt.inTx {
+					want = strings.ReplaceAll(want, "L", "P")
+				}
+				var got strings.Builder
 				var reads []string
 				for _, sql := range *sqls {
-					if strings.HasPrefix(sql, "SELECT") {
-						reads = append(reads, sql)
+					if !strings.HasPrefix(sql, "SELECT") {
+						continue
+					}
+					reads = append(reads, sql)
+					locked := strings.HasSuffix(sql, "/* FOR UPDATE */")
+					if locked {
+						got.WriteByte('L')
+					} else {
+						got.WriteByte('P')
+					}
+					if dialect.name == "mysql" && locked && strings.Contains(sql, " OR ") {
+						t.Errorf("got locked read %q, want one by the primary key of rows found", sql)
 					}
 				}
-				if len(reads) != tt.reads {
-					t.Fatalf("got reads %q, want %d", reads, tt.reads)
-				}
-				want := dialect.locks && tt.inTx
-				for _, sql := range reads {
-					if got := strings.HasSuffix(sql, "/* FOR UPDATE */"); got != want {
-						t.Errorf("got %q, want FOR UPDATE: %v", sql, want)
-					}
+				if got.String() != want {
+					t.Errorf("got reads %s %q, want %s", got.String(), reads, want)
 				}
 				// The reads, locked or not, still give the records.
 				if tt.event == "" {
@@ -259,6 +285,10 @@ func TestPluginLockedReadFailureFailsStatement(t *testing.T) {
 			return db.Model(&Reward{}).Clauses(clause.OnConflict{UpdateAll: true}).
 				Create(map[string]any{"id": id, "name": "Free coffee", "points": 2}).Error
 		}, 1, true, 1},
+		{"upsert, its locked read", "mysql", func(db *gorm.DB, id uint) error {
+			// The rows are found with a plain read first on MySQL.
+			return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: id, Name: "Free coffee", Points: 2}).Error
+		}, 2, true, 1},
 		{"update without a transaction", "postgres", func(db *gorm.DB, id uint) error {
 			return update(db.Session(&gorm.Session{SkipDefaultTransaction: true}), id)
 		}, 1, false, 2},

@@ -493,7 +493,7 @@ func (p *Plugin) loadExisting(db *gorm.DB) {
 	}
 	// Unscoped: a soft-deleted row still holds its keys, and the insert
 	// runs into it.
-	p.readBefore(db, p.query(db).Unscoped().Where(clause.Or(conds...)))
+	p.readExisting(db, p.query(db).Unscoped().Where(clause.Or(conds...)))
 	v, ok := db.InstanceGet(keyBefore)
 	if !ok {
 		return
@@ -547,15 +547,33 @@ func (p *Plugin) mapsExisting(db *gorm.DB, ms []map[string]any) {
 	if pk == nil || len(ids) == 0 {
 		return
 	}
-	found := reflect.New(reflect.SliceOf(pk.FieldType))
+	pluck := func(ids []any, lock bool) (reflect.Value, bool) {
+		found := reflect.New(reflect.SliceOf(pk.FieldType))
+		q := p.query(db)
+		if lock {
+			q = q.Clauses(lockClause)
+		}
+		err := q.Unscoped().
+			Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
+			Pluck(pk.DBName, found.Interface()).Error
+		if err != nil {
+			p.readFailed(db, lock, fmt.Errorf("read %s before upsert: %w", s.Table, err))
+			return reflect.Value{}, false
+		}
+		return found, true
+	}
 	// Locked, so that a row found here is not deleted before the upsert
-	// runs into it.
-	q, locked := p.lockRows(db, p.query(db))
-	err := q.Unscoped().
-		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
-		Pluck(pk.DBName, found.Interface()).Error
-	if err != nil {
-		p.readFailed(db, locked, fmt.Errorf("read %s before upsert: %w", s.Table, err))
+	// runs into it; on MySQL, only the rows found (see readExisting).
+	lock := p.locking(db)
+	found, ok := pluck(ids, lock && !gapLocking(db))
+	if ok && lock && gapLocking(db) && found.Elem().Len() > 0 {
+		keys := make([]any, found.Elem().Len())
+		for i := range keys {
+			keys[i] = found.Elem().Index(i).Interface()
+		}
+		found, ok = pluck(keys, true)
+	}
+	if !ok {
 		return
 	}
 	existed := map[string]bool{}
@@ -692,8 +710,16 @@ func (p *Plugin) lockRows(db *gorm.DB, q *gorm.DB) (*gorm.DB, bool) {
 	if !p.locking(db) {
 		return q, false
 	}
-	return q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}), true
+	return q.Clauses(lockClause), true
 }
+
+// lockClause is SELECT ... FOR UPDATE.
+var lockClause = clause.Locking{Strength: clause.LockingStrengthUpdate}
+
+// gapLocking reports whether a locking read of a key no row holds locks
+// the gap where the row would be, which an insert of that key then waits
+// on: MySQL's InnoDB does so under its default REPEATABLE READ.
+func gapLocking(db *gorm.DB) bool { return db.Dialector.Name() == "mysql" }
 
 // readFailed handles the failure of a read of the rows db's statement
 // changes. A plain read is the plugin's own business: its error goes to the
@@ -873,12 +899,17 @@ type renames struct {
 // before the statement's change: the first ones by primary key, so that a
 // statement over more rows than that records the same ones whatever order
 // the database scans them in.
-func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) {
+func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) { p.readRows(db, q, p.locking(db)) }
+
+// readRows is readBefore, with a row lock or without.
+func (p *Plugin) readRows(db *gorm.DB, q *gorm.DB, lock bool) {
 	s := db.Statement.Schema
 	before := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
-	q, locked := p.lockRows(db, q)
+	if lock {
+		q = q.Clauses(lockClause)
+	}
 	if err := byPrimaryKey(q, s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
-		p.readFailed(db, locked, fmt.Errorf("read %s before change: %w", s.Table, err))
+		p.readFailed(db, lock, fmt.Errorf("read %s before change: %w", s.Table, err))
 		return
 	}
 	if before.Elem().Len() > p.maxRows {
@@ -886,6 +917,28 @@ func (p *Plugin) readBefore(db *gorm.DB, q *gorm.DB) {
 		before.Elem().SetLen(p.maxRows)
 	}
 	db.InstanceSet(keyBefore, before.Elem())
+}
+
+// readExisting is readBefore for the rows an upsert may run into, which
+// need not exist. On MySQL a locking read of a key no row holds locks the
+// gap where that row would be (gapLocking), and two transactions upserting
+// one new key would each wait for the other's gap lock to insert it: a
+// deadlock, where a plain read let the second upsert wait for the first and
+// update its row. There the rows are found with a plain read first, and
+// only the rows found are read again, with a lock, by primary key.
+func (p *Plugin) readExisting(db *gorm.DB, q *gorm.DB) {
+	if !p.locking(db) || !gapLocking(db) {
+		p.readBefore(db, q)
+		return
+	}
+	p.readRows(db, q, false)
+	v, ok := db.InstanceGet(keyBefore)
+	if !ok {
+		return
+	}
+	if in, found := keysIn(db.Statement.Context, db.Statement.Schema, v.(reflect.Value)); found {
+		p.readRows(db, p.query(db).Unscoped().Where(in), true)
+	}
 }
 
 // change is one updated row's values before and after.
