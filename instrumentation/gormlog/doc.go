@@ -26,24 +26,32 @@
 // key; past them the rows are changed unrecorded and ErrTooManyRows goes to
 // the error handler.
 //
-// On PostgreSQL and MySQL the old values are read with a row lock (SELECT
-// ... FOR UPDATE) when the statement runs in a transaction, GORM's default
-// one or the caller's (a BEGIN of the caller's where the plugin follows it,
-// below): no other transaction can change the rows between the read and the
-// statement, so the old values recorded are the ones the statement
-// replaced, and the rows read back after an update are locked reads too.
-// On MySQL the rows an upsert may run into are found with a plain read
-// first, and only those found are then locked: a locking read of a key no
-// row holds locks the gap where the row would go, and two upserts of one
-// new key would deadlock.
+// Old values and concurrent writers: the old values are read just before
+// the statement runs, with a plain read by default. On PostgreSQL and MySQL
+// another transaction can commit a change to those rows between that read
+// and the statement, and the old values recorded are then the ones from
+// before that change: a change the statement did not make. WithRowLocks
+// reads them with a row lock (SELECT ... FOR UPDATE) when the statement
+// runs in a transaction, GORM's default one or the caller's (a BEGIN of the
+// caller's where the plugin follows it, below): no other transaction can
+// change the rows between the read and the statement, so the old values
+// recorded are the ones the statement replaced, and the rows read back
+// after an update are locked reads too. On MySQL the rows an upsert may run
+// into are then found with a plain read first, and only those found are
+// locked: a locking read of a key no row holds locks the gap where the row
+// would go, and two upserts of one new key would deadlock. The locks are
+// not free, which is why they are not the default: they are held until the
+// transaction ends, MySQL's locking read locks every row it scans (the read
+// is ordered by primary key, which may scan more rows than the statement
+// would), and a busy table pays in lock waits and deadlocks. They were
+// checked here only for the SQL they send (the package's tests run on
+// SQLite); measure them under your own load before turning them on.
 // Outside a transaction (SkipDefaultTransaction with no transaction of the
-// caller's) a lock would end with the read, and none is taken: a row another
-// transaction changes in between is recorded with the values from before
-// that change as its old ones, a change that the statement did not make.
-// Keep GORM's default transaction where old values must be exact under
-// concurrent writers. A row that another transaction inserts, or changes to
-// meet the statement's conditions, after the read was not read, and is not
-// locked by it (MySQL's gap locks may keep it out; PostgreSQL has none): the
+// caller's) a lock would end with the read, and none is taken: keep GORM's
+// default transaction where old values must be exact under concurrent
+// writers. A row that another transaction inserts, or changes to meet the
+// statement's conditions, after the read was not read, and is not locked by
+// it (MySQL's gap locks may keep it out; PostgreSQL has none): the
 // statement may change it unrecorded. In a transaction SQLite needs no lock
 // (one transaction writes at a time), and SQL Server has none to take this
 // way (it has no FOR UPDATE): there the rows are read without one.
@@ -68,7 +76,7 @@
 // change stays, and is recorded; in a transaction of the caller's, it is
 // recorded if that transaction commits. Recording never fails a
 // query: a recording error goes to the error handler (otel.Handle by default).
-// The one exception is a read with a row lock (above) that fails, on a
+// The one exception is a read with a row lock (WithRowLocks) that fails, on a
 // deadlock, a lock or statement timeout or a serialization failure: the
 // statement fails with the database's error (wrapped), to be retried as its
 // own deadlocks are. The database may have ended the transaction (MySQL

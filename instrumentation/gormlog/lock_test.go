@@ -48,9 +48,10 @@ func (d sqliteAs) Initialize(db *gorm.DB) error {
 	return nil
 }
 
-// setupAs is setup on SQLite named name, with the SQL of every query,
-// update, delete and create the plugin and the test run noted in *sqls.
-func setupAs(t *testing.T, name string) (db *gorm.DB, exp *logtest.Exporter, errs *[]error, sqls *[]string) {
+// setupAs is setup on SQLite named name, with the plugin's WithRowLocks
+// when rowLocks, and the SQL of every query, update, delete and create the
+// plugin and the test run noted in *sqls.
+func setupAs(t *testing.T, name string, rowLocks bool) (db *gorm.DB, exp *logtest.Exporter, errs *[]error, sqls *[]string) {
 	t.Helper()
 	db, err := gorm.Open(sqliteAs{Dialector: sqlite.Open("file::memory:").(*sqlite.Dialector), name: name},
 		&gorm.Config{Logger: logger.Discard})
@@ -65,9 +66,12 @@ func setupAs(t *testing.T, name string) (db *gorm.DB, exp *logtest.Exporter, err
 	t.Cleanup(func() { _ = sqlDB.Close() })
 	lp, exp := logtest.NewProvider(t)
 	errs, sqls = new([]error), new([]string)
-	plugin := gormlog.New(instrumentation.New(lp),
-		gormlog.WithCategory("members", instrumentation.Members),
-		gormlog.WithErrorHandler(func(err error) { *errs = append(*errs, err) }))
+	opts := []gormlog.Option{gormlog.WithCategory("members", instrumentation.Members),
+		gormlog.WithErrorHandler(func(err error) { *errs = append(*errs, err) })}
+	if rowLocks {
+		opts = append(opts, gormlog.WithRowLocks())
+	}
+	plugin := gormlog.New(instrumentation.New(lp), opts...)
 	if err := db.Use(plugin); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +95,8 @@ func setupAs(t *testing.T, name string) (db *gorm.DB, exp *logtest.Exporter, err
 	return db, exp, errs, sqls
 }
 
-// TestPluginLocksRowsReadBeforeChange: on PostgreSQL and MySQL, the rows an
+// TestPluginLocksRowsReadBeforeChange: with WithRowLocks, on PostgreSQL and
+// MySQL, the rows an
 // update or delete is about to change are read with FOR UPDATE when the
 // statement runs in a transaction (GORM's default one, the caller's), so
 // that no other transaction changes them between the read and the
@@ -99,7 +104,7 @@ func setupAs(t *testing.T, name string) (db *gorm.DB, exp *logtest.Exporter, err
 // the rows read back after an update (on MySQL a plain read would give the
 // transaction's snapshot). Outside a transaction a lock would end with the
 // read, and none is taken; on SQL Server, which has no FOR UPDATE, none
-// either.
+// either. Without WithRowLocks, the default, no read locks.
 func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 	type change func(t *testing.T, db *gorm.DB, id uint) error
 	update := func(_ *testing.T, db *gorm.DB, id uint) error {
@@ -190,12 +195,19 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 		}, true, "LL", "PL", schema.EventCreated, false},
 	}
 	for _, dialect := range []struct {
-		name  string
-		locks bool // whether the plugin locks rows on it, in a transaction
-	}{{"postgres", true}, {"mysql", true}, {"sqlserver", false}} {
+		label, name string
+		rowLocks    bool // whether the plugin has WithRowLocks
+		locks       bool // whether the plugin locks rows, in a transaction
+	}{
+		{"postgres", "postgres", true, true},
+		{"mysql", "mysql", true, true},
+		{"sqlserver", "sqlserver", true, false},
+		{"postgres_by_default", "postgres", false, false},
+		{"mysql_by_default", "mysql", false, false},
+	} {
 		for _, tt := range tests {
-			t.Run(dialect.name+"/"+tt.name, func(t *testing.T) {
-				db, exp, errs, sqls := setupAs(t, dialect.name)
+			t.Run(dialect.label+"/"+tt.name, func(t *testing.T) {
+				db, exp, errs, sqls := setupAs(t, dialect.name, dialect.rowLocks)
 				db = db.WithContext(staffContext())
 				r := Reward{Name: "Free coffee", Points: 1}
 				if err := db.Create(&r).Error; err != nil {
@@ -207,7 +219,7 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := tt.reads
-				if dialect.name == "mysql" && tt.mysqlReads != "" {
+				if dialect.name == "mysql" && dialect.rowLocks && tt.mysqlReads != "" {
 					want = tt.mysqlReads
 				}
 				if !dialect.locks || !tt.inTx {
@@ -271,32 +283,34 @@ func TestPluginLockedReadFailureFailsStatement(t *testing.T) {
 		change   func(db *gorm.DB, id uint) error
 		failRead int // which read of the statement fails, from 1
 		fails    bool
-		points   int // the row's points after the statement, 0 when it is gone
+		points   int  // the row's points after the statement, 0 when it is gone
+		plain    bool // without WithRowLocks
 	}{
-		{"update", "postgres", update, 1, true, 1},
-		{"update, its read back", "mysql", update, 2, true, 1},
+		{"update", "postgres", update, 1, true, 1, false},
+		{"update, its read back", "mysql", update, 2, true, 1, false},
 		{"delete in db.Transaction", "mysql", func(db *gorm.DB, id uint) error {
 			return db.Transaction(func(tx *gorm.DB) error { return tx.Delete(&Reward{ID: id}).Error })
-		}, 1, true, 1},
+		}, 1, true, 1, false},
 		{"update of the primary key, its new keys", "postgres", func(db *gorm.DB, id uint) error {
 			return db.Model(&Reward{ID: id}).Update("id", id+1000).Error
-		}, 1, true, 1},
+		}, 1, true, 1, false},
 		{"upsert of a map", "postgres", func(db *gorm.DB, id uint) error {
 			return db.Model(&Reward{}).Clauses(clause.OnConflict{UpdateAll: true}).
 				Create(map[string]any{"id": id, "name": "Free coffee", "points": 2}).Error
-		}, 1, true, 1},
+		}, 1, true, 1, false},
 		{"upsert, its locked read", "mysql", func(db *gorm.DB, id uint) error {
 			// The rows are found with a plain read first on MySQL.
 			return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: id, Name: "Free coffee", Points: 2}).Error
-		}, 2, true, 1},
+		}, 2, true, 1, false},
 		{"update without a transaction", "postgres", func(db *gorm.DB, id uint) error {
 			return update(db.Session(&gorm.Session{SkipDefaultTransaction: true}), id)
-		}, 1, false, 2},
-		{"update on SQL Server", "sqlserver", update, 1, false, 2},
+		}, 1, false, 2, false},
+		{"update on SQL Server", "sqlserver", update, 1, false, 2, false},
+		{"update without WithRowLocks", "postgres", update, 1, false, 2, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, exp, errs, _ := setupAs(t, tt.dialect)
+			db, exp, errs, _ := setupAs(t, tt.dialect, !tt.plain)
 			reads := -1 // not counting
 			fail := func(db *gorm.DB) {
 				if reads < 0 {
