@@ -174,7 +174,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			log.Warn("activity records not all delivered", "error", err)
 		}
 		st := provider.Stats()
-		fmt.Fprintf(stdout, "activity records: accepted=%d exported=%d dropped=%d failed=%d\n", st.Accepted, st.Exported, st.Dropped, st.Failed)
+		fmt.Fprintf(stdout, "activity records: accepted=%d exported=%d dropped=%d failed=%d reduced=%d\n", st.Accepted, st.Exported, st.Dropped, st.Failed, st.Reduced)
 	}()
 	rec := instrumentation.New(provider)
 
