@@ -9,7 +9,6 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-	"gorm.io/gorm/logger"
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/gormlog"
@@ -53,17 +52,7 @@ func (d sqliteAs) Initialize(db *gorm.DB) error {
 // plugin and the test run noted in *sqls.
 func setupAs(t *testing.T, name string, rowLocks bool) (db *gorm.DB, exp *logtest.Exporter, errs *[]error, sqls *[]string) {
 	t.Helper()
-	db, err := gorm.Open(sqliteAs{Dialector: sqlite.Open("file::memory:").(*sqlite.Dialector), name: name},
-		&gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB.SetMaxOpenConns(1) // one in-memory database, shared by every statement
-	t.Cleanup(func() { _ = sqlDB.Close() })
+	db = openWith(t, sqliteAs{Dialector: sqlite.Open("file::memory:").(*sqlite.Dialector), name: name})
 	lp, exp := logtest.NewProvider(t)
 	errs, sqls = new([]error), new([]string)
 	opts := []gormlog.Option{gormlog.WithCategory("members", instrumentation.Members),

@@ -67,9 +67,13 @@ func changes(r sdklog.Record) map[string]map[string]any {
 }
 
 // openDB opens an in-memory SQLite database for one test.
-func openDB(t *testing.T) *gorm.DB {
+func openDB(t *testing.T) *gorm.DB { return openWith(t, sqlite.Open("file::memory:")) }
+
+// openWith opens the in-memory database of d (SQLite's, or one named as
+// another's: see sqliteAs) for one test.
+func openWith(t *testing.T, d gorm.Dialector) *gorm.DB {
 	t.Helper()
-	db, err := gorm.Open(sqlite.Open("file::memory:"), &gorm.Config{Logger: logger.Discard})
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
