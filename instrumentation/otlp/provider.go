@@ -801,17 +801,7 @@ func (e *countingExporter) send(ctx context.Context, b *batch, records []sdklog.
 	}
 	n := uint64(len(records))
 	if b.split {
-		// A part not yet tried when Shutdown has settled the gate (while no
-		// part was parked) or its context has ended is not sent: the
-		// exporter may be shut down, and Shutdown may have returned.
-		select {
-		case <-e.gate.settledCh:
-			e.count(b, 0, n)
-			return errSettled
-		default:
-		}
-		if err := ctx.Err(); err != nil {
-			e.count(b, 0, n)
+		if err := e.notSent(ctx, b, n); err != nil {
 			return err
 		}
 	}
@@ -843,6 +833,24 @@ func (e *countingExporter) send(ctx context.Context, b *batch, records []sdklog.
 	return err
 }
 
+// notSent tells whether a part of b not yet tried, n records, must not be
+// sent: Shutdown has settled the gate (while no part was parked) or ctx has
+// ended, and the exporter may be shut down, Shutdown may have returned. It
+// then counts them as failed and returns why; nil otherwise.
+func (e *countingExporter) notSent(ctx context.Context, b *batch, n uint64) error {
+	select {
+	case <-e.gate.settledCh:
+		e.count(b, 0, n)
+		return errSettled
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		e.count(b, 0, n)
+		return err
+	}
+	return nil
+}
+
 // sendReduced sends r, the record of b the collector refused as too large
 // even alone (refusal), once more reduced (see reduce), retried through an
 // outage as any part of a batch is, and counts it: exported and reduced
@@ -855,16 +863,8 @@ func (e *countingExporter) sendReduced(ctx context.Context, b *batch, r sdklog.R
 		e.count(b, 0, 1)
 		return fmt.Errorf("activity record refused as too large to send, even alone, with nothing to reduce: %w", refusal)
 	}
-	// As for a part of a split batch: not sent once Shutdown has settled
-	// the gate or its context has ended.
-	select {
-	case <-e.gate.settledCh:
-		e.count(b, 0, 1)
-		return errSettled
-	default:
-	}
-	if err := ctx.Err(); err != nil {
-		e.count(b, 0, 1)
+	// As a part of a split batch is.
+	if err := e.notSent(ctx, b, 1); err != nil {
 		return err
 	}
 	counted, err := e.exportWithRetry(ctx, b, []sdklog.Record{reduced})
