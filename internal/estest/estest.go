@@ -46,9 +46,9 @@ type node struct {
 	schemaErr  string
 }
 
-// shared is the one package-level variable in the project: every test in a
-// test binary must share one node (and one schema install), and tests have no
-// other place to keep it.
+// shared is one of the two package-level variables in the project (pgtest
+// holds the other): every test in a test binary must share one node (and one
+// schema install), and tests have no other place to keep it.
 var shared node
 
 // RepoRoot returns the repository's root directory.
