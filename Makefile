@@ -1,14 +1,14 @@
 # activitylog — the two commands a new user needs:
 #   make demo   run the whole pipeline on this machine and show records landing in Elasticsearch
-#   make test   run every test, against a real Elasticsearch node and the real collector binary
-# Both fetch and start everything they need (see scripts/prereqs and scripts/elasticsearch).
+#   make test   run every test, against a real Elasticsearch node, a real PostgreSQL server and the real collector binary
+# Both fetch and start everything they need (see scripts/prereqs, scripts/elasticsearch and scripts/postgres).
 
 GO        ?= go
 GOFLAGS   ?=
 TEST_TIMEOUT ?= 15m
 COMMANDS  := bin/activitycol bin/activityctl bin/querysvc bin/loyalty
 
-.PHONY: all build test demo vet bench fuzz es-start es-stop clean prereqs FORCE
+.PHONY: all build test demo vet bench fuzz es-start es-stop pg-start pg-stop clean prereqs FORCE
 
 all: build
 
@@ -31,15 +31,18 @@ FORCE:
 vet:
 	$(GO) vet ./...
 
-# Starts (or reuses) the Elasticsearch node, then runs vet and every test with the node and the built collector.
-# The node's URL is the last line the script prints; its exit status is checked on its own (sh has no pipefail,
-# and a pipe into tail would hide a failed start).
+# Starts (or reuses) the Elasticsearch node and the PostgreSQL server, then runs vet and every test with them and
+# the built collector. Each URL is the last line its script prints; each script's exit status is checked on its own
+# (sh has no pipefail, and a pipe into tail would hide a failed start).
 test: build
 	@set -e; es_out=$$(scripts/elasticsearch start) || { echo "make test: Elasticsearch did not start" >&2; exit 1; }; \
 	es_url=$$(printf '%s\n' "$$es_out" | tail -n 1); \
 	echo "make test: Elasticsearch at $$es_url"; \
+	pg_out=$$(scripts/postgres start) || { echo "make test: PostgreSQL did not start (see the lines above)" >&2; exit 1; }; \
+	pg_url=$$(printf '%s\n' "$$pg_out" | tail -n 1); \
+	echo "make test: PostgreSQL at $$pg_url"; \
 	$(GO) vet ./...; \
-	ES_URL=$$es_url ACTIVITYCOL_BIN=$(CURDIR)/bin/activitycol \
+	ES_URL=$$es_url PG_URL=$$pg_url ACTIVITYCOL_BIN=$(CURDIR)/bin/activitycol \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # The main job: Elasticsearch, schema, collector, query service and the example service with demo traffic.
@@ -50,7 +53,9 @@ demo: build
 bench: build
 	@set -e; es_out=$$(scripts/elasticsearch start) || { echo "make bench: Elasticsearch did not start" >&2; exit 1; }; \
 	es_url=$$(printf '%s\n' "$$es_out" | tail -n 1); \
-	ES_URL=$$es_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
+	pg_out=$$(scripts/postgres start) || { echo "make bench: PostgreSQL did not start (see the lines above)" >&2; exit 1; }; \
+	pg_url=$$(printf '%s\n' "$$pg_out" | tail -n 1); \
+	ES_URL=$$es_url PG_URL=$$pg_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./processor/... && \
 	$(GO) test -run '^$$' -bench BenchmarkEncode -benchmem ./querysvc/httpapi
 
@@ -62,6 +67,10 @@ es-start:
 	@scripts/elasticsearch start
 es-stop:
 	@scripts/elasticsearch stop
+pg-start:
+	@scripts/postgres start
+pg-stop:
+	@scripts/postgres stop
 
 clean:
 	rm -rf bin
