@@ -31,8 +31,11 @@
 // another transaction can commit a change to those rows between that read
 // and the statement, and the old values recorded are then the ones from
 // before that change: a change the statement did not make. WithRowLocks
-// reads them with a row lock (SELECT ... FOR UPDATE) when the statement
-// runs in a transaction, GORM's default one or the caller's (a BEGIN of the
+// reads them with a row lock, the one the statement takes itself (SELECT
+// ... FOR UPDATE; on PostgreSQL FOR NO KEY UPDATE before an update or a
+// soft delete, which leaves inserts of rows that reference the row by a
+// foreign key free to go ahead, as the UPDATE alone does), when the
+// statement runs in a transaction, GORM's default one or the caller's (a BEGIN of the
 // caller's where the plugin follows it, below): no other transaction can
 // change the rows between the read and the statement, so the old values
 // recorded are the ones the statement replaced, and the rows read back
@@ -49,8 +52,10 @@
 // the statement did not replace, and a locked read records the ones it did;
 // under concurrent one-row and several-row updates each row's recorded
 // changes form one chain; a locked read that times out fails the statement
-// (SQLSTATE 55P03) and records nothing, and a deadlock among the callers'
-// transactions surfaces at the locked read as 40P01. An uncontended
+// (SQLSTATE 55P03) and records nothing; a deadlock among the callers'
+// transactions surfaces at the locked read as 40P01; and another
+// transaction inserts a row referencing an updated or soft-deleted row
+// without waiting for the lock. An uncontended
 // single-row update cost about the same with them as without (within the
 // noise of a shared machine). On MySQL they are checked only for the SQL
 // they send (on SQLite); measure them under your own load before turning

@@ -85,9 +85,9 @@ func setupAs(t *testing.T, name string, rowLocks bool) (db *gorm.DB, exp *logtes
 }
 
 // TestPluginLocksRowsReadBeforeChange: with WithRowLocks, on PostgreSQL and
-// MySQL, the rows an
-// update or delete is about to change are read with FOR UPDATE when the
-// statement runs in a transaction (GORM's default one, the caller's), so
+// MySQL, the rows an update or delete is about to change are read with a
+// row lock (FOR UPDATE; FOR NO KEY UPDATE on PostgreSQL but before a
+// delete) when the statement runs in a transaction (GORM's default one, the caller's), so
 // that no other transaction changes them between the read and the
 // statement, and the old values recorded are the ones it replaced; so are
 // the rows read back after an update (on MySQL a plain read would give the
@@ -214,6 +214,13 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 				if !dialect.locks || !tt.inTx {
 					want = strings.ReplaceAll(want, "L", "P")
 				}
+				// The lock is the one the statement takes itself: FOR NO
+				// KEY UPDATE on PostgreSQL except before a delete, FOR
+				// UPDATE otherwise.
+				wantLock := "/* FOR UPDATE */"
+				if dialect.name == "postgres" && tt.event != schema.EventDeleted {
+					wantLock = "/* FOR NO KEY UPDATE */"
+				}
 				var got strings.Builder
 				var reads []string
 				for _, sql := range *sqls {
@@ -221,7 +228,10 @@ func TestPluginLocksRowsReadBeforeChange(t *testing.T) {
 						continue
 					}
 					reads = append(reads, sql)
-					locked := strings.HasSuffix(sql, "/* FOR UPDATE */")
+					locked := strings.HasSuffix(sql, "/* FOR UPDATE */") || strings.HasSuffix(sql, "/* FOR NO KEY UPDATE */")
+					if locked && !strings.HasSuffix(sql, wantLock) {
+						t.Errorf("got locked read %q, want one that ends %s", sql, wantLock)
+					}
 					if locked {
 						got.WriteByte('L')
 					} else {

@@ -40,6 +40,7 @@ const (
 	keyMapsExisted = "activitylog:maps-existed"
 	keyInserted    = "activitylog:inserted"
 	keyRan         = "activitylog:ran"
+	keyDeleting    = "activitylog:deleting"
 )
 
 // startedTransaction is the key under which GORM marks a statement that ran
@@ -85,7 +86,8 @@ func WithMaxRows(n int) Option {
 }
 
 // WithRowLocks makes the reads of the rows a statement is about to change
-// lock them (SELECT ... FOR UPDATE) until its transaction ends, on
+// lock them (SELECT ... FOR UPDATE, or FOR NO KEY UPDATE: the lock the
+// statement takes itself, see lockClause) until its transaction ends, on
 // PostgreSQL and MySQL, when the statement runs in a transaction: the old
 // values recorded are then the ones the statement replaced, even while
 // other transactions write the same rows (see the package doc, "Old values
@@ -565,7 +567,7 @@ func (p *Plugin) mapsExisting(db *gorm.DB, ms []map[string]any) {
 		found := reflect.New(reflect.SliceOf(pk.FieldType))
 		q := p.query(db)
 		if lock {
-			q = q.Clauses(lockClause)
+			q = q.Clauses(lockClause(db))
 		}
 		err := q.Unscoped().
 			Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids}).
@@ -690,7 +692,7 @@ func (p *Plugin) query(db *gorm.DB) *gorm.DB {
 }
 
 // locking reports whether, with WithRowLocks, the reads of the rows a statement is about to
-// change lock them (SELECT ... FOR UPDATE) until its transaction ends, so
+// change lock them (lockClause) until its transaction ends, so
 // that the old values recorded are the ones the statement replaces: a plain
 // read lets another transaction commit a change to the rows before the
 // statement runs (PostgreSQL's READ COMMITTED reads each statement's own
@@ -727,11 +729,27 @@ func (p *Plugin) lockRows(db *gorm.DB, q *gorm.DB) (*gorm.DB, bool) {
 	if !p.locking(db) {
 		return q, false
 	}
-	return q.Clauses(lockClause), true
+	return q.Clauses(lockClause(db)), true
 }
 
-// lockClause is SELECT ... FOR UPDATE.
-var lockClause = clause.Locking{Strength: clause.LockingStrengthUpdate}
+// lockClause is the row lock of a locked read of the rows db's statement
+// changes: the lock the statement itself takes on them. That is FOR UPDATE,
+// except before an update (an upsert's, a soft delete's too) on PostgreSQL,
+// where it is FOR NO KEY UPDATE: an UPDATE that leaves the key alone takes that weaker
+// lock, which still keeps every other writer off the row, but not the
+// FOR KEY SHARE lock that inserting a row that references it by a foreign key
+// takes. FOR UPDATE there would make such inserts wait, until the
+// transaction ends, where the statement alone would not
+// (TestPostgresRowLocksLeaveForeignKeysFree). An update that changes the key
+// takes FOR UPDATE as it runs; the values read stay what it replaces.
+func lockClause(db *gorm.DB) clause.Locking {
+	if db.Dialector.Name() == "postgres" {
+		if _, deleting := db.InstanceGet(keyDeleting); !deleting {
+			return clause.Locking{Strength: "NO KEY UPDATE"}
+		}
+	}
+	return clause.Locking{Strength: clause.LockingStrengthUpdate}
+}
 
 // gapLocking reports whether a locking read of a key no row holds locks
 // the gap where the row would be, which an insert of that key then waits
@@ -759,7 +777,13 @@ func (p *Plugin) readFailed(db *gorm.DB, locked bool, err error) {
 // loadBeforeUpdate and loadBeforeDelete are loadBefore for each kind of
 // statement.
 func (p *Plugin) loadBeforeUpdate(db *gorm.DB) { p.loadBefore(db, false) }
-func (p *Plugin) loadBeforeDelete(db *gorm.DB) { p.loadBefore(db, true) }
+func (p *Plugin) loadBeforeDelete(db *gorm.DB) {
+	if st := db.Statement; st.Unscoped || st.Schema == nil || len(st.Schema.DeleteClauses) == 0 {
+		// The rows go (a soft delete is an UPDATE): for lockClause.
+		db.InstanceSet(keyDeleting, true)
+	}
+	p.loadBefore(db, true)
+}
 
 // loadBefore reads the rows an update or delete is about to touch: the
 // statement's model by primary key, narrowed by its WHERE clause.
@@ -923,7 +947,7 @@ func (p *Plugin) readRows(db *gorm.DB, q *gorm.DB, lock bool) {
 	s := db.Statement.Schema
 	before := reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
 	if lock {
-		q = q.Clauses(lockClause)
+		q = q.Clauses(lockClause(db))
 	}
 	if err := byPrimaryKey(q, s).Limit(p.maxRows + 1).Find(before.Interface()).Error; err != nil {
 		p.readFailed(db, lock, fmt.Errorf("read %s before change: %w", s.Table, err))

@@ -122,21 +122,23 @@ func awaitLockWait(t *testing.T, conn *pgx.Conn) string {
 // waits on T1's lock, T1 commits. Without WithRowLocks T2 read the old
 // values before it waited, in its UPDATE or DELETE, and records points 1:
 // a value its statement did not replace (T1's change is lost from the
-// trail). With it, T2 waits in its read, SELECT ... FOR UPDATE, and
-// records 2, the value it replaced.
+// trail). With it, T2 waits in its read (SELECT ... FOR NO KEY UPDATE
+// before an update, FOR UPDATE before a delete), and records 2, the value
+// it replaced.
 func TestPostgresOldValuesUnderConcurrentWriter(t *testing.T) {
 	statements := []struct {
 		name    string
 		event   string
 		run     func(db *gorm.DB, id uint) error
 		waitsIn string // the statement T2 waits in without WithRowLocks
+		lock    string // the end of T2's read with WithRowLocks
 	}{
 		{"update", schema.EventUpdated, func(db *gorm.DB, id uint) error {
 			return db.Model(&Reward{ID: id}).Update("points", 3).Error
-		}, "UPDATE"},
+		}, "UPDATE", "FOR NO KEY UPDATE"},
 		{"delete", schema.EventDeleted, func(db *gorm.DB, id uint) error {
 			return db.Delete(&Reward{ID: id}).Error
-		}, "DELETE"},
+		}, "DELETE", "FOR UPDATE"},
 	}
 	for _, st := range statements {
 		for _, rowLocks := range []bool{false, true} {
@@ -169,7 +171,7 @@ func TestPostgresOldValuesUnderConcurrentWriter(t *testing.T) {
 				if rowLocks {
 					wantWait, wantOld = "SELECT", 2
 				}
-				if !strings.HasPrefix(waiting, wantWait) || rowLocks != strings.HasSuffix(waiting, "FOR UPDATE") {
+				if !strings.HasPrefix(waiting, wantWait) || rowLocks != strings.HasSuffix(waiting, st.lock) {
 					t.Errorf("T2 waited in %q, want a %s", waiting, wantWait)
 				}
 				recs := exp.Take()
@@ -195,6 +197,79 @@ func TestPostgresOldValuesUnderConcurrentWriter(t *testing.T) {
 				errs.none(t)
 			})
 		}
+	}
+}
+
+// TestPostgresRowLocksLeaveForeignKeysFree: with WithRowLocks, while a
+// transaction holds a row it updated or soft-deleted through the plugin,
+// another can still insert a row that references it by a foreign key, as it
+// can beside a plain UPDATE: the plugin's read takes the UPDATE's own lock,
+// FOR NO KEY UPDATE, and not FOR UPDATE, which conflicts with the FOR KEY
+// SHARE lock the foreign key check takes and would hold the insert until
+// the first transaction ends. The insert runs with a lock_timeout: it waits
+// on no lock at all, so any timeout tells, whatever the machine's speed.
+func TestPostgresRowLocksLeaveForeignKeysFree(t *testing.T) {
+	tests := []struct {
+		name   string
+		child  string // a table referencing the row's, by the column ref
+		create func(db *gorm.DB) (id any, err error)
+		change func(tx *gorm.DB, id any) error
+		event  string
+	}{
+		{"update", "CREATE TABLE redemptions (id serial PRIMARY KEY, ref bigint NOT NULL REFERENCES rewards (id))",
+			func(db *gorm.DB) (any, error) {
+				r := Reward{Name: "Free coffee", Points: 1}
+				err := db.Create(&r).Error
+				return r.ID, err
+			},
+			func(tx *gorm.DB, id any) error { return tx.Model(&Reward{ID: id.(uint)}).Update("points", 2).Error },
+			schema.EventUpdated},
+		{"soft delete", "CREATE TABLE partner_cards (id serial PRIMARY KEY, ref text NOT NULL REFERENCES partners (id))",
+			func(db *gorm.DB) (any, error) {
+				if err := db.AutoMigrate(&Partner{}); err != nil {
+					return nil, err
+				}
+				return "p1", db.Create(&Partner{ID: "p1", Email: "owner@example.com"}).Error
+			},
+			func(tx *gorm.DB, id any) error { return tx.Delete(&Partner{ID: id.(string)}).Error },
+			schema.EventDeleted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lp, exp := logtest.NewProvider(t)
+			db, url, errs := setupPostgres(t, lp, true)
+			id, err := tt.create(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Exec(tt.child).Error; err != nil {
+				t.Fatal(err)
+			}
+			exp.Take()
+
+			t1 := db.Begin()
+			if err := tt.change(t1, id); err != nil {
+				t1.Rollback()
+				t.Fatal(err)
+			}
+			other := connect(t, url)
+			ctx := context.Background()
+			if _, err := other.Exec(ctx, "SET lock_timeout = '100ms'"); err != nil {
+				t.Fatal(err)
+			}
+			table := strings.Fields(tt.child)[2]
+			if _, err := other.Exec(ctx, "INSERT INTO "+table+" (ref) VALUES ($1)", id); err != nil {
+				t.Errorf("insert referencing the row while it is changed: %v, want it to go ahead", err)
+			}
+			if err := t1.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			recs := exp.Take()
+			if len(recs) != 1 || recs[0].EventName() != schema.EventName(tt.event) {
+				t.Fatalf("got %d records, want 1 %s", len(recs), tt.event)
+			}
+			errs.none(t)
+		})
 	}
 }
 
