@@ -894,8 +894,13 @@ func newPrimaryKey(db *gorm.DB, pk *schema.Field) (any, bool) {
 // the row can be found again after the update and recorded under its new key.
 func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value any) {
 	q, locked := p.lockRows(db, q)
+	// The new key as COALESCE(value, key): the same value (a key is never
+	// NULL), typed as the key column. A bare parameter in a select list has
+	// no type PostgreSQL can infer, which takes it for text, and pgx then
+	// refuses to send a number as text: the update went unrecorded.
+	key := clause.Column{Table: clause.CurrentTable, Name: pk.DBName}
 	res, err := byPrimaryKey(q, db.Statement.Schema).
-		Select("?, ?", clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, value).
+		Select("?, COALESCE(?, ?)", key, value, key).
 		Limit(p.maxRows + 1).Rows()
 	if err != nil {
 		p.readFailed(db, locked, fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
