@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -71,10 +72,11 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	var errs []error
 	if err := db.Use(gormlog.New(instrumentation.New(lp),
 		gormlog.WithCategory("members", instrumentation.Members),
+		gormlog.WithCategory("cards", instrumentation.Cards),
 		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AutoMigrate(&Reward{}, &Member{}); err != nil {
+	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}); err != nil {
 		t.Fatal(err)
 	}
 	tx := db.WithContext(staffContext())
@@ -155,6 +157,54 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	step("delete", func() error { return tx.Delete(&batch[1]).Error })
 	step("delete by a condition", func() error { return tx.Where("name = ?", "Brownie").Delete(&Reward{}).Error })
 
+	// Manual transactions on one connection: the plugin follows BEGIN,
+	// SAVEPOINT, ROLLBACK TO and COMMIT. GORM's own transaction for each
+	// statement stays out of them (SQLite refuses it, PostgreSQL would
+	// commit the caller's with it).
+	manual := tx.Session(&gorm.Session{SkipDefaultTransaction: true})
+	step("manual transaction", func() error {
+		return manual.Connection(func(conn *gorm.DB) error {
+			for _, run := range []func() error{
+				func() error { return conn.Exec("BEGIN").Error },
+				func() error { return conn.Model(&r).Update("points", 300).Error },
+				func() error { return conn.Exec("SAVEPOINT before_bagel").Error },
+				func() error { return conn.Model(&batch[2]).Update("points", 3).Error },
+				func() error { return conn.Exec("ROLLBACK TO SAVEPOINT before_bagel").Error },
+				func() error { return conn.Exec("COMMIT").Error },
+			} {
+				if err := run(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	step("manual transaction rolled back", func() error {
+		return manual.Connection(func(conn *gorm.DB) error {
+			if err := conn.Exec("BEGIN").Error; err != nil {
+				return err
+			}
+			if err := conn.Model(&r).Update("points", 4).Error; err != nil {
+				return err
+			}
+			return conn.Exec("ROLLBACK").Error
+		})
+	})
+
+	// Values of more types, NULLs among them, as each driver reads them back.
+	note, expires := "gift", time.Date(2027, 3, 1, 12, 30, 0, 0, time.UTC)
+	c := Card{ID: "c-1", Balance: 12.5, Stamps: 3, Note: &note, Code: []byte{0, 1, 0xfe}, ExpiresAt: &expires}
+	step("create a card", func() error { return tx.Create(&c).Error })
+	step("update a card's values", func() error {
+		return tx.Model(&c).Updates(map[string]any{"balance": 0.1, "stamps": -2, "note": nil, "code": []byte("new"), "expires_at": nil}).Error
+	})
+	step("save a card", func() error {
+		other := "renewed"
+		c.Note, c.Balance, c.Stamps = &other, 1e9, 0
+		return tx.Save(&c).Error
+	})
+	step("delete a card", func() error { return tx.Delete(&c).Error })
+
 	m := Member{ID: "m-1", Name: "Mia", Email: "mia@example.com", PasswordHash: "x"}
 	step("create a member", func() error { return tx.Create(&m).Error })
 	step("update a member", func() error { return tx.Model(&m).Update("email", "mia@example.org").Error })
@@ -165,6 +215,16 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 		t.Errorf("recording errors on %s: %v", db.Dialector.Name(), errs)
 	}
 	return out
+}
+
+// Card holds values of more types than Reward, nullable ones too.
+type Card struct {
+	ID        string `gorm:"primaryKey"`
+	Balance   float64
+	Stamps    int32
+	Note      *string
+	Code      []byte
+	ExpiresAt *time.Time
 }
 
 // normalRecord is a record as one line: its event, subject, description,
