@@ -73,10 +73,12 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	if err := db.Use(gormlog.New(instrumentation.New(lp),
 		gormlog.WithCategory("members", instrumentation.Members),
 		gormlog.WithCategory("cards", instrumentation.Cards),
+		gormlog.WithCategory("stamps", instrumentation.StampCards),
+		gormlog.WithCategory("clubs", instrumentation.Clubs),
 		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}); err != nil {
+	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}, &Stamp{}, &Club{}); err != nil {
 		t.Fatal(err)
 	}
 	tx := db.WithContext(staffContext())
@@ -205,6 +207,17 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	})
 	step("delete a card", func() error { return tx.Delete(&c).Error })
 
+	// A key of two columns, and a UUID key (PostgreSQL's uuid type).
+	stamps := []Stamp{{CardID: "c-1", Seq: 1, By: "s-1"}, {CardID: "c-1", Seq: 2, By: "s-1"}}
+	step("create by a key of two columns", func() error { return tx.Create(&stamps).Error })
+	step("update by a key of two columns", func() error { return tx.Model(&stamps[1]).Update("by", "s-2").Error })
+	step("update a column of a key of two", func() error { return tx.Model(&stamps[1]).Update("seq", 7).Error })
+	step("delete by a key of two columns", func() error { return tx.Delete(&stamps[0]).Error })
+	club := Club{ID: "5b1f6c1e-3b7a-4c55-9d7e-0a8f2b7c9e11", Name: "Coffee club"}
+	step("create by a UUID key", func() error { return tx.Create(&club).Error })
+	step("update by a UUID key", func() error { return tx.Model(&club).Update("name", "Tea club").Error })
+	step("delete by a UUID key", func() error { return tx.Delete(&club).Error })
+
 	m := Member{ID: "m-1", Name: "Mia", Email: "mia@example.com", PasswordHash: "x"}
 	step("create a member", func() error { return tx.Create(&m).Error })
 	step("update a member", func() error { return tx.Model(&m).Update("email", "mia@example.org").Error })
@@ -225,6 +238,19 @@ type Card struct {
 	Note      *string
 	Code      []byte
 	ExpiresAt *time.Time
+}
+
+// Stamp has a key of two columns.
+type Stamp struct {
+	CardID string `gorm:"primaryKey"`
+	Seq    int    `gorm:"primaryKey;autoIncrement:false"`
+	By     string
+}
+
+// Club has a UUID key: PostgreSQL's uuid type, text on SQLite.
+type Club struct {
+	ID   string `gorm:"primaryKey;type:uuid"`
+	Name string
 }
 
 // normalRecord is a record as one line: its event, subject, description,

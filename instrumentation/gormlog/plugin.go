@@ -245,15 +245,62 @@ func (p *Plugin) modelSubject(db *gorm.DB, m instrumentation.Model) (s instrumen
 	return m.ActivitySubject(), true
 }
 
+// primaryKey is row's primary key as text (formatKey), "" when it has none.
+// A key of several columns (a join table's) is its columns' values in
+// order, joined by "/", each with its "%" and "/" escaped as "%25" and
+// "%2F", so that two keys never read the same; "" when every column is zero.
 func (p *Plugin) primaryKey(ctx context.Context, s *schema.Schema, row reflect.Value) string {
-	if s.PrioritizedPrimaryField == nil {
+	return primaryKeyText(primaryKeyValues(ctx, s, row))
+}
+
+// keyFields are the columns that name a row: GORM's prioritized primary
+// field (the only one, or the one named ID) or, without one, every column of
+// the primary key.
+func keyFields(s *schema.Schema) []*schema.Field {
+	if s.PrioritizedPrimaryField != nil {
+		return []*schema.Field{s.PrioritizedPrimaryField}
+	}
+	return s.PrimaryFields
+}
+
+// primaryKeyText writes a primary key's column values as primaryKey does.
+func primaryKeyText(vals []any) string {
+	if len(vals) == 1 {
+		if isZeroKey(vals[0]) {
+			return ""
+		}
+		return formatKey(vals[0])
+	}
+	parts, set := make([]string, len(vals)), false
+	for i, v := range vals {
+		set = set || !isZeroKey(v)
+		parts[i] = strings.ReplaceAll(strings.ReplaceAll(formatKey(v), "%", "%25"), "/", "%2F")
+	}
+	if !set {
 		return ""
 	}
-	v, zero := s.PrioritizedPrimaryField.ValueOf(ctx, reflect.Indirect(row))
-	if zero {
-		return ""
+	return strings.Join(parts, "/")
+}
+
+// isZeroKey reports whether a key column's value, through its pointers, is
+// its type's zero value (or a nil pointer): a key not set.
+func isZeroKey(v any) bool {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
 	}
-	return formatKey(v)
+	return !rv.IsValid() || rv.IsZero()
+}
+
+// primaryKeyValues is the value of each of row's keyFields, zero ones
+// included (a row read from the database has its key).
+func primaryKeyValues(ctx context.Context, s *schema.Schema, row reflect.Value) []any {
+	fields := keyFields(s)
+	vals := make([]any, len(fields))
+	for i, f := range fields {
+		vals[i], _ = f.ValueOf(ctx, reflect.Indirect(row))
+	}
+	return vals
 }
 
 // formatKey writes a key value as text, the same for the same value whatever
@@ -635,7 +682,11 @@ func (p *Plugin) diffCreate(db *gorm.DB) {
 		inserted = append(inserted, fromMap(ctx, s, m))
 	}
 	if len(ids) > 0 {
-		after, locked, err := p.readByKey(db, ids)
+		keys := make([][]any, len(ids))
+		for i, id := range ids {
+			keys[i] = []any{id}
+		}
+		after, locked, err := p.readByKey(db, keys)
 		if err != nil {
 			p.readFailed(db, locked, fmt.Errorf("read %s after create: %w", s.Table, err))
 			for _, m := range withID {
@@ -825,12 +876,10 @@ func (p *Plugin) loadBefore(db *gorm.DB, deleting bool) {
 		// reads those same rows (at most maxRows, as any other statement).
 		return
 	}
-	if pk := s.PrioritizedPrimaryField; pk != nil {
-		if v, ok := newPrimaryKey(db, pk); ok {
-			p.readRenames(db, q.Session(&gorm.Session{}), pk, v)
-			if db.Error != nil {
-				return // a locked read failed, and failed the statement
-			}
+	if set, ok := newKeyValues(db, s); ok {
+		p.readRenames(db, q.Session(&gorm.Session{}), set)
+		if db.Error != nil {
+			return // a locked read failed, and failed the statement
 		}
 	}
 	p.readBefore(db, q)
@@ -859,48 +908,67 @@ func keysIn(ctx context.Context, s *schema.Schema, v reflect.Value) (clause.Expr
 	return clause.IN{Column: column, Values: values}, true
 }
 
-// newPrimaryKey returns the value an update sets the primary key to: a
-// literal or an expression (gorm.Expr), from the map or struct it updates
-// with. A struct's own key, as in Save, says which row, not a new key.
-func newPrimaryKey(db *gorm.DB, pk *schema.Field) (any, bool) {
+// newKeyValues returns the values an update sets the key's columns to, by
+// their index in keyFields: literals or expressions
+// (gorm.Expr), from the map or struct it updates with. A struct's own key,
+// as in Save, says which row, not a new key. It is false when the update
+// sets none of them.
+func newKeyValues(db *gorm.DB, s *schema.Schema) (map[int]any, bool) {
 	dest := reflect.ValueOf(db.Statement.Dest)
 	for dest.Kind() == reflect.Pointer && !dest.IsNil() {
 		dest = dest.Elem()
 	}
+	set := map[int]any{}
 	switch {
 	case !dest.IsValid():
-		return nil, false
 	case dest.Kind() == reflect.Map:
-		m, ok := dest.Interface().(map[string]any)
-		if !ok {
-			return nil, false
-		}
+		m, _ := dest.Interface().(map[string]any)
 		for k, v := range m {
-			if db.Statement.Schema.LookUpField(k) == pk {
-				return v, true
+			if i := slices.Index(keyFields(s), s.LookUpField(k)); i >= 0 {
+				set[i] = v
 			}
 		}
-	case dest.Kind() == reflect.Struct && dest.Type() == db.Statement.Schema.ModelType &&
+	case dest.Kind() == reflect.Struct && dest.Type() == s.ModelType &&
 		(!dest.CanAddr() || db.Statement.Dest != db.Statement.Model):
-		if v, zero := pk.ValueOf(db.Statement.Context, dest); !zero {
-			return v, true
+		for i, f := range keyFields(s) {
+			if v, zero := f.ValueOf(db.Statement.Context, dest); !zero {
+				set[i] = v
+			}
 		}
 	}
-	return nil, false
+	return set, len(set) > 0
 }
 
-// readRenames reads, before an update that sets the primary key, what each
-// row's key becomes (the expression evaluated on the row as it is), so that
-// the row can be found again after the update and recorded under its new key.
-func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value any) {
+// readRenames reads, before an update that sets the key's columns (set, by
+// their index in keyFields), what each row's key becomes (each expression
+// evaluated on the row as it is), so that the row can be found again after
+// the update and recorded under its new key.
+func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, set map[int]any) {
 	q, locked := p.lockRows(db, q)
-	// The new key as COALESCE(value, key): the same value (a key is never
-	// NULL), typed as the key column. A bare parameter in a select list has
-	// no type PostgreSQL can infer, which takes it for text, and pgx then
-	// refuses to send a number as text: the update went unrecorded.
-	key := clause.Column{Table: clause.CurrentTable, Name: pk.DBName}
+	fields := keyFields(db.Statement.Schema)
+	// Each key column, then what it becomes: a column the update sets as
+	// COALESCE(value, column), the same value (a key is never NULL) typed as
+	// the column. A bare parameter in a select list has no type PostgreSQL
+	// can infer, which takes it for text, and pgx then refuses to send a
+	// number as text: the update went unrecorded.
+	sel := make([]string, 0, 2*len(fields))
+	args := make([]any, 0, 3*len(fields))
+	for _, f := range fields {
+		sel = append(sel, "?")
+		args = append(args, clause.Column{Table: clause.CurrentTable, Name: f.DBName})
+	}
+	for i, f := range fields {
+		col := clause.Column{Table: clause.CurrentTable, Name: f.DBName}
+		if v, ok := set[i]; ok {
+			sel = append(sel, "COALESCE(?, ?)")
+			args = append(args, v, col)
+		} else {
+			sel = append(sel, "?")
+			args = append(args, col)
+		}
+	}
 	res, err := byPrimaryKey(q, db.Statement.Schema).
-		Select("?, COALESCE(?, ?)", key, value, key).
+		Select(strings.Join(sel, ", "), args...).
 		Limit(p.maxRows + 1).Rows()
 	if err != nil {
 		p.readFailed(db, locked, fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
@@ -908,21 +976,29 @@ func (p *Plugin) readRenames(db *gorm.DB, q *gorm.DB, pk *schema.Field, value an
 	}
 	defer func() { _ = res.Close() }()
 	renamed := map[string]string{}
-	var ids []any
+	var keys [][]any
 	for res.Next() {
-		oldID, newID := reflect.New(pk.FieldType), reflect.New(pk.FieldType)
-		if err := res.Scan(oldID.Interface(), newID.Interface()); err != nil {
+		dest := make([]any, 2*len(fields))
+		for i := range dest {
+			dest[i] = reflect.New(fields[i%len(fields)].FieldType).Interface()
+		}
+		if err := res.Scan(dest...); err != nil {
 			p.onError(fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
 			return
 		}
-		renamed[formatKey(oldID.Interface())] = formatKey(newID.Interface())
-		ids = append(ids, newID.Elem().Interface())
+		oldKey, newKey := make([]any, len(fields)), make([]any, len(fields))
+		for i := range fields {
+			oldKey[i] = reflect.ValueOf(dest[i]).Elem().Interface()
+			newKey[i] = reflect.ValueOf(dest[len(fields)+i]).Elem().Interface()
+		}
+		renamed[primaryKeyText(oldKey)] = primaryKeyText(newKey)
+		keys = append(keys, newKey)
 	}
 	if err := res.Err(); err != nil {
 		p.readFailed(db, locked, fmt.Errorf("read %s new keys: %w", db.Statement.Table, err))
 		return
 	}
-	db.InstanceSet(keyRenamed, renames{byOld: renamed, ids: ids})
+	db.InstanceSet(keyRenamed, renames{byOld: renamed, keys: keys})
 }
 
 // byPrimaryKey orders q by s's primary key columns: readBefore and
@@ -938,7 +1014,7 @@ func byPrimaryKey(q *gorm.DB, s *schema.Schema) *gorm.DB {
 // ones to read the rows back by.
 type renames struct {
 	byOld map[string]string
-	ids   []any
+	keys  [][]any
 }
 
 // readBefore reads the rows of q, at most maxRows of them, as the rows
@@ -1006,22 +1082,20 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 	}
 	before := v.(reflect.Value)
 	s := db.Statement.Schema
-	pk := s.PrioritizedPrimaryField
-	if pk == nil || before.Len() == 0 {
+	if len(keyFields(s)) == 0 || before.Len() == 0 {
 		return
 	}
 	ctx := db.Statement.Context
-	ids := make([]any, 0, before.Len())
+	keys := make([][]any, 0, before.Len())
 	for i := range before.Len() {
-		id, _ := pk.ValueOf(ctx, before.Index(i).Elem())
-		ids = append(ids, id)
+		keys = append(keys, primaryKeyValues(ctx, s, before.Index(i)))
 	}
 	var rn renames
 	if v, ok := db.InstanceGet(keyRenamed); ok {
 		rn = v.(renames)
-		ids = append(ids, rn.ids...)
+		keys = append(keys, rn.keys...)
 	}
-	after, locked, err := p.readByKey(db, ids)
+	after, locked, err := p.readByKey(db, keys)
 	if err != nil {
 		p.readFailed(db, locked, fmt.Errorf("read %s after update: %w", s.Table, err))
 		return
@@ -1030,7 +1104,7 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 }
 
 // readByKey reads, inside the statement's transaction and soft-deleted or
-// not, the rows of the statement's model whose primary key is one of ids,
+// not, the rows of the statement's model whose primary key is one of keys,
 // as a slice of pointers to the model. It reads them with a lock when the
 // rows before the change were (the statement holds their locks already):
 // on MySQL a plain read in a transaction reads its snapshot, which holds the
@@ -1038,13 +1112,16 @@ func (p *Plugin) diffUpdate(db *gorm.DB) {
 // statement matched the row but left it as it was (InnoDB writes no new
 // version then), and the record would undo that change. locked tells
 // which.
-func (p *Plugin) readByKey(db *gorm.DB, ids []any) (found reflect.Value, locked bool, err error) {
+func (p *Plugin) readByKey(db *gorm.DB, keys [][]any) (found reflect.Value, locked bool, err error) {
 	s := db.Statement.Schema
 	found = reflect.New(reflect.SliceOf(reflect.PointerTo(s.ModelType)))
 	q, locked := p.lockRows(db, p.query(db))
-	err = q.Unscoped().
-		Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: s.PrioritizedPrimaryField.DBName}, Values: ids}).
-		Find(found.Interface()).Error
+	var names []string
+	for _, f := range keyFields(s) {
+		names = append(names, f.DBName)
+	}
+	column, values := schema.ToQueryValues(clause.CurrentTable, names, keys)
+	err = q.Unscoped().Where(clause.IN{Column: column, Values: values}).Find(found.Interface()).Error
 	return found.Elem(), locked, err
 }
 

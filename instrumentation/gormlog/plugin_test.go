@@ -1051,6 +1051,100 @@ func TestPluginCompositeKeyDelete(t *testing.T) {
 	noRecordingErrors(t, errs)
 }
 
+// TestPluginCompositeKeyUpdate: rows of a model whose primary key has
+// several columns (a join table's) are diffed on update like any other:
+// read before and after by every key column, one record per row changed,
+// by one row or by a condition, and an update that sets a key column (to a
+// value or an expression) recorded under the row's new key. Such updates
+// were not recorded at all. A model named by WithCategory gets the key's
+// values joined by "/" as its subject id, "%" and "/" in them escaped.
+func TestPluginCompositeKeyUpdate(t *testing.T) {
+	db, exp, errs := setup(t)
+	if err := db.AutoMigrate(&Enrollment{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	es := []Enrollment{{"m1", "c1", "gold"}, {"m1", "c2", "silver"}, {"m2", "c1", "bronze"}}
+	if err := tx.Create(&es).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+	byID := func() map[string]map[string]map[string]any {
+		out := map[string]map[string]map[string]any{}
+		for _, rec := range exp.Take() {
+			if got, want := rec.EventName(), schema.EventName(schema.EventUpdated); got != want {
+				t.Errorf("got event %q, want %q", got, want)
+			}
+			out[logtest.Attributes(rec)[schema.AttrSubjectID].AsString()] = changes(rec)
+		}
+		return out
+	}
+	steps := []struct {
+		name   string
+		update func() error
+		want   map[string]map[string]map[string]any
+	}{
+		{"one row", func() error { return tx.Model(&es[1]).Update("level", "gold").Error },
+			map[string]map[string]map[string]any{"m1/c2": {"level": {"old": "silver", "new": "gold"}}}},
+		{"by a condition", func() error {
+			return tx.Model(&Enrollment{}).Where("club_id = ?", "c1").Update("level", "platinum").Error
+		}, map[string]map[string]map[string]any{
+			"m1/c1": {"level": {"old": "gold", "new": "platinum"}},
+			"m2/c1": {"level": {"old": "bronze", "new": "platinum"}},
+		}},
+		{"a key column to a value", func() error { return tx.Model(&es[0]).Update("club_id", "c9").Error },
+			map[string]map[string]map[string]any{"m1/c9": {"club_id": {"old": "c1", "new": "c9"}}}},
+		{"a key column by an expression", func() error {
+			return tx.Model(&Enrollment{}).Where("member_id = ?", "m2").Update("club_id", gorm.Expr("club_id || ?", "x")).Error
+		}, map[string]map[string]map[string]any{"m2/c1x": {"club_id": {"old": "c1", "new": "c1x"}}}},
+	}
+	for _, st := range steps {
+		if err := st.update(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := byID(); !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: got records %v, want %v", st.name, got, st.want)
+		}
+	}
+	noRecordingErrors(t, errs)
+
+	// Named by WithCategory: the subject id is the key's values.
+	lp, exp2 := logtest.NewProvider(t)
+	plain := openDB(t)
+	if err := plain.Use(gormlog.New(instrumentation.New(lp), gormlog.WithCategory("checkins", instrumentation.StampCards))); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.AutoMigrate(&Checkin{}); err != nil {
+		t.Fatal(err)
+	}
+	v := Checkin{CardID: "a/b%", Seq: 0, Note: "first"}
+	if err := plain.WithContext(staffContext()).Create(&v).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.WithContext(staffContext()).Model(&v).Update("note", "second").Error; err != nil {
+		t.Fatal(err)
+	}
+	recs := exp2.Take()
+	if len(recs) != 2 {
+		t.Fatalf("got %d records, want the create's and the update's", len(recs))
+	}
+	for _, rec := range recs {
+		if got, want := logtest.Attributes(rec)[schema.AttrSubjectID].AsString(), "a%2Fb%25/0"; got != want {
+			t.Errorf("%s: got subject id %q, want %q", rec.EventName(), got, want)
+		}
+	}
+	if got := changes(recs[1])["Note"]; got["old"] != "first" || got["new"] != "second" {
+		t.Errorf("got note change %v, want first -> second", got)
+	}
+}
+
+// Checkin has a key of two columns and no ActivitySubject: WithCategory names it.
+type Checkin struct {
+	CardID string `gorm:"primaryKey"`
+	Seq    int    `gorm:"primaryKey;autoIncrement:false"`
+	Note   string
+}
+
 // TestPluginSavepointStatementForms proves that the records of changes
 // rolled back to a savepoint are dropped whichever documented form the
 // statements take (a trailing semicolon, ROLLBACK TRANSACTION TO SAVEPOINT),
