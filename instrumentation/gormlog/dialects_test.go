@@ -121,6 +121,18 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	step("upsert of a new row", func() error {
 		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: 500, Name: "Cookie", Points: 10}).Error
 	})
+	step("upsert on a unique column", func() error {
+		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}}, DoUpdates: clause.AssignmentColumns([]string{"points"})}).
+			Create(&Reward{Name: "Bagel", Points: 55}).Error
+	})
+	step("save a slice", func() error {
+		batch[0].Points, batch[2].Active = 46, true
+		return tx.Save(&batch).Error
+	})
+	step("update returning the row", func() error {
+		var back []Reward
+		return tx.Model(&back).Clauses(clause.Returning{}).Where("name = ?", "Bagel").Update("points", 56).Error
+	})
 	step("create from a map", func() error {
 		return tx.Model(&Reward{}).Create(map[string]any{"id": 600, "name": "Brownie", "points": 70}).Error
 	})
