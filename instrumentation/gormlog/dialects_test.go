@@ -223,6 +223,10 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	stamps := []Stamp{{CardID: "c-1", Seq: 1, By: "s-1"}, {CardID: "c-1", Seq: 2, By: "s-1"}}
 	step("create by a key of two columns", func() error { return tx.Create(&stamps).Error })
 	step("update by a key of two columns", func() error { return tx.Model(&stamps[1]).Update("by", "s-2").Error })
+	step("upsert by a key of two columns", func() error {
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).
+			Create(&[]Stamp{{CardID: "c-1", Seq: 2, By: "s-3"}, {CardID: "c-1", Seq: 3, By: "s-3"}}).Error
+	})
 	step("update a column of a key of two", func() error { return tx.Model(&stamps[1]).Update("seq", 7).Error })
 	step("delete by a key of two columns", func() error { return tx.Delete(&stamps[0]).Error })
 	club := Club{ID: "5b1f6c1e-3b7a-4c55-9d7e-0a8f2b7c9e11", Name: "Coffee club"}
