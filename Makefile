@@ -1,14 +1,16 @@
 # activitylog — the two commands a new user needs:
 #   make demo   run the whole pipeline on this machine and show records landing in Elasticsearch
-#   make test   run every test, against a real Elasticsearch node, a real PostgreSQL server and the real collector binary
-# Both fetch and start everything they need (see scripts/prereqs, scripts/elasticsearch and scripts/postgres).
+#   make test   run every test, against a real Elasticsearch node, real PostgreSQL and MariaDB servers and the real
+#               collector binary
+# Both fetch and start everything they need (see scripts/prereqs, scripts/elasticsearch, scripts/postgres and
+# scripts/mariadb).
 
 GO        ?= go
 GOFLAGS   ?=
 TEST_TIMEOUT ?= 15m
 COMMANDS  := bin/activitycol bin/activityctl bin/querysvc bin/loyalty
 
-.PHONY: all build test demo vet bench fuzz es-start es-stop pg-start pg-stop clean prereqs FORCE
+.PHONY: all build test demo vet bench fuzz es-start es-stop pg-start pg-stop my-start my-stop clean prereqs FORCE
 
 all: build
 
@@ -31,9 +33,9 @@ FORCE:
 vet:
 	$(GO) vet ./...
 
-# Starts (or reuses) the Elasticsearch node and the PostgreSQL server, then runs vet and every test with them and
-# the built collector. Each URL is the last line its script prints; each script's exit status is checked on its own
-# (sh has no pipefail, and a pipe into tail would hide a failed start).
+# Starts (or reuses) the Elasticsearch node and the PostgreSQL and MariaDB servers, then runs vet and every test
+# with them and the built collector. Each URL or DSN is the last line its script prints; each script's exit status
+# is checked on its own (sh has no pipefail, and a pipe into tail would hide a failed start).
 test: build
 	@set -e; es_out=$$(scripts/elasticsearch start) || { echo "make test: Elasticsearch did not start" >&2; exit 1; }; \
 	es_url=$$(printf '%s\n' "$$es_out" | tail -n 1); \
@@ -41,8 +43,11 @@ test: build
 	pg_out=$$(scripts/postgres start) || { echo "make test: PostgreSQL did not start (see the lines above)" >&2; exit 1; }; \
 	pg_url=$$(printf '%s\n' "$$pg_out" | tail -n 1); \
 	echo "make test: PostgreSQL at $$pg_url"; \
+	my_out=$$(scripts/mariadb start) || { echo "make test: MariaDB did not start (see the lines above)" >&2; exit 1; }; \
+	my_dsn=$$(printf '%s\n' "$$my_out" | tail -n 1); \
+	echo "make test: MariaDB at $$my_dsn"; \
 	$(GO) vet ./...; \
-	ES_URL=$$es_url PG_URL=$$pg_url ACTIVITYCOL_BIN=$(CURDIR)/bin/activitycol \
+	ES_URL=$$es_url PG_URL=$$pg_url MYSQL_DSN=$$my_dsn ACTIVITYCOL_BIN=$(CURDIR)/bin/activitycol \
 		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # The main job: Elasticsearch, schema, collector, query service and the example service with demo traffic.
@@ -55,7 +60,9 @@ bench: build
 	es_url=$$(printf '%s\n' "$$es_out" | tail -n 1); \
 	pg_out=$$(scripts/postgres start) || { echo "make bench: PostgreSQL did not start (see the lines above)" >&2; exit 1; }; \
 	pg_url=$$(printf '%s\n' "$$pg_out" | tail -n 1); \
-	ES_URL=$$es_url PG_URL=$$pg_url $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
+	my_out=$$(scripts/mariadb start) || { echo "make bench: MariaDB did not start (see the lines above)" >&2; exit 1; }; \
+	my_dsn=$$(printf '%s\n' "$$my_out" | tail -n 1); \
+	ES_URL=$$es_url PG_URL=$$pg_url MYSQL_DSN=$$my_dsn $(GO) test -run '^$$' -bench . -benchmem ./instrumentation/... ./querysvc/store/... && \
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./processor/... && \
 	$(GO) test -run '^$$' -bench BenchmarkEncode -benchmem ./querysvc/httpapi
 
@@ -71,6 +78,10 @@ pg-start:
 	@scripts/postgres start
 pg-stop:
 	@scripts/postgres stop
+my-start:
+	@scripts/mariadb start
+my-stop:
+	@scripts/mariadb stop
 
 clean:
 	rm -rf bin
