@@ -55,20 +55,38 @@
 // (SQLSTATE 55P03) and records nothing; a deadlock among the callers'
 // transactions surfaces at the locked read as 40P01; and another
 // transaction inserts a row referencing an updated or soft-deleted row
-// without waiting for the lock. An uncontended
-// single-row update cost about the same with them as without (within the
-// noise of a shared machine). On MySQL they are checked only for the SQL
-// they send (on SQLite); measure them under your own load before turning
-// them on.
+// without waiting for the lock. On MariaDB 10.11 (InnoDB, REPEATABLE READ;
+// MariaDB, not Oracle's MySQL, whose InnoDB locks rows and gaps the same
+// way) they show the same: a writer that commits between a plain read and
+// the statement is recorded as old values the statement did not replace
+// (the plain read is a snapshot read, the UPDATE or DELETE acts on the row
+// committed since), and a locked read records the ones it did; the rows
+// read back after an update are locked reads, without which a row the
+// statement matched but left as it was would be recorded as changed back
+// to its snapshot's values; an upsert of a row that exists waits in the
+// locked read and records the values the first upsert left as old; two
+// upserts of one new key do not deadlock; under concurrent one-row and
+// several-row updates each row's recorded changes form one chain, deadlocks
+// (error 1213) surfacing at the locked read; a locked read that hits
+// innodb_lock_wait_timeout fails the statement (error 1205) and records
+// nothing. An uncontended single-row update cost about the same with them
+// as without, on both (within the noise of a shared machine); measure them
+// under your own load before turning them on.
 // Outside a transaction (SkipDefaultTransaction with no transaction of the
 // caller's) a lock would end with the read, and none is taken: keep GORM's
 // default transaction where old values must be exact under concurrent
 // writers. A row that another transaction inserts, or changes to meet the
 // statement's conditions, after the read was not read, and is not locked by
 // it (MySQL's gap locks may keep it out; PostgreSQL has none): the
-// statement may change it unrecorded. In a transaction SQLite needs no lock
-// (one transaction writes at a time), and SQL Server has none to take this
-// way (it has no FOR UPDATE): there the rows are read without one.
+// statement may change it unrecorded. An upsert that runs into a row
+// another transaction inserted and had not committed when the upsert read
+// (two upserts of one new key at once) updates that row unseen, and is
+// recorded as created, with its own values and no old ones: on MySQL,
+// whose read there takes no lock (see above), as on PostgreSQL, whose
+// locked read does not see the uncommitted row. In a transaction SQLite
+// needs no lock (one transaction writes at a time), and SQL Server has
+// none to take this way (it has no FOR UPDATE): there the rows are read
+// without one.
 //
 // Records are emitted only once the transaction they were made in commits,
 // the statement's own or one opened with db.Transaction or db.Begin, and are

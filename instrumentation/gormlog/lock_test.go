@@ -20,8 +20,8 @@ import (
 // decides whether to lock the rows it reads as it decides on that database.
 // The lock itself cannot be shown working here: SQLite has no row locks and
 // lets one transaction write at a time, so no other transaction can change
-// a row between the plugin's read and the statement (postgres_test.go shows
-// it on a real PostgreSQL; there is no MySQL server here). What is shown is
+// a row between the plugin's read and the statement (postgres_test.go and
+// mysql_test.go show it on real PostgreSQL and MariaDB servers). What is shown is
 // the SQL of each read, with the lock written into it as a comment that
 // SQLite runs past (SQLite's own driver drops the lock).
 type sqliteAs struct {
