@@ -221,6 +221,27 @@ func TestMySQLRowLocksConcurrentUpserts(t *testing.T) {
 	upsert := func(db *gorm.DB, points int) error {
 		return db.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Reward{ID: 7, Name: "Free tea", Points: points}).Error
 	}
+	// secondWaits: T1 upserts and holds what it wrote; T2 upserts, and
+	// once it waits in the query waitsIn tells, T1 commits.
+	secondWaits := func(t *testing.T, db *gorm.DB, watch *sql.DB, waitsIn func(query string) bool, want string) (last int) {
+		t1 := db.Begin()
+		if err := upsert(t1, 1); err != nil {
+			t1.Rollback()
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- upsert(db, 2) }()
+		if q := awaitMySQLLockWait(t, watch); !waitsIn(q) {
+			t.Errorf("T2 waited in %q, want %s", q, want)
+		}
+		if err := t1.Commit().Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("T2: %v", err)
+		}
+		return 2
+	}
 	type outcome struct {
 		event    string
 		old, new any
@@ -234,43 +255,13 @@ func TestMySQLRowLocksConcurrentUpserts(t *testing.T) {
 		want map[int]outcome // the record of each, by the points it upserted
 	}{
 		{"existing key", true, func(t *testing.T, db *gorm.DB, watch *sql.DB) int {
-			t1 := db.Begin()
-			if err := upsert(t1, 1); err != nil {
-				t1.Rollback()
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- upsert(db, 2) }()
-			if q := awaitMySQLLockWait(t, watch); !strings.HasPrefix(q, "SELECT") || !strings.HasSuffix(q, "FOR UPDATE") {
-				t.Errorf("T2 waited in %q, want the plugin's locked read", q)
-			}
-			if err := t1.Commit().Error; err != nil {
-				t.Fatal(err)
-			}
-			if err := <-done; err != nil {
-				t.Fatalf("T2: %v", err)
-			}
-			return 2
+			return secondWaits(t, db, watch, func(q string) bool {
+				return strings.HasPrefix(q, "SELECT") && strings.HasSuffix(q, "FOR UPDATE")
+			}, "the plugin's locked read")
 		}, map[int]outcome{1: {event: schema.EventUpdated, old: int64(0), new: int64(1)},
 			2: {event: schema.EventUpdated, old: int64(1), new: int64(2)}}},
 		{"new key, the second reads after the first inserted", false, func(t *testing.T, db *gorm.DB, watch *sql.DB) int {
-			t1 := db.Begin()
-			if err := upsert(t1, 1); err != nil {
-				t1.Rollback()
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- upsert(db, 2) }()
-			if q := awaitMySQLLockWait(t, watch); !strings.HasPrefix(q, "INSERT") {
-				t.Errorf("T2 waited in %q, want its INSERT", q)
-			}
-			if err := t1.Commit().Error; err != nil {
-				t.Fatal(err)
-			}
-			if err := <-done; err != nil {
-				t.Fatalf("T2: %v", err)
-			}
-			return 2
+			return secondWaits(t, db, watch, func(q string) bool { return strings.HasPrefix(q, "INSERT") }, "its INSERT")
 		}, map[int]outcome{1: {event: schema.EventCreated, new: int64(1)},
 			// Updated T1's row 1 -> 2, unseen: the gap.
 			2: {event: schema.EventCreated, new: int64(2)}}},
@@ -355,45 +346,26 @@ func TestMySQLRowLocksConcurrentUpserts(t *testing.T) {
 func TestMySQLRowLocksLockWaitTimeout(t *testing.T) {
 	lp, exp := logtest.NewProvider(t)
 	db, dsn, errs := setupMySQL(t, lp, true)
-	r := Reward{Name: "Free coffee", Points: 1}
-	if err := db.Create(&r).Error; err != nil {
-		t.Fatal(err)
-	}
-	exp.Take()
-
-	hold, err := connectMySQL(t, dsn).Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hold.Exec("UPDATE rewards SET points = 5 WHERE id = ?", r.ID); err != nil {
-		t.Fatal(err)
-	}
-
-	err = db.Transaction(func(tx *gorm.DB) error {
-		// The session's: the connection goes back to the test's own pool.
-		if err := tx.Exec("SET SESSION innodb_lock_wait_timeout = 1").Error; err != nil {
-			return err
+	holder := connectMySQL(t, dsn)
+	// A session setting (MySQL has no SET LOCAL), on a connection of the
+	// test's own pool.
+	checkLockTimeoutFailsStatement(t, db, exp, errs, func(id uint) func() {
+		hold, err := holder.Begin()
+		if err != nil {
+			t.Fatal(err)
 		}
-		return tx.Model(&Reward{ID: r.ID}).Update("points", 2).Error
+		if _, err := hold.Exec("UPDATE rewards SET points = 5 WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := hold.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}, "SET SESSION innodb_lock_wait_timeout = 1", func(err error) (string, bool) {
+		var myErr *mysql.MySQLError
+		return "InnoDB's lock wait timeout (1205)", errors.As(err, &myErr) && myErr.Number == 1205
 	})
-	var myErr *mysql.MySQLError
-	if !errors.As(err, &myErr) || myErr.Number != 1205 {
-		t.Fatalf("got error %v, want InnoDB's lock wait timeout (1205)", err)
-	}
-	if !strings.Contains(err.Error(), "gormlog: read rewards before change") {
-		t.Errorf("got error %q, want the plugin's read's", err)
-	}
-	if err := hold.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	var got Reward
-	if err := db.First(&got, r.ID).Error; err != nil || got.Points != 1 {
-		t.Errorf("got points %d (%v), want 1: neither transaction's change", got.Points, err)
-	}
-	if recs := exp.Take(); len(recs) != 0 {
-		t.Errorf("got %d records, want none", len(recs))
-	}
-	errs.none(t)
 }
 
 // TestMySQLRowLocksConcurrentUpdates is checkConcurrentUpdateChains on

@@ -152,6 +152,46 @@ func checkOldValuesUnderConcurrentWriter(t *testing.T, db *gorm.DB, exp *logtest
 	errs.none(t)
 }
 
+// checkLockTimeoutFailsStatement: with WithRowLocks, while another
+// transaction holds a reward's row (hold takes it and returns what releases
+// it), the caller's transaction runs setTimeout, a short lock timeout of the
+// server's, and updates the reward through the plugin. The plugin's locked
+// read fails with the server's timeout (isTimeout, which names it); the
+// statement fails with that error before it runs, nothing is recorded for
+// it and nothing goes to the error handler.
+func checkLockTimeoutFailsStatement(t *testing.T, db *gorm.DB, exp *logtest.Exporter, errs *errorList,
+	hold func(id uint) (release func()), setTimeout string, isTimeout func(error) (name string, ok bool)) {
+	t.Helper()
+	r := Reward{Name: "Free coffee", Points: 1}
+	if err := db.Create(&r).Error; err != nil {
+		t.Fatal(err)
+	}
+	exp.Take()
+
+	release := hold(r.ID)
+	err := db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(setTimeout).Error; err != nil {
+			return err
+		}
+		return tx.Model(&Reward{ID: r.ID}).Update("points", 2).Error
+	})
+	if name, ok := isTimeout(err); !ok {
+		t.Fatalf("got error %v, want %s", err, name)
+	}
+	if !strings.Contains(err.Error(), "gormlog: read rewards before change") {
+		t.Errorf("got error %q, want the plugin's read's", err)
+	}
+	release()
+	var got Reward
+	if err := db.First(&got, r.ID).Error; err != nil || got.Points != 1 {
+		t.Errorf("got points %d (%v), want 1: neither transaction's change", got.Points, err)
+	}
+	if recs := exp.Take(); len(recs) != 0 {
+		t.Errorf("got %d records, want none", len(recs))
+	}
+	errs.none(t)
+}
+
 // checkConcurrentUpdateChains: goroutines update a few rows of db (through
 // the plugin, WithRowLocks) at once, each statement setting points to a
 // value no other sets: one row by its key, several with Where("id IN ?"), or
