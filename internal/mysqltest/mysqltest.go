@@ -12,72 +12,29 @@
 package mysqltest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/activitylog/activitylog/internal/servertest"
 )
 
-// server holds the result of starting the server, shared by every test of
-// the process (tests in one package binary share one server).
-type server struct {
-	once sync.Once
-	dsn  string
-	err  string
-}
-
-// shared is, like pgtest's, a package-level variable only because every
-// test in a test binary must share one server, and tests have no other
-// place to keep it.
-var shared server
-
-// RepoRoot returns the repository's root directory.
-func RepoRoot(tb testing.TB) string {
-	tb.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		tb.Fatal("mysqltest: cannot locate the repository")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+// shared is the server every test of the process uses (servertest.Shared).
+var shared servertest.Shared
 
 // DSN returns the go-sql-driver/mysql DSN of a running server, as a user
 // that may create and drop databases, starting one if MYSQL_DSN is not set.
 // It fails tb if no server can be had.
 func DSN(tb testing.TB) string {
 	tb.Helper()
-	shared.once.Do(func() {
-		if d := os.Getenv("MYSQL_DSN"); d != "" {
-			shared.dsn = d
-			return
-		}
-		cmd := exec.Command(filepath.Join(RepoRoot(tb), "scripts", "mariadb"), "start")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			shared.err = "scripts/mariadb start failed: " + err.Error() + "\n" + stderr.String()
-			return
-		}
-		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-		shared.dsn = strings.TrimSpace(lines[len(lines)-1])
-	})
-	if shared.err != "" {
-		tb.Fatalf("mysqltest: no MySQL server: %s", shared.err)
-	}
-	return shared.dsn
+	return shared.Address(tb, "MYSQL_DSN", "mariadb", "MySQL")
 }
 
 // Database creates a database no other test uses and returns its DSN; it
@@ -109,21 +66,50 @@ func Database(tb testing.TB) string {
 
 // exec1 runs one statement on its own connection to the server's DSN.
 func exec1(dsn, query string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
+	return onConn(dsn, func(ctx context.Context, conn *sql.Conn) error {
+		_, err := conn.ExecContext(ctx, query)
 		return err
-	}
-	defer func() { _ = db.Close() }()
-	_, err = db.ExecContext(ctx, query)
-	return err
+	})
 }
 
 // drop ends the sessions still using database name (a transaction left open
 // there would hold DROP DATABASE on its tables' metadata locks), then drops
 // it.
 func drop(dsn, name string) error {
+	return onConn(dsn, func(ctx context.Context, conn *sql.Conn) error {
+		rows, err := conn.QueryContext(ctx,
+			"SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", name)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			// A session that has ended meanwhile is no longer there to kill.
+			var myErr *mysql.MySQLError
+			if _, err := conn.ExecContext(ctx, fmt.Sprintf("KILL %d", id)); err != nil &&
+				!(errors.As(err, &myErr) && myErr.Number == 1094) {
+				return err
+			}
+		}
+		_, err = conn.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
+		return err
+	})
+}
+
+// onConn runs f on a connection of its own to the server's DSN, within 30
+// seconds.
+func onConn(dsn string, f func(ctx context.Context, conn *sql.Conn) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, err := sql.Open("mysql", dsn)
@@ -136,31 +122,5 @@ func drop(dsn, name string) error {
 		return err
 	}
 	defer func() { _ = conn.Close() }()
-	rows, err := conn.QueryContext(ctx,
-		"SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", name)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		// A session that has ended meanwhile is no longer there to kill.
-		var myErr *mysql.MySQLError
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("KILL %d", id)); err != nil &&
-			!(errors.As(err, &myErr) && myErr.Number == 1094) {
-			return err
-		}
-	}
-	_, err = conn.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
-	return err
+	return f(ctx, conn)
 }

@@ -10,70 +10,27 @@
 package pgtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/activitylog/activitylog/internal/servertest"
 )
 
-// server holds the result of starting the server, shared by every test of
-// the process (tests in one package binary share one server).
-type server struct {
-	once sync.Once
-	url  string
-	err  string
-}
-
-// shared is, like estest's, a package-level variable only because every
-// test in a test binary must share one server, and tests have no other
-// place to keep it.
-var shared server
-
-// RepoRoot returns the repository's root directory.
-func RepoRoot(tb testing.TB) string {
-	tb.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		tb.Fatal("pgtest: cannot locate the repository")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
+// shared is the server every test of the process uses (servertest.Shared).
+var shared servertest.Shared
 
 // URL returns the connection URL of a running PostgreSQL server, as a
 // superuser, starting one if PG_URL is not set. It fails tb if no server can
 // be had.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	shared.once.Do(func() {
-		if u := os.Getenv("PG_URL"); u != "" {
-			shared.url = u
-			return
-		}
-		cmd := exec.Command(filepath.Join(RepoRoot(tb), "scripts", "postgres"), "start")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			shared.err = "scripts/postgres start failed: " + err.Error() + "\n" + stderr.String()
-			return
-		}
-		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-		shared.url = strings.TrimSpace(lines[len(lines)-1])
-	})
-	if shared.err != "" {
-		tb.Fatalf("pgtest: no PostgreSQL server: %s", shared.err)
-	}
-	return shared.url
+	return shared.Address(tb, "PG_URL", "postgres", "PostgreSQL")
 }
 
 // Database creates a database no other test uses and returns its

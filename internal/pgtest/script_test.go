@@ -1,14 +1,7 @@
 package pgtest_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"math/big"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,95 +9,25 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/activitylog/activitylog/internal/pgtest"
+	"github.com/activitylog/activitylog/internal/servertest"
 )
 
-// TestScriptStartReuseStopRestart runs scripts/postgres on a port and in a
-// run directory of its own: start prints the URL last, a second start
-// reuses the running server, stop stops it, a restart keeps its data, and a
-// port held by something that is not PostgreSQL is refused with a reason.
+// TestScriptStartReuseStopRestart is servertest.CheckScript for
+// scripts/postgres: start prints the URL last, a second start reuses the
+// running server, stop stops it, a restart keeps its data, and a port held
+// by something that is not PostgreSQL is refused with a reason. The
+// unpacked binaries stay in its run directory for the next run.
 func TestScriptStartReuseStopRestart(t *testing.T) {
-	port := freePort(t, 21400, 21500)
-	// The unpacked binaries stay for the next run; the node directory goes.
-	runAt := filepath.Join(os.TempDir(), "activitylog-pg-script")
-	nodeDir := filepath.Join(runAt, "node-"+strconv.Itoa(port))
-	script := filepath.Join(pgtest.RepoRoot(t), "scripts", "postgres")
-	run := func(cmd string, port int) (stdout, stderr string, err error) {
-		c := exec.Command(script, cmd)
-		c.Env = append(os.Environ(), "PG_PORT="+strconv.Itoa(port), "PG_RUN_DIR="+runAt)
-		var out, errOut bytes.Buffer
-		c.Stdout, c.Stderr = &out, &errOut
-		err = c.Run()
-		return out.String(), errOut.String(), err
-	}
-	t.Cleanup(func() {
-		if _, out, err := run("stop", port); err != nil {
-			t.Errorf("stop: %v\n%s", err, out)
-		}
-		if err := os.RemoveAll(nodeDir); err != nil {
-			t.Errorf("remove the node directory: %v", err)
-		}
+	servertest.CheckScript(t, servertest.Script{
+		Name: "postgres", PortVar: "PG_PORT", RunDirVar: "PG_RUN_DIR", RunDir: "activitylog-pg-script",
+		Ports: [2]int{21400, 21500},
+		Address: func(port int) string {
+			return "postgres://postgres@127.0.0.1:" + strconv.Itoa(port) + "/postgres?sslmode=disable"
+		},
+		InDatabase: func(url, db string) string { return strings.Replace(url, "/postgres?", "/"+db+"?", 1) },
+		Exec:       exec1,
+		Foreign:    "not PostgreSQL",
 	})
-	wantURL := "postgres://postgres@127.0.0.1:" + strconv.Itoa(port) + "/postgres?sslmode=disable"
-	lastLine := func(s string) string {
-		lines := strings.Split(strings.TrimSpace(s), "\n")
-		return lines[len(lines)-1]
-	}
-
-	out, errOut, err := run("start", port)
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, errOut)
-	}
-	if got := lastLine(out); got != wantURL {
-		t.Fatalf("start printed %q last, want %q", got, wantURL)
-	}
-	exec1(t, wantURL, "CREATE DATABASE keep_me")
-
-	out, errOut, err = run("start", port)
-	if err != nil || lastLine(out) != wantURL || !strings.Contains(errOut, "reusing it") {
-		t.Errorf("second start: got error %v, URL %q, output %q; want the running server reused", err, lastLine(out), errOut)
-	}
-	if _, errOut, err := run("status", port); err != nil {
-		t.Errorf("status of a running server: %v\n%s", err, errOut)
-	}
-
-	if _, errOut, err := run("stop", port); err != nil || !strings.Contains(errOut, "stopped") {
-		t.Fatalf("stop: got error %v, output %q; want it stopped", err, errOut)
-	}
-	if _, errOut, err := run("status", port); err == nil {
-		t.Errorf("status of a stopped server succeeded: %s", errOut)
-	}
-
-	out, errOut, err = run("start", port)
-	if err != nil || lastLine(out) != wantURL {
-		t.Fatalf("restart: got error %v, URL %q\n%s", err, lastLine(out), errOut)
-	}
-	// The database made before the stop is still there.
-	exec1(t, strings.Replace(wantURL, "/postgres?", "/keep_me?", 1), "SELECT 1")
-
-	// Something on the port that answers, but not as PostgreSQL.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"))
-			_ = c.Close()
-		}
-	}()
-	other := l.Addr().(*net.TCPAddr).Port
-	if _, errOut, err := run("start", other); err == nil || !strings.Contains(errOut, "not PostgreSQL") {
-		t.Errorf("start on a port held by an HTTP server: got error %v, output %q; want a refusal that says it is not PostgreSQL", err, errOut)
-	}
-	if _, err := os.Stat(filepath.Join(runAt, "node-"+strconv.Itoa(other))); err == nil {
-		t.Errorf("start on a port held by something else made a node directory for it")
-	}
 }
 
 func exec1(t *testing.T, url, sql string) {
@@ -119,23 +42,4 @@ func exec1(t *testing.T, url, sql string) {
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
-}
-
-// freePort returns a free port of [from, to), starting at a random place so
-// that test binaries running at once rarely pick the same one.
-func freePort(t *testing.T, from, to int) int {
-	t.Helper()
-	r, err := rand.Int(rand.Reader, big.NewInt(int64(to-from)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range to - from {
-		port := from + (int(r.Int64())+i)%(to-from)
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err == nil && l.Close() == nil {
-			return port
-		}
-	}
-	t.Fatalf("no free port in [%d, %d)", from, to)
-	return 0
 }
