@@ -1,11 +1,12 @@
 // Package mysqltest gives tests a real MySQL server: MariaDB, whose InnoDB
 // locks rows and gaps as MySQL's does.
 //
-// DSN returns MYSQL_DSN when it is set (a go-sql-driver/mysql DSN such as
-// root@tcp(127.0.0.1:53306)/?parseTime=true); otherwise it runs
-// `scripts/mariadb start`, which installs Debian's MariaDB once (with
-// apt-get, as root) and starts (or reuses) a server on 127.0.0.1. A test
-// that cannot get a server fails with the reason: it never skips.
+// DSN returns MYSQL_DSN when it is set (a go-sql-driver/mysql DSN with
+// parseTime=true, such as root@tcp(127.0.0.1:53306)/?parseTime=true);
+// otherwise it runs `scripts/mariadb start`, which installs Debian's
+// MariaDB once (with apt-get, as root) and starts (or reuses) a server on
+// 127.0.0.1. A test that cannot get a server fails with the reason: it
+// never skips.
 //
 // Tests isolate themselves with a database of their own: Database creates
 // one with a random name and drops it when the test ends.
