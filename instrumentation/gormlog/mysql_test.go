@@ -398,8 +398,5 @@ func TestMySQLRowLocksConcurrentUpdates(t *testing.T) {
 
 // BenchmarkMySQLUpdate is benchmarkUpdate on MySQL.
 func BenchmarkMySQLUpdate(b *testing.B) {
-	benchmarkUpdate(b, func(b *testing.B, lp *sdklog.LoggerProvider, rowLocks bool) *gorm.DB {
-		db, _, _ := setupMySQL(b, lp, rowLocks)
-		return db
-	})
+	benchmarkUpdate(b, func(tb testing.TB) gorm.Dialector { return gormmysql.Open(mysqltest.Database(tb)) })
 }

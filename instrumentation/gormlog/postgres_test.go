@@ -253,8 +253,5 @@ func databaseOf(t *testing.T, db *gorm.DB) string {
 
 // BenchmarkPostgresUpdate is benchmarkUpdate on PostgreSQL.
 func BenchmarkPostgresUpdate(b *testing.B) {
-	benchmarkUpdate(b, func(b *testing.B, lp *sdklog.LoggerProvider, rowLocks bool) *gorm.DB {
-		db, _, _ := setupPostgres(b, lp, rowLocks)
-		return db
-	})
+	benchmarkUpdate(b, func(tb testing.TB) gorm.Dialector { return postgres.Open(pgtest.Database(tb)) })
 }
