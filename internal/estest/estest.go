@@ -13,16 +13,12 @@
 package estest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,58 +28,36 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/activitylog/activitylog/internal/esclient"
+	"github.com/activitylog/activitylog/internal/servertest"
 	"github.com/activitylog/activitylog/setup"
 )
 
-// node holds the result of starting the node, shared by every test of the
-// process (tests in one package binary share one node).
+// node is the node every test of the process uses (tests in one package
+// binary share one node), and its schema install.
 type node struct {
-	once sync.Once
-	url  string
-	err  string
+	server servertest.Shared
 
 	schemaOnce sync.Once
 	schemaErr  string
 }
 
-// shared is one of the two package-level variables in the project (pgtest
-// holds the other): every test in a test binary must share one node (and one
-// schema install), and tests have no other place to keep it.
+// shared is, like pgtest's and mysqltest's servers, a package-level
+// variable only because every test in a test binary must share one node
+// (and one schema install), and tests have no other place to keep it.
 var shared node
 
 // RepoRoot returns the repository's root directory.
 func RepoRoot(tb testing.TB) string {
 	tb.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		tb.Fatal("estest: cannot locate the repository")
-	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return servertest.RepoRoot(tb)
 }
 
-// URL returns the address of a running Elasticsearch node, starting one if
-// ES_URL is not set. It fails tb if no node can be had.
+// URL returns the address of a running Elasticsearch node: ES_URL when it
+// is set, or the node scripts/elasticsearch starts (or reuses) once per
+// process. It fails tb if no node can be had.
 func URL(tb testing.TB) string {
 	tb.Helper()
-	shared.once.Do(func() {
-		if u := os.Getenv("ES_URL"); u != "" {
-			shared.url = strings.TrimRight(u, "/")
-			return
-		}
-		cmd := exec.Command(filepath.Join(RepoRoot(tb), "scripts", "elasticsearch"), "start")
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			shared.err = "scripts/elasticsearch start failed: " + err.Error() + "\n" + stderr.String()
-			return
-		}
-		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-		shared.url = strings.TrimSpace(lines[len(lines)-1])
-	})
-	if shared.err != "" {
-		tb.Fatalf("estest: no Elasticsearch node: %s", shared.err)
-	}
-	return shared.url
+	return strings.TrimRight(shared.server.Address(tb, "ES_URL", "elasticsearch", "Elasticsearch"), "/")
 }
 
 // Config returns the client configuration for the node, with the
