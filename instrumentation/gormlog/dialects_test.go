@@ -76,10 +76,12 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 		gormlog.WithCategory("cards", instrumentation.Cards),
 		gormlog.WithCategory("stamps", instrumentation.StampCards),
 		gormlog.WithCategory("clubs", instrumentation.Clubs),
+		gormlog.WithCategory("teams", instrumentation.Networks),
+		gormlog.WithCategory("players", instrumentation.Members),
 		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}, &Stamp{}, &Club{}); err != nil {
+	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}, &Stamp{}, &Club{}, &Team{}, &Player{}); err != nil {
 		t.Fatal(err)
 	}
 	tx := db.WithContext(staffContext())
@@ -239,6 +241,16 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	step("update by a UUID key", func() error { return tx.Model(&club).Update("name", "Tea club").Error })
 	step("delete by a UUID key", func() error { return tx.Delete(&club).Error })
 
+	// Associations, which GORM saves with statements of their own (upserts).
+	team := Team{Name: "Baristas", Players: []Player{{Name: "Ana"}, {Name: "Ben"}}}
+	step("create with associations", func() error { return tx.Create(&team).Error })
+	step("save with associations", func() error {
+		team.Name, team.Players[0].Name = "Roasters", "Anna"
+		team.Players = append(team.Players, Player{Name: "Cy"})
+		return tx.Session(&gorm.Session{FullSaveAssociations: true}).Save(&team).Error
+	})
+	step("delete an association's row", func() error { return tx.Delete(&team.Players[1]).Error })
+
 	m := Member{ID: "m-1", Name: "Mia", Email: "mia@example.com", PasswordHash: "x"}
 	step("create a member", func() error { return tx.Create(&m).Error })
 	step("update a member", func() error { return tx.Model(&m).Update("email", "mia@example.org").Error })
@@ -272,6 +284,20 @@ type Stamp struct {
 type Club struct {
 	ID   string `gorm:"primaryKey;type:uuid"`
 	Name string
+}
+
+// Team has players: GORM saves them with it.
+type Team struct {
+	ID      uint
+	Name    string
+	Players []Player
+}
+
+// Player belongs to a team.
+type Player struct {
+	ID     uint
+	TeamID uint
+	Name   string
 }
 
 // normalRecord is a record as one line: its event, subject, description,

@@ -407,7 +407,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 			continue
 		}
 		p.emit(db, instrumentation.Event{
-			Action: instrumentation.Created, Subject: p.subject(db, row), Changes: p.rec.Diff(nil, row.Interface()),
+			Action: instrumentation.Created, Subject: p.subject(db, row), Changes: p.diff(db, nil, row.Interface()),
 		}, "create")
 	}
 }
@@ -1163,12 +1163,76 @@ func (p *Plugin) afterUpdate(db *gorm.DB) {
 	p.recordUpdates(db, v.([]change))
 }
 
+// diff is the recorder's Diff of a row of db's model before and after a
+// change, without the row's associations: GORM saves associated rows with
+// statements of their own, which the plugin records as their own rows'
+// changes. A create of a team with its players listed every player's fields
+// in the team's record too, and a large association could fill the record's
+// allowance of changes before the row's own fields (reads of rows before and
+// after a change load no associations, so updates and deletes had none).
+func (p *Plugin) diff(db *gorm.DB, before, after any) instrumentation.Changes {
+	s := db.Statement.Schema
+	if s == nil || len(ownRelations(s)) == 0 {
+		return p.rec.Diff(before, after)
+	}
+	ctx := db.Statement.Context
+	changes := p.rec.Diff(withoutAssociations(ctx, s, before), withoutAssociations(ctx, s, after))
+	// An association left empty may still be listed, by its name.
+	names := map[string]bool{}
+	for _, rel := range ownRelations(s) {
+		sf := rel.Field.StructField
+		names[sf.Name] = true
+		if j, _, _ := strings.Cut(sf.Tag.Get("json"), ","); j != "" && j != "-" {
+			names[j] = true
+		}
+	}
+	return slices.DeleteFunc(changes, func(ch instrumentation.Change) bool {
+		top, _, _ := strings.Cut(ch.Field, ".")
+		top, _, _ = strings.Cut(top, "[")
+		return names[top]
+	})
+}
+
+// ownRelations are the associations of s's model held in its own fields.
+// GORM lists a has-many or has-one association among its associated
+// model's relations too (a team's players among a player's), with the
+// owner's field.
+func ownRelations(s *schema.Schema) []*schema.Relationship {
+	var out []*schema.Relationship
+	for _, rel := range s.Relationships.Relations {
+		if rel.Field != nil && rel.Field.Schema == s {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// withoutAssociations returns a copy of row, a struct of s's model or a
+// pointer to one, with its association fields zero; anything else as it is.
+func withoutAssociations(ctx context.Context, s *schema.Schema, row any) any {
+	rv := reflect.ValueOf(row)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct || rv.Type() != s.ModelType {
+		return row
+	}
+	cp := reflect.New(rv.Type()).Elem()
+	cp.Set(rv)
+	for _, rel := range ownRelations(s) {
+		if f := rel.Field.ReflectValueOf(ctx, cp); f.CanSet() {
+			f.Set(reflect.Zero(f.Type()))
+		}
+	}
+	return cp.Interface()
+}
+
 // recordUpdates records each changed row whose change is more than GORM's
 // own timestamps.
 func (p *Plugin) recordUpdates(db *gorm.DB, cs []change) {
 	auto := autoUpdateFields(db.Statement.Schema)
 	for _, c := range cs {
-		changes := p.rec.Diff(c.before, c.after)
+		changes := p.diff(db, c.before, c.after)
 		changes = slices.DeleteFunc(changes, func(ch instrumentation.Change) bool { return auto[ch.Field] })
 		if len(changes) == 0 {
 			continue
@@ -1239,7 +1303,7 @@ func (p *Plugin) afterDelete(db *gorm.DB) {
 	for i := range before.Len() {
 		row := before.Index(i)
 		p.emit(db, instrumentation.Event{
-			Action: instrumentation.Deleted, Subject: p.subject(db, row), Changes: p.rec.Diff(row.Interface(), nil),
+			Action: instrumentation.Deleted, Subject: p.subject(db, row), Changes: p.diff(db, row.Interface(), nil),
 		}, "delete")
 	}
 }

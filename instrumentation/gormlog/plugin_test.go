@@ -1145,6 +1145,86 @@ type Checkin struct {
 	Note   string
 }
 
+// TestPluginAssociationsInTheirOwnRecords: GORM saves a row's associations
+// with statements of their own, which the plugin records as those rows'
+// changes; the row's own record holds its own fields only. A create of a
+// team with its players listed every player's fields in the team's record
+// too, and a pass created with its new holder the holder's.
+func TestPluginAssociationsInTheirOwnRecords(t *testing.T) {
+	db := openDB(t)
+	lp, exp := logtest.NewProvider(t)
+	var errs []error
+	if err := db.Use(gormlog.New(instrumentation.New(lp),
+		gormlog.WithCategory("teams", instrumentation.Networks), gormlog.WithCategory("players", instrumentation.Members),
+		gormlog.WithCategory("passes", instrumentation.Cards), gormlog.WithCategory("holders", instrumentation.Members),
+		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AutoMigrate(&Team{}, &Player{}, &Holder{}, &Pass{}); err != nil {
+		t.Fatal(err)
+	}
+	tx := db.WithContext(staffContext())
+	fields := func() map[string][]string {
+		out := map[string][]string{}
+		for _, rec := range exp.Take() {
+			a := logtest.Attributes(rec)
+			key := rec.EventName() + " " + a[schema.AttrSubjectType].AsString() + "/" + a[schema.AttrSubjectID].AsString()
+			out[key] = a[schema.AttrChangedFields].AsStringSlice()
+		}
+		return out
+	}
+	created, updated := schema.EventName(schema.EventCreated), schema.EventName(schema.EventUpdated)
+
+	team := Team{Name: "Baristas", Players: []Player{{Name: "Ana"}, {Name: "Ben"}}}
+	if err := tx.Create(&team).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		created + " team/1":   {"ID", "Name"},
+		created + " player/1": {"ID", "TeamID", "Name"},
+		created + " player/2": {"ID", "TeamID", "Name"},
+	}
+	if got := fields(); !reflect.DeepEqual(got, want) {
+		t.Errorf("create with players: got records %v, want %v", got, want)
+	}
+	team.Players[0].Name = "Anna"
+	if err := tx.Session(&gorm.Session{FullSaveAssociations: true}).Save(&team).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fields(), map[string][]string{updated + " player/1": {"Name"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("save with players: got records %v, want %v", got, want)
+	}
+
+	pass := Pass{Code: "P-1", Holder: Holder{Name: "Cy"}}
+	if err := tx.Create(&pass).Error; err != nil {
+		t.Fatal(err)
+	}
+	want = map[string][]string{
+		created + " holder/1": {"ID", "Name"},
+		created + " pass/1":   {"ID", "Code", "HolderID"},
+	}
+	if got := fields(); !reflect.DeepEqual(got, want) {
+		t.Errorf("create with its holder: got records %v, want %v", got, want)
+	}
+	if len(errs) != 0 {
+		t.Errorf("got recording errors %v, want none", errs)
+	}
+}
+
+// Pass belongs to a holder: GORM saves the holder before it.
+type Pass struct {
+	ID       uint
+	Code     string
+	HolderID uint
+	Holder   Holder
+}
+
+// Holder holds passes.
+type Holder struct {
+	ID   uint
+	Name string
+}
+
 // TestPluginSavepointStatementForms proves that the records of changes
 // rolled back to a savepoint are dropped whichever documented form the
 // statements take (a trailing semicolon, ROLLBACK TRANSACTION TO SAVEPOINT),
