@@ -1047,7 +1047,11 @@ func (p *Plugin) readRows(db *gorm.DB, q *gorm.DB, lock bool) {
 // one new key would each wait for the other's gap lock to insert it: a
 // deadlock, where a plain read let the second upsert wait for the first and
 // update its row. There the rows are found with a plain read first, and
-// only the rows found are read again, with a lock, by primary key.
+// only the rows found are read again, with a lock, by primary key. Either
+// way a row another transaction inserted and had not committed is not
+// found: the upsert then waits for it, updates it, and is recorded as
+// created (the package doc, "Old values and concurrent writers"; on
+// PostgreSQL too, whose row locks cannot hold a key no row has).
 func (p *Plugin) readExisting(db *gorm.DB, q *gorm.DB) {
 	if !p.locking(db) || !gapLocking(db) {
 		p.readBefore(db, q)
