@@ -78,10 +78,13 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 		gormlog.WithCategory("clubs", instrumentation.Clubs),
 		gormlog.WithCategory("teams", instrumentation.Networks),
 		gormlog.WithCategory("players", instrumentation.Members),
+		gormlog.WithCategory("groups", instrumentation.Clubs),
+		gormlog.WithCategory("labels", instrumentation.Clubs),
+		gormlog.WithCategory("group_labels", instrumentation.Clubs),
 		gormlog.WithErrorHandler(func(err error) { errs = append(errs, err) }))); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}, &Stamp{}, &Club{}, &Team{}, &Player{}); err != nil {
+	if err := db.AutoMigrate(&Reward{}, &Member{}, &Card{}, &Stamp{}, &Club{}, &Team{}, &Player{}, &Group{}, &Label{}); err != nil {
 		t.Fatal(err)
 	}
 	tx := db.WithContext(staffContext())
@@ -270,6 +273,14 @@ func recordSequence(t *testing.T, db *gorm.DB) []string {
 	})
 	step("delete an association's row", func() error { return tx.Delete(&team.Players[1]).Error })
 
+	// A many-to-many association: its join table's rows are recorded too,
+	// when the join table has a category.
+	group := Group{Name: "Regulars", Labels: []Label{{Name: "vip"}, {Name: "early"}}}
+	step("create with a many-to-many association", func() error { return tx.Create(&group).Error })
+	step("replace a many-to-many association", func() error {
+		return tx.Model(&group).Association("Labels").Replace([]Label{group.Labels[1], {Name: "late"}})
+	})
+
 	m := Member{ID: "m-1", Name: "Mia", Email: "mia@example.com", PasswordHash: "x"}
 	step("create a member", func() error { return tx.Create(&m).Error })
 	step("update a member", func() error { return tx.Model(&m).Update("email", "mia@example.org").Error })
@@ -317,6 +328,19 @@ type Player struct {
 	ID     uint
 	TeamID uint
 	Name   string
+}
+
+// Group has labels, many to many, through group_labels.
+type Group struct {
+	ID     uint
+	Name   string
+	Labels []Label `gorm:"many2many:group_labels"`
+}
+
+// Label labels groups.
+type Label struct {
+	ID   uint
+	Name string
 }
 
 // normalRecord is a record as one line: its event, subject, description,
