@@ -1168,25 +1168,31 @@ func (p *Plugin) afterUpdate(db *gorm.DB) {
 }
 
 // diff is the recorder's Diff of a row of db's model before and after a
-// change, without the row's associations: GORM saves associated rows with
-// statements of their own, which the plugin records as their own rows'
-// changes. A create of a team with its players listed every player's fields
-// in the team's record too, and a large association could fill the record's
-// allowance of changes before the row's own fields (reads of rows before and
-// after a change load no associations, so updates and deletes had none).
+// change, of the fields the database holds only: not the row's
+// associations, which GORM saves with statements of their own that the
+// plugin records as their own rows' changes, and not fields tagged
+// gorm:"-", which no statement writes. A create of a team with its players
+// listed every player's fields in the team's record too, a large
+// association could use up the record's allowance of changes before the
+// row's own fields, and a many-to-many join row listed the owner model
+// GORM puts in the join table's type as an ignored field (reads of rows
+// before and after a change fill neither, so updates and deletes had none).
 func (p *Plugin) diff(db *gorm.DB, before, after any) instrumentation.Changes {
 	s := db.Statement.Schema
-	if s == nil || len(ownRelations(s)) == 0 {
+	var unheld []*schema.Field
+	if s != nil {
+		unheld = unheldFields(s)
+	}
+	if len(unheld) == 0 {
 		return p.rec.Diff(before, after)
 	}
 	ctx := db.Statement.Context
-	changes := p.rec.Diff(withoutAssociations(ctx, s, before), withoutAssociations(ctx, s, after))
-	// An association left empty may still be listed, by its name.
+	changes := p.rec.Diff(withoutFields(ctx, s, unheld, before), withoutFields(ctx, s, unheld, after))
+	// A field left empty may still be listed, by its name.
 	names := map[string]bool{}
-	for _, rel := range ownRelations(s) {
-		sf := rel.Field.StructField
-		names[sf.Name] = true
-		if j, _, _ := strings.Cut(sf.Tag.Get("json"), ","); j != "" && j != "-" {
+	for _, f := range unheld {
+		names[f.StructField.Name] = true
+		if j, _, _ := strings.Cut(f.StructField.Tag.Get("json"), ","); j != "" && j != "-" {
 			names[j] = true
 		}
 	}
@@ -1197,23 +1203,29 @@ func (p *Plugin) diff(db *gorm.DB, before, after any) instrumentation.Changes {
 	})
 }
 
-// ownRelations are the associations of s's model held in its own fields.
-// GORM lists a has-many or has-one association among its associated
-// model's relations too (a team's players among a player's), with the
-// owner's field.
-func ownRelations(s *schema.Schema) []*schema.Relationship {
-	var out []*schema.Relationship
+// unheldFields are the fields of s's model the database does not hold:
+// its own associations (GORM lists a has-many or has-one association among
+// the associated model's relations too, a team's players among a
+// player's, with the owner's field) and the fields GORM ignores
+// (gorm:"-").
+func unheldFields(s *schema.Schema) []*schema.Field {
+	var out []*schema.Field
 	for _, rel := range s.Relationships.Relations {
 		if rel.Field != nil && rel.Field.Schema == s {
-			out = append(out, rel)
+			out = append(out, rel.Field)
+		}
+	}
+	for _, f := range s.Fields {
+		if !f.Readable && !f.Creatable && !f.Updatable && !slices.Contains(out, f) {
+			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// withoutAssociations returns a copy of row, a struct of s's model or a
-// pointer to one, with its association fields zero; anything else as it is.
-func withoutAssociations(ctx context.Context, s *schema.Schema, row any) any {
+// withoutFields returns a copy of row, a struct of s's model or a pointer
+// to one, with fields zero; anything else as it is.
+func withoutFields(ctx context.Context, s *schema.Schema, fields []*schema.Field, row any) any {
 	rv := reflect.ValueOf(row)
 	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
 		rv = rv.Elem()
@@ -1223,9 +1235,9 @@ func withoutAssociations(ctx context.Context, s *schema.Schema, row any) any {
 	}
 	cp := reflect.New(rv.Type()).Elem()
 	cp.Set(rv)
-	for _, rel := range ownRelations(s) {
-		if f := rel.Field.ReflectValueOf(ctx, cp); f.CanSet() {
-			f.Set(reflect.Zero(f.Type()))
+	for _, f := range fields {
+		if v := f.ReflectValueOf(ctx, cp); v.CanSet() {
+			v.Set(reflect.Zero(v.Type()))
 		}
 	}
 	return cp.Interface()

@@ -1147,9 +1147,10 @@ type Checkin struct {
 
 // TestPluginAssociationsInTheirOwnRecords: GORM saves a row's associations
 // with statements of their own, which the plugin records as those rows'
-// changes; the row's own record holds its own fields only. A create of a
-// team with its players listed every player's fields in the team's record
-// too, and a pass created with its new holder the holder's.
+// changes; the row's own record holds the fields the database holds only.
+// A create of a team with its players listed every player's fields in the
+// team's record too, a pass created with its new holder the holder's, and
+// a holder its field tagged gorm:"-", which no statement writes.
 func TestPluginAssociationsInTheirOwnRecords(t *testing.T) {
 	db := openDB(t)
 	lp, exp := logtest.NewProvider(t)
@@ -1195,7 +1196,7 @@ func TestPluginAssociationsInTheirOwnRecords(t *testing.T) {
 		t.Errorf("save with players: got records %v, want %v", got, want)
 	}
 
-	pass := Pass{Code: "P-1", Holder: Holder{Name: "Cy"}}
+	pass := Pass{Code: "P-1", Holder: Holder{Name: "Cy", Greeting: "Hi Cy"}}
 	if err := tx.Create(&pass).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -1219,10 +1220,11 @@ type Pass struct {
 	Holder   Holder
 }
 
-// Holder holds passes.
+// Holder holds passes; its greeting is not stored.
 type Holder struct {
-	ID   uint
-	Name string
+	ID       uint
+	Name     string
+	Greeting string `gorm:"-"`
 }
 
 // TestPluginSavepointStatementForms proves that the records of changes
