@@ -12,8 +12,10 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	gormmysql "gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 
 	"github.com/activitylog/activitylog/instrumentation"
 	"github.com/activitylog/activitylog/instrumentation/gormlog"
@@ -36,20 +38,41 @@ import (
 // write upserts: a record that differed would show where the plugin depends
 // on the database. The times GORM writes (created_at, updated_at,
 // deleted_at) differ from run to run, and each database keeps its own
-// precision of them: only whether they are set is compared.
+// precision of them: only whether they are set is compared. Each database
+// runs it twice, the second time with prepared statements (GORM's
+// PrepareStmt), through which the plugin must still see every transaction
+// begin and end.
 func TestPluginSameRecordsOnEveryDatabase(t *testing.T) {
 	want := recordSequence(t, openDB(t))
 	if len(want) < 40 {
 		t.Fatalf("SQLite gave %d records, want the sequence's 40 or more", len(want))
 	}
+	prepared := func(d gorm.Dialector) *gorm.DB {
+		db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard, PrepareStmt: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqlDB, err := db.DB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sqlDB.Close() })
+		if d.Name() == "sqlite" {
+			sqlDB.SetMaxOpenConns(1) // one in-memory database
+		}
+		return db
+	}
 	for _, server := range []struct {
 		name string
-		open func() gorm.Dialector
+		open func() *gorm.DB
 	}{
-		{"PostgreSQL", func() gorm.Dialector { return postgres.Open(pgtest.Database(t)) }},
-		{"MariaDB", func() gorm.Dialector { return gormmysql.Open(mysqltest.Database(t)) }},
+		{"SQLite, prepared", func() *gorm.DB { return prepared(sqlite.Open("file::memory:")) }},
+		{"PostgreSQL", func() *gorm.DB { return openServer(t, postgres.Open(pgtest.Database(t))) }},
+		{"PostgreSQL, prepared", func() *gorm.DB { return prepared(postgres.Open(pgtest.Database(t))) }},
+		{"MariaDB", func() *gorm.DB { return openServer(t, gormmysql.Open(mysqltest.Database(t))) }},
+		{"MariaDB, prepared", func() *gorm.DB { return prepared(gormmysql.Open(mysqltest.Database(t))) }},
 	} {
-		got := recordSequence(t, openServer(t, server.open()))
+		got := recordSequence(t, server.open())
 		for i := range max(len(got), len(want)) {
 			var g, w string
 			if i < len(got) {
@@ -59,7 +82,7 @@ func TestPluginSameRecordsOnEveryDatabase(t *testing.T) {
 				w = want[i]
 			}
 			if g != w {
-				t.Errorf("record %d:\n%-10s %s\nSQLite     %s", i, server.name, g, w)
+				t.Errorf("record %d:\n%s: %s\nSQLite: %s", i, server.name, g, w)
 			}
 		}
 	}
