@@ -48,16 +48,12 @@ func TestPluginSameRecordsOnEveryDatabase(t *testing.T) {
 		t.Fatalf("SQLite gave %d records, want the sequence's 40 or more", len(want))
 	}
 	prepared := func(d gorm.Dialector) *gorm.DB {
-		db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard, PrepareStmt: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sqlDB, err := db.DB()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = sqlDB.Close() })
+		db := openConfigured(t, d, &gorm.Config{Logger: logger.Discard, PrepareStmt: true})
 		if d.Name() == "sqlite" {
+			sqlDB, err := db.DB()
+			if err != nil {
+				t.Fatal(err)
+			}
 			sqlDB.SetMaxOpenConns(1) // one in-memory database
 		}
 		return db

@@ -68,7 +68,13 @@ func setupServer(tb testing.TB, d gorm.Dialector, lp *sdklog.LoggerProvider, row
 // plugin; its connections are closed when tb ends.
 func openServer(tb testing.TB, d gorm.Dialector) *gorm.DB {
 	tb.Helper()
-	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+	return openConfigured(tb, d, &gorm.Config{Logger: logger.Discard})
+}
+
+// openConfigured opens d with cfg; its connections are closed when tb ends.
+func openConfigured(tb testing.TB, d gorm.Dialector, cfg *gorm.Config) *gorm.DB {
+	tb.Helper()
+	db, err := gorm.Open(d, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
