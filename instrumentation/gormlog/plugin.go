@@ -918,19 +918,19 @@ func newKeyValues(db *gorm.DB, s *schema.Schema) (map[int]any, bool) {
 	for dest.Kind() == reflect.Pointer && !dest.IsNil() {
 		dest = dest.Elem()
 	}
-	set := map[int]any{}
+	set, fields := map[int]any{}, keyFields(s)
 	switch {
 	case !dest.IsValid():
 	case dest.Kind() == reflect.Map:
 		m, _ := dest.Interface().(map[string]any)
 		for k, v := range m {
-			if i := slices.Index(keyFields(s), s.LookUpField(k)); i >= 0 {
+			if i := slices.Index(fields, s.LookUpField(k)); i >= 0 {
 				set[i] = v
 			}
 		}
 	case dest.Kind() == reflect.Struct && dest.Type() == s.ModelType &&
 		(!dest.CanAddr() || db.Statement.Dest != db.Statement.Model):
-		for i, f := range keyFields(s) {
+		for i, f := range fields {
 			if v, zero := f.ValueOf(db.Statement.Context, dest); !zero {
 				set[i] = v
 			}
@@ -1188,18 +1188,21 @@ func (p *Plugin) diff(db *gorm.DB, before, after any) instrumentation.Changes {
 	}
 	ctx := db.Statement.Context
 	changes := p.rec.Diff(withoutFields(ctx, s, unheld, before), withoutFields(ctx, s, unheld, after))
-	// A field left empty may still be listed, by its name.
-	names := map[string]bool{}
+	// A field left empty may still be listed, under the path the diff
+	// gives it, or its elements under paths below it.
+	var paths []string
 	for _, f := range unheld {
-		names[f.StructField.Name] = true
-		if j, _, _ := strings.Cut(f.StructField.Tag.Get("json"), ","); j != "" && j != "-" {
-			names[j] = true
+		if path, ok := diffPath(s.ModelType, f.BindNames); ok {
+			paths = append(paths, path)
 		}
 	}
 	return slices.DeleteFunc(changes, func(ch instrumentation.Change) bool {
-		top, _, _ := strings.Cut(ch.Field, ".")
-		top, _, _ = strings.Cut(top, "[")
-		return names[top]
+		for _, path := range paths {
+			if rest, ok := strings.CutPrefix(ch.Field, path); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+				return true
+			}
+		}
+		return false
 	})
 }
 
