@@ -26,5 +26,6 @@ func TestScriptStartReuseStopRestart(t *testing.T) {
 			}
 		},
 		Foreign: "not MySQL",
+		PIDFile: "mariadbd.pid",
 	})
 }

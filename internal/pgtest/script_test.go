@@ -27,6 +27,7 @@ func TestScriptStartReuseStopRestart(t *testing.T) {
 		InDatabase: func(url, db string) string { return strings.Replace(url, "/postgres?", "/"+db+"?", 1) },
 		Exec:       exec1,
 		Foreign:    "not PostgreSQL",
+		PIDFile:    "data/postmaster.pid",
 	})
 }
 

@@ -7,6 +7,7 @@ package servertest
 import (
 	"bytes"
 	"crypto/rand"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
@@ -16,7 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // RepoRoot returns the repository's root directory.
@@ -89,12 +92,17 @@ type Script struct {
 	// Foreign is what start says of a port that something else holds
 	// ("not PostgreSQL").
 	Foreign string
+	// PIDFile is the file, under the node directory, whose first line is
+	// the running server's pid.
+	PIDFile string
 }
 
 // CheckScript runs s on a port and in a run directory of its own: start
 // prints the server's address last, a second start reuses the running
-// server, stop stops it, a restart keeps its data, and a port held by
-// something that is not such a server is refused with a reason.
+// server, stop stops it, a restart keeps its data, a start after the
+// server was killed (a machine stopped without shutting it down) starts it
+// again with its data, and a port held by something that is not such a
+// server is refused with a reason.
 func CheckScript(t *testing.T, s Script) {
 	t.Helper()
 	port := freePort(t, s.Ports[0], s.Ports[1])
@@ -152,6 +160,24 @@ func CheckScript(t *testing.T, s Script) {
 	// The database made before the stop is still there.
 	s.Exec(t, s.InDatabase(want, "keep_me"), "SELECT 1")
 
+	// Killed with its children, as when a machine stops: the server leaves
+	// its pid and lock files behind, naming a process that no longer runs.
+	// After a restart of the machine that pid may be any process's, even
+	// one of the server's own user: the second time, the files are made to
+	// name such a process.
+	pidFile := filepath.Join(nodeDir, s.PIDFile)
+	for _, reused := range []bool{false, true} {
+		killed := killServer(t, pidFile)
+		if reused {
+			renamePID(t, nodeDir, killed, liveProcessOf(t, pidFile))
+		}
+		out, errOut, err = run("start", port)
+		if err != nil || lastLine(out) != want {
+			t.Fatalf("start after the server was killed (its pid reused: %t): got error %v, address %q\n%s", reused, err, lastLine(out), errOut)
+		}
+		s.Exec(t, s.InDatabase(want, "keep_me"), "SELECT 1")
+	}
+
 	// Something on the port that answers, but not as such a server.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -194,4 +220,124 @@ func freePort(t *testing.T, from, to int) int {
 	}
 	t.Fatalf("no free port in [%d, %d)", from, to)
 	return 0
+}
+
+// killServer kills the server whose pid is the first line of pidFile, and
+// its children, with SIGKILL, and waits until they are gone. It returns the
+// server's pid.
+func killServer(t *testing.T, pidFile string) int {
+	t.Helper()
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("read the server's pid: %v", err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil || pid <= 1 {
+		t.Fatalf("%s does not start with a pid: %q", pidFile, first)
+	}
+	procs := append(children(pid), pid)
+	for _, p := range procs {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, p := range procs {
+		for alive(p) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d still runs 10s after SIGKILL", p)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return pid
+}
+
+// children returns the pids of the processes whose parent is pid.
+func children(pid int) []int {
+	var kids []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		_, rest, ok := strings.Cut(string(b), ") ")
+		fields := strings.Fields(rest)
+		if !ok || len(fields) < 2 || fields[1] != strconv.Itoa(pid) {
+			continue
+		}
+		if kid, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
+			kids = append(kids, kid)
+		}
+	}
+	return kids
+}
+
+// alive says whether any thread of process pid runs: when a process is
+// killed, its first thread may turn zombie while others still let go of
+// its sockets.
+func alive(pid int) bool {
+	stats, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(string(b), ") ")
+		if !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X") {
+			return true
+		}
+	}
+	return false
+}
+
+// liveProcessOf starts a process that runs as the owner of file (when the
+// test runs as root; as the test's user otherwise) until the test ends, and
+// returns its pid.
+func liveProcessOf(t *testing.T, file string) int {
+	t.Helper()
+	info, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "600")
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && os.Getuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: st.Uid, Gid: st.Gid}}
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a process as the owner of %s: %v", file, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd.Process.Pid
+}
+
+// renamePID rewrites the first line of every file under dir that holds only
+// a few lines and whose first line is old, to new.
+func renamePID(t *testing.T, dir string, old, new int) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil || info.Size() > 4096 {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		first, rest, _ := strings.Cut(string(b), "\n")
+		if strings.TrimSpace(first) != strconv.Itoa(old) {
+			return nil
+		}
+		return os.WriteFile(path, []byte(strconv.Itoa(new)+"\n"+rest), info.Mode())
+	})
+	if err != nil {
+		t.Fatalf("rewrite the killed server's pid files: %v", err)
+	}
 }
