@@ -13,13 +13,15 @@ import (
 	"testing"
 
 	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/internal/servertest"
 )
 
 // TestStartEmptiesAnOverfullDataDirectory checks, on a throw-away node of
 // its own, that scripts/elasticsearch start empties a stopped node's data
 // directory that holds more than ES_MAX_INDICES indices (test data streams
 // left behind: this distribution cannot delete them), and keeps one that
-// holds fewer.
+// holds fewer, and that a start after the node was killed starts it again
+// with its data.
 func TestStartEmptiesAnOverfullDataDirectory(t *testing.T) {
 	// Clear of the secured node's ports (setup tests).
 	port := estest.FreePortPair(t, 21200, 21300)
@@ -82,6 +84,16 @@ func TestStartEmptiesAnOverfullDataDirectory(t *testing.T) {
 	}
 	if status := request(t, http.MethodHead, url+"/keep-me"); status != http.StatusOK {
 		t.Errorf("index keep-me after the restart: got status %d, want 200", status)
+	}
+
+	// Killed, as when the machine under it stops: the next start starts it
+	// again, with its data.
+	servertest.Kill(t, filepath.Join(nodeDir, "pid"))
+	if out, err := run("10", "start"); err != nil {
+		t.Fatalf("start after the node was killed: %v\n%s", err, out)
+	}
+	if status := request(t, http.MethodHead, url+"/keep-me"); status != http.StatusOK {
+		t.Errorf("index keep-me after the node was killed and started: got status %d, want 200", status)
 	}
 }
 

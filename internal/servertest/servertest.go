@@ -167,7 +167,7 @@ func CheckScript(t *testing.T, s Script) {
 	// name such a process.
 	pidFile := filepath.Join(nodeDir, s.PIDFile)
 	for _, reused := range []bool{false, true} {
-		killed := killServer(t, pidFile)
+		killed := Kill(t, pidFile)
 		if reused {
 			renamePID(t, nodeDir, killed, liveProcessOf(t, pidFile))
 		}
@@ -222,10 +222,10 @@ func freePort(t *testing.T, from, to int) int {
 	return 0
 }
 
-// killServer kills the server whose pid is the first line of pidFile, and
-// its children, with SIGKILL, and waits until they are gone. It returns the
-// server's pid.
-func killServer(t *testing.T, pidFile string) int {
+// Kill kills the server whose pid is the first line of pidFile, and its
+// children, with SIGKILL, as when the machine under it stops, and waits
+// until they are gone. It returns the server's pid.
+func Kill(t *testing.T, pidFile string) int {
 	t.Helper()
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
