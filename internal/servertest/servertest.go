@@ -315,9 +315,9 @@ func liveProcessOf(t *testing.T, file string) int {
 	return cmd.Process.Pid
 }
 
-// renamePID rewrites the first line of every file under dir that holds only
-// a few lines and whose first line is old, to new.
-func renamePID(t *testing.T, dir string, old, new int) {
+// renamePID makes every file of at most 4 KB under dir whose first line is
+// the pid from name the pid to there instead.
+func renamePID(t *testing.T, dir string, from, to int) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -332,10 +332,10 @@ func renamePID(t *testing.T, dir string, old, new int) {
 			return err
 		}
 		first, rest, _ := strings.Cut(string(b), "\n")
-		if strings.TrimSpace(first) != strconv.Itoa(old) {
+		if strings.TrimSpace(first) != strconv.Itoa(from) {
 			return nil
 		}
-		return os.WriteFile(path, []byte(strconv.Itoa(new)+"\n"+rest), info.Mode())
+		return os.WriteFile(path, []byte(strconv.Itoa(to)+"\n"+rest), info.Mode())
 	})
 	if err != nil {
 		t.Fatalf("rewrite the killed server's pid files: %v", err)
