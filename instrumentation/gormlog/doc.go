@@ -24,7 +24,9 @@
 // each recorded as a conditioned statement's rows are. One statement records
 // at most WithMaxRows rows (DefaultMaxRows, 1000), the first ones by primary
 // key; past them the rows are changed unrecorded and ErrTooManyRows goes to
-// the error handler.
+// the error handler. A create of structs records the struct's values after
+// the insert; WithCreatesAsStored records the rows as the database stored
+// them (a time to its precision, say), read back after the insert.
 //
 // Old values and concurrent writers: the old values are read just before
 // the statement runs, with a plain read by default. On PostgreSQL and MySQL

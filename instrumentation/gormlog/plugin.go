@@ -99,14 +99,31 @@ func WithRowLocks() Option {
 	return optionFunc(func(p *Plugin) { p.rowLocks = true })
 }
 
+// WithCreatesAsStored makes a create of structs record each new row as the
+// database stored it, read back by primary key inside the statement's
+// transaction, instead of the struct's values as GORM sent them. The two
+// differ where the database rounds what it stores: a time.Time the struct
+// holds to the nanosecond (GORM's CreatedAt, say) is stored by PostgreSQL to
+// the microsecond and by MySQL to the column's precision (GORM's MySQL
+// driver makes DATETIME(3), milliseconds), so without it a create records a
+// time that later records of the same row, read from the database, show
+// shorter. It is off by default: it costs one read per create statement.
+// Rows whose primary key GORM did not learn, and creates of more than
+// WithMaxRows rows, keep the struct's values; so do creates of maps, which
+// are always read back.
+func WithCreatesAsStored() Option {
+	return optionFunc(func(p *Plugin) { p.createsAsStored = true })
+}
+
 // Plugin records creates, updates and deletes. Use it with db.Use.
 type Plugin struct {
-	rec        *instrumentation.Recorder
-	categories map[string]instrumentation.Category
-	onError    func(error)
-	maxRows    int
-	rowLocks   bool
-	manual     sync.Map // manualKey: *held, the open manual transactions (see manual.go)
+	rec             *instrumentation.Recorder
+	categories      map[string]instrumentation.Category
+	onError         func(error)
+	maxRows         int
+	rowLocks        bool
+	createsAsStored bool
+	manual          sync.Map // manualKey: *held, the open manual transactions (see manual.go)
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
@@ -400,7 +417,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	}
 	inserted := rows(db.Statement.ReflectValue)
 	if v, ok := db.InstanceGet(keyInserted); ok {
-		inserted = v.([]reflect.Value) // a Create of maps: the rows read back
+		inserted = v.([]reflect.Value) // the rows read back: a Create of maps, or WithCreatesAsStored
 	}
 	for _, row := range inserted {
 		if matchesKey(ctx, keys, existed, row) {
@@ -655,6 +672,9 @@ func (p *Plugin) diffCreate(db *gorm.DB) {
 	}
 	v, ok := db.InstanceGet(keyMaps)
 	if !ok {
+		if p.createsAsStored && p.tracked(db) {
+			p.readCreated(db)
+		}
 		return
 	}
 	ctx, s := db.Statement.Context, db.Statement.Schema
@@ -697,6 +717,66 @@ func (p *Plugin) diffCreate(db *gorm.DB) {
 				inserted = append(inserted, after.Index(i))
 			}
 		}
+	}
+	db.InstanceSet(keyInserted, inserted)
+}
+
+// readCreated reads back, after a create of structs, the rows it inserted
+// (not those an upsert ran into), for WithCreatesAsStored. They replace the
+// struct's rows in afterCreate, in the struct's order.
+func (p *Plugin) readCreated(db *gorm.DB) {
+	if db.Statement.RowsAffected == 0 {
+		return
+	}
+	ctx, s := db.Statement.Context, db.Statement.Schema
+	var (
+		keys    [][]*schema.Field
+		existed map[string]bool
+	)
+	if v, ok := db.InstanceGet(keyKeys); ok {
+		keys = v.([][]*schema.Field)
+	}
+	if v, ok := db.InstanceGet(keyExisted); ok {
+		existed = v.(map[string]bool)
+	}
+	var (
+		created []reflect.Value
+		ids     [][]any
+	)
+	for _, row := range rows(db.Statement.ReflectValue) {
+		if matchesKey(ctx, keys, existed, row) {
+			continue
+		}
+		id := make([]any, 0, 1)
+		for _, f := range keyFields(s) {
+			v, zero := f.ValueOf(ctx, row)
+			if zero {
+				return // GORM did not learn this row's key: the structs' values stand
+			}
+			id = append(id, v)
+		}
+		created = append(created, row)
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 || len(ids) > p.maxRows {
+		return
+	}
+	after, locked, err := p.readByKey(db, ids)
+	if err != nil {
+		p.readFailed(db, locked, fmt.Errorf("read %s after create: %w", s.Table, err))
+		return
+	}
+	stored := make(map[string]reflect.Value, after.Len())
+	for i := range after.Len() {
+		stored[p.primaryKey(ctx, s, after.Index(i))] = after.Index(i)
+	}
+	inserted := make([]reflect.Value, len(created))
+	for i, row := range created {
+		read, ok := stored[p.primaryKey(ctx, s, row)]
+		if !ok {
+			read = row // gone already (a trigger's doing): as sent
+		}
+		inserted[i] = read
 	}
 	db.InstanceSet(keyInserted, inserted)
 }
