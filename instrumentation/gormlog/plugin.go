@@ -405,16 +405,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	if v, ok := db.InstanceGet(keyChanges); ok {
 		p.recordUpdates(db, v.([]change))
 	}
-	var (
-		keys    [][]*schema.Field
-		existed map[string]bool
-	)
-	if v, ok := db.InstanceGet(keyKeys); ok {
-		keys = v.([][]*schema.Field)
-	}
-	if v, ok := db.InstanceGet(keyExisted); ok {
-		existed = v.(map[string]bool)
-	}
+	keys, existed := existing(db)
 	inserted := rows(db.Statement.ReflectValue)
 	if v, ok := db.InstanceGet(keyInserted); ok {
 		inserted = v.([]reflect.Value) // the rows read back: a Create of maps, or WithCreatesAsStored
@@ -427,6 +418,18 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 			Action: instrumentation.Created, Subject: p.subject(db, row), Changes: p.diff(db, nil, row.Interface()),
 		}, "create")
 	}
+}
+
+// existing returns what loadExisting noted before an upsert of structs: the
+// keys it can conflict on, and those of the rows it found.
+func existing(db *gorm.DB) (keys [][]*schema.Field, existed map[string]bool) {
+	if v, ok := db.InstanceGet(keyKeys); ok {
+		keys = v.([][]*schema.Field)
+	}
+	if v, ok := db.InstanceGet(keyExisted); ok {
+		existed = v.(map[string]bool)
+	}
+	return keys, existed
 }
 
 // onConflict returns the create's ON CONFLICT clause: a Save of a slice, a
@@ -729,16 +732,7 @@ func (p *Plugin) readCreated(db *gorm.DB) {
 		return
 	}
 	ctx, s := db.Statement.Context, db.Statement.Schema
-	var (
-		keys    [][]*schema.Field
-		existed map[string]bool
-	)
-	if v, ok := db.InstanceGet(keyKeys); ok {
-		keys = v.([][]*schema.Field)
-	}
-	if v, ok := db.InstanceGet(keyExisted); ok {
-		existed = v.(map[string]bool)
-	}
+	keys, existed := existing(db)
 	var (
 		created []reflect.Value
 		ids     [][]any
