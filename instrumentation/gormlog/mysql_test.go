@@ -400,3 +400,8 @@ func TestMySQLRowLocksConcurrentUpdates(t *testing.T) {
 func BenchmarkMySQLUpdate(b *testing.B) {
 	benchmarkUpdate(b, func(tb testing.TB) gorm.Dialector { return gormmysql.Open(mysqltest.Database(tb)) })
 }
+
+// BenchmarkMySQLCreate is benchmarkCreate on MySQL.
+func BenchmarkMySQLCreate(b *testing.B) {
+	benchmarkCreate(b, func(tb testing.TB) gorm.Dialector { return gormmysql.Open(mysqltest.Database(tb)) })
+}

@@ -255,3 +255,8 @@ func databaseOf(t *testing.T, db *gorm.DB) string {
 func BenchmarkPostgresUpdate(b *testing.B) {
 	benchmarkUpdate(b, func(tb testing.TB) gorm.Dialector { return postgres.Open(pgtest.Database(tb)) })
 }
+
+// BenchmarkPostgresCreate is benchmarkCreate on PostgreSQL.
+func BenchmarkPostgresCreate(b *testing.B) {
+	benchmarkCreate(b, func(tb testing.TB) gorm.Dialector { return postgres.Open(pgtest.Database(tb)) })
+}
