@@ -108,9 +108,9 @@ func WithRowLocks() Option {
 // driver makes DATETIME(3), milliseconds), so without it a create records a
 // time that later records of the same row, read from the database, show
 // shorter. It is off by default: it costs one read per create statement.
-// Rows whose primary key GORM did not learn, and creates of more than
-// WithMaxRows rows, keep the struct's values; so do creates of maps, which
-// are always read back.
+// A create with a row whose primary key is still zero after the insert (one
+// GORM did not learn), and a create of more than WithMaxRows rows, record
+// the structs' values; creates of maps are read back with or without it.
 func WithCreatesAsStored() Option {
 	return optionFunc(func(p *Plugin) { p.createsAsStored = true })
 }
