@@ -355,114 +355,82 @@ func checkConcurrentUpdateChains(t *testing.T, db *gorm.DB, exp *logtest.Exporte
 	return retried
 }
 
-// discardExporter drops every record: the benchmarks measure the plugin and
-// the database, not a test exporter's memory.
-type discardExporter struct{}
-
-func (discardExporter) Export(context.Context, []sdklog.Record) error { return nil }
-func (discardExporter) Shutdown(context.Context) error                { return nil }
-func (discardExporter) ForceFlush(context.Context) error              { return nil }
-
-// benchmarkUpdate is a single-row update in GORM's default transaction, on
-// a fresh database that database gives, uncontended: GORM alone (no-plugin),
-// through the plugin with plain reads of the old and new values (plain, the
-// default), and with WithRowLocks' locked ones (row-locks). "x-gorm" is a
-// run's time over GORM alone's, "x-plain" row-locks' over plain's, measured
-// in the same run.
-func benchmarkUpdate(b *testing.B, database func(tb testing.TB) gorm.Dialector) {
+// benchmarkPlugin runs op, a statement prepare makes ready on a fresh
+// database that database gives, uncontended, in GORM's default transaction:
+// with GORM alone (no-plugin), then through the plugin in each of variants,
+// whose options opts holds. "x-gorm" is a variant's time over GORM alone's,
+// and ratio names the second variant's time over the first's, measured in
+// the same run.
+func benchmarkPlugin(b *testing.B, database func(tb testing.TB) gorm.Dialector, variants [2]string, ratio string,
+	opts map[string][]gormlog.Option, prepare func(b *testing.B, db *gorm.DB) (op func() error)) {
 	ns := map[string]float64{}
-	for _, name := range []string{"no-plugin", "plain", "row-locks"} {
+	for _, name := range []string{"no-plugin", variants[0], variants[1]} {
 		b.Run(name, func(b *testing.B) {
-			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(discardExporter{})))
-			b.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
-			var db *gorm.DB
-			if name == "no-plugin" {
-				db = openServer(b, database(b))
-				if err := db.AutoMigrate(&Reward{}); err != nil {
-					b.Fatal(err)
-				}
-				db = db.WithContext(staffContext())
-			} else {
-				db, _ = setupServer(b, database(b), lp, name == "row-locks")
-			}
-			r := Reward{Name: "Free coffee", Points: 0}
-			if err := db.Create(&r).Error; err != nil {
-				b.Fatal(err)
-			}
-			points := 0
-			// Warmed up first: the pool's connection and its prepared plans.
-			for range 20 {
-				points++
-				if err := db.Model(&Reward{ID: r.ID}).Update("points", points).Error; err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				points++
-				if err := db.Model(&Reward{ID: r.ID}).Update("points", points).Error; err != nil {
-					b.Fatal(err)
-				}
-			}
-			ns[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			if name != "no-plugin" && ns["no-plugin"] > 0 {
-				b.ReportMetric(ns[name]/ns["no-plugin"], "x-gorm")
-			}
-			if name == "row-locks" && ns["plain"] > 0 {
-				b.ReportMetric(ns[name]/ns["plain"], "x-plain")
-			}
-		})
-	}
-}
-
-// benchmarkCreate is a one-row create in GORM's default transaction, on a
-// fresh database that database gives, uncontended: GORM alone (no-plugin),
-// through the plugin recording the struct's values (default), and with
-// WithCreatesAsStored reading the row back (as-stored). "x-gorm" is a run's
-// time over GORM alone's, "x-default" as-stored's over default's, measured
-// in the same run.
-func benchmarkCreate(b *testing.B, database func(tb testing.TB) gorm.Dialector) {
-	ns := map[string]float64{}
-	for _, name := range []string{"no-plugin", "default", "as-stored"} {
-		b.Run(name, func(b *testing.B) {
-			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(discardExporter{})))
+			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(logtest.Discard{})))
 			b.Cleanup(func() { _ = lp.Shutdown(context.Background()) })
 			db := openServer(b, database(b))
 			if name != "no-plugin" {
-				var opts []gormlog.Option
-				if name == "as-stored" {
-					opts = append(opts, gormlog.WithCreatesAsStored())
-				}
-				if err := db.Use(gormlog.New(instrumentation.New(lp), opts...)); err != nil {
+				if err := db.Use(gormlog.New(instrumentation.New(lp), opts[name]...)); err != nil {
 					b.Fatal(err)
 				}
 			}
 			if err := db.AutoMigrate(&Reward{}); err != nil {
 				b.Fatal(err)
 			}
-			db = db.WithContext(staffContext())
-			n := 0 // reward names are unique
-			create := func() {
-				n++
-				if err := db.Create(&Reward{Name: "Free coffee " + strconv.Itoa(n), Points: 1}).Error; err != nil {
+			op := prepare(b, db.WithContext(staffContext()))
+			// Warmed up first: the pool's connection and its prepared plans.
+			for range 20 {
+				if err := op(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			// Warmed up first: the pool's connection and its prepared plans.
-			for range 20 {
-				create()
-			}
 			b.ReportAllocs()
 			for b.Loop() {
-				create()
+				if err := op(); err != nil {
+					b.Fatal(err)
+				}
 			}
 			ns[name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			if name != "no-plugin" && ns["no-plugin"] > 0 {
 				b.ReportMetric(ns[name]/ns["no-plugin"], "x-gorm")
 			}
-			if name == "as-stored" && ns["default"] > 0 {
-				b.ReportMetric(ns[name]/ns["default"], "x-default")
+			if name == variants[1] && ns[variants[0]] > 0 {
+				b.ReportMetric(ns[name]/ns[variants[0]], ratio)
 			}
 		})
 	}
+}
+
+// benchmarkUpdate is benchmarkPlugin for a single-row update: through the
+// plugin with plain reads of the old and new values (plain, the default),
+// and with WithRowLocks' locked ones (row-locks); "x-plain" is row-locks'
+// time over plain's.
+func benchmarkUpdate(b *testing.B, database func(tb testing.TB) gorm.Dialector) {
+	opts := map[string][]gormlog.Option{"row-locks": {gormlog.WithRowLocks()}}
+	benchmarkPlugin(b, database, [2]string{"plain", "row-locks"}, "x-plain", opts, func(b *testing.B, db *gorm.DB) func() error {
+		r := Reward{Name: "Free coffee", Points: 0}
+		if err := db.Create(&r).Error; err != nil {
+			b.Fatal(err)
+		}
+		points := 0
+		return func() error {
+			points++
+			return db.Model(&Reward{ID: r.ID}).Update("points", points).Error
+		}
+	})
+}
+
+// benchmarkCreate is benchmarkPlugin for a one-row create: through the
+// plugin recording the struct's values (default), and with
+// WithCreatesAsStored reading the row back (as-stored); "x-default" is
+// as-stored's time over default's.
+func benchmarkCreate(b *testing.B, database func(tb testing.TB) gorm.Dialector) {
+	opts := map[string][]gormlog.Option{"as-stored": {gormlog.WithCreatesAsStored()}}
+	benchmarkPlugin(b, database, [2]string{"default", "as-stored"}, "x-default", opts, func(_ *testing.B, db *gorm.DB) func() error {
+		n := 0 // reward names are unique
+		return func() error {
+			n++
+			return db.Create(&Reward{Name: "Free coffee " + strconv.Itoa(n), Points: 1}).Error
+		}
+	})
 }

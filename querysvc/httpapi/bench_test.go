@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 
 	"github.com/activitylog/activitylog/instrumentation/otlp"
 	"github.com/activitylog/activitylog/internal/estest"
+	"github.com/activitylog/activitylog/internal/logtest"
 	"github.com/activitylog/activitylog/querysvc/audit"
 	"github.com/activitylog/activitylog/querysvc/auth"
 	"github.com/activitylog/activitylog/querysvc/httpapi"
@@ -267,7 +267,7 @@ func benchService(b *testing.B, es *elasticsearch.TypedClient) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lp, err := otlp.NewProvider(context.Background(), otlp.WithExporter(discard{}), otlp.WithServiceName("querysvc"))
+	lp, err := otlp.NewProvider(context.Background(), otlp.WithExporter(logtest.Discard{}), otlp.WithServiceName("querysvc"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -280,12 +280,6 @@ func benchService(b *testing.B, es *elasticsearch.TypedClient) http.Handler {
 	}
 	return h
 }
-
-type discard struct{}
-
-func (discard) Export(context.Context, []sdklog.Record) error { return nil }
-func (discard) Shutdown(context.Context) error                { return nil }
-func (discard) ForceFlush(context.Context) error              { return nil }
 
 // BenchmarkEndpoints measures every endpoint over 1,000,000 records
 // (querysvc: through the service over HTTP, token verification, scoping,
