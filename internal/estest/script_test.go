@@ -92,6 +92,11 @@ func TestStartEmptiesAnOverfullDataDirectory(t *testing.T) {
 	if out, err := run("10", "start"); err != nil {
 		t.Fatalf("start after the node was killed: %v\n%s", err, out)
 	}
+	// It returns once the indices are recovered: a search reaching one
+	// still recovering would fail.
+	if status := request(t, http.MethodGet, url+"/_cluster/health?wait_for_status=yellow&timeout=0s"); status != http.StatusOK {
+		t.Errorf("cluster health after the start: got status %d, want 200 (yellow or green at once)", status)
+	}
 	if status := request(t, http.MethodHead, url+"/keep-me"); status != http.StatusOK {
 		t.Errorf("index keep-me after the node was killed and started: got status %d, want 200", status)
 	}
