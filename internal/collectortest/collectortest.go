@@ -2,8 +2,10 @@
 // shipped otelcol-config.yaml, on free loopback ports.
 //
 // The binary is ACTIVITYCOL_BIN when that is set (make test builds
-// bin/activitycol first and sets it); otherwise it is built once per test
-// process from ./collector into a temporary directory.
+// bin/activitycol first and sets it, make race a build with the race
+// detector); otherwise it is built once per test process from ./collector
+// into the repository's git-ignored .cache. A test that started a collector
+// fails if the collector's log holds a data race report.
 package collectortest
 
 import (
@@ -173,8 +175,12 @@ func Start(tb testing.TB, opts Options) *Collector {
 		if err == nil {
 			tb.Cleanup(func() {
 				c.Stop(tb)
+				log := c.Log()
+				if Raced(log) {
+					tb.Errorf("collectortest: activitycol reported a data race (its log follows)")
+				}
 				if tb.Failed() {
-					tb.Logf("activitycol log:\n%s", c.Log())
+					tb.Logf("activitycol log:\n%s", log)
 				}
 			})
 			return c
@@ -384,6 +390,15 @@ func (c *Collector) Memory() (peak, resident int64, err error) {
 	}
 	return peak, resident, nil
 }
+
+// raceWarning opens each report of the race detector (go build -race).
+const raceWarning = "WARNING: DATA RACE"
+
+// Raced reports whether a process's output holds a report of the race
+// detector. A collector built with -race (make race) writes its reports to
+// its log and goes on, so each test that started one checks its log when it
+// ends.
+func Raced(output string) bool { return strings.Contains(output, raceWarning) }
 
 // Log returns what the collector has logged so far.
 func (c *Collector) Log() string {
