@@ -29,7 +29,7 @@ const token = "0123456789abcdef0123456789abcdef"
 
 // start creates and starts the extension with cfg, the contrib extension
 // underneath being the real one.
-func start(t *testing.T, cfg *bearertokenauthextension.Config) (extensionauth.Server, error) {
+func start(t testing.TB, cfg *bearertokenauthextension.Config) (extensionauth.Server, error) {
 	t.Helper()
 	set := extensiontest.NewNopSettings(Type)
 	ext, err := NewFactory().Create(context.Background(), set, cfg)
