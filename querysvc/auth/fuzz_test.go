@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -53,14 +51,7 @@ func FuzzVerify(f *testing.F) {
 // the seeds' keys use, so that a seed's key is picked and its signature
 // check runs.
 func FuzzJWKS(f *testing.F) {
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		f.Fatal(err)
-	}
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
+	rsaKey, ecKey := newRSAKey(f, 2048), newECKey(f, elliptic.P256())
 	var tokens []string
 	for _, key := range []any{rsaKey, ecKey} {
 		alg := jose.RS256
@@ -80,22 +71,8 @@ func FuzzJWKS(f *testing.F) {
 	// kid, and a weak RSA key, another curve, a shared secret and a private
 	// key, which are never used or refused; documents that are not key sets
 	// are in testdata/fuzz/FuzzJWKS.
-	otherRSA, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		f.Fatal(err)
-	}
-	weakRSA, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		f.Fatal(err)
-	}
-	otherEC, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
+	otherRSA, weakRSA := newRSAKey(f, 2048), newRSAKey(f, 1024)
+	otherEC, p384 := newECKey(f, elliptic.P256()), newECKey(f, elliptic.P384())
 	for _, keys := range [][]jose.JSONWebKey{
 		{{Key: &otherRSA.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}, {Key: &otherEC.PublicKey, KeyID: "k1"}},
 		{{Key: &otherRSA.PublicKey}, {Key: &otherEC.PublicKey, Algorithm: "ES256"}},

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -62,10 +60,7 @@ func urlVerifier(t *testing.T, url string, key *ecdsa.PrivateKey) (*auth.Verifie
 
 func ecKeys(t *testing.T) (*ecdsa.PrivateKey, []byte) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := newECKey(t, elliptic.P256())
 	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"}}})
 	return k, set
 }
@@ -73,10 +68,7 @@ func ecKeys(t *testing.T) (*ecdsa.PrivateKey, []byte) {
 // TestJWKSFileKeyWhileURLDown: a key of the JWKS file verifies its tokens
 // whatever the JWKS URL does.
 func TestJWKSFileKeyWhileURLDown(t *testing.T) {
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rsaKey := newRSAKey(t, 2048)
 	file := writeJWKS(t, jose.JSONWebKey{Key: &rsaKey.PublicKey, KeyID: "file-1", Algorithm: "RS256", Use: "sig"})
 	var hits atomic.Int32
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -188,7 +180,7 @@ func TestJWKSForcedFetchDoesNotBlock(t *testing.T) {
 	}
 	clk.add(2 * time.Second) // a forced fetch is allowed again
 	slow.Store(true)
-	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other := newECKey(t, elliptic.P256())
 	bogus := sign(t, jose.ES256, &jose.JSONWebKey{Key: other, KeyID: "random-kid"}, valid("admin", ""))
 	done := make(chan error, 1)
 	go func() { _, err := v.Verify(context.Background(), bogus); done <- err }()
@@ -248,10 +240,8 @@ func TestJWKSDownIsUnavailable(t *testing.T) {
 // TestNoKidTriesEveryKey: a token without kid is checked against every key
 // whose type fits its algorithm, as in a key rotation.
 func TestNoKidTriesEveryKey(t *testing.T) {
-	oldKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	newKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	oldKey, newKey := newRSAKey(t, 2048), newRSAKey(t, 2048)
+	ecKey, p384 := newECKey(t, elliptic.P256()), newECKey(t, elliptic.P384())
 	for name, keys := range map[string][]jose.JSONWebKey{
 		"rotation, two RSA keys": {{Key: &oldKey.PublicKey, Use: "sig"}, {Key: &newKey.PublicKey, Use: "sig"}},
 		"EC keys listed first":   {{Key: &p384.PublicKey, Use: "sig"}, {Key: &ecKey.PublicKey, Use: "sig"}, {Key: &newKey.PublicKey, Use: "sig"}},
@@ -268,19 +258,10 @@ func TestNoKidTriesEveryKey(t *testing.T) {
 				t.Errorf("%s: ES256 token signed by the P-256 key after a P-384 one: got %v, want verified", name, err)
 			}
 		}
-		if _, err := v.Verify(context.Background(), sign(t, jose.RS256, otherRSAKey(t), valid("admin", ""))); err == nil {
+		if _, err := v.Verify(context.Background(), sign(t, jose.RS256, newRSAKey(t, 2048), valid("admin", ""))); err == nil {
 			t.Errorf("%s: a token signed by a key not in the set verified", name)
 		}
 	}
-}
-
-func otherRSAKey(t *testing.T) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // TestJWKSRedirectToHTTPRefused: an https JWKS URL that redirects to plain
@@ -370,11 +351,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // anyone sign an admin token, does not make its tokens valid: they get 401,
 // while a 2048-bit key of the same set verifies its own.
 func TestWeakRSAKeyRefused(t *testing.T) {
-	weak, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	strong := otherRSAKey(t)
+	weak, strong := newRSAKey(t, 1024), newRSAKey(t, 2048)
 	keys := []jose.JSONWebKey{
 		{Key: &weak.PublicKey, KeyID: "weak", Algorithm: "RS256", Use: "sig"},
 		{Key: &strong.PublicKey, KeyID: "strong", Algorithm: "RS256", Use: "sig"},

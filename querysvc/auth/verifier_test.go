@@ -46,6 +46,25 @@ func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, tok auth.Token) st
 	return s
 }
 
+// newRSAKey and newECKey make a private key for a test, or fail it.
+func newRSAKey(tb testing.TB, bits int) *rsa.PrivateKey {
+	tb.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+func newECKey(tb testing.TB, c elliptic.Curve) *ecdsa.PrivateKey {
+	tb.Helper()
+	k, err := ecdsa.GenerateKey(c, rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
 // unsigned builds an "alg":"none" token by hand: go-jose refuses to make one.
 func unsigned(t *testing.T, claims map[string]any) string {
 	t.Helper()
@@ -58,18 +77,7 @@ func unsigned(t *testing.T, claims map[string]any) string {
 }
 
 func TestVerify(t *testing.T) {
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherEC, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rsaKey, ecKey, otherEC := newRSAKey(t, 2048), newECKey(t, elliptic.P256()), newECKey(t, elliptic.P256())
 	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
 		{Key: &rsaKey.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
 	}}
