@@ -2,13 +2,10 @@ package ingestauth
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"go.opentelemetry.io/collector/client"
 )
 
@@ -21,14 +18,7 @@ import (
 // in testdata/fuzz/FuzzAuthenticate.
 func FuzzAuthenticate(f *testing.F) {
 	bound, unbound := token, strings.Repeat("u", 32)
-	file := filepath.Join(f.TempDir(), "tokens")
-	if err := os.WriteFile(file, []byte(bound+" tenants=acme,bean-there\n"+unbound+"\n"), 0o600); err != nil {
-		f.Fatal(err)
-	}
-	s, err := start(f, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
-	if err != nil {
-		f.Fatal(err)
-	}
+	s, _ := startFile(f, bound+" tenants=acme,bean-there\n"+unbound+"\n")
 	want := map[string][]string{"Bearer " + bound: {"acme", "bean-there"}, "Bearer " + unbound: nil}
 	f.Fuzz(func(t *testing.T, name, value string) {
 		ctx, err := s.Authenticate(context.Background(), map[string][]string{name: {value}})

@@ -43,6 +43,21 @@ func start(t testing.TB, cfg *bearertokenauthextension.Config) (extensionauth.Se
 	return ext.(extensionauth.Server), nil
 }
 
+// startFile starts the extension with a token file holding content. It
+// returns the file's path too, for a test to write the file again.
+func startFile(tb testing.TB, content string) (extensionauth.Server, string) {
+	tb.Helper()
+	file := filepath.Join(tb.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := start(tb, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, file
+}
+
 func config(mod func(*bearertokenauthextension.Config)) *bearertokenauthextension.Config {
 	cfg := NewFactory().CreateDefaultConfig().(*bearertokenauthextension.Config)
 	mod(cfg)
@@ -83,14 +98,7 @@ func TestAuthenticate(t *testing.T) {
 // token, so a comment line written into the file after the start (the
 // extension reads it again) let anyone in with "Bearer #".
 func TestCommentLineIsNoToken(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "tokens")
-	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, file := startFile(t, token+"\n")
 	// A comment line and a second token; once the second token is let
 	// in, the contrib extension has read the file again, and the comment's
 	// first word is one of its tokens too.
@@ -212,15 +220,7 @@ func tenantsOf(t *testing.T, s extensionauth.Server, token string) ([]string, bo
 // that what follows the list on the line is ignored.
 func TestTokenTenants(t *testing.T) {
 	bound, unbound := token, strings.Repeat("u", 32)
-	file := filepath.Join(t.TempDir(), "tokens")
-	content := bound + " tenants=ACME,bean-there loyalty-api\n" + unbound + " pos-terminals\n"
-	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := startFile(t, bound+" tenants=ACME,bean-there loyalty-api\n"+unbound+" pos-terminals\n")
 	if got, ok := tenantsOf(t, s, bound); !ok || !slices.Equal(got, []string{"acme", "bean-there"}) {
 		t.Errorf("bound token: got tenants %v (%v), want [acme bean-there]", got, ok)
 	}
@@ -243,14 +243,7 @@ func TestTokenTenants(t *testing.T) {
 // require_ingest_auth is on, a batch without it.
 func TestIngestMark(t *testing.T) {
 	bound, unbound := token, strings.Repeat("u", 32)
-	file := filepath.Join(t.TempDir(), "tokens")
-	if err := os.WriteFile(file, []byte(bound+" tenants=acme\n"+unbound+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fromFile, err := start(t, config(func(c *bearertokenauthextension.Config) { c.Filename = file }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fromFile, _ := startFile(t, bound+" tenants=acme\n"+unbound+"\n")
 	inline, err := start(t, config(func(c *bearertokenauthextension.Config) { c.BearerToken = token }))
 	if err != nil {
 		t.Fatal(err)
