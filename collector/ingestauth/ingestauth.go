@@ -7,7 +7,10 @@
 // token that anyone could send, and it accepts a token of any length. Here a
 // token shorter than MinTokenLength is refused when the collector starts
 // (inline or in the file) and, whatever the file says later, on every
-// request before the contrib extension compares it.
+// request before the contrib extension compares it. A tokens list beside a
+// token file stops the start too: the contrib extension would use the list
+// and ignore the file, tenant bindings and all, with a warning that says the
+// opposite.
 //
 // A line of the token file may bind its token to tenants:
 // "<token> tenants=acme,bean-there [anything]"; a binding misspelled
@@ -123,8 +126,14 @@ func NewFactory() extension.Factory {
 }
 
 // checkTokens refuses the configured tokens that are too short, naming where
-// they are, never what they are.
+// they are, never what they are, and a token file beside a tokens list: the
+// contrib extension would use the list and ignore the file, its tenant
+// bindings included, while only warning that the list is ignored.
 func checkTokens(c *bearertokenauthextension.Config) error {
+	if c.Filename != "" && len(c.Tokens) > 0 {
+		return errors.New("ingestauth: set either tokens or filename, not both (the tokens list would be used and " +
+			"the file, with its tenant bindings, ignored)")
+	}
 	if c.Filename != "" {
 		f, err := os.Open(c.Filename)
 		if err != nil {
@@ -149,7 +158,7 @@ func checkTokens(c *bearertokenauthextension.Config) error {
 		if err := s.Err(); err != nil {
 			return fmt.Errorf("ingestauth: token file: %w", err)
 		}
-		return nil // the file wins over inline tokens
+		return nil // the file wins over an inline token
 	}
 	if c.BearerToken != "" {
 		if err := inlineToken(string(c.BearerToken)); err != nil {

@@ -170,7 +170,17 @@ func TestWeakTokensRefusedAtStart(t *testing.T) {
 		{"comment line in the file", func(c *bearertokenauthextension.Config) { c.Filename = commented }, "line 2: a token cannot start with #"},
 		{"long comment word in the file", func(c *bearertokenauthextension.Config) { c.Filename = ruled }, "line 2: a token cannot start with #"},
 		{"missing file", func(c *bearertokenauthextension.Config) { c.Filename = filepath.Join(dir, "none") }, "token file"},
+		// The contrib extension would use the list and ignore the file
+		// (and the tokens of the list went unchecked).
+		{"file and short tokens", func(c *bearertokenauthextension.Config) {
+			c.Filename, c.Tokens = good, append(c.Tokens, "abc123")
+		}, "set either tokens or filename"},
+		{"file and tokens", func(c *bearertokenauthextension.Config) {
+			c.Filename, c.Tokens = good, append(c.Tokens, token)
+		}, "set either tokens or filename"},
 		{"good file", func(c *bearertokenauthextension.Config) { c.Filename = good }, ""},
+		// The file wins over the inline token, as in otelcol-config.yaml.
+		{"good file and a token", func(c *bearertokenauthextension.Config) { c.Filename, c.BearerToken = good, token }, ""},
 		{"good token", func(c *bearertokenauthextension.Config) { c.BearerToken = token }, ""},
 	} {
 		_, err := start(t, config(tt.mod))
