@@ -77,8 +77,8 @@ func WithEndpoint(endpoint string) Option {
 }
 
 // WithProtocol chooses the transport. The default is
-// OTEL_EXPORTER_OTLP_LOGS_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL when set to
-// "grpc" or "http/protobuf", else GRPC.
+// OTEL_EXPORTER_OTLP_LOGS_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else
+// GRPC; a value other than "grpc" or "http/protobuf" is ErrInvalidProtocol.
 func WithProtocol(p Protocol) Option {
 	return optionFunc(func(c *config) { c.protocol = p })
 }
@@ -187,8 +187,9 @@ func WithEnvironment(env string) Option {
 
 // WithGetenv sets how the protocol and headers variables are read
 // (OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS and their LOGS_
-// variants), so a service that takes its configuration from elsewhere can
-// still hand the collector's ingest token over. The default is os.Getenv.
+// variants), and OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT, so a service
+// that takes its configuration from elsewhere can still hand the
+// collector's ingest token over. The default is os.Getenv.
 // (The exporters and resource detector read their other variables from the
 // process environment.)
 func WithGetenv(getenv func(string) string) Option {

@@ -78,8 +78,7 @@ type Stats struct {
 }
 
 // Provider is a log provider that exports over OTLP through a bounded queue.
-// Its embedded LoggerProvider's Shutdown flushes the queue; call it before the
-// process exits.
+// Its Shutdown flushes the queue; call it before the process exits.
 type Provider struct {
 	*sdklog.LoggerProvider
 	gate *gate
