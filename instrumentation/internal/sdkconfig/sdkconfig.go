@@ -15,7 +15,7 @@ import sdklog "go.opentelemetry.io/otel/sdk/log"
 // with whatever keys its caller gave it, repeats included.
 //
 // It cuts string values in attributes, at any depth, to ValueLengthLimit
-// bytes (otlp.DefaultValueLengthLimit says why); a later
+// characters (otlp.DefaultValueLengthLimit says why); a later
 // sdklog.WithAttributeValueLengthLimit replaces the limit.
 func ProviderOptions() []sdklog.LoggerProviderOption {
 	return []sdklog.LoggerProviderOption{sdklog.WithAllowKeyDuplication(), sdklog.WithAttributeValueLengthLimit(ValueLengthLimit)}
