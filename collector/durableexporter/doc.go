@@ -22,5 +22,7 @@
 //
 // Resending a batch writes nothing twice when documents carry their id
 // (logs_dynamic_id, which the activity processor feeds): a document already
-// written is answered 409 and skipped.
+// written to the data stream's write index is answered 409 and skipped (one
+// resent after a rollover lands again in the new write index; see the
+// README).
 package durableexporter
