@@ -146,7 +146,7 @@ func valueLengthLimit(getenv func(string) string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, fmt.Errorf("otlp: %s=%q: not an integer (a length in bytes, or -1 for none)", name, v)
+		return 0, fmt.Errorf("otlp: %s=%q: not an integer (a length in characters, or -1 for none)", name, v)
 	}
 	return n, nil
 }
