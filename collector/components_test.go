@@ -9,9 +9,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestManifestMatchesComponents keeps builder-config.yaml and components.go
-// in step: every module the manifest lists is a component the binary has,
-// and nothing else.
+// TestManifestMatchesComponents keeps builder-config.yaml, components.go
+// and main.go in step: every module the manifest lists is a component the
+// binary has, and nothing else, and the binary's name, description and
+// version are the manifest's.
 func TestManifestMatchesComponents(t *testing.T) {
 	raw, err := os.ReadFile("builder-config.yaml")
 	if err != nil {
@@ -24,6 +25,18 @@ func TestManifestMatchesComponents(t *testing.T) {
 	var doc map[string]yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("builder-config.yaml: %v", err)
+	}
+	var dist struct {
+		Name        string `yaml:"name"`
+		Description string `yaml:"description"`
+		Version     string `yaml:"version"`
+	}
+	if node := doc["dist"]; node.Decode(&dist) != nil {
+		t.Fatal("builder-config.yaml: no dist section")
+	}
+	if dist.Name != command || dist.Description != description || dist.Version != version {
+		t.Errorf("builder-config.yaml's dist is %q, %q, %q; main.go has %q, %q, %q",
+			dist.Name, dist.Description, dist.Version, command, description, version)
 	}
 	manifest := map[string][]module{}
 	for _, kind := range []string{"receivers", "processors", "exporters", "extensions"} {

@@ -27,10 +27,17 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0"
 
+// command and description name the binary, as builder-config.yaml's dist
+// section does (components_test.go holds them equal).
+const (
+	command     = "activitycol"
+	description = "activitylog collector - OTLP in, redaction, tenant tagging and burst alerts, Elasticsearch out (durably)"
+)
+
 func main() {
 	info := component.BuildInfo{
-		Command:     "activitycol",
-		Description: "activitylog collector - OTLP in, redaction, tenant tagging and burst alerts, Elasticsearch out",
+		Command:     command,
+		Description: description,
 		Version:     version,
 	}
 	set := otelcol.CollectorSettings{
