@@ -315,8 +315,8 @@ func liveProcessOf(t *testing.T, file string) int {
 	return cmd.Process.Pid
 }
 
-// renamePID makes every file of at most 4 KB under dir whose first line is
-// the pid from name the pid to there instead.
+// renamePID rewrites the first line of every file of at most 4 KB under
+// dir whose first line is the pid from, to the pid to.
 func renamePID(t *testing.T, dir string, from, to int) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
